@@ -1,0 +1,13 @@
+#ifndef LOGSHIP_CZLIB_SHIM_H
+#define LOGSHIP_CZLIB_SHIM_H
+#include <zlib.h>
+
+// zlib's init functions are macros that Swift cannot call; these wrappers pass the
+// version and struct size the macros would.
+static inline int logship_inflateInit2(z_streamp strm, int windowBits) {
+    return inflateInit2(strm, windowBits);
+}
+static inline int logship_deflateInit2(z_streamp strm, int level, int windowBits) {
+    return deflateInit2(strm, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY);
+}
+#endif

@@ -1,0 +1,55 @@
+import Foundation
+
+/// What a target answered for one request, reduced to what the engine must do next.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// Stored by the service; record it in the manifest.
+    case acknowledged(status: Int)
+    /// Try again later (429, 500, 503, network error, timeout); `retryAfter` in seconds when the service said.
+    case transient(status: Int?, retryAfter: Double?, reason: String)
+    /// The body is too large for the service: split it and send the halves.
+    case tooLarge(status: Int?, reason: String)
+    /// This chunk will never be accepted as it is (bad data): dead-letter it, go on.
+    case permanent(status: Int, code: String, reason: String)
+    /// Nothing will be accepted (authorization, workspace, Log-Type): stop the run.
+    case fatal(status: Int, code: String, reason: String)
+
+    public var isAcknowledged: Bool { if case .acknowledged = self { return true } else { return false } }
+}
+
+/// One destination for chunks. The engine knows only this; the Data Collector API and the
+/// Logs Ingestion API each implement it.
+public protocol DeliveryTarget: Sendable {
+    /// Largest body (bytes before any compression) the service accepts.
+    var maxBodyBytes: Int { get }
+    /// A short description for messages: API, host and table; never a secret.
+    var displayName: String { get }
+    /// Sends one JSON array body and classifies the answer. Never throws: every failure is an outcome.
+    func send(body: [UInt8]) async -> DeliveryOutcome
+}
+
+/// A raw HTTP exchange, so targets can be tested without sockets and the transport swapped.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [String: String]  // lower-cased names
+    public var body: [UInt8]
+    public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+    public var bodyText: String { String(decoding: body.prefix(4096), as: UTF8.self) }
+}
+
+/// Why a request got no HTTP answer.
+public enum TransportError: Error, Sendable, Equatable {
+    case timedOut
+    /// The connection was reset or closed before an answer (also how an oversized body can end).
+    case connectionLost(String)
+    case cannotConnect(String)
+    case other(String)
+}
+
+public protocol HTTPTransport: Sendable {
+    func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// HTTP over URLSession (libcurl on Linux): https to Azure, http to a loopback emulator.
+public final class URLSessionTransport: HTTPTransport {
+    private let session: URLSession
+
+    public init(maxConnections: Int) {
+        let config = URLSessionConfiguration.ephemeral
+        config.httpMaximumConnectionsPerHost = max(1, maxConnections)
+        config.requestCachePolicy = .reloadIgnoringLocalCacheData
+        config.urlCache = nil
+        config.httpCookieStorage = nil
+        config.httpShouldSetCookies = false
+        config.timeoutIntervalForResource = 24 * 3600
+        session = URLSession(configuration: config)
+    }
+
+    deinit { session.finishTasksAndInvalidate() }
+
+    public func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "POST"
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await session.upload(for: request, from: Data(body))
+        } catch let e as URLError {
+            switch e.code {
+            case .timedOut: throw .timedOut
+            case .networkConnectionLost, .badServerResponse, .cannotParseResponse, .zeroByteResource:
+                throw .connectionLost(e.localizedDescription)
+            case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet:
+                throw .cannotConnect(e.localizedDescription)
+            default: throw .other("\(e.code.rawValue): \(e.localizedDescription)")
+            }
+        } catch {
+            throw .other("\(error)")
+        }
+        guard let http = response as? HTTPURLResponse else { throw .other("not an HTTP response") }
+        var h: [String: String] = [:]
+        for (k, v) in http.allHeaderFields {
+            if let k = k as? String, let v = v as? String { h[k.lowercased()] = v }
+        }
+        return HTTPResponse(status: http.statusCode, headers: h, body: [UInt8](data))
+    }
+}

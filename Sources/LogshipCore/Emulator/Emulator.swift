@@ -1,0 +1,282 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Settings of `logship emulate` (and of the in-process emulator behind `run --local`).
+public struct EmulatorConfig: Sendable {
+    public var port: UInt16 = 0
+    public var workspaceId: String
+    public var sharedKey: Secret
+    /// Where tables and `stats.json` are written; nil keeps nothing on disk.
+    public var dataDir: URL?
+    /// Verify and count, store nothing (benchmarks).
+    public var discard = false
+    /// Probability of answering a valid request with one of `failCodes` instead of storing it.
+    public var failRate = 0.0
+    public var failCodes: [Int] = [429, 500, 503]
+    /// Seconds sent as `Retry-After` with injected 429/503 answers.
+    public var retryAfter: Double? = nil
+    /// Probability of storing a request and then closing the connection without an answer.
+    public var ackLossRate = 0.0
+    public var latencyMs = 0
+    public var seed: UInt64 = 1
+    /// Answer every authorized request with 400 InactiveCustomer (a closed workspace).
+    public var inactiveWorkspace = false
+    /// Largest accepted `x-ms-date` difference from the emulator's clock.
+    public var clockSkewSeconds = 900.0
+    public var maxBodyBytes = 30_000_000
+
+    public init(workspaceId: String, sharedKey: Secret) {
+        self.workspaceId = workspaceId
+        self.sharedKey = sharedKey
+    }
+}
+
+/// The local stand-in for Log Analytics: verifies requests as the service does and stores
+/// what it accepts. See DESIGN.md "Emulator".
+public final class Emulator: @unchecked Sendable {
+    // All mutable state (store, stats, rng) is guarded by `lock`; the server calls
+    // `handle` from one thread per connection.
+    private let lock = NSLock()
+    private let config: EmulatorConfig
+    private let key: [UInt8]
+    private var store: EmulatorStore
+    private var stats = EmulatorStats()
+    private var rng: SplitMix64
+    private var server: HTTPServer?
+    private let now: @Sendable () -> Date
+
+    public struct ConfigError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(config: EmulatorConfig, now: @escaping @Sendable () -> Date = { Date() }) throws {
+        guard let k = Data(base64Encoded: config.sharedKey.value), !k.isEmpty else {
+            throw ConfigError(description: "the emulator's shared key must be base64 (e.g. `openssl rand -base64 64`)")
+        }
+        self.config = config
+        self.key = [UInt8](k)
+        self.store = try EmulatorStore(dataDir: config.discard ? nil : config.dataDir)
+        self.rng = SplitMix64(seed: config.seed)
+        self.now = now
+        for (name, t) in store.tables { stats.tables[name] = t.rows }
+    }
+
+    /// Starts serving on 127.0.0.1; returns the base URL (`http://127.0.0.1:PORT`).
+    @discardableResult
+    public func start() throws -> URL {
+        let server = HTTPServer(maxBodyBytes: config.maxBodyBytes) { [self] req in handle(req) }
+        let port = try server.start(port: config.port)
+        self.server = server
+        return URL(string: "http://127.0.0.1:\(port)")!
+    }
+
+    public var port: UInt16 { server?.port ?? 0 }
+
+    public func stop() {
+        server?.stop()
+        lock.withLock { store.close() }
+    }
+
+    public func currentStats() -> EmulatorStats { lock.withLock { stats } }
+
+    /// The schema of a stored table (columns in creation order).
+    public func columns(table: String) -> [EmulatorColumn] {
+        lock.withLock { store.tables[table]?.columns ?? [] }
+    }
+
+    // MARK: Requests
+
+    func handle(_ req: ServerRequest) -> ServerReply {
+        if req.method == "GET", req.path == "/_emulator/stats" {
+            let s = currentStats()
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.sortedKeys]
+            return .respond(
+                status: 200, headers: [("Content-Type", "application/json")], body: [UInt8]((try? enc.encode(s)) ?? Data()))
+        }
+        let reply: ServerReply
+        if req.path == "/api/logs" {
+            reply = dataCollector(req)
+        } else {
+            reply = error(404, "NotFound", "No such resource: \(req.path)")
+        }
+        if case .respond(let status, _, _) = reply {
+            lock.withLock {
+                stats.requests += 1
+                stats.byStatus[String(status), default: 0] += 1
+            }
+            if config.latencyMs > 0 { usleep(UInt32(config.latencyMs) * 1000) }
+        } else {
+            lock.withLock { stats.requests += 1 }
+        }
+        writeStats()
+        return reply
+    }
+
+    private func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = [])
+        -> ServerReply
+    {
+        if !code.isEmpty { lock.withLock { stats.byErrorCode[code, default: 0] += 1 } }
+        var body: [UInt8] = Array("{\"Error\":\"".utf8)
+        EmulatorStore.appendEscaped(code, to: &body)
+        body += Array("\",\"Message\":\"".utf8)
+        EmulatorStore.appendEscaped(message, to: &body)
+        body += Array("\"}".utf8)
+        return .respond(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
+    }
+
+    /// `POST /api/logs?api-version=2016-04-01`, checked in the order the service's front door would.
+    private func dataCollector(_ req: ServerRequest) -> ServerReply {
+        guard req.method == "POST" else { return error(405, "MethodNotAllowed", "Only POST is supported.") }
+        if req.bodyTooLarge {
+            return error(404, "", "The request is too large (\(req.declaredLength) bytes; the limit is 30,000,000).")
+        }
+        guard let version = req.query["api-version"] else {
+            return error(400, "MissingApiVersion", "The api-version query parameter is required.")
+        }
+        guard version == DataCollectorTarget.apiVersion else {
+            return error(400, "InvalidApiVersion", "The api-version '\(version)' is not supported.")
+        }
+        guard let contentType = req.header("content-type") else {
+            return error(400, "MissingContentType", "The Content-Type header is required.")
+        }
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        guard mediaType.lowercased() == "application/json" else {
+            return error(400, "UnsupportedContentType", "The Content-Type must be application/json.")
+        }
+        guard let logType = req.header("log-type"), !logType.isEmpty else {
+            return error(400, "MissingLogType", "The Log-Type header is required.")
+        }
+        guard Self.isValidLogType(logType) else {
+            return error(
+                400, "InvalidLogType",
+                "The Log-Type '\(logType)' is invalid: letters, digits and underscore, starting with a letter, at most 100 characters."
+            )
+        }
+        guard let auth = req.header("authorization"), auth.hasPrefix("SharedKey "),
+            let colon = auth.lastIndex(of: ":")
+        else {
+            return error(403, "InvalidAuthorization", "An Authorization header 'SharedKey <workspace id>:<signature>' is required.")
+        }
+        let customerId = String(auth[auth.index(auth.startIndex, offsetBy: 10)..<colon])
+        let signature = String(auth[auth.index(after: colon)...])
+        guard EmulatorInference.isGUID(customerId) else {
+            return error(400, "InvalidCustomerId", "The workspace id '\(customerId)' is not valid.")
+        }
+        guard customerId.lowercased() == config.workspaceId.lowercased() else {
+            return error(403, "InvalidAuthorization", "The workspace id does not match this workspace.")
+        }
+        guard let date = req.header("x-ms-date"), let sent = HTTPDate.parse(date) else {
+            return error(403, "InvalidAuthorization", "The x-ms-date header is missing or not an RFC 1123 date.")
+        }
+        let skew = abs(now().timeIntervalSince1970 - Double(sent))
+        guard skew <= config.clockSkewSeconds else {
+            return error(403, "InvalidAuthorization", "The x-ms-date is \(Int(skew)) seconds away from the service's clock.")
+        }
+        // The service's own string to sign: the bare media type and the byte count it received.
+        let toSign = "POST\n\(req.body.count)\napplication/json\nx-ms-date:\(date)\n/api/logs"
+        let expected = Crypto.hmacSHA256(key: key, message: Array(toSign.utf8))
+        guard let given = Data(base64Encoded: signature), Crypto.constantTimeEquals([UInt8](given), expected) else {
+            return error(403, "InvalidAuthorization", "The signature does not match; check the workspace key.")
+        }
+        if config.inactiveWorkspace {
+            return error(400, "InactiveCustomer", "The workspace has been closed.")
+        }
+        if let reply = injectedFault() { return reply }
+
+        let receivedMillis = Int64(now().timeIntervalSince1970 * 1000)
+        let table = logType + "_CL"
+        do {
+            if config.discard {
+                let n = try req.body.withUnsafeBytes { try EmulatorJSON.countRecords($0) }
+                lock.withLock {
+                    stats.records += n
+                    stats.bytes += req.body.count
+                    stats.tables[table, default: 0] += n
+                }
+            } else {
+                var records: [[(String, EmulatorJSON.Value)]] = []
+                _ = try req.body.withUnsafeBytes { try EmulatorJSON.forEachRecord($0) { records.append($0) } }
+                let timeField = req.header("time-generated-field")
+                let resourceId = req.header("x-ms-azureresourceid")
+                try lock.withLock {
+                    let c = try store.store(
+                        tableName: table, records: records, timeField: timeField, resourceId: resourceId,
+                        receivedMillis: receivedMillis)
+                    stats.records += records.count
+                    stats.bytes += req.body.count
+                    stats.truncatedValues += c.truncated
+                    stats.timeGeneratedReplaced += c.timeReplaced
+                    stats.droppedColumns += c.droppedColumns
+                    stats.reservedFieldsDropped += c.reserved
+                    stats.tables[table] = store.tables[table]?.rows ?? 0
+                }
+            }
+        } catch let e as EmulatorJSON.SyntaxError {
+            return error(400, "InvalidDataFormat", "The body is not valid JSON: \(e.description).")
+        } catch {
+            return self.error(500, "UnspecifiedError", "The emulator could not store the data: \(error)")
+        }
+        let lose = lock.withLock { () -> Bool in
+            guard config.ackLossRate > 0, rng.nextDouble() < config.ackLossRate else { return false }
+            stats.ackLost += 1
+            return true
+        }
+        if lose { return .dropConnection }
+        return .respond(status: 200, headers: [], body: [])
+    }
+
+    private func injectedFault() -> ServerReply? {
+        let code: Int? = lock.withLock {
+            guard config.failRate > 0, !config.failCodes.isEmpty, rng.nextDouble() < config.failRate else { return nil }
+            stats.injectedFaults += 1
+            return config.failCodes[Int(rng.next() % UInt64(config.failCodes.count))]
+        }
+        guard let code else { return nil }
+        var headers: [(String, String)] = []
+        if let ra = config.retryAfter, code == 429 || code == 503 {
+            headers.append(("Retry-After", ra == ra.rounded() ? String(Int(ra)) : String(ra)))
+        }
+        switch code {
+        case 429: return error(429, "", "The service is receiving too much data; retry later.", headers: headers)
+        case 500: return error(500, "UnspecifiedError", "The service encountered an internal error.", headers: headers)
+        case 503: return error(503, "ServiceUnavailable", "The service is unavailable; retry later.", headers: headers)
+        default: return error(code, "Injected", "Injected fault \(code).", headers: headers)
+        }
+    }
+
+    private func writeStats() {
+        guard let dir = config.dataDir else { return }
+        let s = currentStats()
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try? enc.encode(s).write(to: dir.appendingPathComponent("stats.json"), options: .atomic)
+    }
+
+    /// Letters, digits and underscore, starting with a letter, at most 100 characters.
+    static func isValidLogType(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard (1...100).contains(u.count), let first = u.first, isLetter(first) else { return false }
+        return u.allSatisfy { isLetter($0) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
+    private static func isLetter(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
+}
+
+/// A small seeded generator so fault injection repeats for a given `--seed`.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextDouble() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

@@ -1,0 +1,568 @@
+import Foundation
+
+/// Reads a pipeline file into a `PipelineSpec`, collecting every problem with its location
+/// and key path instead of stopping at the first.
+public struct PipelineLoader {
+    public static let presets = ["nginx-combined", "apache-common", "apache-combined", "syslog-rfc3164", "syslog-rfc5424", "raw"]
+    /// Keys whose `${VAR}` may be left unset in the file: flags or LOGSHIP_* variables can supply them.
+    static let credentialKeys: Set<String> = [
+        "target.workspaceId", "target.sharedKey", "target.endpoint", "target.tenantId", "target.clientId",
+        "target.clientSecret", "target.federatedTokenFile",
+    ]
+
+    public let environment: [String: String]
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.environment = environment
+    }
+
+    public struct Result: Sendable {
+        public var spec: PipelineSpec?
+        /// Errors and warnings; `spec` is nil when any is an error.
+        public var problems: [PipelineProblem]
+        public var errors: [PipelineProblem] { problems.filter { $0.severity == .error } }
+        public var warnings: [PipelineProblem] { problems.filter { $0.severity == .warning } }
+    }
+
+    /// Loads and checks `url`. Never throws: unreadable files become problems too.
+    public func load(_ url: URL) -> Result {
+        let display = url.lastPathComponent
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            return Result(
+                spec: nil,
+                problems: [
+                    .init(.error, file: url.path, line: nil, column: nil, path: "", message: "cannot read the pipeline file: \(Self.reason(error))")
+                ])
+        }
+        let root: JSONNode
+        do {
+            root = try JSON5Reader.parse(data)
+        } catch {
+            return Result(
+                spec: nil,
+                problems: [.init(.error, file: display, line: error.line, column: error.column, path: "", message: "syntax error: \(error.message)")])
+        }
+        var ctx = Context(file: display, environment: environment)
+        let spec = ctx.pipeline(root, url: url.standardizedFileURL)
+        let problems = ctx.problems
+        return Result(spec: problems.contains { $0.severity == .error } ? nil : spec, problems: problems)
+    }
+
+    static func reason(_ error: Error) -> String {
+        if let e = error as? CocoaError, let u = e.underlying as? POSIXError { return u.localizedDescription }
+        if let e = error as NSError?, let u = e.userInfo[NSUnderlyingErrorKey] as? NSError {
+            return u.localizedDescription
+        }
+        return error.localizedDescription
+    }
+}
+
+// MARK: - Reading with key paths
+
+struct Context {
+    let file: String
+    let environment: [String: String]
+    var problems: [PipelineProblem] = []
+
+    mutating func error(_ node: JSONNode?, _ path: String, _ message: String) {
+        problems.append(.init(.error, file: file, line: node?.line, column: node?.column, path: path, message: message))
+    }
+
+    mutating func warning(_ node: JSONNode?, _ path: String, _ message: String) {
+        problems.append(.init(.warning, file: file, line: node?.line, column: node?.column, path: path, message: message))
+    }
+
+    /// The members of an object node, after reporting keys that are not in `allowed`.
+    mutating func members(_ node: JSONNode, _ path: String, allowed: [String]) -> [String: JSONNode]? {
+        guard case .object(let m) = node.value else {
+            error(node, path, "expected an object, found \(node.typeName)")
+            return nil
+        }
+        var out: [String: JSONNode] = [:]
+        for (k, v) in m {
+            if allowed.contains(k) {
+                out[k] = v
+            } else {
+                let where_ = path.isEmpty ? k : "\(path).\(k)"
+                error(v, where_, "unknown key \"\(k)\"\(Suggest.hint(k, allowed)); allowed here: \(allowed.joined(separator: ", "))")
+            }
+        }
+        return out
+    }
+
+    static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    /// A string, with `${VAR}` replaced. Unset variables are errors (credential keys: see `configValue`).
+    mutating func string(_ node: JSONNode?, _ path: String) -> String? {
+        guard let node else { return nil }
+        guard case .string(let s) = node.value else {
+            error(node, path, "expected a string, found \(node.typeName)")
+            return nil
+        }
+        switch interpolate(s) {
+        case .success(let v): return v
+        case .failure(let missing):
+            error(node, path, "environment variable \(missing.name) is not set (referenced as ${\(missing.name)})")
+            return nil
+        }
+    }
+
+    /// A credential-like string: an unset `${VAR}` is kept as a reference for later resolution.
+    mutating func configValue(_ node: JSONNode?, _ path: String) -> ConfigValue? {
+        guard let node else { return nil }
+        guard case .string(let s) = node.value else {
+            error(node, path, "expected a string, found \(node.typeName)")
+            return nil
+        }
+        switch interpolate(s) {
+        case .success(let v): return .value(v)
+        case .failure(let missing): return .unsetVariable(missing.name)
+        }
+    }
+
+    struct MissingVariable: Error { let name: String }
+
+    /// `${NAME}` → the environment's value; `$$` → `$`.
+    func interpolate(_ s: String) -> Swift.Result<String, MissingVariable> {
+        guard s.contains("$") else { return .success(s) }
+        var out = ""
+        var i = s.startIndex
+        while i < s.endIndex {
+            let c = s[i]
+            if c == "$" {
+                let next = s.index(after: i)
+                if next < s.endIndex, s[next] == "$" {
+                    out.append("$")
+                    i = s.index(after: next)
+                    continue
+                }
+                if next < s.endIndex, s[next] == "{", let close = s[next...].firstIndex(of: "}") {
+                    let name = String(s[s.index(after: next)..<close])
+                    guard let v = environment[name] else { return .failure(MissingVariable(name: name)) }
+                    out += v
+                    i = s.index(after: close)
+                    continue
+                }
+            }
+            out.append(c)
+            i = s.index(after: i)
+        }
+        return .success(out)
+    }
+
+    mutating func bool(_ node: JSONNode?, _ path: String) -> Bool? {
+        guard let node else { return nil }
+        guard case .bool(let b) = node.value else {
+            error(node, path, "expected true or false, found \(node.typeName)")
+            return nil
+        }
+        return b
+    }
+
+    mutating func integer(_ node: JSONNode?, _ path: String, _ range: ClosedRange<Int>) -> Int? {
+        guard let node else { return nil }
+        guard case .number(let d) = node.value, d.isFinite, d == d.rounded(), abs(d) < 1e15 else {
+            error(node, path, "expected a whole number between \(range.lowerBound) and \(range.upperBound), found \(node.typeName)")
+            return nil
+        }
+        guard range.contains(Int(d)) else {
+            error(node, path, "\(Int(d)) is out of range; allowed: \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return Int(d)
+    }
+
+    mutating func number(_ node: JSONNode?, _ path: String, _ range: ClosedRange<Double>) -> Double? {
+        guard let node else { return nil }
+        guard case .number(let d) = node.value, d.isFinite else {
+            error(node, path, "expected a number, found \(node.typeName)")
+            return nil
+        }
+        guard range.contains(d) else {
+            error(node, path, "\(d) is out of range; allowed: \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return d
+    }
+
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ node: JSONNode?, _ path: String, _ type: E.Type) -> E?
+    where E.RawValue == String {
+        guard let node, let s = string(node, path) else { return nil }
+        if let v = E(rawValue: s) { return v }
+        let allowed = E.allCases.map(\.rawValue)
+        error(node, path, "\"\(s)\" is not allowed\(Suggest.hint(s, allowed)); allowed: \(allowed.joined(separator: ", "))")
+        return nil
+    }
+
+    mutating func stringArray(_ node: JSONNode?, _ path: String, allowSingle: Bool = false) -> [String]? {
+        guard let node else { return nil }
+        if allowSingle, case .string = node.value { return string(node, path).map { [$0] } }
+        guard case .array(let items) = node.value else {
+            error(node, path, "expected an array of strings, found \(node.typeName)")
+            return nil
+        }
+        var out: [String] = []
+        for (k, item) in items.enumerated() {
+            if let s = string(item, "\(path)[\(k)]") { out.append(s) }
+        }
+        return out
+    }
+
+    /// A single character (delimiter, quote) as one byte.
+    mutating func character(_ node: JSONNode?, _ path: String) -> UInt8? {
+        guard let node, let s = string(node, path) else { return nil }
+        guard s.utf8.count == 1, let b = s.utf8.first, b != 0x0A, b != 0x0D else {
+            error(node, path, "expected a single ASCII character other than a line break, found \"\(s)\"")
+            return nil
+        }
+        return b
+    }
+}
+
+// MARK: - The pipeline schema
+
+extension Context {
+    mutating func pipeline(_ root: JSONNode, url: URL) -> PipelineSpec? {
+        let top = ["version", "name", "source", "fields", "target", "limits", "upload", "errors"]
+        guard let m = members(root, "", allowed: top) else { return nil }
+
+        if let v = m["version"] {
+            if let n = integer(v, "version", 1...1000), n != 1 {
+                error(v, "version", "version \(n) is not supported; this logship reads version 1")
+            }
+        } else {
+            error(root, "version", "missing; add `version: 1`")
+        }
+        var name = url.deletingPathExtension().lastPathComponent
+        if name.hasSuffix(".json") { name = String(name.dropLast(5)) }
+        if let n = m["name"], let s = string(n, "name") {
+            if s.isEmpty || !s.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x5F || $0 == 0x2E })
+                || s.hasPrefix(".")
+            {
+                error(n, "name", "\"\(s)\" cannot name a state directory; use letters, digits, '-', '_' and '.'")
+            } else {
+                name = s
+            }
+        }
+        let source = m["source"].flatMap { sourceSpec($0) }
+        if m["source"] == nil { error(root, "source", "missing; say which files to read (source.files) and their format") }
+        let fields = m["fields"].map { fieldsSpec($0) } ?? FieldsSpec()
+        let target = m["target"].flatMap { targetSpec($0) }
+        if m["target"] == nil { error(root, "target", "missing; name the destination (target.logType, …)") }
+        var limits = m["limits"].map { limitsSpec($0) } ?? LimitsSpec()
+        var upload = m["upload"].map { uploadSpec($0) } ?? UploadSpec()
+        var errs = ErrorsSpec()
+        if let e = m["errors"], let em = members(e, "errors", allowed: ["maxRejectedRecords"]) {
+            if let n = integer(em["maxRejectedRecords"], "errors.maxRejectedRecords", 0...Int(Int32.max)) {
+                errs.maxRejectedRecords = n
+            }
+        }
+
+        guard let source, let target else { return nil }
+        if target.api == .logsIngestion {
+            let hasBody = (m["limits"].flatMap { node -> JSONNode? in
+                if case .object(let mm) = node.value { return mm.first { $0.key == "maxBodyBytes" }?.node }
+                return nil
+            })
+            if hasBody == nil { limits.maxBodyBytes = 1_000_000 }
+            if limits.maxBodyBytes > 1_000_000 {
+                error(hasBody, "limits.maxBodyBytes", "\(limits.maxBodyBytes) is above the Logs Ingestion API's 1,000,000-byte limit per request")
+            }
+            if limits.maxValueBytes == 32_766 { limits.maxValueBytes = 65_535 }
+        } else {
+            upload.compress = false
+        }
+        crossChecks(root: root, m: m, source: source, fields: fields, target: target, limits: limits)
+        return PipelineSpec(
+            file: url, version: 1, name: name, source: source, fields: fields, target: target, limits: limits,
+            upload: upload, errors: errs)
+    }
+
+    mutating func sourceSpec(_ node: JSONNode) -> SourceSpec? {
+        let p = "source"
+        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8"]) else {
+            return nil
+        }
+        let files = stringArray(m["files"], "source.files", allowSingle: true)
+        if m["files"] == nil { error(node, "source.files", "missing; list the input files or globs, e.g. [\"logs/*.log.gz\"]") }
+        if let f = files, f.isEmpty { error(m["files"], "source.files", "the list is empty; name at least one file or glob") }
+        if let f = files {
+            for (k, s) in f.enumerated() where s.isEmpty { error(m["files"], "source.files[\(k)]", "an empty path") }
+        }
+        let format = choice(m["format"], "source.format", InputFormat.self)
+        if m["format"] == nil {
+            error(node, "source.format", "missing; allowed: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var spec = SourceSpec(files: files ?? [], format: format ?? .ndjson)
+        if let c = choice(m["compression"], "source.compression", Compression.self) { spec.compression = c }
+        if let c = choice(m["invalidUTF8"], "source.invalidUTF8", InvalidUTF8Policy.self) { spec.invalidUTF8 = c }
+        if let l = m["lines"], let lm = members(l, "source.lines", allowed: ["pattern"]) {
+            if let pat = string(lm["pattern"], "source.lines.pattern") {
+                if !PipelineLoader.presets.contains(pat) {
+                    if let problem = LinePattern.regexProblem(pat) {
+                        error(lm["pattern"], "source.lines.pattern",
+                            "\(problem)\(Suggest.hint(pat, PipelineLoader.presets)); presets: \(PipelineLoader.presets.joined(separator: ", "))")
+                    }
+                }
+                spec.lines = LinesSpec(pattern: pat)
+            } else if lm["pattern"] == nil {
+                error(l, "source.lines.pattern", "missing; a preset (\(PipelineLoader.presets.joined(separator: ", "))) or a regex with named groups")
+            }
+        }
+        if let c = m["csv"], let cm = members(c, "source.csv", allowed: ["delimiter", "quote", "header", "columns"]) {
+            if let d = character(cm["delimiter"], "source.csv.delimiter") { spec.csv.delimiter = d }
+            if let q = character(cm["quote"], "source.csv.quote") { spec.csv.quote = q }
+            if let h = bool(cm["header"], "source.csv.header") { spec.csv.header = h }
+            if let cols = stringArray(cm["columns"], "source.csv.columns") {
+                if cols.isEmpty { error(cm["columns"], "source.csv.columns", "the list is empty") }
+                if Set(cols).count != cols.count { error(cm["columns"], "source.csv.columns", "a column name appears twice") }
+                spec.csv.columns = cols
+            }
+            if spec.csv.delimiter == spec.csv.quote {
+                error(c, "source.csv", "the delimiter and the quote are the same character")
+            }
+            if cm["header"] == nil, spec.csv.columns != nil { spec.csv.header = false }
+        }
+        if format == .lines, spec.lines == nil, m["lines"] == nil {
+            error(node, "source.lines", "missing; format \"lines\" needs lines.pattern (a preset such as \"nginx-combined\", or a regex)")
+        }
+        if format != .lines, m["lines"] != nil {
+            error(m["lines"], "source.lines", "only for format \"lines\" (the format is \"\(format?.rawValue ?? "?")\")")
+        }
+        if format != .csv, m["csv"] != nil {
+            error(m["csv"], "source.csv", "only for format \"csv\" (the format is \"\(format?.rawValue ?? "?")\")")
+        }
+        return spec
+    }
+
+    mutating func fieldsSpec(_ node: JSONNode) -> FieldsSpec {
+        var spec = FieldsSpec()
+        guard let m = members(node, "fields", allowed: ["map", "passthrough", "drop", "recordId"]) else { return spec }
+        if let p = bool(m["passthrough"], "fields.passthrough") { spec.passthrough = p }
+        if let d = stringArray(m["drop"], "fields.drop") { spec.drop = d }
+        if let r = m["recordId"], let s = string(r, "fields.recordId") {
+            if let problem = FieldNames.problem(s) { error(r, "fields.recordId", problem) } else { spec.recordId = s }
+        }
+        if let mapNode = m["map"] {
+            guard case .object(let entries) = mapNode.value else {
+                error(mapNode, "fields.map", "expected an object of output field → input, found \(mapNode.typeName)")
+                return spec
+            }
+            for (out, v) in entries {
+                let path = "fields.map.\(out)"
+                if let problem = FieldNames.problem(out) { error(v, path, problem) }
+                if let f = mapping(out, v, path) { spec.map.append(f) }
+            }
+        }
+        return spec
+    }
+
+    mutating func mapping(_ out: String, _ v: JSONNode, _ path: String) -> FieldMapping? {
+        if case .string = v.value {
+            guard let from = string(v, path) else { return nil }
+            if from.isEmpty { error(v, path, "the input field name is empty") }
+            return FieldMapping(output: out, source: .input(from))
+        }
+        let allowed = ["from", "type", "format", "default", "onError", "value"]
+        guard case .object = v.value else {
+            error(v, path, "expected an input field name (a string) or an object { from, type, format, default, onError } or { value }, found \(v.typeName)")
+            return nil
+        }
+        guard let m = members(v, path, allowed: allowed) else { return nil }
+        var f: FieldMapping
+        if let value = m["value"] {
+            if m["from"] != nil { error(m["from"], "\(path).from", "use either \"from\" or \"value\", not both") }
+            if case .string = value.value, let s = string(value, "\(path).value") {
+                f = FieldMapping(output: out, source: .constant(JSONNode(value: .string(s), line: value.line, column: value.column)))
+            } else {
+                f = FieldMapping(output: out, source: .constant(value))
+            }
+        } else if let fromNode = m["from"], let from = string(fromNode, "\(path).from") {
+            if from.isEmpty { error(fromNode, "\(path).from", "the input field name is empty") }
+            f = FieldMapping(output: out, source: .input(from))
+        } else {
+            if m["from"] == nil { error(v, "\(path).from", "missing; name the input field (from) or give a constant (value)") }
+            return nil
+        }
+        if let t = choice(m["type"], "\(path).type", FieldType.self) { f.type = t }
+        if let fmtNode = m["format"], let fmt = string(fmtNode, "\(path).format") {
+            if f.type != .datetime {
+                error(fmtNode, "\(path).format", "\"format\" applies to type \"datetime\" only")
+            } else if let problem = DateTimeFormat.problem(fmt) {
+                error(fmtNode, "\(path).format", problem)
+            }
+            f.format = fmt
+        }
+        if let d = m["default"] {
+            if case .string = d.value, let s = string(d, "\(path).default") {
+                f.defaultValue = JSONNode(value: .string(s), line: d.line, column: d.column)
+            } else {
+                f.defaultValue = d
+            }
+        }
+        if let e = choice(m["onError"], "\(path).onError", ConversionFailure.self) { f.onError = e }
+        return f
+    }
+
+    mutating func targetSpec(_ node: JSONNode) -> TargetSpec? {
+        let common = ["api", "timeGeneratedField", "cloud", "endpoint"]
+        let dc = ["logType", "workspaceId", "sharedKey", "resourceId"]
+        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "federatedTokenFile", "authorityHost", "dcr"]
+        guard case .object(let raw) = node.value else {
+            error(node, "target", "expected an object, found \(node.typeName)")
+            return nil
+        }
+        var t = TargetSpec()
+        if let apiNode = raw.first(where: { $0.key == "api" })?.node, let api = choice(apiNode, "target.api", TargetAPI.self) {
+            t.api = api
+        }
+        let own = t.api == .dataCollector ? dc : li
+        let other = t.api == .dataCollector ? li : dc
+        // Keys of the other API get a message of their own rather than "unknown key".
+        var filtered: [(key: String, node: JSONNode)] = []
+        for (k, v) in raw {
+            if other.contains(k) {
+                error(v, "target.\(k)", "belongs to api \"\(t.api == .dataCollector ? "logs-ingestion" : "data-collector")\"; this target's api is \"\(t.api.rawValue)\"")
+            } else {
+                filtered.append((k, v))
+            }
+        }
+        guard let m = members(JSONNode(value: .object(filtered), line: node.line, column: node.column), "target", allowed: common + own)
+        else { return nil }
+        if let c = m["cloud"], let s = string(c, "target.cloud") {
+            let clouds = ["public", "usgov", "china"]
+            if clouds.contains(s) { t.cloud = s } else {
+                error(c, "target.cloud", "\"\(s)\" is not allowed\(Suggest.hint(s, clouds)); allowed: \(clouds.joined(separator: ", "))")
+            }
+        }
+        if let e = m["endpoint"] {
+            t.endpoint = configValue(e, "target.endpoint")
+            if case .value(let s)? = t.endpoint, let problem = Self.endpointProblem(s) { error(e, "target.endpoint", problem) }
+        }
+        if let f = m["timeGeneratedField"], let s = string(f, "target.timeGeneratedField") { t.timeGeneratedField = s }
+        switch t.api {
+        case .dataCollector:
+            if let lt = m["logType"], let s = string(lt, "target.logType") {
+                if let problem = FieldNames.logTypeProblem(s) { error(lt, "target.logType", problem) }
+                t.logType = s
+            } else if m["logType"] == nil {
+                error(node, "target.logType", "missing; the custom log's name (the table is <logType>_CL)")
+            }
+            t.workspaceId = configValue(m["workspaceId"], "target.workspaceId")
+            t.sharedKey = configValue(m["sharedKey"], "target.sharedKey")
+            if case .value(let k)? = t.sharedKey, let node = m["sharedKey"], case .string(let raw) = node.value, !raw.contains("${") {
+                _ = k
+                warning(node, "target.sharedKey", "a literal key is written in the pipeline file; prefer \"${LOGSHIP_SHARED_KEY}\" and keep the key out of files")
+            }
+            if let r = m["resourceId"], let s = string(r, "target.resourceId") {
+                if !s.hasPrefix("/subscriptions/") {
+                    error(r, "target.resourceId", "an Azure resource ID starts with /subscriptions/")
+                }
+                t.resourceId = s
+            }
+        case .logsIngestion:
+            t.dcrImmutableId = string(m["dcrImmutableId"], "target.dcrImmutableId")
+            if m["dcrImmutableId"] == nil { error(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)") }
+            t.stream = string(m["stream"], "target.stream")
+            if m["stream"] == nil { error(node, "target.stream", "missing; the DCR stream name (Custom-…)") }
+            if m["endpoint"] == nil { error(node, "target.endpoint", "missing; the data collection endpoint or the DCR's ingestion endpoint URL") }
+            t.tenantId = configValue(m["tenantId"], "target.tenantId")
+            t.clientId = configValue(m["clientId"], "target.clientId")
+            t.clientSecret = configValue(m["clientSecret"], "target.clientSecret")
+            t.federatedTokenFile = configValue(m["federatedTokenFile"], "target.federatedTokenFile")
+            if let a = m["authorityHost"], let s = string(a, "target.authorityHost") {
+                if let problem = Self.endpointProblem(s) { error(a, "target.authorityHost", problem) }
+                t.authorityHost = s
+            }
+            t.dcr = string(m["dcr"], "target.dcr")
+            if let name = t.stream, !name.hasPrefix("Custom-"), !name.hasPrefix("Microsoft-") {
+                error(m["stream"], "target.stream", "\"\(name)\": stream names start with Custom- (or Microsoft- for built-in tables)")
+            }
+            if let name = t.stream { t.logType = name }
+        }
+        return t
+    }
+
+    static func endpointProblem(_ s: String) -> String? {
+        guard let u = URL(string: s), let scheme = u.scheme?.lowercased(), u.host != nil else {
+            return "\"\(s)\" is not a URL (expected https://host or http://127.0.0.1:PORT)"
+        }
+        if scheme == "https" { return nil }
+        if scheme == "http" {
+            let h = u.host!.lowercased()
+            if h == "127.0.0.1" || h == "localhost" || h == "::1" || h == "[::1]" { return nil }
+            return "plain http is allowed only to a loopback address (an emulator); use https"
+        }
+        return "the scheme \"\(scheme)\" is not supported; use https (or http to loopback)"
+    }
+
+    mutating func limitsSpec(_ node: JSONNode) -> LimitsSpec {
+        var l = LimitsSpec()
+        guard let m = members(node, "limits", allowed: ["maxBodyBytes", "maxRecordsPerChunk", "oversizedValue", "maxValueBytes", "maxFields", "tooManyFields", "packField"]) else {
+            return l
+        }
+        if let b = m["maxBodyBytes"] {
+            if case .number(let d) = b.value, d > 30_000_000 {
+                error(b, "limits.maxBodyBytes", "\(Int(d)) is above the service's limit of 30,000,000 bytes per request; allowed: 1000 to 30000000")
+            } else if let n = integer(b, "limits.maxBodyBytes", 1000...30_000_000) {
+                l.maxBodyBytes = n
+            }
+        }
+        if let n = integer(m["maxRecordsPerChunk"], "limits.maxRecordsPerChunk", 1...10_000_000) { l.maxRecordsPerChunk = n }
+        if let o = choice(m["oversizedValue"], "limits.oversizedValue", OversizedValuePolicy.self) { l.oversizedValue = o }
+        if let n = integer(m["maxValueBytes"], "limits.maxValueBytes", 16...65_535) { l.maxValueBytes = n }
+        if let n = integer(m["maxFields"], "limits.maxFields", 1...500) { l.maxFields = n }
+        if let t = choice(m["tooManyFields"], "limits.tooManyFields", TooManyFieldsPolicy.self) { l.tooManyFields = t }
+        if let p = m["packField"], let s = string(p, "limits.packField") {
+            if let problem = FieldNames.problem(s) { error(p, "limits.packField", problem) } else { l.packField = s }
+        }
+        return l
+    }
+
+    mutating func uploadSpec(_ node: JSONNode) -> UploadSpec {
+        var u = UploadSpec()
+        guard let m = members(node, "upload", allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "compress"]) else { return u }
+        if let n = integer(m["concurrency"], "upload.concurrency", 1...64) { u.concurrency = n }
+        if let n = integer(m["maxAttempts"], "upload.maxAttempts", 1...100) { u.maxAttempts = n }
+        if let d = number(m["timeoutSeconds"], "upload.timeoutSeconds", 1...3600) { u.timeoutSeconds = d }
+        if let b = bool(m["compress"], "upload.compress") { u.compress = b }
+        return u
+    }
+
+    /// Checks that need more than one section.
+    mutating func crossChecks(root: JSONNode, m: [String: JSONNode], source: SourceSpec, fields: FieldsSpec, target: TargetSpec, limits: LimitsSpec) {
+        var outputs = Set<String>()
+        for f in fields.map {
+            if outputs.contains(f.output.lowercased()) {
+                error(m["fields"], "fields.map.\(f.output)", "two mapped fields differ only in letter case; column names are case-insensitive")
+            }
+            outputs.insert(f.output.lowercased())
+        }
+        if let r = fields.recordId, outputs.contains(r.lowercased()) {
+            error(m["fields"], "fields.recordId", "\"\(r)\" is also a mapped field; choose another name for the id column")
+        }
+        if let tf = target.timeGeneratedField {
+            if let f = fields.map.first(where: { $0.output == tf }) {
+                if let t = f.type, t != .datetime {
+                    error(m["target"], "target.timeGeneratedField", "\"\(tf)\" is mapped with type \"\(t.rawValue)\"; the time-generated field must be type \"datetime\"")
+                } else if f.type == nil, case .input = f.source {
+                    warning(m["target"], "target.timeGeneratedField", "\"\(tf)\" is passed through as it is; give it type \"datetime\" so values are normalised to ISO 8601 UTC")
+                }
+            } else if !fields.passthrough {
+                error(m["target"], "target.timeGeneratedField", "\"\(tf)\" is not a mapped field and passthrough is off; map it with type \"datetime\"")
+            }
+        }
+        if !fields.passthrough, fields.map.isEmpty {
+            error(m["fields"], "fields", "passthrough is off and nothing is mapped: every record would be empty")
+        }
+        let mapped = fields.map.count + (fields.recordId == nil ? 0 : 1)
+        if mapped > limits.maxFields, limits.tooManyFields == .fail {
+            error(m["fields"], "fields.map", "\(mapped) columns are mapped; limits.maxFields is \(limits.maxFields) (raise it, or set limits.tooManyFields to \"warn\" or \"pack\")")
+        }
+        if source.format == .csv, !source.csv.header, source.csv.columns == nil {
+            error(m["source"], "source.csv.columns", "with header: false, name the columns (source.csv.columns)")
+        }
+    }
+}

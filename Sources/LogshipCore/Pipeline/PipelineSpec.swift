@@ -1,0 +1,135 @@
+import Foundation
+
+/// A loaded, checked pipeline file. Every field has its default filled in; credentials are
+/// kept as references until `CredentialResolver` settles them (flags, environment, file).
+public struct PipelineSpec: Sendable {
+    public var file: URL
+    public var version: Int
+    public var name: String
+    public var source: SourceSpec
+    public var fields: FieldsSpec
+    public var target: TargetSpec
+    public var limits: LimitsSpec
+    public var upload: UploadSpec
+    public var errors: ErrorsSpec
+
+    /// The folder relative paths are resolved against.
+    public var baseDirectory: URL { file.deletingLastPathComponent() }
+}
+
+public enum InputFormat: String, Sendable, CaseIterable { case csv, ndjson, lines }
+public enum Compression: String, Sendable, CaseIterable { case auto, gzip, none }
+public enum InvalidUTF8Policy: String, Sendable, CaseIterable { case replace, reject }
+
+public struct SourceSpec: Sendable {
+    public var files: [String]
+    public var format: InputFormat
+    public var compression: Compression = .auto
+    public var invalidUTF8: InvalidUTF8Policy = .replace
+    public var lines: LinesSpec? = nil
+    public var csv: CSVSpec = CSVSpec()
+}
+
+public struct LinesSpec: Sendable {
+    /// A preset name (`nginx-combined`, …) or a regular expression with named groups.
+    public var pattern: String
+}
+
+public struct CSVSpec: Sendable {
+    public var delimiter: UInt8 = UInt8(ascii: ",")
+    public var quote: UInt8 = UInt8(ascii: "\"")
+    public var header = true
+    public var columns: [String]? = nil
+}
+
+public enum FieldType: String, Sendable, CaseIterable {
+    case string, int, long, double, bool, datetime, guid, json
+}
+
+public enum ConversionFailure: String, Sendable, CaseIterable { case reject, null }
+
+/// One entry of `fields.map`: an output column and where its value comes from.
+public struct FieldMapping: Sendable {
+    public enum Source: Sendable {
+        /// The value of an input field (a dotted path reaches into nested NDJSON objects).
+        case input(String)
+        /// The same value in every record.
+        case constant(JSONNode)
+    }
+    public var output: String
+    public var source: Source
+    /// nil keeps the input's own type (a rename).
+    public var type: FieldType?
+    public var format: String?
+    public var defaultValue: JSONNode?
+    public var onError: ConversionFailure = .reject
+}
+
+public struct FieldsSpec: Sendable {
+    public var map: [FieldMapping] = []
+    public var passthrough = true
+    public var drop: [String] = []
+    /// Name of a deterministic id column (file fingerprint + record ordinal), for dedupe.
+    public var recordId: String? = nil
+}
+
+public enum TargetAPI: String, Sendable, CaseIterable {
+    case dataCollector = "data-collector"
+    case logsIngestion = "logs-ingestion"
+}
+
+/// A credential or endpoint as written in the file: a literal, or `${VAR}` that was not set.
+public enum ConfigValue: Sendable, Equatable {
+    case value(String)
+    case unsetVariable(String)
+
+    public var value: String? { if case .value(let v) = self { return v } else { return nil } }
+}
+
+public struct TargetSpec: Sendable {
+    public var api: TargetAPI = .dataCollector
+    public var logType: String = ""
+    public var timeGeneratedField: String? = nil
+    public var workspaceId: ConfigValue? = nil
+    public var sharedKey: ConfigValue? = nil
+    public var cloud: String = "public"
+    public var endpoint: ConfigValue? = nil
+    public var resourceId: String? = nil
+    // Logs Ingestion API
+    public var dcrImmutableId: String? = nil
+    public var stream: String? = nil
+    public var tenantId: ConfigValue? = nil
+    public var clientId: ConfigValue? = nil
+    public var clientSecret: ConfigValue? = nil
+    public var federatedTokenFile: ConfigValue? = nil
+    public var authorityHost: String? = nil
+    public var dcr: String? = nil
+}
+
+public enum OversizedValuePolicy: String, Sendable, CaseIterable { case truncate, reject }
+public enum TooManyFieldsPolicy: String, Sendable, CaseIterable { case fail, warn, pack }
+
+public struct LimitsSpec: Sendable {
+    public static let defaultMaxBodyBytes = 25_000_000
+    public var maxBodyBytes = LimitsSpec.defaultMaxBodyBytes
+    public var maxRecordsPerChunk: Int? = nil
+    public var oversizedValue: OversizedValuePolicy = .truncate
+    /// Largest value in bytes of UTF-8 (32,766 for the Data Collector API).
+    public var maxValueBytes = 32_766
+    public var maxFields = 50
+    public var tooManyFields: TooManyFieldsPolicy = .fail
+    /// The JSON text column that `pack` puts extra fields into.
+    public var packField = "Extra"
+}
+
+public struct UploadSpec: Sendable {
+    public var concurrency = 4
+    public var maxAttempts = 10
+    public var timeoutSeconds = 120.0
+    /// gzip request bodies (Logs Ingestion API only).
+    public var compress = true
+}
+
+public struct ErrorsSpec: Sendable {
+    public var maxRejectedRecords = 1000
+}

@@ -1,0 +1,222 @@
+import CZlib
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where a reader's bytes come from. `read` fills up to `buffer.count` bytes and returns how
+/// many; 0 means the end.
+public protocol ByteSource: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int
+    /// Bytes consumed from the underlying file so far (compressed bytes for gzip).
+    var rawOffset: Int64 { get }
+}
+
+/// Why a file could not be read (the reader reports it with the file and offset).
+public struct ReadError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    /// Offset in the file (compressed bytes for gzip) where the problem was found.
+    public var offset: Int64
+    public var description: String { "\(message) (at byte \(offset))" }
+}
+
+/// A file (or stdin) read with plain `read(2)` calls into the caller's buffer.
+public final class FileByteSource: ByteSource {
+    private let fd: Int32
+    private let ownsFD: Bool
+    public private(set) var rawOffset: Int64 = 0
+
+    public init(path: String) throws(ReadError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ReadError(message: "cannot open: \(String(cString: strerror(errno)))", offset: 0) }
+        self.fd = fd
+        self.ownsFD = true
+        #if os(Linux)
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+        #endif
+    }
+
+    /// Standard input.
+    public init(standardInput: Void) {
+        fd = 0
+        ownsFD = false
+    }
+
+    deinit { if ownsFD { close(fd) } }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 {
+                rawOffset += Int64(n)
+                return n
+            }
+            if errno == EINTR { continue }
+            throw ReadError(message: "read failed: \(String(cString: strerror(errno)))", offset: rawOffset)
+        }
+    }
+}
+
+/// gzip decoded incrementally with zlib; multi-member files (`cat a.gz b.gz`) are read to the end.
+public final class GzipByteSource: ByteSource {
+    private let inner: ByteSource
+    // z_stream must not move once inflateInit2 has seen it: zlib keeps a pointer back to it
+    // in its internal state. So it lives in its own heap allocation, freed in deinit.
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var input: UnsafeMutableRawBufferPointer
+    private var inputEnd = false
+    private var finished = false
+    private var initialized = false
+    private var memberHasData = false
+    public var rawOffset: Int64 { inner.rawOffset - Int64(stream.pointee.avail_in) }
+
+    public init(_ inner: ByteSource, inputBufferSize: Int = 256 * 1024) throws(ReadError) {
+        self.inner = inner
+        stream = .allocate(capacity: 1)
+        stream.initialize(to: z_stream())
+        input = .allocate(byteCount: inputBufferSize, alignment: 16)
+        guard logship_inflateInit2(stream, 15 + 16) == Z_OK else {
+            throw ReadError(message: "zlib: inflateInit2 failed", offset: 0)
+        }
+        initialized = true
+    }
+
+    deinit {
+        if initialized { inflateEnd(stream) }
+        stream.deinitialize(count: 1)
+        stream.deallocate()
+        input.deallocate()
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
+        if let e = pendingError {
+            pendingError = nil
+            throw e
+        }
+        guard !finished, buffer.count > 0 else { return 0 }
+        stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = UInt32(min(buffer.count, Int(UInt32.max)))
+        while stream.pointee.avail_out > 0 {
+            if stream.pointee.avail_in == 0 && !inputEnd {
+                let n = try inner.read(into: input)
+                if n == 0 {
+                    inputEnd = true
+                } else {
+                    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                    stream.pointee.avail_in = UInt32(n)
+                }
+            }
+            if stream.pointee.avail_in == 0 && inputEnd {
+                let produced = buffer.count - Int(stream.pointee.avail_out)
+                if memberHasData {
+                    // The stream ended inside a member: the file is truncated.
+                    finished = true
+                    if produced > 0 {
+                        pendingError = ReadError(message: "the gzip stream is truncated", offset: rawOffset)
+                        return produced
+                    }
+                    throw ReadError(message: "the gzip stream is truncated", offset: rawOffset)
+                }
+                finished = true
+                return produced
+            }
+            let rc = inflate(stream, Z_NO_FLUSH)
+            memberHasData = true
+            switch rc {
+            case Z_OK, Z_BUF_ERROR:
+                continue
+            case Z_STREAM_END:
+                memberHasData = false
+                // Another member may follow: skip padding zeros some tools append, then reset.
+                while stream.pointee.avail_in > 0 && stream.pointee.next_in.pointee == 0 {
+                    stream.pointee.next_in += 1
+                    stream.pointee.avail_in -= 1
+                }
+                if stream.pointee.avail_in == 0 && !inputEnd {
+                    let n = try inner.read(into: input)
+                    if n == 0 { inputEnd = true } else {
+                        stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                        stream.pointee.avail_in = UInt32(n)
+                    }
+                }
+                if stream.pointee.avail_in == 0 && inputEnd {
+                    finished = true
+                    return buffer.count - Int(stream.pointee.avail_out)
+                }
+                guard inflateReset(stream) == Z_OK else {
+                    throw ReadError(message: "zlib: inflateReset failed", offset: rawOffset)
+                }
+            default:
+                let produced = buffer.count - Int(stream.pointee.avail_out)
+                let msg = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
+                finished = true
+                let err = ReadError(message: "the gzip data is corrupt (zlib: \(msg))", offset: rawOffset)
+                if produced > 0 {
+                    pendingError = err
+                    return produced
+                }
+                throw err
+            }
+        }
+        return buffer.count
+    }
+
+    /// An error found after some bytes were produced: those are returned first, the error next.
+    private var pendingError: ReadError?
+
+    /// Whether `prefix` starts with the gzip magic bytes.
+    public static func isGzip(_ prefix: UnsafeRawBufferPointer) -> Bool {
+        prefix.count >= 2 && prefix[0] == 0x1F && prefix[1] == 0x8B
+    }
+}
+
+/// Puts bytes already read (to sniff the format) back in front of a source.
+public final class PrefixedByteSource: ByteSource {
+    private var prefix: [UInt8]
+    private var position = 0
+    private let inner: ByteSource
+    public var rawOffset: Int64 { inner.rawOffset - Int64(prefix.count - position) }
+
+    public init(prefix: [UInt8], inner: ByteSource) {
+        self.prefix = prefix
+        self.inner = inner
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
+        if position < prefix.count {
+            let n = min(buffer.count, prefix.count - position)
+            prefix.withUnsafeBytes { p in
+                buffer.baseAddress!.copyMemory(from: p.baseAddress! + position, byteCount: n)
+            }
+            position += n
+            return n
+        }
+        return try inner.read(into: buffer)
+    }
+}
+
+public enum ByteSources {
+    /// Opens `path` ("-" is stdin), decoding gzip when `compression` says so or, for `auto`,
+    /// when the first two bytes are the gzip magic.
+    public static func open(path: String, compression: Compression) throws(ReadError) -> ByteSource {
+        let file: ByteSource = path == "-" ? FileByteSource(standardInput: ()) : try FileByteSource(path: path)
+        switch compression {
+        case .none: return file
+        case .gzip: return try GzipByteSource(file)
+        case .auto:
+            let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: 2, alignment: 1)
+            defer { raw.deallocate() }
+            var got = 0
+            while got < 2 {
+                let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[got...]))
+                if n == 0 { break }
+                got += n
+            }
+            let head = Array(raw.prefix(got))
+            let prefixed = PrefixedByteSource(prefix: head, inner: file)
+            let isGz = head.withUnsafeBytes { GzipByteSource.isGzip($0) }
+            return isGz ? try GzipByteSource(prefixed) : prefixed
+        }
+    }
+}

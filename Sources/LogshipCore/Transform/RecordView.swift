@@ -1,0 +1,144 @@
+/// Where a record came from: carried to the rejects file, the manifest and messages.
+public struct Provenance: Sendable, Equatable {
+    /// Index of the file in the run's sorted file list.
+    public var fileIndex: Int
+    /// 1-based line number of the record's first line.
+    public var line: Int
+    /// Offset of the record's first byte in the decoded stream.
+    public var offset: Int64
+    /// 0-based index of the record among the file's records (rejected ones included).
+    public var ordinal: Int64
+
+    public init(fileIndex: Int, line: Int, offset: Int64, ordinal: Int64) {
+        self.fileIndex = fileIndex
+        self.line = line
+        self.offset = offset
+        self.ordinal = ordinal
+    }
+}
+
+/// How a field's value bytes are to be read.
+public enum ValueKind: UInt8, Sendable {
+    /// Raw text (CSV, log lines): any bytes, escaped when written as JSON.
+    case text
+    /// The inside of a JSON string, still escaped as in the input (NDJSON).
+    case jsonString
+    /// A JSON number as written.
+    case number
+    /// `true` or `false`.
+    case bool
+    /// `null`.
+    case null
+    /// A JSON object or array as written (NDJSON nested values).
+    case nested
+}
+
+/// One field of a decoded record: where its name and value are, without copying them.
+public struct FieldSlot: Sendable, Equatable {
+    /// >= 0: the name is `RecordView.names[nameIndex]` (CSV header, regex groups).
+    /// -1: the name is `base[nameStart ..< nameStart + nameCount]` (NDJSON keys, still escaped).
+    public var nameIndex: Int32
+    public var nameStart: Int32
+    public var nameCount: Int32
+    /// The NDJSON key contains backslash escapes.
+    public var nameEscaped: Bool
+    public var valueStart: Int32
+    public var valueCount: Int32
+    public var kind: ValueKind
+    /// A `.jsonString` value contains backslash escapes (its decoded length may be shorter).
+    public var valueEscaped: Bool
+
+    public init(nameIndex: Int32, valueStart: Int, valueCount: Int, kind: ValueKind) {
+        self.nameIndex = nameIndex
+        self.nameStart = 0
+        self.nameCount = 0
+        self.nameEscaped = false
+        self.valueStart = Int32(valueStart)
+        self.valueCount = Int32(valueCount)
+        self.kind = kind
+        self.valueEscaped = false
+    }
+
+    public init(nameStart: Int, nameCount: Int, nameEscaped: Bool, valueStart: Int, valueCount: Int, kind: ValueKind, valueEscaped: Bool) {
+        self.nameIndex = -1
+        self.nameStart = Int32(nameStart)
+        self.nameCount = Int32(nameCount)
+        self.nameEscaped = nameEscaped
+        self.valueStart = Int32(valueStart)
+        self.valueCount = Int32(valueCount)
+        self.kind = kind
+        self.valueEscaped = valueEscaped
+    }
+}
+
+/// A decoded record as slots over bytes owned by the decoder. Valid until the decoder's next call.
+public struct RecordView {
+    /// The bytes slots point into.
+    public var base: UnsafeRawBufferPointer
+    /// Fixed field names (CSV header, regex group names) for slots with `nameIndex >= 0`.
+    public var names: NameTable
+    public var fields: [FieldSlot]
+    public var provenance: Provenance
+
+    public init(base: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), names: NameTable = NameTable([]), fields: [FieldSlot] = [], provenance: Provenance = Provenance(fileIndex: 0, line: 0, offset: 0, ordinal: 0)) {
+        self.base = base
+        self.names = names
+        self.fields = fields
+        self.provenance = provenance
+    }
+
+    @inline(__always)
+    public func value(_ f: FieldSlot) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: base[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)])
+    }
+
+    /// The field's name as bytes (for NDJSON keys: as written, escapes included).
+    @inline(__always)
+    public func nameBytes(_ f: FieldSlot) -> UnsafeRawBufferPointer {
+        if f.nameIndex >= 0 { return names[Int(f.nameIndex)] }
+        return UnsafeRawBufferPointer(rebasing: base[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)])
+    }
+}
+
+/// Why a record could not be decoded or converted; it goes to the rejects file.
+public struct RecordError: Error, Sendable, Equatable {
+    public var reason: String
+    /// Byte offset inside the record where the problem is, when known.
+    public var column: Int?
+    public init(_ reason: String, column: Int? = nil) {
+        self.reason = reason
+        self.column = column
+    }
+}
+
+/// Field names fixed for a whole file (CSV header, regex group names), in one allocation
+/// that outlives every record view pointing at it.
+public final class NameTable: @unchecked Sendable {
+    // Immutable after init; the storage is freed in deinit.
+    private let storage: UnsafeMutableRawBufferPointer
+    private let ranges: [Range<Int>]
+    public let strings: [String]
+
+    public init(_ names: [String]) {
+        strings = names
+        let total = names.reduce(0) { $0 + $1.utf8.count }
+        storage = .allocate(byteCount: max(total, 1), alignment: 1)
+        var r: [Range<Int>] = []
+        var at = 0
+        for n in names {
+            let u = Array(n.utf8)
+            u.withUnsafeBytes { storage.baseAddress!.advanced(by: at).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage.baseAddress!), byteCount: u.count) }
+            r.append(at..<at + u.count)
+            at += u.count
+        }
+        ranges = r
+    }
+
+    deinit { storage.deallocate() }
+
+    public var count: Int { ranges.count }
+
+    public subscript(i: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[ranges[i]])
+    }
+}
