@@ -122,15 +122,17 @@ public final class NameTable: @unchecked Sendable {
     public init(_ names: [String]) {
         strings = names
         let total = names.reduce(0) { $0 + $1.utf8.count }
-        storage = .allocate(byteCount: max(total, 1), alignment: 1)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 1)
         var r: [Range<Int>] = []
         var at = 0
         for n in names {
-            let u = Array(n.utf8)
-            u.withUnsafeBytes { storage.baseAddress!.advanced(by: at).copyMemory(from: $0.baseAddress ?? UnsafeRawPointer(storage.baseAddress!), byteCount: u.count) }
-            r.append(at..<at + u.count)
-            at += u.count
+            for b in n.utf8 {
+                buffer[at] = b
+                at += 1
+            }
+            r.append(at - n.utf8.count..<at)
         }
+        storage = buffer
         ranges = r
     }
 
