@@ -144,3 +144,18 @@ public final class NameTable: @unchecked Sendable {
         UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[ranges[i]])
     }
 }
+
+/// What a decoder hands out: a record, or a rejected one with its location and an excerpt.
+public enum DecodeResult {
+    case record(RecordView)
+    /// `excerpt` is at most 4 KB of the offending input.
+    case rejected(Provenance, RecordError, excerpt: [UInt8])
+}
+
+/// Turns one file's bytes into records. `next()` returns nil at the end of the file; a read
+/// error (corrupt gzip, I/O) is thrown after every record before it was returned.
+public protocol RecordDecoder: AnyObject {
+    func next() throws(ReadError) -> DecodeResult?
+    /// Decoded bytes consumed so far (for progress).
+    var decodedOffset: Int64 { get }
+}
