@@ -19,6 +19,6 @@ let package = Package(
         ),
         .executableTarget(name: "logship", dependencies: ["LogshipCore"]),
         .testTarget(name: "LogshipCoreTests", dependencies: ["LogshipCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["LogshipCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["LogshipCore", "logship"]),
     ]
 )

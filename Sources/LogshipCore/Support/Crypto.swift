@@ -23,7 +23,7 @@ public enum Crypto {
 
     /// SHA-256 of `data` in one call.
     public static func sha256(_ data: [UInt8]) -> [UInt8] {
-        var hasher = SHA256Hasher()
+        let hasher = SHA256Hasher()
         hasher.update(data)
         return hasher.finalize()
     }
@@ -38,7 +38,7 @@ public enum Crypto {
 }
 
 /// Incremental SHA-256 (fingerprints, spec hashes, chunk ids).
-public struct SHA256Hasher: ~Copyable {
+public final class SHA256Hasher {
     // EVP_MD_CTX is an opaque heap object owned by this value; freed in deinit.
     private let context: OpaquePointer
 
@@ -48,21 +48,22 @@ public struct SHA256Hasher: ~Copyable {
         context = ctx
     }
 
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         precondition(EVP_DigestUpdate(context, base, bytes.count) == 1, "libcrypto: EVP_DigestUpdate failed")
     }
 
-    public mutating func update(_ bytes: [UInt8]) {
+    public func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
-    public mutating func update(_ string: String) {
+    public func update(_ string: String) {
         var s = string
         s.withUTF8 { update(UnsafeRawBufferPointer($0)) }
     }
 
-    public consuming func finalize() -> [UInt8] {
+    /// The digest; call once.
+    public func finalize() -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         out.withUnsafeMutableBufferPointer { o in

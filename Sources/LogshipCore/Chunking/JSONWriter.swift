@@ -1,0 +1,154 @@
+/// Writes JSON string contents on bytes: quotes, backslashes and control characters escaped,
+/// non-ASCII copied as UTF-8 after validation. The per-record path's only serializer.
+public enum JSONWriter {
+    /// What to do with bytes that are not UTF-8.
+    public enum InvalidUTF8 { case replace, reject }
+
+    /// Outcome of writing one string: how many input bytes were dropped by truncation, and
+    /// whether invalid UTF-8 was replaced.
+    public struct StringResult {
+        public var truncated = false
+        public var replaced = false
+        public var invalid = false
+    }
+
+    static let hex: StaticString = "0123456789abcdef"
+
+    /// Appends `"…"` for raw `text`, keeping at most `maxBytes` bytes of (decoded) UTF-8,
+    /// cut at a character boundary.
+    @inline(__always)
+    public static func writeString(
+        _ text: UnsafeRawBufferPointer, to out: ByteBuffer, maxBytes: Int, invalidUTF8: InvalidUTF8
+    ) -> StringResult {
+        var r = StringResult()
+        out.reserve(text.count + 2)
+        out.append(0x22)
+        guard let src = text.baseAddress else {
+            out.append(0x22)
+            return r
+        }
+        let n = text.count
+        var i = 0
+        var emitted = 0  // decoded bytes kept so far, for the value limit
+        var runStart = 0
+        while i < n {
+            let c = src.load(fromByteOffset: i, as: UInt8.self)
+            if c >= 0x20 && c != 0x22 && c != 0x5C && c < 0x80 {
+                if emitted == maxBytes {
+                    r.truncated = true
+                    break
+                }
+                i += 1
+                emitted += 1
+                continue
+            }
+            // Flush the plain run before handling the special byte.
+            if i > runStart { out.append(UnsafeRawBufferPointer(start: src + runStart, count: i - runStart)) }
+            if c < 0x80 {
+                if emitted == maxBytes {
+                    r.truncated = true
+                    runStart = i
+                    break
+                }
+                writeEscape(c, to: out)
+                i += 1
+                emitted += 1
+                runStart = i
+                continue
+            }
+            let len = utf8SequenceLength(src, i, n)
+            if len == 0 {
+                r.invalid = true
+                if invalidUTF8 == .reject {
+                    out.append(0x22)
+                    return r
+                }
+                r.replaced = true
+                if emitted + 3 > maxBytes {
+                    r.truncated = true
+                    runStart = i
+                    break
+                }
+                out.append(0xEF)
+                out.append(0xBF)
+                out.append(0xBD)
+                emitted += 3
+                i += 1
+                runStart = i
+                continue
+            }
+            if emitted + len > maxBytes {
+                r.truncated = true
+                runStart = i
+                break
+            }
+            out.append(UnsafeRawBufferPointer(start: src + i, count: len))
+            i += len
+            emitted += len
+            runStart = i
+        }
+        if i > runStart { out.append(UnsafeRawBufferPointer(start: src + runStart, count: i - runStart)) }
+        out.append(0x22)
+        return r
+    }
+
+    @inline(__always)
+    static func writeEscape(_ c: UInt8, to out: ByteBuffer) {
+        switch c {
+        case 0x22: out.append(0x5C); out.append(0x22)
+        case 0x5C: out.append(0x5C); out.append(0x5C)
+        case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
+        case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
+        case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
+        case 0x08: out.append(0x5C); out.append(UInt8(ascii: "b"))
+        case 0x0C: out.append(0x5C); out.append(UInt8(ascii: "f"))
+        default:
+            out.append("\\u00")
+            out.append(hex.utf8Start[Int(c >> 4)])
+            out.append(hex.utf8Start[Int(c & 15)])
+        }
+    }
+
+    /// Length of the valid UTF-8 sequence starting at `i` (2–4), or 0 when it is invalid.
+    @inline(__always)
+    public static func utf8SequenceLength(_ p: UnsafeRawPointer, _ i: Int, _ n: Int) -> Int {
+        let c0 = p.load(fromByteOffset: i, as: UInt8.self)
+        @inline(__always) func cont(_ k: Int) -> UInt8? {
+            guard i + k < n else { return nil }
+            let c = p.load(fromByteOffset: i + k, as: UInt8.self)
+            return c & 0xC0 == 0x80 ? c : nil
+        }
+        if c0 >= 0xC2 && c0 <= 0xDF {
+            return cont(1) != nil ? 2 : 0
+        }
+        if c0 >= 0xE0 && c0 <= 0xEF {
+            guard let c1 = cont(1), cont(2) != nil else { return 0 }
+            if c0 == 0xE0 && c1 < 0xA0 { return 0 }  // overlong
+            if c0 == 0xED && c1 >= 0xA0 { return 0 }  // surrogates
+            return 3
+        }
+        if c0 >= 0xF0 && c0 <= 0xF4 {
+            guard let c1 = cont(1), cont(2) != nil, cont(3) != nil else { return 0 }
+            if c0 == 0xF0 && c1 < 0x90 { return 0 }
+            if c0 == 0xF4 && c1 >= 0x90 { return 0 }
+            return 4
+        }
+        return 0
+    }
+
+    /// Whether every byte sequence is valid UTF-8.
+    public static func isValidUTF8(_ b: UnsafeRawBufferPointer) -> Bool {
+        guard let p = b.baseAddress else { return true }
+        var i = 0
+        while i < b.count {
+            if p.load(fromByteOffset: i, as: UInt8.self) < 0x80 {
+                i += 1
+                continue
+            }
+            let l = utf8SequenceLength(p, i, b.count)
+            if l == 0 { return false }
+            i += l
+        }
+        return true
+    }
+}

@@ -1,0 +1,47 @@
+/// What to do after an attempt: a pure function of the outcome and the attempt count, tested
+/// without I/O. Backoff is exponential with full jitter; `Retry-After` is a floor.
+public struct RetryPolicy: Sendable {
+    public enum Action: Sendable, Equatable {
+        case acknowledged
+        case retry(afterSeconds: Double)
+        case split
+        case deadLetter(reason: String)
+        case stopRun(reason: String)
+    }
+
+    public var maxAttempts: Int
+    public var baseDelay: Double = 0.5
+    public var maxDelay: Double = 60
+    /// Longest `Retry-After` honoured; a larger one is capped (and the wait is still honoured up to it).
+    public var maxRetryAfter: Double = 300
+
+    public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
+
+    /// - Parameters:
+    ///   - attempt: 1 for the first try.
+    ///   - records: records in the body (a body of one record cannot be split).
+    ///   - random: a number in [0, 1) for the jitter.
+    public func decide(_ outcome: DeliveryOutcome, attempt: Int, records: Int, random: Double) -> Action {
+        switch outcome {
+        case .acknowledged:
+            return .acknowledged
+        case .fatal(let status, let code, let reason):
+            return .stopRun(reason: "\(status) \(code): \(reason)")
+        case .permanent(let status, let code, let reason):
+            return .deadLetter(reason: "\(status) \(code): \(reason)")
+        case .tooLarge(let status, let reason):
+            if records > 1 { return .split }
+            return .deadLetter(reason: "\(status.map { "\($0) " } ?? "")\(reason); the body holds one record and cannot be split")
+        case .transient(let status, let retryAfter, let reason):
+            if attempt >= maxAttempts {
+                return .deadLetter(reason: "gave up after \(attempt) attempts; last: \(status.map { "\($0) " } ?? "")\(reason)")
+            }
+            let exp = min(maxDelay, baseDelay * pow2(attempt - 1))
+            var delay = exp * random
+            if let ra = retryAfter { delay = max(delay, min(ra, maxRetryAfter)) }
+            return .retry(afterSeconds: delay)
+        }
+    }
+
+    private func pow2(_ n: Int) -> Double { n >= 62 ? Double.greatestFiniteMagnitude : Double(1 << max(0, n)) }
+}

@@ -1,0 +1,233 @@
+import Foundation
+
+/// The reading side of a run, pulled one event at a time: files are opened in order,
+/// decoded, transformed and cut into chunks. It never reaches forward into the upload.
+public final class ChunkProducer {
+    public enum Event {
+        case chunk(Chunk)
+        /// Every record of the file is now in an emitted chunk (or was rejected); `ordinals`
+        /// is the number of records the file holds. `error` when reading stopped early.
+        case fileFinished(file: Int, ordinals: Int64, error: ReadError?)
+        /// The file was skipped without reading (already delivered).
+        case fileSkipped(file: Int)
+    }
+
+    /// Stops the run: too many rejects, or a problem that is not one record's.
+    public struct Abort: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// What a previous run already delivered, so it is not read or sent again.
+    public struct ResumePlan: Sendable {
+        /// Files whose every record is delivered.
+        public var doneFiles: Set<Int> = []
+        /// Acknowledged ordinal ranges per file (sorted, non-overlapping).
+        public var acked: [Int: [Range<Int64>]] = [:]
+        public init() {}
+    }
+
+    public private(set) var recordsRead = 0
+    public private(set) var recordsSkipped = 0
+    public private(set) var bytesRead: Int64 = 0
+    public let transformer: Transformer
+    public var rejectedCount: Int { rejects.count }
+
+    private let spec: PipelineSpec
+    private let files: [InputFile]
+    private let fingerprints: [FileFingerprint?]
+    private let rejects: RejectsWriter
+    private let plan: ResumePlan
+    private let chunker: Chunker
+    private let record = ByteBuffer(capacity: 1 << 16)
+    private var fileIndex = -1
+    private var decoder: RecordDecoder?
+    private var pending: [Event] = []
+    /// Files fully read whose last records still sit in the open chunk.
+    private var finishedAwaitingChunk: [(Int, Int64, ReadError?)] = []
+    private var currentOrdinals: Int64 = 0
+    private var ackedCursor = 0
+    private var inAckedRange = false
+    private var done = false
+    private var bytesBeforeCurrent: Int64 = 0
+
+    public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan()) {
+        self.spec = spec
+        self.files = files
+        self.fingerprints = fingerprints
+        self.rejects = rejects
+        self.plan = plan
+        self.transformer = Transformer(spec: spec)
+        let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream")" }
+        self.chunker = Chunker(
+            maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash,
+            fileIdentity: { identities[$0] })
+    }
+
+    /// Decoded bytes of the file being read plus the sizes of files before it (for progress).
+    public var progressBytes: Int64 { bytesBeforeCurrent + (decoder?.decodedOffset ?? 0) }
+
+    public func next() throws(Abort) -> Event? {
+        while true {
+            if !pending.isEmpty { return pending.removeFirst() }
+            if done { return nil }
+            if decoder == nil {
+                if !openNextFile() {
+                    done = true
+                    if let c = chunker.flush() { emit(c) }
+                    releaseFinished(all: true)
+                    continue
+                }
+                continue
+            }
+            try step()
+        }
+    }
+
+    private func emit(_ c: Chunk) {
+        pending.append(.chunk(c))
+        releaseFinished(all: false)
+    }
+
+    /// Finished files whose records are no longer in the open chunk can be reported.
+    private func releaseFinished(all: Bool) {
+        guard !finishedAwaitingChunk.isEmpty else { return }
+        if all || chunker.pendingBytes == 0 {
+            for (f, n, e) in finishedAwaitingChunk { pending.append(.fileFinished(file: f, ordinals: n, error: e)) }
+            finishedAwaitingChunk.removeAll()
+        }
+    }
+
+    private func openNextFile() -> Bool {
+        while true {
+            if fileIndex >= 0 { bytesBeforeCurrent += files[fileIndex].size }
+            fileIndex += 1
+            guard fileIndex < files.count else { return false }
+            let f = files[fileIndex]
+            if plan.doneFiles.contains(fileIndex) {
+                pending.append(.fileSkipped(file: fileIndex))
+                return true
+            }
+            currentOrdinals = 0
+            ackedCursor = 0
+            inAckedRange = false
+            do {
+                let source = try ByteSources.open(path: f.path, compression: spec.source.compression)
+                let reader = LineReader(source: source)
+                let names: NameTable?
+                switch spec.source.format {
+                case .ndjson:
+                    decoder = NDJSONDecoder(reader: reader, fileIndex: fileIndex, invalidUTF8: spec.source.invalidUTF8)
+                    names = nil
+                case .csv, .lines:
+                    let (d, n) = try DecoderFactory.make(spec: spec, reader: reader, fileIndex: fileIndex)
+                    decoder = d
+                    names = n
+                }
+                transformer.beginFile(fileKey: fingerprints[fileIndex]?.key ?? UInt64(fileIndex), names: names)
+                return true
+            } catch {
+                rejects.write(file: f.relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [])
+                pending.append(.fileFinished(file: fileIndex, ordinals: 0, error: error))
+                return true
+            }
+        }
+    }
+
+    /// Whether `ordinal` of the current file was delivered by an earlier run.
+    @inline(__always)
+    private func isAcked(_ ordinal: Int64) -> Bool {
+        guard let ranges = plan.acked[fileIndex] else { return false }
+        while ackedCursor < ranges.count, ranges[ackedCursor].upperBound <= ordinal { ackedCursor += 1 }
+        return ackedCursor < ranges.count && ranges[ackedCursor].contains(ordinal)
+    }
+
+    /// Decodes up to a few thousand records or until a chunk is ready.
+    private func step() throws(Abort) {
+        guard let decoder else { return }
+        var budget = 4096
+        while budget > 0 && pending.isEmpty {
+            budget -= 1
+            let result: DecodeResult?
+            do {
+                result = try decoder.next()
+            } catch {
+                let f = files[fileIndex]
+                rejects.write(file: f.relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read", excerpt: [])
+                finishFile(error: error)
+                return
+            }
+            guard let result else {
+                finishFile(error: nil)
+                return
+            }
+            switch result {
+            case .record(let view):
+                let p = view.provenance
+                currentOrdinals = p.ordinal + 1
+                if isAcked(p.ordinal) {
+                    recordsSkipped += 1
+                    if !inAckedRange {
+                        // The chunk being filled ended here in the earlier run too.
+                        inAckedRange = true
+                        if let c = chunker.flush() { emit(c) }
+                    }
+                    continue
+                }
+                if inAckedRange {
+                    inAckedRange = false
+                    chunker.setCursor(file: fileIndex, ordinal: p.ordinal)
+                }
+                recordsRead += 1
+                record.removeAll()
+                if let err = transformer.transform(view, to: record) {
+                    try reject(p, err.reason, excerpt: view.base)
+                    continue
+                }
+                guard chunker.fits(record.count) else {
+                    try reject(p, "the record is \(record.count) bytes after transformation; limits.maxBodyBytes is \(chunker.maxBodyBytes)", excerpt: view.base)
+                    continue
+                }
+                if let c = chunker.add(record.bytes, p) { emit(c) }
+            case .rejected(let p, let err, let excerpt):
+                currentOrdinals = p.ordinal + 1
+                if isAcked(p.ordinal) { continue }
+                recordsRead += 1
+                try reject(p, err.reason, excerpt: excerpt)
+            }
+        }
+    }
+
+    private func reject(_ p: Provenance, _ reason: String, excerpt: UnsafeRawBufferPointer) throws(Abort) {
+        try reject(p, reason, excerpt: Array(excerpt.prefix(4096)))
+    }
+
+    private func reject(_ p: Provenance, _ reason: String, excerpt: [UInt8]) throws(Abort) {
+        rejects.write(file: files[p.fileIndex].relativePath, line: p.line, offset: p.offset, reason: reason, excerpt: excerpt)
+        if rejects.count > spec.errors.maxRejectedRecords {
+            throw Abort(description: "more than \(spec.errors.maxRejectedRecords) records were rejected (errors.maxRejectedRecords); the last: \(files[p.fileIndex].relativePath):\(p.line): \(reason)")
+        }
+    }
+
+    private func finishFile(error: ReadError?) {
+        bytesRead += decoder?.decodedOffset ?? 0
+        decoder = nil
+        let entry = (fileIndex, currentOrdinals, error)
+        if chunker.pendingBytes == 0 {
+            pending.append(.fileFinished(file: entry.0, ordinals: entry.1, error: entry.2))
+        } else {
+            finishedAwaitingChunk.append(entry)
+        }
+    }
+}
+
+/// Builds the decoder for a file's format.
+enum DecoderFactory {
+    static func make(spec: PipelineSpec, reader: LineReader, fileIndex: Int) throws(ReadError) -> (RecordDecoder, NameTable?) {
+        switch spec.source.format {
+        case .ndjson:
+            return (NDJSONDecoder(reader: reader, fileIndex: fileIndex, invalidUTF8: spec.source.invalidUTF8), nil)
+        case .csv, .lines:
+            throw ReadError(message: "the \(spec.source.format.rawValue) format is not available in this build yet", offset: 0)
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// What a run did: printed as the summary, written to `last-run.json` and `--report FILE`.
+public struct RunReport: Codable, Sendable {
+    public var pipeline: String = ""
+    public var target: String = ""
+    public var startedAt: String = ""
+    public var durationSeconds: Double = 0
+    public var filesMatched = 0
+    public var filesSkipped = 0
+    public var filesDone = 0
+    public var filesWithReadErrors = 0
+    public var inputBytes: Int64 = 0
+    public var recordsRead = 0
+    public var recordsSent = 0
+    public var recordsRejected = 0
+    public var recordsAlreadyDelivered = 0
+    public var recordsDeadLettered = 0
+    public var chunksAcked = 0
+    public var chunksDeadLettered = 0
+    public var chunksSplit = 0
+    public var chunksAlreadyAcked = 0
+    /// Chunks sent again after a connection dropped without an answer: the service may hold
+    /// their records twice (the at-least-once window).
+    public var chunksPossiblyDuplicated = 0
+    public var recordsPossiblyDuplicated = 0
+    public var bytesSent: Int64 = 0
+    public var retriesByStatus: [String: Int] = [:]
+    public var truncatedValues = 0
+    public var replacedInvalidUTF8 = 0
+    public var packedRecords = 0
+    public var renamedFields = 0
+    public var warnings: [String] = []
+    public var fatalError: String? = nil
+    public var aborted: String? = nil
+    public var interrupted = false
+    public var dryRun = false
+    public var exitCode: Int32 = 0
+
+    public init() {}
+
+    public var throughputMBps: Double { durationSeconds > 0 ? Double(inputBytes) / 1e6 / durationSeconds : 0 }
+    public var recordsPerSecond: Double { durationSeconds > 0 ? Double(recordsRead) / durationSeconds : 0 }
+}
+
+/// Exit codes (DESIGN.md, contract).
+public enum ExitCode {
+    public static let success: Int32 = 0
+    /// Finished, but records were rejected or chunks dead-lettered.
+    public static let partial: Int32 = 1
+    /// Usage or pipeline error.
+    public static let usage: Int32 = 2
+    /// The service refused the run.
+    public static let refused: Int32 = 3
+    public static let interrupted: Int32 = 130
+}

@@ -1,0 +1,42 @@
+/// The hash of everything that decides which records a run sends and how they are cut into
+/// chunks: decoding, mapping, limits and the table. A manifest written under one hash is not
+/// resumed under another. File lists, credentials and upload settings are not part of it.
+extension PipelineSpec {
+    public var specHash: String {
+        var t = "v1\n"
+        let s = source
+        t += "source.format=\(s.format.rawValue)\nsource.compression=\(s.compression.rawValue)\n"
+        t += "source.invalidUTF8=\(s.invalidUTF8.rawValue)\nsource.lines=\(s.lines?.pattern ?? "")\n"
+        if s.format == .csv {
+            t += "source.csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
+        }
+        for m in fields.map {
+            t += "map.\(m.output)="
+            switch m.source {
+            case .input(let f): t += "from:\(f)"
+            case .constant(let n): t += "value:\(n.canonical)"
+            }
+            t += ",type:\(m.type?.rawValue ?? ""),format:\(m.format ?? ""),default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"
+        }
+        t += "passthrough=\(fields.passthrough)\ndrop=\(fields.drop.joined(separator: "\u{1}"))\nrecordId=\(fields.recordId ?? "")\n"
+        t += "api=\(target.api.rawValue)\nlogType=\(target.logType)\ntime=\(target.timeGeneratedField ?? "")\n"
+        t += "dcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
+        let l = limits
+        t += "limits=\(l.maxBodyBytes),\(l.maxRecordsPerChunk ?? 0),\(l.oversizedValue.rawValue),\(l.maxValueBytes),\(l.maxFields),\(l.tooManyFields.rawValue),\(l.packField)\n"
+        return Crypto.sha256(Array(t.utf8)).hexString
+    }
+}
+
+extension JSONNode {
+    /// Compact JSON with keys in written order, for hashing.
+    var canonical: String {
+        switch value {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d): return "\(d)"
+        case .string(let s): return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .array(let a): return "[" + a.map(\.canonical).joined(separator: ",") + "]"
+        case .object(let o): return "{" + o.map { "\"\($0.key)\":\($0.node.canonical)" }.joined(separator: ",") + "}"
+        }
+    }
+}

@@ -1,0 +1,188 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One input file of a run.
+public struct InputFile: Sendable, Equatable {
+    /// Position in the run's sorted list.
+    public var index: Int
+    /// Absolute path ("-" for stdin).
+    public var path: String
+    /// Path relative to the pipeline file's folder, as shown to users and kept in the manifest.
+    public var relativePath: String
+    public var size: Int64
+    public var modified: Double
+}
+
+/// Expands `source.files` globs (`*`, `?`, `[abc]`, `**`) relative to the pipeline file.
+public enum FileDiscovery {
+    public struct Result: Sendable {
+        public var files: [InputFile]
+        /// Patterns that matched nothing (a warning, not an error).
+        public var unmatched: [String]
+        /// Problems that stop the run: a folder that does not exist, an unreadable folder.
+        public var errors: [String]
+    }
+
+    public static func expand(_ patterns: [String], relativeTo base: URL) -> Result {
+        var found = Set<String>()
+        var unmatched: [String] = []
+        var errors: [String] = []
+        var stdin = false
+        for pattern in patterns {
+            if pattern == "-" {
+                stdin = true
+                continue
+            }
+            let absolute = pattern.hasPrefix("/") ? pattern : base.path + "/" + pattern
+            let comps = absolute.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+            // The folder before the first glob character must exist.
+            var fixed = ""
+            var globStart = comps.count
+            for (k, c) in comps.enumerated() {
+                if isGlob(c) {
+                    globStart = k
+                    break
+                }
+                fixed += "/" + c
+            }
+            if globStart == comps.count {
+                var isDir: ObjCBool = false
+                if FileManager.default.fileExists(atPath: fixed, isDirectory: &isDir), !isDir.boolValue {
+                    found.insert(normalize(fixed))
+                } else if isDir.boolValue {
+                    errors.append("\(pattern): is a folder; name files in it, e.g. \"\(pattern)/*.log\"")
+                } else {
+                    let parent = (fixed as NSString).deletingLastPathComponent
+                    if FileManager.default.fileExists(atPath: parent) {
+                        unmatched.append(pattern)
+                    } else {
+                        errors.append("\(pattern): the folder \(relative(parent, to: base)) does not exist")
+                    }
+                }
+                continue
+            }
+            let root = fixed.isEmpty ? "/" : fixed
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: root, isDirectory: &isDir), isDir.boolValue else {
+                errors.append("\(pattern): the folder \(relative(root, to: base)) does not exist")
+                continue
+            }
+            var matches: [String] = []
+            walk(root, Array(comps[globStart...]), &matches)
+            if matches.isEmpty { unmatched.append(pattern) }
+            for m in matches { found.insert(normalize(m)) }
+        }
+        var files: [InputFile] = []
+        for path in found.sorted(by: { relative($0, to: base).utf8.lexicographicallyPrecedes(relative($1, to: base).utf8) }) {
+            var st = stat()
+            guard stat(path, &st) == 0 else { continue }
+            guard (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            files.append(
+                InputFile(
+                    index: files.count, path: path, relativePath: relative(path, to: base), size: Int64(st.st_size),
+                    modified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
+        }
+        if stdin {
+            files.append(InputFile(index: files.count, path: "-", relativePath: "-", size: 0, modified: 0))
+        }
+        return Result(files: files, unmatched: unmatched, errors: errors)
+    }
+
+    static func isGlob(_ s: String) -> Bool { s.contains("*") || s.contains("?") || s.contains("[") }
+
+    private static func walk(_ dir: String, _ rest: [String], _ out: inout [String]) {
+        guard let first = rest.first else { return }
+        let tail = Array(rest.dropFirst())
+        if first == "**" {
+            // Zero folders…
+            walk(dir, tail, &out)
+            // …or any number of them (hidden folders are not entered).
+            for name in entries(dir) where !name.hasPrefix(".") {
+                let p = dir == "/" ? "/" + name : dir + "/" + name
+                if isDirectory(p) { walk(p, rest, &out) }
+            }
+            return
+        }
+        for name in entries(dir) {
+            if name.hasPrefix(".") && !first.hasPrefix(".") { continue }
+            guard fnmatch(first, name, 0) == 0 else { continue }
+            let p = dir == "/" ? "/" + name : dir + "/" + name
+            if tail.isEmpty {
+                if !isDirectory(p) { out.append(p) }
+            } else if isDirectory(p) {
+                walk(p, tail, &out)
+            }
+        }
+    }
+
+    private static func entries(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+    }
+
+    private static func isDirectory(_ p: String) -> Bool {
+        var st = stat()
+        return stat(p, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func normalize(_ p: String) -> String { (p as NSString).standardizingPath }
+
+    /// `p` relative to `base` when inside it (with `../` steps otherwise).
+    public static func relative(_ p: String, to base: URL) -> String {
+        let b = normalize(base.path).split(separator: "/").map(String.init)
+        let c = normalize(p).split(separator: "/").map(String.init)
+        var k = 0
+        while k < b.count, k < c.count, b[k] == c[k] { k += 1 }
+        let ups = Array(repeating: "..", count: b.count - k)
+        let r = (ups + c[k...]).joined(separator: "/")
+        return r.isEmpty ? "." : r
+    }
+}
+
+/// Identifies a file's content cheaply: size, modification time and a hash of its first and
+/// last 64 KB. A file whose fingerprint is unchanged is not read again once delivered.
+public struct FileFingerprint: Sendable, Equatable, Codable {
+    public var size: Int64
+    public var modified: Double
+    /// SHA-256 (hex) of the head and tail.
+    public var sample: String
+
+    public static func of(_ file: InputFile) -> FileFingerprint? {
+        guard file.path != "-" else { return nil }
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let window = 65_536
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: window, alignment: 16)
+        defer { buf.deallocate() }
+        func chunk(at offset: Int64, _ length: Int) {
+            var got = 0
+            while got < length {
+                let n = pread(fd, buf.baseAddress! + got, length - got, off_t(offset) + off_t(got))
+                if n <= 0 { break }
+                got += n
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<got]))
+        }
+        chunk(at: 0, Int(min(Int64(window), file.size)))
+        if file.size > Int64(window) {
+            let tailStart = max(Int64(window), file.size - Int64(window))
+            chunk(at: tailStart, Int(file.size - tailStart))
+        }
+        hasher.update("\(file.size)")
+        return FileFingerprint(size: file.size, modified: file.modified, sample: hasher.finalize().hexString)
+    }
+
+    /// 64 bits of the content sample, for record ids: stable while the content is.
+    public var key: UInt64 {
+        var v: UInt64 = 0
+        for (k, c) in sample.utf8.prefix(16).enumerated() {
+            let d = UInt64(c <= 0x39 ? c - 0x30 : c - 0x61 + 10)
+            v |= d << UInt64(60 - 4 * k)
+        }
+        return v
+    }
+}

@@ -1,0 +1,312 @@
+/// NDJSON: one JSON object per line. The whole line is validated (nested values included,
+/// strings checked for escapes, control characters and UTF-8); the top-level members become
+/// slots over the line's bytes, so a record that needs no change is copied as it is.
+public final class NDJSONDecoder: RecordDecoder {
+    private let reader: LineReader
+    private let fileIndex: Int
+    private let invalidUTF8: InvalidUTF8Policy
+    private var ordinal: Int64 = 0
+    private var view = RecordView()
+    private var repaired: UnsafeMutableRawBufferPointer
+    /// Lines whose invalid UTF-8 was replaced with U+FFFD.
+    public private(set) var replacedUTF8Lines = 0
+
+    public init(reader: LineReader, fileIndex: Int, invalidUTF8: InvalidUTF8Policy) {
+        self.reader = reader
+        self.fileIndex = fileIndex
+        self.invalidUTF8 = invalidUTF8
+        self.repaired = .allocate(byteCount: 4096, alignment: 16)
+        view.fields.reserveCapacity(64)
+    }
+
+    deinit { repaired.deallocate() }
+
+    public var decodedOffset: Int64 { reader.decodedOffset }
+
+    public func next() throws(ReadError) -> DecodeResult? {
+        while let line = try reader.next() {
+            var bytes = line.bytes
+            // Trim ASCII whitespace; skip blank lines.
+            var s = 0
+            var e = bytes.count
+            while s < e, isSpace(bytes[s]) { s += 1 }
+            while e > s, isSpace(bytes[e - 1]) { e -= 1 }
+            if s == e && !line.overlong { continue }
+            let prov = Provenance(fileIndex: fileIndex, line: line.number, offset: line.offset, ordinal: ordinal)
+            ordinal += 1
+            if line.overlong {
+                return .rejected(prov, RecordError("line longer than \(reader.maxLineBytes) bytes"), excerpt: Array(bytes.prefix(4096)))
+            }
+            bytes = UnsafeRawBufferPointer(rebasing: bytes[s..<e])
+            view.provenance = prov
+            var scanner = NDJSONScanner(bytes)
+            do {
+                try scanner.object(into: &view.fields)
+                view.base = bytes
+                return .record(view)
+            } catch let err {
+                if err.invalidUTF8 && invalidUTF8 == .replace {
+                    let fixed = repair(bytes)
+                    var again = NDJSONScanner(fixed)
+                    if (try? again.object(into: &view.fields)) != nil {
+                        replacedUTF8Lines += 1
+                        view.base = fixed
+                        return .record(view)
+                    }
+                }
+                return .rejected(prov, RecordError(err.message, column: err.offset), excerpt: Array(bytes.prefix(4096)))
+            }
+        }
+        return nil
+    }
+
+    @inline(__always) private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
+
+    /// A copy of `bytes` with every invalid UTF-8 sequence replaced by U+FFFD.
+    private func repair(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        let need = bytes.count * 3
+        if repaired.count < need {
+            repaired.deallocate()
+            repaired = .allocate(byteCount: need, alignment: 16)
+        }
+        var o = 0
+        var i = 0
+        let p = bytes.baseAddress!
+        while i < bytes.count {
+            let c = bytes[i]
+            if c < 0x80 {
+                repaired[o] = c
+                o += 1
+                i += 1
+                continue
+            }
+            let l = JSONWriter.utf8SequenceLength(p, i, bytes.count)
+            if l == 0 {
+                repaired[o] = 0xEF
+                repaired[o + 1] = 0xBF
+                repaired[o + 2] = 0xBD
+                o += 3
+                i += 1
+            } else {
+                for k in 0..<l { repaired[o + k] = bytes[i + k] }
+                o += l
+                i += l
+            }
+        }
+        return UnsafeRawBufferPointer(rebasing: repaired[0..<o])
+    }
+}
+
+/// A validating scanner for one JSON object over bytes.
+struct NDJSONScanner {
+    struct Failure: Error {
+        var message: String
+        var offset: Int
+        var invalidUTF8 = false
+    }
+
+    let p: UnsafeRawPointer
+    let n: Int
+    var i = 0
+
+    init(_ b: UnsafeRawBufferPointer) {
+        p = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        n = b.count
+    }
+
+    @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
+
+    func fail(_ m: String) -> Failure { Failure(message: "invalid JSON at column \(i + 1): \(m)", offset: i) }
+
+    @inline(__always) mutating func ws() {
+        while i < n {
+            let c = at(i)
+            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { i += 1 } else { return }
+        }
+    }
+
+    /// Scans the line's object; its members become `fields`.
+    mutating func object(into fields: inout [FieldSlot]) throws(Failure) {
+        fields.removeAll(keepingCapacity: true)
+        if n >= 3, at(0) == 0xEF, at(1) == 0xBB, at(2) == 0xBF { i = 3 }
+        ws()
+        guard i < n, at(i) == UInt8(ascii: "{") else {
+            throw fail(i < n ? "a record must be a JSON object ('{' expected)" : "empty")
+        }
+        i += 1
+        ws()
+        if i < n, at(i) == UInt8(ascii: "}") {
+            i += 1
+            ws()
+            guard i == n else { throw fail("unexpected data after the object") }
+            return
+        }
+        while true {
+            ws()
+            guard i < n, at(i) == 0x22 else { throw fail("a property name in double quotes expected") }
+            let keyStart = i + 1
+            let keyEscaped = try string()
+            let keyEnd = i - 1
+            ws()
+            guard i < n, at(i) == UInt8(ascii: ":") else { throw fail("':' expected") }
+            i += 1
+            ws()
+            guard i < n else { throw fail("a value expected") }
+            let c = at(i)
+            var slot: FieldSlot
+            switch c {
+            case 0x22:
+                let vs = i + 1
+                let esc = try string()
+                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - 1 - vs, kind: .jsonString, valueEscaped: esc)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let vs = i
+                try nested(depth: 1)
+                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: .nested, valueEscaped: false)
+            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                let vs = i
+                let kind = try literal()
+                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: kind, valueEscaped: false)
+            default:
+                let vs = i
+                try number()
+                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: .number, valueEscaped: false)
+            }
+            fields.append(slot)
+            ws()
+            guard i < n else { throw fail("unterminated object ('}' expected)") }
+            let d = at(i)
+            i += 1
+            if d == UInt8(ascii: ",") { continue }
+            if d == UInt8(ascii: "}") { break }
+            i -= 1
+            throw fail("',' or '}' expected")
+        }
+        ws()
+        guard i == n else { throw fail("unexpected data after the object") }
+    }
+
+    /// Scans a string starting at its quote; returns whether it contains escapes.
+    @inline(__always)
+    mutating func string() throws(Failure) -> Bool {
+        i += 1
+        var escaped = false
+        while true {
+            // Plain ASCII run.
+            while i < n {
+                let c = at(i)
+                if c == 0x22 || c == 0x5C || c < 0x20 || c >= 0x80 { break }
+                i += 1
+            }
+            guard i < n else { throw fail("unterminated string") }
+            let c = at(i)
+            if c == 0x22 {
+                i += 1
+                return escaped
+            }
+            if c == 0x5C {
+                escaped = true
+                guard i + 1 < n else { throw fail("unterminated escape") }
+                let e = at(i + 1)
+                switch e {
+                case 0x22, 0x5C, 0x2F, UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                    i += 2
+                case UInt8(ascii: "u"):
+                    guard i + 5 < n, isHex(at(i + 2)), isHex(at(i + 3)), isHex(at(i + 4)), isHex(at(i + 5)) else {
+                        throw fail("invalid \\u escape")
+                    }
+                    i += 6
+                default:
+                    throw fail("invalid escape '\\\(Character(Unicode.Scalar(e)))'")
+                }
+                continue
+            }
+            if c < 0x20 { throw fail("control character in a string (must be escaped)") }
+            let l = JSONWriter.utf8SequenceLength(p, i, n)
+            if l == 0 {
+                var f = fail("invalid UTF-8")
+                f.invalidUTF8 = true
+                throw f
+            }
+            i += l
+        }
+    }
+
+    @inline(__always) func isHex(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x66)
+    }
+
+    mutating func literal() throws(Failure) -> ValueKind {
+        let c = at(i)
+        if c == UInt8(ascii: "t"), i + 4 <= n, at(i + 1) == UInt8(ascii: "r"), at(i + 2) == UInt8(ascii: "u"), at(i + 3) == UInt8(ascii: "e") {
+            i += 4
+            return .bool
+        }
+        if c == UInt8(ascii: "f"), i + 5 <= n, at(i + 1) == UInt8(ascii: "a"), at(i + 2) == UInt8(ascii: "l"), at(i + 3) == UInt8(ascii: "s"), at(i + 4) == UInt8(ascii: "e") {
+            i += 5
+            return .bool
+        }
+        if c == UInt8(ascii: "n"), i + 4 <= n, at(i + 1) == UInt8(ascii: "u"), at(i + 2) == UInt8(ascii: "l"), at(i + 3) == UInt8(ascii: "l") {
+            i += 4
+            return .null
+        }
+        throw fail("invalid literal")
+    }
+
+    @inline(__always) func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+
+    mutating func number() throws(Failure) {
+        if i < n, at(i) == UInt8(ascii: "-") { i += 1 }
+        guard i < n, isDigit(at(i)) else { throw fail("a value expected") }
+        if at(i) == UInt8(ascii: "0") { i += 1 } else { while i < n, isDigit(at(i)) { i += 1 } }
+        if i < n, at(i) == UInt8(ascii: ".") {
+            i += 1
+            guard i < n, isDigit(at(i)) else { throw fail("a digit expected after '.'") }
+            while i < n, isDigit(at(i)) { i += 1 }
+        }
+        if i < n, at(i) | 0x20 == UInt8(ascii: "e") {
+            i += 1
+            if i < n, at(i) == UInt8(ascii: "+") || at(i) == UInt8(ascii: "-") { i += 1 }
+            guard i < n, isDigit(at(i)) else { throw fail("a digit expected in the exponent") }
+            while i < n, isDigit(at(i)) { i += 1 }
+        }
+    }
+
+    mutating func nested(depth: Int) throws(Failure) {
+        guard depth <= 256 else { throw fail("nesting deeper than 256 levels") }
+        let open = at(i)
+        let close: UInt8 = open == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        i += 1
+        ws()
+        if i < n, at(i) == close {
+            i += 1
+            return
+        }
+        while true {
+            ws()
+            if open == UInt8(ascii: "{") {
+                guard i < n, at(i) == 0x22 else { throw fail("a property name in double quotes expected") }
+                _ = try string()
+                ws()
+                guard i < n, at(i) == UInt8(ascii: ":") else { throw fail("':' expected") }
+                i += 1
+                ws()
+            }
+            guard i < n else { throw fail("a value expected") }
+            switch at(i) {
+            case 0x22: _ = try string()
+            case UInt8(ascii: "{"), UInt8(ascii: "["): try nested(depth: depth + 1)
+            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"): _ = try literal()
+            default: try number()
+            }
+            ws()
+            guard i < n else { throw fail("unterminated \(open == UInt8(ascii: "{") ? "object" : "array")") }
+            let d = at(i)
+            i += 1
+            if d == UInt8(ascii: ",") { continue }
+            if d == close { return }
+            i -= 1
+            throw fail("',' or '\(Character(Unicode.Scalar(close)))' expected")
+        }
+    }
+}

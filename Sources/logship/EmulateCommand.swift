@@ -1,0 +1,128 @@
+import Dispatch
+import Foundation
+import LogshipCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+enum EmulateCommand {
+    static let spec = CommandSpec(
+        name: "emulate", summary: "Serve the Data Collector API on 127.0.0.1: signatures, limits and status codes checked as the service does; accepted records stored per table.",
+        usage: "logship emulate [--port N] [--workspace-id ID] [--shared-key KEY] [--data-dir DIR] [--discard] [fault flags]",
+        options: [
+            OptionSpec(name: "--port", value: "N", help: "Port on 127.0.0.1 (0 picks a free one; default 0)"),
+            OptionSpec(name: "--workspace-id", value: "ID", help: "Workspace id (default LOGSHIP_WORKSPACE_ID, else a new one)"),
+            OptionSpec(name: "--shared-key", value: "KEY", help: "Base64 key (default LOGSHIP_SHARED_KEY, else a new throw-away key)"),
+            OptionSpec(name: "--data-dir", value: "DIR", help: "Where tables (<LogType>_CL.ndjson) and stats.json go (default ./emulator-data)"),
+            OptionSpec(name: "--discard", value: nil, help: "Verify and count only; store nothing (benchmarks)"),
+            OptionSpec(name: "--fail-rate", value: "P", help: "Answer this share of valid requests with a fault (0–1)"),
+            OptionSpec(name: "--fail-codes", value: "LIST", help: "Status codes for injected faults (default 429,500,503)"),
+            OptionSpec(name: "--retry-after", value: "S", help: "Retry-After seconds sent with injected 429/503"),
+            OptionSpec(name: "--ack-loss-rate", value: "P", help: "Store, then drop the connection without answering (0–1)"),
+            OptionSpec(name: "--latency-ms", value: "N", help: "Wait before every answer"),
+            OptionSpec(name: "--seed", value: "N", help: "Seed for fault injection (default 1)"),
+            OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
+            OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000; 404 above)"),
+        ],
+        details: "The first line on stdout is `listening on http://127.0.0.1:PORT`. GET /_emulator/stats returns the counters. Stop with Ctrl-C.")
+
+    static func main(_ args: [String]) async throws -> Int32 {
+        let p = try ArgumentParser.parse(args, spec)
+        if p.has("--help") {
+            Console.out(spec.helpText)
+            return 0
+        }
+        guard p.positionals.isEmpty else { throw UsageError(description: "logship emulate: unexpected argument \(p.positionals[0])") }
+        let env = ProcessInfo.processInfo.environment
+        let workspace = p.value("--workspace-id") ?? env["LOGSHIP_WORKSPACE_ID"] ?? UUID().uuidString.lowercased()
+        var generatedKey = false
+        let key: String
+        if let k = p.value("--shared-key") ?? env["LOGSHIP_SHARED_KEY"] {
+            key = k
+        } else {
+            var bytes = [UInt8](repeating: 0, count: 64)
+            for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+            key = Data(bytes).base64EncodedString()
+            generatedKey = true
+        }
+        var config = EmulatorConfig(workspaceId: workspace, sharedKey: Secret(key))
+        config.port = UInt16(try ArgumentParser.int(p, "--port", 0...65535) ?? 0)
+        config.discard = p.has("--discard")
+        config.dataDir = URL(fileURLWithPath: p.value("--data-dir") ?? "emulator-data")
+        config.failRate = try ArgumentParser.double(p, "--fail-rate", 0...1) ?? 0
+        if let codes = p.value("--fail-codes") {
+            var list: [Int] = []
+            for c in codes.split(separator: ",") {
+                guard let n = Int(c.trimmingCharacters(in: .whitespaces)), (400...599).contains(n) else {
+                    throw UsageError(description: "--fail-codes: \"\(c)\" is not an HTTP status between 400 and 599")
+                }
+                list.append(n)
+            }
+            config.failCodes = list
+        }
+        config.retryAfter = try ArgumentParser.double(p, "--retry-after", 0...3600)
+        config.ackLossRate = try ArgumentParser.double(p, "--ack-loss-rate", 0...1) ?? 0
+        config.latencyMs = try ArgumentParser.int(p, "--latency-ms", 0...600_000) ?? 0
+        config.seed = UInt64(try ArgumentParser.int(p, "--seed", 0...Int.max) ?? 1)
+        config.inactiveWorkspace = p.has("--inactive-workspace")
+        config.maxBodyBytes = try ArgumentParser.int(p, "--max-body-bytes", 1...1_000_000_000) ?? 30_000_000
+
+        let emulator: Emulator
+        let url: URL
+        do {
+            emulator = try Emulator(config: config)
+            url = try emulator.start()
+        } catch {
+            Console.error("logship emulate: \(error)")
+            return ExitCode.usage
+        }
+        Console.out("listening on \(url.absoluteString)")
+        Console.error("logship emulate: workspace \(workspace); \(config.discard ? "discarding records" : "tables in \(config.dataDir!.path)")")
+        if generatedKey {
+            // A key made up for this emulator only: the client needs it to sign.
+            Console.error("logship emulate: no key given; throw-away key for this emulator: \(key)")
+        }
+        await waitForSignal()
+        emulator.stop()
+        Console.error("logship emulate: stopped")
+        return 0
+    }
+}
+
+/// Suspends until SIGINT or SIGTERM.
+func waitForSignal() async {
+    signal(SIGINT, SIG_IGN)
+    signal(SIGTERM, SIG_IGN)
+    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+        let once = OnceFlag()
+        for sig in [SIGINT, SIGTERM] {
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                if once.claim() { c.resume() }
+            }
+            source.resume()
+            SignalSources.keep(source)
+        }
+    }
+}
+
+/// Keeps signal sources alive for the life of the process.
+enum SignalSources {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    private static let lock = NSLock()
+    static func keep(_ s: DispatchSourceSignal) { lock.withLock { sources.append(s) } }
+}
+
+final class OnceFlag: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var done = false
+    func claim() -> Bool {
+        lock.withLock {
+            if done { return false }
+            done = true
+            return true
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import LogshipCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct Logship {
+    static let version = "0.1.0"
+
+    static let commands: [(String, String)] = [
+        ("run", "Send the records of a pipeline's files to Log Analytics (resumable)"),
+        ("validate", "Check a pipeline file without touching the network"),
+        ("preview", "Show the first records and the table Log Analytics would create"),
+        ("status", "Summarise what a pipeline's state directory holds"),
+        ("replay", "Re-send dead-lettered chunks"),
+        ("emulate", "Serve the Data Collector API on 127.0.0.1 for local testing"),
+    ]
+
+    static var help: String {
+        var s = """
+            logship \(version): move log files into Azure Log Analytics, completely and fast.
+
+            Usage: logship COMMAND [OPTIONS]
+
+            Commands:
+
+            """
+        for (name, text) in commands { s += "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0))\(text)\n" }
+        s += """
+
+            Every command has --help. Exit codes: 0 all delivered; 1 finished with rejected records or
+            dead-lettered chunks; 2 usage or pipeline error; 3 the service refused the run; 130 interrupted.
+            """
+        return s
+    }
+
+    static func main() async {
+        signal(SIGPIPE, SIG_IGN)
+        var args = Array(CommandLine.arguments.dropFirst())
+        guard let command = args.first else {
+            Console.error(help)
+            exit(ExitCode.usage)
+        }
+        args.removeFirst()
+        let code: Int32
+        do {
+            switch command {
+            case "--help", "-h", "help":
+                Console.out(help)
+                code = 0
+            case "--version", "-V":
+                Console.out("logship \(version)")
+                code = 0
+            case "run": code = try await RunCommand.main(args)
+            case "validate": code = try ValidateCommand.main(args)
+            case "preview": code = try PreviewCommand.main(args)
+            case "status": code = try StatusCommand.main(args)
+            case "replay": code = try await ReplayCommand.main(args)
+            case "emulate": code = try await EmulateCommand.main(args)
+            default:
+                let hint = ArgumentParser.nearest(command, commands.map(\.0)).map { " (did you mean `\($0)`?)" } ?? ""
+                throw UsageError(description: "logship: unknown command \"\(command)\"\(hint); see `logship --help`")
+            }
+        } catch let e as UsageError {
+            Console.error(e.description)
+            code = ExitCode.usage
+        } catch {
+            Console.error("logship: \(error)")
+            code = ExitCode.usage
+        }
+        exit(code)
+    }
+}
+
+/// Loads a pipeline file for a command, printing every problem; nil after errors.
+func loadPipeline(_ path: String, command: String) -> (PipelineSpec, [PipelineProblem])? {
+    let url = URL(fileURLWithPath: path)
+    let result = PipelineLoader().load(url)
+    for p in result.problems { Console.error(p.description) }
+    guard let spec = result.spec else {
+        Console.error("logship \(command): \(result.errors.count) problem(s) in \(path); nothing was sent")
+        return nil
+    }
+    return (spec, result.warnings)
+}
+
+/// The pipeline path argument of a command.
+func pipelineArgument(_ p: ParsedArguments, _ spec: CommandSpec) throws(UsageError) -> String {
+    guard p.positionals.count == 1 else {
+        throw UsageError(description: p.positionals.isEmpty
+            ? "logship \(spec.name): name a pipeline file; usage: \(spec.usage)"
+            : "logship \(spec.name): expected one pipeline file, got \(p.positionals.count): \(p.positionals.joined(separator: " "))")
+    }
+    return p.positionals[0]
+}
+
+/// `.logship/<name>/` beside the pipeline file unless `--state-dir` says otherwise.
+func stateDirectory(_ p: ParsedArguments, _ spec: PipelineSpec) -> URL {
+    if let d = p.value("--state-dir") { return URL(fileURLWithPath: d) }
+    return spec.baseDirectory.appendingPathComponent(".logship").appendingPathComponent(spec.name)
+}

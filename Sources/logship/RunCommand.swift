@@ -1,0 +1,160 @@
+import Foundation
+import LogshipCore
+
+enum RunCommand {
+    static let spec = CommandSpec(
+        name: "run", summary: "Send the records of a pipeline's files to Log Analytics. Run it again to resume: acknowledged chunks are never sent twice.",
+        usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N] [--restart] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE]",
+        options: [
+            OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
+            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint (http only to 127.0.0.1)"),
+            OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight (default upload.concurrency, 4)"),
+            OptionSpec(name: "--restart", value: nil, help: "Forget what earlier runs delivered and start over"),
+            OptionSpec(name: "--local", value: nil, help: "Send to an emulator started in-process (no Azure account) and print the table"),
+            OptionSpec(name: "--dry-run", value: nil, help: "Do everything but send"),
+            OptionSpec(name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
+            OptionSpec(name: "--progress", value: "MODE", help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none"),
+            OptionSpec(name: "--report", value: "FILE", help: "Write the run report (JSON) to FILE"),
+        ],
+        details: """
+            Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
+            ${VAR} references in the pipeline file. Keys are never printed.
+            Exit codes: 0 all delivered; 1 records rejected or chunks dead-lettered; 2 usage or pipeline
+            error; 3 the service refused the run; 130 interrupted.
+            """)
+
+    static func main(_ args: [String]) async throws -> Int32 {
+        let p = try ArgumentParser.parse(args, spec)
+        if p.has("--help") {
+            Console.out(spec.helpText)
+            return 0
+        }
+        let path = try pipelineArgument(p, spec)
+        if p.has("--shard") {
+            throw UsageError(description: "logship run: --shard is not available in this build yet")
+        }
+        if let mode = p.value("--progress"), !["auto", "bar", "plain", "none"].contains(mode) {
+            throw UsageError(description: "logship run: --progress \(mode): allowed: auto, bar, plain, none")
+        }
+        let concurrency = try ArgumentParser.int(p, "--concurrency", 1...64)
+        if p.has("--local") && p.has("--endpoint") {
+            throw UsageError(description: "logship run: --local starts its own emulator; leave out --endpoint")
+        }
+        guard var (pipeline, warnings) = loadPipeline(path, command: "run") else { return ExitCode.usage }
+        if let c = concurrency { pipeline.upload.concurrency = c }
+        var stateDir = stateDirectory(p, pipeline)
+        if p.has("--local") { stateDir = stateDir.appendingPathComponent("local") }
+        if p.has("--dry-run") { stateDir = stateDir.appendingPathComponent("dry-run") }
+        for w in warnings where w.severity == .warning { _ = w }
+
+        var emulator: Emulator? = nil
+        var target: DeliveryTarget
+        let transport = URLSessionTransport(maxConnections: pipeline.upload.concurrency)
+        switch pipeline.target.api {
+        case .logsIngestion:
+            throw UsageError(description: "logship run: target.api \"logs-ingestion\" is not available in this build yet")
+        case .dataCollector:
+            let creds: CredentialResolver.DataCollector
+            if p.has("--local") {
+                let workspace = UUID().uuidString.lowercased()
+                var keyBytes = [UInt8](repeating: 0, count: 64)
+                for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255) }
+                let key = Secret(Data(keyBytes).base64EncodedString())
+                var config = EmulatorConfig(workspaceId: workspace, sharedKey: key)
+                config.dataDir = stateDir.appendingPathComponent("emulator")
+                if p.has("--restart") { try? FileManager.default.removeItem(at: config.dataDir!) }
+                let e = try Emulator(config: config)
+                let url = try e.start()
+                emulator = e
+                Console.error("logship: local emulator listening on \(url.absoluteString) (throw-away key; tables in \(relativeToCWD(config.dataDir!)))")
+                creds = CredentialResolver.DataCollector(workspaceId: workspace, sharedKey: key, baseURL: url)
+            } else if p.has("--dry-run") {
+                creds = (try? CredentialResolver.dataCollector(pipeline, endpointFlag: p.value("--endpoint"), environment: ProcessInfo.processInfo.environment))
+                    ?? CredentialResolver.DataCollector(workspaceId: "00000000-0000-0000-0000-000000000000", sharedKey: Secret("AAAA"), baseURL: URL(string: "http://127.0.0.1:9")!)
+            } else {
+                do {
+                    creds = try CredentialResolver.dataCollector(pipeline, endpointFlag: p.value("--endpoint"), environment: ProcessInfo.processInfo.environment)
+                } catch {
+                    Console.error("logship run: \(error.description)")
+                    return ExitCode.usage
+                }
+            }
+            let signer = try SharedKeySigner(workspaceId: creds.workspaceId, sharedKey: creds.sharedKey)
+            target = DataCollectorTarget(
+                baseURL: creds.baseURL, logType: pipeline.target.logType, timeGeneratedField: pipeline.target.timeGeneratedField,
+                azureResourceId: pipeline.target.resourceId, signer: signer, transport: transport,
+                maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
+        }
+        defer { emulator?.stop() }
+
+        if p.has("--restart") { try? FileManager.default.removeItem(at: stateDir) }
+        var options = RunOptions(stateDirectory: stateDir)
+        options.dryRun = p.has("--dry-run")
+        options.concurrency = concurrency
+        let engine = Engine(spec: pipeline, target: target, options: options)
+        engine.log = { Console.error("logship: \($0)") }
+        let report = await engine.run()
+        printSummary(report)
+        writeReport(report, stateDir: stateDir, extra: p.value("--report"))
+        if let e = emulator {
+            printTable(e, logType: pipeline.target.logType, dataDir: stateDir.appendingPathComponent("emulator"))
+        }
+        return report.exitCode
+    }
+
+    static func printSummary(_ r: RunReport) {
+        for w in r.warnings { Console.error("logship: warning: \(w)") }
+        if let a = r.aborted { Console.error("logship: run stopped: \(a)") }
+        if let f = r.fatalError { Console.error("logship: \(f)") }
+        var line = "logship: \(r.dryRun ? "dry run: would send" : "sent") \(r.recordsSent) records in \(r.chunksAcked) chunk(s)"
+        line += String(format: " (%.1f MB read in %.1f s, %.1f MB/s)", Double(r.inputBytes) / 1e6, r.durationSeconds, r.throughputMBps)
+        Console.error(line)
+        var notes: [String] = []
+        if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
+        if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
+        if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
+        if r.chunksPossiblyDuplicated > 0 {
+            notes.append("\(r.chunksPossiblyDuplicated) chunk(s) (\(r.recordsPossiblyDuplicated) records) re-sent after a lost answer: the service may hold them twice")
+        }
+        if !r.retriesByStatus.isEmpty {
+            notes.append("retries: " + r.retriesByStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+        }
+        if !notes.isEmpty { Console.error("logship: " + notes.joined(separator: "; ")) }
+    }
+
+    static func writeReport(_ r: RunReport, stateDir: URL, extra: String?) {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        guard let data = try? enc.encode(r) else { return }
+        try? FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
+        try? data.write(to: stateDir.appendingPathComponent("last-run.json"), options: .atomic)
+        if let f = extra {
+            do { try data.write(to: URL(fileURLWithPath: f), options: .atomic) } catch {
+                Console.error("logship: cannot write the report to \(f): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// The table the local emulator built: columns with their suffixes, then the first rows.
+    static func printTable(_ e: Emulator, logType: String, dataDir: URL) {
+        let table = logType + "_CL"
+        let columns = e.columns(table: table)
+        let rows = e.currentStats().tables[table] ?? 0
+        var out = "\nTable \(table): \(rows) row(s)\n"
+        let width = max(13, columns.map(\.name.count).max() ?? 0) + 2
+        out += "  " + "Column".padding(toLength: width, withPad: " ", startingAt: 0) + "Type\n"
+        out += "  " + "TimeGenerated".padding(toLength: width, withPad: " ", startingAt: 0) + "datetime\n"
+        for c in columns { out += "  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.type.name + "\n" }
+        let file = dataDir.appendingPathComponent("\(table).ndjson")
+        if let data = try? Data(contentsOf: file) {
+            let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(3)
+            if !lines.isEmpty { out += "\nFirst rows (\(relativeToCWD(file))):\n" }
+            for l in lines { out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n" }
+        }
+        Console.out(out)
+    }
+}
+
+func relativeToCWD(_ url: URL) -> String {
+    FileDiscovery.relative(url.path, to: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+}

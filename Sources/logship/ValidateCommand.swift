@@ -1,0 +1,62 @@
+import Foundation
+import LogshipCore
+
+enum ValidateCommand {
+    static let spec = CommandSpec(
+        name: "validate", summary: "Check a pipeline file without touching the network: every problem is listed with its file, line, key path and what is allowed.",
+        usage: "logship validate PIPELINE", options: [],
+        details: "Exit 0 with a summary when the file is usable; exit 2 listing every problem otherwise.")
+
+    static func main(_ args: [String]) throws -> Int32 {
+        let p = try ArgumentParser.parse(args, spec)
+        if p.has("--help") {
+            Console.out(spec.helpText)
+            return 0
+        }
+        let path = try pipelineArgument(p, spec)
+        guard let (pipeline, _) = loadPipeline(path, command: "validate") else { return ExitCode.usage }
+        let discovery = FileDiscovery.expand(pipeline.source.files, relativeTo: pipeline.baseDirectory)
+        for e in discovery.errors { Console.error("\(pipeline.file.lastPathComponent): source.files: \(e)") }
+        if !discovery.errors.isEmpty { return ExitCode.usage }
+        for u in discovery.unmatched { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \"\(u)\" matches no file") }
+        let env = ProcessInfo.processInfo.environment
+        var credentialNote = ""
+        if pipeline.target.api == .dataCollector {
+            do {
+                let c = try CredentialResolver.dataCollector(pipeline, endpointFlag: nil, environment: env)
+                credentialNote = "workspace \(c.workspaceId), endpoint \(c.baseURL.absoluteString)"
+            } catch {
+                credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
+            }
+        }
+        let bytes = discovery.files.reduce(Int64(0)) { $0 + $1.size }
+        var s = "\(pipeline.file.lastPathComponent): ok\n"
+        s += "  name:    \(pipeline.name)\n"
+        s += "  source:  \(discovery.files.count) file(s), \(formatBytes(bytes)), format \(pipeline.source.format.rawValue)"
+        if pipeline.source.format == .lines, let l = pipeline.source.lines { s += " (\(l.pattern))" }
+        s += "\n"
+        s += "  fields:  \(pipeline.fields.map.count) mapped, passthrough \(pipeline.fields.passthrough ? "on" : "off")"
+        if !pipeline.fields.drop.isEmpty { s += ", \(pipeline.fields.drop.count) dropped" }
+        if let r = pipeline.fields.recordId { s += ", record id column \(r)" }
+        s += "\n"
+        switch pipeline.target.api {
+        case .dataCollector:
+            s += "  target:  Data Collector API, table \(pipeline.target.logType)_CL"
+            if let t = pipeline.target.timeGeneratedField { s += ", TimeGenerated from \(t)" }
+            s += "\n           \(credentialNote)\n"
+        case .logsIngestion:
+            s += "  target:  Logs Ingestion API, stream \(pipeline.target.stream ?? "?") of \(pipeline.target.dcrImmutableId ?? "?")\n"
+        }
+        s += "  limits:  bodies ≤ \(pipeline.limits.maxBodyBytes) bytes, values ≤ \(pipeline.limits.maxValueBytes) bytes (\(pipeline.limits.oversizedValue.rawValue)), ≤ \(pipeline.limits.maxFields) fields (\(pipeline.limits.tooManyFields.rawValue))"
+        Console.out(s)
+        return 0
+    }
+}
+
+func formatBytes(_ n: Int64) -> String {
+    let d = Double(n)
+    if d >= 1e9 { return String(format: "%.2f GB", d / 1e9) }
+    if d >= 1e6 { return String(format: "%.1f MB", d / 1e6) }
+    if d >= 1e3 { return String(format: "%.1f kB", d / 1e3) }
+    return "\(n) bytes"
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+@testable import LogshipCore
+
+@Suite struct ClassificationTests {
+    func answer(_ status: Int, _ code: String? = nil, retryAfter: String? = nil) -> HTTPResponse {
+        var h: [String: String] = [:]
+        if let r = retryAfter { h["retry-after"] = r }
+        let body = code.map { Array("{\"Error\":\"\($0)\",\"Message\":\"m\"}".utf8) } ?? []
+        return HTTPResponse(status: status, headers: h, body: body)
+    }
+
+    @Test func acknowledged() {
+        #expect(DataCollectorTarget.classify(answer(200), bodyLength: 10) == .acknowledged(status: 200))
+    }
+
+    @Test(arguments: [429, 500, 503])
+    func transientWithRetryAfter(status: Int) {
+        let o = DataCollectorTarget.classify(answer(status, retryAfter: "7"), bodyLength: 10)
+        guard case .transient(let s, let ra, _) = o else {
+            Issue.record("expected transient, got \(o)")
+            return
+        }
+        #expect(s == status)
+        #expect(ra == 7)
+    }
+
+    @Test(arguments: ["InactiveCustomer", "InvalidCustomerId", "InvalidLogType", "InvalidApiVersion", "MissingApiVersion", "MissingContentType", "MissingLogType", "UnsupportedContentType"])
+    func fatal400(code: String) {
+        let o = DataCollectorTarget.classify(answer(400, code), bodyLength: 10)
+        guard case .fatal(400, let c, _) = o else {
+            Issue.record("expected fatal, got \(o)")
+            return
+        }
+        #expect(c == code)
+    }
+
+    @Test func invalidDataFormatIsPermanentForTheChunk() {
+        #expect(DataCollectorTarget.classify(answer(400, "InvalidDataFormat"), bodyLength: 10) == .permanent(status: 400, code: "InvalidDataFormat", reason: "m"))
+    }
+
+    @Test func forbiddenIsFatal() {
+        guard case .fatal(403, "InvalidAuthorization", _) = DataCollectorTarget.classify(answer(403, "InvalidAuthorization"), bodyLength: 10) else {
+            Issue.record("403 must stop the run")
+            return
+        }
+    }
+
+    @Test func notFoundOnLargeBodyMeansTooLarge() {
+        guard case .tooLarge(404, _) = DataCollectorTarget.classify(answer(404), bodyLength: 20_000_000) else {
+            Issue.record("404 on a large body must split")
+            return
+        }
+        guard case .fatal(404, _, _) = DataCollectorTarget.classify(answer(404), bodyLength: 500) else {
+            Issue.record("404 on a small body is a wrong URL")
+            return
+        }
+    }
+
+    @Test func networkErrorsAreTransient() {
+        for e in [TransportError.timedOut, .connectionLost("reset"), .cannotConnect("refused")] {
+            guard case .transient(nil, nil, _) = DataCollectorTarget.classify(e, bodyLength: 10) else {
+                Issue.record("\(e) must be transient")
+                continue
+            }
+        }
+    }
+
+    @Test func retryAfterAsHTTPDate() {
+        let now = Date(timeIntervalSince1970: 1_459_756_800)
+        #expect(parseRetryAfter("Mon, 04 Apr 2016 08:00:30 GMT", now: now) == 30)
+        #expect(parseRetryAfter("2.5", now: now) == 2.5)
+        #expect(parseRetryAfter("soon", now: now) == nil)
+    }
+}
+
+@Suite struct RetryPolicyTests {
+    let policy = RetryPolicy(maxAttempts: 3)
+
+    @Test func backoffGrowsAndHonoursRetryAfter() {
+        let t = DeliveryOutcome.transient(status: 503, retryAfter: nil, reason: "x")
+        #expect(policy.decide(t, attempt: 1, records: 5, random: 0.999) == .retry(afterSeconds: 0.5 * 0.999))
+        #expect(policy.decide(t, attempt: 2, records: 5, random: 0.5) == .retry(afterSeconds: 0.5))
+        let ra = DeliveryOutcome.transient(status: 429, retryAfter: 9, reason: "x")
+        #expect(policy.decide(ra, attempt: 1, records: 5, random: 0.1) == .retry(afterSeconds: 9))
+    }
+
+    @Test func givesUpIntoDeadLetterAfterMaxAttempts() {
+        let t = DeliveryOutcome.transient(status: 500, retryAfter: nil, reason: "HTTP 500")
+        guard case .deadLetter = policy.decide(t, attempt: 3, records: 5, random: 0.5) else {
+            Issue.record("expected a dead letter")
+            return
+        }
+    }
+
+    @Test func fatalStopsPermanentDeadLettersTooLargeSplits() {
+        guard case .stopRun = policy.decide(.fatal(status: 403, code: "InvalidAuthorization", reason: "r"), attempt: 1, records: 5, random: 0) else {
+            Issue.record("403 must stop")
+            return
+        }
+        guard case .deadLetter = policy.decide(.permanent(status: 400, code: "InvalidDataFormat", reason: "r"), attempt: 1, records: 5, random: 0) else {
+            Issue.record("400 InvalidDataFormat must dead-letter, never retry")
+            return
+        }
+        #expect(policy.decide(.tooLarge(status: 404, reason: "r"), attempt: 1, records: 5, random: 0) == .split)
+        guard case .deadLetter = policy.decide(.tooLarge(status: 404, reason: "r"), attempt: 1, records: 1, random: 0) else {
+            Issue.record("a single record cannot be split")
+            return
+        }
+    }
+}
