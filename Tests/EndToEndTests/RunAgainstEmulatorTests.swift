@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct RunAgainstEmulatorTests {
+    /// `logship run` and `logship emulate` as two processes: every line of a sample with
+    /// non-ASCII text lands as one row.
+    @Test func deliversEveryRecordOfTheSample() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
+        defer { emu.stop() }
+        let samples = Binary.packageRoot.appendingPathComponent("samples/app")
+        let files = try FileManager.default.contentsOfDirectory(atPath: samples.path).filter { $0.hasSuffix(".ndjson") }
+        var expected = 0
+        for f in files {
+            let text = try String(contentsOf: samples.appendingPathComponent(f), encoding: .utf8)
+            expected += text.split(separator: "\n").count
+            #expect(text.unicodeScalars.contains { $0.value > 127 }, "the sample must hold non-ASCII text")
+        }
+        let pipeline = dir.write("p.json5", """
+            { version: 1, name: "e2e",
+              source: { files: ["\(samples.path)/*.ndjson"], format: "ndjson" },
+              target: { logType: "EndToEnd", workspaceId: "${LOGSHIP_WORKSPACE_ID}", sharedKey: "${LOGSHIP_SHARED_KEY}" } }
+            """)
+        let r = try run(["run", pipeline.path, "--endpoint", emu.url.absoluteString], env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = emu.rows("EndToEnd_CL")
+        #expect(rows.count == expected)
+        #expect(Set(rows.compactMap { $0["seq_d"] as? Double }).count == expected)
+        #expect(rows.contains { ($0["message_s"] as? String)?.contains("注文") == true })
+        #expect(!r.stderr.contains(emu.key) && !r.stdout.contains(emu.key), "the key must never be printed")
+    }
+
+    @Test func wrongKeyStopsWithExit3() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
+        defer { emu.stop() }
+        let data = dir.write("in.ndjson", (0..<100).map { "{\"n\":\($0)}" }.joined(separator: "\n"))
+        let pipeline = dir.write("p.json5", """
+            { version: 1, source: { files: ["\(data.path)"], format: "ndjson" }, limits: { maxBodyBytes: 1000 },
+              target: { logType: "Refused" } }
+            """)
+        var bytes = [UInt8](repeating: 0, count: 64)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        let wrongKey = Data(bytes).base64EncodedString()
+        let started = Date()
+        let r = try run(["run", pipeline.path, "--endpoint", emu.url.absoluteString], env: ["LOGSHIP_WORKSPACE_ID": emu.workspace, "LOGSHIP_SHARED_KEY": wrongKey])
+        #expect(r.status == 3, "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(r.stderr.contains("InvalidAuthorization"))
+        #expect(r.stderr.contains(emu.workspace))
+        #expect(!r.stderr.contains(wrongKey) && !r.stdout.contains(wrongKey))
+        #expect((emu.stats()["requests"] as? Int) == 1, "a refused run sends one request, not a retry storm")
+    }
+
+    @Test func badLogTypeIsRefusedBeforeSending() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let data = dir.write("in.ndjson", "{\"n\":1}\n")
+        let pipeline = dir.write("p.json5", """
+            { version: 1, source: { files: ["\(data.path)"], format: "ndjson" }, target: { logType: "My-Logs" } }
+            """)
+        let r = try run(["run", pipeline.path, "--endpoint", "http://127.0.0.1:9"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("target.logType"))
+    }
+
+    @Test func quickstartRunsLocally() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let r = try run(["run", Binary.packageRoot.appendingPathComponent("pipelines/quickstart.json5").path, "--local", "--state-dir", dir.file("state").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Table QuickstartApp_CL: 240 row(s)"))
+        #expect(r.stdout.contains("requestId_g"))
+        #expect(r.stdout.contains("durationMs_d"))
+    }
+
+    @Test func unknownFlagsAndCommandsAreUsageErrors() throws {
+        let a = try run(["run", "--bogus"])
+        #expect(a.status == 2)
+        #expect(a.stderr.contains("unknown option --bogus"))
+        let b = try run(["rnu"])
+        #expect(b.status == 2)
+        #expect(b.stderr.contains("did you mean `run`"))
+        for c in ["run", "validate", "emulate"] {
+            let h = try run([c, "--help"])
+            #expect(h.status == 0)
+            #expect(h.stdout.contains("Usage: logship \(c)"))
+        }
+    }
+}

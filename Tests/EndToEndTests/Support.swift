@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+
+/// The `logship` binary built beside the test bundle.
+enum Binary {
+    static let path: String = {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for dir in [here, here.deletingLastPathComponent()] {
+            let p = dir.appendingPathComponent("logship").path
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/logship").path
+    }()
+
+    /// The package's root folder (pipelines/, samples/).
+    static let packageRoot: URL = {
+        var u = URL(fileURLWithPath: #filePath)
+        while u.path != "/" {
+            u.deleteLastPathComponent()
+            if FileManager.default.fileExists(atPath: u.appendingPathComponent("Package.swift").path) { return u }
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+    }()
+}
+
+struct TempDir {
+    let url: URL
+    init(_ name: String = "logship-e2e") {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func file(_ name: String) -> URL { url.appendingPathComponent(name) }
+    @discardableResult
+    func write(_ name: String, _ text: String) -> URL {
+        let u = file(name)
+        try! FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try! Data(text.utf8).write(to: u)
+        return u
+    }
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+struct TimeoutError: Error, CustomStringConvertible { var description: String }
+
+final class DataBox: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.withLock { data = d } }
+    func append(_ d: Data) { lock.withLock { data.append(d) } }
+    func get() -> Data { lock.withLock { data } }
+}
+
+/// Runs `logship` (or another program) to completion within `timeout` seconds.
+func run(_ args: [String], executable: String = Binary.path, env: [String: String] = [:], cwd: URL? = nil, timeout: Double = 120) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = args
+    var e = ProcessInfo.processInfo.environment
+    for k in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT"] { e[k] = nil }
+    for (k, v) in env { e[k] = v }
+    p.environment = e
+    if let cwd { p.currentDirectoryURL = cwd }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let o = DataBox(), r = DataBox()
+    let g = DispatchGroup()
+    g.enter()
+    DispatchQueue.global().async { o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+    g.enter()
+    DispatchQueue.global().async { r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+    let deadline = Date().addingTimeInterval(timeout)
+    while p.isRunning && Date() < deadline { usleep(10_000) }
+    if p.isRunning {
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        throw TimeoutError(description: "logship \(args.joined(separator: " ")) ran over \(timeout) s and was killed")
+    }
+    p.waitUntilExit()
+    _ = g.wait(timeout: .now() + 10)
+    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self), stderr: String(decoding: r.get(), as: UTF8.self))
+}
+
+/// `logship emulate` in a process of its own; stopped by PID and waited for.
+final class EmulatorProcess {
+    let process = Process()
+    let url: URL
+    let dataDir: URL
+    let workspace: String
+    let key: String
+    private let stderrBox = DataBox()
+
+    init(_ extra: [String] = [], dataDir: URL) throws {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        key = Data(bytes).base64EncodedString()
+        workspace = UUID().uuidString.lowercased()
+        self.dataDir = dataDir
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = ["emulate", "--port", "0", "--data-dir", dataDir.path, "--workspace-id", workspace, "--shared-key", key] + extra
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let box = stderrBox
+        err.fileHandleForReading.readabilityHandler = { h in box.append(h.availableData) }
+        // The first stdout line names the port; wait for it, bounded.
+        var line = Data()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let d = out.fileHandleForReading.availableData
+            if d.isEmpty { break }
+            line.append(d)
+            if line.contains(UInt8(ascii: "\n")) { break }
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard text.hasPrefix("listening on "), let u = URL(string: String(text.dropFirst("listening on ".count))) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw TimeoutError(description: "the emulator did not start: \(text)")
+        }
+        url = u
+    }
+
+    var stderr: String { String(decoding: stderrBox.get(), as: UTF8.self) }
+
+    func stats() -> [String: Any] {
+        guard let d = try? Data(contentsOf: dataDir.appendingPathComponent("stats.json")),
+            let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+        else { return [:] }
+        return o
+    }
+
+    func rows(_ table: String) -> [[String: Any]] {
+        guard let data = try? Data(contentsOf: dataDir.appendingPathComponent("\(table).ndjson")) else { return [] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+    }
+
+    /// SIGTERM by PID, then wait (SIGKILL after 10 s).
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    var env: [String: String] { ["LOGSHIP_WORKSPACE_ID": workspace, "LOGSHIP_SHARED_KEY": key] }
+}
