@@ -90,3 +90,36 @@ import Testing
         }
     }
 }
+
+@Suite(.serialized) struct RunExitCodeTests {
+    /// Bodies are cut at limits.maxBodyBytes; a bad line is rejected with its location and
+    /// the rest is delivered; the exit code says "finished with rejects" (1).
+    @Test func cutsBodiesAndReportsRejects() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
+        defer { emu.stop() }
+        var lines = (0..<500).map { "{\"n\":\($0),\"pad\":\"\(String(repeating: "x", count: 50))\"}" }
+        lines[123] = "{\"n\":123,broken"
+        let data = dir.write("in.ndjson", lines.joined(separator: "\n") + "\n")
+        let pipeline = dir.write("p.json5", """
+            { version: 1, source: { files: ["\(data.path)"], format: "ndjson" }, limits: { maxBodyBytes: 5000 },
+              target: { logType: "Cut" } }
+            """)
+        let state = dir.file("state")
+        let r = try run(["run", pipeline.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env)
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(emu.rows("Cut_CL").count == 499)
+        let requests = emu.stats()["requests"] as? Int ?? 0
+        #expect(requests >= 499 * 70 / 5000, "bodies must be cut at maxBodyBytes (got \(requests) requests)")
+        let rejects = try String(contentsOf: state.appendingPathComponent("rejects.ndjson"), encoding: .utf8)
+        let entry = try JSONSerialization.jsonObject(with: Data(rejects.split(separator: "\n")[0].utf8)) as? [String: Any]
+        #expect(entry?["line"] as? Int == 124)
+        #expect((entry?["file"] as? String)?.hasSuffix("in.ndjson") == true)
+        #expect((entry?["reason"] as? String)?.contains("invalid JSON") == true)
+        #expect(entry?["excerpt"] as? String == "{\"n\":123,broken")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: state.appendingPathComponent("last-run.json"))) as? [String: Any]
+        #expect(report?["recordsRejected"] as? Int == 1)
+        #expect(report?["recordsSent"] as? Int == 499)
+    }
+}
