@@ -111,18 +111,8 @@ public final class ChunkProducer {
             ackedCursor = 0
             inAckedRange = false
             do {
-                let source = try ByteSources.open(path: f.path, compression: spec.source.compression)
-                let reader = LineReader(source: source)
-                let names: NameTable?
-                switch spec.source.format {
-                case .ndjson:
-                    decoder = NDJSONDecoder(reader: reader, fileIndex: fileIndex, invalidUTF8: spec.source.invalidUTF8)
-                    names = nil
-                case .csv, .lines:
-                    let (d, n) = try DecoderFactory.make(spec: spec, reader: reader, fileIndex: fileIndex)
-                    decoder = d
-                    names = n
-                }
+                let (d, names) = try DecoderFactory.open(f, spec: spec.source)
+                decoder = d
                 transformer.beginFile(fileKey: fingerprints[fileIndex]?.key ?? UInt64(fileIndex), names: names)
                 return true
             } catch {
@@ -220,14 +210,3 @@ public final class ChunkProducer {
     }
 }
 
-/// Builds the decoder for a file's format.
-enum DecoderFactory {
-    static func make(spec: PipelineSpec, reader: LineReader, fileIndex: Int) throws(ReadError) -> (RecordDecoder, NameTable?) {
-        switch spec.source.format {
-        case .ndjson:
-            return (NDJSONDecoder(reader: reader, fileIndex: fileIndex, invalidUTF8: spec.source.invalidUTF8), nil)
-        case .csv, .lines:
-            throw ReadError(message: "the \(spec.source.format.rawValue) format is not available in this build yet", offset: 0)
-        }
-    }
-}

@@ -1,0 +1,14 @@
+/// Opens one input file with the decoder its pipeline's format calls for.
+public enum DecoderFactory {
+    /// The decoder, and the file's fixed field names for CSV and lines (nil for NDJSON).
+    public static func open(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?) {
+        let source = try ByteSources.open(path: file.path, compression: spec.compression)
+        let reader = LineReader(source: source)
+        switch spec.format {
+        case .ndjson:
+            return (NDJSONDecoder(reader: reader, fileIndex: file.index, invalidUTF8: spec.invalidUTF8), nil)
+        case .csv, .lines:
+            throw ReadError(message: "the \(spec.format.rawValue) format is not available in this build yet", offset: 0)
+        }
+    }
+}
