@@ -1,6 +1,7 @@
 import Foundation
-@testable import LogshipCore
 import Testing
+
+@testable import LogshipCore
 
 /// Bytes served in small pieces so lines straddle the reader's refills.
 private final class MemorySource: ByteSource {
@@ -515,22 +516,13 @@ private func decodeOne(_ line: String, _ pattern: String) throws -> Decoded {
 
 // MARK: - Agreement with an independent parser
 
-/// Deterministic generator (SplitMix64).
-private struct Generator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
+extension SplitMix64 {
+    fileprivate mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    fileprivate mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
 }
 
 private func generatedNginxLog(lines count: Int) -> [UInt8] {
-    var g = Generator(state: 42)
+    var g = SplitMix64(seed: 42)
     let users = ["-", "-", "-", "alice", "bob smith", "jörg", "u\\x22q"]
     let methods = ["GET", "GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS"]
     let paths = ["/", "/index.html", "/api/v1/items?id=42&x=%20", "/search?q=\\x22a b\\x22", "/ünï/日本", "/a\"b", "*"]
@@ -605,16 +597,6 @@ private let nginxOracle = #"""
             out.write(json.dumps({"line": number, "fields": fields}) + "\n")
     """#
 
-private func hex(_ bytes: [UInt8]) -> String {
-    let digits = Array("0123456789abcdef".utf8)
-    var s: [UInt8] = []
-    for b in bytes {
-        s.append(digits[Int(b >> 4)])
-        s.append(digits[Int(b & 15)])
-    }
-    return String(decoding: s, as: UTF8.self)
-}
-
 private let python3: String? = ["/usr/bin/python3", "/usr/local/bin/python3", "/bin/python3"].first {
     FileManager.default.isExecutableFile(atPath: $0)
 }
@@ -662,7 +644,7 @@ func nginxAgreesWithPythonOracle() throws {
         case .record(let view):
             var fields: [String: String] = [:]
             for slot in view.fields {
-                fields[decoder.names.strings[Int(slot.nameIndex)]] = hex(Array(view.value(slot)))
+                fields[decoder.names.strings[Int(slot.nameIndex)]] = Array(view.value(slot)).hexString
             }
             #expect(expected[view.provenance.line] == .some(fields), "line \(view.provenance.line)")
         case .rejected(let provenance, _, _):

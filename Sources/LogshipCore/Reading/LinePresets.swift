@@ -137,6 +137,15 @@ enum PresetParsers {
             return j
         }
 
+        /// The content of ` "…"` starting at `i` (the space), without the quotes.
+        @inline(__always)
+        func quoted(at i: Int, _ opening: StaticString, _ closing: StaticString) throws(PresetMismatch) -> Range<Int> {
+            guard at(i, is: space), at(i + 1, is: quote) else { throw PresetMismatch(expected: opening, at: i) }
+            let e = closingQuote(from: i + 2)
+            if e == n { throw PresetMismatch(expected: closing, at: n) }
+            return i + 2..<e
+        }
+
         /// The closing `"` of a quoted field whose content starts at `i`: the first quote not
         /// escaped by a backslash (Apache writes `\"`, nginx `\x22`, so a backslash always
         /// starts an escape). Returns `n` when there is none.
@@ -196,15 +205,10 @@ enum PresetParsers {
         if e == n { throw PresetMismatch(expected: "']' closing the time", at: n) }
         f.append(slot(2 + k, i, e - i))
         i = e + 1
-        guard s.at(i, is: space), s.at(i + 1, is: quote) else {
-            throw PresetMismatch(expected: "' \"' before the request", at: i)
-        }
-        i += 2
-        e = s.closingQuote(from: i)
-        if e == n { throw PresetMismatch(expected: "'\"' closing the request", at: n) }
-        f.append(slot(3 + k, i, e - i))
-        splitRequest(s, i, e, nameBase: 4 + k, into: &f)
-        i = e + 1
+        let request = try s.quoted(at: i, "' \"' before the request", "'\"' closing the request")
+        f.append(slot(3 + k, request.lowerBound, request.count))
+        splitRequest(s, request.lowerBound, request.upperBound, nameBase: 4 + k, into: &f)
+        i = request.upperBound + 1
         guard s.at(i, is: space) else { throw PresetMismatch(expected: "' ' after the request", at: i) }
         i += 1
         e = s.digits(from: i)
@@ -221,22 +225,14 @@ enum PresetParsers {
             if i != n { throw PresetMismatch(expected: "the end of the line after the response size", at: i) }
             return
         }
-        guard s.at(i, is: space), s.at(i + 1, is: quote) else {
-            throw PresetMismatch(expected: "' \"' before the referer", at: i)
+        let referer = try s.quoted(at: i, "' \"' before the referer", "'\"' closing the referer")
+        f.append(slot(9 + k, referer.lowerBound, referer.count))
+        let agent = try s.quoted(
+            at: referer.upperBound + 1, "' \"' before the user agent", "'\"' closing the user agent")
+        f.append(slot(10 + k, agent.lowerBound, agent.count))
+        if agent.upperBound + 1 != n {
+            throw PresetMismatch(expected: "the end of the line after the user agent", at: agent.upperBound + 1)
         }
-        i += 2
-        e = s.closingQuote(from: i)
-        if e == n { throw PresetMismatch(expected: "'\"' closing the referer", at: n) }
-        f.append(slot(9 + k, i, e - i))
-        i = e + 1
-        guard s.at(i, is: space), s.at(i + 1, is: quote) else {
-            throw PresetMismatch(expected: "' \"' before the user agent", at: i)
-        }
-        i += 2
-        e = s.closingQuote(from: i)
-        if e == n { throw PresetMismatch(expected: "'\"' closing the user agent", at: n) }
-        f.append(slot(10 + k, i, e - i))
-        if e + 1 != n { throw PresetMismatch(expected: "the end of the line after the user agent", at: e + 1) }
     }
 
     /// `METHOD URI PROTOCOL` when the request has exactly three non-empty parts; anything
