@@ -657,3 +657,12 @@ func nginxAgreesWithPythonOracle() throws {
     #expect(rejected > 50)
     #expect(seen - rejected > 2000)
 }
+
+@Suite struct LinePatternRenamingTests {
+    @Test func groupNamesWithUnderscoresWork() throws {
+        let (icu, names) = LinePattern.icuPattern(#"^(?<remote_addr>\S+) (?P<user_name>\w+) \k<remote_addr> [(?<x>)]"#)
+        #expect(names == ["remote_addr", "user_name"])
+        #expect(icu == #"^(?<g0>\S+) (?<g1>\w+) \k<g0> [(?<x>)]"#)
+        #expect(LinePattern.regexProblem(#"(?<remote_addr>\S+) (?<status_code>\d+)"#) == nil)
+    }
+}

@@ -7,8 +7,11 @@ public enum DecoderFactory {
         switch spec.format {
         case .ndjson:
             return (NDJSONDecoder(reader: reader, fileIndex: file.index, invalidUTF8: spec.invalidUTF8), nil)
-        case .csv, .lines:
-            throw ReadError(message: "the \(spec.format.rawValue) format is not available in this build yet", offset: 0)
+        case .lines:
+            let d = try LineDecoder(reader: reader, pattern: spec.lines?.pattern ?? "raw", fileIndex: file.index)
+            return (d, d.names)
+        case .csv:
+            throw ReadError(message: "the csv format is not available in this build yet", offset: 0)
         }
     }
 }

@@ -26,17 +26,15 @@ public final class LineDecoder: RecordDecoder {
             matcher = .preset(preset)
             names = NameTable(preset.fieldNames)
         } else {
-            let groups = LinePattern.groupNames(pattern)
+            let (icu, groups) = LinePattern.icuPattern(pattern)
             let regex: NSRegularExpression
             do {
-                regex = try NSRegularExpression(pattern: pattern)
+                regex = try NSRegularExpression(pattern: icu)
             } catch {
-                throw ReadError(
-                    message:
-                        "source.lines.pattern is not a valid regular expression (ICU syntax; group names are letters and digits)",
-                    offset: 0)
+                throw ReadError(message: "source.lines.pattern is not a valid regular expression (ICU syntax)", offset: 0)
             }
-            matcher = .regex(RegexLineMatcher(regex: regex, groups: groups))
+            // The compiled pattern names its groups g0, g1, …; the fields keep the users' names.
+            matcher = .regex(RegexLineMatcher(regex: regex, groups: groups.indices.map { "g\($0)" }))
             names = NameTable(groups)
         }
         fields.reserveCapacity(names.count)

@@ -5,7 +5,7 @@ public enum LinePattern {
     /// Why `pattern` cannot be used as a regular expression with named groups, or nil.
     public static func regexProblem(_ pattern: String) -> String? {
         do {
-            _ = try NSRegularExpression(pattern: pattern)
+            _ = try NSRegularExpression(pattern: icuPattern(pattern).pattern)
         } catch {
             return "\"\(pattern)\" is neither a preset nor a valid regular expression"
         }
@@ -15,26 +15,58 @@ public enum LinePattern {
     }
 
     /// The names of `(?<name>…)` groups, in order.
-    public static func groupNames(_ pattern: String) -> [String] {
+    public static func groupNames(_ pattern: String) -> [String] { icuPattern(pattern).names }
+
+    /// The pattern with every named group renamed `g0`, `g1`, … (ICU allows only letters and
+    /// digits in group names; users write `remote_addr`), and the users' names in order.
+    public static func icuPattern(_ pattern: String) -> (pattern: String, names: [String]) {
         var names: [String] = []
+        var out: [UInt8] = []
         let u = Array(pattern.utf8)
         var i = 0
-        while i + 3 < u.count {
-            if u[i] == UInt8(ascii: "\\") {
+        var inClass = false
+        func groupName(at start: Int) -> (String, Int)? {
+            guard let end = u[start...].firstIndex(of: UInt8(ascii: ">")) else { return nil }
+            let name = String(decoding: u[start..<end], as: UTF8.self)
+            guard !name.isEmpty, name.first != "=", name.first != "!" else { return nil }
+            return (name, end)
+        }
+        while i < u.count {
+            let c = u[i]
+            if c == UInt8(ascii: "\\"), i + 1 < u.count {
+                // A named back-reference \k<name> follows the renaming.
+                if u[i + 1] == UInt8(ascii: "k"), i + 2 < u.count, u[i + 2] == UInt8(ascii: "<"), let (name, end) = groupName(at: i + 3),
+                    let k = names.firstIndex(of: name)
+                {
+                    out += Array("\\k<g\(k)>".utf8)
+                    i = end + 1
+                    continue
+                }
+                out += [c, u[i + 1]]
                 i += 2
                 continue
             }
-            if u[i] == UInt8(ascii: "("), u[i + 1] == UInt8(ascii: "?"), u[i + 2] == UInt8(ascii: "<") || u[i + 2] == UInt8(ascii: "P"),
-                let start = Optional(u[i + 2] == UInt8(ascii: "P") ? i + 4 : i + 3), start < u.count,
-                u[i + 2] == UInt8(ascii: "<") || u[i + 3] == UInt8(ascii: "<"),
-                let end = u[start...].firstIndex(of: UInt8(ascii: ">"))
-            {
-                let name = String(decoding: u[start..<end], as: UTF8.self)
-                if !name.isEmpty, name.first != "=", name.first != "!" { names.append(name) }
-                i = end
+            if inClass {
+                if c == UInt8(ascii: "]") { inClass = false }
+                out.append(c)
+                i += 1
+                continue
             }
+            if c == UInt8(ascii: "[") { inClass = true }
+            if c == UInt8(ascii: "("), i + 2 < u.count, u[i + 1] == UInt8(ascii: "?") {
+                var nameStart = -1
+                if u[i + 2] == UInt8(ascii: "<") { nameStart = i + 3 }
+                if u[i + 2] == UInt8(ascii: "P"), i + 3 < u.count, u[i + 3] == UInt8(ascii: "<") { nameStart = i + 4 }
+                if nameStart > 0, let (name, end) = groupName(at: nameStart) {
+                    out += Array("(?<g\(names.count)>".utf8)
+                    names.append(name)
+                    i = end + 1
+                    continue
+                }
+            }
+            out.append(c)
             i += 1
         }
-        return names
+        return (String(decoding: out, as: UTF8.self), names)
     }
 }
