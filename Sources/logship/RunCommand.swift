@@ -1,6 +1,10 @@
 import Foundation
 import LogshipCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 enum RunCommand {
     static let spec = CommandSpec(
         name: "run", summary: "Send the records of a pipeline's files to Log Analytics. Run it again to resume: acknowledged chunks are never sent twice.",
@@ -15,6 +19,7 @@ enum RunCommand {
             OptionSpec(name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
             OptionSpec(name: "--progress", value: "MODE", help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none"),
             OptionSpec(name: "--report", value: "FILE", help: "Write the run report (JSON) to FILE"),
+            OptionSpec(name: "--keep-bodies", value: nil, help: "With --dry-run: keep every request body under <state>/bodies/"),
         ],
         details: """
             Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
@@ -30,11 +35,20 @@ enum RunCommand {
             return 0
         }
         let path = try pipelineArgument(p, spec)
-        if p.has("--shard") {
-            throw UsageError(description: "logship run: --shard is not available in this build yet")
+        var shard: (Int, Int)? = nil
+        if let sh = p.value("--shard") {
+            let parts = sh.split(separator: "/")
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= 10_000, k >= 0, k < n else {
+                throw UsageError(description: "logship run: --shard \(sh): expected K/N with 0 ≤ K < N (e.g. 0/4)")
+            }
+            shard = (k, n)
         }
-        if let mode = p.value("--progress"), !["auto", "bar", "plain", "none"].contains(mode) {
-            throw UsageError(description: "logship run: --progress \(mode): allowed: auto, bar, plain, none")
+        let progressMode = p.value("--progress") ?? "auto"
+        guard ["auto", "bar", "plain", "none"].contains(progressMode) else {
+            throw UsageError(description: "logship run: --progress \(progressMode): allowed: auto, bar, plain, none")
+        }
+        if p.has("--keep-bodies") && !p.has("--dry-run") {
+            throw UsageError(description: "logship run: --keep-bodies goes with --dry-run")
         }
         let concurrency = try ArgumentParser.int(p, "--concurrency", 1...64)
         if p.has("--local") && p.has("--endpoint") {
@@ -43,9 +57,12 @@ enum RunCommand {
         guard var (pipeline, warnings) = loadPipeline(path, command: "run") else { return ExitCode.usage }
         if let c = concurrency { pipeline.upload.concurrency = c }
         var stateDir = stateDirectory(p, pipeline)
+        if let (k, n) = shard { stateDir = stateDir.appendingPathComponent("shard-\(k)-of-\(n)") }
+        // Local and dry runs keep state of their own: they must never mark real deliveries.
         if p.has("--local") { stateDir = stateDir.appendingPathComponent("local") }
         if p.has("--dry-run") { stateDir = stateDir.appendingPathComponent("dry-run") }
-        for w in warnings where w.severity == .warning { _ = w }
+        _ = warnings
+        var destination = ""
 
         var emulator: Emulator? = nil
         var target: DeliveryTarget
@@ -80,6 +97,10 @@ enum RunCommand {
                 }
             }
             let signer = try SharedKeySigner(workspaceId: creds.workspaceId, sharedKey: creds.sharedKey)
+            destination = p.has("--local") ? "local emulator" : "data-collector \(creds.workspaceId) \(pipeline.target.logType)_CL"
+            if p.has("--endpoint") || ProcessInfo.processInfo.environment["LOGSHIP_ENDPOINT"] != nil, !p.has("--local") {
+                destination += " at \(creds.baseURL.absoluteString)"
+            }
             target = DataCollectorTarget(
                 baseURL: creds.baseURL, logType: pipeline.target.logType, timeGeneratedField: pipeline.target.timeGeneratedField,
                 azureResourceId: pipeline.target.resourceId, signer: signer, transport: transport,
@@ -87,13 +108,36 @@ enum RunCommand {
         }
         defer { emulator?.stop() }
 
-        if p.has("--restart") { try? FileManager.default.removeItem(at: stateDir) }
+        if p.has("--restart") {
+            for name in ["manifest.jsonl", "rejects.ndjson", "last-run.json", "bodies"] {
+                try? FileManager.default.removeItem(at: stateDir.appendingPathComponent(name))
+            }
+        }
         var options = RunOptions(stateDirectory: stateDir)
         options.dryRun = p.has("--dry-run")
-        options.concurrency = concurrency
+        options.keepBodies = p.has("--keep-bodies")
+        options.shard = shard
+        options.destination = destination
         let engine = Engine(spec: pipeline, target: target, options: options)
-        engine.log = { Console.error("logship: \($0)") }
+        engine.log = { Console.error("\r\u{1B}[2Klogship: \($0)") }
+        let mode: ProgressDisplay.Mode
+        switch progressMode {
+        case "bar": mode = .bar
+        case "plain": mode = .plain
+        case "none": mode = .none
+        default: mode = isatty(2) != 0 ? .bar : .plain
+        }
+        if mode != .bar { engine.log = { Console.error("logship: \($0)") } }
+        let display = ProgressDisplay(mode: mode, counters: engine.counters) { s in FileHandle.standardError.write(Data(s.utf8)) }
+        display.start()
+        let grace = Int(options.gracePeriod)
+        let interrupts = InterruptWatcher {
+            Console.error("\nlogship: stopping: no new requests; waiting up to \(grace) s for those in flight (Ctrl-C again to quit now)")
+            engine.requestStop()
+        }
         let report = await engine.run()
+        interrupts.cancel()
+        display.stop()
         printSummary(report)
         writeReport(report, stateDir: stateDir, extra: p.value("--report"))
         if let e = emulator {
@@ -104,12 +148,16 @@ enum RunCommand {
 
     static func printSummary(_ r: RunReport) {
         for w in r.warnings { Console.error("logship: warning: \(w)") }
+        if r.interrupted { Console.error("logship: interrupted; run the same command again to resume") }
         if let a = r.aborted { Console.error("logship: run stopped: \(a)") }
         if let f = r.fatalError { Console.error("logship: \(f)") }
         var line = "logship: \(r.dryRun ? "dry run: would send" : "sent") \(r.recordsSent) records in \(r.chunksAcked) chunk(s)"
         line += String(format: " (%.1f MB read in %.1f s, %.1f MB/s)", Double(r.inputBytes) / 1e6, r.durationSeconds, r.throughputMBps)
         Console.error(line)
         var notes: [String] = []
+        if r.recordsAlreadyDelivered > 0 || r.filesSkipped > 0 {
+            notes.append("\(r.filesSkipped) file(s) and \(r.recordsAlreadyDelivered) record(s) already delivered by earlier runs")
+        }
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
         if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
@@ -157,4 +205,34 @@ enum RunCommand {
 
 func relativeToCWD(_ url: URL) -> String {
     FileDiscovery.relative(url.path, to: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+}
+
+/// Turns the first SIGINT/SIGTERM into a graceful stop and a second one into an exit (130).
+final class InterruptWatcher: @unchecked Sendable {
+    // `sources` is set in init and cancelled once; `count` is guarded by `lock`.
+    private var sources: [DispatchSourceSignal] = []
+    private let lock = NSLock()
+    private var count = 0
+
+    init(onFirst: @escaping @Sendable () -> Void) {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [self] in
+                let n = lock.withLock { () -> Int in
+                    count += 1
+                    return count
+                }
+                if n == 1 { onFirst() } else { exit(ExitCode.interrupted) }
+            }
+            s.resume()
+            sources.append(s)
+        }
+    }
+
+    func cancel() {
+        for s in sources { s.cancel() }
+        signal(SIGINT, SIG_DFL)
+        signal(SIGTERM, SIG_DFL)
+    }
 }

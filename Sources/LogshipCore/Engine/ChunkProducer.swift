@@ -2,14 +2,18 @@ import Foundation
 
 /// The reading side of a run, pulled one event at a time: files are opened in order,
 /// decoded, transformed and cut into chunks. It never reaches forward into the upload.
-public final class ChunkProducer {
-    public enum Event {
+public final class ChunkProducer: @unchecked Sendable {
+    // Owned by the reading thread while a run lasts; the engine reads its counters only after
+    // that thread has finished. `counters` is itself thread-safe.
+    public enum Event: Sendable {
         case chunk(Chunk)
         /// Every record of the file is now in an emitted chunk (or was rejected); `ordinals`
         /// is the number of records the file holds. `error` when reading stopped early.
         case fileFinished(file: Int, ordinals: Int64, error: ReadError?)
         /// The file was skipped without reading (already delivered).
         case fileSkipped(file: Int)
+        /// Reading stopped the run (too many rejects).
+        case abort(String)
     }
 
     /// Stops the run: too many rejects, or a problem that is not one record's.
@@ -41,6 +45,11 @@ public final class ChunkProducer {
     private let record = ByteBuffer(capacity: 1 << 16)
     private var fileIndex = -1
     private var decoder: RecordDecoder?
+    private var reader: LineReader?
+    /// Updated once per batch of records when given.
+    public var counters: ProgressCounters?
+    private var reportedBytes: Int64 = 0
+    private var reportedRecords = 0
     private var pending: [Event] = []
     /// Files fully read whose last records still sit in the open chunk.
     private var finishedAwaitingChunk: [(Int, Int64, ReadError?)] = []
@@ -63,8 +72,21 @@ public final class ChunkProducer {
             fileIdentity: { identities[$0] })
     }
 
-    /// Decoded bytes of the file being read plus the sizes of files before it (for progress).
-    public var progressBytes: Int64 { bytesBeforeCurrent + (decoder?.decodedOffset ?? 0) }
+    /// Bytes of the input files consumed so far (compressed bytes for gzip), for progress.
+    public var progressBytes: Int64 { bytesBeforeCurrent + (reader?.rawOffset ?? 0) }
+
+    private func publishProgress() {
+        guard let c = counters else { return }
+        let bytes = progressBytes
+        let records = recordsRead
+        let db = bytes - reportedBytes, dr = records - reportedRecords
+        reportedBytes = bytes
+        reportedRecords = records
+        c.update {
+            $0.bytesRead += db
+            $0.recordsRead += dr
+        }
+    }
 
     public func next() throws(Abort) -> Event? {
         while true {
@@ -99,7 +121,10 @@ public final class ChunkProducer {
 
     private func openNextFile() -> Bool {
         while true {
-            if fileIndex >= 0 { bytesBeforeCurrent += files[fileIndex].size }
+            if fileIndex >= 0 {
+                bytesBeforeCurrent += files[fileIndex].size
+                publishProgress()
+            }
             fileIndex += 1
             guard fileIndex < files.count else { return false }
             let f = files[fileIndex]
@@ -111,8 +136,9 @@ public final class ChunkProducer {
             ackedCursor = 0
             inAckedRange = false
             do {
-                let (d, names) = try DecoderFactory.open(f, spec: spec.source)
+                let (d, names, r) = try DecoderFactory.openWithReader(f, spec: spec.source)
                 decoder = d
+                reader = r
                 transformer.beginFile(fileKey: fingerprints[fileIndex]?.key ?? UInt64(fileIndex), names: names)
                 return true
             } catch {
@@ -134,6 +160,7 @@ public final class ChunkProducer {
     /// Decodes up to a few thousand records or until a chunk is ready.
     private func step() throws(Abort) {
         guard let decoder else { return }
+        defer { publishProgress() }
         var budget = 4096
         while budget > 0 && pending.isEmpty {
             budget -= 1
@@ -201,6 +228,7 @@ public final class ChunkProducer {
     private func finishFile(error: ReadError?) {
         bytesRead += decoder?.decodedOffset ?? 0
         decoder = nil
+        reader = nil
         let entry = (fileIndex, currentOrdinals, error)
         if chunker.pendingBytes == 0 {
             pending.append(.fileFinished(file: entry.0, ordinals: entry.1, error: entry.2))

@@ -4,45 +4,63 @@ import Foundation
 public struct RunOptions: Sendable {
     public var stateDirectory: URL
     public var dryRun = false
-    public var concurrency: Int? = nil
-    public var restart = false
+    /// With `dryRun`: keep every body under `<state>/bodies/`.
+    public var keepBodies = false
+    /// `--shard K/N`: only the files whose path hash mod N is K.
+    public var shard: (index: Int, count: Int)? = nil
+    /// Where records go, for the manifest: resuming towards another destination is refused.
+    public var destination = ""
+    /// Seconds in-flight requests get to finish after a stop request.
+    public var gracePeriod = 30.0
     public init(stateDirectory: URL) { self.stateDirectory = stateDirectory }
 }
 
-/// Drives a run: read → transform → chunk (the producer) → upload → record.
+/// Drives a run: the producer (read → decode → transform → chunk) on a thread of its own,
+/// `upload.concurrency` deliveries in flight, and the ledger recording each outcome.
 public final class Engine: @unchecked Sendable {
-    // Used from the run's task only; `report` is read after `run()` returns.
+    // Set before run() and not changed after; the stop flag is thread-safe.
     public let spec: PipelineSpec
     public let target: DeliveryTarget
     public let options: RunOptions
-    public private(set) var report = RunReport()
-    private let policy: RetryPolicy
+    public let counters = ProgressCounters()
+    public let stop = StopFlag()
     private let sleep: @Sendable (Double) async -> Void
-    private var random = SystemRandomNumberGenerator()
-    private let deadLetters: DeadLetterStore
     /// Status lines for the user (stderr in the CLI).
     public var log: @Sendable (String) -> Void = { _ in }
 
     public init(
         spec: PipelineSpec, target: DeliveryTarget, options: RunOptions,
-        sleep: @escaping @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(s * 1e9)) }
+        sleep: @escaping @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9)) }
     ) {
         self.spec = spec
         self.target = target
         self.options = options
-        self.policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
         self.sleep = sleep
-        self.deadLetters = DeadLetterStore(directory: options.stateDirectory.appendingPathComponent("deadletter"))
+    }
+
+    /// Asks the run to stop: no more reading, no new requests, no retries; in-flight requests
+    /// may finish within the grace period. The run then reports `interrupted`.
+    public func requestStop() { stop.set("interrupted") }
+
+    /// Stable shard of a file: FNV-1a of its path relative to the pipeline file, mod `count`.
+    public static func shard(of relativePath: String, count: Int) -> Int {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in relativePath.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return Int(h % UInt64(count))
     }
 
     public func run() async -> RunReport {
         let started = Date()
+        var report = RunReport()
         report.pipeline = spec.file.path
         report.target = target.displayName
         report.startedAt = HTTPDate.iso8601(started)
         report.dryRun = options.dryRun
-        defer { report.durationSeconds = Date().timeIntervalSince(started) }
 
+        // Files.
         let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory)
         if !discovery.errors.isEmpty {
             report.aborted = discovery.errors.joined(separator: "\n")
@@ -50,120 +68,441 @@ public final class Engine: @unchecked Sendable {
             return report
         }
         for p in discovery.unmatched { report.warnings.append("source.files: \"\(p)\" matched no file") }
-        let files = discovery.files
+        var files = discovery.files
+        if let (k, n) = options.shard {
+            files = files.filter { Engine.shard(of: $0.relativePath, count: n) == k }
+            for i in files.indices { files[i].index = i }
+        }
         report.filesMatched = files.count
         report.inputBytes = files.reduce(0) { $0 + $1.size }
         let fingerprints = files.map { FileFingerprint.of($0) }
-        let rejects = RejectsWriter(url: options.stateDirectory.appendingPathComponent("rejects.ndjson"))
-        defer { rejects.close() }
-        let producer = ChunkProducer(spec: spec, files: files, fingerprints: fingerprints, rejects: rejects)
 
-        loop: while true {
-            let event: ChunkProducer.Event?
-            do {
-                event = try producer.next()
-            } catch {
-                report.aborted = error.description
-                break
-            }
-            guard let event else { break }
-            switch event {
-            case .chunk(let chunk):
-                if options.dryRun {
-                    report.chunksAcked += 1
-                    report.recordsSent += chunk.records
-                    continue
-                }
-                if case .stop = await deliver(chunk) { break loop }
-            case .fileFinished(_, _, let error):
-                if error != nil { report.filesWithReadErrors += 1 } else { report.filesDone += 1 }
-            case .fileSkipped:
-                report.filesSkipped += 1
+        // What earlier runs delivered.
+        let manifestURL = options.stateDirectory.appendingPathComponent("manifest.jsonl")
+        let state: ManifestState
+        do {
+            state = try ManifestState.load(manifestURL)
+        } catch {
+            report.aborted = "\(error)"
+            report.exitCode = ExitCode.usage
+            return report
+        }
+        if let old = state.spec, old != spec.specHash {
+            report.aborted = """
+                the pipeline changed since the state in \(options.stateDirectory.path) was written (decoding, fields, limits or table): \
+                resuming would cut different chunks. Run with --restart to send everything again, or give a new --state-dir.
+                """
+            report.exitCode = ExitCode.usage
+            return report
+        }
+        if let old = state.destination, !options.destination.isEmpty, old != options.destination {
+            report.aborted = """
+                the state in \(options.stateDirectory.path) records deliveries to \(old), not to \(options.destination): \
+                use another --state-dir for this destination, or --restart.
+                """
+            report.exitCode = ExitCode.usage
+            return report
+        }
+        var plan = ChunkProducer.ResumePlan()
+        for f in files {
+            guard let fp = fingerprints[f.index] else { continue }
+            let key = ManifestState.fileKey(f.relativePath, fp.sample)
+            if state.doneFiles[key] != nil {
+                plan.doneFiles.insert(f.index)
+            } else if let r = state.ranges[key] {
+                plan.acked[f.index] = r
+            } else if let grown = Self.appendedRanges(f, fp, state) {
+                plan.acked[f.index] = grown
+                report.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
+            } else if state.doneFiles.values.contains(where: { $0.path == f.relativePath }) || state.ranges.keys.contains(where: { $0.hasPrefix(f.relativePath + "#") }) {
+                report.warnings.append("\(f.relativePath) changed since it was delivered (its content differs); it is sent again in full")
             }
         }
-        report.recordsRead = producer.recordsRead
-        report.recordsRejected = producer.rejectedCount
+
+        let manifest: ManifestWriter?
+        do {
+            manifest = try ManifestWriter(url: manifestURL)
+            var header = ManifestEntry(t: "run")
+            header.spec = spec.specHash
+            header.destination = options.destination
+            header.at = report.startedAt
+            try manifest?.append(header)
+        } catch {
+            report.aborted = "cannot write the manifest: \(error)"
+            report.exitCode = ExitCode.usage
+            return report
+        }
+
+        let rejects = RejectsWriter(url: options.stateDirectory.appendingPathComponent("rejects.ndjson"))
+        let producer = ChunkProducer(spec: spec, files: files, fingerprints: fingerprints, rejects: rejects, plan: plan)
+        producer.counters = counters
+        counters.update {
+            $0.totalBytes = report.inputBytes
+            $0.filesTotal = files.count
+        }
+        let ledger = Ledger(
+            report: report, manifest: manifest, files: files, fingerprints: fingerprints, counters: counters, log: log,
+            deadLetters: DeadLetterStore(directory: options.stateDirectory.appendingPathComponent("deadletter")), spec: spec,
+            keepBodies: options.keepBodies ? options.stateDirectory.appendingPathComponent("bodies") : nil)
+
+        // The reading thread.
+        let channel = EventChannel(capacity: 2)
+        let stop = self.stop
+        let producerDone = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { producerDone.signal() }
+            while !stop.isSet {
+                do {
+                    guard let e = try producer.next() else { break }
+                    if !channel.send(e) { return }
+                } catch {
+                    _ = channel.send(.abort("\(error)"))
+                    break
+                }
+            }
+            channel.close()
+        }
+        thread.name = "logship-reader"
+        thread.stackSize = 1 << 22
+        thread.start()
+
+        // Uploads.
+        let concurrency = max(1, spec.upload.concurrency)
+        let policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
+        await withTaskGroup(of: Bool.self) { group in
+            var inFlight = 0
+            while let event = await channel.receive() {
+                if stop.isSet { break }
+                switch event {
+                case .chunk(let chunk):
+                    guard let todo = await ledger.dispatch(chunk, handled: state.handledParts(chunk.id)) else { continue }
+                    if options.dryRun {
+                        await ledger.dryRun(chunk)
+                        continue
+                    }
+                    while inFlight >= concurrency {
+                        _ = await group.next()
+                        inFlight -= 1
+                    }
+                    if stop.isSet { break }
+                    inFlight += 1
+                    group.addTask { [self] in
+                        for (part, body, records) in todo {
+                            let ok = await self.deliver(chunk, body: body, records: records, part: part, policy: policy, ledger: ledger)
+                            if !ok { break }
+                        }
+                        await ledger.chunkSettled(chunk)
+                        return false
+                    }
+                case .fileFinished(let file, let ordinals, let error):
+                    await ledger.fileFinished(file, ordinals: ordinals, error: error)
+                case .fileSkipped:
+                    await ledger.fileSkipped()
+                case .abort(let why):
+                    await ledger.abort(why)
+                    stop.set(why)
+                }
+                if stop.isSet { break }
+            }
+            channel.cancel()
+            if stop.isSet && inFlight > 0 {
+                // Requests in flight may finish (their answers are recorded) within the grace
+                // period; then they are cancelled and their chunks are sent again next run.
+                let grace = options.gracePeriod
+                group.addTask {
+                    try? await Task.sleep(nanoseconds: UInt64(grace * 1e9))
+                    return true
+                }
+                while inFlight > 0, let isTimer = await group.next() {
+                    if isTimer {
+                        group.cancelAll()
+                    } else {
+                        inFlight -= 1
+                    }
+                }
+                group.cancelAll()
+            }
+            await group.waitForAll()
+        }
+        producerDone.wait()
+        rejects.close()
+
+        var final = await ledger.finish()
+        final.recordsRead = producer.recordsRead
+        final.recordsAlreadyDelivered = producer.recordsSkipped
+        final.recordsRejected = producer.rejectedCount
         let t = producer.transformer.stats
-        report.truncatedValues = t.truncatedValues
-        report.replacedInvalidUTF8 = t.replacedUTF8
-        report.packedRecords = t.packedRecords
-        report.renamedFields = t.renamedFields
-        report.exitCode = exitCode()
-        return report
+        final.truncatedValues = t.truncatedValues
+        final.replacedInvalidUTF8 = t.replacedUTF8
+        final.packedRecords = t.packedRecords
+        final.renamedFields = t.renamedFields
+        if stop.why == "interrupted" { final.interrupted = true }
+        final.durationSeconds = Date().timeIntervalSince(started)
+        final.exitCode = Self.exitCode(final)
+        return final
     }
 
-    private func exitCode() -> Int32 {
-        if report.fatalError != nil { return ExitCode.refused }
-        if report.aborted != nil || report.recordsRejected > 0 || report.chunksDeadLettered > 0 || report.filesWithReadErrors > 0 {
-            return ExitCode.partial
-        }
+    static func exitCode(_ r: RunReport) -> Int32 {
+        if r.fatalError != nil { return ExitCode.refused }
+        if r.interrupted { return ExitCode.interrupted }
+        if r.aborted != nil || r.recordsRejected > 0 || r.chunksDeadLettered > 0 || r.filesWithReadErrors > 0 { return ExitCode.partial }
         return ExitCode.success
     }
 
-    enum Delivery { case done, stop }
-
-    /// Sends one chunk until it is acknowledged, dead-lettered, or the run must stop.
-    private func deliver(_ chunk: Chunk) async -> Delivery {
-        await deliverPart(chunk, body: chunk.body, records: chunk.records, part: 0..<chunk.records)
+    /// A file that only grew keeps the ranges delivered from its earlier, shorter version.
+    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, _ state: ManifestState) -> [Range<Int64>]? {
+        for (key, e) in state.doneFiles where e.path == f.relativePath {
+            guard let head = e.head, head == fp.head, let size = e.size, size < fp.size, fp.size > 65_536, size >= 65_536 else { continue }
+            return state.ranges[key].map(ManifestState.merge)
+        }
+        return nil
     }
 
-    private func deliverPart(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>) async -> Delivery {
+    /// Sends one body until acknowledged, dead-lettered, split, or the run stops.
+    /// Returns false when the run must stop.
+    private func deliver(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger) async -> Bool {
         var attempt = 0
         var lostAnswer = false
+        var retrying = false
+        defer { if retrying { counters.update { $0.retrying -= 1 } } }
         while true {
+            if stop.isSet { return false }
             attempt += 1
+            counters.update { $0.inFlight += 1 }
             let outcome = await target.send(body: body)
-            let action = policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1, using: &random))
-            switch action {
+            counters.update { $0.inFlight -= 1 }
+            switch policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1)) {
             case .acknowledged:
-                report.chunksAcked += 1
-                report.recordsSent += records
-                report.bytesSent += Int64(body.count)
-                if lostAnswer {
-                    report.chunksPossiblyDuplicated += 1
-                    report.recordsPossiblyDuplicated += records
-                }
-                return .done
+                return await ledger.acked(chunk, part: part, records: records, bytes: body.count, afterLostAnswer: lostAnswer)
             case .retry(let delay):
                 if case .transient(let status, _, let reason) = outcome {
-                    report.retriesByStatus[status.map(String.init) ?? "network", default: 0] += 1
-                    if status == nil && reason.hasPrefix("connection lost") { lostAnswer = true }
+                    await ledger.retried(status: status)
+                    // A dropped connection may have been stored: its resend can duplicate.
+                    if status == nil && !reason.hasPrefix("cannot connect") { lostAnswer = true }
                 }
+                if !retrying {
+                    retrying = true
+                    counters.update { $0.retrying += 1 }
+                }
+                if stop.isSet { return false }
                 await sleep(delay)
             case .split:
-                report.chunksSplit += 1
+                await ledger.split()
                 guard let elements = BodySplitter.elements(body), elements.count == records else {
-                    return deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: "the body could not be split")
+                    return await ledger.deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: "the body could not be split")
                 }
                 let half = records / 2
                 let left = BodySplitter.body(body, elements: elements, range: 0..<half)
+                guard await deliver(chunk, body: left, records: half, part: part.lowerBound..<part.lowerBound + half, policy: policy, ledger: ledger) else { return false }
                 let right = BodySplitter.body(body, elements: elements, range: half..<records)
-                if case .stop = await deliverPart(chunk, body: left, records: half, part: part.lowerBound..<part.lowerBound + half) { return .stop }
-                return await deliverPart(chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound)
+                return await deliver(chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound, policy: policy, ledger: ledger)
             case .deadLetter(let reason):
-                return deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: reason)
+                return await ledger.deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: reason)
             case .stopRun(let reason):
-                report.fatalError = "the service refused the request (\(target.displayName)): \(reason)"
-                return .stop
+                stop.set("fatal")
+                await ledger.fatal("the service refused the request (\(target.displayName)): \(reason)")
+                return false
             }
         }
     }
+}
 
-    private func deadLetter(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>, attempts: Int, reason: String) -> Delivery {
-        report.chunksDeadLettered += 1
-        report.recordsDeadLettered += records
-        let name = part == 0..<chunk.records ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
+/// Owns a run's bookkeeping: the report, the manifest, which files are complete.
+actor Ledger {
+    private var report: RunReport
+    private let manifest: ManifestWriter?
+    private let files: [InputFile]
+    private let fingerprints: [FileFingerprint?]
+    private let counters: ProgressCounters
+    private let log: @Sendable (String) -> Void
+    private let deadLetters: DeadLetterStore
+    private let spec: PipelineSpec
+    private let keepBodies: URL?
+    /// Chunks dispatched and not yet settled, per file.
+    private var pending: [Int: Int] = [:]
+    private var finished: [Int: (Int64, ReadError?)] = [:]
+    /// Records of each dispatched chunk still to be recorded (acknowledged or dead-lettered).
+    private var outstanding: [String: Int] = [:]
+    private var manifestFailed = false
+
+    init(report: RunReport, manifest: ManifestWriter?, files: [InputFile], fingerprints: [FileFingerprint?], counters: ProgressCounters, log: @escaping @Sendable (String) -> Void, deadLetters: DeadLetterStore, spec: PipelineSpec, keepBodies: URL?) {
+        self.report = report
+        self.manifest = manifest
+        self.files = files
+        self.fingerprints = fingerprints
+        self.counters = counters
+        self.log = log
+        self.deadLetters = deadLetters
+        self.spec = spec
+        self.keepBodies = keepBodies
+    }
+
+    /// The parts of `chunk` still to send (part range, body, records); nil when an earlier run
+    /// handled all of it.
+    func dispatch(_ chunk: Chunk, handled: [Range<Int>]?) -> [(Range<Int>, [UInt8], Int)]? {
+        var todo: [(Range<Int>, [UInt8], Int)] = [(0..<chunk.records, chunk.body, chunk.records)]
+        if let done = handled {
+            if done.contains(where: { $0.lowerBound == 0 && $0.upperBound >= chunk.records }) {
+                report.chunksAlreadyAcked += 1
+                return nil
+            }
+            // A split chunk resumed: send only the parts not yet handled.
+            guard let elements = BodySplitter.elements(chunk.body), elements.count == chunk.records else { return todo }
+            var left: [Range<Int>] = []
+            var k = 0
+            for r in done.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                if r.lowerBound > k { left.append(k..<r.lowerBound) }
+                k = max(k, r.upperBound)
+            }
+            if k < chunk.records { left.append(k..<chunk.records) }
+            todo = left.map { ($0, BodySplitter.body(chunk.body, elements: elements, range: $0), $0.count) }
+        }
+        for s in chunk.segments { pending[s.file, default: 0] += 1 }
+        outstanding[chunk.id] = todo.reduce(0) { $0 + $1.2 }
+        return todo
+    }
+
+    func dryRun(_ chunk: Chunk) {
+        report.chunksAcked += 1
+        report.recordsSent += chunk.records
+        report.bytesSent += Int64(chunk.body.count)
+        if let dir = keepBodies {
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try? Data(chunk.body).write(to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json"))
+        }
+        counters.update {
+            $0.chunksAcked += 1
+            $0.recordsSent += chunk.records
+        }
+        // Nothing was delivered: dry runs never mark files done.
+    }
+
+    private func segments(_ chunk: Chunk) -> [ManifestSegment] {
+        chunk.segments.map { s in
+            ManifestSegment(path: files[s.file].relativePath, sample: fingerprints[s.file]?.sample ?? "stream", start: s.start, end: s.end)
+        }
+    }
+
+    /// Records an acknowledgement (fsync'd) before it counts; false if the manifest cannot be written.
+    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, afterLostAnswer: Bool) -> Bool {
+        var e = ManifestEntry(t: "ack")
+        e.id = chunk.id
+        e.seg = segments(chunk)
+        e.records = records
+        e.bytes = bytes
+        if part != 0..<chunk.records {
+            e.part = [part.lowerBound, part.upperBound]
+            e.total = chunk.records
+        }
+        if afterLostAnswer { e.dup = true }
+        do {
+            try manifest?.append(e)
+        } catch {
+            if !manifestFailed { log("cannot record deliveries: \(error); stopping (the records of this chunk were delivered)") }
+            manifestFailed = true
+            report.aborted = "cannot write the manifest: \(error)"
+            return false
+        }
+        report.chunksAcked += 1
+        report.recordsSent += records
+        report.bytesSent += Int64(bytes)
+        outstanding[chunk.id, default: 0] -= records
+        if afterLostAnswer {
+            report.chunksPossiblyDuplicated += 1
+            report.recordsPossiblyDuplicated += records
+        }
+        counters.update {
+            $0.chunksAcked += 1
+            $0.recordsSent += records
+            $0.bytesSent += Int64(bytes)
+        }
+        return true
+    }
+
+    func deadLetter(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>, attempts: Int, reason: String) -> Bool {
+        let whole = part == 0..<chunk.records
+        let name = whole ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
         let meta = DeadLetterMeta(
-            chunkId: chunk.id, api: spec.target.api.rawValue, logType: spec.target.logType,
-            timeGeneratedField: spec.target.timeGeneratedField, records: records, bytes: body.count, attempts: attempts,
-            lastError: reason, segments: [], time: HTTPDate.iso8601(Date()),
-            part: part == 0..<chunk.records ? nil : [part.lowerBound, part.upperBound])
+            chunkId: chunk.id, api: spec.target.api.rawValue, logType: spec.target.logType, timeGeneratedField: spec.target.timeGeneratedField,
+            records: records, bytes: body.count, attempts: attempts, lastError: reason,
+            segments: segments(chunk).map { DeadLetterSegment(file: $0.path, start: $0.start, end: $0.end) }, time: HTTPDate.iso8601(Date()),
+            part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records, sample: segments(chunk).map(\.sample))
         do {
             try deadLetters.write(name: name, body: body, meta: meta)
-            log("chunk \(name): dead-lettered after \(attempts) attempt(s): \(reason)")
         } catch {
-            log("chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved")
+            log("chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved and will be sent again next run")
+            return true
         }
-        return .done
+        var e = ManifestEntry(t: "dead")
+        e.id = chunk.id
+        e.seg = segments(chunk)
+        e.records = records
+        e.reason = reason
+        if !whole {
+            e.part = [part.lowerBound, part.upperBound]
+            e.total = chunk.records
+        }
+        do { try manifest?.append(e) } catch {
+            report.aborted = "cannot write the manifest: \(error)"
+            return false
+        }
+        report.chunksDeadLettered += 1
+        report.recordsDeadLettered += records
+        outstanding[chunk.id, default: 0] -= records
+        log("chunk \(name): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)")
+        return true
     }
+
+    /// The chunk's delivery ended. Only when every record of it was recorded can its files
+    /// become complete; a chunk cut short (a stop, a dead letter that could not be written)
+    /// keeps them open, so the next run reads them again.
+    func chunkSettled(_ chunk: Chunk) {
+        guard outstanding.removeValue(forKey: chunk.id) == 0 else { return }
+        for s in chunk.segments { pending[s.file, default: 1] -= 1 }
+        for f in Set(chunk.segments.map(\.file)) { maybeDone(f) }
+    }
+
+    func retried(status: Int?) {
+        report.retriesByStatus[status.map(String.init) ?? "network", default: 0] += 1
+    }
+
+    func split() { report.chunksSplit += 1 }
+
+    func fatal(_ message: String) {
+        if report.fatalError == nil {
+            report.fatalError = message
+            log(message)
+        }
+    }
+
+    func abort(_ why: String) { report.aborted = why }
+
+    func fileSkipped() {
+        report.filesSkipped += 1
+        counters.update { $0.filesDone += 1 }
+    }
+
+    func fileFinished(_ file: Int, ordinals: Int64, error: ReadError?) {
+        finished[file] = (ordinals, error)
+        if error != nil { report.filesWithReadErrors += 1 }
+        maybeDone(file)
+    }
+
+    private func maybeDone(_ file: Int) {
+        guard let (ordinals, error) = finished[file], pending[file, default: 0] == 0, !report.dryRun, report.fatalError == nil,
+            !manifestFailed, error == nil, let fp = fingerprints[file]
+        else { return }
+        finished[file] = nil
+        var e = ManifestEntry(t: "done")
+        e.path = files[file].relativePath
+        e.sample = fp.sample
+        e.head = fp.head
+        e.size = fp.size
+        e.ordinals = ordinals
+        do { try manifest?.append(e) } catch { return }
+        report.filesDone += 1
+        counters.update { $0.filesDone += 1 }
+    }
+
+    func finish() -> RunReport { report }
 }

@@ -2,8 +2,19 @@
 public enum DecoderFactory {
     /// The decoder, and the file's fixed field names for CSV and lines (nil for NDJSON).
     public static func open(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?) {
+        let (d, n, _) = try openWithReader(file, spec: spec)
+        return (d, n)
+    }
+
+    /// Like `open`, with the line reader too (its raw offset measures progress through the file).
+    public static func openWithReader(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
         let source = try ByteSources.open(path: file.path, compression: spec.compression)
         let reader = LineReader(source: source)
+        let (d, n) = try make(reader, file, spec)
+        return (d, n, reader)
+    }
+
+    private static func make(_ reader: LineReader, _ file: InputFile, _ spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?) {
         switch spec.format {
         case .ndjson:
             return (NDJSONDecoder(reader: reader, fileIndex: file.index, invalidUTF8: spec.invalidUTF8), nil)

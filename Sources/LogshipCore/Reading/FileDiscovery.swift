@@ -146,8 +146,10 @@ public enum FileDiscovery {
 public struct FileFingerprint: Sendable, Equatable, Codable {
     public var size: Int64
     public var modified: Double
-    /// SHA-256 (hex) of the head and tail.
+    /// SHA-256 (hex) of the head, the tail and the size.
     public var sample: String
+    /// SHA-256 (hex) of the first 64 KB alone: a file that only grew keeps it.
+    public var head: String
 
     public static func of(_ file: InputFile) -> FileFingerprint? {
         guard file.path != "-" else { return nil }
@@ -168,12 +170,15 @@ public struct FileFingerprint: Sendable, Equatable, Codable {
             hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<got]))
         }
         chunk(at: 0, Int(min(Int64(window), file.size)))
+        let headHasher = SHA256Hasher()
+        headHasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<Int(min(Int64(window), file.size))]))
+        let head = headHasher.finalize().hexString
         if file.size > Int64(window) {
             let tailStart = max(Int64(window), file.size - Int64(window))
             chunk(at: tailStart, Int(file.size - tailStart))
         }
         hasher.update("\(file.size)")
-        return FileFingerprint(size: file.size, modified: file.modified, sample: hasher.finalize().hexString)
+        return FileFingerprint(size: file.size, modified: file.modified, sample: hasher.finalize().hexString, head: head)
     }
 
     /// 64 bits of the content sample, for record ids: stable while the content is.

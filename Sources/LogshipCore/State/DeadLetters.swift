@@ -15,6 +15,10 @@ public struct DeadLetterMeta: Codable, Sendable {
     public var time: String
     /// Records `part.lowerBound ..< part.upperBound` of the chunk, when only a split part failed.
     public var part: [Int]?
+    /// Records in the whole chunk.
+    public var total: Int?
+    /// Content samples of the segments' files, in segment order (for the manifest on replay).
+    public var sample: [String]?
 }
 
 public struct DeadLetterSegment: Codable, Sendable {

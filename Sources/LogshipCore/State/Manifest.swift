@@ -1,0 +1,232 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// One line of `manifest.jsonl`. The manifest is append-only: a chunk counts as delivered
+/// only once its line is on disk (fsync), so a crash can lose at most the chunks in flight.
+public struct ManifestEntry: Codable, Sendable, Equatable {
+    /// "run" (header of each run), "ack", "dead", "done" (a file fully handled).
+    public var t: String
+    // run
+    public var spec: String? = nil
+    public var destination: String? = nil
+    public var at: String? = nil
+    // ack / dead
+    public var id: String? = nil
+    public var seg: [ManifestSegment]? = nil
+    public var records: Int? = nil
+    public var bytes: Int? = nil
+    /// Records `part[0] ..< part[1]` of the chunk, when it was split and only that part is meant.
+    public var part: [Int]? = nil
+    /// Records in the whole chunk (with `part`).
+    public var total: Int? = nil
+    public var reason: String? = nil
+    /// The chunk's answer came back after a resend following a lost answer.
+    public var dup: Bool? = nil
+    // done
+    public var path: String? = nil
+    public var size: Int64? = nil
+    public var sample: String? = nil
+    public var head: String? = nil
+    public var ordinals: Int64? = nil
+
+    public init(t: String) { self.t = t }
+}
+
+/// A file's ordinals `start ..< end` inside a chunk, by the file's path relative to the pipeline.
+public struct ManifestSegment: Codable, Sendable, Equatable {
+    public var path: String
+    public var sample: String
+    public var start: Int64
+    public var end: Int64
+}
+
+/// What the state directory says was delivered before.
+public struct ManifestState: Sendable {
+    public var spec: String?
+    public var destination: String?
+    public var runs = 0
+    /// Fully acknowledged (or dead-lettered) chunk ids, with their parts when split.
+    public var chunkParts: [String: [Range<Int>]] = [:]
+    public var chunkRecords: [String: Int] = [:]
+    /// Ordinal ranges handled per file (path + content sample).
+    public var ranges: [String: [Range<Int64>]] = [:]
+    public var doneFiles: [String: ManifestEntry] = [:]
+    public var ackedChunks = 0
+    public var deadChunks = 0
+    public var ackedRecords = 0
+    public var deadRecords = 0
+    public var possibleDuplicateChunks = 0
+    /// A torn last line was found (and will be cut off before appending).
+    public var tornTail = false
+    /// Dead-lettered chunks (or parts) not replayed since, with their record counts.
+    public var deadKeys: [String: Int] = [:]
+
+    static func fileKey(_ path: String, _ sample: String) -> String { path + "#" + sample }
+
+    /// Reads `url`; a missing file is an empty state. A torn last line is ignored.
+    public static func load(_ url: URL) throws -> ManifestState {
+        var s = ManifestState()
+        guard let data = try? Data(contentsOf: url) else { return s }
+        let dec = JSONDecoder()
+        var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        if let last = lines.last, !last.isEmpty {
+            // No newline at the end: the last write was cut short.
+            s.tornTail = true
+            lines.removeLast()
+        }
+        for (n, line) in lines.enumerated() where !line.isEmpty {
+            guard let e = try? dec.decode(ManifestEntry.self, from: Data(line)) else {
+                throw ManifestError(description: "\(url.path):\(n + 1): not a manifest entry; the state directory is damaged (move it away, or run with --restart)")
+            }
+            s.apply(e)
+        }
+        for k in s.ranges.keys { s.ranges[k] = merge(s.ranges[k]!) }
+        return s
+    }
+
+    mutating func apply(_ e: ManifestEntry) {
+        switch e.t {
+        case "run":
+            runs += 1
+            if spec == nil { spec = e.spec }
+            if destination == nil { destination = e.destination }
+        case "ack", "dead":
+            guard let id = e.id else { return }
+            let records = e.records ?? 0
+            let key = e.part.map { "\(id)/\($0[0])-\($0.last ?? 0)" } ?? id
+            if e.t == "ack" {
+                if e.part == nil { ackedChunks += 1 }
+                ackedRecords += records
+                if e.dup == true { possibleDuplicateChunks += 1 }
+                // A replayed dead letter is no longer dead.
+                if let r = deadKeys.removeValue(forKey: key) {
+                    deadChunks -= 1
+                    deadRecords -= r
+                }
+            } else {
+                deadChunks += 1
+                deadRecords += records
+                deadKeys[key] = records
+            }
+            if let p = e.part, p.count == 2 {
+                // A split chunk counts as handled once its parts cover all its records.
+                chunkParts[id, default: []].append(p[0]..<p[1])
+                if let t = e.total { chunkRecords[id] = t }
+                if coversAll(id) {
+                    ackedChunks += e.t == "ack" ? 1 : 0
+                    addRanges(e)
+                }
+            } else {
+                chunkParts[id] = [0..<Int.max]
+                addRanges(e)
+            }
+        case "done":
+            if let p = e.path, let sample = e.sample { doneFiles[Self.fileKey(p, sample)] = e }
+        default: break
+        }
+    }
+
+    private func coversAll(_ id: String) -> Bool {
+        guard let total = chunkRecords[id], let handled = chunkParts[id] else { return false }
+        let parts = Self.merge64(handled.map { Int64($0.lowerBound)..<Int64($0.upperBound) })
+        return parts.count == 1 && parts[0].lowerBound == 0 && parts[0].upperBound >= Int64(total)
+    }
+
+    private mutating func addRanges(_ e: ManifestEntry) {
+        for s in e.seg ?? [] { ranges[Self.fileKey(s.path, s.sample), default: []].append(s.start..<s.end) }
+    }
+
+    static func merge(_ r: [Range<Int64>]) -> [Range<Int64>] { merge64(r) }
+
+    static func merge64(_ r: [Range<Int64>]) -> [Range<Int64>] {
+        let sorted = r.sorted { $0.lowerBound < $1.lowerBound }
+        var out: [Range<Int64>] = []
+        for x in sorted {
+            if let last = out.last, x.lowerBound <= last.upperBound {
+                out[out.count - 1] = last.lowerBound..<max(last.upperBound, x.upperBound)
+            } else {
+                out.append(x)
+            }
+        }
+        return out
+    }
+
+    /// Parts of chunk `id` already handled (nil when none; `0..<Int.max` when all).
+    public func handledParts(_ id: String) -> [Range<Int>]? { chunkParts[id] }
+}
+
+public struct ManifestError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// Appends entries to `manifest.jsonl`, each flushed to disk before `append` returns.
+public final class ManifestWriter: @unchecked Sendable {
+    // Called from one task at a time (the engine's main loop, or replay).
+    public let url: URL
+    private let fd: Int32
+    private let encoder = JSONEncoder()
+
+    public init(url: URL) throws {
+        self.url = url
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ManifestError(description: "cannot open \(url.path): \(String(cString: strerror(errno)))") }
+        self.fd = fd
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Cut a torn last line so the next entry starts on a line of its own.
+        var st = stat()
+        fstat(fd, &st)
+        var size = Int64(st.st_size)
+        if size > 0 {
+            var back = min(size, 1 << 20)
+            while true {
+                var buf = [UInt8](repeating: 0, count: Int(back))
+                let n = pread(fd, &buf, Int(back), off_t(size - back))
+                if n <= 0 { break }
+                if let nl = buf[0..<n].lastIndex(of: UInt8(ascii: "\n")) {
+                    let keep = size - back + Int64(nl) + 1
+                    if keep != size {
+                        _ = ftruncate(fd, off_t(keep))
+                        size = keep
+                    }
+                    break
+                }
+                if back == size {
+                    _ = ftruncate(fd, 0)
+                    size = 0
+                    break
+                }
+                back = min(size, back * 2)
+            }
+        }
+        lseek(fd, 0, SEEK_END)
+    }
+
+    deinit { close(fd) }
+
+    /// Writes the entries as lines and fsyncs; a failure is thrown (the chunk does not count).
+    public func append(_ entries: [ManifestEntry]) throws {
+        var data = Data()
+        for e in entries {
+            data.append(try encoder.encode(e))
+            data.append(UInt8(ascii: "\n"))
+        }
+        try data.withUnsafeBytes { (p: UnsafeRawBufferPointer) in
+            var off = 0
+            while off < p.count {
+                let n = write(fd, p.baseAddress! + off, p.count - off)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw ManifestError(description: "cannot write \(url.path): \(String(cString: strerror(errno)))")
+                }
+                off += n
+            }
+        }
+        guard fsync(fd) == 0 else { throw ManifestError(description: "cannot flush \(url.path): \(String(cString: strerror(errno)))") }
+    }
+
+    public func append(_ e: ManifestEntry) throws { try append([e]) }
+}
