@@ -258,6 +258,8 @@ private struct CSVScanner {
         var cap = slotCapacity
         var count = 0
         defer { fieldCount = count }
+        // Without a `\r` ahead, an unquoted field ends only at a delimiter: memchr finds it.
+        var crAhead = memchr(b + r, Int32(cr), n - r) != nil
 
         @inline(__always) func add(_ start: Int, _ end: Int) {
             if count < cap {
@@ -292,6 +294,7 @@ private struct CSVScanner {
                         r = n
                         b = scratch
                         n = fill
+                        crAhead = memchr(b + r, Int32(cr), n - r) != nil
                         continue
                     }
                     let at = UnsafeMutableRawPointer(b).distance(to: hit)
@@ -336,10 +339,14 @@ private struct CSVScanner {
                 return .complete
             }
             var i = r
-            while i < n {
-                let c = b[i]
-                if c == d || c == cr { break }
-                i += 1
+            if crAhead {
+                while i < n {
+                    let c = b[i]
+                    if c == d || c == cr { break }
+                    i += 1
+                }
+            } else {
+                i = memchr(b + r, Int32(d), n - r).map { UnsafeMutableRawPointer(b).distance(to: $0) } ?? n
             }
             add(r, i)
             if i < n, b[i] == d {
