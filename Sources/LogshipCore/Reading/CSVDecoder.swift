@@ -1,0 +1,459 @@
+// The dialect is RFC 4180, checked record for record against Python's `csv.reader` with its
+// default dialect (doublequote, no escape character, strict=False), reading the file with
+// `newline=''` and `encoding='utf-8-sig'`:
+//
+// - A field is quoted only when the quote is its first byte. Inside, a doubled quote is one
+//   quote, and delimiters and line ends are data. A line end inside a quoted field is kept as
+//   it was written: `\n`, or `\r\n` (the line reader strips the `\r`; the gap between line
+//   offsets tells whether there was one).
+// - A quote inside an unquoted field is an ordinary byte (`a"b` is `a"b`), and bytes after a
+//   closing quote are appended up to the next delimiter (`"ab"c` is `abc`), as Python does
+//   without strict mode; rejecting them would refuse files every other tool reads.
+// - A record ends at `\n`, `\r\n`, or a bare `\r` outside quotes (Python splits lines on a bare
+//   `\r` too). Records after a bare `\r` carry the line number of the `\n`-terminated line.
+// - Blank lines are skipped (they still count as lines); so are blank lines before the header.
+// - A UTF-8 byte order mark at the very start of the file is dropped.
+//
+// Where logship differs on purpose: a row whose field count differs from the header is
+// rejected (Python's DictReader pads or collects the extras); a quoted field still open at the
+// end of the file is rejected (Python returns what it read); a record longer than the line
+// limit is rejected; and a header that is not valid UTF-8 has its bad bytes replaced (U+FFFD).
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+private let lf: UInt8 = 0x0A
+private let cr: UInt8 = 0x0D
+private let excerptLimit = 4096
+
+/// Decodes RFC 4180 CSV from a line reader into record views, one record per `next()`.
+public final class CSVDecoder: RecordDecoder {
+    /// Column names: the file's header, or `spec.columns` when given.
+    public private(set) var names: NameTable
+    public var decodedOffset: Int64 { scanner.reader.decodedOffset }
+
+    private let fileIndex: Int
+    // The byte-level state is a value so that the per-record work pays for one exclusivity
+    // check on `scanner`, not one for every class property it touches.
+    private var scanner: CSVScanner
+    private var fields: [FieldSlot] = []
+    private var ordinal: Int64 = 0
+
+    /// Reads the header line first when `spec.header` is true (with `spec.columns` also given, the
+    /// file's header is skipped after checking it has as many columns).
+    public init(reader: LineReader, spec: CSVSpec, fileIndex: Int) throws(ReadError) {
+        self.fileIndex = fileIndex
+        self.scanner = CSVScanner(reader: reader, delimiter: spec.delimiter, quote: spec.quote)
+        self.names = NameTable([])
+
+        if let columns = spec.columns, let twice = Self.firstDuplicate(columns) {
+            throw ReadError(message: "source.csv.columns names the column \"\(twice)\" twice", offset: 0)
+        }
+        let header = spec.header ? try scanner.readHeader() : nil
+        let line = scanner.recordLine
+        let offset = scanner.recordOffset
+        if let columns = spec.columns {
+            if let header, header.count != columns.count {
+                throw ReadError(
+                    message:
+                        "the CSV header on line \(line) has \(header.count) columns but source.csv.columns names \(columns.count)",
+                    offset: offset)
+            }
+            names = NameTable(columns)
+        } else if let header {
+            if let twice = Self.firstDuplicate(header) {
+                throw ReadError(
+                    message:
+                        "the CSV header on line \(line) names the column \"\(twice)\" twice; column names must be unique",
+                    offset: offset)
+            }
+            names = NameTable(header)
+        } else if !spec.header {
+            throw ReadError(
+                message: "with header: false, the CSV columns must be named (source.csv.columns)", offset: 0)
+        }
+        scanner.fixWidth(names.count)
+        fields.reserveCapacity(names.count)
+    }
+
+    deinit { scanner.deallocate() }
+
+    public func next() throws(ReadError) -> DecodeResult? {
+        guard let outcome = try scanner.readRecord() else { return nil }
+        let provenance = Provenance(
+            fileIndex: fileIndex, line: scanner.recordLine, offset: scanner.recordOffset, ordinal: ordinal)
+        ordinal += 1
+        let count = scanner.fieldCount
+        guard outcome == .complete, count == names.count else {
+            return .rejected(provenance, scanner.error(for: outcome), excerpt: scanner.excerpt(for: outcome))
+        }
+        let slots = UnsafeBufferPointer(start: scanner.slots, count: count)
+        if count > 0, fields.count == count {
+            fields.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: slots.baseAddress!, count: count) }
+        } else {
+            fields.removeAll(keepingCapacity: true)
+            fields.append(contentsOf: slots)
+        }
+        return .record(RecordView(base: scanner.recordBytes, names: names, fields: fields, provenance: provenance))
+    }
+
+    // By bytes: String equality is canonical equivalence, which would call "é" and "e\u{301}" equal.
+    private static func firstDuplicate(_ names: [String]) -> String? {
+        var seen = Set<[UInt8]>()
+        for n in names where !seen.insert(Array(n.utf8)).inserted { return n }
+        return nil
+    }
+}
+
+/// What reading one record came to.
+private enum Outcome { case complete, unterminated, tooLong, overlong }
+
+/// Splits physical lines into records and fields. Owns its buffers; `deallocate()` frees them.
+private struct CSVScanner {
+    let reader: LineReader
+    private let delimiter: UInt8
+    private let quote: UInt8
+    // FieldSlot offsets are Int32.
+    private let maxRecordBytes: Int
+
+    // The raw bytes of the physical line(s) holding the current record, unescaped in place:
+    // a value never grows when unescaped, so every field fits where its raw bytes were.
+    private var scratch: UnsafeMutablePointer<UInt8>
+    private var capacity = 64 * 1024
+    private var fill = 0
+    // Where the next record starts; below `fill` only after a record ended at a bare `\r`.
+    private var cursor = 0
+    private var line: LineReader.Line?
+    // Scratch index of the current line's first byte (-3 when a byte order mark was dropped).
+    private var lineBase = 0
+
+    // Slots are written through a pointer in the hot loop. Past `slotCapacity`, fields are only
+    // counted once the width is fixed: a ragged row is rejected anyway.
+    private(set) var slots: UnsafeMutablePointer<FieldSlot>
+    private var slotCapacity = 64
+    private var widthFixed = false
+    private var width = 0
+    private(set) var fieldCount = 0
+
+    private var recordStart = 0
+    private var recordEnd = 0
+    private(set) var recordLine = 0
+    private(set) var recordOffset: Int64 = 0
+    private var recordSpansLines = false
+    private var quoteOpen = 0
+    private var quoteOpenLine = 0
+    // Raw bytes of a multi-line record's earlier lines (their buffers are gone), for excerpts.
+    private var earlierLines: [UInt8] = []
+
+    init(reader: LineReader, delimiter: UInt8, quote: UInt8) {
+        self.reader = reader
+        self.delimiter = delimiter
+        self.quote = quote
+        self.maxRecordBytes = min(reader.maxLineBytes, Int(Int32.max) - 16)
+        self.scratch = .allocate(capacity: capacity)
+        self.slots = .allocate(capacity: slotCapacity)
+        earlierLines.reserveCapacity(excerptLimit)
+    }
+
+    func deallocate() {
+        scratch.deallocate()
+        slots.deallocate()
+    }
+
+    var recordBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: scratch, count: fill) }
+
+    /// The header's fields as names, or nil for a file with no records at all.
+    mutating func readHeader() throws(ReadError) -> [String]? {
+        guard let outcome = try readRecord() else { return nil }
+        guard outcome == .complete else {
+            throw ReadError(
+                message: "the CSV header on line \(recordLine) is unreadable: \(error(for: outcome).reason)",
+                offset: recordOffset)
+        }
+        return (0..<fieldCount).map { i in
+            let s = slots[i]
+            return String(
+                decoding: UnsafeBufferPointer(start: scratch + Int(s.valueStart), count: Int(s.valueCount)),
+                as: UTF8.self)
+        }
+    }
+
+    /// From here on rows have `width` fields; more are counted, not kept.
+    mutating func fixWidth(_ width: Int) {
+        widthFixed = true
+        self.width = width
+        if width > slotCapacity {
+            slots.deallocate()
+            slotCapacity = width
+            slots = .allocate(capacity: slotCapacity)
+        }
+    }
+
+    /// Finds the next non-blank record and parses it; nil at the end of the file.
+    mutating func readRecord() throws(ReadError) -> Outcome? {
+        while true {
+            if cursor >= fill {
+                guard let l = try reader.next() else { return nil }
+                if !earlierLines.isEmpty { earlierLines.removeAll(keepingCapacity: true) }
+                recordSpansLines = false
+                if l.overlong || l.bytes.count > maxRecordBytes {
+                    line = l
+                    fill = 0
+                    cursor = 0
+                    lineBase = 0
+                    recordStart = 0
+                    recordLine = l.number
+                    recordOffset = l.offset
+                    return .overlong
+                }
+                load(l)
+                continue
+            }
+            // A bare `\r` where a record would start is a blank line to Python.
+            if scratch[cursor] == cr {
+                cursor += 1
+                continue
+            }
+            recordStart = cursor
+            recordLine = line!.number
+            recordOffset = line!.offset + Int64(cursor - lineBase)
+            recordSpansLines = false
+            if !earlierLines.isEmpty { earlierLines.removeAll(keepingCapacity: true) }
+            let outcome = try parseRecord()
+            if outcome != .complete { cursor = fill }
+            return outcome
+        }
+    }
+
+    private mutating func load(_ l: LineReader.Line) {
+        var skip = 0
+        if l.number == 1, l.offset == 0, l.bytes.count >= 3, l.bytes[0] == 0xEF, l.bytes[1] == 0xBB, l.bytes[2] == 0xBF
+        {
+            skip = 3
+        }
+        let count = l.bytes.count - skip
+        fill = 0
+        ensureCapacity(count)
+        if count > 0 {
+            UnsafeMutableRawPointer(scratch).copyMemory(from: l.bytes.baseAddress! + skip, byteCount: count)
+        }
+        fill = count
+        cursor = 0
+        lineBase = -skip
+        line = l
+    }
+
+    /// Parses the record at `cursor`, unescaping quoted fields in place and writing slots.
+    /// On `.complete`, `cursor` is where the next record on the same line starts (or `fill`).
+    private mutating func parseRecord() throws(ReadError) -> Outcome {
+        var b = scratch
+        var n = fill
+        var r = cursor
+        let d = delimiter
+        let q = quote
+        var sl = slots
+        var cap = slotCapacity
+        var count = 0
+        defer { fieldCount = count }
+        // Without a `\r` ahead, an unquoted field ends only at a delimiter: memchr finds it.
+        var crAhead = memchr(b + r, Int32(cr), n - r) != nil
+
+        @inline(__always) func add(_ start: Int, _ end: Int) {
+            if count < cap {
+                sl[count] = FieldSlot(nameIndex: Int32(count), valueStart: start, valueCount: end - start, kind: .text)
+            } else if !widthFixed {
+                growSlotBuffer()
+                sl = slots
+                cap = slotCapacity
+                sl[count] = FieldSlot(nameIndex: Int32(count), valueStart: start, valueCount: end - start, kind: .text)
+            }
+            count += 1
+        }
+
+        while true {
+            if r < n && b[r] == q {
+                let open = r
+                var continued = false
+                r += 1
+                let start = r
+                var w = r
+                while true {
+                    guard let hit = memchr(b + r, Int32(q), n - r) else {
+                        if w != r { memmove(b + w, b + r, n - r) }
+                        w += n - r
+                        if !continued {
+                            continued = true
+                            quoteOpen = open
+                            quoteOpenLine = line!.number
+                        }
+                        let appended = try appendContinuation()
+                        if appended != .complete { return appended }
+                        r = n
+                        b = scratch
+                        n = fill
+                        crAhead = memchr(b + r, Int32(cr), n - r) != nil
+                        continue
+                    }
+                    let at = UnsafeMutableRawPointer(b).distance(to: hit)
+                    if w != r { memmove(b + w, b + r, at - r) }
+                    w += at - r
+                    r = at + 1
+                    guard r < n, b[r] == q else { break }
+                    b[w] = q
+                    w += 1
+                    r += 1
+                }
+                if r == n {
+                    add(start, w)
+                    recordEnd = n
+                    cursor = n
+                    return .complete
+                }
+                let c = b[r]
+                if c == d {
+                    add(start, w)
+                    r += 1
+                    continue
+                }
+                if c == cr {
+                    add(start, w)
+                    recordEnd = r
+                    cursor = r + 1
+                    return .complete
+                }
+                // Bytes after the closing quote: kept, as Python does without strict mode.
+                var i = r
+                while i < n, b[i] != d, b[i] != cr { i += 1 }
+                memmove(b + w, b + r, i - r)
+                w += i - r
+                add(start, w)
+                if i < n, b[i] == d {
+                    r = i + 1
+                    continue
+                }
+                recordEnd = i
+                cursor = i < n ? i + 1 : n
+                return .complete
+            }
+            var i = r
+            if crAhead {
+                while i < n {
+                    let c = b[i]
+                    if c == d || c == cr { break }
+                    i += 1
+                }
+            } else {
+                i = memchr(b + r, Int32(d), n - r).map { UnsafeMutableRawPointer(b).distance(to: $0) } ?? n
+            }
+            add(r, i)
+            if i < n, b[i] == d {
+                r = i + 1
+                continue
+            }
+            recordEnd = i
+            cursor = i < n ? i + 1 : n
+            return .complete
+        }
+    }
+
+    /// Appends the line end and the next physical line to a record whose quoted field is open.
+    /// Returns `.complete` when a line was appended.
+    private mutating func appendContinuation() throws(ReadError) -> Outcome {
+        let prev = line!
+        saveForExcerpt(prev.bytes, from: recordSpansLines ? 0 : recordStart - lineBase, to: prev.bytes.count)
+        recordSpansLines = true
+        guard let l = try reader.next() else { return .unterminated }
+        line = l
+        // The reader drops `\r\n` or `\n`; the offsets say which.
+        let crlf = l.offset - prev.offset - Int64(prev.bytes.count) >= 2
+        if crlf && earlierLines.count < excerptLimit { earlierLines.append(cr) }
+        if earlierLines.count < excerptLimit { earlierLines.append(lf) }
+        if l.overlong || l.bytes.count > maxRecordBytes {
+            saveForExcerpt(l.bytes, from: 0, to: l.bytes.count)
+            return .overlong
+        }
+        let needed = fill + (crlf ? 2 : 1) + l.bytes.count
+        if needed - recordStart > maxRecordBytes {
+            saveForExcerpt(l.bytes, from: 0, to: l.bytes.count)
+            return .tooLong
+        }
+        ensureCapacity(needed)
+        if crlf {
+            scratch[fill] = cr
+            fill += 1
+        }
+        scratch[fill] = lf
+        fill += 1
+        lineBase = fill
+        if l.bytes.count > 0 {
+            UnsafeMutableRawPointer(scratch + fill).copyMemory(from: l.bytes.baseAddress!, byteCount: l.bytes.count)
+        }
+        fill += l.bytes.count
+        return .complete
+    }
+
+    // MARK: Rejects
+
+    /// Why a record was rejected: a field count other than the width, or an incomplete record.
+    func error(for outcome: Outcome) -> RecordError {
+        switch outcome {
+        case .complete:
+            return RecordError("expected \(width) fields, found \(fieldCount)")
+        case .unterminated:
+            return RecordError(
+                "unterminated quoted field: the quote opened on line \(quoteOpenLine) is not closed before the end of the file",
+                column: quoteOpen - recordStart)
+        case .tooLong:
+            return RecordError(
+                "record longer than \(maxRecordBytes) bytes (the quote opened on line \(quoteOpenLine) may be missing its closing quote)",
+                column: quoteOpen - recordStart)
+        case .overlong:
+            return RecordError("line longer than \(maxRecordBytes) bytes")
+        }
+    }
+
+    /// Up to 4 KB of the record as it was in the input.
+    func excerpt(for outcome: Outcome) -> [UInt8] {
+        switch outcome {
+        case .unterminated, .tooLong:
+            return earlierLines
+        case .overlong:
+            return recordSpansLines ? earlierLines : Array(line!.bytes.prefix(excerptLimit))
+        case .complete:
+            var out = earlierLines
+            let bytes = line!.bytes
+            let from = recordSpansLines ? 0 : recordStart - lineBase
+            let to = min(recordEnd - lineBase, bytes.count, from + excerptLimit - out.count)
+            if from < to { out.append(contentsOf: bytes[from..<to]) }
+            return out
+        }
+    }
+
+    private mutating func saveForExcerpt<C: Collection<UInt8>>(_ bytes: C, from: Int, to: Int) where C.Index == Int {
+        let room = excerptLimit - earlierLines.count
+        guard room > 0, from < to else { return }
+        earlierLines.append(contentsOf: bytes[(bytes.startIndex + from)..<(bytes.startIndex + min(to, from + room))])
+    }
+
+    // MARK: Buffers
+
+    private mutating func ensureCapacity(_ needed: Int) {
+        guard needed > capacity else { return }
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: max(needed, capacity * 2))
+        if fill > 0 { bigger.initialize(from: scratch, count: fill) }
+        scratch.deallocate()
+        scratch = bigger
+        capacity = max(needed, capacity * 2)
+    }
+
+    private mutating func growSlotBuffer() {
+        let bigger = UnsafeMutablePointer<FieldSlot>.allocate(capacity: slotCapacity * 2)
+        bigger.initialize(from: slots, count: slotCapacity)
+        slots.deallocate()
+        slots = bigger
+        slotCapacity *= 2
+    }
+}
