@@ -268,7 +268,7 @@ public final class Emulator: @unchecked Sendable {
 }
 
 /// A small seeded generator so fault injection repeats for a given `--seed`.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

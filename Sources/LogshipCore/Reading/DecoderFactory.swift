@@ -22,7 +22,8 @@ public enum DecoderFactory {
             let d = try LineDecoder(reader: reader, pattern: spec.lines?.pattern ?? "raw", fileIndex: file.index)
             return (d, d.names)
         case .csv:
-            throw ReadError(message: "the csv format is not available in this build yet", offset: 0)
+            let d = try CSVDecoder(reader: reader, spec: spec.csv, fileIndex: file.index)
+            return (d, d.names)
         }
     }
 }
