@@ -2,11 +2,43 @@ import Foundation
 import LogshipCore
 
 enum ReplayCommand {
+    static let spec = CommandSpec(
+        name: "replay", summary: "Re-send dead-lettered chunks (deadletter/<chunk-id>.json) with fresh signatures; each one delivered is recorded in the manifest and removed. Resumable.",
+        usage: "logship replay PIPELINE [--state-dir DIR] [--endpoint URL]",
+        options: [
+            OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
+            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint (http only to 127.0.0.1)"),
+        ],
+        details: "Exit 0 when every dead letter was delivered, 1 when some are still refused, 3 when the service refused the run.")
+
     static func main(_ args: [String]) async throws -> Int32 {
-        if args.contains("--help") {
-            Console.out("logship replay: not available in this build yet")
+        let p = try ArgumentParser.parse(args, spec)
+        if p.has("--help") {
+            Console.out(spec.helpText)
             return 0
         }
-        throw UsageError(description: "logship replay: not available in this build yet")
+        let path = try pipelineArgument(p, spec)
+        guard let (pipeline, _) = loadPipeline(path, command: "replay") else { return ExitCode.usage }
+        let dir = stateDirectory(p, pipeline)
+        let setup: TargetSetup
+        do {
+            setup = try TargetSetup.make(pipeline, endpoint: p.value("--endpoint"), local: false, localDataDir: nil, placeholderCredentials: false)
+        } catch let e as UsageError {
+            Console.error("logship replay: \(e.description)")
+            return ExitCode.usage
+        }
+        var replayer = Replayer(spec: pipeline, target: setup.target, stateDirectory: dir)
+        replayer.log = { Console.error("logship: \($0)") }
+        let stop = StopFlag()
+        let interrupts = InterruptWatcher { stop.set("interrupted") }
+        let r = await replayer.run(stop: stop)
+        interrupts.cancel()
+        if r.found == 0 {
+            Console.error("logship replay: no dead letters in \(relativeToCWD(dir.appendingPathComponent("deadletter")))")
+            return 0
+        }
+        if let f = r.fatalError { Console.error("logship replay: \(f)") }
+        Console.error("logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused")
+        return r.exitCode
     }
 }

@@ -62,50 +62,21 @@ enum RunCommand {
         if p.has("--local") { stateDir = stateDir.appendingPathComponent("local") }
         if p.has("--dry-run") { stateDir = stateDir.appendingPathComponent("dry-run") }
         _ = warnings
-        var destination = ""
 
-        var emulator: Emulator? = nil
-        var target: DeliveryTarget
-        let transport = URLSessionTransport(maxConnections: pipeline.upload.concurrency)
-        switch pipeline.target.api {
-        case .logsIngestion:
-            throw UsageError(description: "logship run: target.api \"logs-ingestion\" is not available in this build yet")
-        case .dataCollector:
-            let creds: CredentialResolver.DataCollector
-            if p.has("--local") {
-                let workspace = UUID().uuidString.lowercased()
-                var keyBytes = [UInt8](repeating: 0, count: 64)
-                for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255) }
-                let key = Secret(Data(keyBytes).base64EncodedString())
-                var config = EmulatorConfig(workspaceId: workspace, sharedKey: key)
-                config.dataDir = stateDir.appendingPathComponent("emulator")
-                if p.has("--restart") { try? FileManager.default.removeItem(at: config.dataDir!) }
-                let e = try Emulator(config: config)
-                let url = try e.start()
-                emulator = e
-                Console.error("logship: local emulator listening on \(url.absoluteString) (throw-away key; tables in \(relativeToCWD(config.dataDir!)))")
-                creds = CredentialResolver.DataCollector(workspaceId: workspace, sharedKey: key, baseURL: url)
-            } else if p.has("--dry-run") {
-                creds = (try? CredentialResolver.dataCollector(pipeline, endpointFlag: p.value("--endpoint"), environment: ProcessInfo.processInfo.environment))
-                    ?? CredentialResolver.DataCollector(workspaceId: "00000000-0000-0000-0000-000000000000", sharedKey: Secret("AAAA"), baseURL: URL(string: "http://127.0.0.1:9")!)
-            } else {
-                do {
-                    creds = try CredentialResolver.dataCollector(pipeline, endpointFlag: p.value("--endpoint"), environment: ProcessInfo.processInfo.environment)
-                } catch {
-                    Console.error("logship run: \(error.description)")
-                    return ExitCode.usage
-                }
-            }
-            let signer = try SharedKeySigner(workspaceId: creds.workspaceId, sharedKey: creds.sharedKey)
-            destination = p.has("--local") ? "local emulator" : "data-collector \(creds.workspaceId) \(pipeline.target.logType)_CL"
-            if p.has("--endpoint") || ProcessInfo.processInfo.environment["LOGSHIP_ENDPOINT"] != nil, !p.has("--local") {
-                destination += " at \(creds.baseURL.absoluteString)"
-            }
-            target = DataCollectorTarget(
-                baseURL: creds.baseURL, logType: pipeline.target.logType, timeGeneratedField: pipeline.target.timeGeneratedField,
-                azureResourceId: pipeline.target.resourceId, signer: signer, transport: transport,
-                maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
+        let localData = stateDir.appendingPathComponent("emulator")
+        if p.has("--local") && p.has("--restart") { try? FileManager.default.removeItem(at: localData) }
+        let setup: TargetSetup
+        do {
+            setup = try TargetSetup.make(
+                pipeline, endpoint: p.value("--endpoint"), local: p.has("--local"), localDataDir: localData,
+                placeholderCredentials: p.has("--dry-run"))
+        } catch let e as UsageError {
+            Console.error("logship run: \(e.description)")
+            return ExitCode.usage
         }
+        let emulator = setup.emulator
+        let target = setup.target
+        let destination = setup.destination
         defer { emulator?.stop() }
 
         if p.has("--restart") {
@@ -141,7 +112,7 @@ enum RunCommand {
         printSummary(report)
         writeReport(report, stateDir: stateDir, extra: p.value("--report"))
         if let e = emulator {
-            printTable(e, logType: pipeline.target.logType, dataDir: stateDir.appendingPathComponent("emulator"))
+            printTable(e, logType: pipeline.target.logType, dataDir: localData)
         }
         return report.exitCode
     }

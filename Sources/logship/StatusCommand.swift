@@ -2,11 +2,63 @@ import Foundation
 import LogshipCore
 
 enum StatusCommand {
+    static let spec = CommandSpec(
+        name: "status", summary: "Summarise what a pipeline's state directory holds: files done, partial and pending; chunks acknowledged and dead-lettered; records and bytes.",
+        usage: "logship status PIPELINE [--state-dir DIR] [--json]",
+        options: [
+            OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
+            OptionSpec(name: "--json", value: nil, help: "Print the summary as JSON on stdout"),
+        ],
+        details: "Shard state (run --shard K/N) under the state directory is included.")
+
     static func main(_ args: [String]) throws -> Int32 {
-        if args.contains("--help") {
-            Console.out("logship status: not available in this build yet")
+        let p = try ArgumentParser.parse(args, spec)
+        if p.has("--help") {
+            Console.out(spec.helpText)
             return 0
         }
-        throw UsageError(description: "logship status: not available in this build yet")
+        let path = try pipelineArgument(p, spec)
+        guard let (pipeline, _) = loadPipeline(path, command: "status") else { return ExitCode.usage }
+        let dir = stateDirectory(p, pipeline)
+        var dirs = [dir]
+        if let subs = try? FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            dirs += subs.filter { $0.hasPrefix("shard-") }.sorted().map { dir.appendingPathComponent($0) }
+        }
+        let s: StatusSummary
+        do {
+            s = try StatusSummary.of(pipeline, stateDirectories: dirs)
+        } catch {
+            Console.error("logship status: \(error)")
+            return ExitCode.usage
+        }
+        if p.has("--json") {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try enc.encode(s), as: UTF8.self))
+            return 0
+        }
+        var out = "\(pipeline.name): state in \(relativeToCWD(dir))\(dirs.count > 1 ? " (+\(dirs.count - 1) shard folder(s))" : "")\n"
+        if s.runs == 0 {
+            out += "  nothing delivered yet (\(s.filesMatched) file(s) match)\n"
+            Console.out(out)
+            return 0
+        }
+        out += "  files:    \(s.filesDone) done, \(s.filesPartial) partial, \(s.filesPending) pending (\(s.filesMatched) match now)\n"
+        out += "  chunks:   \(s.chunksAcked) acknowledged"
+        if s.chunksDeadLettered > 0 { out += ", \(s.chunksDeadLettered) dead-lettered (\(s.recordsDeadLettered) records; `logship replay`)" }
+        out += "\n  records:  \(s.recordsDelivered) delivered\n"
+        out += "  sent:     \(formatBytes(s.bytesSent))\n"
+        if s.resendsAfterLostAnswers > 0 {
+            out += "  note:     \(s.resendsAfterLostAnswers) resend(s) after a lost answer: those records may be stored twice\n"
+        }
+        if s.specChanged { out += "  note:     the pipeline changed since this state was written; `run` will refuse to resume (use --restart)\n" }
+        if let r = s.lastRun {
+            out += "  last run: \(r.startedAt), \(String(format: "%.1f", r.durationSeconds)) s, exit \(r.exitCode)\(r.interrupted ? " (interrupted)" : "")\n"
+        }
+        for f in s.partialFiles.prefix(10) { out += "  partial:  \(f)\n" }
+        for f in s.pendingFiles.prefix(10) { out += "  pending:  \(f)\n" }
+        if s.pendingFiles.count > 10 { out += "  … and \(s.pendingFiles.count - 10) more pending\n" }
+        Console.out(out)
+        return 0
     }
 }

@@ -99,14 +99,14 @@ final class EmulatorProcess {
     let key: String
     private let stderrBox = DataBox()
 
-    init(_ extra: [String] = [], dataDir: URL) throws {
+    init(_ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil) throws {
         var bytes = [UInt8](repeating: 0, count: 64)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        key = Data(bytes).base64EncodedString()
-        workspace = UUID().uuidString.lowercased()
+        self.key = key ?? Data(bytes).base64EncodedString()
+        self.workspace = workspace ?? UUID().uuidString.lowercased()
         self.dataDir = dataDir
         process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["emulate", "--port", "0", "--data-dir", dataDir.path, "--workspace-id", workspace, "--shared-key", key] + extra
+        process.arguments = ["emulate", "--port", "0", "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key] + extra
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -156,4 +156,45 @@ final class EmulatorProcess {
     }
 
     var env: [String: String] { ["LOGSHIP_WORKSPACE_ID": workspace, "LOGSHIP_SHARED_KEY": key] }
+}
+
+/// A `logship` process started in the background, stopped by its PID and waited for.
+final class Spawned {
+    let process = Process()
+    private let out = DataBox(), err = DataBox()
+
+    init(_ args: [String], env: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: Binary.path)
+        process.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for k in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT"] { e[k] = nil }
+        for (k, v) in env { e[k] = v }
+        process.environment = e
+        let o = Pipe(), r = Pipe()
+        process.standardOutput = o
+        process.standardError = r
+        process.standardInput = FileHandle.nullDevice
+        let ob = out, eb = err
+        o.fileHandleForReading.readabilityHandler = { h in ob.append(h.availableData) }
+        r.fileHandleForReading.readabilityHandler = { h in eb.append(h.availableData) }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+    var isRunning: Bool { process.isRunning }
+    var stderr: String { String(decoding: err.get(), as: UTF8.self) }
+
+    /// Waits for the exit (SIGKILL past `timeout`) and returns the status.
+    func wait(timeout: Double) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            throw TimeoutError(description: "logship ran over \(timeout) s and was killed")
+        }
+        process.waitUntilExit()
+        usleep(50_000)
+        return process.terminationStatus
+    }
 }

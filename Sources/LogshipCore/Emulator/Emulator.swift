@@ -244,6 +244,8 @@ public final class Emulator: @unchecked Sendable {
         case 429: return error(429, "", "The service is receiving too much data; retry later.", headers: headers)
         case 500: return error(500, "UnspecifiedError", "The service encountered an internal error.", headers: headers)
         case 503: return error(503, "ServiceUnavailable", "The service is unavailable; retry later.", headers: headers)
+        case 400: return error(400, "InvalidDataFormat", "Injected fault: the data was refused as invalid.", headers: headers)
+        case 403: return error(403, "InvalidAuthorization", "Injected fault: authorization failed.", headers: headers)
         default: return error(code, "Injected", "Injected fault \(code).", headers: headers)
         }
     }

@@ -262,7 +262,7 @@ public final class Engine: @unchecked Sendable {
     /// Returns false when the run must stop.
     private func deliver(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger) async -> Bool {
         var attempt = 0
-        var lostAnswer = false
+        var lostAnswers = 0
         var retrying = false
         defer { if retrying { counters.update { $0.retrying -= 1 } } }
         while true {
@@ -273,12 +273,12 @@ public final class Engine: @unchecked Sendable {
             counters.update { $0.inFlight -= 1 }
             switch policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1)) {
             case .acknowledged:
-                return await ledger.acked(chunk, part: part, records: records, bytes: body.count, afterLostAnswer: lostAnswer)
+                return await ledger.acked(chunk, part: part, records: records, bytes: body.count, lostAnswers: lostAnswers)
             case .retry(let delay):
                 if case .transient(let status, _, let reason) = outcome {
                     await ledger.retried(status: status)
                     // A dropped connection may have been stored: its resend can duplicate.
-                    if status == nil && !reason.hasPrefix("cannot connect") { lostAnswer = true }
+                    if status == nil && !reason.hasPrefix("cannot connect") { lostAnswers += 1 }
                 }
                 if !retrying {
                     retrying = true
@@ -384,7 +384,7 @@ actor Ledger {
     }
 
     /// Records an acknowledgement (fsync'd) before it counts; false if the manifest cannot be written.
-    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, afterLostAnswer: Bool) -> Bool {
+    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int) -> Bool {
         var e = ManifestEntry(t: "ack")
         e.id = chunk.id
         e.seg = segments(chunk)
@@ -394,7 +394,7 @@ actor Ledger {
             e.part = [part.lowerBound, part.upperBound]
             e.total = chunk.records
         }
-        if afterLostAnswer { e.dup = true }
+        if lostAnswers > 0 { e.dup = true }
         do {
             try manifest?.append(e)
         } catch {
@@ -407,9 +407,10 @@ actor Ledger {
         report.recordsSent += records
         report.bytesSent += Int64(bytes)
         outstanding[chunk.id, default: 0] -= records
-        if afterLostAnswer {
-            report.chunksPossiblyDuplicated += 1
-            report.recordsPossiblyDuplicated += records
+        if lostAnswers > 0 {
+            // Each answer lost after the service stored the body is one possible extra copy.
+            report.chunksPossiblyDuplicated += lostAnswers
+            report.recordsPossiblyDuplicated += records * lostAnswers
         }
         counters.update {
             $0.chunksAcked += 1

@@ -18,8 +18,8 @@ public struct RunReport: Codable, Sendable {
     public var chunksDeadLettered = 0
     public var chunksSplit = 0
     public var chunksAlreadyAcked = 0
-    /// Chunks sent again after a connection dropped without an answer: the service may hold
-    /// their records twice (the at-least-once window).
+    /// Resends after a connection dropped without an answer: the service may hold those
+    /// bodies twice (the at-least-once window). Counted per lost answer.
     public var chunksPossiblyDuplicated = 0
     public var recordsPossiblyDuplicated = 0
     public var bytesSent: Int64 = 0

@@ -59,6 +59,7 @@ public struct ManifestState: Sendable {
     public var ackedRecords = 0
     public var deadRecords = 0
     public var possibleDuplicateChunks = 0
+    public var bytesSent: Int64 = 0
     /// A torn last line was found (and will be cut off before appending).
     public var tornTail = false
     /// Dead-lettered chunks (or parts) not replayed since, with their record counts.
@@ -100,6 +101,7 @@ public struct ManifestState: Sendable {
             if e.t == "ack" {
                 if e.part == nil { ackedChunks += 1 }
                 ackedRecords += records
+                bytesSent += Int64(e.bytes ?? 0)
                 if e.dup == true { possibleDuplicateChunks += 1 }
                 // A replayed dead letter is no longer dead.
                 if let r = deadKeys.removeValue(forKey: key) {

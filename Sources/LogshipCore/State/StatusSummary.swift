@@ -1,0 +1,66 @@
+import Foundation
+
+/// What `logship status` shows: a pipeline's state directory measured against its files now.
+public struct StatusSummary: Codable, Sendable {
+    public var pipeline: String
+    public var stateDirectory: String
+    public var runs = 0
+    public var filesMatched = 0
+    public var filesDone = 0
+    public var filesPartial = 0
+    public var filesPending = 0
+    public var chunksAcked = 0
+    public var recordsDelivered = 0
+    public var chunksDeadLettered = 0
+    public var recordsDeadLettered = 0
+    public var deadLetterFiles = 0
+    public var resendsAfterLostAnswers = 0
+    public var bytesSent: Int64 = 0
+    public var specChanged = false
+    public var lastRun: RunReport?
+    public var partialFiles: [String] = []
+    public var pendingFiles: [String] = []
+
+    /// Summarises `stateDirectories` (a pipeline's own, plus one per shard) for `spec`.
+    public static func of(_ spec: PipelineSpec, stateDirectories: [URL]) throws -> StatusSummary {
+        var s = StatusSummary(pipeline: spec.file.path, stateDirectory: stateDirectories.first?.path ?? "")
+        let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
+        s.filesMatched = files.count
+        var states: [ManifestState] = []
+        for dir in stateDirectories {
+            let m = try ManifestState.load(dir.appendingPathComponent("manifest.jsonl"))
+            states.append(m)
+            s.runs += m.runs
+            s.chunksAcked += m.ackedChunks
+            s.recordsDelivered += m.ackedRecords
+            s.chunksDeadLettered += m.deadChunks
+            s.recordsDeadLettered += m.deadRecords
+            s.resendsAfterLostAnswers += m.possibleDuplicateChunks
+            if let old = m.spec, old != spec.specHash { s.specChanged = true }
+            s.deadLetterFiles += DeadLetterStore(directory: dir.appendingPathComponent("deadletter")).list().count
+            s.bytesSent += m.bytesSent
+            if let data = try? Data(contentsOf: dir.appendingPathComponent("last-run.json")),
+                let r = try? JSONDecoder().decode(RunReport.self, from: data), s.lastRun == nil || r.startedAt > s.lastRun!.startedAt
+            {
+                s.lastRun = r
+            }
+        }
+        for f in files {
+            guard let fp = FileFingerprint.of(f) else {
+                s.filesPending += 1
+                continue
+            }
+            let key = ManifestState.fileKey(f.relativePath, fp.sample)
+            if states.contains(where: { $0.doneFiles[key] != nil }) {
+                s.filesDone += 1
+            } else if states.contains(where: { $0.ranges[key] != nil }) {
+                s.filesPartial += 1
+                s.partialFiles.append(f.relativePath)
+            } else {
+                s.filesPending += 1
+                s.pendingFiles.append(f.relativePath)
+            }
+        }
+        return s
+    }
+}

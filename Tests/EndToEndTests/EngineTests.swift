@@ -1,0 +1,321 @@
+import Foundation
+import Testing
+
+/// NDJSON records with a unique `seq`, padded to about `size` bytes.
+func records(_ range: Range<Int>, size: Int = 80) -> String {
+    range.map { i in
+        let head = "{\"seq\":\(i),\"msg\":\"r\(i) ü\",\"pad\":\""
+        return head + String(repeating: "x", count: max(0, size - head.utf8.count - 2)) + "\"}"
+    }.joined(separator: "\n") + "\n"
+}
+
+func pipeline(_ dir: TempDir, files: [String], maxBody: Int = 20_000, extra: String = "", logType: String = "Engine", name: String = "p.json5") -> URL {
+    dir.write(name, """
+        { version: 1, name: "engine",
+          source: { files: [\(files.map { "\"\($0)\"" }.joined(separator: ", "))], format: "ndjson" },
+          limits: { maxBodyBytes: \(maxBody) },
+          upload: { concurrency: 4, maxAttempts: 20 },
+          \(extra)
+          target: { logType: "\(logType)" } }
+        """)
+}
+
+/// Rows per `seq` value in a table.
+func seqCounts(_ emu: EmulatorProcess, _ table: String = "Engine_CL") -> [Int: Int] {
+    var c: [Int: Int] = [:]
+    for r in emu.rows(table) { if let s = r["seq_d"] as? Double { c[Int(s), default: 0] += 1 } }
+    return c
+}
+
+func report(_ state: URL) -> [String: Any] {
+    guard let d = try? Data(contentsOf: state.appendingPathComponent("last-run.json")) else { return [:] }
+    return (try? JSONSerialization.jsonObject(with: d) as? [String: Any]) ?? [:]
+}
+
+@Suite(.serialized) struct EngineTests {
+    @Test func injectedFaultsStillDeliverEveryRecordExactlyOnce() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--fail-rate", "0.3", "--fail-codes", "429,500,503", "--retry-after", "1", "--seed", "7"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<10_000))
+        dir.write("in/b.ndjson", records(10_000..<15_000))
+        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env, timeout: 300)
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 15_000)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "every record exactly once")
+        #expect((emu.stats()["injectedFaults"] as? Int ?? 0) > 10)
+        let retries = report(state)["retriesByStatus"] as? [String: Int] ?? [:]
+        #expect(retries.values.reduce(0, +) == emu.stats()["injectedFaults"] as? Int)
+    }
+
+    @Test func lostAnswersAreTheOnlyDuplicatesAndAreCounted() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--ack-loss-rate", "0.1", "--seed", "3"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<20_000))
+        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env, timeout: 300)
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 20_000, "every record at least once")
+        let extra = counts.values.reduce(0, +) - 20_000
+        let rep = report(state)
+        #expect((emu.stats()["ackLost"] as? Int ?? 0) > 0)
+        #expect(rep["chunksPossiblyDuplicated"] as? Int == emu.stats()["ackLost"] as? Int)
+        #expect(rep["recordsPossiblyDuplicated"] as? Int == extra, "duplicates come only from lost answers, and all are counted")
+        #expect(r.stderr.contains("may hold them twice"))
+    }
+
+    @Test func secondRunSkipsDeliveredFilesAndSendsOnlyNewOnes() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<3000))
+        dir.write("in/b.ndjson", records(3000..<5000))
+        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        #expect(try run(args, env: emu.env).status == 0)
+        let requests = emu.stats()["requests"] as? Int ?? 0
+        let again = try run(args, env: emu.env)
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(emu.stats()["requests"] as? Int == requests, "nothing is sent twice")
+        #expect(report(state)["filesSkipped"] as? Int == 2)
+        dir.write("in/c.ndjson", records(5000..<6000))
+        #expect(try run(args, env: emu.env).status == 0)
+        #expect(report(state)["filesSkipped"] as? Int == 2)
+        #expect(report(state)["recordsSent"] as? Int == 1000)
+        let counts = seqCounts(emu)
+        #expect(counts.count == 6000 && counts.values.allSatisfy { $0 == 1 })
+        let status = try run(["status", p.path, "--state-dir", state.path, "--json"])
+        let s = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        #expect(s?["filesDone"] as? Int == 3)
+        #expect(s?["recordsDelivered"] as? Int == 6000)
+    }
+
+    @Test func aFileThatGrewSendsOnlyItsNewRecords() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let f = dir.write("in/app.ndjson", records(0..<2000))
+        let p = pipeline(dir, files: ["in/app.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        #expect(try run(args, env: emu.env).status == 0)
+        let h = try FileHandle(forWritingTo: f)
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(records(2000..<2500).utf8))
+        try h.close()
+        let r = try run(args, env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("grew since the last run"))
+        let counts = seqCounts(emu)
+        #expect(counts.count == 2500 && counts.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func aChangedPipelineIsNotResumedWithoutRestart() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<500))
+        let state = dir.file("state")
+        let p1 = pipeline(dir, files: ["in/a.ndjson"], maxBody: 20_000)
+        #expect(try run(["run", p1.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env).status == 0)
+        let p2 = pipeline(dir, files: ["in/a.ndjson"], maxBody: 30_000)
+        let refused = try run(["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--restart"))
+        let restarted = try run(["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--restart"], env: emu.env)
+        #expect(restarted.status == 0)
+        #expect(seqCounts(emu).values.allSatisfy { $0 == 2 }, "--restart sends everything again")
+    }
+
+    @Test func aTornManifestLineIsTolerated() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<1000))
+        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path]
+        #expect(try run(args, env: emu.env).status == 0)
+        let m = try FileHandle(forWritingTo: state.appendingPathComponent("manifest.jsonl"))
+        try m.seekToEnd()
+        try m.write(contentsOf: Data("{\"t\":\"ack\",\"id\":\"c12".utf8))
+        try m.close()
+        let r = try run(args, env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(seqCounts(emu).values.allSatisfy { $0 == 1 })
+        let text = try String(contentsOf: state.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
+        for line in text.split(separator: "\n") { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)") }
+    }
+
+    @Test func refusedDataIsDeadLetteredThenReplayed() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        dir.write("in/a.ndjson", records(0..<1000))
+        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let state = dir.file("state")
+        let refusing = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu1"))
+        let r = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path], env: refusing.env)
+        refusing.stop()
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("dead-lettered"))
+        let requests = refusing.stats()["requests"] as? Int ?? 0
+        let letters = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)
+        #expect(letters.filter { $0.hasSuffix(".meta.json") }.count == requests, "one request per chunk: a 400 is never retried")
+        for l in letters {
+            let text = try String(contentsOf: state.appendingPathComponent("deadletter/\(l)"), encoding: .utf8)
+            #expect(!text.contains(refusing.key))
+        }
+        let status = try run(["status", p.path, "--state-dir", state.path])
+        #expect(status.stdout.contains("dead-lettered"))
+        // The same workspace, now accepting.
+        let accepting = try EmulatorProcess(dataDir: dir.file("emu2"), workspace: refusing.workspace, key: refusing.key)
+        defer { accepting.stop() }
+        let replay = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: accepting.env)
+        #expect(replay.status == 0, "\(replay.stderr)")
+        let counts = seqCounts(accepting)
+        #expect(counts.count == 1000 && counts.values.allSatisfy { $0 == 1 })
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)) ?? []).isEmpty)
+        let again = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: accepting.env)
+        #expect(again.status == 0)
+        #expect(again.stderr.contains("no dead letters"))
+        let after = try run(["status", p.path, "--state-dir", state.path, "--json"])
+        let s = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any]
+        #expect(s?["chunksDeadLettered"] as? Int == 0)
+        #expect(s?["recordsDelivered"] as? Int == 1000)
+    }
+
+    @Test func aBodyTooLargeIsSplit() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--max-body-bytes", "1500000"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<20_000, size: 200))
+        let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 4_000_000)
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env, timeout: 300)
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 20_000 && counts.values.allSatisfy { $0 == 1 })
+        #expect((report(state)["chunksSplit"] as? Int ?? 0) > 0)
+        // Resuming after splits sends nothing again.
+        let requests = emu.stats()["requests"] as? Int
+        #expect(try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env).status == 0)
+        #expect(emu.stats()["requests"] as? Int == requests)
+    }
+
+    @Test func interruptFinishesInFlightRequestsAndResumes() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--latency-ms", "300"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<8000))
+        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let proc = try Spawned(args, env: emu.env)
+        usleep(1_200_000)
+        kill(proc.pid, SIGINT)
+        let status = try proc.wait(timeout: 30)
+        #expect(status == 130, "\(proc.stderr)")
+        #expect(proc.stderr.contains("interrupted"))
+        let partial = seqCounts(emu).count
+        #expect(partial > 0 && partial < 8000)
+        let r = try run(args, env: emu.env, timeout: 120)
+        #expect(r.status == 0)
+        let counts = seqCounts(emu)
+        #expect(counts.count == 8000)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "requests in flight at the interrupt were recorded: nothing repeats")
+    }
+
+    /// SIGKILL at random moments, resume each time: every record arrives, and the only
+    /// duplicates are chunks that were in flight at a kill.
+    @Test func survivesRepeatedKills() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let total = 200_000
+        dir.write("in/a.ndjson", records(0..<100_000, size: 60))
+        dir.write("in/b.ndjson", records(100_000..<total, size: 60))
+        let p = pipeline(dir, files: ["in/*.ndjson"], maxBody: 200_000, extra: "limits: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 },".replacingOccurrences(of: "limits: ", with: "limits_: "))
+        // maxRecordsPerChunk bounds what one chunk in flight can duplicate.
+        let text = try String(contentsOf: p, encoding: .utf8)
+            .replacingOccurrences(of: "limits_: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 },", with: "")
+            .replacingOccurrences(of: "limits: { maxBodyBytes: 200000 }", with: "limits: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 }")
+        try Data(text.utf8).write(to: p)
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        var kills = 0
+        var rng = SystemRandomNumberGenerator()
+        var finishedEarly = 0
+        for _ in 0..<40 where kills < 20 {
+            let proc = try Spawned(args, env: emu.env)
+            usleep(UInt32.random(in: 150_000...450_000, using: &rng))
+            if proc.isRunning {
+                kill(proc.pid, SIGKILL)
+                _ = try proc.wait(timeout: 10)
+                kills += 1
+            } else {
+                _ = try proc.wait(timeout: 10)
+                finishedEarly += 1
+                break
+            }
+        }
+        #expect(kills >= 20, "the run finished before 20 kills (\(kills)); make it longer")
+        let last = try run(args, env: emu.env, timeout: 300)
+        #expect(last.status == 0, "\(last.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == total, "every record stored")
+        let duplicates = counts.values.reduce(0, +) - total
+        #expect(duplicates <= kills * 4 * 1000, "duplicates (\(duplicates)) only from chunks in flight at the kills")
+    }
+
+    @Test func threeShardsDeliverEachRecordOnce() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        for k in 0..<30 { dir.write("in/f\(k).ndjson", records(k * 100..<(k + 1) * 100)) }
+        let p = pipeline(dir, files: ["in/*.ndjson"])
+        var perShard: [Int] = []
+        for k in 0..<3 {
+            let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--shard", "\(k)/3", "--state-dir", dir.file("state").path], env: emu.env)
+            #expect(r.status == 0, "\(r.stderr)")
+            perShard.append(report(dir.file("state/shard-\(k)-of-3"))["filesMatched"] as? Int ?? 0)
+        }
+        #expect(perShard.reduce(0, +) == 30)
+        #expect(perShard.allSatisfy { $0 > 0 })
+        let counts = seqCounts(emu)
+        #expect(counts.count == 3000 && counts.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test func dryRunSendsNothing() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<500))
+        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--dry-run", "--keep-bodies", "--state-dir", dir.file("state").path], env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("would send 500 records"))
+        #expect((emu.stats()["requests"] as? Int ?? 0) == 0)
+        let bodies = try FileManager.default.contentsOfDirectory(atPath: dir.file("state/dry-run/bodies").path)
+        #expect(!bodies.isEmpty)
+        let first = try Data(contentsOf: dir.file("state/dry-run/bodies/\(bodies.sorted()[0])"))
+        #expect((try JSONSerialization.jsonObject(with: first) as? [Any])?.isEmpty == false)
+    }
+}
