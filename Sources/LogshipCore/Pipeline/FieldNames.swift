@@ -16,9 +16,10 @@ public enum FieldNames {
             return "\"\(name)\" is \(name.utf8.count) characters; column names are limited to \(maxLength)"
         }
         let u = Array(name.utf8)
-        if !isLetter(u[0]) { return "\"\(name)\" must start with a letter" }
+        // The sanitized name is what passthrough would use: offering it makes the fix one edit.
+        if !isLetter(u[0]) { return "\"\(name)\" must start with a letter; e.g. \"\(sanitize(name))\"" }
         if !u.allSatisfy({ isLetter($0) || isDigit($0) || $0 == 0x5F }) {
-            return "\"\(name)\" may contain only letters, digits and underscore"
+            return "\"\(name)\" may contain only letters, digits and underscore; e.g. \"\(sanitize(name))\""
         }
         return nil
     }

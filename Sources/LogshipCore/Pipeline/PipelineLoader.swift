@@ -65,6 +65,8 @@ struct Context {
     let file: String
     let environment: [String: String]
     var problems: [PipelineProblem] = []
+    /// Key paths an unknown key was taken for a typo of: their "missing" error would only repeat it.
+    var typoTargets: Set<String> = []
 
     mutating func error(_ node: JSONNode?, _ path: String, _ message: String) {
         problems.append(.init(.error, file: file, line: node?.line, column: node?.column, path: path, message: message))
@@ -85,11 +87,60 @@ struct Context {
             if allowed.contains(k) {
                 out[k] = v
             } else {
-                let where_ = path.isEmpty ? k : "\(path).\(k)"
-                error(v, where_, "unknown key \"\(k)\"\(Suggest.hint(k, allowed)); allowed here: \(allowed.joined(separator: ", "))")
+                let where_ = Self.join(path, k)
+                if let near = Self.nearest(k, allowed) { typoTargets.insert(Self.join(path, near)) }
+                error(v, where_, "unknown key \"\(k)\"\(Self.hint(k, allowed)); allowed here: \(allowed.joined(separator: ", "))")
             }
         }
         return out
+    }
+
+    /// A required key is absent: reported unless an unknown key already looked like a typo of it.
+    mutating func missing(_ node: JSONNode?, _ path: String, _ message: String) {
+        if typoTargets.contains(path) { return }
+        error(node, path, message)
+    }
+
+    /// Words people write for a value that has another name here (`"integer"` for `"int"`).
+    static let aliases: [String: [String]] = [
+        "integer": ["int"], "int32": ["int"], "int64": ["long"], "number": ["double"], "float": ["double"],
+        "real": ["double"], "decimal": ["double"], "boolean": ["bool"], "date": ["datetime"], "time": ["datetime"],
+        "timestamp": ["datetime"], "uuid": ["guid"], "text": ["string", "lines"], "str": ["string"],
+        "object": ["json"], "dynamic": ["json"], "json": ["ndjson"], "jsonl": ["ndjson"], "jsonlines": ["ndjson"],
+        "log": ["lines"], "tsv": ["csv"], "gz": ["gzip"], "azure": ["public"], "azurecloud": ["public"],
+    ]
+
+    /// The candidate `word` most likely stands for: same letters in another case, a known alias, two
+    /// letters swapped, one being a prefix of the other (`integer` / `int`), or a small edit distance.
+    static func nearest(_ word: String, _ candidates: [String]) -> String? {
+        let w = word.lowercased()
+        if let same = candidates.first(where: { $0.lowercased() == w }) { return same }
+        if let a = aliases[w]?.first(where: { candidates.contains($0) }) { return a }
+        // Two neighbouring letters swapped (`tpye`, `form`) is one slip, though edit distance counts two.
+        let swapped = candidates.filter { c in
+            let a = Array(w), b = Array(c.lowercased())
+            guard a.count == b.count else { return false }
+            let diff = a.indices.filter { a[$0] != b[$0] }
+            return diff.count == 2 && diff[1] == diff[0] + 1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]
+        }
+        if swapped.count == 1 { return swapped[0] }
+        let prefixed = candidates.filter { c in
+            let l = c.lowercased()
+            return min(l.count, w.count) >= 3 && (l.hasPrefix(w) || w.hasPrefix(l))
+        }
+        if prefixed.count == 1 { return prefixed[0] }
+        return Suggest.nearest(word, in: candidates)
+    }
+
+    /// ` (did you mean "x"?)` or nothing.
+    static func hint(_ word: String, _ candidates: [String]) -> String {
+        nearest(word, candidates).map { " (did you mean \"\($0)\"?)" } ?? ""
+    }
+
+    /// The node of `key` inside an object node, for messages that should point at it.
+    static func child(_ node: JSONNode?, _ key: String) -> JSONNode? {
+        guard let node, case .object(let m) = node.value else { return nil }
+        return m.first { $0.key == key }?.node
     }
 
     static func join(_ path: String, _ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
@@ -104,7 +155,7 @@ struct Context {
         switch interpolate(s) {
         case .success(let v): return v
         case .failure(let missing):
-            error(node, path, "environment variable \(missing.name) is not set (referenced as ${\(missing.name)})")
+            error(node, path, "environment variable \(missing.name) is not set (referenced as ${\(missing.name)}); set it, or write the value itself (a literal $ is written $$)")
             return nil
         }
     }
@@ -164,7 +215,7 @@ struct Context {
     mutating func integer(_ node: JSONNode?, _ path: String, _ range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
         guard case .number(let d) = node.value, d.isFinite, d == d.rounded(), abs(d) < 1e15 else {
-            error(node, path, "expected a whole number between \(range.lowerBound) and \(range.upperBound), found \(node.typeName)")
+            error(node, path, "expected a whole number between \(range.lowerBound) and \(range.upperBound), found \(Self.found(node))")
             return nil
         }
         guard range.contains(Int(d)) else {
@@ -177,14 +228,29 @@ struct Context {
     mutating func number(_ node: JSONNode?, _ path: String, _ range: ClosedRange<Double>) -> Double? {
         guard let node else { return nil }
         guard case .number(let d) = node.value, d.isFinite else {
-            error(node, path, "expected a number, found \(node.typeName)")
+            error(node, path, "expected a number between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound)), found \(Self.found(node))")
             return nil
         }
         guard range.contains(d) else {
-            error(node, path, "\(d) is out of range; allowed: \(range.lowerBound) to \(range.upperBound)")
+            error(node, path, "\(Self.show(d)) is out of range; allowed: \(Self.show(range.lowerBound)) to \(Self.show(range.upperBound))")
             return nil
         }
         return d
+    }
+
+    /// `120`, not `120.0`.
+    static func show(_ d: Double) -> String {
+        d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d)
+    }
+
+    /// What a number-valued key found instead: a fraction is shown, a quoted number gets a hint.
+    static func found(_ node: JSONNode) -> String {
+        switch node.value {
+        case .number(let d) where d.isFinite: return show(d)
+        case .string(let s) where Double(s.trimmingCharacters(in: .whitespaces)) != nil && s.count <= 20:
+            return "a string; write the number without quotes: \(s.trimmingCharacters(in: .whitespaces))"
+        default: return node.typeName
+        }
     }
 
     mutating func choice<E: RawRepresentable & CaseIterable>(_ node: JSONNode?, _ path: String, _ type: E.Type) -> E?
@@ -192,7 +258,7 @@ struct Context {
         guard let node, let s = string(node, path) else { return nil }
         if let v = E(rawValue: s) { return v }
         let allowed = E.allCases.map(\.rawValue)
-        error(node, path, "\"\(s)\" is not allowed\(Suggest.hint(s, allowed)); allowed: \(allowed.joined(separator: ", "))")
+        error(node, path, "\"\(s)\" is not allowed\(Self.hint(s, allowed)); allowed: \(allowed.joined(separator: ", "))")
         return nil
     }
 
@@ -226,14 +292,20 @@ struct Context {
 extension Context {
     mutating func pipeline(_ root: JSONNode, url: URL) -> PipelineSpec? {
         let top = ["version", "name", "source", "fields", "target", "limits", "upload", "errors"]
+        guard case .object = root.value else {
+            error(root, "", "a pipeline file holds one object { version: 1, source: …, target: … }, found \(root.typeName)")
+            return nil
+        }
         guard let m = members(root, "", allowed: top) else { return nil }
 
         if let v = m["version"] {
-            if let n = integer(v, "version", 1...1000), n != 1 {
-                error(v, "version", "version \(n) is not supported; this logship reads version 1")
+            if case .number(let d) = v.value, d == d.rounded(), abs(d) < 1e15 {
+                if d != 1 { error(v, "version", "version \(Self.show(d)) is not supported; this logship reads version 1") }
+            } else {
+                error(v, "version", "expected the number 1, found \(Self.found(v))")
             }
         } else {
-            error(root, "version", "missing; add `version: 1`")
+            missing(root, "version", "missing; add `version: 1`")
         }
         var name = url.deletingPathExtension().lastPathComponent
         if name.hasSuffix(".json") { name = String(name.dropLast(5)) }
@@ -247,10 +319,10 @@ extension Context {
             }
         }
         let source = m["source"].flatMap { sourceSpec($0) }
-        if m["source"] == nil { error(root, "source", "missing; say which files to read (source.files) and their format") }
+        if m["source"] == nil { missing(root, "source", "missing; say which files to read (source.files) and their format") }
         let fields = m["fields"].map { fieldsSpec($0) } ?? FieldsSpec()
         let target = m["target"].flatMap { targetSpec($0) }
-        if m["target"] == nil { error(root, "target", "missing; name the destination (target.logType, …)") }
+        if m["target"] == nil { missing(root, "target", "missing; name the destination (target.logType, …)") }
         var limits = m["limits"].map { limitsSpec($0) } ?? LimitsSpec()
         var upload = m["upload"].map { uploadSpec($0) } ?? UploadSpec()
         var errs = ErrorsSpec()
@@ -268,11 +340,14 @@ extension Context {
             })
             if hasBody == nil { limits.maxBodyBytes = 1_000_000 }
             if limits.maxBodyBytes > 1_000_000 {
-                error(hasBody, "limits.maxBodyBytes", "\(limits.maxBodyBytes) is above the Logs Ingestion API's 1,000,000-byte limit per request")
+                error(hasBody, "limits.maxBodyBytes", "\(limits.maxBodyBytes) is above the Logs Ingestion API's 1,000,000-byte limit per request; allowed: 1000 to 1000000")
             }
             if limits.maxValueBytes == 32_766 { limits.maxValueBytes = 65_535 }
         } else {
             upload.compress = false
+            if limits.maxValueBytes > 32_766, let n = Self.child(m["limits"], "maxValueBytes") {
+                warning(n, "limits.maxValueBytes", "the Data Collector API cuts values at 32,766 bytes on its side, silently; above that, logship cannot count or reject what is cut (allowed without this warning: 16 to 32766)")
+            }
         }
         crossChecks(root: root, m: m, source: source, fields: fields, target: target, limits: limits)
         return PipelineSpec(
@@ -286,14 +361,17 @@ extension Context {
             return nil
         }
         let files = stringArray(m["files"], "source.files", allowSingle: true)
-        if m["files"] == nil { error(node, "source.files", "missing; list the input files or globs, e.g. [\"logs/*.log.gz\"]") }
-        if let f = files, f.isEmpty { error(m["files"], "source.files", "the list is empty; name at least one file or glob") }
+        if m["files"] == nil { missing(node, "source.files", "missing; list the input files or globs, e.g. [\"logs/*.log.gz\"]") }
+        // An entry whose ${VAR} is unset was reported already; only a list written empty is empty.
+        if case .array(let items)? = m["files"]?.value, items.isEmpty {
+            error(m["files"], "source.files", "the list is empty; name at least one file or glob")
+        }
         if let f = files {
             for (k, s) in f.enumerated() where s.isEmpty { error(m["files"], "source.files[\(k)]", "an empty path") }
         }
         let format = choice(m["format"], "source.format", InputFormat.self)
         if m["format"] == nil {
-            error(node, "source.format", "missing; allowed: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
+            missing(node, "source.format", "missing; allowed: \(InputFormat.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         var spec = SourceSpec(files: files ?? [], format: format ?? .ndjson)
         if let c = choice(m["compression"], "source.compression", Compression.self) { spec.compression = c }
@@ -301,14 +379,17 @@ extension Context {
         if let l = m["lines"], let lm = members(l, "source.lines", allowed: ["pattern"]) {
             if let pat = string(lm["pattern"], "source.lines.pattern") {
                 if !PipelineLoader.presets.contains(pat) {
-                    if let problem = LinePattern.regexProblem(pat) {
-                        error(lm["pattern"], "source.lines.pattern",
-                            "\(problem)\(Suggest.hint(pat, PipelineLoader.presets)); presets: \(PipelineLoader.presets.joined(separator: ", "))")
+                    let presets = PipelineLoader.presets.joined(separator: ", ")
+                    if let near = Self.nearest(pat, PipelineLoader.presets), LinePattern.regexProblem(pat) != nil {
+                        // A near miss of a preset name is a typo, not a regular expression.
+                        error(lm["pattern"], "source.lines.pattern", "\"\(pat)\" is not a preset (did you mean \"\(near)\"?); presets: \(presets); or a regular expression with named groups")
+                    } else if let problem = LinePattern.regexProblem(pat) {
+                        error(lm["pattern"], "source.lines.pattern", "\(problem); presets: \(presets)")
                     }
                 }
                 spec.lines = LinesSpec(pattern: pat)
             } else if lm["pattern"] == nil {
-                error(l, "source.lines.pattern", "missing; a preset (\(PipelineLoader.presets.joined(separator: ", "))) or a regex with named groups")
+                missing(l, "source.lines.pattern", "missing; a preset (\(PipelineLoader.presets.joined(separator: ", "))) or a regex with named groups")
             }
         }
         if let c = m["csv"], let cm = members(c, "source.csv", allowed: ["delimiter", "quote", "header", "columns"]) {
@@ -383,13 +464,15 @@ extension Context {
             if from.isEmpty { error(fromNode, "\(path).from", "the input field name is empty") }
             f = FieldMapping(output: out, source: .input(from))
         } else {
-            if m["from"] == nil { error(v, "\(path).from", "missing; name the input field (from) or give a constant (value)") }
+            if m["from"] == nil { missing(v, "\(path).from", "missing; name the input field (from) or give a constant (value)") }
             return nil
         }
         if let t = choice(m["type"], "\(path).type", FieldType.self) { f.type = t }
         if let fmtNode = m["format"], let fmt = string(fmtNode, "\(path).format") {
-            if f.type != .datetime {
-                error(fmtNode, "\(path).format", "\"format\" applies to type \"datetime\" only")
+            if let t = f.type, t != .datetime {
+                error(fmtNode, "\(path).format", "\"format\" applies to type \"datetime\" only; this field's type is \"\(t.rawValue)\"")
+            } else if f.type == nil {
+                error(fmtNode, "\(path).format", "\"format\" applies to type \"datetime\" only; add type: \"datetime\"")
             } else if let problem = DateTimeFormat.problem(fmt) {
                 error(fmtNode, "\(path).format", problem)
             }
@@ -434,7 +517,7 @@ extension Context {
         if let c = m["cloud"], let s = string(c, "target.cloud") {
             let clouds = ["public", "usgov", "china"]
             if clouds.contains(s) { t.cloud = s } else {
-                error(c, "target.cloud", "\"\(s)\" is not allowed\(Suggest.hint(s, clouds)); allowed: \(clouds.joined(separator: ", "))")
+                error(c, "target.cloud", "\"\(s)\" is not allowed\(Self.hint(s, clouds)); allowed: \(clouds.joined(separator: ", ")); or endpoint: \"https://…\"")
             }
         }
         if let e = m["endpoint"] {
@@ -448,7 +531,7 @@ extension Context {
                 if let problem = FieldNames.logTypeProblem(s) { error(lt, "target.logType", problem) }
                 t.logType = s
             } else if m["logType"] == nil {
-                error(node, "target.logType", "missing; the custom log's name (the table is <logType>_CL)")
+                missing(node, "target.logType", "missing; the custom log's name (the table is <logType>_CL)")
             }
             t.workspaceId = configValue(m["workspaceId"], "target.workspaceId")
             t.sharedKey = configValue(m["sharedKey"], "target.sharedKey")
@@ -464,10 +547,10 @@ extension Context {
             }
         case .logsIngestion:
             t.dcrImmutableId = string(m["dcrImmutableId"], "target.dcrImmutableId")
-            if m["dcrImmutableId"] == nil { error(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)") }
+            if m["dcrImmutableId"] == nil { missing(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)") }
             t.stream = string(m["stream"], "target.stream")
-            if m["stream"] == nil { error(node, "target.stream", "missing; the DCR stream name (Custom-…)") }
-            if m["endpoint"] == nil { error(node, "target.endpoint", "missing; the data collection endpoint or the DCR's ingestion endpoint URL") }
+            if m["stream"] == nil { missing(node, "target.stream", "missing; the DCR stream name (Custom-…)") }
+            if m["endpoint"] == nil { missing(node, "target.endpoint", "missing; the data collection endpoint or the DCR's ingestion endpoint URL") }
             t.tenantId = configValue(m["tenantId"], "target.tenantId")
             t.clientId = configValue(m["clientId"], "target.clientId")
             t.clientSecret = configValue(m["clientSecret"], "target.clientSecret")
@@ -533,36 +616,39 @@ extension Context {
 
     /// Checks that need more than one section.
     mutating func crossChecks(root: JSONNode, m: [String: JSONNode], source: SourceSpec, fields: FieldsSpec, target: TargetSpec, limits: LimitsSpec) {
-        var outputs = Set<String>()
+        let mapNode = Self.child(m["fields"], "map")
+        var outputs: [String: String] = [:]
         for f in fields.map {
-            if outputs.contains(f.output.lowercased()) {
-                error(m["fields"], "fields.map.\(f.output)", "two mapped fields differ only in letter case; column names are case-insensitive")
+            if let first = outputs[f.output.lowercased()] {
+                error(Self.child(mapNode, f.output) ?? mapNode, "fields.map.\(f.output)", "\"\(f.output)\" and \"\(first)\" differ only in letter case; column names are case-insensitive, so rename one")
+            } else {
+                outputs[f.output.lowercased()] = f.output
             }
-            outputs.insert(f.output.lowercased())
         }
-        if let r = fields.recordId, outputs.contains(r.lowercased()) {
-            error(m["fields"], "fields.recordId", "\"\(r)\" is also a mapped field; choose another name for the id column")
+        if let r = fields.recordId, outputs[r.lowercased()] != nil {
+            error(Self.child(m["fields"], "recordId"), "fields.recordId", "\"\(r)\" is also a mapped field; choose another name for the id column")
         }
         if let tf = target.timeGeneratedField {
+            let tfNode = Self.child(m["target"], "timeGeneratedField")
             if let f = fields.map.first(where: { $0.output == tf }) {
                 if let t = f.type, t != .datetime {
-                    error(m["target"], "target.timeGeneratedField", "\"\(tf)\" is mapped with type \"\(t.rawValue)\"; the time-generated field must be type \"datetime\"")
+                    error(tfNode, "target.timeGeneratedField", "\"\(tf)\" is mapped with type \"\(t.rawValue)\"; the time-generated field must be type \"datetime\"")
                 } else if f.type == nil, case .input = f.source {
-                    warning(m["target"], "target.timeGeneratedField", "\"\(tf)\" is passed through as it is; give it type \"datetime\" so values are normalised to ISO 8601 UTC")
+                    warning(tfNode, "target.timeGeneratedField", "\"\(tf)\" is passed through as it is; give it type \"datetime\" so values are normalised to ISO 8601 UTC")
                 }
             } else if !fields.passthrough {
-                error(m["target"], "target.timeGeneratedField", "\"\(tf)\" is not a mapped field and passthrough is off; map it with type \"datetime\"")
+                error(tfNode, "target.timeGeneratedField", "\"\(tf)\" is not a mapped field and passthrough is off; map it with type \"datetime\"")
             }
         }
         if !fields.passthrough, fields.map.isEmpty {
-            error(m["fields"], "fields", "passthrough is off and nothing is mapped: every record would be empty")
+            error(Self.child(m["fields"], "passthrough") ?? m["fields"], "fields.passthrough", "passthrough is off and nothing is mapped: every record would be empty; map fields (fields.map) or turn passthrough on")
         }
         let mapped = fields.map.count + (fields.recordId == nil ? 0 : 1)
         if mapped > limits.maxFields, limits.tooManyFields == .fail {
-            error(m["fields"], "fields.map", "\(mapped) columns are mapped; limits.maxFields is \(limits.maxFields) (raise it, or set limits.tooManyFields to \"warn\" or \"pack\")")
+            error(mapNode ?? m["fields"], "fields.map", "\(mapped) columns are mapped; limits.maxFields is \(limits.maxFields) (raise it, or set limits.tooManyFields to \"warn\" or \"pack\")")
         }
         if source.format == .csv, !source.csv.header, source.csv.columns == nil {
-            error(m["source"], "source.csv.columns", "with header: false, name the columns (source.csv.columns)")
+            error(Self.child(m["source"], "csv") ?? m["source"], "source.csv.columns", "with header: false, name the columns (source.csv.columns)")
         }
     }
 }

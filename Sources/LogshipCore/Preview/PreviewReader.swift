@@ -1,0 +1,160 @@
+import Foundation
+
+/// Reads the first records of a pipeline exactly as `run` would turn them into request bodies
+/// (file order, decoder, transformer, record ids), sending nothing. Whatever the input format,
+/// `DecoderFactory` picks the decoder.
+public enum PreviewReader {
+    /// A record the decoder or the transformer refused; the preview goes on.
+    public struct Rejected: Sendable, Equatable, Codable {
+        public var file: String
+        public var line: Int
+        public var reason: String
+    }
+
+    /// What a preview read, and what it could not.
+    public struct Result: Sendable {
+        /// The first `records` transformed records.
+        public var shown: [PreviewRecord]
+        /// Every accepted record read for the schema (the shown ones first).
+        public var sample: [PreviewRecord]
+        /// At most `maxListedRejects`; `rejectedCount` has them all.
+        public var rejected: [Rejected]
+        public var rejectedCount: Int
+        /// Input files matched by `source.files`.
+        public var files: [InputFile]
+        /// Files opened before the sample was full.
+        public var filesRead: Int
+        /// True when every matched file was read to its end.
+        public var exhausted: Bool
+        /// What the transformer changed while reading the sample.
+        public var stats: Transformer.Stats
+        /// The first record with a value cut to `limits.maxValueBytes`.
+        public var firstTruncated: String?
+        /// Notes for the warnings list: patterns that matched nothing, files that could not be read.
+        public var notes: [String]
+        /// Problems that make the preview impossible (a folder that does not exist).
+        public var errors: [String]
+    }
+
+    public static let maxListedRejects = 100
+
+    /// Reads until `records` are shown and `sample` (at least `records`) are in hand, or the input ends.
+    public static func read(_ spec: PipelineSpec, records: Int = 10, sample: Int = 1000) -> Result {
+        let wanted = max(records, sample)
+        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory)
+        var result = Result(
+            shown: [], sample: [], rejected: [], rejectedCount: 0, files: discovery.files, filesRead: 0, exhausted: true,
+            stats: Transformer.Stats(), firstTruncated: nil, notes: discovery.unmatched.map { "source.files: \"\($0)\" matches no file" },
+            errors: discovery.errors.map { "source.files: \($0)" })
+        guard discovery.errors.isEmpty else { return result }
+
+        func reject(_ file: InputFile, _ line: Int, _ reason: String) {
+            result.rejectedCount += 1
+            if result.rejected.count < maxListedRejects {
+                result.rejected.append(Rejected(file: file.relativePath, line: line, reason: reason))
+            }
+        }
+
+        let transformer = Transformer(spec: spec)
+        // The transformer counts a value it cut even when it then refuses the record (too many
+        // fields); the preview's counts are about the records it shows.
+        var uncounted = Transformer.Stats()
+        let out = ByteBuffer(capacity: 1 << 16)
+        files: for file in discovery.files {
+            if result.sample.count >= wanted {
+                result.exhausted = false
+                break
+            }
+            result.filesRead += 1
+            let decoder: RecordDecoder
+            do {
+                let (d, names) = try DecoderFactory.open(file, spec: spec.source)
+                decoder = d
+                // The same key as `run`, so the record ids shown are the ones that will be sent.
+                transformer.beginFile(fileKey: FileFingerprint.of(file)?.key ?? UInt64(file.index), names: names)
+            } catch {
+                // A file-level problem, not a record's: it goes with the warnings.
+                result.notes.append("\(file.relativePath): cannot read the file: \(error.message)")
+                continue
+            }
+            var lastLine = 0
+            while true {
+                if result.sample.count >= wanted {
+                    result.exhausted = false
+                    break files
+                }
+                let next: DecodeResult?
+                do {
+                    next = try decoder.next()
+                } catch {
+                    result.notes.append("\(file.relativePath): reading stopped after line \(lastLine): \(error.message)")
+                    break
+                }
+                guard let next else { break }
+                switch next {
+                case .rejected(let prov, let err, _):
+                    lastLine = prov.line
+                    reject(file, prov.line, err.reason)
+                case .record(let view):
+                    lastLine = view.provenance.line
+                    out.removeAll()
+                    let before = transformer.stats
+                    if let err = transformer.transform(view, to: out) {
+                        uncounted.truncatedValues += transformer.stats.truncatedValues - before.truncatedValues
+                        uncounted.replacedUTF8 += transformer.stats.replacedUTF8 - before.replacedUTF8
+                        reject(file, view.provenance.line, err.reason)
+                        continue
+                    }
+                    let r = PreviewRecord(json: out.toArray(), location: "\(file.relativePath):\(view.provenance.line)")
+                    if result.firstTruncated == nil, transformer.stats.truncatedValues > before.truncatedValues {
+                        result.firstTruncated = r.location
+                    }
+                    if result.shown.count < records { result.shown.append(r) }
+                    result.sample.append(r)
+                }
+            }
+        }
+        result.stats = transformer.stats
+        result.stats.truncatedValues -= uncounted.truncatedValues
+        result.stats.replacedUTF8 -= uncounted.replacedUTF8
+        return result
+    }
+
+    /// The reader's own warnings (what the transformer changed), in the schema's warning form.
+    public static func warnings(_ r: Result, spec: PipelineSpec) -> [SchemaWarning] {
+        var out = r.notes.map { SchemaWarning(kind: .reading, field: nil, records: 0, message: $0) }
+        let s = r.stats
+        if s.truncatedValues > 0 {
+            out.append(
+                SchemaWarning(
+                    kind: .oversizedValue, field: nil, records: s.truncatedValues,
+                    message: "\(s.truncatedValues) value(s) were cut to \(spec.limits.maxValueBytes) bytes\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
+                        + "limits.oversizedValue is \"truncate\" (\"reject\" sends such records to rejects.ndjson instead)"))
+        }
+        if s.tooManyFieldsRecords > 0, spec.limits.tooManyFields == .warn {
+            out.append(
+                SchemaWarning(
+                    kind: .tooManyColumns, field: nil, records: s.tooManyFieldsRecords,
+                    message: "\(s.tooManyFieldsRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields and are sent as they are (limits.tooManyFields is \"warn\")"))
+        }
+        if s.packedRecords > 0 {
+            out.append(
+                SchemaWarning(
+                    kind: .tooManyColumns, field: spec.limits.packField, records: s.packedRecords,
+                    message: "\(s.packedRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; the extra ones are packed into \(spec.limits.packField) as JSON text"))
+        }
+        if s.renamedFields > 0 {
+            out.append(
+                SchemaWarning(
+                    kind: .reading, field: nil, records: 0,
+                    message: "\(s.renamedFields) input field name(s) are not valid column names and were renamed (letters, digits and underscore, at most 45 characters, not reserved); map them to choose the names"))
+        }
+        if s.replacedUTF8 > 0 {
+            out.append(
+                SchemaWarning(
+                    kind: .reading, field: nil, records: s.replacedUTF8,
+                    message: "\(s.replacedUTF8) value(s) held invalid UTF-8, replaced with U+FFFD (source.invalidUTF8 is \"replace\")"))
+        }
+        return out
+    }
+}

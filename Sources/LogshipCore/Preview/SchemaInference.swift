@@ -1,0 +1,594 @@
+import Foundation
+
+/// The type of a Log Analytics column, as the suffix of its name says.
+public enum InferredColumnType: String, Sendable, CaseIterable, Codable {
+    case string, real, bool, datetime, guid
+
+    /// `_s`, `_d`, `_b`, `_t`, `_g`.
+    public var suffix: String {
+        switch self {
+        case .string: return "_s"
+        case .real: return "_d"
+        case .bool: return "_b"
+        case .datetime: return "_t"
+        case .guid: return "_g"
+        }
+    }
+}
+
+/// One column of the table a sample of records would create.
+public struct InferredColumn: Sendable, Equatable, Codable {
+    /// As queried: `Status_d`, or `TimeGenerated`.
+    public var name: String
+    /// The property name in the records sent (`Status`).
+    public var field: String
+    public var type: InferredColumnType
+    /// Sampled records that put a value into this column.
+    public var records: Int
+    /// The first value seen, as text (strings without quotes, nested values as JSON); empty
+    /// for a TimeGenerated that is the ingestion time.
+    public var example: String
+    /// Where TimeGenerated comes from ("from EventTime", "ingestion time"); nil for other columns.
+    public var note: String?
+}
+
+/// Something in the sample that will hit one of the service's limits or surprise a query.
+public struct SchemaWarning: Sendable, Equatable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        /// More columns than `limits.maxFields`.
+        case tooManyColumns = "too-many-columns"
+        /// More than the 500 custom columns a table can hold.
+        case columnLimit = "column-limit"
+        /// A field whose values would create two columns (`x_d` and `x_s`).
+        case twoColumns = "two-columns"
+        /// Values longer than `limits.maxValueBytes`.
+        case oversizedValue = "oversized-value"
+        /// TimeGenerated values more than two days old: the service uses the ingestion time.
+        case oldTimeGenerated = "old-time-generated"
+        /// TimeGenerated values in the future.
+        case futureTimeGenerated = "future-time-generated"
+        /// Time field values that are not ISO 8601 with at most millisecond precision.
+        case invalidTimeGenerated = "invalid-time-generated"
+        /// Records without a value in the time field.
+        case missingTimeGenerated = "missing-time-generated"
+        /// A property name the service reserves and drops.
+        case reservedField = "reserved-field"
+        /// A record that is not a JSON object (a transformer bug if it ever shows).
+        case invalidRecord = "invalid-record"
+        /// Something the reader noticed (truncated values, files that matched nothing, read errors).
+        case reading = "reading"
+    }
+
+    public var kind: Kind
+    /// The field concerned, when there is one.
+    public var field: String?
+    /// How many sampled records are concerned (0 when it is not about records).
+    public var records: Int
+    public var message: String
+
+    public init(kind: Kind, field: String?, records: Int, message: String) {
+        self.kind = kind
+        self.field = field
+        self.records = records
+        self.message = message
+    }
+}
+
+/// A transformed record (the JSON object that would be sent) and where its input came from.
+public struct PreviewRecord: Sendable, Equatable {
+    public var json: [UInt8]
+    /// `file:line` of the input record.
+    public var location: String
+
+    public init(json: [UInt8], location: String) {
+        self.json = json
+        self.location = location
+    }
+
+    public init(_ json: String, location: String) {
+        self.init(json: Array(json.utf8), location: location)
+    }
+}
+
+/// The columns a sample would create, and the warnings about it.
+public struct InferredSchema: Sendable, Equatable {
+    /// `TimeGenerated` first, then in order of first appearance.
+    public var columns: [InferredColumn]
+    public var warnings: [SchemaWarning]
+    public var sampledRecords: Int
+}
+
+/// The client's own reading of how Log Analytics types the columns of a new custom table
+/// (reference: "Record type and properties"). Written apart from the emulator's inference on
+/// purpose: when the two disagree, a test comparing preview with the emulator's table shows it.
+public enum SchemaInference {
+    /// The service cuts values at this many bytes of UTF-8 (api-notes.md).
+    public static let serviceMaxValueBytes = 32_766
+    /// Custom columns per table; the service drops the rest.
+    public static let maxColumns = 500
+    /// TimeGenerated older than this is replaced by the ingestion time.
+    public static let maxAgeMillis: Int64 = 2 * 86_400_000
+    /// TimeGenerated this far ahead is almost certainly a clock or time-zone mistake.
+    public static let futureToleranceMillis: Int64 = 5 * 60_000
+
+    /// The pipeline settings inference depends on, and the clock.
+    public struct Options: Sendable {
+        /// `target.timeGeneratedField`.
+        public var timeGeneratedField: String?
+        /// `limits.maxFields`.
+        public var maxFields: Int
+        /// `limits.maxValueBytes`.
+        public var maxValueBytes: Int
+        /// The clock TimeGenerated ages are measured against.
+        public var now: Date
+
+        public init(timeGeneratedField: String? = nil, maxFields: Int = 50, maxValueBytes: Int = 32_766, now: Date = Date()) {
+            self.timeGeneratedField = timeGeneratedField
+            self.maxFields = maxFields
+            self.maxValueBytes = maxValueBytes
+            self.now = now
+        }
+
+        public init(spec: PipelineSpec, now: Date = Date()) {
+            self.init(
+                timeGeneratedField: spec.target.timeGeneratedField, maxFields: spec.limits.maxFields,
+                maxValueBytes: spec.limits.maxValueBytes, now: now)
+        }
+    }
+
+    /// A property value, as far as column typing cares.
+    enum Value {
+        case null
+        case bool(Bool)
+        /// The number as written.
+        case number(String)
+        case string(String)
+        /// An object or array, as compact JSON text.
+        case nested(String)
+
+        var text: String {
+            switch self {
+            case .null: return "null"
+            case .bool(let b): return b ? "true" : "false"
+            case .number(let s), .string(let s), .nested(let s): return s
+            }
+        }
+    }
+
+    /// The type a brand-new column gets for `v`; nil for null, which creates nothing.
+    static func newColumnType(_ v: Value) -> InferredColumnType? {
+        switch v {
+        case .null: return nil
+        case .bool: return .bool
+        case .number: return .real
+        case .nested: return .string
+        case .string(let s):
+            if isGUID(s) { return .guid }
+            if ISODateTime.parse(s) != nil { return .datetime }
+            return .string
+        }
+    }
+
+    /// Whether an existing column of type `t` takes `v` (the service converts it) rather than
+    /// creating a second column for the field.
+    static func columnAccepts(_ t: InferredColumnType, _ v: Value) -> Bool {
+        switch (t, v) {
+        case (_, .null): return true
+        case (.string, _): return true
+        case (.real, .number): return true
+        case (.real, .string(let s)): return isDecimalNumber(s)
+        case (.bool, .bool): return true
+        case (.bool, .string(let s)): return s.lowercased() == "true" || s.lowercased() == "false"
+        case (.datetime, .string(let s)): return ISODateTime.parse(s) != nil
+        case (.guid, .string(let s)): return isGUID(s)
+        default: return false
+        }
+    }
+
+    /// 8-4-4-4-12 hexadecimal digits, nothing around them.
+    static func isGUID(_ s: String) -> Bool {
+        let u = Array(s.utf8)
+        guard u.count == 36 else { return false }
+        for (k, c) in u.enumerated() {
+            if [8, 13, 18, 23].contains(k) {
+                guard c == UInt8(ascii: "-") else { return false }
+            } else {
+                let l = c | 0x20
+                guard (c >= 0x30 && c <= 0x39) || (l >= 0x61 && l <= 0x66) else { return false }
+            }
+        }
+        return true
+    }
+
+    /// A decimal number with nothing around it ("42", "-1.5e3"); not "0x10", "NaN" or "".
+    static func isDecimalNumber(_ s: String) -> Bool {
+        var bytes = Array(s.utf8)
+        guard !bytes.isEmpty else { return false }
+        return bytes.withUnsafeMutableBytes { ValueParsers.parseDouble(UnsafeRawBufferPointer($0)) } != nil
+    }
+
+    // MARK: - Inference
+
+    /// One column being built, with the record that created it (for messages).
+    private struct Building {
+        var column: InferredColumn
+        var firstLocation: String
+    }
+
+    public static func infer(_ records: [PreviewRecord], options: Options) -> InferredSchema {
+        var columns: [Building] = []
+        var byField: [String: [Int]] = [:]
+        var warnings: [SchemaWarning] = []
+
+        var reserved: [String: (count: Int, location: String)] = [:]
+        var reservedOrder: [String] = []
+        var oversized: [String: (count: Int, largest: Int, location: String)] = [:]
+        var oversizedOrder: [String] = []
+        var invalid: [(String, String)] = []
+
+        let tf = options.timeGeneratedField
+        var time = TimeCheck(options: options)
+
+        for record in records {
+            guard let members = parse(record.json) else {
+                invalid.append((record.location, String(decoding: record.json.prefix(120), as: UTF8.self)))
+                continue
+            }
+            if let tf { time.check(members.first { $0.name == tf }?.value, at: record.location) }
+            var usedThisRecord = Set<Int>()
+            for (name, value) in members {
+                if case .null = value { continue }
+                if FieldNames.isReserved(name) {
+                    if reserved[name] == nil { reservedOrder.append(name) }
+                    reserved[name, default: (0, record.location)].count += 1
+                    continue
+                }
+                switch value {
+                case .string(let s), .nested(let s):
+                    let n = s.utf8.count
+                    if n > options.maxValueBytes {
+                        if oversized[name] == nil { oversizedOrder.append(name) }
+                        var o = oversized[name] ?? (0, 0, record.location)
+                        o.count += 1
+                        o.largest = max(o.largest, n)
+                        oversized[name] = o
+                    }
+                default: break
+                }
+                // The first column of the field that takes the value wins; otherwise a new one.
+                var index = (byField[name] ?? []).first { columnAccepts(columns[$0].column.type, value) }
+                if index == nil, let type = newColumnType(value) {
+                    columns.append(
+                        Building(
+                            column: InferredColumn(name: name + type.suffix, field: name, type: type, records: 0, example: value.text),
+                            firstLocation: record.location))
+                    index = columns.count - 1
+                    byField[name, default: []].append(columns.count - 1)
+                }
+                if let i = index, !usedThisRecord.contains(i) {
+                    usedThisRecord.insert(i)
+                    columns[i].column.records += 1
+                }
+            }
+        }
+
+        // Two columns for one field: the service keeps both, and queries see half the values in each.
+        var fieldOrder: [String] = []
+        for c in columns where !fieldOrder.contains(c.column.field) { fieldOrder.append(c.column.field) }
+        for field in fieldOrder {
+            guard let idx = byField[field], idx.count > 1 else { continue }
+            let parts = idx.map { i -> String in
+                let c = columns[i]
+                return "\(c.column.name) (\(c.column.records) record(s), first \(c.firstLocation): \(quoted(c.column.example, c.column.type)))"
+            }
+            warnings.append(
+                SchemaWarning(
+                    kind: .twoColumns, field: field, records: idx.dropFirst().reduce(0) { $0 + columns[$1].column.records },
+                    message: "\"\(field)\" would create \(idx.count) columns: \(parts.joined(separator: ", ")); "
+                        + "give it one type in fields.map (type: \"string\" keeps every value) so all its values land in one column"))
+        }
+
+        let custom = columns.count
+        if custom > maxColumns {
+            let dropped = columns[maxColumns...].map(\.column.name)
+            warnings.append(
+                SchemaWarning(
+                    kind: .columnLimit, field: nil, records: 0,
+                    message: "the sample creates \(custom) columns; a table holds at most \(maxColumns) custom columns and the service drops the rest "
+                        + "(\(dropped.prefix(5).joined(separator: ", "))\(dropped.count > 5 ? ", …" : "")); drop fields or pack them (limits.tooManyFields: \"pack\")"))
+        }
+        // With maxFields at the table's own limit, the 500-column warning already says it.
+        if custom > options.maxFields && options.maxFields < maxColumns {
+            warnings.append(
+                SchemaWarning(
+                    kind: .tooManyColumns, field: nil, records: 0,
+                    message: "the sample creates \(custom) columns, more than limits.maxFields (\(options.maxFields)); "
+                        + "Log Analytics recommends at most 50 per table: drop fields (fields.drop), map only what you need (fields.passthrough: false), or pack the rest (limits.tooManyFields: \"pack\")"))
+        }
+        for name in oversizedOrder {
+            guard let o = oversized[name] else { continue }
+            warnings.append(
+                SchemaWarning(
+                    kind: .oversizedValue, field: name, records: o.count,
+                    message: "\"\(name)\": \(o.count) value(s) longer than limits.maxValueBytes (\(options.maxValueBytes) bytes; largest \(o.largest), first \(o.location)); "
+                        + "the service cuts long values without a word (the Data Collector API at \(serviceMaxValueBytes) bytes)"))
+        }
+        for name in reservedOrder {
+            guard let r = reserved[name] else { continue }
+            warnings.append(
+                SchemaWarning(
+                    kind: .reservedField, field: name, records: r.count,
+                    message: "\"\(name)\" is reserved by Log Analytics; the service drops or renames it (first \(r.location)); rename it in fields.map"))
+        }
+        for (location, excerpt) in invalid.prefix(5) {
+            warnings.append(
+                SchemaWarning(
+                    kind: .invalidRecord, field: nil, records: 1,
+                    message: "\(location): the transformed record is not a JSON object Foundation can read: \(excerpt)"))
+        }
+        warnings += time.warnings(columns: columns.map(\.column))
+
+        var out = columns.map(\.column)
+        out.insert(time.column(sampled: records.count - invalid.count), at: 0)
+        return InferredSchema(columns: out, warnings: warnings, sampledRecords: records.count)
+    }
+
+    static func quoted(_ example: String, _ type: InferredColumnType) -> String {
+        let cut = example.count > 40 ? String(example.prefix(40)) + "…" : example
+        return type == .real || type == .bool ? cut : "\"\(cut)\""
+    }
+
+    // MARK: - Reading one record
+
+    /// The record's members in the order written. Foundation reads the values (an independent
+    /// check that the transformer wrote valid JSON); the order comes from a scan of the keys,
+    /// because Foundation's dictionaries do not keep it.
+    static func parse(_ json: [UInt8]) -> [(name: String, value: Value)]? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else { return nil }
+        // Names in order, with numbers and nested values as written: Foundation would round
+        // 20-digit ids and reorder object keys, and the service stores the text it was sent.
+        var names: [(String, String?)] = []
+        var fields: [FieldSlot] = []
+        let ok = json.withUnsafeBytes { raw -> Bool in
+            var scanner = NDJSONScanner(raw)
+            guard (try? scanner.object(into: &fields)) != nil else { return false }
+            for f in fields {
+                let n = UnsafeRawBufferPointer(rebasing: raw[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)])
+                var name = String(decoding: n, as: UTF8.self)
+                if f.nameEscaped {
+                    let b = ByteBuffer(capacity: n.count)
+                    Transformer.unescape(n, to: b)
+                    name = String(decoding: b.toArray(), as: UTF8.self)
+                }
+                let asWritten = f.kind == .number || f.kind == .nested
+                    ? String(decoding: raw[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)], as: UTF8.self) : nil
+                names.append((name, asWritten))
+            }
+            return true
+        }
+        guard ok else { return nil }
+        var seen = Set<String>()
+        var out: [(name: String, value: Value)] = []
+        for (name, asWritten) in names where !seen.contains(name) {
+            seen.insert(name)
+            guard let v = object[name] else { continue }
+            var parsed = value(v)
+            switch parsed {
+            case .number: parsed = .number(asWritten ?? parsed.text)
+            case .nested: parsed = .nested(asWritten ?? parsed.text)
+            default: break
+            }
+            out.append((name, parsed))
+        }
+        return out
+    }
+
+    /// Foundation's `true` is an NSNumber too; only its class tells it from the number 1.
+    private static let booleanClass: AnyClass = type(of: NSNumber(value: true))
+
+    static func value(_ v: Any) -> Value {
+        if v is NSNull { return .null }
+        if let s = v as? String { return .string(s) }
+        if let n = v as? NSNumber {
+            if type(of: n) == booleanClass { return .bool(n.boolValue) }
+            let d = n.doubleValue
+            return .number(d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d))
+        }
+        if let data = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            return .nested(String(decoding: data, as: UTF8.self))
+        }
+        return .nested("\(v)")
+    }
+}
+
+// MARK: - TimeGenerated
+
+/// Tallies the time-generated field's values against the service's window.
+private struct TimeCheck {
+    let field: String?
+    let nowMillis: Int64
+    var valid = 0
+    var firstValue: String?
+    var missing: (count: Int, location: String)?
+    var invalid: (count: Int, location: String, example: String)?
+    var old: (count: Int, location: String, oldest: Int64)?
+    var future: (count: Int, location: String, latest: Int64)?
+
+    init(options: SchemaInference.Options) {
+        field = options.timeGeneratedField
+        nowMillis = Int64((options.now.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    mutating func check(_ value: SchemaInference.Value?, at location: String) {
+        let s: String
+        switch value ?? .null {
+        case .null:
+            missing = (count: (missing?.count ?? 0) + 1, location: missing?.location ?? location)
+            return
+        case .string(let text):
+            s = text
+        case let other:
+            noteInvalid(other.text, at: location)
+            return
+        }
+        guard let p = ISODateTime.parse(s), p.fractionDigits <= 3 else {
+            noteInvalid(s, at: location)
+            return
+        }
+        if p.millis < nowMillis - SchemaInference.maxAgeMillis {
+            old = old.map { ($0.count + 1, $0.location, min($0.oldest, p.millis)) } ?? (1, location, p.millis)
+        } else if p.millis > nowMillis + SchemaInference.futureToleranceMillis {
+            future = future.map { ($0.count + 1, $0.location, max($0.latest, p.millis)) } ?? (1, location, p.millis)
+        } else {
+            valid += 1
+            if firstValue == nil { firstValue = s }
+        }
+    }
+
+    private mutating func noteInvalid(_ text: String, at location: String) {
+        invalid = (count: (invalid?.count ?? 0) + 1, location: invalid?.location ?? location, example: invalid?.example ?? text)
+    }
+
+    func column(sampled: Int) -> InferredColumn {
+        let note: String
+        var example = ""
+        if let f = field {
+            if valid > 0 {
+                note = valid == sampled ? "from \(f)" : "from \(f) in \(valid) of \(sampled) records; ingestion time in the rest"
+                example = firstValue ?? example
+            } else {
+                note = "ingestion time (no usable \(f) value)"
+            }
+        } else {
+            note = "ingestion time"
+        }
+        return InferredColumn(name: "TimeGenerated", field: "TimeGenerated", type: .datetime, records: sampled, example: example, note: note)
+    }
+
+    func warnings(columns: [InferredColumn]) -> [SchemaWarning] {
+        guard let f = field else { return [] }
+        // The field stays a column of its own: say which one holds the event time.
+        let own = columns.first { $0.field == f }?.name
+        let keep = own.map { "the event time stays in \($0): query that column for when events happened" }
+            ?? "keep the event time in a column of its own (map it a second time under another name) to query when events happened"
+        var out: [SchemaWarning] = []
+        if let o = old {
+            out.append(
+                SchemaWarning(
+                    kind: .oldTimeGenerated, field: f, records: o.count,
+                    message: "TimeGenerated: \(o.count) record(s) have \(f) values more than two days old (oldest \(ISODateTime.format(o.oldest)), first \(o.location)); "
+                        + "the service replaces them with the ingestion time; \(keep)"))
+        }
+        if let fu = future {
+            out.append(
+                SchemaWarning(
+                    kind: .futureTimeGenerated, field: f, records: fu.count,
+                    message: "TimeGenerated: \(fu.count) record(s) have \(f) values in the future (latest \(ISODateTime.format(fu.latest)), first \(fu.location)); "
+                        + "check the source's clock and time zone (the format's %z); the service replaces values more than a day ahead with the ingestion time; \(keep)"))
+        }
+        if let i = invalid {
+            out.append(
+                SchemaWarning(
+                    kind: .invalidTimeGenerated, field: f, records: i.count,
+                    message: "TimeGenerated: \(i.count) record(s) have \(f) values that are not ISO 8601 date-times with at most millisecond precision (first \(i.location): \(i.example.prefix(60))); "
+                        + "the service uses the ingestion time for them; map \(f) with type \"datetime\""))
+        }
+        if let m = missing {
+            out.append(
+                SchemaWarning(
+                    kind: .missingTimeGenerated, field: f, records: m.count,
+                    message: "TimeGenerated: \(m.count) record(s) have no \(f) value (first \(m.location)); the service uses the ingestion time for them"))
+        }
+        return out
+    }
+}
+
+/// ISO 8601 date-times as a column type: `YYYY-MM-DDThh:mm[:ss[.f…]][Z|±hh:mm|±hhmm]`. A date
+/// alone or a space for the `T` is not a date-time here; such strings become `_s` columns.
+enum ISODateTime {
+    struct Parsed: Equatable {
+        var millis: Int64
+        var fractionDigits: Int
+    }
+
+    static func parse(_ s: String) -> Parsed? {
+        let u = Array(s.utf8)
+        var i = 0
+        func num(_ n: Int) -> Int? {
+            guard i + n <= u.count else { return nil }
+            var v = 0
+            for k in i..<i + n {
+                guard u[k] >= 0x30, u[k] <= 0x39 else { return nil }
+                v = v * 10 + Int(u[k] - 0x30)
+            }
+            i += n
+            return v
+        }
+        func take(_ c: UInt8) -> Bool {
+            guard i < u.count, u[i] == c else { return false }
+            i += 1
+            return true
+        }
+        guard let year = num(4), take(0x2D), let month = num(2), take(0x2D), let day = num(2),
+            (1...12).contains(month), day >= 1, day <= daysIn(month, year),
+            take(0x54) || take(0x74), let hour = num(2), hour < 24, take(0x3A), let minute = num(2), minute < 60
+        else { return nil }
+        var second = 0
+        var millis = 0
+        var digits = 0
+        if take(0x3A) {
+            guard let sec = num(2), sec <= 60 else { return nil }
+            second = min(sec, 59)
+            if take(0x2E) || take(0x2C) {
+                var scale = 100
+                while i < u.count, u[i] >= 0x30, u[i] <= 0x39 {
+                    millis += Int(u[i] - 0x30) * scale
+                    scale /= 10
+                    digits += 1
+                    i += 1
+                }
+                guard digits > 0 else { return nil }
+            }
+        }
+        var offset = 0
+        if take(0x5A) || take(0x7A) {
+            // UTC
+        } else if i < u.count, u[i] == 0x2B || u[i] == 0x2D {
+            let sign = u[i] == 0x2D ? -1 : 1
+            i += 1
+            guard let oh = num(2), oh < 24 else { return nil }
+            _ = take(0x3A)
+            guard let om = num(2), om < 60 else { return nil }
+            offset = sign * (oh * 60 + om)
+        }
+        guard i == u.count else { return nil }
+        let days = daysFromCivil(year, month, day)
+        let secs = days * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset * 60)
+        return Parsed(millis: secs * 1000 + Int64(millis), fractionDigits: digits)
+    }
+
+    static func daysIn(_ month: Int, _ year: Int) -> Int {
+        switch month {
+        case 2: return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 (proleptic Gregorian), after H. Hinnant's `days_from_civil`.
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int64 {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return Int64(era * 146_097 + doe - 719_468)
+    }
+
+    /// `2026-11-22T00:00:00.000Z`, for messages.
+    static func format(_ millis: Int64) -> String {
+        var out = [UInt8](repeating: 0, count: 32)
+        let n = out.withUnsafeMutableBytes { DateTimeParser.writeISO(millis, to: $0.baseAddress!) }
+        return String(decoding: out[0..<n], as: UTF8.self)
+    }
+}
