@@ -67,4 +67,55 @@ public final class ByteBuffer {
 
     @inline(__always)
     public subscript(i: Int) -> UInt8 { base.load(fromByteOffset: i, as: UInt8.self) }
+
+    /// Hands the bytes to a `Data` without copying them and starts over with another
+    /// allocation of `nextCapacity` bytes. When the `Data` goes, its memory returns to `pool`
+    /// (or is freed): reusing bodies avoids faulting in fresh pages for every chunk.
+    public func takeData(nextCapacity: Int, pool: BufferPool? = nil) -> Data {
+        let old = base, oldCapacity = capacity
+        let data: Data
+        if let pool {
+            data = Data(bytesNoCopy: old, count: count, deallocator: .custom { _, _ in pool.give(old, capacity: oldCapacity) })
+        } else {
+            data = Data(bytesNoCopy: old, count: count, deallocator: .custom { p, _ in p.deallocate() })
+        }
+        if let (p, c) = pool?.take(minimum: nextCapacity) {
+            base = p
+            capacity = c
+        } else {
+            capacity = max(nextCapacity, 64)
+            base = .allocate(byteCount: capacity, alignment: 64)
+        }
+        count = 0
+        return data
+    }
+}
+
+/// Spare body allocations, handed back when a sent body is released (from any thread).
+/// Keeps at most `limit` spares; more are freed.
+public final class BufferPool: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var spares: [(UnsafeMutableRawPointer, Int)] = []
+    private let limit: Int
+
+    public init(limit: Int) { self.limit = limit }
+
+    deinit { for (p, _) in spares { p.deallocate() } }
+
+    func give(_ p: UnsafeMutableRawPointer, capacity: Int) {
+        let keep = lock.withLock { () -> Bool in
+            guard spares.count < limit else { return false }
+            spares.append((p, capacity))
+            return true
+        }
+        if !keep { p.deallocate() }
+    }
+
+    func take(minimum: Int) -> (UnsafeMutableRawPointer, Int)? {
+        lock.withLock {
+            guard let k = spares.firstIndex(where: { $0.1 >= minimum }) else { return nil }
+            return spares.remove(at: k)
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A run of one file's records inside a chunk: ordinals `start ..< end`. Consecutive chunks'
 /// segments of a file tile its ordinals, so records rejected between two chunks belong to
 /// the later one and are not reported again after a resume.
@@ -15,20 +17,29 @@ public struct Segment: Sendable, Equatable, Codable {
 /// A request body ready to send, and which records it holds.
 public struct Chunk: Sendable {
     public var id: String
-    public var body: [UInt8]
+    public var body: Data
     public var records: Int
     public var segments: [Segment]
     /// Position of the chunk in the run's cut order (0-based).
     public var sequence: Int
 }
 
-/// Packs serialized records into JSON array bodies of at most `maxBodyBytes` (and at most
-/// `maxRecords` records). Where a body ends depends only on the records, so the same input
-/// and pipeline always give the same chunks.
+/// Packs records into JSON array bodies of at most `maxBodyBytes` (and at most `maxRecords`
+/// records). The transformer writes each record straight into `body`; where a body ends
+/// depends only on the records, so the same input and pipeline always give the same chunks.
+/// A closed body leaves as `Data` without being copied.
 public final class Chunker {
+    public enum Commit {
+        /// The record is in; `closed` is the chunk it did not fit in, when that happened.
+        case added(closed: Chunk?)
+        /// The record alone is larger than a body may be; it was taken back out.
+        case tooLarge(bytes: Int)
+    }
+
     public let maxBodyBytes: Int
     public let maxRecords: Int
-    private let body: ByteBuffer
+    /// The body being filled. Write a record between `beginRecord()` and `commitRecord`.
+    public private(set) var body: ByteBuffer
     private var records = 0
     private var segments: [Segment] = []
     /// Per file: the ordinal where the next chunk's segment starts.
@@ -36,6 +47,9 @@ public final class Chunker {
     private var sequence = 0
     private let idPrefix: [UInt8]
     private let fileIdentity: (Int) -> String
+    private let capacity: Int
+    /// Bodies come back here once sent, and are filled again.
+    private let pool = BufferPool(limit: 4)
 
     /// - Parameters:
     ///   - specHash: part of every chunk id.
@@ -43,7 +57,9 @@ public final class Chunker {
     public init(maxBodyBytes: Int, maxRecords: Int?, specHash: String, fileIdentity: @escaping (Int) -> String) {
         self.maxBodyBytes = maxBodyBytes
         self.maxRecords = maxRecords ?? Int.max
-        self.body = ByteBuffer(capacity: min(maxBodyBytes + 64, 1 << 20))
+        // Room for a full body and the record that overflows it; pages are touched only when written.
+        self.capacity = min(maxBodyBytes + (1 << 20), 64 << 20)
+        self.body = ByteBuffer(capacity: capacity)
         self.idPrefix = Array(specHash.utf8)
         self.fileIdentity = fileIdentity
     }
@@ -51,40 +67,60 @@ public final class Chunker {
     /// Sets where file `file`'s next segment starts (a resumed run skips acknowledged ordinals).
     public func setCursor(file: Int, ordinal: Int64) { cursor[file] = ordinal }
 
-    /// Whether a record of `size` bytes can ever fit in a body.
-    public func fits(_ size: Int) -> Bool { size + 2 <= maxBodyBytes }
+    /// Opens a record: writes the separator and returns the mark to commit or abandon.
+    @inline(__always)
+    public func beginRecord() -> Int {
+        let mark = body.count
+        body.append(records == 0 ? UInt8(ascii: "[") : UInt8(ascii: ","))
+        return mark
+    }
 
-    /// Adds one record; returns the chunk it closed when it did not fit in the current one.
-    public func add(_ record: UnsafeRawBufferPointer, _ p: Provenance) -> Chunk? {
+    /// Takes the record opened at `mark` back out (it was refused).
+    @inline(__always)
+    public func abandonRecord(_ mark: Int) { body.truncate(to: mark) }
+
+    /// Closes the record opened at `mark`.
+    public func commitRecord(_ mark: Int, _ p: Provenance) -> Commit {
+        let start = mark + 1
+        let size = body.count - start
+        if size + 2 > maxBodyBytes {
+            body.truncate(to: mark)
+            return .tooLarge(bytes: size)
+        }
         var closed: Chunk? = nil
-        if records > 0 && (body.count + 1 + record.count + 1 > maxBodyBytes || records >= maxRecords) {
-            closed = close()
+        if records > 0 && (body.count + 1 > maxBodyBytes || records >= maxRecords) {
+            // It does not fit: the chunk ends before it, and it opens the next one.
+            let old = body.base
+            body.truncate(to: mark)
+            body.append(UInt8(ascii: "]"))
+            let data = body.takeData(nextCapacity: capacity, pool: pool)
+            closed = close(data)
+            body.append(UInt8(ascii: "["))
+            // `data` owns the old allocation, record bytes included, until it is released.
+            body.append(UnsafeRawBufferPointer(start: old + start, count: size))
+            withExtendedLifetime(data) {}
         }
-        if records == 0 {
-            body.removeAll()
-            body.append(0x5B)
-        } else {
-            body.append(0x2C)
-        }
-        body.append(record)
         records += 1
         if let last = segments.last, last.file == p.fileIndex {
             segments[segments.count - 1].end = p.ordinal + 1
         } else {
-            let start = min(cursor[p.fileIndex] ?? 0, p.ordinal)
-            segments.append(Segment(file: p.fileIndex, start: start, end: p.ordinal + 1))
+            let from = min(cursor[p.fileIndex] ?? 0, p.ordinal)
+            segments.append(Segment(file: p.fileIndex, start: from, end: p.ordinal + 1))
         }
-        return closed
+        return .added(closed: closed)
     }
 
     /// Closes the current chunk, if it holds any record.
-    public func flush() -> Chunk? { records > 0 ? close() : nil }
+    public func flush() -> Chunk? {
+        guard records > 0 else { return nil }
+        body.append(UInt8(ascii: "]"))
+        return close(body.takeData(nextCapacity: capacity, pool: pool))
+    }
 
     /// Bytes in the body being filled.
     public var pendingBytes: Int { records > 0 ? body.count + 1 : 0 }
 
-    private func close() -> Chunk {
-        body.append(0x5D)
+    private func close(_ data: Data) -> Chunk {
         let hasher = SHA256Hasher()
         hasher.update(idPrefix)
         for s in segments {
@@ -92,11 +128,10 @@ public final class Chunker {
             cursor[s.file] = s.end
         }
         let id = "c" + String(hasher.finalize().hexString.prefix(20))
-        let chunk = Chunk(id: id, body: body.toArray(), records: records, segments: segments, sequence: sequence)
+        let chunk = Chunk(id: id, body: data, records: records, segments: segments, sequence: sequence)
         sequence += 1
         records = 0
         segments = []
-        body.removeAll()
         return chunk
     }
 }

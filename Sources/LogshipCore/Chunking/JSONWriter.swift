@@ -28,6 +28,27 @@ public enum JSONWriter {
             return r
         }
         let n = text.count
+        // Most values are plain ASCII within the limit: check 16 bytes at a time, copy at once.
+        if n <= maxBytes {
+            var k = 0
+            let quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
+            let space = SIMD16<UInt8>(repeating: 0x20), high = SIMD16<UInt8>(repeating: 0x80)
+            while k + 16 <= n {
+                let v = src.loadUnaligned(fromByteOffset: k, as: SIMD16<UInt8>.self)
+                if any((v .== quote) .| (v .== backslash) .| (v .< space) .| (v .>= high)) { break }
+                k += 16
+            }
+            while k < n {
+                let c = src.load(fromByteOffset: k, as: UInt8.self)
+                if c < 0x20 || c == 0x22 || c == 0x5C || c >= 0x80 { break }
+                k += 1
+            }
+            if k == n {
+                out.append(text)
+                out.append(0x22)
+                return r
+            }
+        }
         var i = 0
         var emitted = 0  // decoded bytes kept so far, for the value limit
         var runStart = 0

@@ -64,7 +64,7 @@ public struct DataCollectorTarget: DeliveryTarget {
         return h
     }
 
-    public func send(body: [UInt8]) async -> DeliveryOutcome {
+    public func send(body: Data) async -> DeliveryOutcome {
         do {
             let response = try await transport.post(
                 url: url, headers: headers(bodyLength: body.count, date: clock()), body: body, timeout: timeoutSeconds)

@@ -24,7 +24,7 @@ public protocol DeliveryTarget: Sendable {
     /// A short description for messages: API, host and table; never a secret.
     var displayName: String { get }
     /// Sends one JSON array body and classifies the answer. Never throws: every failure is an outcome.
-    func send(body: [UInt8]) async -> DeliveryOutcome
+    func send(body: Data) async -> DeliveryOutcome
 }
 
 /// A raw HTTP exchange, so targets can be tested without sockets and the transport swapped.
@@ -50,6 +50,6 @@ public enum TransportError: Error, Sendable, Equatable {
 }
 
 public protocol HTTPTransport: Sendable {
-    func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Double) async throws(TransportError)
+    func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
         -> HTTPResponse
 }

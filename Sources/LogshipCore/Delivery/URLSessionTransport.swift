@@ -21,7 +21,7 @@ public final class URLSessionTransport: HTTPTransport {
 
     deinit { session.finishTasksAndInvalidate() }
 
-    public func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Double) async throws(TransportError)
+    public func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
         -> HTTPResponse
     {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
@@ -36,7 +36,7 @@ public final class URLSessionTransport: HTTPTransport {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await session.upload(for: request, from: Data(body))
+            (data, response) = try await session.upload(for: request, from: body)
         } catch let e as URLError {
             switch e.code {
             case .timedOut: throw .timedOut

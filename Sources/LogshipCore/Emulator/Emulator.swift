@@ -75,6 +75,9 @@ public final class Emulator: @unchecked Sendable {
 
     public var port: UInt16 { server?.port ?? 0 }
 
+    /// Records in a body as the emulator's JSON check counts them; nil when it would refuse it.
+    public static func countRecords(_ body: UnsafeRawBufferPointer) -> Int? { try? EmulatorJSON.countRecords(body) }
+
     public func stop() {
         server?.stop()
         lock.withLock { store.close() }

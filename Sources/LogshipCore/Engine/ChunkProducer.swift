@@ -42,7 +42,6 @@ public final class ChunkProducer: @unchecked Sendable {
     private let rejects: RejectsWriter
     private let plan: ResumePlan
     private let chunker: Chunker
-    private let record = ByteBuffer(capacity: 1 << 16)
     private var fileIndex = -1
     private var decoder: RecordDecoder?
     private var reader: LineReader?
@@ -195,16 +194,18 @@ public final class ChunkProducer: @unchecked Sendable {
                     chunker.setCursor(file: fileIndex, ordinal: p.ordinal)
                 }
                 recordsRead += 1
-                record.removeAll()
-                if let err = transformer.transform(view, to: record) {
+                let mark = chunker.beginRecord()
+                if let err = transformer.transform(view, to: chunker.body) {
+                    chunker.abandonRecord(mark)
                     try reject(p, err.reason, excerpt: view.base)
                     continue
                 }
-                guard chunker.fits(record.count) else {
-                    try reject(p, "the record is \(record.count) bytes after transformation; limits.maxBodyBytes is \(chunker.maxBodyBytes)", excerpt: view.base)
-                    continue
+                switch chunker.commitRecord(mark, p) {
+                case .added(let closed):
+                    if let c = closed { emit(c) }
+                case .tooLarge(let bytes):
+                    try reject(p, "the record is \(bytes) bytes after transformation; limits.maxBodyBytes is \(chunker.maxBodyBytes)", excerpt: view.base)
                 }
-                if let c = chunker.add(record.bytes, p) { emit(c) }
             case .rejected(let p, let err, let excerpt):
                 currentOrdinals = p.ordinal + 1
                 if isAcked(p.ordinal) { continue }

@@ -260,7 +260,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Sends one body until acknowledged, dead-lettered, split, or the run stops.
     /// Returns false when the run must stop.
-    private func deliver(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger) async -> Bool {
+    private func deliver(_ chunk: Chunk, body: Data, records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger) async -> Bool {
         var attempt = 0
         var lostAnswers = 0
         var retrying = false
@@ -339,8 +339,8 @@ actor Ledger {
 
     /// The parts of `chunk` still to send (part range, body, records); nil when an earlier run
     /// handled all of it.
-    func dispatch(_ chunk: Chunk, handled: [Range<Int>]?) -> [(Range<Int>, [UInt8], Int)]? {
-        var todo: [(Range<Int>, [UInt8], Int)] = [(0..<chunk.records, chunk.body, chunk.records)]
+    func dispatch(_ chunk: Chunk, handled: [Range<Int>]?) -> [(Range<Int>, Data, Int)]? {
+        var todo: [(Range<Int>, Data, Int)] = [(0..<chunk.records, chunk.body, chunk.records)]
         if let done = handled {
             if done.contains(where: { $0.lowerBound == 0 && $0.upperBound >= chunk.records }) {
                 report.chunksAlreadyAcked += 1
@@ -368,7 +368,7 @@ actor Ledger {
         report.bytesSent += Int64(chunk.body.count)
         if let dir = keepBodies {
             try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try? Data(chunk.body).write(to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json"))
+            try? chunk.body.write(to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json"))
         }
         counters.update {
             $0.chunksAcked += 1
@@ -420,7 +420,7 @@ actor Ledger {
         return true
     }
 
-    func deadLetter(_ chunk: Chunk, body: [UInt8], records: Int, part: Range<Int>, attempts: Int, reason: String) -> Bool {
+    func deadLetter(_ chunk: Chunk, body: Data, records: Int, part: Range<Int>, attempts: Int, reason: String) -> Bool {
         let whole = part == 0..<chunk.records
         let name = whole ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
         let meta = DeadLetterMeta(

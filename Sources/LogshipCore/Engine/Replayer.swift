@@ -49,7 +49,7 @@ public struct Replayer: Sendable {
                 log("\(name): written for \(meta.api) \(meta.logType), not this pipeline's \(spec.target.logType); left in place")
                 continue
             }
-            let body: [UInt8]
+            let body: Data
             do { body = try store.body(name) } catch {
                 log("\(name): the body file cannot be read (\(error.localizedDescription)); left in place")
                 r.stillFailing += 1

@@ -43,6 +43,8 @@ public final class NDJSONDecoder: RecordDecoder {
             do {
                 try scanner.object(into: &view.fields)
                 view.base = bytes
+                view.allNamesPlain = scanner.allNamesPlain
+                view.longestValue = scanner.longestValue
                 return .record(view)
             } catch let err {
                 if err.invalidUTF8 && invalidUTF8 == .replace {
@@ -51,6 +53,8 @@ public final class NDJSONDecoder: RecordDecoder {
                     if (try? again.object(into: &view.fields)) != nil {
                         replacedUTF8Lines += 1
                         view.base = fixed
+                        view.allNamesPlain = again.allNamesPlain
+                        view.longestValue = again.longestValue
                         return .record(view)
                     }
                 }
@@ -108,6 +112,10 @@ struct NDJSONScanner {
     let p: UnsafeRawPointer
     let n: Int
     var i = 0
+    /// After `object`: every key is a valid, unreserved column name as written.
+    var allNamesPlain = true
+    /// After `object`: the longest string or nested value, in bytes as written.
+    var longestValue = 0
 
     init(_ b: UnsafeRawBufferPointer) {
         p = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
@@ -141,11 +149,13 @@ struct NDJSONScanner {
             guard i == n else { throw fail("unexpected data after the object") }
             return
         }
+        allNamesPlain = true
+        longestValue = 0
         while true {
             ws()
             guard i < n, at(i) == 0x22 else { throw fail("a property name in double quotes expected") }
             let keyStart = i + 1
-            let keyEscaped = try string()
+            let keyEscaped = try key()
             let keyEnd = i - 1
             ws()
             guard i < n, at(i) == UInt8(ascii: ":") else { throw fail("':' expected") }
@@ -158,10 +168,12 @@ struct NDJSONScanner {
             case 0x22:
                 let vs = i + 1
                 let esc = try string()
+                if i - 1 - vs > longestValue { longestValue = i - 1 - vs }
                 slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - 1 - vs, kind: .jsonString, valueEscaped: esc)
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let vs = i
                 try nested(depth: 1)
+                if i - vs > longestValue { longestValue = i - vs }
                 slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: .nested, valueEscaped: false)
             case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
                 let vs = i
@@ -186,18 +198,62 @@ struct NDJSONScanner {
         guard i == n else { throw fail("unexpected data after the object") }
     }
 
+    /// Column-name bytes: letters, digits, underscore (1), letters (2 marks a valid first byte).
+    static let nameClass: [UInt8] = {
+        var t = [UInt8](repeating: 0, count: 256)
+        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = 3 }
+        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = 3 }
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 1 }
+        t[0x5F] = 1
+        return t
+    }()
+
+    /// Scans a key starting at its quote, noting whether it is usable as a column name as
+    /// written; returns whether it contains escapes.
+    @inline(__always)
+    mutating func key() throws(Failure) -> Bool {
+        let start = i
+        var k = i + 1
+        var plain = k < n && Self.nameClass[Int(at(k))] & 2 != 0
+        while k < n {
+            let c = at(k)
+            if c == 0x22 { break }
+            if Self.nameClass[Int(c)] == 0 {
+                plain = false
+                break
+            }
+            k += 1
+        }
+        if plain, k < n, at(k) == 0x22 {
+            let len = k - start - 1
+            if len > FieldNames.maxLength || (len == 4 || len == 6 || len == 7 || len == 13) && isReservedName(start + 1, len) {
+                allNamesPlain = false
+            }
+            i = k + 1
+            return false
+        }
+        allNamesPlain = false
+        return try string()
+    }
+
+    /// TimeGenerated, tenant, RawData, Type, in any letter case.
+    func isReservedName(_ s: Int, _ len: Int) -> Bool {
+        let names: [StaticString] = ["type", "tenant", "rawdata", "timegenerated"]
+        outer: for name in names where name.utf8CodeUnitCount == len {
+            for k in 0..<len where at(s + k) | 0x20 != name.utf8Start[k] { continue outer }
+            return true
+        }
+        return false
+    }
+
     /// Scans a string starting at its quote; returns whether it contains escapes.
     @inline(__always)
     mutating func string() throws(Failure) -> Bool {
         i += 1
         var escaped = false
         while true {
-            // Plain ASCII run.
-            while i < n {
-                let c = at(i)
-                if c == 0x22 || c == 0x5C || c < 0x20 || c >= 0x80 { break }
-                i += 1
-            }
+            // Plain ASCII run, 16 bytes at a time.
+            i = NDJSONScanner.skipPlain(p, i, n)
             guard i < n else { throw fail("unterminated string") }
             let c = at(i)
             if c == 0x22 {
@@ -308,5 +364,32 @@ struct NDJSONScanner {
             i -= 1
             throw fail("',' or '\(Character(Unicode.Scalar(close)))' expected")
         }
+    }
+
+    /// The index of the first byte at or after `i` that ends a plain run inside a JSON string:
+    /// a quote, a backslash, a control character or a non-ASCII byte.
+    @inline(__always)
+    static func skipPlain(_ p: UnsafeRawPointer, _ start: Int, _ n: Int) -> Int {
+        var i = start
+        let quote = SIMD16<UInt8>(repeating: 0x22)
+        let backslash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20)
+        let high = SIMD16<UInt8>(repeating: 0x80)
+        while i + 16 <= n {
+            let v = p.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            let m = (v .== quote) .| (v .== backslash) .| (v .< space) .| (v .>= high)
+            if any(m) {
+                // Lanes of the mask are all-ones or zero bytes: the first set byte is the answer.
+                let lanes = unsafeBitCast(m, to: SIMD2<UInt64>.self)
+                return lanes[0] != 0 ? i + lanes[0].trailingZeroBitCount / 8 : i + 8 + lanes[1].trailingZeroBitCount / 8
+            }
+            i += 16
+        }
+        while i < n {
+            let c = p.load(fromByteOffset: i, as: UInt8.self)
+            if c == 0x22 || c == 0x5C || c < 0x20 || c >= 0x80 { return i }
+            i += 1
+        }
+        return i
     }
 }

@@ -31,9 +31,9 @@ public struct DeadLetterStore: Sendable {
     public let directory: URL
     public init(directory: URL) { self.directory = directory }
 
-    public func write(name: String, body: [UInt8], meta: DeadLetterMeta) throws {
+    public func write(name: String, body: Data, meta: DeadLetterMeta) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try Data(body).write(to: directory.appendingPathComponent("\(name).json"), options: .atomic)
+        try body.write(to: directory.appendingPathComponent("\(name).json"), options: .atomic)
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try enc.encode(meta).write(to: directory.appendingPathComponent("\(name).meta.json"), options: .atomic)
@@ -53,8 +53,8 @@ public struct DeadLetterStore: Sendable {
         return out
     }
 
-    public func body(_ name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: directory.appendingPathComponent("\(name).json")))
+    public func body(_ name: String) throws -> Data {
+        try Data(contentsOf: directory.appendingPathComponent("\(name).json"))
     }
 
     public func remove(_ name: String) {
@@ -66,7 +66,7 @@ public struct DeadLetterStore: Sendable {
 /// Splits a JSON array body (as the chunker writes it) into two halves by records.
 public enum BodySplitter {
     /// The byte ranges of the array's elements.
-    public static func elements(_ body: [UInt8]) -> [Range<Int>]? {
+    public static func elements(_ body: Data) -> [Range<Int>]? {
         body.withUnsafeBytes { b -> [Range<Int>]? in
             var s = NDJSONScanner(b)
             s.ws()
@@ -95,12 +95,13 @@ public enum BodySplitter {
     }
 
     /// A body holding elements `range` of `body`.
-    public static func body(_ body: [UInt8], elements: [Range<Int>], range: Range<Int>) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "[")]
-        out.reserveCapacity(body.count / 2 + 2)
+    public static func body(_ body: Data, elements: [Range<Int>], range: Range<Int>) -> Data {
+        var out = Data(capacity: body.count / 2 + 2)
+        out.append(UInt8(ascii: "["))
+        let base = body.startIndex
         for (k, r) in elements[range].enumerated() {
             if k > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: body[r])
+            out.append(body[base + r.lowerBound..<base + r.upperBound])
         }
         out.append(UInt8(ascii: "]"))
         return out

@@ -79,6 +79,11 @@ public struct RecordView {
     public var names: NameTable
     public var fields: [FieldSlot]
     public var provenance: Provenance
+    /// Set by decoders that check it (NDJSON): every name is a valid, unreserved column name
+    /// as written, so a record may be copied as it is.
+    public var allNamesPlain = false
+    /// The longest string or nested value, in bytes as written (NDJSON).
+    public var longestValue = 0
 
     public init(base: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), names: NameTable = NameTable([]), fields: [FieldSlot] = [], provenance: Provenance = Provenance(fileIndex: 0, line: 0, offset: 0, ordinal: 0)) {
         self.base = base

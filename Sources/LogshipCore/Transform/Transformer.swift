@@ -3,6 +3,9 @@ import Foundation
 /// Turns decoded records into the JSON objects that are sent: mapping, renaming, typing,
 /// dropping, passthrough, the record id, and the service's limits (value size, column names,
 /// column count). Works on bytes; one instance per reading thread.
+///
+/// Everything the per-record path needs is compiled once into flat tables (`Plan`s over one
+/// byte arena), so a record costs no allocation, no hashing and no reference counting.
 public final class Transformer {
     /// What the transformer changed or refused, for the run summary.
     public struct Stats: Sendable, Equatable {
@@ -16,41 +19,74 @@ public final class Transformer {
         public init() {}
     }
 
-    struct Mapping {
-        var output: String
-        var key: [UInt8]  // `"Name":`
-        var path: [[UInt8]]  // input path components (empty for constants)
-        var constant: [UInt8]?  // rendered JSON for { value }
+    /// Bytes in `arena`; `count < 0` means absent.
+    struct Span {
+        var start: Int32
+        var count: Int32
+        static let none = Span(start: 0, count: -1)
+        var present: Bool { count >= 0 }
+    }
+
+    /// One `fields.map` entry, compiled. A plain value type: reading it costs nothing.
+    struct Plan {
+        var key: Span  // `"Name":`
+        var from: Span  // the whole `from` text
+        var first: Span  // its first dotted component
+        var dotted: Bool
+        var constant: Span  // rendered JSON of `value`
+        var fallback: Span  // rendered JSON of `default`
         var type: FieldType?
-        var dateFormat: DateTimeFormat
-        var defaultValue: [UInt8]?  // rendered JSON
-        var onError: ConversionFailure
-        var boundIndex = -1  // column index for named decoders (CSV, lines)
+        var nullOnError: Bool
+        var format: Int  // index into `formats`
+        var column: Int32  // the bound column of the current file, or -1
+    }
+
+    struct EmitState {
+        var fields = 0
+        var packAfter = Int.max
+        var packed = 0
     }
 
     public private(set) var stats = Stats()
-    private var mappings: [Mapping]
+
+    private let arena: UnsafeMutableRawBufferPointer
+    private let plans: UnsafeMutableBufferPointer<Plan>
+    private let outputs: [String]
+    private let formats: [DateTimeFormat]
+    private let paths: [[[UInt8]]]
+    private let consumed: [Span]
+    private let dropped: [Span]
+    /// Mapped column names (and the record id), lower-cased: passthrough must not shadow them.
+    private let taken: [[UInt8]]
+    private let recordIdKey: Span
+    private let packKey: Span
     private let passthrough: Bool
-    private var consumed: [[UInt8]]  // input names used by mappings (top level)
-    private var dropped: [[UInt8]]
-    private var mappedOutputs: Set<[UInt8]>
-    private let recordIdKey: [UInt8]?
     private let maxValueBytes: Int
     private let oversized: OversizedValuePolicy
     private let invalidUTF8: JSONWriter.InvalidUTF8
     private let maxFields: Int
     private let tooMany: TooManyFieldsPolicy
-    private let packKey: [UInt8]
+    /// NDJSON records with nothing to change may be copied as they are.
+    private let identityPossible: Bool
+
+    // Per file.
     private var fileKey: UInt64 = 0
-    /// Names of passthrough columns for named decoders: rendered `"Name":` or nil when dropped.
-    private var boundPassthrough: [[UInt8]?] = []
     private var bound = false
+    private var columns = 0
+    /// Per record (bound decoders): the slot holding each column, or -1.
+    private var columnSlot = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+    private var columnSlotCapacity = 1
+    /// Per column: `"Name":` of its passthrough (in `fileArena`), or absent.
+    private var passKeys = UnsafeMutablePointer<Span>.allocate(capacity: 1)
+    private let fileArena = ByteBuffer(capacity: 4096)
+
     private let scratch = ByteBuffer(capacity: 1 << 12)
     private let packBuffer = ByteBuffer(capacity: 1 << 12)
-    /// Sanitized names by input name (NDJSON passthrough of names that are not valid columns).
-    private var sanitized: [[UInt8]: [UInt8]] = [:]
-    /// Whether the record can be copied as it is (NDJSON with nothing to change).
-    private let identityPossible: Bool
+    /// `"Name":` for NDJSON names that are not column names as written.
+    private var renamed: [[UInt8]: [UInt8]] = [:]
+    // Set when a value hits a "reject" policy; read and cleared by the caller of the writer.
+    private var invalidUTF8Hit = false
+    private var oversizedHit = false
 
     public init(spec: PipelineSpec) {
         let f = spec.fields
@@ -60,42 +96,82 @@ public final class Transformer {
         invalidUTF8 = spec.source.invalidUTF8 == .reject ? .reject : .replace
         maxFields = spec.limits.maxFields
         tooMany = spec.limits.tooManyFields
-        packKey = Array("\"\(spec.limits.packField)\":".utf8)
-        recordIdKey = f.recordId.map { Array("\"\($0)\":".utf8) }
-        dropped = f.drop.map { Array($0.utf8) }
-        var ms: [Mapping] = []
-        var consumed: [[UInt8]] = []
-        var outputs = Set<[UInt8]>()
+
+        var bytes: [UInt8] = []
+        func span(_ b: [UInt8]?) -> Span {
+            guard let b else { return .none }
+            let s = Span(start: Int32(bytes.count), count: Int32(b.count))
+            bytes += b
+            return s
+        }
+        func key(_ name: String) -> [UInt8] { Array("\"\(name)\":".utf8) }
+
+        var plans: [Plan] = []
+        var formats: [DateTimeFormat] = []
+        var paths: [[[UInt8]]] = []
+        var consumed: [Span] = []
+        var taken: [[UInt8]] = []
         for m in f.map {
-            var mapping = Mapping(
-                output: m.output, key: Array("\"\(m.output)\":".utf8), path: [], constant: nil, type: m.type,
-                dateFormat: m.format.flatMap(DateTimeFormat.parse) ?? .iso8601, defaultValue: nil, onError: m.onError)
+            formats.append(m.format.flatMap(DateTimeFormat.parse) ?? .iso8601)
+            var p = Plan(
+                key: span(key(m.output)), from: .none, first: .none, dotted: false, constant: .none, fallback: .none, type: m.type,
+                nullOnError: m.onError == .null, format: formats.count - 1, column: -1)
             switch m.source {
             case .input(let from):
-                mapping.path = from.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
-                if from.contains(".") && !from.hasPrefix(".") && !from.hasSuffix(".") {
-                    // "a.b" reaches into nested objects; a field literally named "a.b" also matches.
-                    consumed.append(Array(from.utf8))
-                }
-                consumed.append(mapping.path[0])
+                let comps = from.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
+                p.from = span(Array(from.utf8))
+                p.first = span(comps[0])
+                p.dotted = comps.count > 1 && comps.allSatisfy { !$0.isEmpty }
+                paths.append(comps)
+                consumed.append(p.from)
+                // "a.b" reaches into nested objects; a field literally named "a.b" also matches.
+                if p.dotted { consumed.append(p.first) }
             case .constant(let node):
-                mapping.constant = Transformer.renderConstant(node, type: m.type, format: mapping.dateFormat)
+                paths.append([])
+                p.constant = span(Transformer.render(node, type: m.type, format: formats.last!))
             }
-            if let d = m.defaultValue {
-                mapping.defaultValue = Transformer.renderConstant(d, type: m.type, format: mapping.dateFormat)
-            }
-            ms.append(mapping)
-            outputs.insert(Array(m.output.lowercased().utf8))
+            if let d = m.defaultValue { p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!)) }
+            plans.append(p)
+            taken.append(Array(m.output.lowercased().utf8))
         }
-        if let r = f.recordId { outputs.insert(Array(r.lowercased().utf8)) }
-        mappings = ms
+        if let r = f.recordId { taken.append(Array(r.lowercased().utf8)) }
+        recordIdKey = f.recordId.map { span(key($0)) } ?? .none
+        packKey = span(key(spec.limits.packField))
+        dropped = f.drop.map { span(Array($0.utf8)) }
+
+        arena = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        for (k, b) in bytes.enumerated() { arena[k] = b }
+        self.plans = .allocate(capacity: max(plans.count, 1))
+        _ = self.plans.initialize(from: plans)
+        self.outputs = f.map.map(\.output)
+        self.formats = formats
+        self.paths = paths
         self.consumed = consumed
-        mappedOutputs = outputs
-        identityPossible = passthrough && ms.isEmpty && f.drop.isEmpty && f.recordId == nil
+        self.taken = taken
+        identityPossible = passthrough && plans.isEmpty && f.drop.isEmpty && f.recordId == nil
     }
 
-    /// Renders a constant (or default) as JSON, converted to `type` when given.
-    static func renderConstant(_ node: JSONNode, type: FieldType?, format: DateTimeFormat) -> [UInt8]? {
+    deinit {
+        arena.deallocate()
+        plans.deallocate()
+        columnSlot.deallocate()
+        passKeys.deallocate()
+    }
+
+    @inline(__always)
+    private func bytes(_ s: Span) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: arena.baseAddress! + Int(s.start), count: Int(s.count))
+    }
+
+    @inline(__always)
+    private func equal(_ s: Span, _ b: UnsafeRawBufferPointer) -> Bool {
+        Int(s.count) == b.count && (b.count == 0 || memcmp(arena.baseAddress! + Int(s.start), b.baseAddress!, b.count) == 0)
+    }
+
+    // MARK: Constants
+
+    /// A constant (or default) as JSON, converted to `type` when given; nil when it cannot be.
+    static func render(_ node: JSONNode, type: FieldType?, format: DateTimeFormat) -> [UInt8]? {
         let out = ByteBuffer(capacity: 256)
         switch node.value {
         case .null: return nil
@@ -103,21 +179,21 @@ public final class Transformer {
         case .number(let d):
             guard d.isFinite else { return nil }
             if d == d.rounded(), abs(d) < 1e15 { out.append(String(Int64(d))) } else { out.append("\(d)") }
-        case .string(let s):
-            guard let t = type, t != .string else {
-                var s = s
-                _ = s.withUTF8 { JSONWriter.writeString(UnsafeRawBufferPointer($0), to: out, maxBytes: Int.max, invalidUTF8: .replace) }
-                return out.toArray()
-            }
-            let tmp = Transformer(constantFor: t)
-            var s2 = s
-            let ok = s2.withUTF8 { p -> Bool in
-                tmp.convert(UnsafeRawBufferPointer(p), kind: .text, escaped: false, type: t, format: format, to: out)
+        case .string(var s):
+            let converter = Transformer(constantsOnly: ())
+            let ok = s.withUTF8 { p -> Bool in
+                let raw = UnsafeRawBufferPointer(p)
+                guard let t = type, t != .string else {
+                    _ = JSONWriter.writeString(raw, to: out, maxBytes: Int.max, invalidUTF8: .replace)
+                    return true
+                }
+                return converter.convert(raw, kind: .text, escaped: false, type: t, format: format, to: out)
             }
             if !ok { return nil }
         case .array, .object:
-            // Constants that are objects or arrays are written as compact JSON.
-            guard let data = try? JSONSerialization.data(withJSONObject: Transformer.foundationValue(node), options: [.sortedKeys]) else { return nil }
+            guard let data = try? JSONSerialization.data(withJSONObject: Transformer.foundationValue(node), options: [.sortedKeys]) else {
+                return nil
+            }
             out.append([UInt8](data))
         }
         return out.toArray()
@@ -134,20 +210,24 @@ public final class Transformer {
         }
     }
 
-    /// A bare transformer used only to convert constants at load time.
-    private init(constantFor type: FieldType) {
+    /// A bare instance that only converts constants at load time.
+    private init(constantsOnly: Void) {
         passthrough = false
         maxValueBytes = Int.max
         oversized = .truncate
         invalidUTF8 = .replace
         maxFields = 500
         tooMany = .warn
-        packKey = []
-        recordIdKey = nil
-        dropped = []
-        mappings = []
+        arena = .allocate(byteCount: 1, alignment: 16)
+        plans = .allocate(capacity: 1)
+        outputs = []
+        formats = []
+        paths = []
         consumed = []
-        mappedOutputs = []
+        dropped = []
+        taken = []
+        recordIdKey = .none
+        packKey = .none
         identityPossible = false
     }
 
@@ -156,39 +236,65 @@ public final class Transformer {
     /// Prepares for a new file: its id key (for `recordId`) and, for CSV and lines, its column names.
     public func beginFile(fileKey: UInt64, names: NameTable?) {
         self.fileKey = fileKey
-        bound = false
-        boundPassthrough = []
+        bound = names != nil
         guard let names else { return }
-        bound = true
-        var index: [[UInt8]: Int] = [:]
-        for i in 0..<names.count { index[Array(names[i])] = index[Array(names[i])] ?? i }
-        for k in mappings.indices {
-            mappings[k].boundIndex = mappings[k].path.count == 1 || mappings[k].constant == nil
-                ? (index[mappings[k].path.first ?? []] ?? -1) : -1
-            if mappings[k].path.count > 1 {
-                // A dotted name in a CSV header is a plain column name.
-                let whole = Array(mappings[k].path.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".").utf8)
-                mappings[k].boundIndex = index[whole] ?? -1
-            }
+        columns = names.count
+        if columnSlotCapacity < columns {
+            columnSlot.deallocate()
+            passKeys.deallocate()
+            columnSlotCapacity = columns
+            columnSlot = .allocate(capacity: columns)
+            passKeys = .allocate(capacity: columns)
         }
-        for i in 0..<names.count {
-            let n = Array(names[i])
-            if !passthrough || consumed.contains(n) || dropped.contains(n) {
-                boundPassthrough.append(nil)
-                continue
+        for k in 0..<outputs.count {
+            var column: Int32 = -1
+            let p = plans[k]
+            if p.from.present {
+                for c in 0..<names.count where equal(p.from, names[c]) {
+                    column = Int32(c)
+                    break
+                }
             }
-            let name = outputName(n)
-            boundPassthrough.append(mappedOutputs.contains(Array(String(decoding: name, as: UTF8.self).lowercased().utf8)) ? nil : Array("\"".utf8) + name + Array("\":".utf8))
+            plans[k].column = column
+        }
+        fileArena.removeAll()
+        for c in 0..<names.count {
+            passKeys[c] = .none
+            let n = names[c]
+            if !passthrough || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) { continue }
+            let name = columnName(Array(n))
+            if isTaken(name) { continue }
+            let start = Int32(fileArena.count)
+            fileArena.append(0x22)
+            fileArena.append(name)
+            fileArena.append("\":")
+            passKeys[c] = Span(start: start, count: Int32(fileArena.count) - start)
         }
     }
 
     /// The column name for an input name: itself when valid, otherwise sanitized.
-    private func outputName(_ raw: [UInt8]) -> [UInt8] {
-        if let s = sanitized[raw] { return s }
-        let name = String(decoding: raw, as: UTF8.self)
-        let out: [UInt8] = FieldNames.problem(name) == nil ? raw : Array(FieldNames.sanitize(name).utf8)
-        sanitized[raw] = out
-        return out
+    private func columnName(_ raw: [UInt8]) -> [UInt8] {
+        let s = String(decoding: raw, as: UTF8.self)
+        if FieldNames.problem(s) == nil { return raw }
+        return Array(FieldNames.sanitize(s).utf8)
+    }
+
+    private func isTaken(_ name: [UInt8]) -> Bool {
+        let lower = name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        return taken.contains(lower)
+    }
+
+    @inline(__always)
+    private func isTaken(_ name: UnsafeRawBufferPointer) -> Bool {
+        for t in taken where t.count == name.count {
+            var same = true
+            for k in 0..<t.count where t[k] != (name[k] >= 0x41 && name[k] <= 0x5A ? name[k] | 0x20 : name[k]) {
+                same = false
+                break
+            }
+            if same { return true }
+        }
+        return false
     }
 
     // MARK: Per record
@@ -196,28 +302,31 @@ public final class Transformer {
     /// Writes the record's JSON object to `out` (appending). On a refusal nothing is appended
     /// and the reason is returned.
     public func transform(_ v: RecordView, to out: ByteBuffer) -> RecordError? {
-        let mark = out.count
-        if identityPossible, v.names.count == 0, let fast = identityCopy(v, to: out) {
+        if identityPossible, !bound, v.allNamesPlain, v.fields.count <= maxFields, v.longestValue <= maxValueBytes {
+            out.append(v.base)
             stats.records += 1
-            return fast
+            return nil
         }
+        let mark = out.count
         let before = stats
-        let (fields, error) = emit(v, to: out, packAfter: nil)
-        if let error { return error }
-        if fields > maxFields {
+        var st = EmitState()
+        if let e = emit(v, to: out, &st) { return e }
+        if st.fields > maxFields {
             switch tooMany {
             case .fail:
                 out.truncate(to: mark)
+                stats = before
                 stats.tooManyFieldsRecords += 1
-                return RecordError("the record has \(fields) fields; limits.maxFields is \(maxFields) (set limits.tooManyFields to \"pack\" or \"warn\", or drop fields)")
+                return RecordError("the record has \(st.fields) fields; limits.maxFields is \(maxFields) (set limits.tooManyFields to \"pack\" or \"warn\", or drop fields)")
             case .warn:
                 stats.tooManyFieldsRecords += 1
             case .pack:
                 // Again, knowing the count: the first maxFields-1 columns stay, the rest go into one.
                 out.truncate(to: mark)
                 stats = before
-                let (_, again) = emit(v, to: out, packAfter: maxFields - 1)
-                if let again { return again }
+                var again = EmitState()
+                again.packAfter = maxFields - 1
+                if let e = emit(v, to: out, &again) { return e }
                 stats.packedRecords += 1
             }
         }
@@ -225,130 +334,171 @@ public final class Transformer {
         return nil
     }
 
-    /// Writes the record; fields after the first `packAfter` go into the pack column.
-    /// Returns the number of fields and a refusal, if any (then nothing is written).
-    private func emit(_ v: RecordView, to out: ByteBuffer, packAfter: Int?) -> (Int, RecordError?) {
-        let mark = out.count
-        out.append(0x7B)
-        var fields = 0
-        var packing = false
-        packBuffer.removeAll()
+    /// Opens a field: the separator and `key`, into `out` or, past `packAfter`, the pack column.
+    /// Returns whether the value goes to the pack column.
+    @inline(__always)
+    private func open(_ key: UnsafeRawBufferPointer, _ st: inout EmitState, _ out: ByteBuffer, _ mark: Int) -> Bool {
+        st.fields += 1
+        if st.fields > st.packAfter {
+            packBuffer.append(st.packed == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            packBuffer.append(key)
+            st.packed += 1
+            return true
+        }
+        if out.count > mark + 1 { out.append(UInt8(ascii: ",")) }
+        out.append(key)
+        return false
+    }
 
-        func beginField(_ key: UnsafeRawBufferPointer) -> ByteBuffer {
-            fields += 1
-            if let p = packAfter, fields > p {
-                packing = true
-                if packBuffer.count > 0 { packBuffer.append(0x2C) } else { packBuffer.append(0x7B) }
-                packBuffer.append(key)
-                return packBuffer
-            }
-            if out.count > mark + 1 { out.append(0x2C) }
-            out.append(key)
-            return out
+    /// Writes the record; fields after `st.packAfter` go into the pack column. On a refusal
+    /// nothing is written and the reason is returned.
+    private func emit(_ v: RecordView, to out: ByteBuffer, _ st: inout EmitState) -> RecordError? {
+        let mark = out.count
+        out.append(UInt8(ascii: "{"))
+        packBuffer.removeAll()
+        let fields = v.fields
+        if bound {
+            for c in 0..<columns { columnSlot[c] = -1 }
+            for (s, f) in fields.enumerated() where Int(f.nameIndex) < columns { columnSlot[Int(f.nameIndex)] = Int32(s) }
         }
 
         // Mapped fields, in the order written.
-        for k in mappings.indices {
-            let m = mappings[k]
-            if let c = m.constant {
-                let dst = c.withUnsafeBytes { beginField($0) }
-                dst.append(c)
+        for k in 0..<outputs.count {
+            let p = plans[k]
+            if p.constant.present {
+                if open(bytes(p.key), &st, out, mark) { packBuffer.append(bytes(p.constant)) } else { out.append(bytes(p.constant)) }
                 continue
             }
             var found = false
-            var slot = FieldSlot(nameIndex: 0, valueStart: 0, valueCount: 0, kind: .null)
-            var nestedBytes: UnsafeRawBufferPointer? = nil
+            var kind = ValueKind.null
+            var escaped = false
+            var raw = UnsafeRawBufferPointer(start: nil, count: 0)
             if bound {
-                if m.boundIndex >= 0 {
-                    for f in v.fields where Int(f.nameIndex) == m.boundIndex {
-                        slot = f
+                if p.column >= 0 {
+                    let s = columnSlot[Int(p.column)]
+                    if s >= 0 {
+                        let f = fields[Int(s)]
                         found = true
-                        break
+                        kind = f.kind
+                        raw = v.value(f)
                     }
                 }
-            } else {
-                (found, slot, nestedBytes) = lookup(v, m.path)
+            } else if let f = find(fields, v, p.from) ?? (p.dotted ? nil : find(fields, v, p.first)) {
+                found = true
+                kind = f.kind
+                escaped = f.valueEscaped
+                raw = v.value(f)
+            } else if p.dotted, let f = find(fields, v, p.first), f.kind == .nested {
+                (found, raw, kind, escaped) = nestedLookup(v.value(f), paths[k])
             }
-            let raw: UnsafeRawBufferPointer
-            if found {
-                raw = nestedBytes ?? v.value(slot)
-            } else {
-                raw = UnsafeRawBufferPointer(start: nil, count: 0)
-            }
-            let missing = !found || slot.kind == .null || (raw.count == 0 && slot.kind == .text && m.type != nil && m.type != .string)
+            let missing = !found || kind == .null || (raw.count == 0 && kind == .text && p.type != nil && p.type != .string)
             if missing {
-                if let d = m.defaultValue {
-                    let dst = m.key.withUnsafeBytes { beginField($0) }
-                    dst.append(d)
+                if p.fallback.present {
+                    if open(bytes(p.key), &st, out, mark) { packBuffer.append(bytes(p.fallback)) } else { out.append(bytes(p.fallback)) }
                 }
                 continue
             }
             // Saved so that a value that cannot be converted leaves no trace.
-            let (outBefore, packBefore, fieldsBefore, packingBefore) = (out.count, packBuffer.count, fields, packing)
-            let dst = m.key.withUnsafeBytes { beginField($0) }
+            let saved = (out.count, packBuffer.count, st)
+            // Values go to `out` unless past the pack limit; no `cond ? a : b` of buffers here,
+            // which would cost a retain per field.
+            let toPack = open(bytes(p.key), &st, out, mark)
             let ok: Bool
-            if let t = m.type {
-                ok = convert(raw, kind: slot.kind, escaped: slot.valueEscaped, type: t, format: m.dateFormat, to: dst)
+            if let t = p.type {
+                let format: DateTimeFormat = t == .datetime ? formats[p.format] : .iso8601
+                ok = toPack ? convert(raw, kind: kind, escaped: escaped, type: t, format: format, to: packBuffer)
+                    : convert(raw, kind: kind, escaped: escaped, type: t, format: format, to: out)
             } else {
-                ok = copyValue(raw, kind: slot.kind, escaped: slot.valueEscaped, to: dst)
+                ok = toPack ? copyValue(raw, kind: kind, to: packBuffer) : copyValue(raw, kind: kind, to: out)
             }
             if !ok {
                 if invalidUTF8Hit || oversizedHit {
                     out.truncate(to: mark)
-                    return (0, passthroughRefusal("fields.map.\(m.output)"))
+                    return policyRefusal("fields.map.\(outputs[k])")
                 }
-                if m.onError == .null {
-                    out.truncate(to: outBefore)
-                    packBuffer.truncate(to: packBefore)
-                    fields = fieldsBefore
-                    packing = packingBefore
+                out.truncate(to: saved.0)
+                packBuffer.truncate(to: saved.1)
+                st = saved.2
+                if p.nullOnError {
                     stats.nulledConversions += 1
-                    if let d = m.defaultValue {
-                        let again = m.key.withUnsafeBytes { beginField($0) }
-                        again.append(d)
+                    if p.fallback.present {
+                        if open(bytes(p.key), &st, out, mark) { packBuffer.append(bytes(p.fallback)) } else { out.append(bytes(p.fallback)) }
                     }
                     continue
                 }
                 out.truncate(to: mark)
                 let shown = String(decoding: raw.prefix(80), as: UTF8.self)
-                return (0, RecordError("fields.map.\(m.output): cannot convert \"\(shown)\" to \(m.type?.rawValue ?? "a value")\(m.type == .datetime ? " with format \(formatName(m.dateFormat))" : "")"))
+                var why = "fields.map.\(outputs[k]): cannot convert \"\(shown)\" to \(p.type?.rawValue ?? "a value")"
+                if p.type == .datetime { why += " with format \(formatName(formats[p.format]))" }
+                return RecordError(why)
             }
         }
 
-        if let rk = recordIdKey {
-            let dst = rk.withUnsafeBytes { beginField($0) }
-            writeRecordId(v.provenance.ordinal, to: dst)
+        if recordIdKey.present {
+            if open(bytes(recordIdKey), &st, out, mark) {
+                writeRecordId(v.provenance.ordinal, to: packBuffer)
+            } else {
+                writeRecordId(v.provenance.ordinal, to: out)
+            }
         }
 
         // Passthrough of the fields nothing consumed.
         if passthrough {
-            for f in v.fields {
+            for f in fields {
+                if f.kind == .null { continue }
+                let name: UnsafeRawBufferPointer
                 if bound {
-                    guard Int(f.nameIndex) < boundPassthrough.count, let key = boundPassthrough[Int(f.nameIndex)] else { continue }
-                    if f.kind == .null { continue }
-                    let dst = key.withUnsafeBytes { beginField($0) }
-                    if !copyValue(v.value(f), kind: f.kind, escaped: f.valueEscaped, to: dst) {
+                    let c = Int(f.nameIndex)
+                    guard c < columns, passKeys[c].present else { continue }
+                    let s = passKeys[c]
+                    name = UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))
+                    let toPack = open(name, &st, out, mark)
+                    if !(toPack ? copyValue(v.value(f), kind: f.kind, to: packBuffer) : copyValue(v.value(f), kind: f.kind, to: out)) {
                         out.truncate(to: mark)
-                        return (0, passthroughRefusal(String(decoding: v.names[Int(f.nameIndex)], as: UTF8.self)))
+                        return policyRefusal(String(decoding: v.names[c], as: UTF8.self))
                     }
                     continue
                 }
-                let name = v.nameBytes(f)
-                if isConsumedOrDropped(name, escaped: f.nameEscaped) { continue }
-                let key = passthroughKey(name, escaped: f.nameEscaped)
-                if key.isEmpty { continue }
-                let dst = key.withUnsafeBytes { beginField($0) }
-                if !copyValue(v.value(f), kind: f.kind, escaped: f.valueEscaped, to: dst) {
+                let n = v.nameBytes(f)
+                if consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) { continue }
+                var toPack: Bool
+                if v.allNamesPlain {
+                    // Valid as written: the key is the input's own bytes.
+                    if isTaken(n) { continue }
+                    st.fields += 1
+                    if st.fields > st.packAfter {
+                        packBuffer.append(st.packed == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+                        st.packed += 1
+                        toPack = true
+                    } else {
+                        if out.count > mark + 1 { out.append(UInt8(ascii: ",")) }
+                        toPack = false
+                    }
+                    if toPack {
+                        packBuffer.append(0x22)
+                        packBuffer.append(n)
+                        packBuffer.append("\":")
+                    } else {
+                        out.append(0x22)
+                        out.append(n)
+                        out.append("\":")
+                    }
+                } else {
+                    let key = renamedKey(n, escaped: f.nameEscaped)
+                    if key.isEmpty { continue }
+                    toPack = key.withUnsafeBytes { open($0, &st, out, mark) }
+                }
+                if !(toPack ? copyValue(v.value(f), kind: f.kind, to: packBuffer) : copyValue(v.value(f), kind: f.kind, to: out)) {
                     out.truncate(to: mark)
-                    return (0, passthroughRefusal(String(decoding: name, as: UTF8.self)))
+                    return policyRefusal(String(decoding: n, as: UTF8.self))
                 }
             }
         }
 
-        if packing {
-            packBuffer.append(0x7D)
-            if out.count > mark + 1 { out.append(0x2C) }
-            out.append(packKey)
+        if st.packed > 0 {
+            packBuffer.append(UInt8(ascii: "}"))
+            if out.count > mark + 1 { out.append(UInt8(ascii: ",")) }
+            out.append(bytes(packKey))
             if packBuffer.count <= maxValueBytes {
                 out.append(packBuffer.bytes)
             } else {
@@ -356,19 +506,58 @@ public final class Transformer {
                 if r.truncated { stats.truncatedValues += 1 }
             }
         }
-        out.append(0x7D)
-        return (fields, nil)
+        out.append(UInt8(ascii: "}"))
+        return nil
+    }
+
+    /// The top-level field named `name` (NDJSON).
+    @inline(__always)
+    private func find(_ fields: [FieldSlot], _ v: RecordView, _ name: Span) -> FieldSlot? {
+        for f in fields where f.nameCount == name.count && equal(name, v.nameBytes(f)) { return f }
+        return nil
+    }
+
+    private func nestedLookup(_ object: UnsafeRawBufferPointer, _ path: [[UInt8]]) -> (Bool, UnsafeRawBufferPointer, ValueKind, Bool) {
+        var bytes = object
+        var kind = ValueKind.nested
+        var escaped = false
+        for comp in path.dropFirst() {
+            guard kind == .nested, let (r, k, e) = NestedLookup.member(comp, in: bytes) else {
+                return (false, UnsafeRawBufferPointer(start: nil, count: 0), .null, false)
+            }
+            bytes = r
+            kind = k
+            escaped = e
+        }
+        return (true, bytes, kind, escaped)
+    }
+
+    /// `"Name":` for an NDJSON name that is not a column name as written (escaped, invalid,
+    /// reserved); empty when a mapped column already has the name.
+    private func renamedKey(_ name: UnsafeRawBufferPointer, escaped: Bool) -> [UInt8] {
+        let raw = Array(name)
+        if let k = renamed[raw] { return k }
+        var plain = raw
+        if escaped {
+            scratch.removeAll()
+            Transformer.unescape(name, to: scratch)
+            plain = scratch.toArray()
+        }
+        let outName = columnName(plain)
+        if outName != plain { stats.renamedFields += 1 }
+        let key: [UInt8] = isTaken(outName) ? [] : [0x22] + outName + Array("\":".utf8)
+        if renamed.count < 100_000 { renamed[raw] = key }
+        return key
     }
 
     /// The refusal for a value that hit a `reject` policy (invalid UTF-8 or over the size limit).
-    private func passthroughRefusal(_ field: String) -> RecordError {
+    private func policyRefusal(_ field: String) -> RecordError {
         let what = field.hasPrefix("fields.map.") ? field : "field \"\(field)\""
-        if invalidUTF8Hit {
+        defer {
             invalidUTF8Hit = false
             oversizedHit = false
-            return RecordError("\(what): the value is not valid UTF-8 (source.invalidUTF8 is \"reject\")")
         }
-        oversizedHit = false
+        if invalidUTF8Hit { return RecordError("\(what): the value is not valid UTF-8 (source.invalidUTF8 is \"reject\")") }
         return RecordError("\(what): the value is longer than \(maxValueBytes) bytes (limits.oversizedValue is \"reject\")")
     }
 
@@ -381,96 +570,11 @@ public final class Transformer {
         }
     }
 
-    /// NDJSON records with nothing to change are copied byte for byte.
-    private func identityCopy(_ v: RecordView, to out: ByteBuffer) -> RecordError?? {
-        if v.fields.count > maxFields { return nil }
-        for f in v.fields {
-            if f.nameEscaped { return nil }
-            if !isPlainColumnName(v.nameBytes(f)) { return nil }
-            if f.valueCount > Int32(maxValueBytes) && (f.kind == .jsonString || f.kind == .nested) { return nil }
-        }
-        out.append(v.base)
-        return .some(nil)
-    }
-
-    @inline(__always)
-    private func isPlainColumnName(_ n: UnsafeRawBufferPointer) -> Bool {
-        guard n.count > 0, n.count <= FieldNames.maxLength, FieldNames.isLetter(n[0]) else { return false }
-        for c in n where !(FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == 0x5F) { return false }
-        if n.count == 4 || n.count == 6 || n.count == 7 || n.count == 13 {
-            return !FieldNames.isReserved(String(decoding: n, as: UTF8.self))
-        }
-        return true
-    }
-
-    private func isConsumedOrDropped(_ name: UnsafeRawBufferPointer, escaped: Bool) -> Bool {
-        for c in consumed where c.count == name.count && c.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, c.count) == 0 }) {
-            return true
-        }
-        for d in dropped where d.count == name.count && d.withUnsafeBytes({ memcmp($0.baseAddress!, name.baseAddress!, d.count) == 0 }) {
-            return true
-        }
-        return false
-    }
-
-    private var passthroughKeys: [[UInt8]: [UInt8]] = [:]
-
-    /// `"Name":` for a passthrough field; empty when a mapped column already has the name.
-    private func passthroughKey(_ name: UnsafeRawBufferPointer, escaped: Bool) -> [UInt8] {
-        let raw = Array(name)
-        if let k = passthroughKeys[raw] { return k }
-        var plain = raw
-        if escaped {
-            scratch.removeAll()
-            Transformer.unescape(name, to: scratch)
-            plain = scratch.toArray()
-        }
-        let outName = outputName(plain)
-        if outName != plain { stats.renamedFields += 1 }
-        let lower = Array(String(decoding: outName, as: UTF8.self).lowercased().utf8)
-        let key: [UInt8] = mappedOutputs.contains(lower) ? [] : Array("\"".utf8) + outName + Array("\":".utf8)
-        if passthroughKeys.count < 100_000 { passthroughKeys[raw] = key }
-        return key
-    }
-
-    /// Finds an input field by path in an NDJSON record (a dotted path reaches into nested objects).
-    private func lookup(_ v: RecordView, _ path: [[UInt8]]) -> (Bool, FieldSlot, UnsafeRawBufferPointer?) {
-        let none = FieldSlot(nameIndex: 0, valueStart: 0, valueCount: 0, kind: .null)
-        if path.count > 1 {
-            let whole = Array(path.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ".").utf8)
-            if let s = findTop(v, whole) { return (true, s, nil) }
-        }
-        guard let top = findTop(v, path[0]) else { return (false, none, nil) }
-        if path.count == 1 { return (true, top, nil) }
-        guard top.kind == .nested else { return (false, none, nil) }
-        var bytes = v.value(top)
-        var kind = ValueKind.nested
-        var escaped = false
-        for comp in path.dropFirst() {
-            guard kind == .nested, let (r, k, e) = NestedLookup.member(comp, in: bytes) else { return (false, none, nil) }
-            bytes = r
-            kind = k
-            escaped = e
-        }
-        var s = none
-        s.kind = kind
-        s.valueEscaped = escaped
-        return (true, s, bytes)
-    }
-
-    private func findTop(_ v: RecordView, _ name: [UInt8]) -> FieldSlot? {
-        for f in v.fields where Int(f.nameCount) == name.count {
-            let n = v.nameBytes(f)
-            if name.withUnsafeBytes({ memcmp($0.baseAddress!, n.baseAddress!, name.count) == 0 }) { return f }
-        }
-        return nil
-    }
-
-    private var invalidUTF8Hit = false
-    private var oversizedHit = false
+    // MARK: Values
 
     /// Writes a value as it came (no type given), applying the value limit.
-    private func copyValue(_ raw: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, to out: ByteBuffer) -> Bool {
+    @inline(__always)
+    private func copyValue(_ raw: UnsafeRawBufferPointer, kind: ValueKind, to out: ByteBuffer) -> Bool {
         switch kind {
         case .text:
             return writeText(raw, to: out)
@@ -532,7 +636,8 @@ public final class Transformer {
         switch type {
         case .string:
             switch kind {
-            case .text, .jsonString, .nested: return copyValue(raw, kind: kind == .nested ? .text : kind, escaped: escaped, to: out)
+            case .text, .jsonString: return copyValue(raw, kind: kind, to: out)
+            case .nested: return writeText(raw, to: out)
             case .number, .bool:
                 out.append(0x22)
                 out.append(raw)
@@ -542,7 +647,7 @@ public final class Transformer {
             }
         case .int, .long:
             if kind == .bool || kind == .nested { return false }
-            guard let v = ValueParsers.parseInt64(raw) ?? integralDouble(raw, kind) else { return false }
+            guard let v = ValueParsers.parseInt64(raw) ?? integralDouble(raw) else { return false }
             if type == .int && (v < Int64(Int32.min) || v > Int64(Int32.max)) { return false }
             out.reserve(24)
             out.count += ValueParsers.writeInt64(v, to: out.base + out.count)
@@ -576,18 +681,15 @@ public final class Transformer {
         case .guid:
             guard kind == .text || kind == .jsonString else { return false }
             out.reserve(40)
+            guard ValueParsers.normalizeGUID(raw, to: out.base + out.count + 1) else { return false }
             out.append(0x22)
-            guard ValueParsers.normalizeGUID(raw, to: out.base + out.count) else {
-                out.count -= 1
-                return false
-            }
             out.count += 36
             out.append(0x22)
             return true
         case .json:
             switch kind {
             case .nested, .number, .bool:
-                return copyValue(raw, kind: kind, escaped: escaped, to: out)
+                return copyValue(raw, kind: kind, to: out)
             case .null: return false
             case .text, .jsonString:
                 var t = raw
@@ -605,7 +707,7 @@ public final class Transformer {
         }
     }
 
-    private func integralDouble(_ raw: UnsafeRawBufferPointer, _ kind: ValueKind) -> Int64? {
+    private func integralDouble(_ raw: UnsafeRawBufferPointer) -> Int64? {
         guard let d = ValueParsers.parseDouble(raw), d == d.rounded(), abs(d) < 9.2e18 else { return nil }
         return Int64(d)
     }
@@ -670,11 +772,9 @@ public final class Transformer {
         let hex: StaticString = "0123456789abcdef"
         out.reserve(40)
         out.append(0x22)
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for k in 0..<8 { bytes[k] = UInt8(truncatingIfNeeded: fileKey >> (56 - 8 * k)) }
         let o = UInt64(bitPattern: ordinal)
-        for k in 0..<8 { bytes[8 + k] = UInt8(truncatingIfNeeded: o >> (56 - 8 * k)) }
-        for (k, b) in bytes.enumerated() {
+        for k in 0..<16 {
+            let b = k < 8 ? UInt8(truncatingIfNeeded: fileKey >> (56 - 8 * k)) : UInt8(truncatingIfNeeded: o >> (56 - 8 * (k - 8)))
             if k == 4 || k == 6 || k == 8 || k == 10 { out.append(0x2D) }
             out.append(hex.utf8Start[Int(b >> 4)])
             out.append(hex.utf8Start[Int(b & 15)])

@@ -11,8 +11,8 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
     let answer: HTTPResponse
     init(answer: HTTPResponse = HTTPResponse(status: 200)) { self.answer = answer }
     var requests: [(URL, [(String, String)], [UInt8])] { lock.withLock { _requests } }
-    func post(url: URL, headers: [(String, String)], body: [UInt8], timeout: Double) async throws(TransportError) -> HTTPResponse {
-        lock.withLock { _requests.append((url, headers, body)) }
+    func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+        lock.withLock { _requests.append((url, headers, [UInt8](body))) }
         return answer
     }
 }
@@ -26,7 +26,7 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
             azureResourceId: "/subscriptions/x/resourceGroups/y", signer: try SharedKeySigner(workspaceId: w, sharedKey: k), transport: t,
             clock: { Date(timeIntervalSince1970: 1_459_756_800) })
         let body = Array("[{\"a\":\"ě\"}]".utf8)
-        #expect(await target.send(body: body) == .acknowledged(status: 200))
+        #expect(await target.send(body: Data(body)) == .acknowledged(status: 200))
         let (url, headers, sent) = t.requests[0]
         #expect(url.absoluteString == "https://\(w).ods.opinsights.azure.com/api/logs?api-version=2016-04-01")
         let h = Dictionary(uniqueKeysWithValues: headers)
@@ -64,11 +64,11 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
         let target = DataCollectorTarget(
             baseURL: e.url, logType: "Together", timeGeneratedField: nil, azureResourceId: nil,
             signer: try SharedKeySigner(workspaceId: e.workspace, sharedKey: e.key), transport: URLSessionTransport(maxConnections: 2))
-        #expect(await target.send(body: Array("[{\"msg\":\"Grüße 🚀\"},{\"msg\":\"b\"}]".utf8)) == .acknowledged(status: 200))
+        #expect(await target.send(body: Data("[{\"msg\":\"Grüße 🚀\"},{\"msg\":\"b\"}]".utf8)) == .acknowledged(status: 200))
         let bad = DataCollectorTarget(
             baseURL: e.url, logType: "Bad-Type", timeGeneratedField: nil, azureResourceId: nil,
             signer: try SharedKeySigner(workspaceId: e.workspace, sharedKey: e.key), transport: URLSessionTransport(maxConnections: 2))
-        guard case .fatal(400, "InvalidLogType", _) = await bad.send(body: Array("[]".utf8)) else {
+        guard case .fatal(400, "InvalidLogType", _) = await bad.send(body: Data("[]".utf8)) else {
             Issue.record("expected InvalidLogType")
             return
         }

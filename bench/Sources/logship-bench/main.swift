@@ -1,0 +1,118 @@
+// Stage timings in a release build: how fast each part of the per-record path runs alone.
+//
+//   logship-bench read PIPELINE            reader + decoder only (every file of the pipeline)
+//   logship-bench transform PIPELINE       reader + decoder + transformer, one thread
+//   logship-bench chunk PIPELINE           reader + decoder + transformer + chunker, one thread
+//   logship-bench emulator-parse FILE      the emulator's JSON check over FILE's lines as one body
+//
+// Prints one JSON object: seconds, bytes (input bytes as stored on disk), records, MB/s,
+// records/s, peak RSS in KB.
+import Foundation
+import LogshipCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+func peakRSSKB() -> Int {
+    var u = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &u)
+    return u.ru_maxrss
+}
+
+func fail(_ s: String) -> Never {
+    FileHandle.standardError.write(Data("logship-bench: \(s)\n".utf8))
+    exit(2)
+}
+
+func report(_ stage: String, seconds: Double, bytes: Int64, records: Int, extra: [String: Any] = [:]) {
+    var o: [String: Any] = [
+        "stage": stage, "seconds": seconds, "bytes": bytes, "records": records,
+        "MBps": Double(bytes) / 1e6 / seconds, "recordsPerSecond": Double(records) / seconds, "peakRSSKB": peakRSSKB(),
+    ]
+    for (k, v) in extra { o[k] = v }
+    let d = try! JSONSerialization.data(withJSONObject: o, options: [.sortedKeys])
+    print(String(decoding: d, as: UTF8.self))
+}
+
+func loadPipeline(_ path: String) -> (PipelineSpec, [InputFile]) {
+    let r = PipelineLoader().load(URL(fileURLWithPath: path))
+    guard let spec = r.spec else { fail(r.problems.map(\.description).joined(separator: "\n")) }
+    let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
+    if files.isEmpty { fail("no input files") }
+    return (spec, files)
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3 else { fail("usage: logship-bench read|transform|chunk PIPELINE | emulator-parse FILE") }
+let stage = args[1]
+
+switch stage {
+case "read", "transform", "chunk":
+    let (spec, files) = loadPipeline(args[2])
+    let transformer = Transformer(spec: spec)
+    let out = ByteBuffer(capacity: 1 << 20)
+    let chunker = Chunker(maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash, fileIdentity: { "\($0)" })
+    var records = 0, rejected = 0, chunks = 0
+    var bodyBytes = 0
+    let start = Date()
+    for f in files {
+        let (decoder, names): (RecordDecoder, NameTable?)
+        do { (decoder, names) = try DecoderFactory.open(f, spec: spec.source) } catch { fail("\(f.path): \(error)") }
+        transformer.beginFile(fileKey: UInt64(f.index), names: names)
+        while true {
+            let r: DecodeResult?
+            do { r = try decoder.next() } catch { fail("\(f.path): \(error)") }
+            guard let r else { break }
+            switch r {
+            case .record(let v):
+                records += 1
+                if stage == "read" { continue }
+                if stage == "transform" {
+                    out.removeAll()
+                    if transformer.transform(v, to: out) != nil { rejected += 1 }
+                    continue
+                }
+                let mark = chunker.beginRecord()
+                if transformer.transform(v, to: chunker.body) != nil {
+                    chunker.abandonRecord(mark)
+                    rejected += 1
+                    continue
+                }
+                if case .added(let c?) = chunker.commitRecord(mark, v.provenance) {
+                    chunks += 1
+                    bodyBytes += c.body.count
+                }
+            case .rejected:
+                rejected += 1
+            }
+        }
+    }
+    if let c = chunker.flush() {
+        chunks += 1
+        bodyBytes += c.body.count
+    }
+    let seconds = Date().timeIntervalSince(start)
+    report(stage, seconds: seconds, bytes: files.reduce(0) { $0 + $1.size }, records: records, extra: ["rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes])
+
+case "emulator-parse":
+    guard let data = FileManager.default.contents(atPath: args[2]) else { fail("cannot read \(args[2])") }
+    // The file's lines as one JSON array body, as the client would send them.
+    var body = Data(capacity: data.count + 2)
+    body.append(UInt8(ascii: "["))
+    var first = true
+    for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
+        if !first { body.append(UInt8(ascii: ",")) }
+        body.append(line)
+        first = false
+    }
+    body.append(UInt8(ascii: "]"))
+    let start = Date()
+    let n = body.withUnsafeBytes { Emulator.countRecords($0) }
+    let seconds = Date().timeIntervalSince(start)
+    guard let n else { fail("the emulator refused the body") }
+    report(stage, seconds: seconds, bytes: Int64(body.count), records: n)
+
+default:
+    fail("unknown stage \(stage)")
+}

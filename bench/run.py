@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""logship benchmarks, release build, everything measured in the same invocation.
+
+  bench/run.py                      # 200M inputs: baselines, stages, end to end, peer script
+  bench/run.py --size 20M --runs 1  # quick look
+  bench/run.py --memory             # also peak RSS for a 2G input against 200M
+
+What it measures, each run `--runs` times, median reported:
+  baselines  `cat FILE > /dev/null`, `zcat FILE > /dev/null` on the same files
+  stages     logship-bench read / transform (reader + decoder [+ transformer], one thread)
+  end to end `logship run` into `logship emulate --discard` (separate processes, loopback)
+             and ../shared/bench/peer_python.py (the documented Python sample, scaled up)
+             against the same emulator on the same file
+Results: a Markdown table on stdout and bench/results/latest.json.
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import base64
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "bench")
+DATA = os.path.join(BENCH, "data")
+PEER = os.path.normpath(os.path.join(ROOT, "..", "shared", "bench", "peer_python.py"))
+LOGSHIP = os.path.join(ROOT, ".build", "release", "logship")
+STAGES = os.path.join(ROOT, ".build", "release", "logship-bench")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def build():
+    sh(["swift", "build", "-c", "release", "--product", "logship"], cwd=ROOT, stdout=subprocess.DEVNULL)
+    sh(["swift", "build", "-c", "release", "--product", "logship-bench"], cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def gen(kind, size, name, gzip=False):
+    path = os.path.join(DATA, name)
+    if not os.path.exists(path):
+        os.makedirs(DATA, exist_ok=True)
+        args = [sys.executable, os.path.join(BENCH, "gen.py"), kind, "--size", size, "--out", path]
+        if gzip:
+            args += ["--gzip", "--members", "4"]
+        sh(args, stderr=subprocess.DEVNULL)
+    return path
+
+
+def timed(cmd, env=None, stdout=subprocess.DEVNULL):
+    """Wall seconds and peak RSS (KB) of one child process."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - t0
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{err[-2000:]}")
+    return elapsed, usage.ru_maxrss
+
+
+def median_run(cmd, runs, env=None, shell=False):
+    times, rss = [], []
+    for _ in range(runs):
+        if shell:
+            t0 = time.perf_counter()
+            sh(cmd, shell=True)
+            times.append(time.perf_counter() - t0)
+            rss.append(0)
+        else:
+            t, r = timed(cmd, env=env)
+            times.append(t)
+            rss.append(r)
+    return statistics.median(times), max(rss), times
+
+
+class Emulator:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="logship-bench-emu-")
+        self.workspace = str(uuid.uuid4())
+        self.key = base64.b64encode(os.urandom(64)).decode()
+        self.proc = subprocess.Popen(
+            [LOGSHIP, "emulate", "--port", "0", "--discard", "--data-dir", self.dir,
+             "--workspace-id", self.workspace, "--shared-key", self.key],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            raise SystemExit(f"emulator did not start: {line}")
+        self.url = line[len("listening on "):]
+
+    def env(self):
+        e = dict(os.environ)
+        e.update(LOGSHIP_WORKSPACE_ID=self.workspace, LOGSHIP_SHARED_KEY=self.key)
+        return e
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def stage(name, pipeline, env, runs):
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([STAGES, name, pipeline], env=env, check=True, capture_output=True).stdout
+        results.append(json.loads(out))
+    best = sorted(results, key=lambda r: r["seconds"])[len(results) // 2]
+    return best
+
+
+def mb(n):
+    return n / 1e6
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", default="200M")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--memory", action="store_true", help="also compare peak RSS for 2G against 200M")
+    ap.add_argument("--skip-peer", action="store_true")
+    args = ap.parse_args()
+
+    build()
+    size = args.size
+    files = {
+        "ndjson": gen("ndjson", size, f"web-{size}.ndjson"),
+        "ndjson.gz": gen("ndjson", size, f"web-{size}.ndjson.gz", gzip=True),
+        "csv": gen("csv", size, f"orders-{size}.csv"),
+        "nginx": gen("nginx", size, f"access-{size}.log"),
+    }
+    pipelines = {
+        "ndjson": os.path.join(BENCH, "pipelines", "ndjson-passthrough.json5"),
+        "ndjson.gz": os.path.join(BENCH, "pipelines", "ndjson-gzip.json5"),
+        "csv": os.path.join(BENCH, "pipelines", "csv-typed.json5"),
+        "nginx": os.path.join(BENCH, "pipelines", "nginx-typed.json5"),
+    }
+    env = dict(os.environ, BENCH_SIZE=size)
+    results = {"size": size, "runs": args.runs, "machine": os.uname().nodename, "cpus": os.cpu_count(), "rows": []}
+    rows = results["rows"]
+
+    def row(what, seconds, nbytes, note="", rss=None, records=None):
+        r = {"what": what, "seconds": round(seconds, 3), "MBps": round(mb(nbytes) / seconds, 1), "note": note}
+        if rss:
+            r["peakRSSMB"] = round(rss / 1024, 1)
+        if records:
+            r["recordsPerSecond"] = round(records / seconds)
+        rows.append(r)
+        print(f"  {what:<46} {r['MBps']:>8} MB/s  {seconds:7.3f} s  {note}", flush=True)
+        return r
+
+    print(f"# logship benchmark, {size} inputs, median of {args.runs}, {os.cpu_count()} cores", flush=True)
+    # Page cache: read every file once before timing.
+    for f in files.values():
+        sh(f"cat '{f}' > /dev/null", shell=True)
+
+    print("## baselines", flush=True)
+    base = {}
+    for k, f in files.items():
+        if k == "ndjson.gz":
+            t, _, _ = median_run(f"zcat '{f}' > /dev/null", args.runs, shell=True)
+            base["zcat"] = t
+            row(f"zcat {os.path.basename(f)}", t, os.path.getsize(f), "compressed bytes")
+        else:
+            t, _, _ = median_run(f"cat '{f}' > /dev/null", args.runs, shell=True)
+            row(f"cat {os.path.basename(f)}", t, os.path.getsize(f))
+
+    print("## stages (one thread, no upload)", flush=True)
+    for k in ["ndjson", "ndjson.gz", "csv", "nginx"]:
+        for s in ["read", "transform"]:
+            r = stage(s, pipelines[k], env, args.runs)
+            row(f"{s:<9} {k}", r["seconds"], r["bytes"], f"{r['recordsPerSecond'] / 1e6:.2f} M records/s",
+                rss=r["peakRSSKB"], records=r["records"])
+            if k == "ndjson.gz" and s == "read":
+                rows[-1]["vsZcat"] = round(base["zcat"] / r["seconds"], 2)
+
+    print("## end to end: logship run → logship emulate --discard (separate processes)", flush=True)
+    emu = Emulator()
+    try:
+        e2e = {}
+        for k in ["ndjson", "ndjson.gz", "csv", "nginx"]:
+            state = tempfile.mkdtemp(prefix="logship-bench-state-")
+            cmd = [LOGSHIP, "run", pipelines[k], "--endpoint", emu.url, "--state-dir", state, "--restart", "--progress", "none"]
+            e = emu.env()
+            e["BENCH_SIZE"] = size
+            t, rss, _ = median_run(cmd, args.runs, env=e)
+            shutil.rmtree(state, ignore_errors=True)
+            e2e[k] = t
+            r = row(f"logship run {k}", t, os.path.getsize(files[k]), "", rss=rss)
+            if k == "ndjson.gz":
+                r["vsZcat"] = round(base["zcat"] / t, 2)
+                r["note"] = f"{r['vsZcat']} × zcat"
+                print(f"    → {r['vsZcat']} × zcat", flush=True)
+        if not args.skip_peer:
+            for k, fmt in [("ndjson", "ndjson"), ("csv", "csv"), ("ndjson.gz", "ndjson")]:
+                cmd = [sys.executable, PEER, "--endpoint", emu.url, "--workspace-id", emu.workspace, "--shared-key", emu.key,
+                       "--log-type", "Peer", "--format", fmt, files[k]]
+                t, rss, _ = median_run(cmd, args.runs)
+                r = row(f"peer_python.py {k}", t, os.path.getsize(files[k]), "", rss=rss)
+                ratio = t / e2e[k]
+                r["logshipSpeedup"] = round(ratio, 1)
+                r["note"] = f"logship is {ratio:.1f} × faster"
+                print(f"    → logship is {ratio:.1f} × faster", flush=True)
+    finally:
+        emu.stop()
+
+    if args.memory:
+        print("## memory: peak RSS of `logship run` for 2G against 200M input (same concurrency)", flush=True)
+        big = gen("ndjson", "2G", "web-2G.ndjson")
+        small = gen("ndjson", "200M", "web-200M.ndjson")
+        emu = Emulator()
+        try:
+            peaks = {}
+            for label, size2 in [("200M", "200M"), ("2G", "2G")]:
+                state = tempfile.mkdtemp(prefix="logship-bench-state-")
+                e = emu.env()
+                e["BENCH_SIZE"] = size2
+                cmd = [LOGSHIP, "run", pipelines["ndjson"], "--endpoint", emu.url, "--state-dir", state, "--restart", "--progress", "none"]
+                t, rss = timed(cmd, env=e)
+                shutil.rmtree(state, ignore_errors=True)
+                peaks[label] = rss
+                row(f"logship run ndjson {label}", t, os.path.getsize(big if label == "2G" else small), f"peak RSS {rss / 1024:.0f} MB", rss=rss)
+            ratio = peaks["2G"] / peaks["200M"]
+            results["memoryRatio"] = round(ratio, 3)
+            print(f"    → peak RSS 2G / 200M = {ratio:.2f}", flush=True)
+        finally:
+            emu.stop()
+
+    os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
+    with open(os.path.join(BENCH, "results", "latest.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
