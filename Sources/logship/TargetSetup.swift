@@ -13,7 +13,6 @@ struct TargetSetup {
     ///   - local: start an emulator with a throw-away key and send there.
     ///   - placeholderCredentials: a dry run may go without credentials.
     static func make(_ pipeline: PipelineSpec, endpoint: String?, local: Bool, localDataDir: URL?, placeholderCredentials: Bool) throws -> TargetSetup {
-        let transport = URLSessionTransport(maxConnections: pipeline.upload.concurrency)
         switch pipeline.target.api {
         case .logsIngestion:
             throw UsageError(description: "target.api \"logs-ingestion\" is not available in this build yet")
@@ -43,6 +42,7 @@ struct TargetSetup {
                 }
             }
             let signer = try SharedKeySigner(workspaceId: creds.workspaceId, sharedKey: creds.sharedKey)
+            let transport = Transports.for(creds.baseURL, concurrency: pipeline.upload.concurrency)
             var destination = local ? "local emulator" : "data-collector \(creds.workspaceId) \(pipeline.target.logType)_CL"
             if !local && (endpoint != nil || env["LOGSHIP_ENDPOINT"] != nil || pipeline.target.endpoint != nil) {
                 destination += " at \(creds.baseURL.absoluteString)"

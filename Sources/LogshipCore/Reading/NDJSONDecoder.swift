@@ -198,15 +198,8 @@ struct NDJSONScanner {
         guard i == n else { throw fail("unexpected data after the object") }
     }
 
-    /// Column-name bytes: letters, digits, underscore (1), letters (2 marks a valid first byte).
-    static let nameClass: [UInt8] = {
-        var t = [UInt8](repeating: 0, count: 256)
-        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = 3 }
-        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = 3 }
-        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 1 }
-        t[0x5F] = 1
-        return t
-    }()
+    @inline(__always) static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) &- 97 < 26 }
+    @inline(__always) static func isNameByte(_ c: UInt8) -> Bool { isLetter(c) || c &- 48 < 10 || c == 0x5F }
 
     /// Scans a key starting at its quote, noting whether it is usable as a column name as
     /// written; returns whether it contains escapes.
@@ -214,11 +207,11 @@ struct NDJSONScanner {
     mutating func key() throws(Failure) -> Bool {
         let start = i
         var k = i + 1
-        var plain = k < n && Self.nameClass[Int(at(k))] & 2 != 0
+        var plain = k < n && Self.isLetter(at(k))
         while k < n {
             let c = at(k)
             if c == 0x22 { break }
-            if Self.nameClass[Int(c)] == 0 {
+            if !Self.isNameByte(c) {
                 plain = false
                 break
             }
