@@ -123,3 +123,34 @@ import Testing
         #expect(report?["recordsSent"] as? Int == 499)
     }
 }
+
+@Suite struct DamagedInputTests {
+    @Test func aTruncatedGzipIsReportedAndTheRunGoesOn() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let lines = (0..<20_000).map { "{\"seq\":\($0),\"pad\":\"\(String(repeating: "q", count: 30))\"}" }.joined(separator: "\n") + "\n"
+        dir.write("in/a-damaged.ndjson", lines)
+        dir.write("in/b-good.ndjson", (20_000..<20_100).map { "{\"seq\":\($0)}" }.joined(separator: "\n") + "\n")
+        let gz = try run(["-c", "import gzip,sys; d=gzip.compress(open(sys.argv[1],'rb').read()); open(sys.argv[1]+'.gz','wb').write(d[:len(d)//2])", dir.file("in/a-damaged.ndjson").path], executable: "/usr/bin/python3")
+        #expect(gz.status == 0)
+        try FileManager.default.removeItem(at: dir.file("in/a-damaged.ndjson"))
+        let p = dir.write("p.json5", """
+            { version: 1, source: { files: ["in/*"], format: "ndjson" }, target: { logType: "Damaged" } }
+            """)
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        #expect(r.status == 1, "\(r.stderr)")
+        let rejects = try String(contentsOf: state.appendingPathComponent("rejects.ndjson"), encoding: .utf8)
+        let first = try JSONSerialization.jsonObject(with: Data(rejects.split(separator: "\n")[0].utf8)) as? [String: Any]
+        #expect(first?["file"] as? String == "in/a-damaged.ndjson.gz")
+        #expect((first?["offset"] as? Int ?? 0) > 0)
+        #expect((first?["reason"] as? String)?.contains("truncated") == true)
+        let rows = emu.rows("Damaged_CL").compactMap { $0["seq_d"] as? Double }.map { Int($0) }
+        let damaged = rows.filter { $0 < 20_000 }
+        #expect(damaged.count > 5000, "the records before the damage are delivered")
+        #expect(Set(damaged) == Set(0..<damaged.count), "and they are the first ones, in full")
+        #expect(rows.filter { $0 >= 20_000 }.count == 100, "the next file is read in full")
+    }
+}
