@@ -433,14 +433,14 @@ private func decodeOne(_ line: String, _ pattern: String) throws -> Decoded {
             let line = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 1)
             defer { line.deallocate() }
             line.copyBytes(from: full[0..<length])
-            var fields: [FieldSlot] = []
+            let fields = SlotBuffer()
             // A rejected line's partial slots are dropped by the decoder; only a match is checked.
-            guard let pri = try? PresetParsers.parse(preset, UnsafeRawBufferPointer(line), into: &fields) else {
+            guard let pri = try? PresetParsers.parse(preset, UnsafeRawBufferPointer(line), into: fields) else {
                 #expect(length < full.count, "\(preset.name) sample")
                 continue
             }
             let computed = pri >= 0 ? 3 : 0
-            for slot in fields { #expect(Int(slot.valueStart + slot.valueCount) <= length + computed) }
+            for slot in fields.view { #expect(Int(slot.valueStart + slot.valueCount) <= length + computed) }
         }
     }
 }

@@ -32,7 +32,6 @@ public final class ChunkProducer: @unchecked Sendable {
 
     public private(set) var recordsRead = 0
     public private(set) var recordsSkipped = 0
-    public private(set) var bytesRead: Int64 = 0
     public let transformer: Transformer
     public var rejectedCount: Int { rejects.count }
 
@@ -43,8 +42,7 @@ public final class ChunkProducer: @unchecked Sendable {
     private let plan: ResumePlan
     private let chunker: Chunker
     private var fileIndex = -1
-    private var decoder: RecordDecoder?
-    private var reader: LineReader?
+    private let input: InputStage
     /// Updated once per batch of records when given.
     public var counters: ProgressCounters?
     private var reportedBytes: Int64 = 0
@@ -56,9 +54,13 @@ public final class ChunkProducer: @unchecked Sendable {
     private var ackedCursor = 0
     private var inAckedRange = false
     private var done = false
-    private var bytesBeforeCurrent: Int64 = 0
 
-    public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan()) {
+    /// - Parameter decodeAhead: decode on a thread of its own, overlapping with transforming
+    ///   and chunking (worth it when either side has real work: typed mappings, gzip).
+    public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan(), decodeAhead: Bool = false) {
+        self.input = decodeAhead
+            ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles)
+            : InlineInput(files: files, source: spec.source, skip: plan.doneFiles)
         self.spec = spec
         self.files = files
         self.fingerprints = fingerprints
@@ -72,7 +74,10 @@ public final class ChunkProducer: @unchecked Sendable {
     }
 
     /// Bytes of the input files consumed so far (compressed bytes for gzip), for progress.
-    public var progressBytes: Int64 { bytesBeforeCurrent + (reader?.rawOffset ?? 0) }
+    public var progressBytes: Int64 { input.progressBytes }
+
+    /// Stops reading ahead (the run is stopping).
+    public func cancel() { input.cancel() }
 
     private func publishProgress() {
         guard let c = counters else { return }
@@ -91,15 +96,6 @@ public final class ChunkProducer: @unchecked Sendable {
         while true {
             if !pending.isEmpty { return pending.removeFirst() }
             if done { return nil }
-            if decoder == nil {
-                if !openNextFile() {
-                    done = true
-                    if let c = chunker.flush() { emit(c) }
-                    releaseFinished(all: true)
-                    continue
-                }
-                continue
-            }
             try step()
         }
     }
@@ -118,36 +114,6 @@ public final class ChunkProducer: @unchecked Sendable {
         }
     }
 
-    private func openNextFile() -> Bool {
-        while true {
-            if fileIndex >= 0 {
-                bytesBeforeCurrent += files[fileIndex].size
-                publishProgress()
-            }
-            fileIndex += 1
-            guard fileIndex < files.count else { return false }
-            let f = files[fileIndex]
-            if plan.doneFiles.contains(fileIndex) {
-                pending.append(.fileSkipped(file: fileIndex))
-                return true
-            }
-            currentOrdinals = 0
-            ackedCursor = 0
-            inAckedRange = false
-            do {
-                let (d, names, r) = try DecoderFactory.openWithReader(f, spec: spec.source)
-                decoder = d
-                reader = r
-                transformer.beginFile(fileKey: fingerprints[fileIndex]?.key ?? UInt64(fileIndex), names: names)
-                return true
-            } catch {
-                rejects.write(file: f.relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [])
-                pending.append(.fileFinished(file: fileIndex, ordinals: 0, error: error))
-                return true
-            }
-        }
-    }
-
     /// Whether `ordinal` of the current file was delivered by an earlier run.
     @inline(__always)
     private func isAcked(_ ordinal: Int64) -> Bool {
@@ -156,27 +122,35 @@ public final class ChunkProducer: @unchecked Sendable {
         return ackedCursor < ranges.count && ranges[ackedCursor].contains(ordinal)
     }
 
-    /// Decodes up to a few thousand records or until a chunk is ready.
+    /// Handles input events until a chunk is ready, a few thousand records have passed, or the input ends.
     private func step() throws(Abort) {
-        guard let decoder else { return }
         defer { publishProgress() }
         var budget = 4096
         while budget > 0 && pending.isEmpty {
             budget -= 1
-            let result: DecodeResult?
-            do {
-                result = try decoder.next()
-            } catch {
-                let f = files[fileIndex]
-                rejects.write(file: f.relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read", excerpt: [])
+            guard let event = input.next() else {
+                done = true
+                if let c = chunker.flush() { emit(c) }
+                releaseFinished(all: true)
+                return
+            }
+            switch event {
+            case .fileOpened(let file, let names):
+                fileIndex = file
+                currentOrdinals = 0
+                ackedCursor = 0
+                inAckedRange = false
+                transformer.beginFile(fileKey: fingerprints[file]?.key ?? UInt64(file), names: names)
+            case .fileSkipped(let file):
+                pending.append(.fileSkipped(file: file))
+            case .fileFailed(let file, let error):
+                rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [])
+                pending.append(.fileFinished(file: file, ordinals: 0, error: error))
+            case .fileEnded(let file, let error):
+                if let error {
+                    rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read", excerpt: [])
+                }
                 finishFile(error: error)
-                return
-            }
-            guard let result else {
-                finishFile(error: nil)
-                return
-            }
-            switch result {
             case .record(let view):
                 let p = view.provenance
                 currentOrdinals = p.ordinal + 1
@@ -227,9 +201,6 @@ public final class ChunkProducer: @unchecked Sendable {
     }
 
     private func finishFile(error: ReadError?) {
-        bytesRead += decoder?.decodedOffset ?? 0
-        decoder = nil
-        reader = nil
         let entry = (fileIndex, currentOrdinals, error)
         if chunker.pendingBytes == 0 {
             pending.append(.fileFinished(file: entry.0, ordinals: entry.1, error: entry.2))

@@ -12,6 +12,8 @@ public struct RunOptions: Sendable {
     public var destination = ""
     /// Seconds in-flight requests get to finish after a stop request.
     public var gracePeriod = 30.0
+    /// Decode on a thread of its own (nil: decide from the pipeline).
+    public var decodeAhead: Bool? = nil
     public init(stateDirectory: URL) { self.stateDirectory = stateDirectory }
 }
 
@@ -134,7 +136,13 @@ public final class Engine: @unchecked Sendable {
         }
 
         let rejects = RejectsWriter(url: options.stateDirectory.appendingPathComponent("rejects.ndjson"))
-        let producer = ChunkProducer(spec: spec, files: files, fingerprints: fingerprints, rejects: rejects, plan: plan)
+        // Decoding ahead on the other core pays when there is work on both sides of the
+        // hand-off (a typed mapping, gzip); plain NDJSON passthrough is one scan and a copy.
+        let gzipped = files.contains { $0.path.hasSuffix(".gz") } || spec.source.compression == .gzip
+        let heavyTransform = !spec.fields.map.isEmpty || spec.source.format != .ndjson
+        let producer = ChunkProducer(
+            spec: spec, files: files, fingerprints: fingerprints, rejects: rejects, plan: plan,
+            decodeAhead: options.decodeAhead ?? (gzipped || heavyTransform))
         producer.counters = counters
         counters.update {
             $0.totalBytes = report.inputBytes
@@ -205,6 +213,7 @@ public final class Engine: @unchecked Sendable {
                 if stop.isSet { break }
             }
             channel.cancel()
+            if stop.isSet { producer.cancel() }
             if stop.isSet && inFlight > 0 {
                 // Requests in flight may finish (their answers are recorded) within the grace
                 // period; then they are cancelled and their chunks are sent again next run.
@@ -225,6 +234,8 @@ public final class Engine: @unchecked Sendable {
             await group.waitForAll()
         }
         producerDone.wait()
+        // Lets a decoding thread that is still waiting for room see that the run is over.
+        producer.cancel()
         rejects.close()
 
         var final = await ledger.finish()

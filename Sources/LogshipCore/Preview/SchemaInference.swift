@@ -348,11 +348,11 @@ public enum SchemaInference {
         // Names in order, with numbers and nested values as written: Foundation would round
         // 20-digit ids and reorder object keys, and the service stores the text it was sent.
         var names: [(String, String?)] = []
-        var fields: [FieldSlot] = []
+        let fields = SlotBuffer(capacity: 16)
         let ok = json.withUnsafeBytes { raw -> Bool in
             var scanner = NDJSONScanner(raw)
-            guard (try? scanner.object(into: &fields)) != nil else { return false }
-            for f in fields {
+            guard (try? scanner.object(into: fields)) != nil else { return false }
+            for f in fields.view {
                 let n = UnsafeRawBufferPointer(rebasing: raw[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)])
                 var name = String(decoding: n, as: UTF8.self)
                 if f.nameEscaped {

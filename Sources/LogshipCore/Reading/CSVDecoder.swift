@@ -39,7 +39,6 @@ public final class CSVDecoder: RecordDecoder {
     // The byte-level state is a value so that the per-record work pays for one exclusivity
     // check on `scanner`, not one for every class property it touches.
     private var scanner: CSVScanner
-    private var fields: [FieldSlot] = []
     private var ordinal: Int64 = 0
 
     /// Reads the header line first when `spec.header` is true (with `spec.columns` also given, the
@@ -76,7 +75,6 @@ public final class CSVDecoder: RecordDecoder {
                 message: "with header: false, the CSV columns must be named (source.csv.columns)", offset: 0)
         }
         scanner.fixWidth(names.count)
-        fields.reserveCapacity(names.count)
     }
 
     deinit { scanner.deallocate() }
@@ -90,14 +88,9 @@ public final class CSVDecoder: RecordDecoder {
         guard outcome == .complete, count == names.count else {
             return .rejected(provenance, scanner.error(for: outcome), excerpt: scanner.excerpt(for: outcome))
         }
+        // The view points at the scanner's own slots: valid until the next call, as views are.
         let slots = UnsafeBufferPointer(start: scanner.slots, count: count)
-        if count > 0, fields.count == count {
-            fields.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: slots.baseAddress!, count: count) }
-        } else {
-            fields.removeAll(keepingCapacity: true)
-            fields.append(contentsOf: slots)
-        }
-        return .record(RecordView(base: scanner.recordBytes, names: names, fields: fields, provenance: provenance))
+        return .record(RecordView(base: scanner.recordBytes, names: names, fields: slots, provenance: provenance))
     }
 
     // By bytes: String equality is canonical equivalence, which would call "é" and "e\u{301}" equal.

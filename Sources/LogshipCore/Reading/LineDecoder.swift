@@ -12,7 +12,7 @@ public final class LineDecoder: RecordDecoder {
     private let reader: LineReader
     private let fileIndex: Int
     private let matcher: Matcher
-    private var fields: [FieldSlot] = []
+    private let fields = SlotBuffer()
     private var ordinal: Int64 = 0
     // The line plus the computed values (syslog facility, severity); reused line after line.
     // Allocated on first use: an init that throws never reaches deinit to free it.
@@ -67,18 +67,18 @@ public final class LineDecoder: RecordDecoder {
             switch matcher {
             case .preset(let preset):
                 do {
-                    let pri = try PresetParsers.parse(preset, bytes, into: &fields)
+                    let pri = try PresetParsers.parse(preset, bytes, into: fields)
                     if pri >= 0 { base = withComputed(bytes, pri: pri) }
                 } catch {
                     return .rejected(provenance, error.reason(preset: preset, line: bytes), excerpt: excerpt(bytes))
                 }
             case .regex(let regex):
-                if !regex.match(bytes, into: &fields) {
+                if !regex.match(bytes, into: fields) {
                     let error = RecordError("does not match the regular expression in source.lines.pattern")
                     return .rejected(provenance, error, excerpt: excerpt(bytes))
                 }
             }
-            return .record(RecordView(base: base, names: names, fields: fields, provenance: provenance))
+            return .record(RecordView(base: base, names: names, fields: fields.view, provenance: provenance))
         }
         return nil
     }
@@ -131,7 +131,7 @@ final class RegexLineMatcher {
         offsets.deallocate()
     }
 
-    func match(_ line: UnsafeRawBufferPointer, into fields: inout [FieldSlot]) -> Bool {
+    func match(_ line: UnsafeRawBufferPointer, into fields: SlotBuffer) -> Bool {
         let (text, length, ascii) = utf16Text(line)
         guard let m = regex.firstMatch(in: text, range: NSRange(location: 0, length: length)) else { return false }
         for (index, name) in groups.enumerated() {

@@ -92,16 +92,16 @@ enum PresetParsers {
 
     /// Parses `line` (non-empty) and appends its slots. Returns the syslog PRI value when the
     /// decoder must materialise facility and severity, else -1.
-    static func parse(_ preset: LinePreset, _ line: UnsafeRawBufferPointer, into f: inout [FieldSlot])
+    static func parse(_ preset: LinePreset, _ line: UnsafeRawBufferPointer, into f: SlotBuffer)
         throws(PresetMismatch) -> Int
     {
         let s = Bytes(line)
         switch preset {
-        case .nginxCombined: try accessLog(s, nginx: true, combined: true, into: &f)
-        case .apacheCommon: try accessLog(s, nginx: false, combined: false, into: &f)
-        case .apacheCombined: try accessLog(s, nginx: false, combined: true, into: &f)
-        case .syslogRFC3164: return try syslog3164(s, into: &f)
-        case .syslogRFC5424: return try syslog5424(s, into: &f)
+        case .nginxCombined: try accessLog(s, nginx: true, combined: true, into: f)
+        case .apacheCommon: try accessLog(s, nginx: false, combined: false, into: f)
+        case .apacheCombined: try accessLog(s, nginx: false, combined: true, into: f)
+        case .syslogRFC3164: return try syslog3164(s, into: f)
+        case .syslogRFC5424: return try syslog5424(s, into: f)
         case .raw: f.append(slot(0, 0, s.n))
         }
         return -1
@@ -170,7 +170,7 @@ enum PresetParsers {
 
     /// `%h %l %u %t "%r" %>s %b` (+ ` "%{Referer}i" "%{User-agent}i"`). nginx's combined format
     /// is the same line with a literal `-` for `%l`, and no field for it.
-    static func accessLog(_ s: Bytes, nginx: Bool, combined: Bool, into f: inout [FieldSlot]) throws(PresetMismatch) {
+    static func accessLog(_ s: Bytes, nginx: Bool, combined: Bool, into f: SlotBuffer) throws(PresetMismatch) {
         // Name indexes after the client address are shifted by the ident field Apache has.
         let k: Int32 = nginx ? 0 : 1
         let n = s.n
@@ -207,7 +207,7 @@ enum PresetParsers {
         i = e + 1
         let request = try s.quoted(at: i, "' \"' before the request", "'\"' closing the request")
         f.append(slot(3 + k, request.lowerBound, request.count))
-        splitRequest(s, request.lowerBound, request.upperBound, nameBase: 4 + k, into: &f)
+        splitRequest(s, request.lowerBound, request.upperBound, nameBase: 4 + k, into: f)
         i = request.upperBound + 1
         guard s.at(i, is: space) else { throw PresetMismatch(expected: "' ' after the request", at: i) }
         i += 1
@@ -238,7 +238,7 @@ enum PresetParsers {
     /// `METHOD URI PROTOCOL` when the request has exactly three non-empty parts; anything
     /// else (`-`, a TLS handshake sent to a plain port, a URI with a raw space) adds nothing.
     @inline(__always)
-    static func splitRequest(_ s: Bytes, _ start: Int, _ end: Int, nameBase: Int32, into f: inout [FieldSlot]) {
+    static func splitRequest(_ s: Bytes, _ start: Int, _ end: Int, nameBase: Int32, into f: SlotBuffer) {
         let a = s.find(space, from: start, to: end)
         guard a > start, a < end else { return }
         var b = end - 1
@@ -254,7 +254,7 @@ enum PresetParsers {
     /// `<PRI>` opening the line: appends pri, facility and severity slots and returns the value
     /// and the index after `>`. Facility and severity are placed past the line's end.
     @inline(__always)
-    static func pri(_ s: Bytes, into f: inout [FieldSlot]) throws(PresetMismatch) -> (value: Int, end: Int) {
+    static func pri(_ s: Bytes, into f: SlotBuffer) throws(PresetMismatch) -> (value: Int, end: Int) {
         let e = s.digits(from: 1)
         guard e > 1, e <= 4, s.at(e, is: UInt8(ascii: ">")) else {
             throw PresetMismatch(expected: "PRI: 1 to 3 digits and '>'", at: min(e, 4))
@@ -287,11 +287,11 @@ enum PresetParsers {
     /// space-padded or not) or, as rsyslog's default file format writes it, RFC 3339. A line
     /// whose text after the host has no `TAG:` is kept whole as the message (rsyslog's "last
     /// message repeated" lines, programs logging without a tag).
-    static func syslog3164(_ s: Bytes, into f: inout [FieldSlot]) throws(PresetMismatch) -> Int {
+    static func syslog3164(_ s: Bytes, into f: SlotBuffer) throws(PresetMismatch) -> Int {
         let n = s.n
         var i = 0
         var priValue = -1
-        if s[0] == UInt8(ascii: "<") { (priValue, i) = try pri(s, into: &f) }
+        if s[0] == UInt8(ascii: "<") { (priValue, i) = try pri(s, into: f) }
         let ts = i
         if isMonth(s, i) {
             i += 3
@@ -363,10 +363,10 @@ enum PresetParsers {
 
     /// `<PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD [MSG]`; `-` fields are omitted,
     /// structured data is kept as written and a UTF-8 BOM opening MSG is dropped.
-    static func syslog5424(_ s: Bytes, into f: inout [FieldSlot]) throws(PresetMismatch) -> Int {
+    static func syslog5424(_ s: Bytes, into f: SlotBuffer) throws(PresetMismatch) -> Int {
         let n = s.n
         guard s[0] == UInt8(ascii: "<") else { throw PresetMismatch(expected: "'<' opening PRI", at: 0) }
-        let (priValue, start) = try pri(s, into: &f)
+        let (priValue, start) = try pri(s, into: f)
         var i = start
         let v = s.digits(from: i)
         guard v > i, v <= i + 3, s[i] != UInt8(ascii: "0") else { throw PresetMismatch(expected: "the version", at: i) }

@@ -7,6 +7,7 @@ public final class NDJSONDecoder: RecordDecoder {
     private let invalidUTF8: InvalidUTF8Policy
     private var ordinal: Int64 = 0
     private var view = RecordView()
+    private let slots = SlotBuffer()
     private var repaired: UnsafeMutableRawBufferPointer
     /// Lines whose invalid UTF-8 was replaced with U+FFFD.
     public private(set) var replacedUTF8Lines = 0
@@ -16,7 +17,6 @@ public final class NDJSONDecoder: RecordDecoder {
         self.fileIndex = fileIndex
         self.invalidUTF8 = invalidUTF8
         self.repaired = .allocate(byteCount: 4096, alignment: 16)
-        view.fields.reserveCapacity(64)
     }
 
     deinit { repaired.deallocate() }
@@ -41,7 +41,8 @@ public final class NDJSONDecoder: RecordDecoder {
             view.provenance = prov
             var scanner = NDJSONScanner(bytes)
             do {
-                try scanner.object(into: &view.fields)
+                try scanner.object(into: slots)
+                view.fields = slots.view
                 view.base = bytes
                 view.allNamesPlain = scanner.allNamesPlain
                 view.longestValue = scanner.longestValue
@@ -50,7 +51,8 @@ public final class NDJSONDecoder: RecordDecoder {
                 if err.invalidUTF8 && invalidUTF8 == .replace {
                     let fixed = repair(bytes)
                     var again = NDJSONScanner(fixed)
-                    if (try? again.object(into: &view.fields)) != nil {
+                    if (try? again.object(into: slots)) != nil {
+                        view.fields = slots.view
                         replacedUTF8Lines += 1
                         view.base = fixed
                         view.allNamesPlain = again.allNamesPlain
@@ -134,7 +136,7 @@ struct NDJSONScanner {
     }
 
     /// Scans the line's object; its members become `fields`.
-    mutating func object(into fields: inout [FieldSlot]) throws(Failure) {
+    mutating func object(into fields: SlotBuffer) throws(Failure) {
         fields.removeAll(keepingCapacity: true)
         if n >= 3, at(0) == 0xEF, at(1) == 0xBB, at(2) == 0xBF { i = 3 }
         ws()

@@ -76,8 +76,11 @@ public struct RecordView {
     /// The bytes slots point into.
     public var base: UnsafeRawBufferPointer
     /// Fixed field names (CSV header, regex group names) for slots with `nameIndex >= 0`.
-    public var names: NameTable
-    public var fields: [FieldSlot]
+    /// Unowned: the decoder keeps the table alive for as long as the view is valid, and a view
+    /// is copied several times per record on the hot path.
+    public unowned(unsafe) var names: NameTable
+    /// The record's fields, in storage the decoder owns (see `SlotBuffer`).
+    public var fields: UnsafeBufferPointer<FieldSlot>
     public var provenance: Provenance
     /// Set by decoders that check it (NDJSON): every name is a valid, unreserved column name
     /// as written, so a record may be copied as it is.
@@ -85,7 +88,7 @@ public struct RecordView {
     /// The longest string or nested value, in bytes as written (NDJSON).
     public var longestValue = 0
 
-    public init(base: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), names: NameTable = NameTable([]), fields: [FieldSlot] = [], provenance: Provenance = Provenance(fileIndex: 0, line: 0, offset: 0, ordinal: 0)) {
+    public init(base: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), names: NameTable = NameTable.empty, fields: UnsafeBufferPointer<FieldSlot> = UnsafeBufferPointer(start: nil, count: 0), provenance: Provenance = Provenance(fileIndex: 0, line: 0, offset: 0, ordinal: 0)) {
         self.base = base
         self.names = names
         self.fields = fields
@@ -143,6 +146,9 @@ public final class NameTable: @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
+    /// The table of a format without fixed names (NDJSON).
+    public static let empty = NameTable([])
+
     public var count: Int { ranges.count }
 
     public subscript(i: Int) -> UnsafeRawBufferPointer {
@@ -163,4 +169,61 @@ public protocol RecordDecoder: AnyObject {
     func next() throws(ReadError) -> DecodeResult?
     /// Decoded bytes consumed so far (for progress).
     var decodedOffset: Int64 { get }
+}
+
+/// Field slots in one allocation that a decoder reuses record after record; views point into
+/// it. Grows (never shrinks); a view is invalid after the next `removeAll`.
+public final class SlotBuffer {
+    public private(set) var base: UnsafeMutablePointer<FieldSlot>
+    public private(set) var capacity: Int
+    public private(set) var count = 0
+
+    public init(capacity: Int = 64) {
+        self.capacity = max(capacity, 8)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always)
+    public func append(_ s: FieldSlot) {
+        if count == capacity { grow(count + 1) }
+        (base + count).initialize(to: s)
+        count += 1
+    }
+
+    public func append(contentsOf s: UnsafeBufferPointer<FieldSlot>) {
+        guard s.count > 0 else { return }
+        if count + s.count > capacity { grow(count + s.count) }
+        (base + count).initialize(from: s.baseAddress!, count: s.count)
+        count += s.count
+    }
+
+    private func grow(_ needed: Int) {
+        var c = capacity
+        while c < needed { c *= 2 }
+        let n = UnsafeMutablePointer<FieldSlot>.allocate(capacity: c)
+        n.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = n
+        capacity = c
+    }
+
+    @inline(__always)
+    public func removeAll(keepingCapacity: Bool = true) { count = 0 }
+
+    @inline(__always)
+    public subscript(i: Int) -> FieldSlot {
+        get { base[i] }
+        set { base[i] = newValue }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+    public var last: FieldSlot? { count > 0 ? base[count - 1] : nil }
+
+    /// The slots as a buffer for a view.
+    @inline(__always)
+    public var view: UnsafeBufferPointer<FieldSlot> { UnsafeBufferPointer(start: base, count: count) }
+
+    public func reserveCapacity(_ n: Int) { if n > capacity { grow(n) } }
 }

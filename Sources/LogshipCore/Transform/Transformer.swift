@@ -512,7 +512,7 @@ public final class Transformer {
 
     /// The top-level field named `name` (NDJSON).
     @inline(__always)
-    private func find(_ fields: [FieldSlot], _ v: RecordView, _ name: Span) -> FieldSlot? {
+    private func find(_ fields: UnsafeBufferPointer<FieldSlot>, _ v: RecordView, _ name: Span) -> FieldSlot? {
         for f in fields where f.nameCount == name.count && equal(name, v.nameBytes(f)) { return f }
         return nil
     }
@@ -789,9 +789,9 @@ enum NestedLookup {
     /// without quotes), kind, and whether a string has escapes.
     static func member(_ name: [UInt8], in bytes: UnsafeRawBufferPointer) -> (UnsafeRawBufferPointer, ValueKind, Bool)? {
         var s = NDJSONScanner(bytes)
-        var fields: [FieldSlot] = []
-        guard (try? s.object(into: &fields)) != nil else { return nil }
-        for f in fields where Int(f.nameCount) == name.count {
+        let fields = SlotBuffer(capacity: 16)
+        guard (try? s.object(into: fields)) != nil else { return nil }
+        for f in fields.view where Int(f.nameCount) == name.count {
             let n = UnsafeRawBufferPointer(rebasing: bytes[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)])
             if name.elementsEqual(n) {
                 return (UnsafeRawBufferPointer(rebasing: bytes[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)]), f.kind, f.valueEscaped)
