@@ -220,17 +220,27 @@ final class HTTPServer: @unchecked Sendable {
             remaining -= take
             if remaining == 0 { return true }
             if keep {
-                // Large bodies: receive straight into the destination.
+                // Large bodies: receive straight into the destination, without zero-filling it first.
                 let base = out.count
-                out.append(contentsOf: repeatElement(0, count: remaining))
-                var got = 0
                 let fd = self.fd
-                while got < remaining {
-                    let n = out.withUnsafeMutableBytes { p in recv(fd, p.baseAddress! + base + got, remaining - got, 0) }
-                    if n <= 0 { return false }
-                    got += n
+                var ok = true
+                let grown = [UInt8](unsafeUninitializedCapacity: base + remaining) { buf, initialized in
+                    out.withUnsafeBytes { old in
+                        if base > 0 { UnsafeMutableRawBufferPointer(buf).copyMemory(from: old) }
+                    }
+                    var got = 0
+                    while got < remaining {
+                        let n = recv(fd, buf.baseAddress! + base + got, remaining - got, 0)
+                        if n <= 0 {
+                            ok = false
+                            break
+                        }
+                        got += n
+                    }
+                    initialized = base + got
                 }
-                return true
+                out = grown
+                return ok
             }
             while remaining > 0 {
                 start = 0
