@@ -1,18 +1,42 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Large allocations straight from the kernel. Request bodies live here: malloc keeps freed
+/// multi-megabyte blocks in its arenas (glibc raises its mmap threshold after the first large
+/// free), so a long run's memory would creep up; a mapping is returned when it is unmapped.
+enum Pages {
+    static func allocate(_ bytes: Int) -> UnsafeMutableRawPointer {
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let p, p != MAP_FAILED else { fatalError("out of memory: mmap of \(bytes) bytes failed") }
+        return p
+    }
+
+    static func free(_ p: UnsafeMutableRawPointer, _ bytes: Int) { munmap(p, bytes) }
+}
+
 /// A growable byte buffer for the per-record path: unchecked appends into one allocation
 /// that is reused (`removeAll` keeps the capacity).
 public final class ByteBuffer {
     public private(set) var base: UnsafeMutableRawPointer
     public private(set) var capacity: Int
     public var count = 0
+    /// Backed by `Pages` rather than malloc (request bodies).
+    public let mapped: Bool
 
-    public init(capacity: Int = 1 << 16) {
+    public init(capacity: Int = 1 << 16, mapped: Bool = false) {
         self.capacity = max(capacity, 64)
-        base = .allocate(byteCount: self.capacity, alignment: 64)
+        self.mapped = mapped
+        base = mapped ? Pages.allocate(self.capacity) : .allocate(byteCount: self.capacity, alignment: 64)
     }
 
-    deinit { base.deallocate() }
+    deinit { release(base, capacity) }
+
+    private func release(_ p: UnsafeMutableRawPointer, _ c: Int) {
+        if mapped { Pages.free(p, c) } else { p.deallocate() }
+    }
 
     @inline(__always)
     public func reserve(_ extra: Int) {
@@ -22,9 +46,9 @@ public final class ByteBuffer {
     private func grow(_ needed: Int) {
         var c = capacity
         while c < needed { c *= 2 }
-        let n = UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 64)
+        let n = mapped ? Pages.allocate(c) : UnsafeMutableRawPointer.allocate(byteCount: c, alignment: 64)
         n.copyMemory(from: base, byteCount: count)
-        base.deallocate()
+        release(base, capacity)
         base = n
         capacity = c
     }
@@ -72,50 +96,88 @@ public final class ByteBuffer {
     /// allocation of `nextCapacity` bytes. When the `Data` goes, its memory returns to `pool`
     /// (or is freed): reusing bodies avoids faulting in fresh pages for every chunk.
     public func takeData(nextCapacity: Int, pool: BufferPool? = nil) -> Data {
-        let old = base, oldCapacity = capacity
+        let old = base, oldCapacity = capacity, isMapped = mapped
         let data: Data
         if let pool {
-            data = Data(bytesNoCopy: old, count: count, deallocator: .custom { _, _ in pool.give(old, capacity: oldCapacity) })
+            data = Data(bytesNoCopy: old, count: count, deallocator: .custom { _, _ in pool.give(old, capacity: oldCapacity, mapped: isMapped) })
+        } else if mapped {
+            data = Data(bytesNoCopy: old, count: count, deallocator: .custom { p, _ in Pages.free(p, oldCapacity) })
         } else {
             data = Data(bytesNoCopy: old, count: count, deallocator: .custom { p, _ in p.deallocate() })
         }
-        if let (p, c) = pool?.take(minimum: nextCapacity) {
+        if let (p, c) = pool?.take(minimum: nextCapacity, mapped: mapped) {
             base = p
             capacity = c
         } else {
             capacity = max(nextCapacity, 64)
-            base = .allocate(byteCount: capacity, alignment: 64)
+            base = mapped ? Pages.allocate(capacity) : .allocate(byteCount: capacity, alignment: 64)
         }
         count = 0
         return data
     }
 }
 
-/// Spare body allocations, handed back when a sent body is released (from any thread).
-/// Keeps at most `limit` spares; more are freed.
+/// Body allocations, handed back when a sent body is released (from any thread). With a
+/// `limit`, at most that many exist at once: `take` waits for one to come back, which is how
+/// memory stays at (concurrency + 1) bodies however large the input.
 public final class BufferPool: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var spares: [(UnsafeMutableRawPointer, Int)] = []
+    // Guarded by `condition`.
+    private let condition = NSCondition()
+    private var spares: [(UnsafeMutableRawPointer, Int, Bool)] = []
+    private var outstanding = 0
     private let limit: Int
+    private var closed = false
 
-    public init(limit: Int) { self.limit = limit }
+    /// - Parameter limit: most allocations in existence at once (spares included).
+    public init(limit: Int) { self.limit = max(1, limit) }
 
-    deinit { for (p, _) in spares { p.deallocate() } }
+    deinit { for (p, c, m) in spares { BufferPool.free(p, c, m) } }
 
-    func give(_ p: UnsafeMutableRawPointer, capacity: Int) {
-        let keep = lock.withLock { () -> Bool in
-            guard spares.count < limit else { return false }
-            spares.append((p, capacity))
-            return true
-        }
-        if !keep { p.deallocate() }
+    static func free(_ p: UnsafeMutableRawPointer, _ c: Int, _ mapped: Bool) {
+        if mapped { Pages.free(p, c) } else { p.deallocate() }
     }
 
-    func take(minimum: Int) -> (UnsafeMutableRawPointer, Int)? {
-        lock.withLock {
-            guard let k = spares.firstIndex(where: { $0.1 >= minimum }) else { return nil }
-            return spares.remove(at: k)
+    func give(_ p: UnsafeMutableRawPointer, capacity: Int, mapped: Bool) {
+        condition.withLock {
+            outstanding -= 1
+            spares.append((p, capacity, mapped))
+            condition.broadcast()
+        }
+    }
+
+    /// A spare of at least `minimum` bytes, or nil when a new allocation may be made. Waits
+    /// while `limit` allocations are out and none is spare.
+    func take(minimum: Int, mapped: Bool) -> (UnsafeMutableRawPointer, Int)? {
+        condition.lock()
+        defer { condition.unlock() }
+        while true {
+            if let k = spares.firstIndex(where: { $0.1 >= minimum && $0.2 == mapped }) {
+                let (p, c, _) = spares.remove(at: k)
+                outstanding += 1
+                return (p, c)
+            }
+            if outstanding + spares.count < limit || closed {
+                outstanding += 1
+                return nil
+            }
+            if !spares.isEmpty {
+                // A spare too small for this body: drop it to make room.
+                let (p, c, m) = spares.removeLast()
+                BufferPool.free(p, c, m)
+                continue
+            }
+            condition.wait()
+        }
+    }
+
+    /// Counts an allocation made outside `take` (the first body).
+    func adopt() { condition.withLock { outstanding += 1 } }
+
+    /// Stops waiting (the run is stopping): `take` allocates past the limit from now on.
+    public func close() {
+        condition.withLock {
+            closed = true
+            condition.broadcast()
         }
     }
 }

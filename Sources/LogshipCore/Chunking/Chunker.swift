@@ -48,18 +48,22 @@ public final class Chunker {
     private let idPrefix: [UInt8]
     private let fileIdentity: (Int) -> String
     private let capacity: Int
-    /// Bodies come back here once sent, and are filled again.
-    private let pool = BufferPool(limit: 4)
+    /// Bodies come back here once sent, and are filled again; at most `bodies` exist at once.
+    public let pool: BufferPool
 
     /// - Parameters:
     ///   - specHash: part of every chunk id.
     ///   - fileIdentity: a stable identity per file index (relative path and fingerprint).
-    public init(maxBodyBytes: Int, maxRecords: Int?, specHash: String, fileIdentity: @escaping (Int) -> String) {
+    ///   - bodies: the most bodies alive at once (sent, queued and being filled); the chunker
+    ///     waits for one to be released past that.
+    public init(maxBodyBytes: Int, maxRecords: Int?, specHash: String, bodies: Int = 8, fileIdentity: @escaping (Int) -> String) {
+        self.pool = BufferPool(limit: bodies)
         self.maxBodyBytes = maxBodyBytes
         self.maxRecords = maxRecords ?? Int.max
         // Room for a full body and the record that overflows it; pages are touched only when written.
         self.capacity = min(maxBodyBytes + (1 << 20), 64 << 20)
-        self.body = ByteBuffer(capacity: capacity)
+        self.body = ByteBuffer(capacity: capacity, mapped: true)
+        pool.adopt()
         self.idPrefix = Array(specHash.utf8)
         self.fileIdentity = fileIdentity
     }

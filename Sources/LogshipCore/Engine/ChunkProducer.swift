@@ -70,14 +70,17 @@ public final class ChunkProducer: @unchecked Sendable {
         let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream")" }
         self.chunker = Chunker(
             maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash,
-            fileIdentity: { identities[$0] })
+            bodies: spec.upload.concurrency + 1, fileIdentity: { identities[$0] })
     }
 
     /// Bytes of the input files consumed so far (compressed bytes for gzip), for progress.
     public var progressBytes: Int64 { input.progressBytes }
 
-    /// Stops reading ahead (the run is stopping).
-    public func cancel() { input.cancel() }
+    /// Stops reading ahead and waiting for bodies (the run is stopping).
+    public func cancel() {
+        input.cancel()
+        chunker.pool.close()
+    }
 
     private func publishProgress() {
         guard let c = counters else { return }

@@ -154,7 +154,8 @@ public final class Engine: @unchecked Sendable {
             keepBodies: options.keepBodies ? options.stateDirectory.appendingPathComponent("bodies") : nil)
 
         // The reading thread.
-        let channel = EventChannel(capacity: 2)
+        // One chunk ready while the next is filled: memory stays near (concurrency + 2) bodies.
+        let channel = EventChannel(capacity: 1)
         let stop = self.stop
         let producerDone = DispatchSemaphore(value: 0)
         let thread = Thread {
