@@ -42,6 +42,9 @@ public final class ChunkProducer: @unchecked Sendable {
     private let rejects: RejectsWriter
     private let plan: ResumePlan
     private let chunker: Chunker
+    /// Stands in for stdin's content, which has no fingerprint: new each run, so what is piped
+    /// into a later run never passes for chunks (or record ids) of an earlier one.
+    private let streamKey = UInt64.random(in: 1...UInt64.max)
     private var fileIndex = -1
     private var decoder: RecordDecoder?
     private var reader: LineReader?
@@ -65,7 +68,8 @@ public final class ChunkProducer: @unchecked Sendable {
         self.rejects = rejects
         self.plan = plan
         self.transformer = Transformer(spec: spec)
-        let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream")" }
+        let stream = String(streamKey, radix: 16)
+        let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream-\(stream)")" }
         self.chunker = Chunker(
             maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash,
             fileIdentity: { identities[$0] })
@@ -138,7 +142,7 @@ public final class ChunkProducer: @unchecked Sendable {
                 let (d, names, r) = try DecoderFactory.openWithReader(f, spec: spec.source)
                 decoder = d
                 reader = r
-                transformer.beginFile(fileKey: fingerprints[fileIndex]?.key ?? UInt64(fileIndex), names: names)
+                transformer.beginFile(fileKey: fingerprints[fileIndex]?.key ?? streamKey, names: names)
                 return true
             } catch {
                 rejects.write(file: f.relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [])
