@@ -1,4 +1,5 @@
 import Foundation
+@testable import LogshipCore
 import Testing
 
 /// A Markdown file of the package, cut into the pieces the documentation tests check.
@@ -266,4 +267,90 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         }
         for p in ExamplePipelineTests.dataCollector { #expect(listed.contains(p), "README.md: pipelines/\(p) is not in the example table") }
     }
+
+    /// The example in the pipeline reference is a pipeline logship reads without an error.
+    @Test func pipelineReferenceExampleLoads() throws {
+        let section = try #require(try Readme.load().section("Pipeline reference"))
+        let example = try #require(Readme.fencedBlocks(section).first { $0.info == "json5" })
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let loaded = PipelineLoader(environment: [:]).load(dir.write("example.json5", example.lines.joined(separator: "\n")))
+        #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description))")
+    }
+
+    /// Every key the loader accepts is in the pipeline reference, and nothing else: an unknown
+    /// key's error lists what is allowed in its object, and that list is compared with the
+    /// README's table for the object.
+    @Test func pipelineReferenceListsEveryKey() throws {
+        let reference = try #require(try Readme.load().section("Pipeline reference"))
+        func subsection(_ title: String) -> String {
+            let parts = reference.components(separatedBy: "\n### \(title)\n")
+            return parts.count > 1 ? parts[1].components(separatedBy: "\n### ")[0].components(separatedBy: "\n#### ")[0] : ""
+        }
+        /// Keys allowed in the object at `path` of `pipeline`, from the unknown-key error.
+        func allowed(_ pipeline: String, _ path: String) throws -> [String] {
+            let dir = TempDir()
+            defer { dir.cleanup() }
+            let problems = PipelineLoader(environment: [:]).load(dir.write("p.json5", pipeline)).problems
+            let p = try #require(problems.first { $0.path == (path.isEmpty ? "zzz" : "\(path).zzz") }, "\(problems.map(\.description))")
+            let list = try #require(p.message.components(separatedBy: "allowed here: ").last)
+            return list.components(separatedBy: ", ")
+        }
+        let source = #"source: { files: ["x"], format: "csv", csv: { header: true CSV }, LINES SRC }"#
+        func pipeline(top: String = "", src: String = "", csv: String = "", fields: String = "", target: String = "", limits: String = "",
+                      upload: String = "", errors: String = "", api: String = "data-collector") -> String {
+            """
+            { version: 1, \(top)
+              \(source.replacingOccurrences(of: "CSV", with: csv).replacingOccurrences(of: "LINES", with: "").replacingOccurrences(of: "SRC", with: src)),
+              fields: { passthrough: true, \(fields) },
+              target: { api: "\(api)", logType: "X", \(target) },
+              limits: { \(limits) }, upload: { \(upload) }, errors: { \(errors) } }
+            """
+        }
+        let cases: [(path: String, pipeline: String, readme: String, prefix: String)] = [
+            ("", pipeline(top: "zzz: 1,"), subsection("Top level"), ""),
+            ("source", pipeline(src: "zzz: 1"), subsection("source"), ""),
+            ("source.csv", pipeline(csv: ", zzz: 1"), subsection("source"), "csv."),
+            ("fields", pipeline(fields: "zzz: 1"), subsection("fields"), ""),
+            ("target", pipeline(target: "zzz: 1"), subsection("target"), ""),
+            ("limits", pipeline(limits: "zzz: 1"), subsection("limits"), ""),
+            ("upload", pipeline(upload: "zzz: 1"), subsection("upload"), ""),
+            ("errors", pipeline(errors: "zzz: 1"), subsection("errors"), ""),
+        ]
+        for c in cases {
+            let keys = try allowed(c.pipeline, c.path)
+            #expect(!keys.isEmpty)
+            let documented = Set(matches("(?m)^\\| `([A-Za-z0-9.]+)` \\|", in: c.readme))
+            for k in keys {
+                // An object key (source.csv) is documented by its own keys (csv.delimiter, …).
+                #expect(documented.contains(c.prefix + k) || documented.contains { $0.hasPrefix("\(c.prefix)\(k).") }, "README pipeline reference: \(c.path.isEmpty ? "top level" : c.path).\(k) is not documented")
+            }
+            for d in documented where d.hasPrefix(c.prefix) && !d.dropFirst(c.prefix.count).contains(".") {
+                #expect(keys.contains(String(d.dropFirst(c.prefix.count))), "README pipeline reference documents \(d), which logship does not accept in \(c.path)")
+            }
+        }
+        // The Logs Ingestion keys are named in the target section's text.
+        let li = try allowed(pipeline(target: "zzz: 1", api: "logs-ingestion"), "target")
+        for k in li { #expect(subsection("target").contains("`\(k)`"), "README pipeline reference: target.\(k) (logs-ingestion) is not named") }
+        // lines.pattern is the only key of source.lines.
+        #expect(subsection("source").contains("| `lines.pattern` |"))
+    }
+
+
+    /// The presets table names every preset with the fields it really produces, in order.
+    @Test func presetTableMatchesThePresets() throws {
+        let reference = try #require(try Readme.load().section("Pipeline reference"))
+        var rows: [String: [String]] = [:]
+        for line in reference.components(separatedBy: "\n") {
+            let cells = matches("`([^`]+)`", in: line)
+            if line.hasPrefix("| `"), cells.count == 2, PipelineLoader.presets.contains(cells[0]) {
+                rows[cells[0]] = cells[1].split(separator: " ").map(String.init).filter { !$0.isEmpty && $0 != "(the" }
+            }
+        }
+        for name in PipelineLoader.presets {
+            let preset = try #require(LinePreset(name: name))
+            #expect(rows[name] == preset.fieldNames, "README's preset table, \(name): \(rows[name] ?? []) but logship: \(preset.fieldNames)")
+        }
+    }
+
 }
