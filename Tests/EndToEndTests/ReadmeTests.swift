@@ -329,9 +329,10 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                 #expect(keys.contains(String(d.dropFirst(c.prefix.count))), "README pipeline reference documents \(d), which logship does not accept in \(c.path)")
             }
         }
-        // The Logs Ingestion keys are named in the target section's text.
+        // The Logs Ingestion keys are named somewhere in the README (its own section explains them).
         let li = try allowed(pipeline(target: "zzz: 1", api: "logs-ingestion"), "target")
-        for k in li { #expect(subsection("target").contains("`\(k)`"), "README pipeline reference: target.\(k) (logs-ingestion) is not named") }
+        let readme = try Readme.load().text
+        for k in li { #expect(readme.contains("`\(k)`"), "README: target.\(k) (logs-ingestion) is not named") }
         // lines.pattern is the only key of source.lines.
         #expect(subsection("source").contains("| `lines.pattern` |"))
     }
@@ -350,6 +351,22 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         for name in PipelineLoader.presets {
             let preset = try #require(LinePreset(name: name))
             #expect(rows[name] == preset.fieldNames, "README's preset table, \(name): \(rows[name] ?? []) but logship: \(preset.fieldNames)")
+        }
+    }
+
+
+    /// And the other way round: every option a command's `--help` lists is in that command's
+    /// section of the README.
+    @Test func everyHelpFlagIsDocumented() throws {
+        let section = try #require(try Readme.load().section("Commands"))
+        for (command, help) in try Self.helps() {
+            let parts = section.components(separatedBy: "\n### logship \(command)\n")
+            let documented = parts.count > 1 ? parts[1].components(separatedBy: "\n### ")[0] : ""
+            for line in help.split(separator: "\n") where line.hasPrefix("  --") {
+                let flag = String(line.dropFirst(2).prefix { $0 != " " })
+                if flag == "--help" { continue }
+                #expect(documented.contains("`\(flag)"), "README: `logship \(command)` section does not document \(flag)")
+            }
         }
     }
 
