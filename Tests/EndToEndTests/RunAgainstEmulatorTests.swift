@@ -66,14 +66,31 @@ import Testing
         #expect(r.stderr.contains("target.logType"))
     }
 
+    /// The README's first quick-start command, exactly as a newcomer types it in a fresh clone:
+    /// from the repository's root, no flags added. The clone is a temporary copy of the
+    /// pipeline and its samples, so the state written beside the pipeline goes away with it.
     @Test func quickstartRunsLocally() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let r = try run(["run", Binary.packageRoot.appendingPathComponent("pipelines/quickstart.json5").path, "--local", "--state-dir", dir.file("state").path])
+        let fm = FileManager.default
+        let clone = dir.file("clone")
+        try fm.createDirectory(at: clone.appendingPathComponent("pipelines"), withIntermediateDirectories: true)
+        try fm.createDirectory(at: clone.appendingPathComponent("samples"), withIntermediateDirectories: true)
+        for part in ["pipelines/quickstart.json5", "samples/app"] {
+            try fm.copyItem(at: Binary.packageRoot.appendingPathComponent(part), to: clone.appendingPathComponent(part))
+        }
+        #expect(QuickStart.logshipArguments == ["run", "pipelines/quickstart.json5", "--local"])
+        let r = try run(QuickStart.logshipArguments, cwd: clone)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("Table QuickstartApp_CL: 240 row(s)"))
         #expect(r.stdout.contains("requestId_g"))
         #expect(r.stdout.contains("durationMs_d"))
+        // What the README shows of the output is what the command prints.
+        for line in try Readme.load().quickStartOutput() where line.trimmingCharacters(in: .whitespaces) != "..." {
+            #expect(r.stdout.contains(line), "the README's quick start shows \"\(line)\", the run printed:\n\(r.stdout)")
+        }
+        // The state went where the README says: .logship/<name>/ beside the pipeline, local/ for --local.
+        #expect(fm.fileExists(atPath: clone.appendingPathComponent("pipelines/.logship/quickstart/local/manifest.jsonl").path))
     }
 
     @Test func unknownFlagsAndCommandsAreUsageErrors() throws {

@@ -198,3 +198,19 @@ final class Spawned {
         return process.terminationStatus
     }
 }
+
+/// The README's quick start, word for word. `ReadmeTests` checks the README against these and
+/// `quickstartRunsLocally` runs the first one, so the README shows the command the tests run.
+enum QuickStart {
+    static let runCommand = "swift run logship run pipelines/quickstart.json5 --local"
+    static let testCommand = "swift test"
+    /// What `swift run logship` hands to logship.
+    static var logshipArguments: [String] {
+        Array(runCommand.split(separator: " ").dropFirst(3).map(String.init))
+    }
+}
+
+/// Runs a Python 3 script (standard library, plus `yaml` where a test says so) with arguments.
+func python(_ script: String, _ args: [String] = [], timeout: Double = 120) throws -> ProcessResult {
+    try run(["python3", "-c", script] + args, executable: "/usr/bin/env", timeout: timeout)
+}

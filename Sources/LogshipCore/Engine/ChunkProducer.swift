@@ -41,6 +41,9 @@ public final class ChunkProducer: @unchecked Sendable {
     private let rejects: RejectsWriter
     private let plan: ResumePlan
     private let chunker: Chunker
+    /// Stands in for stdin's content, which has no fingerprint: new each run, so what is piped
+    /// into a later run never passes for chunks (or record ids) of an earlier one.
+    private let streamKey = UInt64.random(in: 1...UInt64.max)
     private var fileIndex = -1
     private let input: InputStage
     /// Updated once per batch of records when given.
@@ -67,7 +70,8 @@ public final class ChunkProducer: @unchecked Sendable {
         self.rejects = rejects
         self.plan = plan
         self.transformer = Transformer(spec: spec)
-        let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream")" }
+        let stream = String(streamKey, radix: 16)
+        let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream-\(stream)")" }
         self.chunker = Chunker(
             maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash,
             bodies: spec.upload.concurrency + 1, fileIdentity: { identities[$0] })
@@ -143,7 +147,7 @@ public final class ChunkProducer: @unchecked Sendable {
                 currentOrdinals = 0
                 ackedCursor = 0
                 inAckedRange = false
-                transformer.beginFile(fileKey: fingerprints[file]?.key ?? UInt64(file), names: names)
+                transformer.beginFile(fileKey: fingerprints[file]?.key ?? streamKey, names: names)
             case .fileSkipped(let file):
                 pending.append(.fileSkipped(file: file))
             case .fileFailed(let file, let error):

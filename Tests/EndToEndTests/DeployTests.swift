@@ -1,0 +1,187 @@
+import Foundation
+import LogshipCore
+import Testing
+
+/// deploy/: the cron line, the systemd units and the Kubernetes manifests run logship commands
+/// that exist, and what deploy/README.md says about shards is what logship does.
+@Suite struct DeployTests {
+    static let deploy = Binary.packageRoot.appendingPathComponent("deploy")
+
+    static func text(_ path: String) throws -> String {
+        try String(contentsOf: deploy.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    /// `logship run --help`, once.
+    static let runHelp: String = (try? run(["run", "--help"]).stdout) ?? ""
+
+    /// Every `--flag` of a logship command line must be one `logship run` takes.
+    static func expectRunFlags(_ line: String, _ whereFrom: String) {
+        let found = flags(in: line)
+        #expect(!found.isEmpty, "\(whereFrom): no flags in \(line)")
+        for f in found { #expect(runHelp.contains("  \(f)"), "\(whereFrom): logship run has no \(f)") }
+    }
+
+    /// The YAML documents of a manifest, as JSON objects (PyYAML; `.ci/run` installs it).
+    static func yaml(_ path: String) throws -> [[String: Any]] {
+        let r = try python(
+            """
+            import json, sys
+            try:
+                import yaml
+            except ImportError:
+                sys.exit("python3 has no yaml module: install python3-yaml (.ci/run does)")
+            print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))
+            """, [deploy.appendingPathComponent(path).path])
+        #expect(r.status == 0, "\(path): \(r.stderr)")
+        let docs = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]
+        return try #require(docs, "\(path) is not a list of YAML documents")
+    }
+
+    static func dig(_ o: Any?, _ path: String) -> Any? {
+        var cur = o
+        for key in path.split(separator: ".") {
+            if let k = Int(key), let a = cur as? [Any] { cur = k < a.count ? a[k] : nil } else { cur = (cur as? [String: Any])?[String(key)] }
+        }
+        return cur
+    }
+
+    @Test func backfillIsAnIndexedJobOfShards() throws {
+        let docs = try Self.yaml("kubernetes/backfill-job.yaml")
+        let job = try #require(docs.first { $0["kind"] as? String == "Job" })
+        #expect(Self.dig(job, "apiVersion") as? String == "batch/v1")
+        #expect(Self.dig(job, "spec.completionMode") as? String == "Indexed")
+        let n = try #require(Self.dig(job, "spec.completions") as? Int)
+        let parallelism = try #require(Self.dig(job, "spec.parallelism") as? Int)
+        #expect(n >= 2 && parallelism >= 1 && parallelism <= n)
+        #expect(Self.dig(job, "spec.template.spec.restartPolicy") as? String == "Never")
+
+        let container = try #require(Self.dig(job, "spec.template.spec.containers.0") as? [String: Any])
+        let args = try #require(container["args"] as? [String])
+        #expect(args.first == "run")
+        let shard = try #require(args.firstIndex(of: "--shard").map { args[$0 + 1] })
+        #expect(shard == "$(JOB_COMPLETION_INDEX)/\(n)", "--shard must be $(JOB_COMPLETION_INDEX)/N with N = completions (\(n))")
+        Self.expectRunFlags(args.joined(separator: " "), "backfill-job.yaml")
+
+        // State on a persistent volume.
+        let stateDir = try #require(args.firstIndex(of: "--state-dir").map { args[$0 + 1] })
+        let mounts = try #require(container["volumeMounts"] as? [[String: Any]])
+        let mount = try #require(mounts.first { stateDir.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") }, "--state-dir is on no volume")
+        let volumes = try #require(Self.dig(job, "spec.template.spec.volumes") as? [[String: Any]])
+        let volume = volumes.first { $0["name"] as? String == mount["name"] as? String }
+        #expect(Self.dig(volume, "persistentVolumeClaim.claimName") != nil, "the state volume must be a PersistentVolumeClaim")
+        #expect(mount["readOnly"] as? Bool != true)
+
+        // Credentials from a Secret.
+        let env = try #require(container["env"] as? [[String: Any]])
+        for name in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY"] {
+            let e = env.first { $0["name"] as? String == name }
+            #expect(Self.dig(e, "valueFrom.secretKeyRef.name") != nil, "\(name) must come from a Secret")
+        }
+
+        // The pipeline in the ConfigMap loads, with its credentials left to the environment.
+        let configMaps = docs.compactMap { $0["data"] as? [String: Any] }
+        let pipeline = try #require(configMaps.compactMap { $0["pipeline.json5"] as? String }.first)
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let loaded = PipelineLoader(environment: [:]).load(dir.write("pipeline.json5", pipeline))
+        #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description))")
+        #expect(!pipeline.contains("sharedKey: \"") || pipeline.contains("sharedKey: \"${LOGSHIP_SHARED_KEY}\""))
+    }
+
+    @Test func nightlyCronJobNeverOverlaps() throws {
+        let docs = try Self.yaml("kubernetes/nightly-cronjob.yaml")
+        let cron = try #require(docs.first { $0["kind"] as? String == "CronJob" })
+        #expect(Self.dig(cron, "spec.concurrencyPolicy") as? String == "Forbid")
+        let args = try #require(Self.dig(cron, "spec.jobTemplate.spec.template.spec.containers.0.args") as? [String])
+        #expect(args.first == "run")
+        Self.expectRunFlags(args.joined(separator: " "), "nightly-cronjob.yaml")
+    }
+
+    /// The cron line runs `logship run` with flags it has, and deploy/README.md shows that line.
+    @Test func cronLine() throws {
+        let lines = try Self.text("cron/logship.cron").split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(lines.count == 1)
+        let line = try #require(lines.first)
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        #expect(fields.count > 6 && fields[..<5].allSatisfy { $0.allSatisfy { $0.isNumber || $0 == "*" || $0 == "/" || $0 == "," || $0 == "-" } })
+        #expect(!line.contains("%"), "cron turns % into a line break")
+        let command = try #require(line.components(separatedBy: "logship run ").dropFirst().first)
+        #expect(command.contains("--state-dir /var/lib/logship/"))
+        Self.expectRunFlags(String(command.prefix { $0 != "'" }), "logship.cron")
+        // deploy/README.md shows the same command (without cron.d's user column).
+        let readme = try Self.text("README.md")
+        let schedule = fields[..<5].joined(separator: " ")
+        let shown = line.replacingOccurrences(of: #"^(\S+\s+){6}"#, with: "", options: .regularExpression)
+        #expect(readme.contains("\(schedule) \(shown)"), "deploy/README.md should show the cron line:\n\(schedule) \(shown)")
+    }
+
+    @Test func systemdUnits() throws {
+        let service = try Self.text("systemd/logship-nightly.service")
+        let exec = try #require(service.split(separator: "\n").first { $0.hasPrefix("ExecStart=") }.map(String.init))
+        #expect(exec.contains("logship run "))
+        Self.expectRunFlags(exec, "logship-nightly.service")
+        let state = try #require(service.split(separator: "\n").first { $0.hasPrefix("StateDirectory=") }).dropFirst("StateDirectory=".count)
+        #expect(exec.contains("--state-dir /var/lib/\(state)"), "--state-dir must be the StateDirectory= (/var/lib/\(state))")
+        for setting in ["Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict", "NoNewPrivileges=yes"] {
+            #expect(service.contains("\n\(setting)\n"), "logship-nightly.service: \(setting)")
+        }
+        let timer = try Self.text("systemd/logship-nightly.timer")
+        for setting in ["OnCalendar=", "Persistent=true", "WantedBy=timers.target"] { #expect(timer.contains(setting)) }
+        // The example names the variables and holds no key.
+        let env = try Self.text("systemd/logship.env.example")
+        #expect(env.contains("\nLOGSHIP_WORKSPACE_ID=") && env.contains("\nLOGSHIP_SHARED_KEY=\n"))
+    }
+
+    /// systemd itself reads the units (ExecStart pointed at /bin/true: the binary is not installed).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
+    func systemdAnalyzeVerifies() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let service = try Self.text("systemd/logship-nightly.service").replacingOccurrences(of: "/usr/local/bin/logship", with: "/bin/true")
+        let s = dir.write("logship-nightly.service", service)
+        let t = dir.write("logship-nightly.timer", try Self.text("systemd/logship-nightly.timer"))
+        let r = try run(["verify", s.path, t.path], executable: "/usr/bin/systemd-analyze")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("logship-nightly"), "\(r.stderr)")
+    }
+
+    /// The Python in deploy/README.md computes the shard logship computes.
+    @Test func shardSnippetAgreesWithLogship() throws {
+        let readme = try Self.text("README.md")
+        let snippet = try #require(Readme.fencedBlocks(readme).first { $0.info == "python" }).lines
+        let function = snippet.prefix { !$0.hasPrefix("print(") }.joined(separator: "\n")
+        let paths = [
+            "../../archive/nginx/web-01/access.log-20261121.gz", "in/f0.ndjson", "in/f17.ndjson", "../samples/nginx/access.log.2.gz",
+            "a", "", "données/été.csv", "deep/er/path/with spaces.log",
+        ]
+        let counts = [1, 2, 3, 7, 64]
+        let r = try python(function + "\nimport sys\nfor p in sys.argv[2:]:\n    print(' '.join(str(shard(p, int(n))) for n in sys.argv[1].split(',')))",
+            [counts.map(String.init).joined(separator: ",")] + paths)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = r.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Int($0) } }
+        #expect(rows.count == paths.count)
+        for (p, row) in zip(paths, rows) {
+            #expect(row == counts.map { Engine.shard(of: p, count: $0) }, "shard of \"\(p)\"")
+        }
+    }
+
+    /// Commands shown in deploy/README.md take the flags they are shown with.
+    @Test func readmeCommandsUseRealFlags() throws {
+        let doc = try Readme.load("deploy/README.md")
+        var helps: [String: String] = [:]
+        var checked = 0
+        for snippet in doc.code {
+            let ns = snippet as NSString
+            let re = try NSRegularExpression(pattern: "\\blogship ([a-z]+)((?: [^ '`|]+)*)")
+            for m in re.matches(in: snippet, range: NSRange(location: 0, length: ns.length)) {
+                let command = ns.substring(with: m.range(at: 1))
+                if helps[command] == nil { helps[command] = try run([command, "--help"]).stdout }
+                for f in flags(in: ns.substring(with: m.range(at: 2))) {
+                    checked += 1
+                    #expect(helps[command]!.contains("  \(f)"), "deploy/README.md: logship \(command) has no \(f) (\(snippet))")
+                }
+            }
+        }
+        #expect(checked >= 6)
+    }
+}
