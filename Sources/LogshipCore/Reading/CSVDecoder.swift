@@ -331,16 +331,8 @@ private struct CSVScanner {
                 cursor = i < n ? i + 1 : n
                 return .complete
             }
-            var i = r
-            if crAhead {
-                while i < n {
-                    let c = b[i]
-                    if c == d || c == cr { break }
-                    i += 1
-                }
-            } else {
-                i = memchr(b + r, Int32(d), n - r).map { UnsafeMutableRawPointer(b).distance(to: $0) } ?? n
-            }
+            // Fields are short: sixteen bytes at a time beats a memchr call per field.
+            let i = crAhead ? CSVScanner.find(b, r, n, d, cr) : CSVScanner.find(b, r, n, d, d)
             add(r, i)
             if i < n, b[i] == d {
                 r = i + 1
@@ -448,5 +440,30 @@ private struct CSVScanner {
         slots.deallocate()
         slots = bigger
         slotCapacity *= 2
+    }
+}
+
+extension CSVScanner {
+    /// The first index in `from..<n` holding `a` or `b`, or `n`.
+    @inline(__always)
+    static func find(_ p: UnsafeMutablePointer<UInt8>, _ from: Int, _ n: Int, _ a: UInt8, _ b: UInt8) -> Int {
+        var i = from
+        let raw = UnsafeRawPointer(p)
+        let va = SIMD16<UInt8>(repeating: a), vb = SIMD16<UInt8>(repeating: b)
+        while i + 16 <= n {
+            let m = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            let hit = (m .== va) .| (m .== vb)
+            if any(hit) {
+                let lanes = unsafeBitCast(hit, to: SIMD2<UInt64>.self)
+                return lanes[0] != 0 ? i + lanes[0].trailingZeroBitCount / 8 : i + 8 + lanes[1].trailingZeroBitCount / 8
+            }
+            i += 16
+        }
+        while i < n {
+            let c = p[i]
+            if c == a || c == b { return i }
+            i += 1
+        }
+        return n
     }
 }
