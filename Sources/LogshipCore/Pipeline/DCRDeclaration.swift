@@ -29,9 +29,13 @@ public struct DCRDeclaration: Sendable, Equatable {
         public var name: String
         /// In declaration order.
         public var columns: [Column]
-        /// The column named `name`; the service matches column names without regard to case.
-        public func column(named name: String) -> Column? {
-            columns.first { $0.name == name } ?? columns.first { $0.name.lowercased() == name.lowercased() }
+        /// The column named exactly `name`. Names are compared as written: KQL column names are
+        /// case-sensitive, and a property that differs in case is not safely the same column.
+        public func column(named name: String) -> Column? { columns.first { $0.name == name } }
+
+        /// The column whose name differs from `name` only in letter case, for a helpful message.
+        public func column(ignoringCaseOf name: String) -> Column? {
+            columns.first { $0.name.lowercased() == name.lowercased() }
         }
     }
 
