@@ -199,13 +199,13 @@ extension Emulator {
         case "", "identity":
             break
         case "gzip":
+            lock.withLock { stats.gzipRequests += 1 }
             switch EmulatorGzip.decode(req.body, limit: limit) {
             case .success(let decoded): body = decoded
             case .failure(.tooLarge): return tooLarge(limit + 1)
             case .failure(.corrupt(let why)):
                 return ingestionError(400, "InvalidContentEncoding", "The gzip body could not be decoded: \(why).")
             }
-            lock.withLock { stats.gzipRequests += 1 }
         default:
             return ingestionError(400, "InvalidContentEncoding", "The Content-Encoding '\(encoding)' is not supported; use gzip or none.")
         }
