@@ -11,7 +11,7 @@ enum RunCommand {
         usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N] [--restart] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE]",
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint (http only to 127.0.0.1)"),
+            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
             OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight (default upload.concurrency, 4)"),
             OptionSpec(name: "--restart", value: nil, help: "Forget what earlier runs delivered and start over"),
             OptionSpec(name: "--local", value: nil, help: "Send to an emulator started in-process (no Azure account) and print the table"),
