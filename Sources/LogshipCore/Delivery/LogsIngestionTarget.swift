@@ -126,7 +126,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
         case 403:
             return .fatal(
                 status: 403, code: code ?? "Forbidden",
-                reason: "\(text) (the application needs the Monitoring Metrics Publisher role on the data collection rule; a new assignment can take 30 minutes to apply)")
+                reason: "\(text) (the application needs the Monitoring Metrics Publisher role on the data collection rule; a new role assignment can take several minutes to apply)")
         case 404:
             return .fatal(
                 status: 404, code: code ?? "NotFound",

@@ -8,8 +8,9 @@ import Foundation
 ///   "streams": { "Custom-AppLogs": { "columns": [ { "name": "TimeGenerated", "type": "datetime" } ] } } }
 /// ```
 ///
-/// The DCR resource itself as Azure returns it (`az monitor data-collection rule show`) is read
-/// too: `properties.immutableId` and `properties.streamDeclarations`.
+/// The DCR resource itself is read too: `properties.immutableId` and
+/// `properties.streamDeclarations` as ARM returns it, or the same keys at the top as the Azure
+/// CLI prints them.
 public struct DCRDeclaration: Sendable, Equatable {
     /// The column types of a stream declaration.
     public enum ColumnType: String, Sendable, CaseIterable, Codable {
@@ -82,6 +83,11 @@ public struct DCRDeclaration: Sendable, Equatable {
             id = props["immutableId"] as? String
             streamsNode = props["streamDeclarations"]
             prefix = "properties.streamDeclarations"
+        } else if streamsNode == nil, let declarations = root["streamDeclarations"] {
+            // The same with `properties` flattened, as the Azure CLI prints resources.
+            id = root["immutableId"] as? String
+            streamsNode = declarations
+            prefix = "streamDeclarations"
         }
         guard let streamsObject = streamsNode as? [String: Any] else {
             throw fail(prefix, streamsNode == nil ? "missing; declare the DCR's streams and their columns" : "expected an object of stream name → { columns: [...] }")

@@ -107,6 +107,9 @@ import Testing
         #expect(arm.stream("Custom-C")?.column(named: "Raw")?.type == .dynamic)
         #expect(arm.stream("Custom-C")?.column(named: "raw") == nil, "names as written")
         #expect(arm.stream("Custom-C")?.column(ignoringCaseOf: "raw")?.name == "Raw")
+        let cli = try DCRDeclaration.parse(
+            Data(#"{"immutableId":"dcr-3","streamDeclarations":{"Custom-D":{"columns":[{"name":"TimeGenerated","type":"datetime"}]}}}"#.utf8), file: "cli.json")
+        #expect(cli.dcrImmutableId == "dcr-3" && cli.streams.map(\.name) == ["Custom-D"])
     }
 
     @Test func badDeclarationsSayWhereAndWhat() {
