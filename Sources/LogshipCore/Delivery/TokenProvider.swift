@@ -112,7 +112,14 @@ public actor TokenProvider {
             task = Task { await self.fetch() }
             inFlight = task
         }
-        return try await task.value.get()
+        do {
+            return try await task.value.get()
+        } catch {
+            // A renewal ahead of expiry that found the service unreachable: the old token still
+            // works until it expires, and the next call tries again.
+            if case .unavailable = error, let t = cached, clock() < t.expiresAt { return t }
+            throw error
+        }
     }
 
     /// Forgets `token` after the service refused it (a 401): the next `token()` fetches a new one.

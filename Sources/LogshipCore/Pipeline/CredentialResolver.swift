@@ -108,7 +108,9 @@ public enum CredentialResolver {
             case .value(let v)? where !v.isEmpty: return (v, "target.\(key)")
             case .unsetVariable(let name)?:
                 guard let what else { return nil }
-                throw Failure(description: "\(file): target.\(key): environment variable \(name) is not set (nor is \(envNames.joined(separator: " or "))); set one of them to the \(what)")
+                let others = envNames.filter { $0 != name }
+                let nor = others.isEmpty ? "" : " (nor is \(others.joined(separator: " or ")))"
+                throw Failure(description: "\(file): target.\(key): environment variable \(name) is not set\(nor); set \(others.isEmpty ? "it" : "one of them") to the \(what)")
             default:
                 guard let what else { return nil }
                 throw Failure(description: "no \(what): set \(envNames.joined(separator: " or ")) or target.\(key) in \(file) (e.g. \"${\(envNames[0])}\")")

@@ -72,6 +72,20 @@ import Testing
         #expect(try await p.token().value.value == "b")
     }
 
+    /// A renewal that cannot reach the service keeps using the old token while it lasts.
+    @Test func anUnreachableServiceAtRenewalKeepsTheOldTokenUntilItExpires() async throws {
+        let clock = TestClock()
+        let t = ScriptedTransport(
+            [ScriptedTransport.token("old", expiresIn: 3600), .failure(.timedOut), .failure(.timedOut), ScriptedTransport.token("new", expiresIn: 3600)])
+        let p = provider(t, clock: clock)
+        #expect(try await p.token().value.value == "old")
+        clock.advance(3400)
+        #expect(try await p.token().value.value == "old", "renewal failed, the token is still good")
+        clock.advance(300)
+        await #expect(throws: TokenProvider.TokenError.self) { try await p.token() }
+        #expect(try await p.token().value.value == "new")
+    }
+
     @Test func concurrentCallersShareOneFetch() async throws {
         let t = ScriptedTransport([ScriptedTransport.token("shared")])
         t.delayNanoseconds = 50_000_000
