@@ -10,11 +10,15 @@ import Testing
     static let body = Data(("[" + (0..<50).map { "{\"TimeGenerated\":\"2026-11-23T10:00:00.000Z\",\"Message\":\"Grüße 東京\",\"n\":\($0)}" }.joined(separator: ",") + "]").utf8)
 
     /// One transport answers both the token service and the ingestion endpoint, by URL.
-    final class Service: HTTPTransport, @unchecked Sendable {
-        let tokens = ScriptedTransport([], fallback: ScriptedTransport.token("tok"))
+    final class Service: HTTPTransport, Sendable {
+        let tokens: ScriptedTransport
         let ingestion: ScriptedTransport
-        init(_ answers: [Result<HTTPResponse, TransportError>] = [], fallback: Result<HTTPResponse, TransportError> = .success(HTTPResponse(status: 204))) {
+        init(
+            _ answers: [Result<HTTPResponse, TransportError>] = [], fallback: Result<HTTPResponse, TransportError> = .success(HTTPResponse(status: 204)),
+            tokens: ScriptedTransport = ScriptedTransport([], fallback: ScriptedTransport.token("tok"))
+        ) {
             ingestion = ScriptedTransport(answers, fallback: fallback)
+            self.tokens = tokens
         }
         func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
             url.path.hasSuffix("/token")
@@ -130,24 +134,9 @@ import Testing
     }
 
     @Test func aRefusedTokenRequestIsFatalWithTheServiceText() async throws {
-        let s = Service()
-        let secretEcho = #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#
-        let tokens = ScriptedTransport([ScriptedTransport.json(401, secretEcho)])
-        final class Split: HTTPTransport, @unchecked Sendable {
-            let tokens: ScriptedTransport, ingestion: ScriptedTransport
-            init(_ t: ScriptedTransport, _ i: ScriptedTransport) { tokens = t; ingestion = i }
-            func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
-                url.path.hasSuffix("/token") ? try await tokens.post(url: url, headers: headers, body: body, timeout: timeout)
-                    : try await ingestion.post(url: url, headers: headers, body: body, timeout: timeout)
-            }
-        }
-        let split = Split(tokens, s.ingestion)
-        let provider = TokenProvider(
-            authorityHost: URL(string: "https://login.microsoftonline.com")!, tenantId: Self.tenant, clientId: Self.client,
-            credential: .clientSecret(Secret("the-secret")), scope: "https://monitor.azure.com//.default", transport: split)
-        let t = LogsIngestionTarget(
-            endpoint: URL(string: "https://x.ingest.monitor.azure.com")!, dcrImmutableId: "dcr-1", stream: "Custom-A", tokens: provider, transport: split)
-        let outcome = await t.send(body: Self.body)
+        let refusal = #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided."}"#
+        let s = Service(tokens: ScriptedTransport([ScriptedTransport.json(401, refusal)]))
+        let outcome = await target(s).send(body: Self.body)
         guard case .fatal(401, "invalid_client", let reason) = outcome else {
             Issue.record("got \(outcome)")
             return
@@ -160,27 +149,15 @@ import Testing
     }
 
     @Test func anUnreachableTokenServiceIsTransientAndNotALostAnswer() async throws {
-        let s = Service()
-        let failing = ScriptedTransport([.failure(.cannotConnect("connection refused"))])
-        final class Split: HTTPTransport, @unchecked Sendable {
-            let tokens: ScriptedTransport
-            init(_ t: ScriptedTransport) { tokens = t }
-            func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
-                try await tokens.post(url: url, headers: headers, body: body, timeout: timeout)
-            }
-        }
-        let provider = TokenProvider(
-            authorityHost: URL(string: "https://login.microsoftonline.com")!, tenantId: Self.tenant, clientId: Self.client,
-            credential: .clientSecret(Secret("the-secret")), scope: "https://monitor.azure.com//.default", transport: Split(failing))
-        let t = LogsIngestionTarget(
-            endpoint: URL(string: "https://x.ingest.monitor.azure.com")!, dcrImmutableId: "dcr-1", stream: "Custom-A", tokens: provider, transport: s)
-        guard case .transient(nil, nil, let reason) = await t.send(body: Self.body) else {
+        let s = Service(tokens: ScriptedTransport([.failure(.cannotConnect("connection refused"))]))
+        guard case .transient(nil, nil, let reason) = await target(s).send(body: Self.body) else {
             Issue.record("expected a transient outcome")
             return
         }
         // The engine counts transient answers without a status as possible duplicates unless
         // nothing was sent; "cannot connect" says so.
         #expect(reason.hasPrefix("cannot connect"))
+        #expect(s.ingestion.requests.isEmpty)
     }
 
     // MARK: Against the in-process emulator
