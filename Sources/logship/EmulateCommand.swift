@@ -8,13 +8,19 @@ import LogshipCore
 
 enum EmulateCommand {
     static let spec = CommandSpec(
-        name: "emulate", summary: "Serve the Data Collector API on 127.0.0.1: signatures, limits and status codes checked as the service does; accepted records stored per table.",
-        usage: "logship emulate [--port N] [--workspace-id ID] [--shared-key KEY] [--data-dir DIR] [--discard] [fault flags]",
+        name: "emulate", summary: "Serve the Data Collector API, the Logs Ingestion API and its token endpoint on 127.0.0.1: signatures, tokens, limits and status codes checked as the services do; accepted records stored per table or stream.",
+        usage: "logship emulate [--port N] [--workspace-id ID] [--shared-key KEY] [--tenant-id ID] [--client-id ID] [--client-secret S] [--token-lifetime S] [--dcr FILE] [--data-dir DIR] [--discard] [fault flags]",
         options: [
             OptionSpec(name: "--port", value: "N", help: "Port on 127.0.0.1 (0 picks a free one; default 0)"),
             OptionSpec(name: "--workspace-id", value: "ID", help: "Workspace id (default LOGSHIP_WORKSPACE_ID, else a new one)"),
             OptionSpec(name: "--shared-key", value: "KEY", help: "Base64 key (default LOGSHIP_SHARED_KEY, else a new throw-away key)"),
-            OptionSpec(name: "--data-dir", value: "DIR", help: "Where tables (<LogType>_CL.ndjson) and stats.json go (default ./emulator-data)"),
+            OptionSpec(name: "--tenant-id", value: "ID", help: "Tenant of the token endpoint (default LOGSHIP_TENANT_ID or AZURE_TENANT_ID, else a new one)"),
+            OptionSpec(name: "--client-id", value: "ID", help: "Application (client) id (default LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID, else a new one)"),
+            OptionSpec(name: "--client-secret", value: "S", help: "Client secret (default LOGSHIP_CLIENT_SECRET or AZURE_CLIENT_SECRET, else a throw-away one)"),
+            OptionSpec(name: "--federated-token-file", value: "FILE", help: "Accept as client assertion only this file's contents (default: any JWT-shaped assertion)"),
+            OptionSpec(name: "--token-lifetime", value: "S", help: "expires_in of issued tokens, in seconds (default 3600); expired tokens get 401"),
+            OptionSpec(name: "--dcr", value: "FILE", help: "The DCR's streams and columns (JSON); undeclared columns are reported. Default: any DCR and stream"),
+            OptionSpec(name: "--data-dir", value: "DIR", help: "Where tables (<LogType>_CL.ndjson), streams (<stream>.ndjson) and stats.json go (default ./emulator-data)"),
             OptionSpec(name: "--discard", value: nil, help: "Verify and count only; store nothing (benchmarks)"),
             OptionSpec(name: "--fail-rate", value: "P", help: "Answer this share of valid requests with a fault (0–1)"),
             OptionSpec(name: "--fail-codes", value: "LIST", help: "Status codes for injected faults (default 429,500,503)"),
@@ -23,9 +29,14 @@ enum EmulateCommand {
             OptionSpec(name: "--latency-ms", value: "N", help: "Wait before every answer"),
             OptionSpec(name: "--seed", value: "N", help: "Seed for fault injection (default 1)"),
             OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
-            OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000; 404 above)"),
+            OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
         ],
-        details: "The first line on stdout is `listening on http://127.0.0.1:PORT`. GET /_emulator/stats returns the counters. Stop with Ctrl-C.")
+        details: """
+            The first line on stdout is `listening on http://127.0.0.1:PORT`. GET /_emulator/stats returns the counters. Stop with Ctrl-C.
+            Logs Ingestion: point target.endpoint and target.authorityHost (or AZURE_AUTHORITY_HOST) at the URL; tokens come from
+            POST /<tenant>/oauth2/v2.0/token (client secret, or a client assertion), records go to POST
+            /dataCollectionRules/<dcr>/streams/<stream>?api-version=2023-01-01 and are stored as sent.
+            """)
 
     static func main(_ args: [String]) async throws -> Int32 {
         let p = try ArgumentParser.parse(args, spec)
@@ -47,6 +58,35 @@ enum EmulateCommand {
             generatedKey = true
         }
         var config = EmulatorConfig(workspaceId: workspace, sharedKey: Secret(key))
+        func fromEnv(_ names: [String]) -> String? { names.lazy.compactMap { env[$0] }.first { !$0.isEmpty } }
+        if let t = p.value("--tenant-id") ?? fromEnv(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"]) { config.tenantId = t }
+        if let c = p.value("--client-id") ?? fromEnv(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"]) { config.clientId = c }
+        var generatedSecret = false
+        if let cs = p.value("--client-secret") ?? fromEnv(["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]) {
+            config.clientSecret = Secret(cs)
+        } else {
+            generatedSecret = true
+        }
+        if let f = p.value("--federated-token-file") {
+            do {
+                let text = try String(contentsOfFile: f, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                guard !text.isEmpty else { throw UsageError(description: "--federated-token-file \(f): the file is empty") }
+                config.federatedToken = Secret(text)
+            } catch let e as UsageError {
+                throw e
+            } catch {
+                throw UsageError(description: "--federated-token-file \(f): cannot read it (\(error.localizedDescription))")
+            }
+        }
+        config.tokenLifetimeSeconds = try ArgumentParser.int(p, "--token-lifetime", 1...86_400) ?? 3600
+        if let d = p.value("--dcr") {
+            do {
+                config.dcr = try DCRDeclaration.load(URL(fileURLWithPath: d))
+            } catch {
+                throw UsageError(description: "logship emulate: --dcr: \(error.description)")
+            }
+        }
+        config.log = { Console.error("logship emulate: \($0)") }
         config.port = UInt16(try ArgumentParser.int(p, "--port", 0...65535) ?? 0)
         config.discard = p.has("--discard")
         config.dataDir = URL(fileURLWithPath: p.value("--data-dir") ?? "emulator-data")
@@ -82,6 +122,11 @@ enum EmulateCommand {
         if generatedKey {
             // A key made up for this emulator only: the client needs it to sign.
             Console.error("logship emulate: no key given; throw-away key for this emulator: \(key)")
+        }
+        Console.error("logship emulate: token endpoint \(url.absoluteString)/\(config.tenantId)/oauth2/v2.0/token (tenant \(config.tenantId), client \(config.clientId), tokens live \(config.tokenLifetimeSeconds) s)\(config.dcr.map { d in "; DCR \(d.dcrImmutableId ?? "(any id)") with streams \(d.streams.map(\.name).joined(separator: ", "))" } ?? "")")
+        if generatedSecret {
+            // Like the shared key: invented for this emulator, so the client needs to be told it.
+            Console.error("logship emulate: no client secret given; throw-away client secret for this emulator: \(config.clientSecret.value)")
         }
         await waitForSignal()
         emulator.stop()

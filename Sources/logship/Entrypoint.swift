@@ -15,7 +15,7 @@ struct Logship {
         ("preview", "Show the first records and the table Log Analytics would create"),
         ("status", "Summarise what a pipeline's state directory holds"),
         ("replay", "Re-send dead-lettered chunks"),
-        ("emulate", "Serve the Data Collector API on 127.0.0.1 for local testing"),
+        ("emulate", "Serve the Data Collector and Logs Ingestion APIs on 127.0.0.1 for local testing"),
     ]
 
     static var help: String {

@@ -41,7 +41,7 @@ enum PreviewCommand {
             return ExitCode.usage
         }
         let schema = SchemaInference.infer(read.sample, options: SchemaInference.Options(spec: pipeline))
-        let warnings = PreviewReader.warnings(read, spec: pipeline) + schema.warnings
+        let warnings = PreviewReader.warnings(read, spec: pipeline) + schema.warnings + DCRComparison.warnings(read.sample, spec: pipeline)
         if p.has("--json") {
             Console.out(json(read, schema, warnings, pipeline))
         } else {

@@ -7,7 +7,7 @@ enum ReplayCommand {
         usage: "logship replay PIPELINE [--state-dir DIR] [--endpoint URL]",
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint (http only to 127.0.0.1)"),
+            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
         ],
         details: "Exit 0 when every dead letter was delivered, 1 when some are still refused, 3 when the service refused the run.")
 

@@ -11,7 +11,7 @@ enum RunCommand {
         usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N] [--restart] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE]",
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint (http only to 127.0.0.1)"),
+            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
             OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight (default upload.concurrency, 4)"),
             OptionSpec(name: "--restart", value: nil, help: "Forget what earlier runs delivered and start over"),
             OptionSpec(name: "--local", value: nil, help: "Send to an emulator started in-process (no Azure account) and print the table"),
@@ -24,6 +24,9 @@ enum RunCommand {
         details: """
             Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
             ${VAR} references in the pipeline file. Keys are never printed.
+            Logs Ingestion API: LOGSHIP_TENANT_ID, LOGSHIP_CLIENT_ID, LOGSHIP_CLIENT_SECRET (or AZURE_TENANT_ID,
+            AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST); --endpoint
+            is the data collection endpoint.
             Exit codes: 0 all delivered; 1 records rejected or chunks dead-lettered; 2 usage or pipeline
             error; 3 the service refused the run; 130 interrupted.
             """)
@@ -112,7 +115,11 @@ enum RunCommand {
         printSummary(report)
         writeReport(report, stateDir: stateDir, extra: p.value("--report"))
         if let e = emulator {
-            printTable(e, logType: pipeline.target.logType, dataDir: localData)
+            if pipeline.target.api == .logsIngestion, let stream = pipeline.target.stream {
+                printStream(e, stream: stream, declaration: try? TargetSetup.dcrDeclaration(pipeline), dataDir: localData)
+            } else {
+                printTable(e, logType: pipeline.target.logType, dataDir: localData)
+            }
         }
         return report.exitCode
     }
@@ -166,6 +173,39 @@ enum RunCommand {
         for c in columns { out += "  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.type.name + "\n" }
         let file = dataDir.appendingPathComponent("\(table).ndjson")
         if let data = try? Data(contentsOf: file) {
+            let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(3)
+            if !lines.isEmpty { out += "\nFirst rows (\(relativeToCWD(file))):\n" }
+            for l in lines { out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n" }
+        }
+        Console.out(out)
+    }
+}
+
+extension RunCommand {
+    /// The stream the local emulator stored: the property names the records carried (with the
+    /// declared type when the pipeline names a DCR declaration), then the first rows as sent.
+    static func printStream(_ e: Emulator, stream: String, declaration: DCRDeclaration?, dataDir: URL) {
+        let stats = e.currentStats()
+        let keys = e.keys(stream: stream)
+        let declared = declaration?.stream(stream)
+        var out = "\nStream \(stream): \(stats.streams[stream] ?? 0) row(s), stored as sent (the DCR's transformation is not emulated)\n"
+        let width = max(13, keys.map(\.count).max() ?? 0) + 2
+        out += "  " + "Column".padding(toLength: width, withPad: " ", startingAt: 0) + (declared == nil ? "\n" : "Declared type\n")
+        for k in keys {
+            var line = "  " + k.padding(toLength: width, withPad: " ", startingAt: 0)
+            if let d = declared { line += d.column(named: k)?.type.rawValue ?? "not declared: the service drops it" }
+            out += line.trimmingCharacters(in: .whitespaces).isEmpty ? "" : line + "\n"
+        }
+        if let d = declared {
+            let missing = d.columns.map(\.name).filter { n in !keys.contains { $0.lowercased() == n.lowercased() } }
+            if !missing.isEmpty { out += "  Declared but never sent: \(missing.joined(separator: ", "))\n" }
+        }
+        if stats.missingTimeGenerated > 0 {
+            out += "  \(stats.missingTimeGenerated) record(s) without TimeGenerated: the DCR's transformation must produce it\n"
+        }
+        let file = dataDir.appendingPathComponent("\(stream).ndjson")
+        if let h = try? FileHandle(forReadingFrom: file), let data = try? h.read(upToCount: 64 * 1024) {
+            try? h.close()
             let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(3)
             if !lines.isEmpty { out += "\nFirst rows (\(relativeToCWD(file))):\n" }
             for l in lines { out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n" }

@@ -15,7 +15,7 @@ struct TargetSetup {
     static func make(_ pipeline: PipelineSpec, endpoint: String?, local: Bool, localDataDir: URL?, placeholderCredentials: Bool) throws -> TargetSetup {
         switch pipeline.target.api {
         case .logsIngestion:
-            throw UsageError(description: "target.api \"logs-ingestion\" is not available in this build yet")
+            return try logsIngestion(pipeline, endpoint: endpoint, local: local, localDataDir: localDataDir, placeholderCredentials: placeholderCredentials)
         case .dataCollector:
             var emulator: Emulator? = nil
             let creds: CredentialResolver.DataCollector
@@ -53,5 +53,64 @@ struct TargetSetup {
                 maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
             return TargetSetup(target: target, destination: destination, emulator: emulator, emulatorDataDir: localDataDir)
         }
+    }
+
+    /// The DCR declaration named by `target.dcr`, resolved against the pipeline's folder.
+    static func dcrDeclaration(_ pipeline: PipelineSpec) throws -> DCRDeclaration? {
+        guard let path = pipeline.target.dcr else { return nil }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : pipeline.baseDirectory.appendingPathComponent(path)
+        do {
+            return try DCRDeclaration.load(url)
+        } catch {
+            throw UsageError(description: "target.dcr: \(error.description)")
+        }
+    }
+
+    static func logsIngestion(_ pipeline: PipelineSpec, endpoint: String?, local: Bool, localDataDir: URL?, placeholderCredentials: Bool) throws -> TargetSetup {
+        let t = pipeline.target
+        let env = ProcessInfo.processInfo.environment
+        guard let dcr = t.dcrImmutableId, let stream = t.stream, let scope = TokenProvider.scope(cloud: t.cloud) else {
+            throw UsageError(description: "target: dcrImmutableId, stream and a known cloud are required for api \"logs-ingestion\"")
+        }
+        var emulator: Emulator? = nil
+        let creds: CredentialResolver.LogsIngestion
+        if local {
+            // Throw-away identities: the emulator serves the token endpoint and the ingestion
+            // endpoint on one loopback port, and nothing here is valid anywhere else.
+            var keyBytes = [UInt8](repeating: 0, count: 64)
+            for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255) }
+            var config = EmulatorConfig(workspaceId: UUID().uuidString.lowercased(), sharedKey: Secret(Data(keyBytes).base64EncodedString()))
+            config.dataDir = localDataDir
+            config.acceptedScopes = [scope]
+            config.dcr = try dcrDeclaration(pipeline)
+            config.log = { Console.error("logship: local emulator: \($0)") }
+            let e = try Emulator(config: config)
+            let url = try e.start()
+            emulator = e
+            Console.error("logship: local emulator listening on \(url.absoluteString) (token endpoint and ingestion; throw-away credentials; streams in \(localDataDir.map(relativeToCWD) ?? "memory"))")
+            creds = CredentialResolver.LogsIngestion(
+                endpoint: url, dcrImmutableId: dcr, stream: stream, tenantId: config.tenantId, clientId: config.clientId,
+                credential: .clientSecret(config.clientSecret), authorityHost: url, scope: scope)
+        } else {
+            do {
+                creds = try CredentialResolver.logsIngestion(pipeline, endpointFlag: endpoint, environment: env)
+            } catch {
+                guard placeholderCredentials else { throw UsageError(description: error.description) }
+                // A dry run never asks for a token or sends; these only fill the types.
+                let nowhere = URL(string: "http://127.0.0.1:9")!
+                creds = CredentialResolver.LogsIngestion(
+                    endpoint: nowhere, dcrImmutableId: dcr, stream: stream, tenantId: "00000000-0000-0000-0000-000000000000",
+                    clientId: "00000000-0000-0000-0000-000000000000", credential: .clientSecret(Secret("")), authorityHost: nowhere, scope: scope)
+            }
+        }
+        let tokens = TokenProvider(
+            authorityHost: creds.authorityHost, tenantId: creds.tenantId, clientId: creds.clientId, credential: creds.credential,
+            scope: creds.scope, transport: Transports.for(creds.authorityHost, concurrency: 1), timeout: min(60, pipeline.upload.timeoutSeconds))
+        let target = LogsIngestionTarget(
+            endpoint: creds.endpoint, dcrImmutableId: creds.dcrImmutableId, stream: creds.stream, tokens: tokens,
+            transport: Transports.for(creds.endpoint, concurrency: pipeline.upload.concurrency), compress: pipeline.upload.compress,
+            maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
+        let destination = local ? "local emulator" : "logs-ingestion \(creds.endpoint.host ?? creds.endpoint.absoluteString) \(creds.dcrImmutableId) \(creds.stream)"
+        return TargetSetup(target: target, destination: destination, emulator: emulator, emulatorDataDir: localDataDir)
     }
 }

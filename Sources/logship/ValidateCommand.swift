@@ -28,6 +28,18 @@ enum ValidateCommand {
             } catch {
                 credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
             }
+        } else {
+            do {
+                let c = try CredentialResolver.logsIngestion(pipeline, endpointFlag: nil, environment: env)
+                let how: String
+                switch c.credential {
+                case .clientSecret: how = "client secret"
+                case .federatedTokenFile(let f): how = "federated token \(f.path)"
+                }
+                credentialNote = "tenant \(c.tenantId), client \(c.clientId) (\(how)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+            } catch {
+                credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
+            }
         }
         let bytes = discovery.files.reduce(Int64(0)) { $0 + $1.size }
         var s = "\(pipeline.file.lastPathComponent): ok\n"
@@ -45,7 +57,10 @@ enum ValidateCommand {
             if let t = pipeline.target.timeGeneratedField { s += ", TimeGenerated from \(t)" }
             s += "\n           \(credentialNote)\n"
         case .logsIngestion:
-            s += "  target:  Logs Ingestion API, stream \(pipeline.target.stream ?? "?") of \(pipeline.target.dcrImmutableId ?? "?")\n"
+            s += "  target:  Logs Ingestion API, stream \(pipeline.target.stream ?? "?") of \(pipeline.target.dcrImmutableId ?? "?")"
+            s += pipeline.upload.compress ? ", gzip" : ", uncompressed"
+            if let d = pipeline.target.dcr { s += ", columns declared in \(d)" }
+            s += "\n           \(credentialNote)\n"
         }
         s += "  limits:  bodies ≤ \(pipeline.limits.maxBodyBytes) bytes, values ≤ \(pipeline.limits.maxValueBytes) bytes (\(pipeline.limits.oversizedValue.rawValue)), ≤ \(pipeline.limits.maxFields) fields (\(pipeline.limits.tooManyFields.rawValue))"
         Console.out(s)

@@ -9,21 +9,55 @@ func records(_ range: Range<Int>, size: Int = 80) -> String {
     }.joined(separator: "\n") + "\n"
 }
 
-func pipeline(_ dir: TempDir, files: [String], maxBody: Int = 20_000, extra: String = "", logType: String = "Engine", name: String = "p.json5") -> URL {
+/// The two targets the engine's tests run against: the engine, the manifest, resume and
+/// replay must not care which one is behind `DeliveryTarget`.
+enum API: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case dataCollector = "data-collector"
+    case logsIngestion = "logs-ingestion"
+
+    var testDescription: String { rawValue }
+
+    /// The pipeline's target block for a table (Data Collector) or stream (`Custom-<name>`).
+    /// The endpoint is a placeholder: tests pass the emulator's URL with --endpoint.
+    func target(_ name: String) -> String {
+        switch self {
+        case .dataCollector: return "target: { logType: \"\(name)\" }"
+        case .logsIngestion:
+            return "target: { api: \"logs-ingestion\", endpoint: \"http://127.0.0.1:9\", dcrImmutableId: \"dcr-engine\", stream: \"Custom-\(name)\" }"
+        }
+    }
+
+    /// Where the emulator stores the records: `Engine_CL.ndjson` or `Custom-Engine.ndjson`.
+    func table(_ name: String = "Engine") -> String { self == .dataCollector ? "\(name)_CL" : "Custom-\(name)" }
+
+    /// The stored column of the records' `seq` field (type suffix on the Data Collector side).
+    var seqKey: String { self == .dataCollector ? "seq_d" : "seq" }
+
+    /// The credentials a run needs against `emu`.
+    func env(_ emu: EmulatorProcess) -> [String: String] { self == .dataCollector ? emu.env : emu.ingestionEnv }
+
+    /// Requests that carried records (the token endpoint's are not chunks).
+    func dataRequests(_ emu: EmulatorProcess) -> Int { emu.int("requests") - emu.int("tokenRequests") }
+}
+
+func pipeline(
+    _ dir: TempDir, files: [String], maxBody: Int = 20_000, extra: String = "", logType: String = "Engine", name: String = "p.json5",
+    api: API = .dataCollector
+) -> URL {
     dir.write(name, """
         { version: 1, name: "engine",
           source: { files: [\(files.map { "\"\($0)\"" }.joined(separator: ", "))], format: "ndjson" },
           limits: { maxBodyBytes: \(maxBody) },
           upload: { concurrency: 4, maxAttempts: 20 },
           \(extra)
-          target: { logType: "\(logType)" } }
+          \(api.target(logType)) }
         """)
 }
 
-/// Rows per `seq` value in a table.
-func seqCounts(_ emu: EmulatorProcess, _ table: String = "Engine_CL") -> [Int: Int] {
+/// Rows per `seq` value in a table or stream.
+func seqCounts(_ emu: EmulatorProcess, _ api: API = .dataCollector, table: String? = nil) -> [Int: Int] {
     var c: [Int: Int] = [:]
-    for r in emu.rows(table) { if let s = r["seq_d"] as? Double { c[Int(s), default: 0] += 1 } }
+    for r in emu.rows(table ?? api.table()) { if let s = r[api.seqKey] as? NSNumber { c[s.intValue, default: 0] += 1 } }
     return c
 }
 
@@ -33,66 +67,75 @@ func report(_ state: URL) -> [String: Any] {
 }
 
 @Suite(.serialized) struct EngineTests {
-    @Test func injectedFaultsStillDeliverEveryRecordExactlyOnce() throws {
+    /// The acceptance run of both targets: a fifth (Logs Ingestion) or more of the requests
+    /// answered 429/503 with Retry-After, and still every record stored exactly once.
+    @Test(arguments: API.allCases) func injectedFaultsStillDeliverEveryRecordExactlyOnce(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--fail-rate", "0.3", "--fail-codes", "429,500,503", "--retry-after", "1", "--seed", "7"], dataDir: dir.file("emu"))
+        let faults = api == .dataCollector
+            ? ["--fail-rate", "0.3", "--fail-codes", "429,500,503", "--retry-after", "1", "--seed", "7"]
+            : ["--fail-rate", "0.2", "--fail-codes", "429,503", "--retry-after", "1", "--seed", "7"]
+        let emu = try EmulatorProcess(faults, dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<10_000))
         dir.write("in/b.ndjson", records(10_000..<15_000))
-        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let p = pipeline(dir, files: ["in/*.ndjson"], api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env, timeout: 300)
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: api.env(emu), timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == 15_000)
         #expect(counts.values.allSatisfy { $0 == 1 }, "every record exactly once")
-        #expect((emu.stats()["injectedFaults"] as? Int ?? 0) > 10)
+        #expect(emu.int("injectedFaults") > 10)
         let retries = report(state)["retriesByStatus"] as? [String: Int] ?? [:]
-        #expect(retries.values.reduce(0, +) == emu.stats()["injectedFaults"] as? Int)
+        #expect(retries.values.reduce(0, +) == emu.int("injectedFaults"))
+        if api == .logsIngestion {
+            #expect(emu.int("tokensIssued") == 1, "one token for the whole run")
+            #expect(emu.int("gzipRequests") == api.dataRequests(emu), "every body gzipped")
+        }
     }
 
-    @Test func lostAnswersAreTheOnlyDuplicatesAndAreCounted() throws {
+    @Test(arguments: API.allCases) func lostAnswersAreTheOnlyDuplicatesAndAreCounted(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(["--ack-loss-rate", "0.1", "--seed", "3"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<20_000))
-        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env, timeout: 300)
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: api.env(emu), timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == 20_000, "every record at least once")
         let extra = counts.values.reduce(0, +) - 20_000
         let rep = report(state)
-        #expect((emu.stats()["ackLost"] as? Int ?? 0) > 0)
-        #expect(rep["chunksPossiblyDuplicated"] as? Int == emu.stats()["ackLost"] as? Int)
+        #expect(emu.int("ackLost") > 0)
+        #expect(rep["chunksPossiblyDuplicated"] as? Int == emu.int("ackLost"))
         #expect(rep["recordsPossiblyDuplicated"] as? Int == extra, "duplicates come only from lost answers, and all are counted")
         #expect(r.stderr.contains("may hold them twice"))
     }
 
-    @Test func secondRunSkipsDeliveredFilesAndSendsOnlyNewOnes() throws {
+    @Test(arguments: API.allCases) func secondRunSkipsDeliveredFilesAndSendsOnlyNewOnes(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<3000))
         dir.write("in/b.ndjson", records(3000..<5000))
-        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let p = pipeline(dir, files: ["in/*.ndjson"], api: api)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        #expect(try run(args, env: emu.env).status == 0)
-        let requests = emu.stats()["requests"] as? Int ?? 0
-        let again = try run(args, env: emu.env)
+        #expect(try run(args, env: api.env(emu)).status == 0)
+        let requests = emu.int("requests")
+        let again = try run(args, env: api.env(emu))
         #expect(again.status == 0, "\(again.stderr)")
-        #expect(emu.stats()["requests"] as? Int == requests, "nothing is sent twice")
+        #expect(emu.int("requests") == requests, "nothing is sent twice (not even a token request)")
         #expect(report(state)["filesSkipped"] as? Int == 2)
         dir.write("in/c.ndjson", records(5000..<6000))
-        #expect(try run(args, env: emu.env).status == 0)
+        #expect(try run(args, env: api.env(emu)).status == 0)
         #expect(report(state)["filesSkipped"] as? Int == 2)
         #expect(report(state)["recordsSent"] as? Int == 1000)
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == 6000 && counts.values.allSatisfy { $0 == 1 })
         let status = try run(["status", p.path, "--state-dir", state.path, "--json"])
         let s = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
@@ -100,24 +143,24 @@ func report(_ state: URL) -> [String: Any] {
         #expect(s?["recordsDelivered"] as? Int == 6000)
     }
 
-    @Test func aFileThatGrewSendsOnlyItsNewRecords() throws {
+    @Test(arguments: API.allCases) func aFileThatGrewSendsOnlyItsNewRecords(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         let f = dir.write("in/app.ndjson", records(0..<2000))
-        let p = pipeline(dir, files: ["in/app.ndjson"])
+        let p = pipeline(dir, files: ["in/app.ndjson"], api: api)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        #expect(try run(args, env: emu.env).status == 0)
+        #expect(try run(args, env: api.env(emu)).status == 0)
         let h = try FileHandle(forWritingTo: f)
         try h.seekToEnd()
         try h.write(contentsOf: Data(records(2000..<2500).utf8))
         try h.close()
-        let r = try run(args, env: emu.env)
+        let r = try run(args, env: api.env(emu))
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("grew since the last run"))
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == 2500 && counts.values.allSatisfy { $0 == 1 })
     }
 
@@ -137,58 +180,70 @@ func report(_ state: URL) -> [String: Any] {
         let restarted = try run(["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--restart"], env: emu.env)
         #expect(restarted.status == 0)
         #expect(seqCounts(emu).values.allSatisfy { $0 == 2 }, "--restart sends everything again")
+        // The same state, now towards the Logs Ingestion API: another table, another spec.
+        let p3 = pipeline(dir, files: ["in/a.ndjson"], maxBody: 30_000, api: .logsIngestion)
+        let moved = try run(["run", p3.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.ingestionEnv)
+        #expect(moved.status == 2, "\(moved.stderr)")
+        #expect(moved.stderr.contains("--restart"))
     }
 
-    @Test func aTornManifestLineIsTolerated() throws {
+    @Test(arguments: API.allCases) func aTornManifestLineIsTolerated(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<1000))
-        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path]
-        #expect(try run(args, env: emu.env).status == 0)
+        #expect(try run(args, env: api.env(emu)).status == 0)
         let m = try FileHandle(forWritingTo: state.appendingPathComponent("manifest.jsonl"))
         try m.seekToEnd()
         try m.write(contentsOf: Data("{\"t\":\"ack\",\"id\":\"c12".utf8))
         try m.close()
-        let r = try run(args, env: emu.env)
+        let r = try run(args, env: api.env(emu))
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(seqCounts(emu).values.allSatisfy { $0 == 1 })
+        #expect(seqCounts(emu, api).values.allSatisfy { $0 == 1 })
         let text = try String(contentsOf: state.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
         for line in text.split(separator: "\n") { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)") }
+        if api == .logsIngestion {
+            #expect(text.contains("logs-ingestion 127.0.0.1 dcr-engine Custom-Engine"), "the destination names the endpoint host, DCR and stream")
+        }
     }
 
-    @Test func refusedDataIsDeadLetteredThenReplayed() throws {
+    @Test(arguments: API.allCases) func refusedDataIsDeadLetteredThenReplayed(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         dir.write("in/a.ndjson", records(0..<1000))
-        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
         let refusing = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu1"))
-        let r = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path], env: refusing.env)
+        let r = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path], env: api.env(refusing))
         refusing.stop()
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("dead-lettered"))
-        let requests = refusing.stats()["requests"] as? Int ?? 0
+        let requests = api.dataRequests(refusing)
         let letters = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)
         #expect(letters.filter { $0.hasSuffix(".meta.json") }.count == requests, "one request per chunk: a 400 is never retried")
         for l in letters {
             let text = try String(contentsOf: state.appendingPathComponent("deadletter/\(l)"), encoding: .utf8)
             #expect(!text.contains(refusing.key))
+            #expect(!text.contains(refusing.secret))
+            if api == .logsIngestion && l.hasSuffix(".meta.json") {
+                #expect(text.contains("x-ms-client-request-id"), "the failed request's id is kept with the dead letter")
+            }
         }
         let status = try run(["status", p.path, "--state-dir", state.path])
         #expect(status.stdout.contains("dead-lettered"))
-        // The same workspace, now accepting.
-        let accepting = try EmulatorProcess(dataDir: dir.file("emu2"), workspace: refusing.workspace, key: refusing.key)
+        // The same workspace (or tenant and application), now accepting.
+        let accepting = try EmulatorProcess(dataDir: dir.file("emu2"), identity: refusing)
         defer { accepting.stop() }
-        let replay = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: accepting.env)
+        let replay = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: api.env(accepting))
         #expect(replay.status == 0, "\(replay.stderr)")
-        let counts = seqCounts(accepting)
+        let counts = seqCounts(accepting, api)
         #expect(counts.count == 1000 && counts.values.allSatisfy { $0 == 1 })
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)) ?? []).isEmpty)
-        let again = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: accepting.env)
+        let again = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: api.env(accepting))
         #expect(again.status == 0)
         #expect(again.stderr.contains("no dead letters"))
         let after = try run(["status", p.path, "--state-dir", state.path, "--json"])
@@ -197,52 +252,56 @@ func report(_ state: URL) -> [String: Any] {
         #expect(s?["recordsDelivered"] as? Int == 1000)
     }
 
-    @Test func aBodyTooLargeIsSplit() throws {
+    /// The Data Collector says "too large" with 404 above its limit, the Logs Ingestion API with
+    /// 413 (its limit counts the bytes before compression too): both get split.
+    @Test(arguments: API.allCases) func aBodyTooLargeIsSplit(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--max-body-bytes", "1500000"], dataDir: dir.file("emu"))
+        let limit = api == .dataCollector ? "1500000" : "300000"
+        let emu = try EmulatorProcess(["--max-body-bytes", limit], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<20_000, size: 200))
-        let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 4_000_000)
+        let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: api == .dataCollector ? 4_000_000 : 1_000_000, api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env, timeout: 300)
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: api.env(emu), timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == 20_000 && counts.values.allSatisfy { $0 == 1 })
         #expect((report(state)["chunksSplit"] as? Int ?? 0) > 0)
+        if api == .logsIngestion { #expect((emu.stats()["byStatus"] as? [String: Int])?["413"] ?? 0 > 0) }
         // Resuming after splits sends nothing again.
-        let requests = emu.stats()["requests"] as? Int
-        #expect(try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env).status == 0)
-        #expect(emu.stats()["requests"] as? Int == requests)
+        let requests = emu.int("requests")
+        #expect(try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: api.env(emu)).status == 0)
+        #expect(emu.int("requests") == requests)
     }
 
-    @Test func interruptFinishesInFlightRequestsAndResumes() throws {
+    @Test(arguments: API.allCases) func interruptFinishesInFlightRequestsAndResumes(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(["--latency-ms", "300"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<8000))
-        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        let proc = try Spawned(args, env: emu.env)
+        let proc = try Spawned(args, env: api.env(emu))
         usleep(1_200_000)
         kill(proc.pid, SIGINT)
         let status = try proc.wait(timeout: 30)
         #expect(status == 130, "\(proc.stderr)")
         #expect(proc.stderr.contains("interrupted"))
-        let partial = seqCounts(emu).count
+        let partial = seqCounts(emu, api).count
         #expect(partial > 0 && partial < 8000)
-        let r = try run(args, env: emu.env, timeout: 120)
+        let r = try run(args, env: api.env(emu), timeout: 120)
         #expect(r.status == 0)
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == 8000)
         #expect(counts.values.allSatisfy { $0 == 1 }, "requests in flight at the interrupt were recorded: nothing repeats")
     }
 
     /// SIGKILL at random moments, resume each time: every record arrives, and the only
     /// duplicates are chunks that were in flight at a kill.
-    @Test func survivesRepeatedKills() throws {
+    @Test(arguments: API.allCases) func survivesRepeatedKills(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
@@ -250,19 +309,17 @@ func report(_ state: URL) -> [String: Any] {
         let total = 200_000
         dir.write("in/a.ndjson", records(0..<100_000, size: 60))
         dir.write("in/b.ndjson", records(100_000..<total, size: 60))
-        let p = pipeline(dir, files: ["in/*.ndjson"], maxBody: 200_000, extra: "limits: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 },".replacingOccurrences(of: "limits: ", with: "limits_: "))
         // maxRecordsPerChunk bounds what one chunk in flight can duplicate.
+        let p = pipeline(dir, files: ["in/*.ndjson"], maxBody: 200_000, api: api)
         let text = try String(contentsOf: p, encoding: .utf8)
-            .replacingOccurrences(of: "limits_: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 },", with: "")
             .replacingOccurrences(of: "limits: { maxBodyBytes: 200000 }", with: "limits: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 }")
         try Data(text.utf8).write(to: p)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
         var kills = 0
         var rng = SystemRandomNumberGenerator()
-        var finishedEarly = 0
         for _ in 0..<40 where kills < 20 {
-            let proc = try Spawned(args, env: emu.env)
+            let proc = try Spawned(args, env: api.env(emu))
             usleep(UInt32.random(in: 150_000...450_000, using: &rng))
             if proc.isRunning {
                 kill(proc.pid, SIGKILL)
@@ -270,14 +327,13 @@ func report(_ state: URL) -> [String: Any] {
                 kills += 1
             } else {
                 _ = try proc.wait(timeout: 10)
-                finishedEarly += 1
                 break
             }
         }
         #expect(kills >= 20, "the run finished before 20 kills (\(kills)); make it longer")
-        let last = try run(args, env: emu.env, timeout: 300)
+        let last = try run(args, env: api.env(emu), timeout: 300)
         #expect(last.status == 0, "\(last.stderr)")
-        let counts = seqCounts(emu)
+        let counts = seqCounts(emu, api)
         #expect(counts.count == total, "every record stored")
         let duplicates = counts.values.reduce(0, +) - total
         #expect(duplicates <= kills * 4 * 1000, "duplicates (\(duplicates)) only from chunks in flight at the kills")

@@ -40,6 +40,13 @@ struct TempDir {
     func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
 
+/// Credentials and endpoints a test must not inherit from the shell that runs it.
+let credentialVariables = [
+    "LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT", "LOGSHIP_TENANT_ID", "LOGSHIP_CLIENT_ID",
+    "LOGSHIP_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+]
+
 struct ProcessResult {
     var status: Int32
     var stdout: String
@@ -63,7 +70,7 @@ func run(_ args: [String], executable: String = Binary.path, env: [String: Strin
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
     var e = ProcessInfo.processInfo.environment
-    for k in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT"] { e[k] = nil }
+    for k in credentialVariables { e[k] = nil }
     for (k, v) in env { e[k] = v }
     p.environment = e
     if let cwd { p.currentDirectoryURL = cwd }
@@ -90,23 +97,36 @@ func run(_ args: [String], executable: String = Binary.path, env: [String: Strin
     return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self), stderr: String(decoding: r.get(), as: UTF8.self))
 }
 
-/// `logship emulate` in a process of its own; stopped by PID and waited for.
+/// `logship emulate` in a process of its own; stopped by PID and waited for. It serves both
+/// APIs: a workspace and key for the Data Collector, a tenant, client and secret for the Logs
+/// Ingestion API's token endpoint.
 final class EmulatorProcess {
     let process = Process()
     let url: URL
     let dataDir: URL
     let workspace: String
     let key: String
+    let tenant: String
+    let client: String
+    let secret: String
     private let stderrBox = DataBox()
 
-    init(_ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil) throws {
+    /// - Parameter identity: another emulator whose workspace, key, tenant, client and secret to reuse.
+    init(_ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil, identity: EmulatorProcess? = nil) throws {
         var bytes = [UInt8](repeating: 0, count: 64)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
-        self.key = key ?? Data(bytes).base64EncodedString()
-        self.workspace = workspace ?? UUID().uuidString.lowercased()
+        self.key = identity?.key ?? key ?? Data(bytes).base64EncodedString()
+        self.workspace = identity?.workspace ?? workspace ?? UUID().uuidString.lowercased()
+        self.tenant = identity?.tenant ?? UUID().uuidString.lowercased()
+        self.client = identity?.client ?? UUID().uuidString.lowercased()
+        // Letters and digits like a portal secret, with a marker tests can grep for.
+        self.secret = identity?.secret ?? "Sx8Q~" + UUID().uuidString.replacingOccurrences(of: "-", with: "") + "~secret"
         self.dataDir = dataDir
         process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = ["emulate", "--port", "0", "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key] + extra
+        process.arguments = [
+            "emulate", "--port", "0", "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key,
+            "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret,
+        ] + extra
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -156,6 +176,13 @@ final class EmulatorProcess {
     }
 
     var env: [String: String] { ["LOGSHIP_WORKSPACE_ID": workspace, "LOGSHIP_SHARED_KEY": key] }
+
+    /// For a logs-ingestion pipeline: the identity, and this emulator as the token service.
+    var ingestionEnv: [String: String] {
+        ["LOGSHIP_TENANT_ID": tenant, "LOGSHIP_CLIENT_ID": client, "LOGSHIP_CLIENT_SECRET": secret, "AZURE_AUTHORITY_HOST": url.absoluteString]
+    }
+
+    func int(_ key: String) -> Int { (stats()[key] as? NSNumber)?.intValue ?? 0 }
 }
 
 /// A `logship` process started in the background, stopped by its PID and waited for.
@@ -167,7 +194,7 @@ final class Spawned {
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = args
         var e = ProcessInfo.processInfo.environment
-        for k in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT"] { e[k] = nil }
+        for k in credentialVariables { e[k] = nil }
         for (k, v) in env { e[k] = v }
         process.environment = e
         let o = Pipe(), r = Pipe()

@@ -26,27 +26,61 @@ public struct EmulatorConfig: Sendable {
     public var inactiveWorkspace = false
     /// Largest accepted `x-ms-date` difference from the emulator's clock.
     public var clockSkewSeconds = 900.0
+    /// Body size limit of the Data Collector API (404 above); the Logs Ingestion API takes
+    /// the smaller of this and 1,000,000 (413 above).
     public var maxBodyBytes = 30_000_000
+
+    // Logs Ingestion API and its token service.
+    /// The Entra ID tenant the token endpoint answers for (`/{tenantId}/oauth2/v2.0/token`).
+    public var tenantId: String
+    public var clientId: String
+    public var clientSecret: Secret
+    /// When set, the only client assertion accepted (the contents of a federated token file);
+    /// when nil, any non-empty JWT-shaped assertion (three base64url parts) is.
+    public var federatedToken: Secret? = nil
+    /// `expires_in` of issued tokens; a token is refused (401) once it has run out.
+    public var tokenLifetimeSeconds = 3600
+    /// Scopes the token endpoint grants.
+    public var acceptedScopes: Set<String> = ["https://monitor.azure.com//.default"]
+    /// The DCR's streams and columns (`--dcr`); nil accepts any DCR id and stream.
+    public var dcr: DCRDeclaration? = nil
+    /// Notes for the operator (undeclared columns), once per name; stderr in `logship emulate`.
+    public var log: (@Sendable (String) -> Void)? = nil
 
     public init(workspaceId: String, sharedKey: Secret) {
         self.workspaceId = workspaceId
         self.sharedKey = sharedKey
+        self.tenantId = UUID().uuidString.lowercased()
+        self.clientId = UUID().uuidString.lowercased()
+        var bytes = [UInt8](repeating: 0, count: 30)
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
+        self.clientSecret = Secret(Data(bytes).base64EncodedString())
     }
+
+    /// The Logs Ingestion API's body limit here: 1,000,000 bytes unless `maxBodyBytes` is lower.
+    public var ingestionMaxBodyBytes: Int { min(maxBodyBytes, LogsIngestionTarget.serviceMaxBodyBytes) }
 }
 
 /// The local stand-in for Log Analytics: verifies requests as the service does and stores
 /// what it accepts. See DESIGN.md "Emulator".
 public final class Emulator: @unchecked Sendable {
-    // All mutable state (store, stats, rng) is guarded by `lock`; the server calls
-    // `handle` from one thread per connection.
-    private let lock = NSLock()
-    private let config: EmulatorConfig
+    // All mutable state (store, streams, stats, rng, tokens, request ids) is guarded by `lock`;
+    // the server calls `handle` from one thread per connection.
+    let lock = NSLock()
+    let config: EmulatorConfig
     private let key: [UInt8]
     private var store: EmulatorStore
-    private var stats = EmulatorStats()
-    private var rng: SplitMix64
+    var streams: EmulatorStreams
+    var stats = EmulatorStats()
+    var rng: SplitMix64
     private var server: HTTPServer?
-    private let now: @Sendable () -> Date
+    let now: @Sendable () -> Date
+    /// Issued access tokens and when each expires.
+    var tokens: [String: Date] = [:]
+    /// `x-ms-client-request-id` values seen (their count goes to the stats).
+    var requestIds: Set<String> = []
+    /// Undeclared column names already reported, per stream.
+    var reportedUndeclared: Set<String> = []
 
     public struct ConfigError: Error, CustomStringConvertible {
         public let description: String
@@ -59,9 +93,11 @@ public final class Emulator: @unchecked Sendable {
         self.config = config
         self.key = [UInt8](k)
         self.store = try EmulatorStore(dataDir: config.discard ? nil : config.dataDir)
+        self.streams = EmulatorStreams(dataDir: config.discard ? nil : config.dataDir)
         self.rng = SplitMix64(seed: config.seed)
         self.now = now
         for (name, t) in store.tables { stats.tables[name] = t.rows }
+        for (name, s) in streams.streams { stats.streams[name] = s.rows }
     }
 
     /// Starts serving on 127.0.0.1; returns the base URL (`http://127.0.0.1:PORT`).
@@ -80,7 +116,10 @@ public final class Emulator: @unchecked Sendable {
 
     public func stop() {
         server?.stop()
-        lock.withLock { store.close() }
+        lock.withLock {
+            store.close()
+            streams.close()
+        }
     }
 
     public func currentStats() -> EmulatorStats { lock.withLock { stats } }
@@ -88,6 +127,11 @@ public final class Emulator: @unchecked Sendable {
     /// The schema of a stored table (columns in creation order).
     public func columns(table: String) -> [EmulatorColumn] {
         lock.withLock { store.tables[table]?.columns ?? [] }
+    }
+
+    /// The property names records sent to a Logs Ingestion stream carried, in order of first appearance.
+    public func keys(stream: String) -> [String] {
+        lock.withLock { streams.streams[stream]?.keys ?? [] }
     }
 
     // MARK: Requests
@@ -101,8 +145,13 @@ public final class Emulator: @unchecked Sendable {
                 status: 200, headers: [("Content-Type", "application/json")], body: [UInt8]((try? enc.encode(s)) ?? Data()))
         }
         let reply: ServerReply
+        let parts = req.path.split(separator: "/", omittingEmptySubsequences: false).map { $0.removingPercentEncoding ?? String($0) }
         if req.path == "/api/logs" {
             reply = dataCollector(req)
+        } else if parts.count == 5, parts[0].isEmpty, parts[2] == "oauth2", parts[3] == "v2.0", parts[4] == "token" {
+            reply = tokenEndpoint(req, tenant: parts[1])
+        } else if parts.count == 5, parts[0].isEmpty, parts[1] == "dataCollectionRules", parts[3] == "streams" {
+            reply = ingestion(req, dcr: parts[2], stream: parts[4])
         } else {
             reply = error(404, "NotFound", "No such resource: \(req.path)")
         }
@@ -119,7 +168,7 @@ public final class Emulator: @unchecked Sendable {
         return reply
     }
 
-    private func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = [])
+    func error(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = [])
         -> ServerReply
     {
         if !code.isEmpty { lock.withLock { stats.byErrorCode[code, default: 0] += 1 } }
@@ -188,7 +237,7 @@ public final class Emulator: @unchecked Sendable {
         if config.inactiveWorkspace {
             return error(400, "InactiveCustomer", "The workspace has been closed.")
         }
-        if let reply = injectedFault() { return reply }
+        if let reply = injectedFault(api: .dataCollector) { return reply }
 
         let receivedMillis = Int64(now().timeIntervalSince1970 * 1000)
         let table = logType + "_CL"
@@ -232,7 +281,8 @@ public final class Emulator: @unchecked Sendable {
         return .respond(status: 200, headers: [], body: [])
     }
 
-    private func injectedFault() -> ServerReply? {
+    /// A fault chosen by `--fail-rate`, with the error body of the API asked.
+    func injectedFault(api: TargetAPI) -> ServerReply? {
         let code: Int? = lock.withLock {
             guard config.failRate > 0, !config.failCodes.isEmpty, rng.nextDouble() < config.failRate else { return nil }
             stats.injectedFaults += 1
@@ -243,6 +293,7 @@ public final class Emulator: @unchecked Sendable {
         if let ra = config.retryAfter, code == 429 || code == 503 {
             headers.append(("Retry-After", ra == ra.rounded() ? String(Int(ra)) : String(ra)))
         }
+        if api == .logsIngestion { return injectedIngestionFault(code, headers: headers) }
         switch code {
         case 429: return error(429, "", "The service is receiving too much data; retry later.", headers: headers)
         case 500: return error(500, "UnspecifiedError", "The service encountered an internal error.", headers: headers)
@@ -253,7 +304,7 @@ public final class Emulator: @unchecked Sendable {
         }
     }
 
-    private func writeStats() {
+    func writeStats() {
         guard let dir = config.dataDir else { return }
         let s = currentStats()
         let enc = JSONEncoder()

@@ -22,12 +22,21 @@ enum EmulatorJSON {
     /// Validates the body and counts its records without building anything (for `--discard`).
     static func countRecords(_ body: UnsafeRawBufferPointer) throws(SyntaxError) -> Int {
         var p = Parser(body)
-        return try p.records(build: false) { _ in }
+        return try p.records(build: false) { _, _ in }
     }
 
     /// Parses every record, handing each one's members in order to `onRecord`.
     static func forEachRecord(
         _ body: UnsafeRawBufferPointer, _ onRecord: ([(String, Value)]) -> Void
+    ) throws(SyntaxError) -> Int {
+        var p = Parser(body)
+        return try p.records(build: true) { members, _ in onRecord(members) }
+    }
+
+    /// Like `forEachRecord`, with the byte range of each record's object in `body`: the
+    /// Logs Ingestion emulator stores records as they were sent.
+    static func forEachRecordWithSpan(
+        _ body: UnsafeRawBufferPointer, _ onRecord: ([(String, Value)], Range<Int>) -> Void
     ) throws(SyntaxError) -> Int {
         var p = Parser(body)
         return try p.records(build: true, onRecord)
@@ -48,7 +57,7 @@ enum EmulatorJSON {
             }
         }
 
-        mutating func records(build: Bool, _ onRecord: ([(String, Value)]) -> Void) throws(SyntaxError) -> Int {
+        mutating func records(build: Bool, _ onRecord: ([(String, Value)], Range<Int>) -> Void) throws(SyntaxError) -> Int {
             ws()
             if i < b.count, b[i] == 0xEF, i + 2 < b.count, b[i + 1] == 0xBB, b[i + 2] == 0xBF {
                 throw fail("a byte order mark is not JSON")
@@ -86,13 +95,14 @@ enum EmulatorJSON {
             return count
         }
 
-        mutating func record(build: Bool, _ onRecord: ([(String, Value)]) -> Void) throws(SyntaxError) {
+        mutating func record(build: Bool, _ onRecord: ([(String, Value)], Range<Int>) -> Void) throws(SyntaxError) {
+            let start = i
             i += 1  // {
             var members: [(String, Value)] = []
             ws()
             if i < b.count, b[i] == UInt8(ascii: "}") {
                 i += 1
-                if build { onRecord(members) }
+                if build { onRecord(members, start..<i) }
                 return
             }
             while true {
@@ -120,7 +130,7 @@ enum EmulatorJSON {
                 if b[i] == UInt8(ascii: "}") { i += 1; break }
                 throw fail("expected ',' or '}'")
             }
-            if build { onRecord(members) }
+            if build { onRecord(members, start..<i) }
         }
 
         mutating func scalar(build: Bool) throws(SyntaxError) -> Value {

@@ -21,6 +21,31 @@ public struct EmulatorStats: Codable, Sendable, Equatable {
     public var injectedFaults = 0
     /// Rows stored per table.
     public var tables: [String: Int] = [:]
+
+    // Logs Ingestion API.
+    /// Records stored per stream.
+    public var streams: [String: Int] = [:]
+    /// Property names sent that the DCR (`--dcr`) does not declare, with how many records
+    /// carried each. The service drops them without a word; the emulator counts them.
+    public var undeclaredColumns: [String: Int] = [:]
+    /// Records stored without a `TimeGenerated` property (the DCR must then produce one).
+    public var missingTimeGenerated = 0
+    /// Distinct `x-ms-client-request-id` values seen.
+    public var requestIds = 0
+    /// Requests with `Content-Encoding: gzip`.
+    public var gzipRequests = 0
+    /// The largest ingestion body seen, in bytes before compression.
+    public var maxBodyBytes = 0
+    /// The largest ingestion body seen as sent (compressed when gzip).
+    public var maxWireBodyBytes = 0
+    /// Requests to the token endpoint (also counted in `requests`).
+    public var tokenRequests = 0
+    /// Access tokens the token endpoint issued.
+    public var tokensIssued = 0
+    /// Token requests refused (wrong tenant, client, secret, assertion or scope).
+    public var tokenRequestsRefused = 0
+    /// Ingestion requests refused because their token had expired.
+    public var expiredTokens = 0
     public init() {}
 }
 

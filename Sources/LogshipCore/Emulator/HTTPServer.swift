@@ -349,7 +349,7 @@ final class HTTPServer: @unchecked Sendable {
 
     static let reasons: [Int: String] = [
         200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-        404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 429: "Too Many Requests",
+        404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
         500: "Internal Server Error", 503: "Service Unavailable",
     ]
 

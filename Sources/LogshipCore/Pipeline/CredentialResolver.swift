@@ -1,7 +1,8 @@
 import Foundation
 
-/// Settles where a run sends and with which key: flags first, then LOGSHIP_* environment
-/// variables, then the pipeline file (DESIGN.md "Credentials"). Errors never show a secret.
+/// Settles where a run sends and with which key: flags first, then environment variables
+/// (LOGSHIP_*, and the Azure SDK's AZURE_* for the Logs Ingestion API), then the pipeline file
+/// (DESIGN.md "Credentials"). Errors never show a secret.
 public enum CredentialResolver {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -65,5 +66,128 @@ public enum CredentialResolver {
             base = u
         }
         return DataCollector(workspaceId: workspaceId, sharedKey: Secret(key), baseURL: base)
+    }
+
+    /// Everything a Logs Ingestion target needs; the secret stays a `Secret`.
+    public struct LogsIngestion: Sendable {
+        public var endpoint: URL
+        public var dcrImmutableId: String
+        public var stream: String
+        public var tenantId: String
+        public var clientId: String
+        public var credential: TokenProvider.Credential
+        public var authorityHost: URL
+        public var scope: String
+        public init(
+            endpoint: URL, dcrImmutableId: String, stream: String, tenantId: String, clientId: String,
+            credential: TokenProvider.Credential, authorityHost: URL, scope: String
+        ) {
+            self.endpoint = endpoint
+            self.dcrImmutableId = dcrImmutableId
+            self.stream = stream
+            self.tenantId = tenantId
+            self.clientId = clientId
+            self.credential = credential
+            self.authorityHost = authorityHost
+            self.scope = scope
+        }
+    }
+
+    /// The Logs Ingestion API's endpoint and Entra ID credentials. Each value: the flag (only
+    /// `--endpoint`), then the environment (LOGSHIP_* before the Azure SDK's AZURE_* names, which
+    /// Kubernetes workload identity sets), then the pipeline file. A client secret, wherever it
+    /// comes from, wins over a federated token file.
+    public static func logsIngestion(_ spec: PipelineSpec, endpointFlag: String?, environment: [String: String]) throws(Failure) -> LogsIngestion {
+        let t = spec.target
+        let file = spec.file.lastPathComponent
+        /// The first non-empty value; nil when none is set. An unset `${VAR}` in the file is an error
+        /// only when nothing else supplies the value, and then it names the variable.
+        func pick(_ envNames: [String], _ fileValue: ConfigValue?, _ key: String, required what: String?) throws(Failure) -> (String, String)? {
+            for n in envNames { if let v = environment[n], !v.isEmpty { return (v, n) } }
+            switch fileValue {
+            case .value(let v)? where !v.isEmpty: return (v, "target.\(key)")
+            case .unsetVariable(let name)?:
+                guard let what else { return nil }
+                let others = envNames.filter { $0 != name }
+                let nor = others.isEmpty ? "" : " (nor is \(others.joined(separator: " or ")))"
+                throw Failure(description: "\(file): target.\(key): environment variable \(name) is not set\(nor); set \(others.isEmpty ? "it" : "one of them") to the \(what)")
+            default:
+                guard let what else { return nil }
+                throw Failure(description: "no \(what): set \(envNames.joined(separator: " or ")) or target.\(key) in \(file) (e.g. \"${\(envNames[0])}\")")
+            }
+        }
+        guard let dcr = t.dcrImmutableId, let stream = t.stream else {
+            throw Failure(description: "\(file): target.dcrImmutableId and target.stream are required for api \"logs-ingestion\"")
+        }
+        let tenant = try pick(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"], t.tenantId, "tenantId", required: "Entra ID tenant id")?.0 ?? ""
+        let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", required: "application (client) id")?.0 ?? ""
+        // The tenant goes into the token URL's path; a GUID or a domain name, nothing else.
+        guard !tenant.isEmpty, tenant.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x2E }) else {
+            throw Failure(description: "the tenant id \"\(tenant)\" is neither a GUID nor a domain name (contoso.onmicrosoft.com); copy it from the Entra ID overview page")
+        }
+        guard EmulatorInference.isGUID(client) else {
+            throw Failure(description: "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the application (client) id of the app registration")
+        }
+
+        let credential: TokenProvider.Credential
+        let secretNames = ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]
+        let fileNames = ["AZURE_FEDERATED_TOKEN_FILE"]
+        if let (secret, _) = try pick(secretNames, t.clientSecret, "clientSecret", required: nil) {
+            credential = .clientSecret(Secret(secret))
+        } else if let (path, source) = try pick(fileNames, t.federatedTokenFile, "federatedTokenFile", required: nil) {
+            // A path in the pipeline file is relative to it; one from the environment to the working directory.
+            let url = source.hasPrefix("target.") && !path.hasPrefix("/")
+                ? spec.baseDirectory.appendingPathComponent(path).standardizedFileURL : URL(fileURLWithPath: path)
+            credential = .federatedTokenFile(url)
+        } else {
+            var unset: [String] = []
+            if case .unsetVariable(let n)? = t.clientSecret { unset.append("target.clientSecret's ${\(n)}") }
+            if case .unsetVariable(let n)? = t.federatedTokenFile { unset.append("target.federatedTokenFile's ${\(n)}") }
+            throw Failure(description: """
+                no client credential: set LOGSHIP_CLIENT_SECRET (or AZURE_CLIENT_SECRET) to the application's client secret, \
+                or AZURE_FEDERATED_TOKEN_FILE for workload identity, or target.clientSecret / target.federatedTokenFile in \(file)\
+                \(unset.isEmpty ? "" : " (\(unset.joined(separator: " and ")) is not set)")
+                """)
+        }
+
+        var endpoint: String? = endpointFlag
+        var source = "--endpoint"
+        if endpoint == nil, let e = environment["LOGSHIP_ENDPOINT"], !e.isEmpty {
+            endpoint = e
+            source = "LOGSHIP_ENDPOINT"
+        }
+        if endpoint == nil {
+            switch t.endpoint {
+            case .value(let v)?:
+                endpoint = v
+                source = "target.endpoint"
+            case .unsetVariable(let name)?:
+                throw Failure(description: "\(file): target.endpoint: environment variable \(name) is not set (nor is LOGSHIP_ENDPOINT); set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)")
+            case nil:
+                throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
+            }
+        }
+        guard let e = endpoint, Context.endpointProblem(e) == nil, let endpointURL = URL(string: e) else {
+            throw Failure(description: "\(source): \(endpoint.flatMap(Context.endpointProblem) ?? "not a URL")")
+        }
+
+        var authority: URL
+        if let a = environment["AZURE_AUTHORITY_HOST"], !a.isEmpty {
+            if let problem = Context.endpointProblem(a) { throw Failure(description: "AZURE_AUTHORITY_HOST: \(problem)") }
+            guard let u = URL(string: a) else { throw Failure(description: "AZURE_AUTHORITY_HOST: not a URL") }
+            authority = u
+        } else if let a = t.authorityHost, let u = URL(string: a) {
+            authority = u
+        } else if let u = TokenProvider.authorityHost(cloud: t.cloud) {
+            authority = u
+        } else {
+            throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
+        }
+        // Workload identity writes the host with a trailing slash; the token URL adds its own.
+        if authority.absoluteString.hasSuffix("/"), let u = URL(string: String(authority.absoluteString.dropLast())) { authority = u }
+        guard let scope = TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+        return LogsIngestion(
+            endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: tenant, clientId: client,
+            credential: credential, authorityHost: authority, scope: scope)
     }
 }

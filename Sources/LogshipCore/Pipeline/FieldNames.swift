@@ -6,9 +6,15 @@ public enum FieldNames {
 
     public static func isReserved(_ name: String) -> Bool { reserved.contains(name.lowercased()) }
 
+    /// Whether `name` is `TimeGenerated` as a DCR stream spells it: the Logs Ingestion API
+    /// needs the records to carry it, where the Data Collector API reserves it.
+    public static func isTimeGenerated(_ name: String) -> Bool { name == "TimeGenerated" }
+
     /// Why `name` cannot be a column, or nil when it can.
-    public static func problem(_ name: String) -> String? {
+    /// - Parameter allowTimeGenerated: true for the Logs Ingestion API, whose records carry `TimeGenerated`.
+    public static func problem(_ name: String, allowTimeGenerated: Bool = false) -> String? {
         if name.isEmpty { return "a column name cannot be empty" }
+        if allowTimeGenerated && isTimeGenerated(name) { return nil }
         if isReserved(name) {
             return "\"\(name)\" is reserved by Log Analytics (TimeGenerated, tenant, RawData, Type); choose another name"
         }

@@ -67,6 +67,8 @@ struct Context {
     var problems: [PipelineProblem] = []
     /// Key paths an unknown key was taken for a typo of: their "missing" error would only repeat it.
     var typoTargets: Set<String> = []
+    /// `target.api` as written (peeked before `fields`, whose column rules depend on it).
+    var api: TargetAPI = .dataCollector
 
     mutating func error(_ node: JSONNode?, _ path: String, _ message: String) {
         problems.append(.init(.error, file: file, line: node?.line, column: node?.column, path: path, message: message))
@@ -320,7 +322,8 @@ extension Context {
         }
         let source = m["source"].flatMap { sourceSpec($0) }
         if m["source"] == nil { missing(root, "source", "missing; say which files to read (source.files) and their format") }
-        let fields = m["fields"].map { fieldsSpec($0) } ?? FieldsSpec()
+        if case .string(let a)? = Self.child(m["target"], "api")?.value, let api = TargetAPI(rawValue: a) { self.api = api }
+        var fields = m["fields"].map { fieldsSpec($0) } ?? FieldsSpec()
         let target = m["target"].flatMap { targetSpec($0) }
         if m["target"] == nil { missing(root, "target", "missing; name the destination (target.logType, …)") }
         var limits = m["limits"].map { limitsSpec($0) } ?? LimitsSpec()
@@ -343,6 +346,8 @@ extension Context {
                 error(hasBody, "limits.maxBodyBytes", "\(limits.maxBodyBytes) is above the Logs Ingestion API's 1,000,000-byte limit per request; allowed: 1000 to 1000000")
             }
             if limits.maxValueBytes == 32_766 { limits.maxValueBytes = 65_535 }
+            deriveTimeGenerated(&fields, target: target, m: m)
+            checkDCR(target, m: m, base: url.deletingLastPathComponent())
         } else {
             upload.compress = false
             if limits.maxValueBytes > 32_766, let n = Self.child(m["limits"], "maxValueBytes") {
@@ -433,7 +438,7 @@ extension Context {
             }
             for (out, v) in entries {
                 let path = "fields.map.\(out)"
-                if let problem = FieldNames.problem(out) { error(v, path, problem) }
+                if let problem = FieldNames.problem(out, allowTimeGenerated: api == .logsIngestion) { error(v, path, problem) }
                 if let f = mapping(out, v, path) { spec.map.append(f) }
             }
         }
@@ -547,6 +552,9 @@ extension Context {
             }
         case .logsIngestion:
             t.dcrImmutableId = string(m["dcrImmutableId"], "target.dcrImmutableId")
+            if let id = t.dcrImmutableId, id.isEmpty || !id.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x5F }) {
+                error(m["dcrImmutableId"], "target.dcrImmutableId", "\"\(id)\" is not an immutable id (dcr- and 32 hexadecimal digits, as the DCR's JSON view shows it)")
+            }
             if m["dcrImmutableId"] == nil { missing(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)") }
             t.stream = string(m["stream"], "target.stream")
             if m["stream"] == nil { missing(node, "target.stream", "missing; the DCR stream name (Custom-…)") }
@@ -566,6 +574,52 @@ extension Context {
             if let name = t.stream { t.logType = name }
         }
         return t
+    }
+
+    /// The Logs Ingestion API has no time-generated header: `TimeGenerated` must be in the data.
+    /// A pipeline moved over from the Data Collector API keeps its `timeGeneratedField`, and
+    /// gets a `TimeGenerated` column from the same input with type datetime.
+    mutating func deriveTimeGenerated(_ fields: inout FieldsSpec, target: TargetSpec, m: [String: JSONNode]) {
+        guard let tf = target.timeGeneratedField else { return }
+        let tfNode = Self.child(m["target"], "timeGeneratedField")
+        if fields.map.contains(where: { FieldNames.isTimeGenerated($0.output) }) {
+            if tf != "TimeGenerated" {
+                warning(tfNode, "target.timeGeneratedField", "fields.map.TimeGenerated is mapped; \"\(tf)\" is not used for it (leave timeGeneratedField out)")
+            }
+            return
+        }
+        if tf == "TimeGenerated" { return }
+        if let f = fields.map.first(where: { $0.output == tf }) {
+            var copy = f
+            copy.output = "TimeGenerated"
+            copy.type = .datetime
+            fields.map.insert(copy, at: 0)
+        } else if fields.passthrough {
+            // Mapping the input consumes it; a rename to itself keeps its own column too.
+            fields.map.insert(FieldMapping(output: tf, source: .input(tf)), at: 0)
+            fields.map.insert(FieldMapping(output: "TimeGenerated", source: .input(tf), type: .datetime), at: 0)
+        }
+    }
+
+    /// `target.dcr`: the declaration must be readable and declare the stream.
+    mutating func checkDCR(_ t: TargetSpec, m: [String: JSONNode], base: URL) {
+        guard let path = t.dcr, let node = Self.child(m["target"], "dcr") else { return }
+        let url = path.hasPrefix("/") ? URL(fileURLWithPath: path) : base.appendingPathComponent(path)
+        let decl: DCRDeclaration
+        do {
+            decl = try DCRDeclaration.load(url)
+        } catch {
+            self.error(node, "target.dcr", "\(error.path.isEmpty ? "" : "\(error.path): ")\(error.message) (\(path))")
+            return
+        }
+        if let s = t.stream, decl.stream(s) == nil {
+            self.error(
+                Self.child(m["target"], "stream") ?? node, "target.stream",
+                "\"\(s)\" is not declared in \(path); declared: \(decl.streams.map(\.name).joined(separator: ", "))")
+        }
+        if let want = t.dcrImmutableId, let have = decl.dcrImmutableId, want != have {
+            warning(node, "target.dcr", "\(path) describes \(have), not target.dcrImmutableId \(want)")
+        }
     }
 
     static func endpointProblem(_ s: String) -> String? {

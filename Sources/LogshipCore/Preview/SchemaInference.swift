@@ -53,6 +53,14 @@ public struct SchemaWarning: Sendable, Equatable, Codable {
         case missingTimeGenerated = "missing-time-generated"
         /// A property name the service reserves and drops.
         case reservedField = "reserved-field"
+        /// Logs Ingestion API: a column the DCR's stream declares that no sampled record carries.
+        case missingColumn = "missing-column"
+        /// Logs Ingestion API: a property the stream does not declare (the service drops it silently).
+        case undeclaredColumn = "undeclared-column"
+        /// Logs Ingestion API: values whose JSON type does not fit the declared column type.
+        case columnTypeMismatch = "column-type-mismatch"
+        /// Logs Ingestion API: the DCR declaration (`target.dcr`) cannot be used.
+        case dcrDeclaration = "dcr-declaration"
         /// A record that is not a JSON object (a transformer bug if it ever shows).
         case invalidRecord = "invalid-record"
         /// Something the reader noticed (truncated values, files that matched nothing, read errors).
@@ -121,6 +129,9 @@ public enum SchemaInference {
         public var maxValueBytes: Int
         /// The clock TimeGenerated ages are measured against.
         public var now: Date
+        /// The Logs Ingestion API's records carry `TimeGenerated` themselves: not reserved there,
+        /// and the time checks read it.
+        public var api: TargetAPI = .dataCollector
 
         public init(timeGeneratedField: String? = nil, maxFields: Int = 50, maxValueBytes: Int = 32_766, now: Date = Date()) {
             self.timeGeneratedField = timeGeneratedField
@@ -130,9 +141,11 @@ public enum SchemaInference {
         }
 
         public init(spec: PipelineSpec, now: Date = Date()) {
+            let ingestion = spec.target.api == .logsIngestion
             self.init(
-                timeGeneratedField: spec.target.timeGeneratedField, maxFields: spec.limits.maxFields,
+                timeGeneratedField: ingestion ? "TimeGenerated" : spec.target.timeGeneratedField, maxFields: spec.limits.maxFields,
                 maxValueBytes: spec.limits.maxValueBytes, now: now)
+            api = spec.target.api
         }
     }
 
@@ -238,6 +251,8 @@ public enum SchemaInference {
             var usedThisRecord = Set<Int>()
             for (name, value) in members {
                 if case .null = value { continue }
+                // The record's own TimeGenerated is the time column (checked above), not a custom one.
+                if options.api == .logsIngestion && FieldNames.isTimeGenerated(name) { continue }
                 if FieldNames.isReserved(name) {
                     if reserved[name] == nil { reservedOrder.append(name) }
                     reserved[name, default: (0, record.location)].count += 1
@@ -326,7 +341,8 @@ public enum SchemaInference {
                     kind: .invalidRecord, field: nil, records: 1,
                     message: "\(location): the transformed record is not a JSON object Foundation can read: \(excerpt)"))
         }
-        warnings += time.warnings(columns: columns.map(\.column))
+        // Without TimeGenerated a Logs Ingestion record has no time at all; DCRComparison says so.
+        warnings += time.warnings(columns: columns.map(\.column)).filter { options.api == .dataCollector || $0.kind != .missingTimeGenerated }
 
         var out = columns.map(\.column)
         out.insert(time.column(sampled: records.count - invalid.count), at: 0)

@@ -68,6 +68,8 @@ public final class Transformer {
     private let tooMany: TooManyFieldsPolicy
     /// NDJSON records with nothing to change may be copied as they are.
     private let identityPossible: Bool
+    /// Logs Ingestion API: an input field named `TimeGenerated` passes through under its name.
+    private let allowTimeGenerated: Bool
 
     // Per file.
     private var fileKey: UInt64 = 0
@@ -91,6 +93,7 @@ public final class Transformer {
     public init(spec: PipelineSpec) {
         let f = spec.fields
         passthrough = f.passthrough
+        allowTimeGenerated = spec.target.api == .logsIngestion
         maxValueBytes = spec.limits.maxValueBytes
         oversized = spec.limits.oversizedValue
         invalidUTF8 = spec.source.invalidUTF8 == .reject ? .reject : .replace
@@ -229,6 +232,7 @@ public final class Transformer {
         recordIdKey = .none
         packKey = .none
         identityPossible = false
+        allowTimeGenerated = false
     }
 
     // MARK: Per file
@@ -275,7 +279,7 @@ public final class Transformer {
     /// The column name for an input name: itself when valid, otherwise sanitized.
     private func columnName(_ raw: [UInt8]) -> [UInt8] {
         let s = String(decoding: raw, as: UTF8.self)
-        if FieldNames.problem(s) == nil { return raw }
+        if FieldNames.problem(s, allowTimeGenerated: allowTimeGenerated) == nil { return raw }
         return Array(FieldNames.sanitize(s).utf8)
     }
 
