@@ -121,12 +121,15 @@ public final class ChunkProducer: @unchecked Sendable {
         }
     }
 
+    /// The current file's ranges delivered by earlier runs (looked up once per file, not per record).
+    private var currentAcked: [Range<Int64>] = []
+
     /// Whether `ordinal` of the current file was delivered by an earlier run.
     @inline(__always)
     private func isAcked(_ ordinal: Int64) -> Bool {
-        guard let ranges = plan.acked[fileIndex] else { return false }
-        while ackedCursor < ranges.count, ranges[ackedCursor].upperBound <= ordinal { ackedCursor += 1 }
-        return ackedCursor < ranges.count && ranges[ackedCursor].contains(ordinal)
+        if currentAcked.isEmpty { return false }
+        while ackedCursor < currentAcked.count, currentAcked[ackedCursor].upperBound <= ordinal { ackedCursor += 1 }
+        return ackedCursor < currentAcked.count && currentAcked[ackedCursor].contains(ordinal)
     }
 
     /// Handles input events until a chunk is ready, a few thousand records have passed, or the input ends.
@@ -147,6 +150,7 @@ public final class ChunkProducer: @unchecked Sendable {
                 currentOrdinals = 0
                 ackedCursor = 0
                 inAckedRange = false
+                currentAcked = plan.acked[file] ?? []
                 transformer.beginFile(fileKey: fingerprints[file]?.key ?? streamKey, names: names)
             case .fileSkipped(let file):
                 pending.append(.fileSkipped(file: file))

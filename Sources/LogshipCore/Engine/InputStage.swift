@@ -83,11 +83,23 @@ final class InlineInput: InputStage, @unchecked Sendable {
 /// bytes and slots copied), so decoding and decompressing overlap with transforming and
 /// chunking on the other core. At most `depth` batches wait; batches are reused.
 final class ThreadedInput: InputStage, @unchecked Sendable {
-    // The batch queues are guarded by `condition`; `current`/`position` belong to the consumer
-    // thread, the inner input to the decoding thread.
-    enum Item {
+    // The batch queues are guarded by `condition`. The `cur…` fields and `view` belong to the
+    // consumer thread; the inner input to the decoding thread.
+
+    /// A record in a batch: plain values only, so reading one costs no reference counting.
+    struct RecordItem {
+        var base: Int
+        var count: Int
+        var slots: Int
+        var slotCount: Int
+        var provenance: Provenance
+        var plain: Bool
+        var longest: Int
+    }
+
+    /// The rare events, kept apart from the records; `at` is how many records come before.
+    enum Other {
         case opened(Int, NameTable?)
-        case record(base: Int, count: Int, slots: Int, slotCount: Int, Provenance, plain: Bool, longest: Int)
         case rejected(Provenance, RecordError, [UInt8])
         case ended(Int, ReadError?)
         case failed(Int, ReadError)
@@ -96,16 +108,34 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
 
     final class Batch {
         let bytes = ByteBuffer(capacity: 1 << 20)
-        var items: [Item] = []
         let slots = SlotBuffer(capacity: 1 << 14)
+        var records = UnsafeMutablePointer<RecordItem>.allocate(capacity: 4096)
+        var recordCapacity = 4096
+        var recordCount = 0
+        var others: [(at: Int, item: Other)] = []
         var progress: Int64 = 0
         var last = false
 
+        deinit { records.deallocate() }
+
         func reset() {
             bytes.removeAll()
-            items.removeAll(keepingCapacity: true)
             slots.removeAll()
+            recordCount = 0
+            others.removeAll(keepingCapacity: true)
             last = false
+        }
+
+        func append(_ r: RecordItem) {
+            if recordCount == recordCapacity {
+                let bigger = UnsafeMutablePointer<RecordItem>.allocate(capacity: recordCapacity * 2)
+                bigger.moveInitialize(from: records, count: recordCount)
+                records.deallocate()
+                records = bigger
+                recordCapacity *= 2
+            }
+            (records + recordCount).initialize(to: r)
+            recordCount += 1
         }
     }
 
@@ -115,10 +145,17 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
     private var cancelled = false
     private let depth: Int
     private var current: Batch?
-    private var position = 0
+    // The current batch, as raw pointers (valid while `current` holds it).
+    private var curRecords = UnsafeMutablePointer<RecordItem>(bitPattern: 8)!
+    private var curRecordCount = 0
+    private var curBytes = UnsafeMutableRawPointer(bitPattern: 8)!
+    private var curSlots = UnsafeMutablePointer<FieldSlot>(bitPattern: 8)!
+    private var recordPosition = 0
+    private var otherPosition = 0
+    /// Records before the next rare event (Int.max when none is left in the batch).
+    private var nextOtherAt = Int.max
     private var view = RecordView()
     private var names: NameTable?
-    private let noNames = NameTable([])
     private var consumerProgress: Int64 = 0
 
     init(files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3) {
@@ -146,25 +183,25 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
         var batch = takeSpare()
         while let b = batch {
             var done = false
-            while b.items.count < 4096 && b.bytes.count < (1 << 20) {
+            while b.recordCount < 4096 && b.bytes.count < (1 << 20) {
                 guard let e = input.next() else {
                     done = true
                     break
                 }
                 switch e {
-                case .fileOpened(let f, let n): b.items.append(.opened(f, n))
                 case .record(let v):
                     let base = b.bytes.count
                     b.bytes.append(v.base)
                     let s = b.slots.count
                     b.slots.append(contentsOf: v.fields)
-                    b.items.append(.record(base: base, count: v.base.count, slots: s, slotCount: v.fields.count, v.provenance, plain: v.allNamesPlain, longest: v.longestValue))
-                case .rejected(let p, let err, let x): b.items.append(.rejected(p, err, x))
-                case .fileEnded(let f, let err):
-                    b.items.append(.ended(f, err))
-                case .fileFailed(let f, let err): b.items.append(.failed(f, err))
-                case .fileSkipped(let f): b.items.append(.skipped(f))
+                    b.append(RecordItem(base: base, count: v.base.count, slots: s, slotCount: v.fields.count, provenance: v.provenance, plain: v.allNamesPlain, longest: v.longestValue))
+                case .fileOpened(let f, let n): b.others.append((b.recordCount, .opened(f, n)))
+                case .rejected(let p, let err, let x): b.others.append((b.recordCount, .rejected(p, err, x)))
+                case .fileEnded(let f, let err): b.others.append((b.recordCount, .ended(f, err)))
+                case .fileFailed(let f, let err): b.others.append((b.recordCount, .failed(f, err)))
+                case .fileSkipped(let f): b.others.append((b.recordCount, .skipped(f)))
                 }
+                if b.others.count > 4096 { break }
             }
             b.progress = input.progressBytes
             b.last = done
@@ -196,21 +233,15 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
 
     func next() -> InputEvent? {
         while true {
-            if let b = current, position < b.items.count {
-                let item = b.items[position]
-                position += 1
+            if recordPosition == nextOtherAt, let b = current {
+                let item = b.others[otherPosition].item
+                otherPosition += 1
+                nextOtherAt = otherPosition < b.others.count ? b.others[otherPosition].at : Int.max
                 switch item {
                 case .opened(let f, let n):
                     names = n
+                    view.names = n ?? NameTable.empty
                     return .fileOpened(file: f, names: n)
-                case .record(let base, let count, let s, let sc, let p, let plain, let longest):
-                    view.base = UnsafeRawBufferPointer(start: b.bytes.base + base, count: count)
-                    view.names = names ?? noNames
-                    view.fields = UnsafeBufferPointer(start: b.slots.base + s, count: sc)
-                    view.provenance = p
-                    view.allNamesPlain = plain
-                    view.longestValue = longest
-                    return .record(view)
                 case .rejected(let p, let e, let x): return .rejected(p, e, excerpt: x)
                 case .ended(let f, let e):
                     names = nil
@@ -218,6 +249,16 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
                 case .failed(let f, let e): return .fileFailed(file: f, e)
                 case .skipped(let f): return .fileSkipped(file: f)
                 }
+            }
+            if recordPosition < curRecordCount {
+                let r = curRecords[recordPosition]
+                recordPosition += 1
+                view.base = UnsafeRawBufferPointer(start: curBytes + r.base, count: r.count)
+                view.fields = UnsafeBufferPointer(start: curSlots + r.slots, count: r.slotCount)
+                view.provenance = r.provenance
+                view.allNamesPlain = r.plain
+                view.longestValue = r.longest
+                return .record(view)
             }
             // The current batch is used up: give it back and take the next.
             let wasLast = current?.last ?? false
@@ -232,9 +273,19 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
                 if cancelled && full.isEmpty { return nil }
                 return full.removeFirst()
             }
-            guard let n = next else { return nil }
+            guard let n = next else {
+                curRecordCount = 0
+                nextOtherAt = Int.max
+                return nil
+            }
             current = n
-            position = 0
+            curRecords = n.records
+            curRecordCount = n.recordCount
+            curBytes = n.bytes.base
+            curSlots = n.slots.base
+            recordPosition = 0
+            otherPosition = 0
+            nextOtherAt = n.others.first?.at ?? Int.max
             consumerProgress = n.progress
         }
     }
