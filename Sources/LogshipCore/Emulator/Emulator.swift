@@ -304,13 +304,19 @@ public final class Emulator: @unchecked Sendable {
         }
     }
 
+    /// Serialises snapshot and write: with one thread per connection, a thread holding an older
+    /// snapshot must not write it after a newer one (the file would go back in time).
+    private let statsFileLock = NSLock()
+
     func writeStats() {
         guard let dir = config.dataDir else { return }
-        let s = currentStats()
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        try? enc.encode(s).write(to: dir.appendingPathComponent("stats.json"), options: .atomic)
+        statsFileLock.withLock {
+            let s = currentStats()
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try? enc.encode(s).write(to: dir.appendingPathComponent("stats.json"), options: .atomic)
+        }
     }
 
     /// Letters, digits and underscore, starting with a letter, at most 100 characters.
