@@ -172,3 +172,39 @@ import Testing
         #expect(rows.filter { $0 >= 20_000 }.count == 100, "the next file is read in full")
     }
 }
+
+@Suite struct TimeGeneratedWarningTests {
+    /// A backfill's old event times: the run says the service will replace them, and counts
+    /// exactly the records the emulator (by its own clock and rules) replaced.
+    @Test func oldAndFutureTimeGeneratedValuesAreCountedAndExplained() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let now = Date()
+        func iso(_ d: Date) -> String {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime]
+            return f.string(from: d)
+        }
+        var lines: [String] = []
+        for i in 0..<30 { lines.append("{\"n\":\(i),\"when\":\"\(iso(now.addingTimeInterval(-10 * 86_400)))\"}") }  // too old
+        for i in 30..<40 { lines.append("{\"n\":\(i),\"when\":\"\(iso(now.addingTimeInterval(3 * 86_400)))\"}") }  // future
+        for i in 40..<100 { lines.append("{\"n\":\(i),\"when\":\"\(iso(now.addingTimeInterval(-3600)))\"}") }  // fine
+        dir.write("in.ndjson", lines.joined(separator: "\n") + "\n")
+        let p = dir.write("p.json5", """
+            { version: 1, source: { files: ["in.ndjson"], format: "ndjson" },
+              fields: { map: { EventTime: { from: "when", type: "datetime" }, N: { from: "n", type: "int" } }, passthrough: false },
+              target: { logType: "Old", timeGeneratedField: "EventTime" } }
+            """)
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("30 more than two days old and 10 more than a day in the future"), "\(r.stderr)")
+        #expect(r.stderr.contains("replaces those with the ingestion time"))
+        let rep = report(state)
+        #expect(rep["timeGeneratedTooOld"] as? Int == 30)
+        #expect(rep["timeGeneratedInFuture"] as? Int == 10)
+        #expect(emu.stats()["timeGeneratedReplaced"] as? Int == 40, "the emulator replaced exactly those")
+    }
+}

@@ -248,6 +248,16 @@ public final class Engine: @unchecked Sendable {
         final.replacedInvalidUTF8 = t.replacedUTF8
         final.packedRecords = t.packedRecords
         final.renamedFields = t.renamedFields
+        final.timeGeneratedTooOld = t.timeGeneratedTooOld
+        final.timeGeneratedInFuture = t.timeGeneratedInFuture
+        // The two-day rule is documented for the Data Collector API (reference/api-notes.md).
+        if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField, t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0 {
+            var what: [String] = []
+            if t.timeGeneratedTooOld > 0 { what.append("\(t.timeGeneratedTooOld) more than two days old") }
+            if t.timeGeneratedInFuture > 0 { what.append("\(t.timeGeneratedInFuture) more than a day in the future") }
+            final.warnings.append(
+                "target.timeGeneratedField \"\(tf)\": \(what.joined(separator: " and ")); the service replaces those with the ingestion time as TimeGenerated. The event time stays in its own column (\(tf)); query by it for backfills")
+        }
         if stop.why == "interrupted" { final.interrupted = true }
         final.durationSeconds = Date().timeIntervalSince(started)
         final.exitCode = Self.exitCode(final)

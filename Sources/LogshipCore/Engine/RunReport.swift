@@ -28,6 +28,9 @@ public struct RunReport: Codable, Sendable {
     public var replacedInvalidUTF8 = 0
     public var packedRecords = 0
     public var renamedFields = 0
+    /// Records whose time-generated value the service will replace with the ingestion time.
+    public var timeGeneratedTooOld = 0
+    public var timeGeneratedInFuture = 0
     public var warnings: [String] = []
     public var fatalError: String? = nil
     public var aborted: String? = nil

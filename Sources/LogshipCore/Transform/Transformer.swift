@@ -16,6 +16,11 @@ public final class Transformer {
         public var tooManyFieldsRecords = 0
         public var renamedFields = 0
         public var nulledConversions = 0
+        /// Time-generated values more than two days before the run started (the service
+        /// replaces them with the ingestion time).
+        public var timeGeneratedTooOld = 0
+        /// Time-generated values more than a day after the run started (replaced too).
+        public var timeGeneratedInFuture = 0
         public init() {}
     }
 
@@ -37,6 +42,7 @@ public final class Transformer {
         var fallback: Span  // rendered JSON of `default`
         var type: FieldType?
         var nullOnError: Bool
+        var isTimeGenerated: Bool  // the target's time-generated field
         var format: Int  // index into `formats`
         var column: Int32  // the bound column of the current file, or -1
     }
@@ -66,6 +72,9 @@ public final class Transformer {
     private let invalidUTF8: JSONWriter.InvalidUTF8
     private let maxFields: Int
     private let tooMany: TooManyFieldsPolicy
+    /// The window the service keeps time-generated values in, from when the run started.
+    private let oldestTimeGenerated: Int64
+    private let newestTimeGenerated: Int64
     /// NDJSON records with nothing to change may be copied as they are.
     private let identityPossible: Bool
     /// Logs Ingestion API: an input field named `TimeGenerated` passes through under its name.
@@ -99,6 +108,9 @@ public final class Transformer {
         invalidUTF8 = spec.source.invalidUTF8 == .reject ? .reject : .replace
         maxFields = spec.limits.maxFields
         tooMany = spec.limits.tooManyFields
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        oldestTimeGenerated = now - 2 * 86_400_000
+        newestTimeGenerated = now + 86_400_000
 
         var bytes: [UInt8] = []
         func span(_ b: [UInt8]?) -> Span {
@@ -118,7 +130,8 @@ public final class Transformer {
             formats.append(m.format.flatMap(DateTimeFormat.parse) ?? .iso8601)
             var p = Plan(
                 key: span(key(m.output)), from: .none, first: .none, dotted: false, constant: .none, fallback: .none, type: m.type,
-                nullOnError: m.onError == .null, format: formats.count - 1, column: -1)
+                nullOnError: m.onError == .null, isTimeGenerated: m.output == spec.target.timeGeneratedField,
+                format: formats.count - 1, column: -1)
             switch m.source {
             case .input(let from):
                 let comps = from.split(separator: ".", omittingEmptySubsequences: false).map { Array($0.utf8) }
@@ -221,6 +234,8 @@ public final class Transformer {
         invalidUTF8 = .replace
         maxFields = 500
         tooMany = .warn
+        oldestTimeGenerated = Int64.min
+        newestTimeGenerated = Int64.max
         arena = .allocate(byteCount: 1, alignment: 16)
         plans = .allocate(capacity: 1)
         outputs = []
@@ -412,6 +427,7 @@ public final class Transformer {
                 let format: DateTimeFormat = t == .datetime ? formats[p.format] : .iso8601
                 ok = toPack ? convert(raw, kind: kind, escaped: escaped, type: t, format: format, to: packBuffer)
                     : convert(raw, kind: kind, escaped: escaped, type: t, format: format, to: out)
+                if ok && p.isTimeGenerated && t == .datetime { checkTimeGenerated() }
             } else {
                 ok = toPack ? copyValue(raw, kind: kind, to: packBuffer) : copyValue(raw, kind: kind, to: out)
             }
@@ -677,6 +693,7 @@ public final class Transformer {
         case .datetime:
             if kind == .nested || kind == .bool { return false }
             guard let ms = DateTimeParser.parse(raw, format: format) else { return false }
+            lastDateTime = ms
             out.reserve(32)
             out.append(0x22)
             out.count += DateTimeParser.writeISO(ms, to: out.base + out.count)
@@ -709,6 +726,15 @@ public final class Transformer {
                 return true
             }
         }
+    }
+
+    /// The last datetime written: checked against the window the service keeps.
+    private var lastDateTime: Int64 = 0
+
+    @inline(__always)
+    private func checkTimeGenerated() {
+        if lastDateTime < oldestTimeGenerated { stats.timeGeneratedTooOld += 1 }
+        else if lastDateTime > newestTimeGenerated { stats.timeGeneratedInFuture += 1 }
     }
 
     private func integralDouble(_ raw: UnsafeRawBufferPointer) -> Int64? {
