@@ -156,20 +156,4 @@ public enum JSONWriter {
         }
         return 0
     }
-
-    /// Whether every byte sequence is valid UTF-8.
-    public static func isValidUTF8(_ b: UnsafeRawBufferPointer) -> Bool {
-        guard let p = b.baseAddress else { return true }
-        var i = 0
-        while i < b.count {
-            if p.load(fromByteOffset: i, as: UInt8.self) < 0x80 {
-                i += 1
-                continue
-            }
-            let l = utf8SequenceLength(p, i, b.count)
-            if l == 0 { return false }
-            i += l
-        }
-        return true
-    }
 }

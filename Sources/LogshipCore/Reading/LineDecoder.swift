@@ -37,7 +37,6 @@ public final class LineDecoder: RecordDecoder {
             matcher = .regex(RegexLineMatcher(regex: regex, groups: groups.indices.map { "g\($0)" }))
             names = NameTable(groups)
         }
-        fields.reserveCapacity(names.count)
     }
 
     deinit { scratch.deallocate() }
@@ -62,7 +61,7 @@ public final class LineDecoder: RecordDecoder {
                 let error = RecordError("the line is longer than \(size); it was skipped (the excerpt is its start)")
                 return .rejected(provenance, error, excerpt: excerpt(bytes))
             }
-            fields.removeAll(keepingCapacity: true)
+            fields.removeAll()
             var base = bytes
             switch matcher {
             case .preset(let preset):

@@ -137,7 +137,7 @@ struct NDJSONScanner {
 
     /// Scans the line's object; its members become `fields`.
     mutating func object(into fields: SlotBuffer) throws(Failure) {
-        fields.removeAll(keepingCapacity: true)
+        fields.removeAll()
         if n >= 3, at(0) == 0xEF, at(1) == 0xBB, at(2) == 0xBF { i = 3 }
         ws()
         guard i < n, at(i) == UInt8(ascii: "{") else {

@@ -133,7 +133,7 @@ public struct ManifestState: Sendable {
 
     private func coversAll(_ id: String) -> Bool {
         guard let total = chunkRecords[id], let handled = chunkParts[id] else { return false }
-        let parts = Self.merge64(handled.map { Int64($0.lowerBound)..<Int64($0.upperBound) })
+        let parts = Self.merge(handled.map { Int64($0.lowerBound)..<Int64($0.upperBound) })
         return parts.count == 1 && parts[0].lowerBound == 0 && parts[0].upperBound >= Int64(total)
     }
 
@@ -141,9 +141,7 @@ public struct ManifestState: Sendable {
         for s in e.seg ?? [] { ranges[Self.fileKey(s.path, s.sample), default: []].append(s.start..<s.end) }
     }
 
-    static func merge(_ r: [Range<Int64>]) -> [Range<Int64>] { merge64(r) }
-
-    static func merge64(_ r: [Range<Int64>]) -> [Range<Int64>] {
+    static func merge(_ r: [Range<Int64>]) -> [Range<Int64>] {
         let sorted = r.sorted { $0.lowerBound < $1.lowerBound }
         var out: [Range<Int64>] = []
         for x in sorted {

@@ -210,7 +210,7 @@ public final class SlotBuffer {
     }
 
     @inline(__always)
-    public func removeAll(keepingCapacity: Bool = true) { count = 0 }
+    public func removeAll() { count = 0 }
 
     @inline(__always)
     public subscript(i: Int) -> FieldSlot {
@@ -218,12 +218,8 @@ public final class SlotBuffer {
         set { base[i] = newValue }
     }
 
-    public var isEmpty: Bool { count == 0 }
-    public var last: FieldSlot? { count > 0 ? base[count - 1] : nil }
 
     /// The slots as a buffer for a view.
     @inline(__always)
     public var view: UnsafeBufferPointer<FieldSlot> { UnsafeBufferPointer(start: base, count: count) }
-
-    public func reserveCapacity(_ n: Int) { if n > capacity { grow(n) } }
 }
