@@ -57,14 +57,13 @@ enum RunCommand {
         if p.has("--local") && p.has("--endpoint") {
             throw UsageError(description: "logship run: --local starts its own emulator; leave out --endpoint")
         }
-        guard var (pipeline, warnings) = loadPipeline(path, command: "run") else { return ExitCode.usage }
+        guard var (pipeline, _) = loadPipeline(path, command: "run") else { return ExitCode.usage }
         if let c = concurrency { pipeline.upload.concurrency = c }
         var stateDir = stateDirectory(p, pipeline)
         if let (k, n) = shard { stateDir = stateDir.appendingPathComponent("shard-\(k)-of-\(n)") }
         // Local and dry runs keep state of their own: they must never mark real deliveries.
         if p.has("--local") { stateDir = stateDir.appendingPathComponent("local") }
         if p.has("--dry-run") { stateDir = stateDir.appendingPathComponent("dry-run") }
-        _ = warnings
 
         let localData = stateDir.appendingPathComponent("emulator")
         if p.has("--local") && p.has("--restart") { try? FileManager.default.removeItem(at: localData) }
