@@ -39,26 +39,9 @@ public enum CredentialResolver {
         guard let decoded = Data(base64Encoded: key.trimmingCharacters(in: .whitespacesAndNewlines)), !decoded.isEmpty else {
             throw Failure(description: "the shared key is not valid base64; copy the workspace's primary or secondary key")
         }
-        var endpoint: String? = endpointFlag
-        var source = "--endpoint"
-        if endpoint == nil, let e = environment["LOGSHIP_ENDPOINT"], !e.isEmpty {
-            endpoint = e
-            source = "LOGSHIP_ENDPOINT"
-        }
-        if endpoint == nil {
-            switch t.endpoint {
-            case .value(let v)?:
-                endpoint = v
-                source = "target.endpoint"
-            case .unsetVariable(let name)?:
-                throw Failure(description: "\(spec.file.lastPathComponent): target.endpoint: environment variable \(name) is not set (nor is LOGSHIP_ENDPOINT)")
-            case nil: break
-            }
-        }
         let base: URL
-        if let e = endpoint {
-            if let problem = Context.endpointProblem(e) { throw Failure(description: "\(source): \(problem)") }
-            base = URL(string: e)!
+        if let e = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: spec.file.lastPathComponent, what: "") {
+            base = e
         } else {
             guard let u = DataCollectorTarget.baseURL(workspaceId: workspaceId, cloud: t.cloud) else {
                 throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
@@ -150,25 +133,9 @@ public enum CredentialResolver {
                 """)
         }
 
-        var endpoint: String? = endpointFlag
-        var source = "--endpoint"
-        if endpoint == nil, let e = environment["LOGSHIP_ENDPOINT"], !e.isEmpty {
-            endpoint = e
-            source = "LOGSHIP_ENDPOINT"
-        }
-        if endpoint == nil {
-            switch t.endpoint {
-            case .value(let v)?:
-                endpoint = v
-                source = "target.endpoint"
-            case .unsetVariable(let name)?:
-                throw Failure(description: "\(file): target.endpoint: environment variable \(name) is not set (nor is LOGSHIP_ENDPOINT); set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)")
-            case nil:
-                throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
-            }
-        }
-        guard let e = endpoint, Context.endpointProblem(e) == nil, let endpointURL = URL(string: e) else {
-            throw Failure(description: "\(source): \(endpoint.flatMap(Context.endpointProblem) ?? "not a URL")")
+        let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
+        guard let endpointURL = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce) else {
+            throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
         }
 
         var authority: URL
@@ -189,5 +156,27 @@ public enum CredentialResolver {
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: tenant, clientId: client,
             credential: credential, authorityHost: authority, scope: scope)
+    }
+
+    /// The endpoint in the contract's order: `--endpoint`, then `LOGSHIP_ENDPOINT`, then
+    /// `target.endpoint`; nil when none is given. `what` ends the unset-variable message.
+    static func endpoint(flag: String?, environment: [String: String], file value: ConfigValue?, fileName: String, what: String) throws(Failure) -> URL? {
+        var text: String
+        var source: String
+        if let f = flag {
+            (text, source) = (f, "--endpoint")
+        } else if let e = environment["LOGSHIP_ENDPOINT"], !e.isEmpty {
+            (text, source) = (e, "LOGSHIP_ENDPOINT")
+        } else {
+            switch value {
+            case .value(let v)?: (text, source) = (v, "target.endpoint")
+            case .unsetVariable(let name)?:
+                throw Failure(description: "\(fileName): target.endpoint: environment variable \(name) is not set (nor is LOGSHIP_ENDPOINT)\(what)")
+            case nil: return nil
+            }
+        }
+        if let problem = Context.endpointProblem(text) { throw Failure(description: "\(source): \(problem)") }
+        guard let url = URL(string: text) else { throw Failure(description: "\(source): \"\(text)\" is not a URL") }
+        return url
     }
 }
