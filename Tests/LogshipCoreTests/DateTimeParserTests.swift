@@ -339,6 +339,40 @@ struct DateTimeParserTests {
         }
     }
 
+    @Test("a value isCanonicalISO accepts is exactly what writeISO writes for it, so copying it is safe")
+    func canonicalISOIsCopyable() {
+        var rng = SplitMix64(seed: 7)
+        let span = UInt64(DateTimeParser.maxMillis - DateTimeParser.minMillis + 1)
+        var canonical = 0
+        for _ in 0..<5_000 {
+            let text = iso(DateTimeParser.minMillis + Int64(rng.next() % span))
+            // The written form and single-byte variants of it: other separators, case,
+            // a leap second, fewer or more fraction digits, an offset.
+            var variants = [text]
+            var b = Array(text.utf8)
+            for (at, c) in [(10, " "), (10, "t"), (23, "z"), (17, "6"), (19, ",")] {
+                let saved = b[at]
+                b[at] = UInt8(ascii: Unicode.Scalar(c)!)
+                variants.append(String(decoding: b, as: UTF8.self))
+                b[at] = saved
+            }
+            variants.append(String(text.dropLast(2)) + "Z")
+            variants.append(String(text.dropLast()) + "4Z")
+            variants.append(String(text.dropLast()) + "+00:00")
+            for v in variants {
+                var u = Array(v.utf8)
+                let isCanonical = u.withUnsafeBytes { DateTimeParser.isCanonicalISO($0) }
+                guard let ms = parse(v, .iso8601) else { continue }
+                if isCanonical {
+                    canonical += 1
+                    #expect(iso(ms) == v, "\(v) is copied but writeISO gives \(iso(ms))")
+                }
+                u.removeAll()
+            }
+        }
+        #expect(canonical >= 5_000)
+    }
+
     // MARK: Python as the oracle
 
     @Test(.enabled(if: python3Path() != nil, "needs python3"))

@@ -203,6 +203,30 @@ struct ValueParsersTests {
         }
     }
 
+    @Test("every single-byte change of a GUID is judged as the 8-4-4-4-12 definition says")
+    func guidEveryByteEveryPosition() {
+        let canonical = Array("0f8fad5b-d9cb-469f-a165-70867728950e".utf8)
+        let dashes: Set<Int> = [8, 13, 18, 23]
+        func isHex(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c) }
+        var checked = 0
+        for pos in 0..<36 {
+            for byte in 0...255 {
+                var input = canonical
+                input[pos] = UInt8(byte)
+                let valid = dashes.contains(pos) ? byte == 0x2D : isHex(UInt8(byte))
+                var out = [UInt8](repeating: 0, count: 36)
+                let ok = input.withUnsafeBytes { i in out.withUnsafeMutableBytes { ValueParsers.normalizeGUID(i, to: $0.baseAddress!) } }
+                #expect(ok == valid, "byte \(byte) at \(pos)")
+                if ok {
+                    let lowered = input.map { (0x41...0x46).contains($0) ? $0 | 0x20 : $0 }
+                    #expect(out == lowered, "byte \(byte) at \(pos)")
+                }
+                checked += 1
+            }
+        }
+        #expect(checked == 36 * 256)
+    }
+
     // MARK: Writing doubles
 
     @Test func writeDoubleFixedPoints() {

@@ -28,26 +28,11 @@ public enum JSONWriter {
             return r
         }
         let n = text.count
-        // Most values are plain ASCII within the limit: check 16 bytes at a time, copy at once.
-        if n <= maxBytes {
-            var k = 0
-            let quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
-            let space = SIMD16<UInt8>(repeating: 0x20), high = SIMD16<UInt8>(repeating: 0x80)
-            while k + 16 <= n {
-                let v = src.loadUnaligned(fromByteOffset: k, as: SIMD16<UInt8>.self)
-                if any((v .== quote) .| (v .== backslash) .| (v .< space) .| (v .>= high)) { break }
-                k += 16
-            }
-            while k < n {
-                let c = src.load(fromByteOffset: k, as: UInt8.self)
-                if c < 0x20 || c == 0x22 || c == 0x5C || c >= 0x80 { break }
-                k += 1
-            }
-            if k == n {
-                out.append(text)
-                out.append(0x22)
-                return r
-            }
+        // Most values are plain ASCII within the limit: checked at once, copied at once.
+        if n <= maxBytes && isPlain(src, n) {
+            out.append(text)
+            out.append(0x22)
+            return r
         }
         var i = 0
         var emitted = 0  // decoded bytes kept so far, for the value limit
@@ -111,6 +96,49 @@ public enum JSONWriter {
         if i > runStart { out.append(UnsafeRawBufferPointer(start: src + runStart, count: i - runStart)) }
         out.append(0x22)
         return r
+    }
+
+    /// Whether sixteen bytes hold one that a JSON string cannot carry as it is: a quote, a
+    /// backslash, a control character or a non-ASCII byte.
+    @inline(__always)
+    static func needsLook(_ v: SIMD16<UInt8>) -> Bool {
+        let quote = SIMD16<UInt8>(repeating: 0x22), backslash = SIMD16<UInt8>(repeating: 0x5C)
+        let space = SIMD16<UInt8>(repeating: 0x20), high = SIMD16<UInt8>(repeating: 0x80)
+        let m = (v .== quote) .| (v .== backslash) .| (v .< space) .| (v .>= high)
+        // Mask lanes are 0x00 or 0xFF bytes: two words say it, where `any` would reduce lane
+        // by lane on baseline x86-64.
+        let w = unsafeBitCast(m, to: SIMD2<UInt64>.self)
+        return (w[0] | w[1]) != 0
+    }
+
+    /// Whether `n` bytes at `p` can be written between quotes as they are (printable ASCII,
+    /// no quote, no backslash). Short values, the common case, are read with two overlapping
+    /// loads inside the value instead of byte by byte; nothing outside `p..<p+n` is read.
+    @inline(__always)
+    public static func isPlain(_ p: UnsafeRawPointer, _ n: Int) -> Bool {
+        if n >= 16 {
+            var k = 0
+            while k + 16 <= n {
+                if needsLook(p.loadUnaligned(fromByteOffset: k, as: SIMD16<UInt8>.self)) { return false }
+                k += 16
+            }
+            return k == n || !needsLook(p.loadUnaligned(fromByteOffset: n - 16, as: SIMD16<UInt8>.self))
+        }
+        // 'A' fills lanes no load covers.
+        var lo: UInt64 = 0x4141_4141_4141_4141, hi: UInt64 = 0x4141_4141_4141_4141
+        if n >= 8 {
+            lo = p.loadUnaligned(as: UInt64.self)
+            hi = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        } else if n >= 4 {
+            lo = UInt64(p.loadUnaligned(as: UInt32.self)) | 0x4141_4141_0000_0000
+            hi = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) | 0x4141_4141_0000_0000
+        } else if n > 0 {
+            // First, middle and last byte cover one to three bytes.
+            lo = 0x4141_4141_4100_0000 | UInt64(p.load(as: UInt8.self))
+                | UInt64(p.load(fromByteOffset: n >> 1, as: UInt8.self)) << 8
+                | UInt64(p.load(fromByteOffset: n - 1, as: UInt8.self)) << 16
+        }
+        return !needsLook(unsafeBitCast(SIMD2<UInt64>(lo, hi), to: SIMD16<UInt8>.self))
     }
 
     @inline(__always)

@@ -72,6 +72,14 @@ public enum DateTimeParser {
         return 24
     }
 
+    /// Whether `b`, which `parseISO` accepted, is already the text `writeISO` writes for it:
+    /// `YYYY-MM-DDTHH:MM:SS.mmmZ` with an upper-case `T` and `Z` and no leap second (which
+    /// becomes :59.999). Such a value is copied instead of written again.
+    @inline(__always)
+    public static func isCanonicalISO(_ b: UnsafeRawBufferPointer) -> Bool {
+        b.count == 24 && b[4] == 0x2D && b[10] == 0x54 && b[19] == 0x2E && b[23] == 0x5A && b[17] != 0x36
+    }
+
     // MARK: - ISO 8601
 
     static func parseISO(_ b: UnsafeRawBufferPointer) -> Int64? {

@@ -53,6 +53,21 @@ public final class Transformer {
         var packed = 0
     }
 
+    /// One step of a file's compiled program (bound decoders: CSV, lines). The program writes
+    /// a whole record when every column is present and every value converts; it bails out to
+    /// the general `emit` otherwise, which then decides defaults, `onError` and refusals.
+    struct Op {
+        enum Action: UInt8 { case constant, convert, copy, recordId }
+        /// In `programArena`: `,"Name":` (no comma for the first op), followed by the value
+        /// for constants.
+        var key: Span
+        var action: Action
+        var type: FieldType
+        var isTimeGenerated: Bool
+        var column: Int32
+        var format: Int
+    }
+
     public private(set) var stats = Stats()
 
     private let arena: UnsafeMutableRawBufferPointer
@@ -90,6 +105,17 @@ public final class Transformer {
     /// Per column: `"Name":` of its passthrough (in `fileArena`), or absent.
     private var passKeys = UnsafeMutablePointer<Span>.allocate(capacity: 1)
     private let fileArena = ByteBuffer(capacity: 4096)
+    /// The compiled program of the current bound file, and whether records may take it.
+    private var program = UnsafeMutablePointer<Op>.allocate(capacity: 1)
+    private var programCapacity = 1
+    private var programCount = 0
+    private var programReady = false
+    private let programArena = ByteBuffer(capacity: 4096)
+    /// Records that took the program and records it bailed out on (general path instead).
+    private(set) var programTries = 0
+    private(set) var programMisses = 0
+    /// Tests turn the program off to compare it with the general path.
+    var programAllowed = true
 
     private let scratch = ByteBuffer(capacity: 1 << 12)
     private let packBuffer = ByteBuffer(capacity: 1 << 12)
@@ -172,6 +198,7 @@ public final class Transformer {
         plans.deallocate()
         columnSlot.deallocate()
         passKeys.deallocate()
+        program.deallocate()
     }
 
     @inline(__always)
@@ -256,6 +283,7 @@ public final class Transformer {
     public func beginFile(fileKey: UInt64, names: NameTable?) {
         self.fileKey = fileKey
         bound = names != nil
+        programReady = false
         guard let names else { return }
         columns = names.count
         if columnSlotCapacity < columns {
@@ -289,6 +317,97 @@ public final class Transformer {
             fileArena.append("\":")
             passKeys[c] = Span(start: start, count: Int32(fileArena.count) - start)
         }
+        compileProgram()
+    }
+
+    /// Compiles the current bound file's output: the same fields, in the same order, with the
+    /// same bytes as `emit` writes for a record whose every column is present and converts.
+    private func compileProgram() {
+        programArena.removeAll()
+        var ops: [Op] = []
+        func add(_ action: Op.Action, _ parts: [UnsafeRawBufferPointer], column: Int32 = -1, type: FieldType = .string,
+                 timeGenerated: Bool = false, format: Int = 0) {
+            let start = Int32(programArena.count)
+            if !ops.isEmpty { programArena.append(UInt8(ascii: ",")) }
+            for p in parts { programArena.append(p) }
+            ops.append(Op(key: Span(start: start, count: Int32(programArena.count) - start), action: action, type: type,
+                          isTimeGenerated: timeGenerated, column: column, format: format))
+        }
+        for k in 0..<outputs.count {
+            let p = plans[k]
+            if p.constant.present {
+                add(.constant, [bytes(p.key), bytes(p.constant)])
+            } else if p.column >= 0 {
+                if let t = p.type {
+                    add(.convert, [bytes(p.key)], column: p.column, type: t, timeGenerated: p.isTimeGenerated, format: p.format)
+                } else {
+                    add(.copy, [bytes(p.key)], column: p.column)
+                }
+            } else if p.fallback.present {
+                // Not a column of this file: always missing, so always the default.
+                add(.constant, [bytes(p.key), bytes(p.fallback)])
+            }
+        }
+        if recordIdKey.present { add(.recordId, [bytes(recordIdKey)]) }
+        if passthrough {
+            for c in 0..<columns where passKeys[c].present {
+                let s = passKeys[c]
+                add(.copy, [UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))], column: Int32(c))
+            }
+        }
+        // More fields than a record may have: the general path applies limits.tooManyFields.
+        guard ops.count <= maxFields else { return }
+        if programCapacity < ops.count {
+            program.deallocate()
+            programCapacity = ops.count
+            program = .allocate(capacity: ops.count)
+        }
+        for (k, op) in ops.enumerated() { program[k] = op }
+        programCount = ops.count
+        programTries = 0
+        programMisses = 0
+        programReady = programAllowed
+    }
+
+    /// Writes the record with the file's program; false (leaving partial output for the caller
+    /// to cut) when the record needs the general path.
+    @inline(__always)
+    private func runProgram(_ v: RecordView, to out: ByteBuffer) -> Bool {
+        let fields = v.fields
+        // Every column present, in column order, none null: what the program assumes.
+        guard fields.count == columns else { return false }
+        for i in 0..<fields.count {
+            let f = fields[i]
+            if f.nameIndex != Int32(i) || f.kind == .null { return false }
+        }
+        out.append(UInt8(ascii: "{"))
+        let keys = programArena.base
+        for k in 0..<programCount {
+            let op = program[k]
+            let key = UnsafeRawBufferPointer(start: keys + Int(op.key.start), count: Int(op.key.count))
+            switch op.action {
+            case .constant:
+                out.append(key)
+            case .convert:
+                let f = fields[Int(op.column)]
+                let raw = v.value(f)
+                // An empty text value is missing for a typed field: defaults are the general path's.
+                if raw.count == 0 && f.kind == .text && op.type != .string { return false }
+                out.append(key)
+                let format: DateTimeFormat = op.type == .datetime ? formats[op.format] : .iso8601
+                guard convert(raw, kind: f.kind, escaped: f.valueEscaped, type: op.type, format: format, to: out) else { return false }
+                if op.isTimeGenerated && op.type == .datetime { checkTimeGenerated() }
+            case .copy:
+                let f = fields[Int(op.column)]
+                out.append(key)
+                guard copyValue(v.value(f), kind: f.kind, to: out) else { return false }
+            case .recordId:
+                out.append(key)
+                writeRecordId(v.provenance.ordinal, to: out)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return true
     }
 
     /// The column name for an input name: itself when valid, otherwise sanitized.
@@ -328,6 +447,23 @@ public final class Transformer {
         }
         let mark = out.count
         let before = stats
+        if programReady {
+            programTries += 1
+            if runProgram(v, to: out) {
+                stats.records += 1
+                return nil
+            }
+            // Undo the partial record and take the general path, which decides.
+            out.truncate(to: mark)
+            stats = before
+            invalidUTF8Hit = false
+            oversizedHit = false
+            programMisses += 1
+            if programMisses >= 256 && programMisses * 2 > programTries {
+                // Most records here need the general path: stop trying the program first.
+                programReady = false
+            }
+        }
         var st = EmitState()
         if let e = emit(v, to: out, &st) { return e }
         if st.fields > maxFields {
@@ -667,7 +803,19 @@ public final class Transformer {
             }
         case .int, .long:
             if kind == .bool || kind == .nested { return false }
-            guard let v = ValueParsers.parseInt64(raw) ?? integralDouble(raw) else { return false }
+            if let v = ValueParsers.parseInt64(raw) {
+                if type == .int && (v < Int64(Int32.min) || v > Int64(Int32.max)) { return false }
+                // Digits as JSON writes them (no sign '+', no leading zero): copied as they are.
+                let lead = raw[0] == UInt8(ascii: "-") ? 1 : 0
+                if raw[0] != UInt8(ascii: "+") && (raw[lead] != UInt8(ascii: "0") || raw.count == 1) {
+                    out.append(raw)
+                    return true
+                }
+                out.reserve(24)
+                out.count += ValueParsers.writeInt64(v, to: out.base + out.count)
+                return true
+            }
+            guard let v = integralDouble(raw) else { return false }
             if type == .int && (v < Int64(Int32.min) || v > Int64(Int32.max)) { return false }
             out.reserve(24)
             out.count += ValueParsers.writeInt64(v, to: out.base + out.count)
@@ -694,6 +842,12 @@ public final class Transformer {
             if kind == .nested || kind == .bool { return false }
             guard let ms = DateTimeParser.parse(raw, format: format) else { return false }
             lastDateTime = ms
+            if case .iso8601 = format, DateTimeParser.isCanonicalISO(raw) {
+                out.append(0x22)
+                out.append(raw)
+                out.append(0x22)
+                return true
+            }
             out.reserve(32)
             out.append(0x22)
             out.count += DateTimeParser.writeISO(ms, to: out.base + out.count)

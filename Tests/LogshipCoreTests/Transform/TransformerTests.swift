@@ -73,6 +73,50 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
         #expect(o.count == 9)
     }
 
+    @Test("integers and datetimes are written in canonical form whether copied or rewritten")
+    func canonicalNumbersAndTimesOnTheWire() throws {
+        let dir = TempDir("canonical")
+        defer { dir.cleanup() }
+        _ = dir.write("in.csv", """
+            n,t
+            +5,2024-03-05T10:20:30.123Z
+            007,2024-03-05T10:20:30.123+00:00
+            -0,2024-03-05T10:20:60.000Z
+            0,2024-03-05t10:20:30.123z
+            -12,2024-03-05T10:20:30.12Z
+            -007,2024-03-05 10:20:30.123Z
+            1.0e3,2024-03-05T10:20:30.1239Z
+            """)
+        let p = dir.write("p.json5", """
+            { version: 1, source: { files: ["in.csv"], format: "csv" },
+              fields: { map: { N: { from: "n", type: "long" }, T: { from: "t", type: "datetime" } }, passthrough: false },
+              target: { logType: "T" } }
+            """)
+        let r = PipelineLoader(environment: [:]).load(p)
+        let spec = try #require(r.spec)
+        let file = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0]
+        let (decoder, names) = try DecoderFactory.open(file, spec: spec.source)
+        let t = Transformer(spec: spec)
+        t.beginFile(fileKey: 1, names: names)
+        let out = ByteBuffer()
+        var lines: [String] = []
+        while let d = try decoder.next() {
+            guard case .record(let v) = d else { continue }
+            out.removeAll()
+            #expect(t.transform(v, to: out) == nil)
+            lines.append(String(decoding: out.bytes, as: UTF8.self))
+        }
+        #expect(lines == [
+            #"{"N":5,"T":"2024-03-05T10:20:30.123Z"}"#,
+            #"{"N":7,"T":"2024-03-05T10:20:30.123Z"}"#,
+            #"{"N":0,"T":"2024-03-05T10:20:59.999Z"}"#,
+            #"{"N":0,"T":"2024-03-05T10:20:30.123Z"}"#,
+            #"{"N":-12,"T":"2024-03-05T10:20:30.120Z"}"#,
+            #"{"N":-7,"T":"2024-03-05T10:20:30.123Z"}"#,
+            #"{"N":1000,"T":"2024-03-05T10:20:30.123Z"}"#,
+        ])
+    }
+
     @Test func conversionFailureRejectsOrNullsOrDefaults() throws {
         let r = try transform("""
             fields: { map: {
