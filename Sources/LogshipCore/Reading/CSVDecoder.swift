@@ -31,8 +31,9 @@ private let excerptLimit = 4096
 
 /// Decodes RFC 4180 CSV from a line reader into record views, one record per `next()`.
 public final class CSVDecoder: RecordDecoder {
-    /// Column names: the file's header, or `spec.columns` when given.
-    public private(set) var names: NameTable
+    /// Column names: the file's header, or `spec.columns` when given. A constant: each record's
+    /// view points at it, and reading a `let` costs no reference counting per record.
+    public let names: NameTable
     public var decodedOffset: Int64 { scanner.reader.decodedOffset }
 
     private let fileIndex: Int
@@ -45,36 +46,43 @@ public final class CSVDecoder: RecordDecoder {
     /// file's header is skipped after checking it has as many columns).
     public init(reader: LineReader, spec: CSVSpec, fileIndex: Int) throws(ReadError) {
         self.fileIndex = fileIndex
-        self.scanner = CSVScanner(reader: reader, delimiter: spec.delimiter, quote: spec.quote)
-        self.names = NameTable([])
-
-        if let columns = spec.columns, let twice = Self.firstDuplicate(columns) {
-            throw ReadError(message: "source.csv.columns names the column \"\(twice)\" twice", offset: 0)
-        }
-        let header = spec.header ? try scanner.readHeader() : nil
-        let line = scanner.recordLine
-        let offset = scanner.recordOffset
-        if let columns = spec.columns {
-            if let header, header.count != columns.count {
-                throw ReadError(
-                    message:
-                        "the CSV header on line \(line) has \(header.count) columns but source.csv.columns names \(columns.count)",
-                    offset: offset)
+        var scanner = CSVScanner(reader: reader, delimiter: spec.delimiter, quote: spec.quote)
+        var failed: ReadError?
+        var table = NameTable([])
+        do throws(ReadError) {
+            if let columns = spec.columns, let twice = Self.firstDuplicate(columns) {
+                throw ReadError(message: "source.csv.columns names the column \"\(twice)\" twice", offset: 0)
             }
-            names = NameTable(columns)
-        } else if let header {
-            if let twice = Self.firstDuplicate(header) {
+            let header = spec.header ? try scanner.readHeader() : nil
+            let line = scanner.recordLine
+            let offset = scanner.recordOffset
+            if let columns = spec.columns {
+                if let header, header.count != columns.count {
+                    throw ReadError(
+                        message:
+                            "the CSV header on line \(line) has \(header.count) columns but source.csv.columns names \(columns.count)",
+                        offset: offset)
+                }
+                table = NameTable(columns)
+            } else if let header {
+                if let twice = Self.firstDuplicate(header) {
+                    throw ReadError(
+                        message:
+                            "the CSV header on line \(line) names the column \"\(twice)\" twice; column names must be unique",
+                        offset: offset)
+                }
+                table = NameTable(header)
+            } else if !spec.header {
                 throw ReadError(
-                    message:
-                        "the CSV header on line \(line) names the column \"\(twice)\" twice; column names must be unique",
-                    offset: offset)
+                    message: "with header: false, the CSV columns must be named (source.csv.columns)", offset: 0)
             }
-            names = NameTable(header)
-        } else if !spec.header {
-            throw ReadError(
-                message: "with header: false, the CSV columns must be named (source.csv.columns)", offset: 0)
+            scanner.fixWidth(table.count)
+        } catch {
+            failed = error
         }
-        scanner.fixWidth(names.count)
+        self.names = table
+        self.scanner = scanner
+        if let failed { throw failed }
     }
 
     deinit { scanner.deallocate() }
