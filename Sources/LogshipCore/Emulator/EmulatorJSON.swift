@@ -78,7 +78,7 @@ enum EmulatorJSON {
                         guard i < b.count, b[i] == UInt8(ascii: "{") else {
                             throw fail("expected a record (a JSON object)")
                         }
-                        try record(build: build, onRecord)
+                        if build { try record(build: true, onRecord) } else { try skipRecord() }
                         count += 1
                         ws()
                         guard i < b.count else { throw fail("unterminated array") }
@@ -133,6 +133,39 @@ enum EmulatorJSON {
             if build { onRecord(members, start..<i) }
         }
 
+        /// `record(build: false)` without building anything: the same checks, the same errors.
+        mutating func skipRecord() throws(SyntaxError) {
+            i += 1  // {
+            ws()
+            if i < b.count, b[i] == UInt8(ascii: "}") {
+                i += 1
+                return
+            }
+            while true {
+                ws()
+                guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a property name") }
+                _ = try skipString()
+                ws()
+                guard i < b.count, b[i] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                i += 1
+                ws()
+                guard i < b.count else { throw fail("unexpected end") }
+                switch b[i] {
+                case UInt8(ascii: "{"), UInt8(ascii: "["): try skipValue()
+                case UInt8(ascii: "\""): _ = try skipString()
+                case UInt8(ascii: "t"): try literal("true")
+                case UInt8(ascii: "f"): try literal("false")
+                case UInt8(ascii: "n"): try literal("null")
+                default: try number()
+                }
+                ws()
+                guard i < b.count else { throw fail("unterminated object") }
+                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: "}") { i += 1; break }
+                throw fail("expected ',' or '}'")
+            }
+        }
+
         mutating func scalar(build: Bool) throws(SyntaxError) -> Value {
             let c = b[i]
             switch c {
@@ -183,8 +216,18 @@ enum EmulatorJSON {
 
         /// Reads a string starting at the quote; validates escapes, control characters and UTF-8.
         mutating func string(build: Bool) throws(SyntaxError) -> String {
+            let start = i + 1
+            let hasEscape = try skipString()
+            guard build else { return "" }
+            let raw = UnsafeRawBufferPointer(rebasing: b[start..<i - 1])
+            return hasEscape ? unescape(raw) : String(decoding: raw, as: UTF8.self)
+        }
+
+        /// Moves past the string starting at the quote, validating it; returns whether it
+        /// holds escapes.
+        @inline(__always)
+        mutating func skipString() throws(SyntaxError) -> Bool {
             i += 1
-            let start = i
             var hasEscape = false
             while true {
                 // Fast scan over plain ASCII, sixteen bytes per step, landing on the first
@@ -235,11 +278,8 @@ enum EmulatorJSON {
                 let n = try utf8Length(at: i)
                 i += n
             }
-            let end = i
             i += 1
-            guard build else { return "" }
-            let raw = UnsafeRawBufferPointer(rebasing: b[start..<end])
-            return hasEscape ? unescape(raw) : String(decoding: raw, as: UTF8.self)
+            return hasEscape
         }
 
         func utf8Length(at j: Int) throws(SyntaxError) -> Int {

@@ -332,4 +332,42 @@ struct LocalEmulator {
         let badUTF8: [UInt8] = Array("[{\"a\":\"".utf8) + [0xC3, 0x28] + Array("\"}]".utf8)
         #expect(badUTF8.withUnsafeBytes { try? EmulatorJSON.countRecords($0) } == nil)
     }
+
+    /// The `--discard` check (count only) and the storing parser must accept and refuse the
+    /// same bodies, with the same error at the same byte.
+    @Test("counting and parsing agree on mutated bodies")
+    func countingAgreesWithParsing() {
+        let seeds: [String] = [
+            #"[{"a":1,"b":"x\"y","c":[1,{"d":null}],"e":true,"f":-0.5e+3,"g":"\u00e9é"},{}]"#,
+            #"{"only":"one","n":12345678901234567890}"#,
+            #"[ {"k" : "v" , "t":false} , {"s":"a longer string value, over sixteen bytes"} ]"#,
+        ]
+        var rng = SplitMix64(seed: 2026)
+        let alphabet: [UInt8] = Array("{}[],:\"\\ 0123456789.eE+-tfnulrsa".utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xA9, 0xFF, 0xE2, 0x82]
+        var accepted = 0, refused = 0
+        for round in 0..<20_000 {
+            var body = Array(seeds[round % seeds.count].utf8)
+            for _ in 0..<(1 + Int(rng.next() % 3)) {
+                let at = Int(rng.next() % UInt64(body.count + 1))
+                switch rng.next() % 3 {
+                case 0: if at < body.count { body.remove(at: at) }
+                case 1: body.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: at)
+                default: if at < body.count { body[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+                }
+            }
+            let counted = body.withUnsafeBytes { b in Result { () throws(EmulatorJSON.SyntaxError) -> Int in try EmulatorJSON.countRecords(b) } }
+            let parsed = body.withUnsafeBytes { b in Result { () throws(EmulatorJSON.SyntaxError) -> Int in try EmulatorJSON.forEachRecord(b) { _ in } } }
+            switch (counted, parsed) {
+            case (.success(let a), .success(let b)):
+                #expect(a == b)
+                accepted += 1
+            case (.failure(let a), .failure(let b)):
+                #expect(a.offset == b.offset && a.message == b.message, "\(String(decoding: body, as: UTF8.self))")
+                refused += 1
+            default:
+                Issue.record("count \(counted) but parse \(parsed) for \(String(decoding: body, as: UTF8.self))")
+            }
+        }
+        #expect(accepted > 1000 && refused > 1000)
+    }
 }
