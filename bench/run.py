@@ -230,7 +230,7 @@ def main():
         print(f"    → reader peak RSS 2G / 20M = {results['readerMemoryRatio']:.3f}", flush=True)
         emu = Emulator()
         try:
-            peaks = {}
+            peaks, highest = {}, {}
             for label in ["200M", "2G"]:
                 e = emu.env()
                 e["BENCH_SIZE"] = label
@@ -242,11 +242,16 @@ def main():
                     shutil.rmtree(state, ignore_errors=True)
                     rss_runs.append(rss)
                 peaks[label] = statistics.median(rss_runs)
+                highest[label] = max(rss_runs)
                 row(f"logship run ndjson {label}", t, os.path.getsize(big if label == "2G" else small),
                     f"peak RSS median {peaks[label] / 1024:.0f} MB (runs: {', '.join(f'{r / 1024:.0f}' for r in rss_runs)})", rss=peaks[label])
             ratio = peaks["2G"] / peaks["200M"]
             results["memoryRatio"] = round(ratio, 3)
-            print(f"    → peak RSS 2G / 200M (medians) = {ratio:.2f}", flush=True)
+            ratio_max = highest["2G"] / highest["200M"]
+            results["memoryRatioOfHighest"] = round(ratio_max, 3)
+            # Peaks move in steps of one body buffer (which of them a run touches depends on
+            # timing), so both statistics are shown.
+            print(f"    → peak RSS 2G / 200M: medians {ratio:.2f}, highest {ratio_max:.2f}", flush=True)
         finally:
             emu.stop()
 
