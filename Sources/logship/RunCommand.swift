@@ -85,6 +85,7 @@ enum RunCommand {
             for name in ["manifest.jsonl", "rejects.ndjson", "last-run.json", "bodies"] {
                 try? FileManager.default.removeItem(at: stateDir.appendingPathComponent(name))
             }
+            setAsideDeadLetters(in: stateDir)
         }
         var options = RunOptions(stateDirectory: stateDir)
         options.dryRun = p.has("--dry-run")
@@ -121,6 +122,32 @@ enum RunCommand {
             }
         }
         return report.exitCode
+    }
+
+    /// A restart sends every record again from the input, those of earlier dead letters too:
+    /// replaying the letters afterwards would store their records twice. They are moved aside,
+    /// not deleted, and the run says where.
+    static func setAsideDeadLetters(in stateDir: URL) {
+        let fm = FileManager.default
+        let letters = stateDir.appendingPathComponent("deadletter")
+        let names = (try? fm.contentsOfDirectory(atPath: letters.path)) ?? []
+        let count = names.filter { $0.hasSuffix(".meta.json") }.count
+        guard count > 0 else { return }
+        let stamp = ISO8601DateFormatter.string(
+            from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime, .withTimeZone])
+        var aside = stateDir.appendingPathComponent("deadletter.before-restart-\(stamp)")
+        var n = 2
+        while fm.fileExists(atPath: aside.path) {
+            aside = stateDir.appendingPathComponent("deadletter.before-restart-\(stamp)-\(n)")
+            n += 1
+        }
+        do {
+            try fm.moveItem(at: letters, to: aside)
+            Console.error(
+                "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path); this run sends their records again from the input, so `logship replay` leaves them alone (move them back into deadletter/ to replay them instead)")
+        } catch {
+            Console.error("logship: warning: --restart could not move the dead letters in \(letters.path) aside (\(error.localizedDescription)); replaying them after this run would send their records twice")
+        }
     }
 
     static func printSummary(_ r: RunReport) {

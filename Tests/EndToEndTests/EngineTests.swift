@@ -252,6 +252,38 @@ func report(_ state: URL) -> [String: Any] {
         #expect(s?["recordsDelivered"] as? Int == 1000)
     }
 
+    /// After --restart every record is sent again from the input: the earlier dead letters are
+    /// moved aside, so that replaying cannot store their records a second time.
+    @Test func restartSetsDeadLettersAside() throws {
+        let api = API.dataCollector
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        dir.write("in/a.ndjson", records(0..<1000))
+        let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
+        let state = dir.file("state")
+        let refusing = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu1"))
+        let first = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path], env: api.env(refusing))
+        refusing.stop()
+        #expect(first.status == 1, "\(first.stderr)")
+        let letters = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)
+        let metas = letters.filter { $0.hasSuffix(".meta.json") }.count
+        #expect(metas > 0)
+
+        let accepting = try EmulatorProcess(dataDir: dir.file("emu2"), identity: refusing)
+        defer { accepting.stop() }
+        let again = try run(["run", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path, "--restart"], env: api.env(accepting))
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(again.stderr.contains("moved \(metas) dead letter(s) of earlier runs to"), "\(again.stderr)")
+        let entries = try FileManager.default.contentsOfDirectory(atPath: state.path)
+        let aside = try #require(entries.first { $0.hasPrefix("deadletter.before-restart-") })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent(aside).path).count == letters.count)
+        let replay = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: api.env(accepting))
+        #expect(replay.status == 0)
+        #expect(replay.stderr.contains("no dead letters"), "\(replay.stderr)")
+        let counts = seqCounts(accepting, api)
+        #expect(counts.count == 1000 && counts.values.allSatisfy { $0 == 1 }, "each record once, not again from the letters")
+    }
+
     /// The Data Collector says "too large" with 404 above its limit, the Logs Ingestion API with
     /// 413 (its limit counts the bytes before compression too): both get split.
     @Test(arguments: API.allCases) func aBodyTooLargeIsSplit(api: API) throws {
