@@ -60,6 +60,31 @@ import Testing
         #expect(Array(schema.compactMap { $0["name"] as? String }.dropFirst()) == emulated)
     }
 
+    /// The same on values where the two inferences could drift: date-time shapes, GUID case,
+    /// numbers and booleans written as strings.
+    @Test func agreesWithTheEmulatorOnAwkwardValues() throws {
+        let dir = TempDir("preview-vs-emulator-awkward")
+        defer { dir.cleanup() }
+        let values: [(String, String)] = [
+            ("iso", "\"2016-05-12T20:00:00.625Z\""), ("lower", "\"2016-05-12t20:00z\""), ("offset", "\"2016-05-12T20:00:00+02:00\""),
+            ("micro", "\"2016-05-12T20:00:00.123456Z\""), ("nozone", "\"2016-05-12T20:00:00\""), ("dateonly", "\"2016-05-12\""),
+            ("spaced", "\"2016-05-12 20:00:00Z\""), ("leap", "\"2016-12-31T23:59:60Z\""), ("badday", "\"2016-02-30T00:00:00Z\""),
+            ("guidU", "\"9909ED01-A74C-4874-8ABF-D2678E3AE23D\""), ("guidBraced", "\"{9909ed01-a74c-4874-8abf-d2678e3ae23d}\""),
+            ("numText", "\"42\""), ("boolText", "\"true\""), ("num", "1.5"), ("flag", "false"), ("nested", "{\"a\":1}"),
+        ]
+        let record = "{" + values.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
+        dir.write("in/a.ndjson", record + "\n")
+        let p = dir.write("p.json5", #"{ version: 1, name: "awkward", source: { files: ["in/*.ndjson"], format: "ndjson" }, target: { logType: "Awkward" } }"#)
+        let local = try run(["run", p.path, "--local", "--state-dir", dir.file("state").path])
+        #expect(local.status == 0, "\(local.stderr)")
+        let stored = try Self.json(String(decoding: try Data(contentsOf: dir.file("state/local/emulator/Awkward_CL.schema.json")), as: UTF8.self))
+        let emulated = try #require(stored["columns"] as? [[String: Any]]).compactMap { $0["name"] as? String }
+        let preview = try run(["preview", p.path, "--json"])
+        let schema = try #require(try Self.json(preview.stdout)["schema"] as? [[String: Any]])
+        #expect(Array(schema.compactMap { $0["name"] as? String }.dropFirst()) == emulated)
+        #expect(emulated.contains("dateonly_s") && emulated.contains("spaced_s") && emulated.contains("iso_t"))
+    }
+
     @Test func everyPipelineInTheRepositoryValidates() throws {
         let folder = Binary.packageRoot.appendingPathComponent("pipelines")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json5") }.sorted()

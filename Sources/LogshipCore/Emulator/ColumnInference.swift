@@ -67,7 +67,9 @@ enum EmulatorTime {
         var fractionDigits: Int
     }
 
-    /// `YYYY-MM-DDThh:mm[:ss[.f…]][Z|±hh:mm|±hhmm]`, or the same with a space for `T`; a date alone.
+    /// `YYYY-MM-DDThh:mm[:ss[.f…]][Z|±hh:mm|±hhmm]` (`t` and `z` in lower case too). A date
+    /// alone or a space for the `T` is not read as a date-time: the service's documentation
+    /// asks for `YYYY-MM-DDThh:mm:ssZ`, and users report such values stored as strings.
     static func parseISO8601(_ s: String) -> Parsed? {
         let u = Array(s.utf8)
         var i = 0
@@ -94,8 +96,8 @@ enum EmulatorTime {
         var secs = 0
         var fractionDigits = 0
         var offsetMinutes = 0
-        if i < u.count {
-            guard u[i] == UInt8(ascii: "T") || u[i] == UInt8(ascii: " ") else { return nil }
+        do {
+            guard i < u.count, u[i] == UInt8(ascii: "T") || u[i] == UInt8(ascii: "t") else { return nil }
             i += 1
             guard let h = digits(2), expect(":"), let mi = digits(2), h < 24, mi < 60 else { return nil }
             var sec = 0
