@@ -144,7 +144,7 @@ enum RunCommand {
         do {
             try fm.moveItem(at: letters, to: aside)
             Console.error(
-                "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path); this run sends their records again from the input, so `logship replay` leaves them alone (move them back into deadletter/ to replay them instead)")
+                "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path): this run sends the input again, their records included where their files are still there, so `logship replay` leaves them alone (to replay them instead, move them back into deadletter/)")
         } catch {
             Console.error("logship: warning: --restart could not move the dead letters in \(letters.path) aside (\(error.localizedDescription)); replaying them after this run would send their records twice")
         }

@@ -460,11 +460,10 @@ extension CSVScanner {
         let va = SIMD16<UInt8>(repeating: a), vb = SIMD16<UInt8>(repeating: b)
         while i + 16 <= n {
             let m = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
-            let hit = (m .== va) .| (m .== vb)
-            if any(hit) {
-                let lanes = unsafeBitCast(hit, to: SIMD2<UInt64>.self)
-                return lanes[0] != 0 ? i + lanes[0].trailingZeroBitCount / 8 : i + 8 + lanes[1].trailingZeroBitCount / 8
-            }
+            // Mask lanes are 0x00 or 0xFF bytes: read as two words (`any` reduces lane by lane).
+            let lanes = unsafeBitCast((m .== va) .| (m .== vb), to: SIMD2<UInt64>.self)
+            if lanes[0] != 0 { return i + lanes[0].trailingZeroBitCount / 8 }
+            if lanes[1] != 0 { return i + 8 + lanes[1].trailingZeroBitCount / 8 }
             i += 16
         }
         while i < n {

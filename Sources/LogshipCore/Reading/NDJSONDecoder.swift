@@ -366,18 +366,10 @@ struct NDJSONScanner {
     @inline(__always)
     static func skipPlain(_ p: UnsafeRawPointer, _ start: Int, _ n: Int) -> Int {
         var i = start
-        let quote = SIMD16<UInt8>(repeating: 0x22)
-        let backslash = SIMD16<UInt8>(repeating: 0x5C)
-        let space = SIMD16<UInt8>(repeating: 0x20)
-        let high = SIMD16<UInt8>(repeating: 0x80)
         while i + 16 <= n {
-            let v = p.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
-            let m = (v .== quote) .| (v .== backslash) .| (v .< space) .| (v .>= high)
-            if any(m) {
-                // Lanes of the mask are all-ones or zero bytes: the first set byte is the answer.
-                let lanes = unsafeBitCast(m, to: SIMD2<UInt64>.self)
-                return lanes[0] != 0 ? i + lanes[0].trailingZeroBitCount / 8 : i + 8 + lanes[1].trailingZeroBitCount / 8
-            }
+            let w = JSONWriter.specialBytes(p.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
+            if w[0] != 0 { return i + w[0].trailingZeroBitCount / 8 }
+            if w[1] != 0 { return i + 8 + w[1].trailingZeroBitCount / 8 }
             i += 16
         }
         while i < n {
