@@ -127,6 +127,10 @@ public final class BufferPool: @unchecked Sendable {
     private var outstanding = 0
     private let limit: Int
     private var closed = false
+    private var mostAllocated = 0
+
+    /// The most allocations that existed at once so far (spares included).
+    public var highWater: Int { condition.withLock { mostAllocated } }
 
     /// - Parameter limit: most allocations in existence at once (spares included).
     public init(limit: Int) { self.limit = max(1, limit) }
@@ -158,6 +162,7 @@ public final class BufferPool: @unchecked Sendable {
             }
             if outstanding + spares.count < limit || closed {
                 outstanding += 1
+                mostAllocated = max(mostAllocated, outstanding + spares.count)
                 return nil
             }
             if !spares.isEmpty {
@@ -171,7 +176,12 @@ public final class BufferPool: @unchecked Sendable {
     }
 
     /// Counts an allocation made outside `take` (the first body).
-    func adopt() { condition.withLock { outstanding += 1 } }
+    func adopt() {
+        condition.withLock {
+            outstanding += 1
+            mostAllocated = max(mostAllocated, outstanding + spares.count)
+        }
+    }
 
     /// Stops waiting (the run is stopping): `take` allocates past the limit from now on.
     public func close() {

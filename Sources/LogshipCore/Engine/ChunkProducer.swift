@@ -80,6 +80,9 @@ public final class ChunkProducer: @unchecked Sendable {
     /// Bytes of the input files consumed so far (compressed bytes for gzip), for progress.
     public var progressBytes: Int64 { input.progressBytes }
 
+    /// The most request bodies that existed at once so far (at most concurrency + 1).
+    public var bodiesHighWater: Int { chunker.pool.highWater }
+
     /// Stops reading ahead and waiting for bodies (the run is stopping).
     public func cancel() {
         input.cancel()

@@ -66,4 +66,73 @@ import Testing
         #expect(a == b)
         #expect(a.first == "skipped 0")
     }
+
+    /// Chunks that are not released yet (uploads in flight) hold their bodies: the producer
+    /// makes at most (concurrency + 1) bodies and then waits, whatever the input size. This is
+    /// the bound behind the memory figures; here it is counted, not timed.
+    @Test func waitsForABodyPastTheBound() throws {
+        let dir = TempDir("producer-bound")
+        defer { dir.cleanup() }
+        let lines = (0..<4000).map { "{\"id\":\($0),\"note\":\"\(String(repeating: "x", count: 40))\"}" }
+        _ = dir.write("in/a.ndjson", lines.joined(separator: "\n") + "\n")
+        let p = dir.write("p.json5", """
+            { version: 1, source: { files: ["in/*.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 20000 },
+              upload: { concurrency: 2 }, target: { logType: "T" } }
+            """)
+        let spec = try #require(PipelineLoader(environment: [:]).load(p).spec)
+        let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
+        let rejects = RejectsWriter(url: dir.file("r.ndjson"))
+        let producer = ChunkProducer(spec: spec, files: files, fingerprints: files.map { FileFingerprint.of($0) }, rejects: rejects)
+
+        // The chunks the "uploads" still hold, and whether the producer has finished.
+        final class Held: @unchecked Sendable {
+            let lock = NSLock()
+            var chunks: [Chunk] = []
+            var emitted = 0
+            var records = 0
+            var done = false
+            func read<T>(_ f: (Held) -> T) -> T { lock.withLock { f(self) } }
+        }
+        let held = Held()
+        let finished = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            defer { finished.signal() }
+            while let e = try? producer.next() {
+                if case .chunk(let c) = e { held.lock.withLock { held.chunks.append(c); held.emitted += 1; held.records += c.records } }
+            }
+            held.lock.withLock { held.done = true }
+        }
+        thread.start()
+        func settle(at n: Int) -> Bool {
+            // Bounded: up to 10 s for the producer to get there, then 0.3 s to see it stays.
+            for _ in 0..<1000 where held.read({ $0.emitted }) < n { Thread.sleep(forTimeInterval: 0.01) }
+            Thread.sleep(forTimeInterval: 0.3)
+            return held.read { $0.emitted == n && !$0.done }
+        }
+        // Three bodies (concurrency 2 + 1): two held chunks and the one being filled.
+        #expect(settle(at: 2))
+        #expect(producer.bodiesHighWater == 3)
+        // An upload finishes: its body is reused for exactly one more chunk.
+        held.lock.withLock { _ = held.chunks.removeFirst() }
+        #expect(settle(at: 3))
+        held.lock.withLock { _ = held.chunks.removeFirst() }
+        #expect(settle(at: 4))
+        #expect(producer.bodiesHighWater == 3)
+
+        // Uploads that keep up: everything comes through, still within three bodies.
+        let releaser = Thread {
+            for _ in 0..<2000 where !held.read({ $0.done }) {
+                held.lock.withLock { held.chunks.removeAll() }
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+        releaser.start()
+        #expect(finished.wait(timeout: .now() + 20) == .success)
+        if !held.read({ $0.done }) { producer.cancel() }
+        #expect(held.read { $0.records } == 4000)
+        #expect(held.read { $0.emitted } > 8)
+        #expect(producer.bodiesHighWater == 3)
+        held.lock.withLock { held.chunks.removeAll() }
+        rejects.close()
+    }
 }
