@@ -18,6 +18,9 @@ enum EmulateCommand {
             OptionSpec(name: "--client-id", value: "ID", help: "Application (client) id (default LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID, else a new one)"),
             OptionSpec(name: "--client-secret", value: "S", help: "Client secret (default LOGSHIP_CLIENT_SECRET or AZURE_CLIENT_SECRET, else a throw-away one)"),
             OptionSpec(name: "--federated-token-file", value: "FILE", help: "Accept as client assertion only this file's contents (default: any JWT-shaped assertion)"),
+            OptionSpec(name: "--user-assigned-identity", value: "IDS", help: "Client ids of user-assigned managed identities the host has (comma-separated)"),
+            OptionSpec(name: "--no-system-identity", value: nil, help: "The host has no system-assigned managed identity"),
+            OptionSpec(name: "--identity-header", value: "S", help: "IDENTITY_HEADER of the App Service identity endpoint (default IDENTITY_HEADER, else a throw-away one)"),
             OptionSpec(name: "--token-lifetime", value: "S", help: "expires_in of issued tokens, in seconds (default 3600); expired tokens get 401"),
             OptionSpec(name: "--dcr", value: "FILE", help: "The DCR's streams and columns (JSON); undeclared columns are reported. Default: any DCR and stream"),
             OptionSpec(name: "--data-dir", value: "DIR", help: "Where tables (<LogType>_CL.ndjson), streams (<stream>.ndjson) and stats.json go (default ./emulator-data)"),
@@ -36,6 +39,8 @@ enum EmulateCommand {
             Logs Ingestion: point target.endpoint and target.authorityHost (or AZURE_AUTHORITY_HOST) at the URL; tokens come from
             POST /<tenant>/oauth2/v2.0/token (client secret, or a client assertion), records go to POST
             /dataCollectionRules/<dcr>/streams/<stream>?api-version=2023-01-01 and are stored as sent.
+            Managed identity: GET /metadata/identity/oauth2/token stands in for the instance metadata service (point
+            AZURE_POD_IDENTITY_AUTHORITY_HOST at the URL), GET /msi/token for App Service's IDENTITY_ENDPOINT.
             """)
 
     static func main(_ args: [String]) async throws -> Int32 {
@@ -77,6 +82,16 @@ enum EmulateCommand {
             } catch {
                 throw UsageError(description: "--federated-token-file \(f): cannot read it (\(error.localizedDescription))")
             }
+        }
+        if let ids = p.value("--user-assigned-identity") {
+            config.userAssignedIdentities = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        config.systemAssignedIdentity = !p.has("--no-system-identity")
+        var generatedIdentityHeader = false
+        if let h = p.value("--identity-header") ?? fromEnv(["IDENTITY_HEADER"]) {
+            config.identityHeader = Secret(h)
+        } else {
+            generatedIdentityHeader = true
         }
         config.tokenLifetimeSeconds = try ArgumentParser.int(p, "--token-lifetime", 1...86_400) ?? 3600
         if let d = p.value("--dcr") {
@@ -124,6 +139,11 @@ enum EmulateCommand {
             Console.error("logship emulate: no key given; throw-away key for this emulator: \(key)")
         }
         Console.error("logship emulate: token endpoint \(url.absoluteString)/\(config.tenantId)/oauth2/v2.0/token (tenant \(config.tenantId), client \(config.clientId), tokens live \(config.tokenLifetimeSeconds) s)\(config.dcr.map { d in "; DCR \(d.dcrImmutableId ?? "(any id)") with streams \(d.streams.map(\.name).joined(separator: ", "))" } ?? "")")
+        let identities = (config.systemAssignedIdentity ? ["system-assigned"] : []) + config.userAssignedIdentities.map { "user-assigned \($0)" }
+        Console.error("logship emulate: managed identity endpoints \(url.absoluteString)/metadata/identity/oauth2/token and \(url.absoluteString)/msi/token (identities: \(identities.isEmpty ? "none" : identities.joined(separator: ", ")))")
+        if generatedIdentityHeader {
+            Console.error("logship emulate: no identity header given; throw-away IDENTITY_HEADER for this emulator: \(config.identityHeader.value)")
+        }
         if generatedSecret {
             // Like the shared key: invented for this emulator, so the client needs to be told it.
             Console.error("logship emulate: no client secret given; throw-away client secret for this emulator: \(config.clientSecret.value)")

@@ -31,12 +31,20 @@ enum ValidateCommand {
         } else {
             do {
                 let c = try CredentialResolver.logsIngestion(pipeline, endpointFlag: nil, environment: env)
-                let how: String
                 switch c.credential {
-                case .clientSecret: how = "client secret"
-                case .federatedTokenFile(let f): how = "federated token \(f.path)"
+                case .clientSecret:
+                    credentialNote = "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+                case .federatedTokenFile(let f):
+                    credentialNote = "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+                case .managedIdentity(let mi):
+                    let who = mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
+                    let from: String
+                    switch mi.endpoint {
+                    case .imds(let host): from = "the instance metadata service \(host.absoluteString)"
+                    case .appService(let url, _): from = "IDENTITY_ENDPOINT \(url.absoluteString)"
+                    }
+                    credentialNote = "\(who), endpoint \(c.endpoint.absoluteString), tokens from \(from)"
                 }
-                credentialNote = "tenant \(c.tenantId), client \(c.clientId) (\(how)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
             } catch {
                 credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
             }

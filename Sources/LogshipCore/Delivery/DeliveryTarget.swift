@@ -52,4 +52,6 @@ public enum TransportError: Error, Sendable, Equatable {
 public protocol HTTPTransport: Sendable {
     func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
         -> HTTPResponse
+    /// A GET without a body (managed identity token endpoints take nothing else).
+    func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse
 }

@@ -74,7 +74,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
             do {
                 token = try await tokens.token()
             } catch {
-                return Self.outcome(error, tokenURL: tokens.tokenURL)
+                return Self.outcome(error, tokenURL: tokens.tokenURL, managedIdentity: tokens.isManagedIdentity)
             }
             let id = requestId()
             var headers: [(String, String)] = [
@@ -96,7 +96,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
                 await tokens.invalidate(token)
                 continue
             }
-            return Self.tagged(Self.classify(response), requestId: id)
+            return Self.tagged(Self.classify(response, principal: tokens.isManagedIdentity ? "managed identity" : "application"), requestId: id)
         }
     }
 
@@ -107,7 +107,8 @@ public struct LogsIngestionTarget: DeliveryTarget {
     ]
 
     /// Maps an HTTP answer onto what the engine does next (a pure function; tested alone).
-    public static func classify(_ r: HTTPResponse) -> DeliveryOutcome {
+    /// - Parameter principal: who the token stands for, in the 401 and 403 hints.
+    public static func classify(_ r: HTTPResponse, principal: String = "application") -> DeliveryOutcome {
         let (code, message) = errorFields(r.body)
         let text = message ?? (r.body.isEmpty ? "no error text" : r.bodyText)
         switch r.status {
@@ -122,11 +123,13 @@ public struct LogsIngestionTarget: DeliveryTarget {
         case 401:
             return .fatal(
                 status: 401, code: code ?? "Unauthorized",
-                reason: "\(text) (a new token was refused too: check the tenant and the application)")
+                reason: principal == "application"
+                    ? "\(text) (a new token was refused too: check the tenant and the application)"
+                    : "\(text) (a new token was refused too: check which \(principal) the token is for)")
         case 403:
             return .fatal(
                 status: 403, code: code ?? "Forbidden",
-                reason: "\(text) (the application needs the Monitoring Metrics Publisher role on the data collection rule; a new role assignment can take several minutes to apply)")
+                reason: "\(text) (the \(principal) needs the Monitoring Metrics Publisher role on the data collection rule; a new role assignment can take several minutes to apply)")
         case 404:
             return .fatal(
                 status: 404, code: code ?? "NotFound",
@@ -140,9 +143,10 @@ public struct LogsIngestionTarget: DeliveryTarget {
     }
 
     /// What the engine does when no token could be had.
-    static func outcome(_ e: TokenProvider.TokenError, tokenURL: URL) -> DeliveryOutcome {
+    static func outcome(_ e: TokenProvider.TokenError, tokenURL: URL, managedIdentity: Bool = false) -> DeliveryOutcome {
         switch e {
         case .refused(let status, let code, let message):
+            if managedIdentity { return .fatal(status: status, code: code, reason: "no managed identity token: \(message)") }
             return .fatal(status: status, code: code, reason: "the token service \(tokenURL.host ?? "") refused the credentials: \(message)")
         case .unavailable(let status, let retryAfter, let message):
             // "cannot connect": nothing reached the ingestion endpoint, so a retry cannot duplicate.

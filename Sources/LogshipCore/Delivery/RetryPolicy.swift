@@ -26,7 +26,8 @@ public struct RetryPolicy: Sendable {
         case .acknowledged:
             return .acknowledged
         case .fatal(let status, let code, let reason):
-            return .stopRun(reason: "\(status) \(code): \(reason)")
+            // Status 0: refused before any HTTP answer (no token, an unreadable token file).
+            return .stopRun(reason: status == 0 ? "\(code): \(reason)" : "\(status) \(code): \(reason)")
         case .permanent(let status, let code, let reason):
             return .deadLetter(reason: "\(status) \(code): \(reason)")
         case .tooLarge(let status, let reason):

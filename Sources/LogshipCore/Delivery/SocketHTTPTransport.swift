@@ -15,7 +15,14 @@ public final class SocketHTTPTransport: HTTPTransport {
     public init() {}
 
     public func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
-        let request = Request(url: url, headers: headers, body: body, timeout: timeout)
+        try await perform(Request(method: "POST", url: url, headers: headers, body: body, timeout: timeout))
+    }
+
+    public func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+        try await perform(Request(method: "GET", url: url, headers: headers, body: Data(), timeout: timeout))
+    }
+
+    private func perform(_ request: Request) async throws(TransportError) -> HTTPResponse {
         let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) in
                 let t = Thread {
@@ -33,6 +40,7 @@ public final class SocketHTTPTransport: HTTPTransport {
     /// One exchange; `cancel` may come from another thread.
     final class Request: @unchecked Sendable {
         // `fd` is guarded by `lock` (cancel shuts it down); everything else is set once.
+        let method: String
         let url: URL
         let headers: [(String, String)]
         let body: Data
@@ -41,7 +49,8 @@ public final class SocketHTTPTransport: HTTPTransport {
         private var fd: Int32 = -1
         private var cancelled = false
 
-        init(url: URL, headers: [(String, String)], body: Data, timeout: Double) {
+        init(method: String, url: URL, headers: [(String, String)], body: Data, timeout: Double) {
+            self.method = method
             self.url = url
             self.headers = headers
             self.body = body
@@ -77,7 +86,9 @@ public final class SocketHTTPTransport: HTTPTransport {
             }
             var path = url.path.isEmpty ? "/" : url.path
             if let q = url.query { path += "?" + q }
-            var head = "POST \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+            var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
+            if method == "POST" { head += "Content-Length: \(body.count)\r\n" }
+            head += "Connection: close\r\n"
             for (k, v) in headers where k.lowercased() != "content-length" && k.lowercased() != "connection" { head += "\(k): \(v)\r\n" }
             head += "\r\n"
             let headBytes = Array(head.utf8)

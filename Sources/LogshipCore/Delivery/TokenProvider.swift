@@ -2,7 +2,7 @@ import Foundation
 
 /// Microsoft Entra ID access tokens for the Logs Ingestion API: the OAuth 2.0 client
 /// credentials grant, with a client secret or with a federated token (Kubernetes workload
-/// identity) as the client assertion.
+/// identity) as the client assertion; or a managed identity's token from the Azure host.
 ///
 /// An actor so that concurrent uploads share one token: at most one request to the token
 /// service is in flight, its answer is cached, and it is fetched again a little before it
@@ -15,6 +15,30 @@ public actor TokenProvider {
         /// A file holding a JWT from the cluster's identity provider (`AZURE_FEDERATED_TOKEN_FILE`).
         /// Read again for every token request: the kubelet rotates it.
         case federatedTokenFile(URL)
+        /// The identity Azure gives the machine or app (no secret to keep at all).
+        case managedIdentity(ManagedIdentity)
+    }
+
+    /// Where a managed identity's tokens are asked for, and which identity.
+    public struct ManagedIdentity: Sendable {
+        public enum Endpoint: Sendable {
+            /// The instance metadata service of Azure VMs, scale sets and AKS nodes
+            /// (`http://169.254.169.254`; AZURE_POD_IDENTITY_AUTHORITY_HOST names another host).
+            case imds(URL)
+            /// App Service, Functions and Container Apps: IDENTITY_ENDPOINT, with the
+            /// IDENTITY_HEADER secret in `X-IDENTITY-HEADER`.
+            case appService(URL, header: Secret)
+        }
+        public var endpoint: Endpoint
+        /// A user-assigned identity's client id; nil for the system-assigned identity.
+        public var clientId: String?
+        public init(endpoint: Endpoint, clientId: String?) {
+            self.endpoint = endpoint
+            self.clientId = clientId
+        }
+
+        /// The default instance metadata service address.
+        public static let imdsHost = URL(string: "http://169.254.169.254")!
     }
 
     /// A bearer token and when to stop using it.
@@ -49,6 +73,8 @@ public actor TokenProvider {
     public static let clientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
     public let tokenURL: URL
+    /// Tokens come from the host's managed identity rather than from Entra ID directly.
+    public nonisolated let isManagedIdentity: Bool
     public let tenantId: String
     public let clientId: String
     public let scope: String
@@ -68,11 +94,16 @@ public actor TokenProvider {
         authorityHost: URL, tenantId: String, clientId: String, credential: Credential, scope: String,
         transport: HTTPTransport, timeout: Double = 60, clock: @escaping @Sendable () -> Date = { Date() }
     ) {
-        var base = authorityHost.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        let tenant = tenantId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? tenantId
-        // The base came from a URL and the tenant is percent-encoded: the result is always a URL.
-        self.tokenURL = URL(string: "\(base)/\(tenant)/oauth2/v2.0/token") ?? authorityHost
+        if case .managedIdentity = credential { isManagedIdentity = true } else { isManagedIdentity = false }
+        if case .managedIdentity(let mi) = credential {
+            self.tokenURL = Self.managedIdentityRequest(mi, scope: scope).url
+        } else {
+            var base = authorityHost.absoluteString
+            while base.hasSuffix("/") { base.removeLast() }
+            let tenant = tenantId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? tenantId
+            // The base came from a URL and the tenant is percent-encoded: the result is always a URL.
+            self.tokenURL = URL(string: "\(base)/\(tenant)/oauth2/v2.0/token") ?? authorityHost
+        }
         self.tenantId = tenantId
         self.clientId = clientId
         self.credential = credential
@@ -134,6 +165,7 @@ public actor TokenProvider {
         defer { inFlight = nil }
         fetches += 1
         let generation = fetches
+        if case .managedIdentity(let mi) = credential { return await fetchManagedIdentity(mi, generation: generation) }
         var form: [(String, String)] = [("grant_type", "client_credentials"), ("client_id", clientId), ("scope", scope)]
         var secret: String? = nil
         switch credential {
@@ -156,6 +188,8 @@ public actor TokenProvider {
             form.append(("client_assertion_type", Self.clientAssertionType))
             form.append(("client_assertion", assertion))
             secret = assertion
+        case .managedIdentity:
+            preconditionFailure("managed identities are fetched by fetchManagedIdentity")
         }
         let body = Data(Self.formEncode(form).utf8)
         let sentAt = clock()
@@ -171,6 +205,82 @@ public actor TokenProvider {
         let result = Self.parse(response, sentAt: sentAt, generation: generation, redacting: secret)
         if case .success(let t) = result { cached = t }
         return result
+    }
+
+    /// Whether a managed identity endpoint has ever answered with a token in this run.
+    private var managedIdentityAnswered = false
+
+    /// The managed identity endpoint's GET request for `scope`'s resource.
+    static func managedIdentityRequest(_ mi: ManagedIdentity, scope: String) -> (url: URL, headers: [(String, String)]) {
+        // A token for a resource, not a scope: "https://monitor.azure.com//.default" asks for
+        // "https://monitor.azure.com/" (what the Azure SDKs send).
+        let resource = scope.hasSuffix("/.default") ? String(scope.dropLast("/.default".count)) : scope
+        var query: [(String, String)] = []
+        let base: String
+        var headers: [(String, String)] = []
+        switch mi.endpoint {
+        case .imds(let host):
+            var h = host.absoluteString
+            while h.hasSuffix("/") { h.removeLast() }
+            base = h + "/metadata/identity/oauth2/token"
+            query = [("api-version", "2018-02-01"), ("resource", resource)]
+            headers = [("Metadata", "true")]
+        case .appService(let endpoint, let header):
+            base = endpoint.absoluteString
+            query = [("api-version", "2019-08-01"), ("resource", resource)]
+            headers = [("X-IDENTITY-HEADER", header.value)]
+        }
+        if let id = mi.clientId { query.append(("client_id", id)) }
+        let joiner = base.contains("?") ? "&" : "?"
+        // The base came from a URL and the query is percent-encoded: the result is always a URL.
+        let url = URL(string: base + joiner + formEncode(query)) ?? URL(string: base)!
+        return (url, headers)
+    }
+
+    /// One GET to the managed identity endpoint. Its refusals (no such identity on this host)
+    /// are final; 404 and 410 (the metadata service updating), 429 and 5xx are tried again. A host
+    /// with no endpoint at all, before any token came from it, is not an Azure host: final too.
+    private func fetchManagedIdentity(_ mi: ManagedIdentity, generation: Int) async -> Result<AccessToken, TokenError> {
+        let (url, headers) = Self.managedIdentityRequest(mi, scope: scope)
+        var secret: String? = nil
+        if case .appService(_, let header) = mi.endpoint { secret = header.value }
+        let endpointName: String
+        switch mi.endpoint {
+        case .imds: endpointName = "the instance metadata service at \(url.host ?? "")"
+        case .appService: endpointName = "IDENTITY_ENDPOINT \(url.host ?? "")"
+        }
+        let which = mi.clientId.map { "the user-assigned identity with client id \($0)" } ?? "the system-assigned identity"
+        let sentAt = clock()
+        let response: HTTPResponse
+        do {
+            // The endpoint is on the host itself: it answers at once or not at all.
+            response = try await transport.get(url: url, headers: headers, timeout: min(timeout, 10))
+        } catch {
+            let message = "\(endpointName): \(Self.describe(error))"
+            var dropped = false
+            if case .connectionLost = error { dropped = true }
+            if !managedIdentityAnswered && !dropped {
+                return .failure(
+                    .refused(
+                        status: 0, code: "ManagedIdentityUnavailable",
+                        message: "\(message); managed identity tokens come from the Azure host logship runs on (a VM, scale set, AKS node, App Service or Container App). Elsewhere, use a client secret or workload identity"))
+            }
+            return .failure(.unavailable(status: nil, retryAfter: nil, message: message))
+        }
+        if response.status == 404 || response.status == 410 {
+            return .failure(.unavailable(status: response.status, retryAfter: parseRetryAfter(response.headers["retry-after"]), message: "\(endpointName) is not ready (HTTP \(response.status))"))
+        }
+        let result = Self.parse(response, sentAt: sentAt, generation: generation, redacting: secret)
+        switch result {
+        case .success(let t):
+            cached = t
+            managedIdentityAnswered = true
+            return result
+        case .failure(.refused(let status, let code, let message)):
+            return .failure(.refused(status: status, code: code, message: "\(endpointName) has no token for \(which): \(message)"))
+        case .failure:
+            return result
+        }
     }
 
     static func describe(_ e: TransportError) -> String {
@@ -190,14 +300,19 @@ public actor TokenProvider {
             return t.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ")
         }
         let code = (object?["error"] as? String) ?? "HTTP\(r.status)"
-        let description = clean((object?["error_description"] as? String) ?? (r.body.isEmpty ? "no error text" : r.bodyText))
+        // Entra ID and the metadata service say `error_description`; App Service says `message`.
+        let description = clean((object?["error_description"] as? String) ?? (object?["message"] as? String) ?? (r.body.isEmpty ? "no error text" : r.bodyText))
         switch r.status {
         case 200:
             guard let access = object?["access_token"] as? String, !access.isEmpty else {
                 return .failure(.refused(status: 200, code: "InvalidTokenResponse", message: "the answer holds no access_token; is the authority host right?"))
             }
             // v2.0 sends a number; v1.0 and some proxies send the number as a string.
-            let lifetime = (object?["expires_in"] as? NSNumber)?.doubleValue ?? (object?["expires_in"] as? String).flatMap(Double.init) ?? 3600
+            func number(_ key: String) -> Double? {
+                (object?[key] as? NSNumber)?.doubleValue ?? (object?[key] as? String).flatMap(Double.init)
+            }
+            // Managed identity endpoints send `expires_on` (Unix seconds), App Service only that.
+            let lifetime = number("expires_in") ?? number("expires_on").map { $0 - sentAt.timeIntervalSince1970 } ?? 3600
             guard lifetime.isFinite, lifetime > 0 else {
                 return .failure(.refused(status: 200, code: "InvalidTokenResponse", message: "expires_in is not a positive number of seconds"))
             }

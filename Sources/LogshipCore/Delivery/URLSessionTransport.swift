@@ -33,10 +33,26 @@ public final class URLSessionTransport: HTTPTransport {
         // lost answers took 121 s instead of 1 s). A fresh connection per multi-MB body costs
         // nothing measurable, TLS included.
         request.setValue("close", forHTTPHeaderField: "Connection")
+        return try await exchange(request, body: body)
+    }
+
+    public func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "GET"
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.setValue("close", forHTTPHeaderField: "Connection")
+        return try await exchange(request, body: nil)
+    }
+
+    private func exchange(_ request: URLRequest, body: Data?) async throws(TransportError) -> HTTPResponse {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await session.upload(for: request, from: body)
+            if let body {
+                (data, response) = try await session.upload(for: request, from: body)
+            } else {
+                (data, response) = try await session.data(for: request)
+            }
         } catch let e as URLError {
             switch e.code {
             case .timedOut: throw .timedOut

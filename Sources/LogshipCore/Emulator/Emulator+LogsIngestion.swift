@@ -64,6 +64,15 @@ extension Emulator {
                 401, "invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
         }
 
+        let (token, lifetime, _) = issueToken()
+        let body = "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),\"access_token\":\"\(token)\"}"
+        return .respond(
+            status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(body.utf8))
+    }
+
+    /// A new access token the ingestion endpoint will take until it expires: the token, its
+    /// lifetime in seconds, and its expiry in Unix seconds.
+    private func issueToken() -> (String, Int, Int) {
         var random = SystemRandomNumberGenerator()
         var bytes = [UInt8](repeating: 0, count: 32)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &random) }
@@ -77,9 +86,106 @@ extension Emulator {
             tokens[token] = issued.addingTimeInterval(Double(lifetime))
             stats.tokensIssued += 1
         }
-        let body = "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),\"access_token\":\"\(token)\"}"
-        return .respond(
-            status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(body.utf8))
+        return (token, lifetime, Int(issued.timeIntervalSince1970) + lifetime)
+    }
+
+    // MARK: Managed identity endpoints
+
+    /// The resources a managed identity may ask tokens for: the accepted scopes without their
+    /// `/.default` (`https://monitor.azure.com//.default` → `https://monitor.azure.com/`).
+    private var acceptedResources: Set<String> {
+        Set(config.acceptedScopes.map { $0.hasSuffix("/.default") ? String($0.dropLast(9)) : $0 })
+    }
+
+    /// Which identity a request names: the system-assigned one without `client_id`, else the
+    /// user-assigned one with that client id; nil when the host has no such identity.
+    private func identity(_ clientId: String?) -> String? {
+        guard let id = clientId, !id.isEmpty else { return config.systemAssignedIdentity ? "system" : nil }
+        return config.userAssignedIdentities.contains(where: { $0.lowercased() == id.lowercased() }) ? id : nil
+    }
+
+    /// `GET /metadata/identity/oauth2/token`, the instance metadata service of an Azure VM:
+    /// `Metadata: true`, `api-version` and `resource` required, `client_id` for a user-assigned
+    /// identity. Errors and the token are shaped as the service sends them (numbers as strings).
+    func imdsToken(_ req: ServerRequest) -> ServerReply {
+        lock.withLock { stats.tokenRequests += 1 }
+        guard req.method == "GET" else { return imdsError(405, "invalid_request", "Only GET is supported") }
+        guard req.header("metadata")?.lowercased() == "true" else {
+            return imdsError(400, "invalid_request", "Required metadata header not specified")
+        }
+        if req.header("x-forwarded-for") != nil {
+            return imdsError(400, "invalid_request", "Request contains X-Forwarded-For header")
+        }
+        let q = req.query
+        guard let version = q["api-version"], !version.isEmpty else {
+            return imdsError(400, "invalid_request", "Required query variable 'api-version' is missing")
+        }
+        guard version >= "2018-02-01" else { return imdsError(400, "invalid_request", "Invalid api-version '\(version)'") }
+        guard let resource = q["resource"], !resource.isEmpty else {
+            return imdsError(400, "invalid_request", "Required query variable 'resource' is missing")
+        }
+        guard let who = identity(q["client_id"] ?? q["msi_res_id"] ?? q["object_id"]) else {
+            return imdsError(400, "invalid_request", "Identity not found")
+        }
+        guard acceptedResources.contains(resource) else {
+            return imdsError(
+                400, "invalid_resource",
+                "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId).")
+        }
+        let (token, lifetime, expiresOn) = issueToken()
+        let client = who == "system" ? config.clientId : who
+        let body =
+            "{\"access_token\":\"\(token)\",\"client_id\":\"\(client)\",\"expires_in\":\"\(lifetime)\",\"expires_on\":\"\(expiresOn)\",\"ext_expires_in\":\"\(lifetime)\",\"not_before\":\"\(expiresOn - lifetime)\",\"resource\":\"\(resource)\",\"token_type\":\"Bearer\"}"
+        return .respond(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body.utf8))
+    }
+
+    /// `GET /msi/token`, the identity endpoint App Service, Functions and Container Apps give
+    /// an app (IDENTITY_ENDPOINT): the IDENTITY_HEADER secret in `X-IDENTITY-HEADER`,
+    /// `api-version=2019-08-01`; the answer gives `expires_on` only.
+    func appServiceToken(_ req: ServerRequest) -> ServerReply {
+        lock.withLock { stats.tokenRequests += 1 }
+        guard req.method == "GET" else { return appServiceError(405, "Only GET is supported") }
+        guard let h = req.header("x-identity-header"), Crypto.constantTimeEquals(Array(h.utf8), Array(config.identityHeader.value.utf8)) else {
+            return appServiceError(401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER")
+        }
+        let q = req.query
+        guard q["api-version"] == "2019-08-01" else { return appServiceError(400, "api-version must be 2019-08-01") }
+        guard let resource = q["resource"], !resource.isEmpty else { return appServiceError(400, "The resource parameter is required") }
+        guard let who = identity(q["client_id"] ?? q["mi_res_id"] ?? q["principal_id"]) else {
+            return appServiceError(400, "No managed identity with the given id is assigned to this app")
+        }
+        guard acceptedResources.contains(resource) else {
+            return appServiceError(400, "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId).")
+        }
+        let (token, _, expiresOn) = issueToken()
+        let client = who == "system" ? config.clientId : who
+        let body =
+            "{\"access_token\":\"\(token)\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"\(resource)\",\"token_type\":\"Bearer\",\"client_id\":\"\(client)\"}"
+        return .respond(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body.utf8))
+    }
+
+    private func imdsError(_ status: Int, _ code: String, _ description: String) -> ServerReply {
+        lock.withLock {
+            stats.tokenRequestsRefused += 1
+            stats.byErrorCode[code, default: 0] += 1
+        }
+        var body: [UInt8] = Array("{\"error\":\"".utf8)
+        EmulatorStore.appendEscaped(code, to: &body)
+        body += Array("\",\"error_description\":\"".utf8)
+        EmulatorStore.appendEscaped(description, to: &body)
+        body += Array("\"}".utf8)
+        return .respond(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)
+    }
+
+    private func appServiceError(_ status: Int, _ message: String) -> ServerReply {
+        lock.withLock {
+            stats.tokenRequestsRefused += 1
+            stats.byErrorCode["ManagedIdentity\(status)", default: 0] += 1
+        }
+        var body: [UInt8] = Array("{\"statusCode\":\(status),\"message\":\"".utf8)
+        EmulatorStore.appendEscaped(message, to: &body)
+        body += Array("\"}".utf8)
+        return .respond(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: body)
     }
 
     private func tokenError(_ status: Int, _ code: String, _ description: String) -> ServerReply {

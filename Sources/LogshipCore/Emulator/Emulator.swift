@@ -38,6 +38,13 @@ public struct EmulatorConfig: Sendable {
     /// When set, the only client assertion accepted (the contents of a federated token file);
     /// when nil, any non-empty JWT-shaped assertion (three base64url parts) is.
     public var federatedToken: Secret? = nil
+    /// Managed identities of the host the emulator stands in for (its instance metadata
+    /// service and App Service identity endpoint): the system-assigned one, and user-assigned
+    /// ones by client id.
+    public var systemAssignedIdentity = true
+    public var userAssignedIdentities: [String] = []
+    /// What App Service puts in IDENTITY_HEADER; requests to `/msi/token` must carry it.
+    public var identityHeader = Secret(UUID().uuidString)
     /// `expires_in` of issued tokens; a token is refused (401) once it has run out.
     public var tokenLifetimeSeconds = 3600
     /// Scopes the token endpoint grants.
@@ -148,6 +155,10 @@ public final class Emulator: @unchecked Sendable {
         let parts = req.path.split(separator: "/", omittingEmptySubsequences: false).map { $0.removingPercentEncoding ?? String($0) }
         if req.path == "/api/logs" {
             reply = dataCollector(req)
+        } else if req.path == "/metadata/identity/oauth2/token" {
+            reply = imdsToken(req)
+        } else if req.path == "/msi/token" {
+            reply = appServiceToken(req)
         } else if parts.count == 5, parts[0].isEmpty, parts[2] == "oauth2", parts[3] == "v2.0", parts[4] == "token" {
             reply = tokenEndpoint(req, tenant: parts[1])
         } else if parts.count == 5, parts[0].isEmpty, parts[1] == "dataCollectionRules", parts[3] == "streams" {

@@ -102,6 +102,9 @@ public enum CredentialResolver {
         guard let dcr = t.dcrImmutableId, let stream = t.stream else {
             throw Failure(description: "\(file): target.dcrImmutableId and target.stream are required for api \"logs-ingestion\"")
         }
+        if t.managedIdentity {
+            return try managedIdentity(spec, dcr: dcr, stream: stream, endpointFlag: endpointFlag, environment: environment, pick: pick)
+        }
         let tenant = try pick(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"], t.tenantId, "tenantId", required: "Entra ID tenant id")?.0 ?? ""
         let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", required: "application (client) id")?.0 ?? ""
         // The tenant goes into the token URL's path; a GUID or a domain name, nothing else.
@@ -156,6 +159,63 @@ public enum CredentialResolver {
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: tenant, clientId: client,
             credential: credential, authorityHost: authority, scope: scope)
+    }
+
+    /// `target.managedIdentity: true`: the host's identity. App Service, Functions and Container
+    /// Apps announce theirs with IDENTITY_ENDPOINT and IDENTITY_HEADER; otherwise the instance
+    /// metadata service answers (AZURE_POD_IDENTITY_AUTHORITY_HOST moves it, as in the Azure SDKs).
+    /// A client id (LOGSHIP_CLIENT_ID, AZURE_CLIENT_ID or target.clientId) picks a user-assigned identity.
+    static func managedIdentity(
+        _ spec: PipelineSpec, dcr: String, stream: String, endpointFlag: String?, environment: [String: String],
+        pick: ([String], ConfigValue?, String, String?) throws(Failure) -> (String, String)?
+    ) throws(Failure) -> LogsIngestion {
+        let t = spec.target
+        let file = spec.file.lastPathComponent
+        if case .unsetVariable(let name)? = t.clientId, environment["LOGSHIP_CLIENT_ID"].map({ $0.isEmpty }) ?? true,
+            environment["AZURE_CLIENT_ID"].map({ $0.isEmpty }) ?? true
+        {
+            throw Failure(description: "\(file): target.clientId: environment variable \(name) is not set (nor is LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID); set it to the user-assigned identity's client id, or remove target.clientId to use the system-assigned identity")
+        }
+        let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", nil)?.0
+        if let client, !EmulatorInference.isGUID(client) {
+            throw Failure(description: "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the user-assigned managed identity's client id")
+        }
+        func hostURL(_ text: String, _ name: String) throws(Failure) -> URL {
+            guard let u = URL(string: text), let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else {
+                throw Failure(description: "\(name): \"\(text)\" is not a URL")
+            }
+            // The host's own endpoints are plain http on loopback or link-local addresses.
+            let local = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("169.254.")
+            guard scheme == "https" || (scheme == "http" && local) else {
+                throw Failure(description: "\(name): \"\(text)\": plain http is allowed only to a loopback or link-local (169.254.x.x) address; use https")
+            }
+            return u
+        }
+        let mi: TokenProvider.ManagedIdentity
+        let identityEndpoint = environment["IDENTITY_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+        let identityHeader = environment["IDENTITY_HEADER"].flatMap { $0.isEmpty ? nil : $0 }
+        if let e = identityEndpoint, let h = identityHeader {
+            mi = .init(endpoint: .appService(try hostURL(e, "IDENTITY_ENDPOINT"), header: Secret(h)), clientId: client)
+        } else if identityEndpoint != nil {
+            throw Failure(description: "IDENTITY_ENDPOINT is set without IDENTITY_HEADER (Azure Arc or Service Fabric): logship does not take tokens from those; use a client secret or workload identity there")
+        } else if let host = environment["AZURE_POD_IDENTITY_AUTHORITY_HOST"], !host.isEmpty {
+            mi = .init(endpoint: .imds(try hostURL(host, "AZURE_POD_IDENTITY_AUTHORITY_HOST")), clientId: client)
+        } else {
+            mi = .init(endpoint: .imds(TokenProvider.ManagedIdentity.imdsHost), clientId: client)
+        }
+        let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
+        guard let endpointURL = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce) else {
+            throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
+        }
+        guard let scope = TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+        let tokenHost: URL
+        switch mi.endpoint {
+        case .imds(let u): tokenHost = u
+        case .appService(let u, _): tokenHost = u
+        }
+        return LogsIngestion(
+            endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: "", clientId: client ?? "",
+            credential: .managedIdentity(mi), authorityHost: tokenHost, scope: scope)
     }
 
     /// The endpoint in the contract's order: `--endpoint`, then `LOGSHIP_ENDPOINT`, then

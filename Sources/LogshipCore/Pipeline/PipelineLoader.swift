@@ -497,7 +497,7 @@ extension Context {
     mutating func targetSpec(_ node: JSONNode) -> TargetSpec? {
         let common = ["api", "timeGeneratedField", "cloud", "endpoint"]
         let dc = ["logType", "workspaceId", "sharedKey", "resourceId"]
-        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "federatedTokenFile", "authorityHost", "dcr"]
+        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "federatedTokenFile", "managedIdentity", "authorityHost", "dcr"]
         guard case .object(let raw) = node.value else {
             error(node, "target", "expected an object, found \(node.typeName)")
             return nil
@@ -563,6 +563,18 @@ extension Context {
             t.clientId = configValue(m["clientId"], "target.clientId")
             t.clientSecret = configValue(m["clientSecret"], "target.clientSecret")
             t.federatedTokenFile = configValue(m["federatedTokenFile"], "target.federatedTokenFile")
+            if let node = m["managedIdentity"], let on = bool(node, "target.managedIdentity") {
+                t.managedIdentity = on
+                if on {
+                    let others = ["clientSecret", "federatedTokenFile"].filter { m[$0] != nil }
+                    if !others.isEmpty {
+                        error(node, "target.managedIdentity", "true together with \(others.map { "target.\($0)" }.joined(separator: " and ")); choose one credential")
+                    }
+                    for k in ["tenantId", "authorityHost"] where m[k] != nil {
+                        warning(m[k]!, "target.\(k)", "not used with a managed identity (its tokens come from the Azure host)")
+                    }
+                }
+            }
             if let a = m["authorityHost"], let s = string(a, "target.authorityHost") {
                 if let problem = Self.endpointProblem(s) { error(a, "target.authorityHost", problem) }
                 t.authorityHost = s

@@ -102,6 +102,8 @@ public struct TargetSpec: Sendable {
     public var clientId: ConfigValue? = nil
     public var clientSecret: ConfigValue? = nil
     public var federatedTokenFile: ConfigValue? = nil
+    /// Tokens from the Azure host's managed identity (`clientId`, if any, names a user-assigned one).
+    public var managedIdentity = false
     public var authorityHost: String? = nil
     public var dcr: String? = nil
 }

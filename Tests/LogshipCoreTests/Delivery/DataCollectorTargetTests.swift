@@ -15,6 +15,9 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
         lock.withLock { _requests.append((url, headers, [UInt8](body))) }
         return answer
     }
+    func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+        throw .other("the Data Collector target never sends a GET")
+    }
 }
 
 @Suite struct DataCollectorTargetTests {

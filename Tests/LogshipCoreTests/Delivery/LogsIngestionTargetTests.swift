@@ -25,6 +25,9 @@ import Testing
                 ? try await tokens.post(url: url, headers: headers, body: body, timeout: timeout)
                 : try await ingestion.post(url: url, headers: headers, body: body, timeout: timeout)
         }
+        func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+            try await tokens.get(url: url, headers: headers, timeout: timeout)
+        }
     }
 
     func target(_ s: Service, compress: Bool = true, maxBodyBytes: Int = 1_000_000) -> LogsIngestionTarget {

@@ -6,6 +6,7 @@ import Foundation
 /// token provider tested without sockets.
 final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     struct Request {
+        var method = "POST"
         var url: URL
         var headers: [(String, String)]
         var body: [UInt8]
@@ -29,8 +30,16 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     var requests: [Request] { lock.withLock { _requests } }
 
     func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+        try await answer(Request(url: url, headers: headers, body: [UInt8](body)))
+    }
+
+    func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+        try await answer(Request(method: "GET", url: url, headers: headers, body: []))
+    }
+
+    private func answer(_ request: Request) async throws(TransportError) -> HTTPResponse {
         let answer = lock.withLock { () -> Result<HTTPResponse, TransportError> in
-            _requests.append(Request(url: url, headers: headers, body: [UInt8](body)))
+            _requests.append(request)
             return answers.isEmpty ? fallback : answers.removeFirst()
         }
         if delayNanoseconds > 0 { try? await Task.sleep(nanoseconds: delayNanoseconds) }

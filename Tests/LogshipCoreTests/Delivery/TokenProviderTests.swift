@@ -180,4 +180,104 @@ import Testing
         #expect(TokenProvider.scope(cloud: "china") == "https://monitor.azure.cn//.default")
         #expect(TokenProvider.scope(cloud: "mars") == nil)
     }
+
+    // MARK: Managed identity
+
+    func managed(_ t: ScriptedTransport, _ endpoint: TokenProvider.ManagedIdentity.Endpoint = .imds(TokenProvider.ManagedIdentity.imdsHost), clientId: String? = nil, clock: TestClock = TestClock()) -> TokenProvider {
+        provider(t, credential: .managedIdentity(.init(endpoint: endpoint, clientId: clientId)), clock: clock)
+    }
+
+    @Test func instanceMetadataServiceIsAskedWithAGet() async throws {
+        let clock = TestClock()
+        let expiresOn = Int(clock.now.timeIntervalSince1970) + 86399
+        let t = ScriptedTransport([
+            ScriptedTransport.json(200, "{\"access_token\":\"mi-1\",\"client_id\":\"x\",\"expires_in\":\"86399\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"https://monitor.azure.com/\",\"token_type\":\"Bearer\"}"),
+            ScriptedTransport.token("mi-2"),
+        ])
+        let p = managed(t, clock: clock)
+        let token = try await p.token()
+        #expect(token.value.value == "mi-1")
+        #expect(token.expiresAt == clock.now.addingTimeInterval(86399), "expires_in as a string")
+        let r = try #require(t.requests.first)
+        #expect(r.method == "GET" && r.body.isEmpty)
+        #expect(r.url.absoluteString == "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmonitor.azure.com%2F")
+        #expect(r.header("Metadata") == "true")
+        let host = await p.tokenURL.host
+        #expect(host == "169.254.169.254" && p.isManagedIdentity)
+
+        // A user-assigned identity is named by its client id.
+        let u = ScriptedTransport([ScriptedTransport.token("mi-u")])
+        _ = try await managed(u, clientId: Self.client).token()
+        #expect(u.requests.first?.url.query?.hasSuffix("&client_id=\(Self.client)") == true)
+    }
+
+    @Test func appServiceEndpointTakesTheIdentityHeaderAndAnswersWithExpiresOnOnly() async throws {
+        let clock = TestClock()
+        let expiresOn = Int(clock.now.timeIntervalSince1970) + 1800
+        let t = ScriptedTransport([
+            ScriptedTransport.json(200, "{\"access_token\":\"app-1\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"https://monitor.azure.com/\",\"token_type\":\"Bearer\"}")
+        ])
+        let p = managed(t, .appService(URL(string: "http://localhost:42356/msi/token")!, header: Secret("hdr-secret")), clock: clock)
+        let token = try await p.token()
+        #expect(token.expiresAt == clock.now.addingTimeInterval(1800), "lifetime from expires_on")
+        #expect(token.refreshAt == clock.now.addingTimeInterval(1800 - 180))
+        let r = try #require(t.requests.first)
+        #expect(r.method == "GET")
+        #expect(r.url.absoluteString == "http://localhost:42356/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmonitor.azure.com%2F")
+        #expect(r.header("X-IDENTITY-HEADER") == "hdr-secret")
+    }
+
+    @Test func managedIdentityRefusalsAndOutages() async throws {
+        // No such identity on this host: final, and says which identity was asked for.
+        let missing = ScriptedTransport([ScriptedTransport.json(400, "{\"error\":\"invalid_request\",\"error_description\":\"Identity not found\"}")])
+        await #expect(throws: TokenProvider.TokenError.refused(
+            status: 400, code: "invalid_request",
+            message: "the instance metadata service at 169.254.169.254 has no token for the user-assigned identity with client id \(Self.client): Identity not found")) {
+            _ = try await managed(missing, clientId: Self.client).token()
+        }
+        // The service updating (404, 410), throttling and 5xx: try again later.
+        for status in [404, 410, 429, 500, 503] {
+            let t = ScriptedTransport([ScriptedTransport.json(status, "{}")])
+            await #expect {
+                _ = try await managed(t).token()
+            } throws: { e in
+                guard case .unavailable(let s, _, _) = e as? TokenProvider.TokenError else { return false }
+                return s == status
+            }
+        }
+        // An App Service refusal in its own shape, with the identity header never quoted back.
+        let app = ScriptedTransport([ScriptedTransport.json(401, "{\"statusCode\":401,\"message\":\"bad header hdr-secret\"}")])
+        await #expect {
+            _ = try await managed(app, .appService(URL(string: "http://127.0.0.1:1/msi/token")!, header: Secret("hdr-secret"))).token()
+        } throws: { e in
+            guard case .refused(401, _, let m) = e as? TokenProvider.TokenError else { return false }
+            return m.contains("bad header <redacted>") && !m.contains("hdr-secret")
+        }
+    }
+
+    @Test func noEndpointBeforeTheFirstTokenMeansThisIsNotAnAzureHost() async throws {
+        let clock = TestClock()
+        let t = ScriptedTransport([.failure(.cannotConnect("169.254.169.254:80: No route to host"))])
+        await #expect {
+            _ = try await managed(t, clock: clock).token()
+        } throws: { e in
+            guard case .refused(0, "ManagedIdentityUnavailable", let m) = e as? TokenProvider.TokenError else { return false }
+            return m.contains("No route to host") && m.contains("client secret or workload identity")
+        }
+        // Once the endpoint has answered, an outage at renewal is only that: the old token
+        // serves until it expires, then the error is one to retry.
+        let later = ScriptedTransport(
+            [ScriptedTransport.token("first", expiresIn: 600), .failure(.cannotConnect("refused")), .failure(.timedOut)])
+        let p = managed(later, clock: clock)
+        #expect(try await p.token().value.value == "first")
+        clock.advance(590)
+        #expect(try await p.token().value.value == "first")
+        clock.advance(20)
+        await #expect {
+            _ = try await p.token()
+        } throws: { e in
+            guard case .unavailable = e as? TokenProvider.TokenError else { return false }
+            return true
+        }
+    }
 }
