@@ -182,6 +182,74 @@ import Testing
         #expect(refused.stderr.contains("AADSTS700213"))
     }
 
+    /// `target.managedIdentity: true`: tokens from the host, with no secret in the pipeline or
+    /// the environment. The emulator stands in for the instance metadata service (moved with
+    /// AZURE_POD_IDENTITY_AUTHORITY_HOST, as in the Azure SDKs) and for App Service's endpoint.
+    @Test func managedIdentityFromTheMetadataServiceOrAppService() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let user = "11111111-2222-3333-4444-555555555555"
+        let header = "hdr-" + UUID().uuidString
+        let emu = try EmulatorProcess(["--user-assigned-identity", user, "--identity-header", header], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<3000))
+        let p = dir.write("mi.json5", """
+            { version: 1, source: { files: ["in/a.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 40000 },
+              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-engine", stream: "Custom-Engine",
+                        managedIdentity: true } }
+            """)
+        let imds = ["AZURE_POD_IDENTITY_AUTHORITY_HOST": emu.url.absoluteString]
+        var outputs: [ProcessResult] = []
+
+        // A VM's system-assigned identity.
+        let vm = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path, "--progress", "none"], env: imds)
+        outputs.append(vm)
+        #expect(vm.status == 0, "\(vm.stderr)")
+        #expect(seqCounts(emu, .logsIngestion).count == 3000)
+        #expect(emu.int("tokensIssued") == 1, "one token for the run")
+
+        // An app's user-assigned identity through IDENTITY_ENDPOINT and IDENTITY_HEADER.
+        dir.write("in/a.ndjson", records(3000..<4000))
+        let appEnv = ["IDENTITY_ENDPOINT": emu.url.absoluteString + "/msi/token", "IDENTITY_HEADER": header, "AZURE_CLIENT_ID": user]
+        let app = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path, "--progress", "none"], env: appEnv)
+        outputs.append(app)
+        #expect(app.status == 0, "\(app.stderr)")
+        #expect(seqCounts(emu, .logsIngestion).count == 4000)
+        outputs.append(try run(["validate", p.path], env: appEnv))
+        #expect(outputs.last?.stdout.contains("user-assigned managed identity \(user)") == true, "\(outputs.last?.stdout ?? "")")
+
+        // An identity this host does not have: exit 3 at once, the service's words, nothing sent.
+        let sentBefore = API.logsIngestion.dataRequests(emu)
+        var other = imds
+        other["AZURE_CLIENT_ID"] = "99999999-2222-3333-4444-555555555555"
+        let started = Date()
+        let missing = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s3").path], env: other)
+        outputs.append(missing)
+        #expect(missing.status == 3, "\(missing.stderr)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(missing.stderr.contains("99999999-2222-3333-4444-555555555555") && missing.stderr.contains("Identity not found"), "\(missing.stderr)")
+        #expect(API.logsIngestion.dataRequests(emu) == sentBefore)
+
+        // A wrong IDENTITY_HEADER is refused; the header is never printed.
+        var badHeader = appEnv
+        badHeader["IDENTITY_HEADER"] = header + "x"
+        let refused = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s4").path], env: badHeader)
+        outputs.append(refused)
+        #expect(refused.status == 3, "\(refused.stderr)")
+
+        // No endpoint at all: not an Azure host. Stops with a message saying what to use instead.
+        let nowhere = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s5").path],
+            env: ["AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9"])
+        outputs.append(nowhere)
+        #expect(nowhere.status == 3, "\(nowhere.stderr)")
+        #expect(nowhere.stderr.contains("ManagedIdentityUnavailable") && nowhere.stderr.contains("client secret or workload identity"), "\(nowhere.stderr)")
+
+        for r in outputs {
+            #expect(!r.stdout.contains(header) && !r.stderr.contains(header), "the identity header was printed")
+        }
+    }
+
     @Test func theExamplePipelineRunsLocallyAndPreviewsClean() throws {
         let dir = TempDir()
         defer { dir.cleanup() }

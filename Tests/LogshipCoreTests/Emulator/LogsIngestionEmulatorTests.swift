@@ -133,6 +133,67 @@ struct IngestionResult: Decodable {
         #expect(s.tokenRequestsRefused == 6)
     }
 
+    /// The host's managed identity endpoints, asked by an independent client (Python's
+    /// http.client): what they require, how they refuse, and that their tokens are taken by the
+    /// ingestion endpoint.
+    @Test func managedIdentityEndpointsAnswerLikeTheHost() throws {
+        let user = "11111111-2222-3333-4444-555555555555"
+        let e = try Local {
+            $0.userAssignedIdentities = [user]
+            $0.identityHeader = Secret("hdr-1")
+            $0.tokenLifetimeSeconds = 900
+        }
+        defer { e.stop() }
+        let script = #"""
+            import http.client, json, sys
+            host, port = sys.argv[1].split("//")[1].split(":")
+            def call(method, path, headers, body=None):
+                c = http.client.HTTPConnection(host, int(port), timeout=60)
+                c.request(method, path, body=body, headers=headers)
+                r = c.getresponse()
+                out = {"status": r.status, "body": r.read().decode()}
+                c.close()
+                return out
+            res = "resource=https%3A%2F%2Fmonitor.azure.com%2F"
+            imds = "/metadata/identity/oauth2/token?api-version=2018-02-01&" + res
+            cases = [
+                ("GET", imds, {"Metadata": "true"}),
+                ("GET", imds + "&client_id=11111111-2222-3333-4444-555555555555", {"Metadata": "true"}),
+                ("GET", imds + "&client_id=99999999-2222-3333-4444-555555555555", {"Metadata": "true"}),
+                ("GET", imds, {}),
+                ("GET", imds, {"Metadata": "true", "X-Forwarded-For": "10.0.0.1"}),
+                ("GET", "/metadata/identity/oauth2/token?" + res, {"Metadata": "true"}),
+                ("GET", "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmanagement.azure.com%2F", {"Metadata": "true"}),
+                ("POST", imds, {"Metadata": "true"}),
+                ("GET", "/msi/token?api-version=2019-08-01&" + res, {"X-IDENTITY-HEADER": "hdr-1"}),
+                ("GET", "/msi/token?api-version=2019-08-01&" + res, {"X-IDENTITY-HEADER": "wrong"}),
+                ("GET", "/msi/token?api-version=2017-09-01&" + res, {"X-IDENTITY-HEADER": "hdr-1"}),
+            ]
+            out = [call(m, p, h) for (m, p, h) in cases]
+            tok = json.loads(out[0]["body"])["access_token"]
+            out.append(call("POST", "/dataCollectionRules/dcr-test/streams/Custom-Test?api-version=2023-01-01",
+                            {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}, b'[{"a":1}]'))
+            for o in out: print(json.dumps(o))
+            """#
+        let r = try python(script, [e.url.absoluteString])
+        #expect(r.status == 0, "\(r.stderr)")
+        let results = try r.stdout.split(separator: "\n").map { try JSONDecoder().decode(IngestionResult.self, from: Data($0.utf8)) }
+        try #require(results.count == 12)
+        #expect(results.map(\.status) == [200, 200, 400, 400, 400, 400, 400, 405, 200, 401, 400, 204])
+        let imds = try #require(results[0].tokenField)
+        // Numbers as strings, as the metadata service sends them.
+        #expect(imds["expires_in"] as? String == "900" && imds["resource"] as? String == "https://monitor.azure.com/")
+        #expect(imds["token_type"] as? String == "Bearer" && (imds["expires_on"] as? String).flatMap(Int.init) != nil)
+        #expect(results[1].tokenField?["client_id"] as? String == user)
+        #expect(results[2].tokenField?["error_description"] as? String == "Identity not found")
+        #expect(results[3].tokenField?["error_description"] as? String == "Required metadata header not specified")
+        #expect(results[6].code == "invalid_resource")
+        let app = try #require(results[8].tokenField)
+        #expect(app["expires_in"] == nil && (app["expires_on"] as? String).flatMap(Int.init) != nil)
+        #expect(results[9].tokenField?["message"] as? String != nil)
+        #expect(e.lines().count == 1, "the metadata service's token was taken by the ingestion endpoint")
+    }
+
     @Test func onlyAFederatedTokenEqualToTheConfiguredFileIsAccepted() throws {
         let e = try Local { $0.federatedToken = Secret("aaa.bbb.ccc") }
         defer { e.stop() }

@@ -1239,6 +1239,45 @@ let brokenPipelines: [BrokenPipeline] = [
             "broken.json5:5:47: limits.packField: \"RawData\" is reserved by Log Analytics (TimeGenerated, tenant, RawData, Type); choose another name",
         ]),
     BrokenPipeline(
+        "managed identity given as text",
+        #"""
+            {
+              version: 1,
+              source: { files: ["logs/*.ndjson"], format: "ndjson" },
+              target: {
+                api: "logs-ingestion",
+                endpoint: "https://app-dce.westeurope-1.ingest.monitor.azure.com",
+                dcrImmutableId: "dcr-00000000000000000000000000000000",
+                stream: "Custom-AppLogs",
+                managedIdentity: "yes",
+              },
+            }
+
+            """#,
+        [
+            "broken.json5:9:22: target.managedIdentity: expected true or false, found a string",
+        ]),
+    BrokenPipeline(
+        "managed identity and a client secret",
+        #"""
+            {
+              version: 1,
+              source: { files: ["logs/*.ndjson"], format: "ndjson" },
+              target: {
+                api: "logs-ingestion",
+                endpoint: "https://app-dce.westeurope-1.ingest.monitor.azure.com",
+                dcrImmutableId: "dcr-00000000000000000000000000000000",
+                stream: "Custom-AppLogs",
+                managedIdentity: true,
+                clientSecret: "${LOGSHIP_CLIENT_SECRET}",
+              },
+            }
+
+            """#,
+        [
+            "broken.json5:9:22: target.managedIdentity: true together with target.clientSecret; choose one credential",
+        ]),
+    BrokenPipeline(
         "many problems at once",
         #"""
             {
