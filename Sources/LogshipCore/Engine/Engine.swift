@@ -106,19 +106,45 @@ public final class Engine: @unchecked Sendable {
             return report
         }
         var plan = ChunkProducer.ResumePlan()
+        // Delivered content no longer at its path: rotated files are looked for among the others.
+        let moved = MovedContent.candidates(state, files: files, fingerprints: fingerprints)
+        var movedDone: [ManifestEntry] = []
         for f in files {
             guard let fp = fingerprints[f.index] else { continue }
             let key = ManifestState.fileKey(f.relativePath, fp.sample)
             if state.doneFiles[key] != nil {
                 plan.doneFiles.insert(f.index)
-            } else if let r = state.ranges[key] {
-                plan.acked[f.index] = r
-            } else if let grown = Self.appendedRanges(f, fp, state) {
-                plan.acked[f.index] = grown
+                continue
+            }
+            // This content's own deliveries (an earlier run that stopped part way), and what it
+            // inherits from a delivered version of itself: both are kept.
+            var acked = state.ranges[key] ?? []
+            if let grown = Self.appendedRanges(f, fp, state) {
+                acked += grown
                 report.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
-            } else if state.doneFiles.values.contains(where: { $0.path == f.relativePath }) || state.ranges.keys.contains(where: { $0.hasPrefix(f.relativePath + "#") }) {
+            } else if !moved.isEmpty, let m = MovedContent.match(f, fp, compression: spec.source.compression, candidates: moved) {
+                if m.grown {
+                    if let n = m.entry.ordinals, n > 0 { acked.append(0..<n) }
+                    report.warnings.append(
+                        "\(f.relativePath) begins with \(m.from) as it was delivered (renamed or compressed since, then grown); only the records after those are sent")
+                } else {
+                    plan.doneFiles.insert(f.index)
+                    var e = ManifestEntry(t: "done")
+                    e.path = f.relativePath
+                    e.sample = fp.sample
+                    e.head = fp.head
+                    e.size = fp.size
+                    e.ordinals = m.entry.ordinals
+                    movedDone.append(e)
+                    report.warnings.append("\(f.relativePath) holds \(m.from) as it was delivered (renamed or compressed since); it is not sent again")
+                    continue
+                }
+            } else if acked.isEmpty,
+                state.doneFiles.values.contains(where: { $0.path == f.relativePath }) || state.ranges.keys.contains(where: { $0.hasPrefix(f.relativePath + "#") })
+            {
                 report.warnings.append("\(f.relativePath) changed since it was delivered (its content differs); it is sent again in full")
             }
+            if !acked.isEmpty { plan.acked[f.index] = ManifestState.merge(acked) }
         }
 
         let manifest: ManifestWriter?
@@ -129,6 +155,9 @@ public final class Engine: @unchecked Sendable {
             header.destination = options.destination
             header.at = report.startedAt
             try manifest?.append(header)
+            // A moved file found whole is recorded under its new path: later runs skip it by
+            // its fingerprint alone, even once the content has moved on again.
+            if !options.dryRun { for e in movedDone { try manifest?.append(e) } }
         } catch {
             report.aborted = "cannot write the manifest: \(error)"
             report.exitCode = ExitCode.usage
@@ -271,11 +300,19 @@ public final class Engine: @unchecked Sendable {
         return ExitCode.success
     }
 
-    /// A file that only grew keeps the ranges delivered from its earlier, shorter version.
+    /// A file that only grew keeps what its latest delivered, shorter version held: all of
+    /// that version's records (a `done` file's records were each delivered, rejected or
+    /// dead-lettered). It is that version grown when its first bytes, up to that version's
+    /// size, have that version's sample (first and last 64 KB at that size).
     static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, _ state: ManifestState) -> [Range<Int64>]? {
-        for (key, e) in state.doneFiles where e.path == f.relativePath {
-            guard let head = e.head, head == fp.head, let size = e.size, size < fp.size, fp.size > 65_536, size >= 65_536 else { continue }
-            return state.ranges[key].map(ManifestState.merge)
+        guard fp.size > 65_536 else { return nil }
+        let earlier = state.doneFiles.values.filter { e in
+            guard e.path == f.relativePath, let head = e.head, head == fp.head, let size = e.size else { return false }
+            return size < fp.size && size >= 65_536
+        }.sorted { ($0.size ?? 0) > ($1.size ?? 0) }
+        for e in earlier {
+            guard let size = e.size, let ordinals = e.ordinals, FileFingerprint.sample(path: f.path, size: size) == e.sample else { continue }
+            return ordinals > 0 ? [0..<ordinals] : []
         }
         return nil
     }

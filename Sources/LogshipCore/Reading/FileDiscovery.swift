@@ -152,8 +152,15 @@ public struct FileFingerprint: Sendable, Equatable, Codable {
     public var head: String
 
     public static func of(_ file: InputFile) -> FileFingerprint? {
-        guard file.path != "-" else { return nil }
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard file.path != "-", let (sample, head) = sampleAndHead(path: file.path, size: file.size) else { return nil }
+        return FileFingerprint(size: file.size, modified: file.modified, sample: sample, head: head)
+    }
+
+    /// The sample of the first `size` bytes of the file at `path` (as if the file ended there).
+    public static func sample(path: String, size: Int64) -> String? { sampleAndHead(path: path, size: size)?.0 }
+
+    private static func sampleAndHead(path: String, size: Int64) -> (String, String)? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         let hasher = SHA256Hasher()
@@ -169,16 +176,16 @@ public struct FileFingerprint: Sendable, Equatable, Codable {
             }
             hasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<got]))
         }
-        chunk(at: 0, Int(min(Int64(window), file.size)))
+        chunk(at: 0, Int(min(Int64(window), size)))
         let headHasher = SHA256Hasher()
-        headHasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<Int(min(Int64(window), file.size))]))
+        headHasher.update(UnsafeRawBufferPointer(rebasing: buf[0..<Int(min(Int64(window), size))]))
         let head = headHasher.finalize().hexString
-        if file.size > Int64(window) {
-            let tailStart = max(Int64(window), file.size - Int64(window))
-            chunk(at: tailStart, Int(file.size - tailStart))
+        if size > Int64(window) {
+            let tailStart = max(Int64(window), size - Int64(window))
+            chunk(at: tailStart, Int(size - tailStart))
         }
-        hasher.update("\(file.size)")
-        return FileFingerprint(size: file.size, modified: file.modified, sample: hasher.finalize().hexString, head: head)
+        hasher.update("\(size)")
+        return (hasher.finalize().hexString, head)
     }
 
     /// 64 bits of the content sample, for record ids: stable while the content is.

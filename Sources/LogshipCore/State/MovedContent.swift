@@ -1,0 +1,120 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Content delivered under one path that is now under another: logrotate's `access.log` →
+/// `access.log.1` → `access.log.2.gz`, or `access.log` → `access.log-20261123.gz`, perhaps
+/// grown between the delivery and the rotation.
+///
+/// Only content that has left its path is looked for: the path is no longer among the run's
+/// files, or holds something else now (neither the same content nor a grown version of it). A
+/// file is that content when its decoded bytes begin with exactly what was delivered: the same
+/// sample (size, first and last 64 KB at that size) as the manifest's `done` entry. Then it is
+/// not sent again, or, when it goes on past that size, only its further records are sent.
+public enum MovedContent {
+    public struct Match: Sendable {
+        /// The path the content was delivered under.
+        public var from: String
+        public var entry: ManifestEntry
+        /// The file goes on past the delivered content.
+        public var grown: Bool
+    }
+
+    /// `done` entries whose content has left its path.
+    public static func candidates(_ state: ManifestState, files: [InputFile], fingerprints: [FileFingerprint?]) -> [ManifestEntry] {
+        var now: [String: FileFingerprint] = [:]
+        for f in files { if let fp = fingerprints[f.index] { now[f.relativePath] = fp } }
+        return state.doneFiles.values.filter { e in
+            guard let path = e.path, let sample = e.sample, let size = e.size, size > 0, e.head != nil else { return false }
+            guard let current = now[path] else { return true }
+            if current.sample == sample { return false }
+            if current.head == e.head && current.size > size { return false }
+            return true
+        }
+    }
+
+    /// The candidate with the most delivered content that `file` begins with, if any (a file
+    /// rotated twice begins with each of its delivered versions; the latest holds the most).
+    public static func match(_ file: InputFile, _ fp: FileFingerprint, compression: Compression, candidates: [ManifestEntry]) -> Match? {
+        let others = candidates.filter { $0.path != file.relativePath && $0.ordinals != nil }.sorted { ($0.size ?? 0) > ($1.size ?? 0) }
+        // The same bytes under another name (a plain file renamed, or a compressed one:
+        // access.log.2.gz → access.log.3.gz).
+        if let e = others.first(where: { $0.size == fp.size && $0.sample == fp.sample }) { return Match(from: e.path!, entry: e, grown: false) }
+        guard !others.isEmpty, let source = try? ByteSources.open(path: file.path, compression: compression) else { return nil }
+        if !(source is GzipByteSource) {
+            // Plain bytes: the fingerprint says it without reading more than 128 KB.
+            for e in others {
+                guard let size = e.size, let sample = e.sample else { continue }
+                if size < fp.size, size >= 65_536, e.head == fp.head, FileFingerprint.sample(path: file.path, size: size) == sample {
+                    return Match(from: e.path!, entry: e, grown: true)
+                }
+            }
+            return nil
+        }
+        // Compressed: the first 64 KB decoded pick the candidates; the one that fits is read
+        // to its delivered size (a whole decode only for a file that really is a moved one).
+        guard let head = try? readPrefix(source, 65_536) else { return nil }
+        for e in others {
+            guard let size = e.size, let sample = e.sample, let eHead = e.head else { continue }
+            let n = Int(min(size, 65_536))
+            guard head.count >= n, Crypto.sha256(Array(head[0..<n])).hexString == eHead else { continue }
+            guard let again = try? ByteSources.open(path: file.path, compression: compression),
+                let (s, longer) = try? prefixSample(again, size: size), s == sample
+            else { continue }
+            return Match(from: e.path!, entry: e, grown: longer)
+        }
+        return nil
+    }
+
+    /// Up to `count` bytes from the start of `source`.
+    static func readPrefix(_ source: ByteSource, _ count: Int) throws(ReadError) -> [UInt8] {
+        let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 16)
+        defer { buf.deallocate() }
+        var got = 0
+        while got < count {
+            let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[got...]))
+            if n == 0 { break }
+            got += n
+        }
+        return Array(buf[0..<got])
+    }
+
+    /// The sample `FileFingerprint` computes, of the first `size` bytes `source` gives, and
+    /// whether it gives more; nil when it gives fewer.
+    static func prefixSample(_ source: ByteSource, size: Int64) throws(ReadError) -> (String, Bool)? {
+        let window: Int64 = 65_536
+        let headEnd = min(window, size)
+        let tailStart = max(window, size - window)
+        var head = [UInt8]()
+        var tail = [UInt8]()
+        head.reserveCapacity(Int(headEnd))
+        var offset: Int64 = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        defer { buffer.deallocate() }
+        var longer = false
+        while true {
+            let n = try source.read(into: buffer)
+            if n == 0 { break }
+            let start = offset
+            offset += Int64(n)
+            // The parts of this read that fall in the head and the tail windows.
+            if start < headEnd { head += buffer[0..<Int(min(Int64(n), headEnd - start))] }
+            if size > window, offset > tailStart, start < size {
+                let from = Int(max(tailStart, start) - start), to = Int(min(size, offset) - start)
+                if from < to { tail += buffer[from..<to] }
+            }
+            if offset > size {
+                longer = true
+                break
+            }
+        }
+        guard offset >= size else { return nil }
+        let hasher = SHA256Hasher()
+        head.withUnsafeBytes { hasher.update($0) }
+        tail.withUnsafeBytes { hasher.update($0) }
+        hasher.update("\(size)")
+        return (hasher.finalize().hexString, longer)
+    }
+}

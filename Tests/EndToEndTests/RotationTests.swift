@@ -1,0 +1,149 @@
+import Foundation
+import Testing
+
+/// Nightly runs over a folder that logrotate works on: delivered content that moves to another
+/// name (renamed, compressed, grown in between) is recognised and not sent again.
+@Suite(.serialized) struct RotationTests {
+    func append(_ url: URL, _ text: String) throws {
+        let h = try FileHandle(forWritingTo: url)
+        try h.seekToEnd()
+        try h.write(contentsOf: Data(text.utf8))
+        try h.close()
+    }
+
+    func gzip(_ from: URL, to: URL) throws {
+        let r = try python("import gzip, shutil, sys\nwith open(sys.argv[1], 'rb') as f, gzip.open(sys.argv[2], 'wb') as g: shutil.copyfileobj(f, g)", [from.path, to.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        try FileManager.default.removeItem(at: from)
+    }
+
+    /// logrotate with `compress` and `delaycompress`, three nights: `access.log` is rotated
+    /// to `access.log.1` after it grew past what the last run saw, `access.log.1` is
+    /// compressed to `access.log.2.gz`. Every record is stored exactly once.
+    @Test(arguments: API.allCases) func rotatedRenamedAndCompressedFilesAreNotSentAgain(api: API) throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let log = dir.write("in/access.log", records(0..<3000))
+        let p = pipeline(dir, files: ["in/access.log*"], api: api)
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        func night(_ what: String) throws -> ProcessResult {
+            let r = try run(args, env: api.env(emu))
+            #expect(r.status == 0, "\(what): \(r.stderr)")
+            return r
+        }
+        _ = try night("first night")
+
+        // More lines after the run, then the rotation: access.log → access.log.1, a new access.log.
+        try append(log, records(3000..<3500))
+        try FileManager.default.moveItem(at: log, to: dir.file("in/access.log.1"))
+        dir.write("in/access.log", records(3500..<4000))
+        let second = try night("second night")
+        #expect(second.stderr.contains("in/access.log.1 begins with in/access.log as it was delivered"), "\(second.stderr)")
+        var counts = seqCounts(emu, api)
+        #expect(counts.count == 4000 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+
+        // Next rotation: access.log.1 compressed to access.log.2.gz, access.log → access.log.1.
+        try gzip(dir.file("in/access.log.1"), to: dir.file("in/access.log.2.gz"))
+        try FileManager.default.moveItem(at: dir.file("in/access.log"), to: dir.file("in/access.log.1"))
+        dir.write("in/access.log", records(4000..<4200))
+        let third = try night("third night")
+        #expect(third.stderr.contains("in/access.log.2.gz holds in/access.log.1 as it was delivered"), "\(third.stderr)")
+        #expect(third.stderr.contains("in/access.log.1 holds in/access.log as it was delivered"), "\(third.stderr)")
+        counts = seqCounts(emu, api)
+        #expect(counts.count == 4200 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+
+        // Numbered archives shift: .2.gz → .3.gz (the same bytes), .1 → .2.gz, and so on.
+        try FileManager.default.moveItem(at: dir.file("in/access.log.2.gz"), to: dir.file("in/access.log.3.gz"))
+        try gzip(dir.file("in/access.log.1"), to: dir.file("in/access.log.2.gz"))
+        try FileManager.default.moveItem(at: dir.file("in/access.log"), to: dir.file("in/access.log.1"))
+        dir.write("in/access.log", records(4200..<4300))
+        let fourth = try night("fourth night")
+        #expect(fourth.stderr.contains("in/access.log.3.gz holds in/access.log.2.gz as it was delivered"), "\(fourth.stderr)")
+        counts = seqCounts(emu, api)
+        #expect(counts.count == 4300 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+
+        // Nothing new: nothing sent, and the moved files are known by their own fingerprints now.
+        let sent = api.dataRequests(emu)
+        let fifth = try night("fifth night")
+        #expect(api.dataRequests(emu) == sent)
+        #expect(!fifth.stderr.contains("as it was delivered"), "\(fifth.stderr)")
+    }
+
+    /// Content that is still where it was delivered is not "moved": a nightly full export under
+    /// a new name that starts like yesterday's is sent in full, as its own file.
+    @Test func aNewFileBeginningLikeADeliveredOneStillThereIsSentInFull() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/export-1.ndjson", records(0..<2000))
+        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        #expect(try run(args, env: emu.env).status == 0)
+        dir.write("in/export-2.ndjson", records(0..<2500))
+        let r = try run(args, env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(!r.stderr.contains("as it was delivered"))
+        let counts = seqCounts(emu)
+        #expect(counts.count == 2500)
+        #expect((0..<2000).allSatisfy { counts[$0] == 2 } && (2000..<2500).allSatisfy { counts[$0] == 1 })
+    }
+
+    /// A log that grows every night: each run sends only what was added since the last one,
+    /// however many times it grew.
+    @Test func aFileThatGrowsEveryNightSendsOnlyItsNewRecords() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let f = dir.write("in/app.ndjson", records(0..<1000))
+        let p = pipeline(dir, files: ["in/app.ndjson"])
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        #expect(try run(args, env: emu.env).status == 0)
+        for night in 1...4 {
+            try append(f, records(night * 1000..<(night + 1) * 1000))
+            let r = try run(args, env: emu.env)
+            #expect(r.status == 0, "night \(night): \(r.stderr)")
+            let counts = seqCounts(emu)
+            #expect(counts.count == (night + 1) * 1000, "night \(night)")
+            #expect(counts.values.allSatisfy { $0 == 1 }, "night \(night): \(counts.values.filter { $0 > 1 }.count) records sent twice")
+        }
+    }
+
+    /// A file that grew and whose next run was killed part way keeps both what it inherited
+    /// from its delivered version and what the killed run delivered: the run after sends
+    /// neither again (only the chunk in flight at the kill may repeat).
+    @Test func aGrownFileKilledPartWayDoesNotResendItsEarlierRecords() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let f = dir.write("in/app.ndjson", records(0..<3000))
+        let p = pipeline(dir, files: ["in/app.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        #expect(try run(args, env: emu.env).status == 0)
+        try append(f, records(3000..<6000))
+        // One request at a time, 150 ms each: killed after its second acknowledgement of the
+        // grown part, most of the new records are not delivered yet.
+        let manifest = state.appendingPathComponent("manifest.jsonl")
+        func acks() -> Int {
+            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
+        }
+        let before = acks()
+        let proc = try Spawned(args + ["--concurrency", "1"], env: emu.env)
+        for _ in 0..<3000 where acks() < before + 2 && proc.isRunning { usleep(10_000) }
+        kill(proc.pid, SIGKILL)
+        _ = try? proc.wait(timeout: 30)
+        let partial = seqCounts(emu).count
+        #expect(partial > 3000 && partial < 6000, "the kill came part way (\(partial) records stored)")
+        let r = try run(args, env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        let counts = seqCounts(emu)
+        #expect((0..<3000).allSatisfy { counts[$0] == 1 }, "records delivered before the file grew were sent again")
+        #expect(counts.count == 6000)
+        #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats")
+    }
+}
