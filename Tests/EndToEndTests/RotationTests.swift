@@ -41,6 +41,7 @@ import Testing
         dir.write("in/access.log", records(3500..<4000))
         let second = try night("second night")
         #expect(second.stderr.contains("in/access.log.1 begins with in/access.log as it was delivered"), "\(second.stderr)")
+        #expect(!second.stderr.contains("changed since it was delivered"), "the new access.log is a new file: \(second.stderr)")
         var counts = seqCounts(emu, api)
         #expect(counts.count == 4000 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
 

@@ -109,6 +109,8 @@ public final class Engine: @unchecked Sendable {
         // Delivered content no longer at its path: rotated files are looked for among the others.
         let moved = MovedContent.candidates(state, files: files, fingerprints: fingerprints)
         var movedDone: [ManifestEntry] = []
+        var changed: [String] = []
+        var movedFrom = Set<String>()
         for f in files {
             guard let fp = fingerprints[f.index] else { continue }
             let key = ManifestState.fileKey(f.relativePath, fp.sample)
@@ -123,6 +125,7 @@ public final class Engine: @unchecked Sendable {
                 acked += grown
                 report.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
             } else if !moved.isEmpty, let m = MovedContent.match(f, fp, compression: spec.source.compression, candidates: moved) {
+                movedFrom.insert(m.from)
                 if m.grown {
                     if let n = m.entry.ordinals, n > 0 { acked.append(0..<n) }
                     report.warnings.append(
@@ -142,9 +145,13 @@ public final class Engine: @unchecked Sendable {
             } else if acked.isEmpty,
                 state.doneFiles.values.contains(where: { $0.path == f.relativePath }) || state.ranges.keys.contains(where: { $0.hasPrefix(f.relativePath + "#") })
             {
-                report.warnings.append("\(f.relativePath) changed since it was delivered (its content differs); it is sent again in full")
+                changed.append(f.relativePath)
             }
             if !acked.isEmpty { plan.acked[f.index] = ManifestState.merge(acked) }
+        }
+        // A path whose delivered content moved to another file holds a new file, not a changed one.
+        for path in changed where !movedFrom.contains(path) {
+            report.warnings.append("\(path) changed since it was delivered (its content differs); it is sent again in full")
         }
 
         let manifest: ManifestWriter?
