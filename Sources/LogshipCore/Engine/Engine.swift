@@ -107,7 +107,7 @@ public final class Engine: @unchecked Sendable {
         }
         var plan = ChunkProducer.ResumePlan()
         // Delivered content no longer at its path: rotated files are looked for among the others.
-        let moved = MovedContent.candidates(state, files: files, fingerprints: fingerprints)
+        let moved = MovedContent.Index(state, files: files, fingerprints: fingerprints)
         var movedDone: [ManifestEntry] = []
         var changed: [String] = []
         var movedFrom = Set<String>()
@@ -124,7 +124,7 @@ public final class Engine: @unchecked Sendable {
             if let grown = Self.appendedRanges(f, fp, state) {
                 acked += grown
                 report.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
-            } else if !moved.isEmpty, let m = MovedContent.match(f, fp, compression: spec.source.compression, candidates: moved) {
+            } else if let m = moved.match(f, fp, compression: spec.source.compression) {
                 movedFrom.insert(m.from)
                 if m.grown {
                     if let n = m.entry.ordinals, n > 0 { acked.append(0..<n) }

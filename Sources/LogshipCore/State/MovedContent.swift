@@ -22,50 +22,69 @@ public enum MovedContent {
         public var grown: Bool
     }
 
-    /// `done` entries whose content has left its path.
-    public static func candidates(_ state: ManifestState, files: [InputFile], fingerprints: [FileFingerprint?]) -> [ManifestEntry] {
-        var now: [String: FileFingerprint] = [:]
-        for f in files { if let fp = fingerprints[f.index] { now[f.relativePath] = fp } }
-        return state.doneFiles.values.filter { e in
-            guard let path = e.path, let sample = e.sample, let size = e.size, size > 0, e.head != nil else { return false }
-            guard let current = now[path] else { return true }
-            if current.sample == sample { return false }
-            if current.head == e.head && current.size > size { return false }
-            return true
-        }
-    }
+    /// `done` entries whose content has left its path, looked up by content. Built once per run;
+    /// each lookup is a dictionary access (a backfill can have many thousands of each).
+    public struct Index: Sendable {
+        /// By sample: the same bytes under another name.
+        private var bySample: [String: ManifestEntry] = [:]
+        /// By head, for content of 64 KB or more (a longer file may begin with it), largest first.
+        private var byHead: [String: [ManifestEntry]] = [:]
+        /// By head, for content under 64 KB (whose head is all of it): found only whole.
+        private var smallByHead: [String: ManifestEntry] = [:]
+        public private(set) var count = 0
 
-    /// The candidate with the most delivered content that `file` begins with, if any (a file
-    /// rotated twice begins with each of its delivered versions; the latest holds the most).
-    public static func match(_ file: InputFile, _ fp: FileFingerprint, compression: Compression, candidates: [ManifestEntry]) -> Match? {
-        let others = candidates.filter { $0.path != file.relativePath && $0.ordinals != nil }.sorted { ($0.size ?? 0) > ($1.size ?? 0) }
-        // The same bytes under another name (a plain file renamed, or a compressed one:
-        // access.log.2.gz → access.log.3.gz).
-        if let e = others.first(where: { $0.size == fp.size && $0.sample == fp.sample }) { return Match(from: e.path!, entry: e, grown: false) }
-        guard !others.isEmpty, let source = try? ByteSources.open(path: file.path, compression: compression) else { return nil }
-        if !(source is GzipByteSource) {
-            // Plain bytes: the fingerprint says it without reading more than 128 KB.
-            for e in others {
-                guard let size = e.size, let sample = e.sample else { continue }
-                if size < fp.size, size >= 65_536, e.head == fp.head, FileFingerprint.sample(path: file.path, size: size) == sample {
+        public var isEmpty: Bool { count == 0 }
+
+        public init(_ state: ManifestState, files: [InputFile], fingerprints: [FileFingerprint?]) {
+            var now: [String: FileFingerprint] = [:]
+            for f in files { if let fp = fingerprints[f.index] { now[f.relativePath] = fp } }
+            for e in state.doneFiles.values {
+                guard let path = e.path, let sample = e.sample, let size = e.size, size > 0, let head = e.head, e.ordinals != nil else { continue }
+                if let current = now[path] {
+                    if current.sample == sample { continue }
+                    if current.head == head && current.size > size { continue }
+                }
+                count += 1
+                bySample[sample] = e
+                if size >= 65_536 { byHead[head, default: []].append(e) } else { smallByHead[head] = e }
+            }
+            for k in byHead.keys { byHead[k]!.sort { ($0.size ?? 0) > ($1.size ?? 0) } }
+        }
+
+        /// The delivered content with the most records that `file` begins with, if any (a file
+        /// rotated twice begins with each of its delivered versions; the latest holds the most).
+        public func match(_ file: InputFile, _ fp: FileFingerprint, compression: Compression) -> Match? {
+            guard count > 0 else { return nil }
+            // The same bytes under another name (a plain file renamed, or a compressed one:
+            // access.log.2.gz → access.log.3.gz).
+            if let e = bySample[fp.sample], e.size == fp.size, e.path != file.relativePath {
+                return Match(from: e.path!, entry: e, grown: false)
+            }
+            guard let source = try? ByteSources.open(path: file.path, compression: compression) else { return nil }
+            if !(source is GzipByteSource) {
+                // Plain bytes: the fingerprint says it, reading 64 KB more at most per candidate.
+                for e in byHead[fp.head] ?? [] where e.path != file.relativePath {
+                    guard let size = e.size, size < fp.size, FileFingerprint.sample(path: file.path, size: size) == e.sample else { continue }
                     return Match(from: e.path!, entry: e, grown: true)
                 }
+                return nil
+            }
+            // Compressed: the first 64 KB decoded pick the candidates; one that fits is read to
+            // its delivered size (a whole decode only for a file that really is a moved one).
+            guard let head = try? readPrefix(source, 65_536) else { return nil }
+            let hash = Crypto.sha256(head).hexString
+            if head.count < 65_536 {
+                guard let e = smallByHead[hash], e.size == Int64(head.count), e.path != file.relativePath else { return nil }
+                return Match(from: e.path!, entry: e, grown: false)
+            }
+            for e in byHead[hash] ?? [] where e.path != file.relativePath {
+                guard let size = e.size, let again = try? ByteSources.open(path: file.path, compression: compression),
+                    let (s, longer) = try? prefixSample(again, size: size), s == e.sample
+                else { continue }
+                return Match(from: e.path!, entry: e, grown: longer)
             }
             return nil
         }
-        // Compressed: the first 64 KB decoded pick the candidates; the one that fits is read
-        // to its delivered size (a whole decode only for a file that really is a moved one).
-        guard let head = try? readPrefix(source, 65_536) else { return nil }
-        for e in others {
-            guard let size = e.size, let sample = e.sample, let eHead = e.head else { continue }
-            let n = Int(min(size, 65_536))
-            guard head.count >= n, Crypto.sha256(Array(head[0..<n])).hexString == eHead else { continue }
-            guard let again = try? ByteSources.open(path: file.path, compression: compression),
-                let (s, longer) = try? prefixSample(again, size: size), s == sample
-            else { continue }
-            return Match(from: e.path!, entry: e, grown: longer)
-        }
-        return nil
     }
 
     /// Up to `count` bytes from the start of `source`.
