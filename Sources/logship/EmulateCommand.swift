@@ -20,6 +20,7 @@ enum EmulateCommand {
             OptionSpec(name: "--federated-token-file", value: "FILE", help: "Accept as client assertion only this file's contents (default: any JWT-shaped assertion)"),
             OptionSpec(name: "--user-assigned-identity", value: "IDS", help: "Client ids of user-assigned managed identities the host has (comma-separated)"),
             OptionSpec(name: "--no-system-identity", value: nil, help: "The host has no system-assigned managed identity"),
+            OptionSpec(name: "--arc-key-dir", value: "DIR", help: "Answer the metadata path as an Azure Arc agent: challenge keys are written in DIR"),
             OptionSpec(name: "--identity-header", value: "S", help: "IDENTITY_HEADER of the App Service identity endpoint (default IDENTITY_HEADER, else a throw-away one)"),
             OptionSpec(name: "--token-lifetime", value: "S", help: "expires_in of issued tokens, in seconds (default 3600); expired tokens get 401"),
             OptionSpec(name: "--dcr", value: "FILE", help: "The DCR's streams and columns (JSON); undeclared columns are reported. Default: any DCR and stream"),
@@ -87,6 +88,13 @@ enum EmulateCommand {
             config.userAssignedIdentities = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         config.systemAssignedIdentity = !p.has("--no-system-identity")
+        if let d = p.value("--arc-key-dir") {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
+                throw UsageError(description: "--arc-key-dir \(d): not a directory")
+            }
+            config.arcKeyDirectory = URL(fileURLWithPath: d).standardizedFileURL
+        }
         var generatedIdentityHeader = false
         if let h = p.value("--identity-header") ?? fromEnv(["IDENTITY_HEADER"]) {
             config.identityHeader = Secret(h)

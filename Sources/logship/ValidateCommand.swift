@@ -42,6 +42,7 @@ enum ValidateCommand {
                     switch mi.endpoint {
                     case .imds(let host): from = "the instance metadata service \(host.absoluteString)"
                     case .appService(let url, _): from = "IDENTITY_ENDPOINT \(url.absoluteString)"
+                    case .arc(let url, _): from = "the Azure Arc agent \(url.absoluteString)"
                     }
                     credentialNote = "\(who), endpoint \(c.endpoint.absoluteString), tokens from \(from)"
                 }

@@ -250,6 +250,48 @@ import Testing
         }
     }
 
+    /// An Azure Arc-enabled server: the agent challenges the first request with a key file
+    /// only members of its group can read; logship reads it (from the agent's folder only) and
+    /// asks again. The emulator plays the agent with `--arc-key-dir`.
+    @Test func managedIdentityOnAnAzureArcServer() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let keys = dir.file("azcmagent-tokens")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        let emu = try EmulatorProcess(["--arc-key-dir", keys.path], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<1500))
+        let p = dir.write("mi.json5", """
+            { version: 1, source: { files: ["in/a.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 40000 },
+              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-engine", stream: "Custom-Engine",
+                        managedIdentity: true } }
+            """)
+        let arc = [
+            "IDENTITY_ENDPOINT": emu.url.absoluteString + "/metadata/identity/oauth2/token", "IMDS_ENDPOINT": emu.url.absoluteString,
+            "LOGSHIP_ARC_KEY_DIR": keys.path,
+        ]
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path, "--progress", "none"], env: arc)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(seqCounts(emu, .logsIngestion).count == 1500)
+        #expect(emu.int("tokensIssued") == 1)
+
+        // Challenge keys are read from the agent's own folder only (by default /var/opt/azcmagent/tokens).
+        var elsewhere = arc
+        elsewhere["LOGSHIP_ARC_KEY_DIR"] = nil
+        let refused = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path], env: elsewhere)
+        #expect(refused.status == 3, "\(refused.stderr)")
+        #expect(refused.stderr.contains("is not a .key file in /var/opt/azcmagent/tokens; refusing to read it"), "\(refused.stderr)")
+
+        // Arc has only the system-assigned identity: a client id is a usage error, before anything is sent.
+        var user = arc
+        user["AZURE_CLIENT_ID"] = "11111111-2222-3333-4444-555555555555"
+        let usage = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s3").path], env: user)
+        #expect(usage.status == 2, "\(usage.stderr)")
+        #expect(usage.stderr.contains("only its system-assigned identity"), "\(usage.stderr)")
+        let leftover = (try? FileManager.default.contentsOfDirectory(atPath: keys.path)) ?? []
+        #expect(leftover.count == 1, "the used key is gone, the refused run's is left: \(leftover)")
+    }
+
     @Test func theExamplePipelineRunsLocallyAndPreviewsClean() throws {
         let dir = TempDir()
         defer { dir.cleanup() }

@@ -28,6 +28,10 @@ public actor TokenProvider {
             /// App Service, Functions and Container Apps: IDENTITY_ENDPOINT, with the
             /// IDENTITY_HEADER secret in `X-IDENTITY-HEADER`.
             case appService(URL, header: Secret)
+            /// An Azure Arc-enabled server's agent (IDENTITY_ENDPOINT with IMDS_ENDPOINT): it
+            /// answers a first request with a challenge naming a key file under `keyDirectory`,
+            /// readable only by its `himds` group; the file's contents prove the caller may ask.
+            case arc(URL, keyDirectory: String)
         }
         public var endpoint: Endpoint
         /// A user-assigned identity's client id; nil for the system-assigned identity.
@@ -39,6 +43,8 @@ public actor TokenProvider {
 
         /// The default instance metadata service address.
         public static let imdsHost = URL(string: "http://169.254.169.254")!
+        /// Where the Arc agent writes its challenge keys on Linux.
+        public static let arcKeyDirectory = "/var/opt/azcmagent/tokens"
     }
 
     /// A bearer token and when to stop using it.
@@ -229,6 +235,10 @@ public actor TokenProvider {
             base = endpoint.absoluteString
             query = [("api-version", "2019-08-01"), ("resource", resource)]
             headers = [("X-IDENTITY-HEADER", header.value)]
+        case .arc(let endpoint, _):
+            base = endpoint.absoluteString
+            query = [("api-version", "2020-06-01"), ("resource", resource)]
+            headers = [("Metadata", "true")]
         }
         if let id = mi.clientId { query.append(("client_id", id)) }
         let joiner = base.contains("?") ? "&" : "?"
@@ -241,20 +251,34 @@ public actor TokenProvider {
     /// are final; 404 and 410 (the metadata service updating), 429 and 5xx are tried again. A host
     /// with no endpoint at all, before any token came from it, is not an Azure host: final too.
     private func fetchManagedIdentity(_ mi: ManagedIdentity, generation: Int) async -> Result<AccessToken, TokenError> {
-        let (url, headers) = Self.managedIdentityRequest(mi, scope: scope)
+        var (url, headers) = Self.managedIdentityRequest(mi, scope: scope)
         var secret: String? = nil
         if case .appService(_, let header) = mi.endpoint { secret = header.value }
         let endpointName: String
         switch mi.endpoint {
         case .imds: endpointName = "the instance metadata service at \(url.host ?? "")"
         case .appService: endpointName = "IDENTITY_ENDPOINT \(url.host ?? "")"
+        case .arc: endpointName = "the Azure Arc agent at \(url.host ?? ""):\(url.port.map(String.init) ?? "")"
         }
         let which = mi.clientId.map { "the user-assigned identity with client id \($0)" } ?? "the system-assigned identity"
-        let sentAt = clock()
-        let response: HTTPResponse
+        var sentAt = clock()
+        var response: HTTPResponse
         do {
             // The endpoint is on the host itself: it answers at once or not at all.
             response = try await transport.get(url: url, headers: headers, timeout: min(timeout, 10))
+            if case .arc(_, let keyDirectory) = mi.endpoint, response.status == 401 {
+                // The challenge: read the key file it names and ask again with its contents.
+                let key: String
+                switch Self.arcChallengeKey(response.headers["www-authenticate"], keyDirectory: keyDirectory) {
+                case .success(let k): key = k
+                case .failure(let problem):
+                    return .failure(.refused(status: 401, code: "ArcChallenge", message: "\(endpointName): \(problem)"))
+                }
+                secret = key
+                headers.append(("Authorization", "Basic \(key)"))
+                sentAt = clock()
+                response = try await transport.get(url: url, headers: headers, timeout: min(timeout, 10))
+            }
         } catch {
             let message = "\(endpointName): \(Self.describe(error))"
             var dropped = false
@@ -281,6 +305,35 @@ public actor TokenProvider {
         case .failure:
             return result
         }
+    }
+
+    /// The key an Azure Arc challenge (`WWW-Authenticate: Basic realm=<file>`) points to. The
+    /// file must be a `.key` file of at most 4096 bytes directly in `keyDirectory`: anything
+    /// else could make a stand-in endpoint read another file and be sent its contents.
+    static func arcChallengeKey(_ header: String?, keyDirectory: String) -> Result<String, ChallengeProblem> {
+        guard let header, let r = header.range(of: "realm=", options: .caseInsensitive) else {
+            return .failure(ChallengeProblem("answered 401 without a Basic realm challenge"))
+        }
+        var path = String(header[r.upperBound...]).trimmingCharacters(in: .whitespaces)
+        if path.hasPrefix("\""), path.hasSuffix("\""), path.count >= 2 { path = String(path.dropFirst().dropLast()) }
+        let file = URL(fileURLWithPath: path).standardizedFileURL
+        let dir = URL(fileURLWithPath: keyDirectory).standardizedFileURL
+        guard file.deletingLastPathComponent().path == dir.path, file.pathExtension == "key" else {
+            return .failure(ChallengeProblem("its challenge names \(path), which is not a .key file in \(keyDirectory); refusing to read it"))
+        }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
+            (attributes[.type] as? FileAttributeType) == .typeRegular, let size = attributes[.size] as? NSNumber, size.intValue <= 4096,
+            let data = FileManager.default.contents(atPath: file.path)
+        else {
+            return .failure(
+                ChallengeProblem("cannot read its challenge key \(file.path) (a file of at most 4096 bytes that only the himds group may read: run logship as a member of himds)"))
+        }
+        return .success(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    struct ChallengeProblem: Error, CustomStringConvertible {
+        var description: String
+        init(_ d: String) { description = d }
     }
 
     static func describe(_ e: TransportError) -> String {

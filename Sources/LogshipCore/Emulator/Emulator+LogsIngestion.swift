@@ -113,6 +113,28 @@ extension Emulator {
         guard req.header("metadata")?.lowercased() == "true" else {
             return imdsError(400, "invalid_request", "Required metadata header not specified")
         }
+        if let dir = config.arcKeyDirectory {
+            // The Azure Arc agent: a first request gets a challenge naming a fresh key file; the
+            // request that carries that file's contents gets the token.
+            guard let auth = req.header("authorization") else {
+                var random = SystemRandomNumberGenerator()
+                let key = Self.base64url((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
+                let file = dir.appendingPathComponent("\(UUID().uuidString.lowercased()).key")
+                guard FileManager.default.createFile(atPath: file.path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    return imdsError(500, "internal_error", "cannot write the challenge key in \(dir.path)")
+                }
+                lock.withLock { arcKeys[key] = file }
+                lock.withLock { stats.tokenRequestsRefused += 1 }
+                return .respond(
+                    status: 401, headers: [("WWW-Authenticate", "Basic realm=\(file.path)"), ("Content-Type", "application/json; charset=utf-8")],
+                    body: Array("{\"error\":\"unauthorized_client\",\"error_description\":\"Authorization header not present\"}".utf8))
+            }
+            let given = auth.hasPrefix("Basic ") ? String(auth.dropFirst(6)) : ""
+            guard let file = lock.withLock({ arcKeys.removeValue(forKey: given) }) else {
+                return imdsError(401, "unauthorized_client", "The key in the Authorization header is not one this agent issued")
+            }
+            try? FileManager.default.removeItem(at: file)
+        }
         if req.header("x-forwarded-for") != nil {
             return imdsError(400, "invalid_request", "Request contains X-Forwarded-For header")
         }

@@ -45,6 +45,8 @@ public struct EmulatorConfig: Sendable {
     public var userAssignedIdentities: [String] = []
     /// What App Service puts in IDENTITY_HEADER; requests to `/msi/token` must carry it.
     public var identityHeader = Secret(UUID().uuidString)
+    /// When set, the metadata path behaves as an Azure Arc agent: challenge keys go here.
+    public var arcKeyDirectory: URL? = nil
     /// `expires_in` of issued tokens; a token is refused (401) once it has run out.
     public var tokenLifetimeSeconds = 3600
     /// Scopes the token endpoint grants.
@@ -84,6 +86,8 @@ public final class Emulator: @unchecked Sendable {
     let now: @Sendable () -> Date
     /// Issued access tokens and when each expires.
     var tokens: [String: Date] = [:]
+    /// Azure Arc challenge keys handed out and not used yet.
+    var arcKeys: [String: URL] = [:]
     /// `x-ms-client-request-id` values seen (their count goes to the stats).
     var requestIds: Set<String> = []
     /// Undeclared column names already reported, per stream.

@@ -194,10 +194,19 @@ public enum CredentialResolver {
         let mi: TokenProvider.ManagedIdentity
         let identityEndpoint = environment["IDENTITY_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
         let identityHeader = environment["IDENTITY_HEADER"].flatMap { $0.isEmpty ? nil : $0 }
-        if let e = identityEndpoint, let h = identityHeader {
+        let imdsEndpoint = environment["IMDS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
+        if identityEndpoint != nil, identityHeader != nil, environment["IDENTITY_SERVER_THUMBPRINT"].map({ !$0.isEmpty }) ?? false {
+            throw Failure(description: "IDENTITY_SERVER_THUMBPRINT is set (a Service Fabric managed identity): logship does not take tokens from Service Fabric; use a client secret or workload identity there")
+        } else if let e = identityEndpoint, let h = identityHeader {
             mi = .init(endpoint: .appService(try hostURL(e, "IDENTITY_ENDPOINT"), header: Secret(h)), clientId: client)
+        } else if let e = identityEndpoint, imdsEndpoint != nil {
+            if let client {
+                throw Failure(description: "an Azure Arc-enabled server has only its system-assigned identity; remove the client id \(client) (LOGSHIP_CLIENT_ID, AZURE_CLIENT_ID or target.clientId)")
+            }
+            let dir = environment["LOGSHIP_ARC_KEY_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? TokenProvider.ManagedIdentity.arcKeyDirectory
+            mi = .init(endpoint: .arc(try hostURL(e, "IDENTITY_ENDPOINT"), keyDirectory: dir), clientId: nil)
         } else if identityEndpoint != nil {
-            throw Failure(description: "IDENTITY_ENDPOINT is set without IDENTITY_HEADER (Azure Arc or Service Fabric): logship does not take tokens from those; use a client secret or workload identity there")
+            throw Failure(description: "IDENTITY_ENDPOINT is set without IDENTITY_HEADER or IMDS_ENDPOINT: not an identity endpoint logship knows (App Service sets IDENTITY_HEADER, Azure Arc IMDS_ENDPOINT)")
         } else if let host = environment["AZURE_POD_IDENTITY_AUTHORITY_HOST"], !host.isEmpty {
             mi = .init(endpoint: .imds(try hostURL(host, "AZURE_POD_IDENTITY_AUTHORITY_HOST")), clientId: client)
         } else {
@@ -212,6 +221,7 @@ public enum CredentialResolver {
         switch mi.endpoint {
         case .imds(let u): tokenHost = u
         case .appService(let u, _): tokenHost = u
+        case .arc(let u, _): tokenHost = u
         }
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: "", clientId: client ?? "",

@@ -280,4 +280,62 @@ import Testing
             return true
         }
     }
+
+    @Test func azureArcChallengeIsAnsweredWithTheKeyFileItNames() async throws {
+        let dir = TempDir("arc")
+        defer { dir.cleanup() }
+        let keys = dir.url.appendingPathComponent("tokens")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        let key = keys.appendingPathComponent("0b6a.key")
+        try Data("arc-key-secret\n".utf8).write(to: key)
+        let t = ScriptedTransport([
+            ScriptedTransport.json(401, "{}", headers: ["www-authenticate": "Basic realm=\(key.path)"]),
+            ScriptedTransport.token("arc-1"),
+        ])
+        let endpoint = URL(string: "http://localhost:40342/metadata/identity/oauth2/token")!
+        let token = try await managed(t, .arc(endpoint, keyDirectory: keys.path)).token()
+        #expect(token.value.value == "arc-1")
+        #expect(t.requests.count == 2)
+        #expect(t.requests.allSatisfy { $0.method == "GET" && $0.header("Metadata") == "true" })
+        #expect(t.requests[0].url.absoluteString == "http://localhost:40342/metadata/identity/oauth2/token?api-version=2020-06-01&resource=https%3A%2F%2Fmonitor.azure.com%2F")
+        #expect(t.requests[0].header("Authorization") == nil)
+        #expect(t.requests[1].header("Authorization") == "Basic arc-key-secret")
+
+        // The key is a credential: quoted back by a refusal, it is blanked out.
+        let refused = ScriptedTransport([
+            ScriptedTransport.json(401, "{}", headers: ["www-authenticate": "Basic realm=\"\(key.path)\""]),
+            ScriptedTransport.json(401, "{\"error\":\"unauthorized_client\",\"error_description\":\"bad key arc-key-secret\"}"),
+        ])
+        await #expect {
+            _ = try await managed(refused, .arc(endpoint, keyDirectory: keys.path)).token()
+        } throws: { e in
+            guard case .refused(401, "unauthorized_client", let m) = e as? TokenProvider.TokenError else { return false }
+            return m.contains("<redacted>") && !m.contains("arc-key-secret")
+        }
+    }
+
+    /// Only a `.key` file of at most 4096 bytes directly in the agent's folder is read: a
+    /// stand-in endpoint must not get other files' contents sent to it.
+    @Test func azureArcChallengesNamingOtherFilesAreRefused() throws {
+        let dir = TempDir("arc-bad")
+        defer { dir.cleanup() }
+        let keys = dir.url.appendingPathComponent("tokens")
+        try FileManager.default.createDirectory(at: keys.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try Data("k".utf8).write(to: keys.appendingPathComponent("ok.key"))
+        try Data("k".utf8).write(to: keys.appendingPathComponent("sub/deeper.key"))
+        try Data("k".utf8).write(to: keys.appendingPathComponent("wrong.txt"))
+        try Data(repeating: 0x41, count: 4097).write(to: keys.appendingPathComponent("big.key"))
+        try Data("secret".utf8).write(to: dir.url.appendingPathComponent("outside.key"))
+        func key(_ header: String?) -> String? { try? TokenProvider.arcChallengeKey(header, keyDirectory: keys.path).get() }
+        #expect(key("Basic realm=\(keys.path)/ok.key") == "k")
+        #expect(key("basic REALM=\"\(keys.path)/ok.key\"") == "k")
+        #expect(key("Basic realm=\(keys.path)/../outside.key") == nil)
+        #expect(key("Basic realm=\(dir.url.path)/outside.key") == nil)
+        #expect(key("Basic realm=\(keys.path)/sub/deeper.key") == nil)
+        #expect(key("Basic realm=\(keys.path)/wrong.txt") == nil)
+        #expect(key("Basic realm=\(keys.path)/big.key") == nil)
+        #expect(key("Basic realm=\(keys.path)/missing.key") == nil)
+        #expect(key("Bearer") == nil)
+        #expect(key(nil) == nil)
+    }
 }
