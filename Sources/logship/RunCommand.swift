@@ -25,8 +25,9 @@ enum RunCommand {
             Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
             ${VAR} references in the pipeline file. Keys are never printed.
             Logs Ingestion API: LOGSHIP_TENANT_ID, LOGSHIP_CLIENT_ID, LOGSHIP_CLIENT_SECRET (or AZURE_TENANT_ID,
-            AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST); --endpoint
-            is the data collection endpoint.
+            AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST), or with
+            target.managedIdentity the Azure host's identity (IDENTITY_ENDPOINT and IDENTITY_HEADER, or the
+            Arc agent's IMDS_ENDPOINT, else the metadata service); --endpoint is the data collection endpoint.
             Exit codes: 0 all delivered; 1 records rejected or chunks dead-lettered; 2 usage or pipeline
             error; 3 the service refused the run; 130 interrupted.
             """)
