@@ -111,6 +111,11 @@ public final class Engine: @unchecked Sendable {
         var movedDone: [ManifestEntry] = []
         var changed: [String] = []
         var movedFrom = Set<String>()
+        // Looked up per file below; indexed once (a backfill can hold many thousands of files).
+        var doneByPath: [String: [ManifestEntry]] = [:]
+        for e in state.doneFiles.values { if let p = e.path { doneByPath[p, default: []].append(e) } }
+        var deliveredPaths = Set(doneByPath.keys)
+        for k in state.ranges.keys { if let hash = k.lastIndex(of: "#") { deliveredPaths.insert(String(k[..<hash])) } }
         for f in files {
             guard let fp = fingerprints[f.index] else { continue }
             let key = ManifestState.fileKey(f.relativePath, fp.sample)
@@ -121,7 +126,7 @@ public final class Engine: @unchecked Sendable {
             // This content's own deliveries (an earlier run that stopped part way), and what it
             // inherits from a delivered version of itself: both are kept.
             var acked = state.ranges[key] ?? []
-            if let grown = Self.appendedRanges(f, fp, state) {
+            if let grown = Self.appendedRanges(f, fp, earlier: doneByPath[f.relativePath] ?? []) {
                 acked += grown
                 report.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
             } else if let m = moved.match(f, fp, compression: spec.source.compression) {
@@ -142,9 +147,7 @@ public final class Engine: @unchecked Sendable {
                     report.warnings.append("\(f.relativePath) holds \(m.from) as it was delivered (renamed or compressed since); it is not sent again")
                     continue
                 }
-            } else if acked.isEmpty,
-                state.doneFiles.values.contains(where: { $0.path == f.relativePath }) || state.ranges.keys.contains(where: { $0.hasPrefix(f.relativePath + "#") })
-            {
+            } else if acked.isEmpty, deliveredPaths.contains(f.relativePath) {
                 changed.append(f.relativePath)
             }
             if !acked.isEmpty { plan.acked[f.index] = ManifestState.merge(acked) }
@@ -311,13 +314,14 @@ public final class Engine: @unchecked Sendable {
     /// that version's records (a `done` file's records were each delivered, rejected or
     /// dead-lettered). It is that version grown when its first bytes, up to that version's
     /// size, have that version's sample (first and last 64 KB at that size).
-    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, _ state: ManifestState) -> [Range<Int64>]? {
+    /// - Parameter earlier: the `done` entries of this path.
+    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, earlier: [ManifestEntry]) -> [Range<Int64>]? {
         guard fp.size > 65_536 else { return nil }
-        let earlier = state.doneFiles.values.filter { e in
-            guard e.path == f.relativePath, let head = e.head, head == fp.head, let size = e.size else { return false }
+        let shorter = earlier.filter { e in
+            guard let head = e.head, head == fp.head, let size = e.size else { return false }
             return size < fp.size && size >= 65_536
         }.sorted { ($0.size ?? 0) > ($1.size ?? 0) }
-        for e in earlier {
+        for e in shorter {
             guard let size = e.size, let ordinals = e.ordinals, FileFingerprint.sample(path: f.path, size: size) == e.sample else { continue }
             return ordinals > 0 ? [0..<ordinals] : []
         }
