@@ -147,4 +147,57 @@ import Testing
         #expect(counts.count == 6000)
         #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats")
     }
+
+    /// A log being written as the run reads it: a last line without its line end is not a
+    /// record yet. It is left for the next run, which sends it whole once it has ended.
+    @Test func aLastLineStillBeingWrittenWaitsForTheNextRun() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let f = dir.write("in/app.ndjson", records(0..<1000) + "{\"seq\":1000,\"msg\":\"r10")
+        let p = pipeline(dir, files: ["in/app.ndjson"])
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let first = try run(args, env: emu.env)
+        #expect(first.status == 0, "nothing rejected: \(first.stderr)")
+        #expect(first.stderr.contains("in/app.ndjson: its last line has no line end yet"), "\(first.stderr)")
+        #expect(seqCounts(emu).count == 1000)
+        try append(f, "00 ü\"}\n" + records(1001..<1500))
+        let second = try run(args, env: emu.env)
+        #expect(second.status == 0, "\(second.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 1500 && counts.values.allSatisfy { $0 == 1 })
+        #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 1000 && $0["msg_s"] as? String == "r1000 ü" })
+    }
+
+    /// A file not written to for a while is complete: its last line counts without a line end.
+    /// Should that line go on after all, it is sent again whole, and the run says so; a line
+    /// that is only given its line end later stays delivered.
+    @Test func aSettledFileEndingMidLineThatGoesOnAfterAllIsSentWhole() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let hourAgo = Date().addingTimeInterval(-3600)
+        // Cut inside a line (its JSON is not complete): rejected as it stands.
+        let cut = dir.write("in/cut.ndjson", records(0..<1000) + "{\"seq\":1000,\"msg\":\"r10")
+        // Complete, only without its line end.
+        let whole = dir.write("in/whole.ndjson", records(5000..<5100) + "{\"seq\":5100,\"msg\":\"r5100\"}")
+        for f in [cut, whole] { try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: f.path) }
+        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let first = try run(args, env: emu.env)
+        #expect(first.status == 1, "the cut line is rejected: \(first.stderr)")
+        #expect(seqCounts(emu).count == 1101, "the last lines count")
+        try append(cut, "00 ü\"}\n" + records(1001..<1200))
+        try append(whole, "\n" + records(5101..<5200))
+        let second = try run(args, env: emu.env)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("in/cut.ndjson: its last line had no line end when it was read"), "\(second.stderr)")
+        #expect(!second.stderr.contains("in/whole.ndjson: its last line"), "\(second.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 1400)
+        #expect(counts.values.allSatisfy { $0 == 1 }, "\(counts.filter { $0.value > 1 }.keys.sorted())")
+        #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 1000 && $0["msg_s"] as? String == "r1000 ü" })
+    }
 }

@@ -9,7 +9,9 @@ public final class ChunkProducer: @unchecked Sendable {
         case chunk(Chunk)
         /// Every record of the file is now in an emitted chunk (or was rejected); `ordinals`
         /// is the number of records the file holds. `error` when reading stopped early.
-        case fileFinished(file: Int, ordinals: Int64, error: ReadError?)
+        /// `heldBackAt`: the file was read up to there (a last line without its line end is left
+        /// for the next run).
+        case fileFinished(file: Int, ordinals: Int64, error: ReadError?, heldBackAt: Int64?)
         /// The file was skipped without reading (already delivered).
         case fileSkipped(file: Int)
         /// Reading stopped the run (too many rejects).
@@ -52,7 +54,7 @@ public final class ChunkProducer: @unchecked Sendable {
     private var reportedRecords = 0
     private var pending: [Event] = []
     /// Files fully read whose last records still sit in the open chunk.
-    private var finishedAwaitingChunk: [(Int, Int64, ReadError?)] = []
+    private var finishedAwaitingChunk: [(Int, Int64, ReadError?, Int64?)] = []
     private var currentOrdinals: Int64 = 0
     private var ackedCursor = 0
     private var inAckedRange = false
@@ -119,7 +121,7 @@ public final class ChunkProducer: @unchecked Sendable {
     private func releaseFinished(all: Bool) {
         guard !finishedAwaitingChunk.isEmpty else { return }
         if all || chunker.pendingBytes == 0 {
-            for (f, n, e) in finishedAwaitingChunk { pending.append(.fileFinished(file: f, ordinals: n, error: e)) }
+            for (f, n, e, h) in finishedAwaitingChunk { pending.append(.fileFinished(file: f, ordinals: n, error: e, heldBackAt: h)) }
             finishedAwaitingChunk.removeAll()
         }
     }
@@ -159,12 +161,12 @@ public final class ChunkProducer: @unchecked Sendable {
                 pending.append(.fileSkipped(file: file))
             case .fileFailed(let file, let error):
                 rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [])
-                pending.append(.fileFinished(file: file, ordinals: 0, error: error))
-            case .fileEnded(let file, let error):
+                pending.append(.fileFinished(file: file, ordinals: 0, error: error, heldBackAt: nil))
+            case .fileEnded(let file, let error, let heldBack):
                 if let error {
                     rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read", excerpt: [])
                 }
-                finishFile(error: error)
+                finishFile(error: error, heldBackAt: heldBack)
             case .record(let view):
                 let p = view.provenance
                 currentOrdinals = p.ordinal + 1
@@ -214,10 +216,10 @@ public final class ChunkProducer: @unchecked Sendable {
         }
     }
 
-    private func finishFile(error: ReadError?) {
-        let entry = (fileIndex, currentOrdinals, error)
+    private func finishFile(error: ReadError?, heldBackAt: Int64?) {
+        let entry = (fileIndex, currentOrdinals, error, heldBackAt)
         if chunker.pendingBytes == 0 {
-            pending.append(.fileFinished(file: entry.0, ordinals: entry.1, error: entry.2))
+            pending.append(.fileFinished(file: entry.0, ordinals: entry.1, error: entry.2, heldBackAt: entry.3))
         } else {
             finishedAwaitingChunk.append(entry)
         }

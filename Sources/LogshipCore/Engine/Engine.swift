@@ -126,9 +126,13 @@ public final class Engine: @unchecked Sendable {
             // This content's own deliveries (an earlier run that stopped part way), and what it
             // inherits from a delivered version of itself: both are kept.
             var acked = state.ranges[key] ?? []
-            if let grown = Self.appendedRanges(f, fp, earlier: doneByPath[f.relativePath] ?? []) {
+            if let (grown, reopened) = Self.appendedRanges(f, fp, earlier: doneByPath[f.relativePath] ?? []) {
                 acked += grown
                 report.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
+                if reopened {
+                    report.warnings.append(
+                        "\(f.relativePath): its last line had no line end when it was read, and the file went on from there: that line is sent again whole (the part sent before stays in the table)")
+                }
             } else if let m = moved.match(f, fp, compression: spec.source.compression) {
                 movedFrom.insert(m.from)
                 if m.grown {
@@ -242,8 +246,8 @@ public final class Engine: @unchecked Sendable {
                         await ledger.chunkSettled(chunk)
                         return false
                     }
-                case .fileFinished(let file, let ordinals, let error):
-                    await ledger.fileFinished(file, ordinals: ordinals, error: error)
+                case .fileFinished(let file, let ordinals, let error, let heldBack):
+                    await ledger.fileFinished(file, ordinals: ordinals, error: error, heldBackAt: heldBack)
                 case .fileSkipped:
                     await ledger.fileSkipped()
                 case .abort(let why):
@@ -314,16 +318,25 @@ public final class Engine: @unchecked Sendable {
     /// that version's records (a `done` file's records were each delivered, rejected or
     /// dead-lettered). It is that version grown when its first bytes, up to that version's
     /// size, have that version's sample (first and last 64 KB at that size).
+    /// If that version ended in the middle of a line that has gone on since (a plain file
+    /// written to without a line end for longer than the run waits), its last record is not
+    /// kept: it is read again whole (`reopened`). A line that was only given its line end
+    /// later is the same record and stays delivered.
     /// - Parameter earlier: the `done` entries of this path.
-    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, earlier: [ManifestEntry]) -> [Range<Int64>]? {
-        guard fp.size > 65_536 else { return nil }
+    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, earlier: [ManifestEntry]) -> (ranges: [Range<Int64>], reopened: Bool)? {
         let shorter = earlier.filter { e in
-            guard let head = e.head, head == fp.head, let size = e.size else { return false }
-            return size < fp.size && size >= 65_536
+            guard let size = e.size, size < fp.size else { return false }
+            // From 64 KB on, the head tells at once; below, the sample at that size does.
+            return size < 65_536 || e.head == fp.head
         }.sorted { ($0.size ?? 0) > ($1.size ?? 0) }
         for e in shorter {
-            guard let size = e.size, let ordinals = e.ordinals, FileFingerprint.sample(path: f.path, size: size) == e.sample else { continue }
-            return ordinals > 0 ? [0..<ordinals] : []
+            guard let size = e.size, var ordinals = e.ordinals, FileFingerprint.sample(path: f.path, size: size) == e.sample else { continue }
+            var reopened = false
+            if ordinals > 0, FileFingerprint.lineContinues(path: f.path, at: size) {
+                ordinals -= 1
+                reopened = true
+            }
+            return (ordinals > 0 ? [0..<ordinals] : [], reopened)
         }
         return nil
     }
@@ -390,7 +403,7 @@ actor Ledger {
     private let keepBodies: URL?
     /// Chunks dispatched and not yet settled, per file.
     private var pending: [Int: Int] = [:]
-    private var finished: [Int: (Int64, ReadError?)] = [:]
+    private var finished: [Int: (Int64, ReadError?, Int64?)] = [:]
     /// Records of each dispatched chunk still to be recorded (acknowledged or dead-lettered).
     private var outstanding: [String: Int] = [:]
     private var manifestFailed = false
@@ -553,14 +566,18 @@ actor Ledger {
         counters.update { $0.filesDone += 1 }
     }
 
-    func fileFinished(_ file: Int, ordinals: Int64, error: ReadError?) {
-        finished[file] = (ordinals, error)
+    func fileFinished(_ file: Int, ordinals: Int64, error: ReadError?, heldBackAt: Int64?) {
+        finished[file] = (ordinals, error, heldBackAt)
         if error != nil { report.filesWithReadErrors += 1 }
+        if let at = heldBackAt {
+            report.warnings.append(
+                "\(files[file].relativePath): its last line has no line end yet (the file was written to in the last \(Int(InlineInput.liveSeconds / 60)) minutes), so it was left for the next run; \(ordinals) records up to byte \(at) were read")
+        }
         maybeDone(file)
     }
 
     private func maybeDone(_ file: Int) {
-        guard let (ordinals, error) = finished[file], pending[file, default: 0] == 0, !report.dryRun, report.fatalError == nil,
+        guard let (ordinals, error, heldBack) = finished[file], pending[file, default: 0] == 0, !report.dryRun, report.fatalError == nil,
             !manifestFailed, error == nil, let fp = fingerprints[file]
         else { return }
         finished[file] = nil
@@ -569,6 +586,13 @@ actor Ledger {
         e.sample = fp.sample
         e.head = fp.head
         e.size = fp.size
+        if let at = heldBack, at < fp.size, let (sample, head) = FileFingerprint.sampleAndHead(path: files[file].path, size: at) {
+            // Done up to the line left unread: recorded as the file that ends there, which the
+            // next run finds grown.
+            e.sample = sample
+            e.head = head
+            e.size = at
+        }
         e.ordinals = ordinals
         do { try manifest?.append(e) } catch { return }
         report.filesDone += 1

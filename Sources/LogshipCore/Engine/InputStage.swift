@@ -6,8 +6,9 @@ enum InputEvent {
     case fileOpened(file: Int, names: NameTable?)
     case record(RecordView)
     case rejected(Provenance, RecordError, excerpt: [UInt8])
-    /// The file was read to its end, or reading stopped at `error` (everything before it was handed out).
-    case fileEnded(file: Int, error: ReadError?)
+    /// The file was read to its end, or reading stopped at `error` (everything before it was
+    /// handed out). `heldBackAt`: the offset of a last line left unread (no line end yet).
+    case fileEnded(file: Int, error: ReadError?, heldBackAt: Int64?)
     /// The file could not be opened.
     case fileFailed(file: Int, ReadError)
     /// Not read at all (an earlier run delivered it).
@@ -63,7 +64,9 @@ final class InlineInput: InputStage, @unchecked Sendable {
         let f = files[index]
         if skip.contains(index) { return .fileSkipped(file: index) }
         do {
-            let (d, names, r) = try DecoderFactory.openWithReader(f, spec: source)
+            // Written to in the last five minutes: maybe still being written.
+            let live = f.path != "-" && Date().timeIntervalSince1970 - f.modified < Self.liveSeconds
+            let (d, names, r) = try DecoderFactory.openWithReader(f, spec: source, live: live)
             decoder = d
             reader = r
             return .fileOpened(file: index, names: names)
@@ -72,10 +75,14 @@ final class InlineInput: InputStage, @unchecked Sendable {
         }
     }
 
+    /// A file modified this recently may still be written to (see `DecoderFactory.openWithReader`).
+    static let liveSeconds = 300.0
+
     private func endFile(_ error: ReadError?) -> InputEvent {
+        let heldBack = error == nil && reader?.heldBack == true ? reader?.decodedOffset : nil
         decoder = nil
         reader = nil
-        return .fileEnded(file: index, error: error)
+        return .fileEnded(file: index, error: error, heldBackAt: heldBack)
     }
 }
 
@@ -101,7 +108,7 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
     enum Other {
         case opened(Int, NameTable?)
         case rejected(Provenance, RecordError, [UInt8])
-        case ended(Int, ReadError?)
+        case ended(Int, ReadError?, Int64?)
         case failed(Int, ReadError)
         case skipped(Int)
     }
@@ -197,7 +204,7 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
                     b.append(RecordItem(base: base, count: v.base.count, slots: s, slotCount: v.fields.count, provenance: v.provenance, plain: v.allNamesPlain, longest: v.longestValue))
                 case .fileOpened(let f, let n): b.others.append((b.recordCount, .opened(f, n)))
                 case .rejected(let p, let err, let x): b.others.append((b.recordCount, .rejected(p, err, x)))
-                case .fileEnded(let f, let err): b.others.append((b.recordCount, .ended(f, err)))
+                case .fileEnded(let f, let err, let held): b.others.append((b.recordCount, .ended(f, err, held)))
                 case .fileFailed(let f, let err): b.others.append((b.recordCount, .failed(f, err)))
                 case .fileSkipped(let f): b.others.append((b.recordCount, .skipped(f)))
                 }
@@ -243,9 +250,9 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
                     view.names = n ?? NameTable.empty
                     return .fileOpened(file: f, names: n)
                 case .rejected(let p, let e, let x): return .rejected(p, e, excerpt: x)
-                case .ended(let f, let e):
+                case .ended(let f, let e, let held):
                     names = nil
-                    return .fileEnded(file: f, error: e)
+                    return .fileEnded(file: f, error: e, heldBackAt: held)
                 case .failed(let f, let e): return .fileFailed(file: f, e)
                 case .skipped(let f): return .fileSkipped(file: f)
                 }

@@ -26,12 +26,16 @@ public final class FileByteSource: ByteSource {
     private let fd: Int32
     private let ownsFD: Bool
     public private(set) var rawOffset: Int64 = 0
+    /// Bytes after this are not read (what a file grew by while it is read belongs to the next run).
+    private let limit: Int64
 
-    public init(path: String) throws(ReadError) {
+    /// - Parameter limit: read no further than this many bytes (the size the run fingerprinted).
+    public init(path: String, limit: Int64 = .max) throws(ReadError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadError(message: "cannot open: \(String(cString: strerror(errno)))", offset: 0) }
         self.fd = fd
         self.ownsFD = true
+        self.limit = limit
         #if os(Linux)
             _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
         #endif
@@ -41,13 +45,16 @@ public final class FileByteSource: ByteSource {
     public init(standardInput: Void) {
         fd = 0
         ownsFD = false
+        limit = .max
     }
 
     deinit { if ownsFD { close(fd) } }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
+        let room = Int(min(Int64(buffer.count), limit - rawOffset))
+        if room <= 0 { return 0 }
         while true {
-            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            let n = Glibc.read(fd, buffer.baseAddress, room)
             if n >= 0 {
                 rawOffset += Int64(n)
                 return n
@@ -199,8 +206,9 @@ public final class PrefixedByteSource: ByteSource {
 public enum ByteSources {
     /// Opens `path` ("-" is stdin), decoding gzip when `compression` says so or, for `auto`,
     /// when the first two bytes are the gzip magic.
-    public static func open(path: String, compression: Compression) throws(ReadError) -> ByteSource {
-        let file: ByteSource = path == "-" ? FileByteSource(standardInput: ()) : try FileByteSource(path: path)
+    /// - Parameter limit: raw bytes to read at most (the size the run fingerprinted).
+    public static func open(path: String, compression: Compression, limit: Int64 = .max) throws(ReadError) -> ByteSource {
+        let file: ByteSource = path == "-" ? FileByteSource(standardInput: ()) : try FileByteSource(path: path, limit: limit)
         switch compression {
         case .none: return file
         case .gzip: return try GzipByteSource(file)

@@ -7,9 +7,13 @@ public enum DecoderFactory {
     }
 
     /// Like `open`, with the line reader too (its raw offset measures progress through the file).
-    public static func openWithReader(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
-        let source = try ByteSources.open(path: file.path, compression: spec.compression)
+    /// - Parameter live: the file may still be written to. It is read up to the size it had
+    ///   when the run looked at it, and, unless it is compressed, a last line without a line
+    ///   end is left for the next run.
+    public static func openWithReader(_ file: InputFile, spec: SourceSpec, live: Bool = false) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
+        let source = try ByteSources.open(path: file.path, compression: spec.compression, limit: file.path == "-" ? .max : file.size)
         let reader = LineReader(source: source)
+        reader.holdsBackUnterminatedLine = live && !(source is GzipByteSource)
         let (d, n) = try make(reader, file, spec)
         return (d, n, reader)
     }

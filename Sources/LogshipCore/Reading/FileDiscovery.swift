@@ -156,10 +156,28 @@ public struct FileFingerprint: Sendable, Equatable, Codable {
         return FileFingerprint(size: file.size, modified: file.modified, sample: sample, head: head)
     }
 
+    /// Whether a plain (not gzip) file's line that was unfinished at `offset` (no line end
+    /// before it) goes on past it, rather than ending there with a line end added later.
+    public static func lineContinues(path: String, at offset: Int64) -> Bool {
+        guard offset > 0 else { return false }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var magic: (UInt8, UInt8) = (0, 0)
+        guard withUnsafeMutableBytes(of: &magic, { pread(fd, $0.baseAddress, 2, 0) }) == 2 || offset < 2 else { return false }
+        if magic.0 == 0x1F && magic.1 == 0x8B { return false }
+        var before: UInt8 = 0x0A
+        var after: UInt8 = 0x0A
+        guard pread(fd, &before, 1, off_t(offset - 1)) == 1, before != 0x0A else { return false }
+        guard pread(fd, &after, 1, off_t(offset)) == 1 else { return false }
+        return after != 0x0A && after != 0x0D
+    }
+
     /// The sample of the first `size` bytes of the file at `path` (as if the file ended there).
     public static func sample(path: String, size: Int64) -> String? { sampleAndHead(path: path, size: size)?.0 }
 
-    private static func sampleAndHead(path: String, size: Int64) -> (String, String)? {
+    /// The sample and the head of the first `size` bytes of the file at `path`.
+    static func sampleAndHead(path: String, size: Int64) -> (String, String)? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -26,6 +26,10 @@ public final class LineReader {
     private var lineNumber = 0
     private var consumed: Int64 = 0  // decoded bytes before `start`
     public let maxLineBytes: Int
+    /// A last line without a line end is not handed out (a file still being written: the
+    /// rest of the line has not arrived yet). `heldBack` tells whether there was one.
+    public var holdsBackUnterminatedLine = false
+    public private(set) var heldBack = false
     /// Decoded bytes handed out so far (for progress).
     public var decodedOffset: Int64 { consumed }
     public var rawOffset: Int64 { source.rawOffset }
@@ -54,7 +58,13 @@ public final class LineReader {
             }
             searchFrom = end
             if eof {
-                if start < end { return take(upTo: end, skip: 0) }
+                if start < end {
+                    if holdsBackUnterminatedLine {
+                        heldBack = true
+                        return nil
+                    }
+                    return take(upTo: end, skip: 0)
+                }
                 return nil
             }
             if end - start >= maxLineBytes {

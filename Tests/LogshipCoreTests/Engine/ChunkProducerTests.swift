@@ -14,7 +14,7 @@ import Testing
         while let e = try p.next() {
             switch e {
             case .chunk(let c): out.append("chunk \(c.id) \(c.records) \(c.segments) \(Crypto.sha256([UInt8](c.body)).hexString)")
-            case .fileFinished(let f, let n, let err): out.append("finished \(f) \(n) \(err?.message ?? "")")
+            case .fileFinished(let f, let n, let err, let held): out.append("finished \(f) \(n) \(err?.message ?? "") \(held.map(String.init) ?? "")")
             case .fileSkipped(let f): out.append("skipped \(f)")
             case .abort(let m): out.append("abort \(m)")
             }

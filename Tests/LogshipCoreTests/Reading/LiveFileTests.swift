@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+@testable import LogshipCore
+
+/// Reading a file that may still be written to: no further than the size the run looked at,
+/// and, when asked, without an unfinished last line.
+@Suite struct LiveFileTests {
+    @Test func aFileIsReadUpToItsLimitOnly() throws {
+        let dir = TempDir("live")
+        defer { dir.cleanup() }
+        let f = dir.file("a.log")
+        try Data((0..<100_000).map { UInt8($0 % 251) }).write(to: f)
+        for limit: Int64 in [0, 1, 4095, 65_536, 99_999, 100_000, 200_000] {
+            let source = try FileByteSource(path: f.path, limit: limit)
+            let got = try MovedContent.readPrefix(source, 300_000)
+            #expect(Int64(got.count) == min(limit, 100_000), "limit \(limit)")
+            let more = UnsafeMutableRawBufferPointer.allocate(byteCount: 16, alignment: 1)
+            defer { more.deallocate() }
+            #expect(try source.read(into: more) == 0)
+        }
+    }
+
+    @Test(arguments: [false, true]) func anUnfinishedLastLineIsHeldBackWhenAskedTo(hold: Bool) throws {
+        let dir = TempDir("live-lines")
+        defer { dir.cleanup() }
+        let f = dir.file("a.log")
+        try Data("one\ntwo\r\nthree".utf8).write(to: f)
+        let reader = LineReader(source: try FileByteSource(path: f.path), bufferSize: 4096)
+        reader.holdsBackUnterminatedLine = hold
+        var lines: [String] = []
+        while let l = try reader.next() { lines.append(String(decoding: l.bytes, as: UTF8.self)) }
+        #expect(lines == (hold ? ["one", "two"] : ["one", "two", "three"]))
+        #expect(reader.heldBack == hold)
+        #expect(reader.decodedOffset == (hold ? 9 : 14), "read up to the end of the last whole line")
+    }
+
+    @Test func aFinishedFileHoldsNothingBack() throws {
+        let dir = TempDir("live-done")
+        defer { dir.cleanup() }
+        let f = dir.file("a.log")
+        try Data("one\ntwo\n".utf8).write(to: f)
+        let reader = LineReader(source: try FileByteSource(path: f.path))
+        reader.holdsBackUnterminatedLine = true
+        var n = 0
+        while try reader.next() != nil { n += 1 }
+        #expect(n == 2 && !reader.heldBack)
+    }
+
+    /// A line that was unfinished where a delivered version ended: continued, or only ended.
+    @Test func aLineGoesOnOrIsOnlyEnded() throws {
+        let dir = TempDir("live-cont")
+        defer { dir.cleanup() }
+        let f = dir.file("a.log")
+        try Data("ab\ncd".utf8).write(to: f)
+        #expect(!FileFingerprint.lineContinues(path: f.path, at: 3), "ended with a line end")
+        #expect(FileFingerprint.lineContinues(path: f.path, at: 4), "c, then d")
+        #expect(!FileFingerprint.lineContinues(path: f.path, at: 5), "nothing after it yet")
+        try Data("ab\ncd\nef".utf8).write(to: f)
+        #expect(!FileFingerprint.lineContinues(path: f.path, at: 5), "only its line end came")
+        try Data("ab\ncd\r\n".utf8).write(to: f)
+        #expect(!FileFingerprint.lineContinues(path: f.path, at: 5))
+        try Gzip.compress(Data("ab\ncd".utf8)).write(to: f)
+        #expect(!FileFingerprint.lineContinues(path: f.path, at: 4), "compressed bytes say nothing about lines")
+    }
+}
