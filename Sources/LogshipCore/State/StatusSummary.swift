@@ -45,15 +45,13 @@ public struct StatusSummary: Codable, Sendable {
                 s.lastRun = r
             }
         }
+        // What the next run would make of each file (grown and rotated files included).
+        let fingerprints = files.map { FileFingerprint.of($0) }
+        let plans = states.map { ResumePlanner.plan($0, files: files, fingerprints: fingerprints, compression: spec.source.compression).plan }
         for f in files {
-            guard let fp = FileFingerprint.of(f) else {
-                s.filesPending += 1
-                continue
-            }
-            let key = ManifestState.fileKey(f.relativePath, fp.sample)
-            if states.contains(where: { $0.doneFiles[key] != nil }) {
+            if fingerprints[f.index] != nil, plans.contains(where: { $0.doneFiles.contains(f.index) }) {
                 s.filesDone += 1
-            } else if states.contains(where: { $0.ranges[key] != nil }) {
+            } else if fingerprints[f.index] != nil, plans.contains(where: { !($0.acked[f.index] ?? []).isEmpty }) {
                 s.filesPartial += 1
                 s.partialFiles.append(f.relativePath)
             } else {
