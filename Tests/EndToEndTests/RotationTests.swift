@@ -148,12 +148,45 @@ import Testing
         _ = try? proc.wait(timeout: 30)
         let partial = seqCounts(emu).count
         #expect(partial > 3000 && partial < 6000, "the kill came part way (\(partial) records stored)")
+        // And it grew again before the next run: both the delivered version and the part the
+        // killed run delivered are kept.
+        try append(f, records(6000..<6500))
         let r = try run(args, env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         let counts = seqCounts(emu)
         #expect((0..<3000).allSatisfy { counts[$0] == 1 }, "records delivered before the file grew were sent again")
-        #expect(counts.count == 6000)
+        #expect(counts.count == 6500)
         #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats")
+    }
+
+    /// The first delivery of a file killed part way, and the file grew before the next run: the
+    /// records the killed run delivered are not sent again.
+    @Test func aFileKilledOnItsFirstDeliveryThenGrownKeepsWhatWasDelivered() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let f = dir.write("in/app.ndjson", records(0..<3000))
+        let p = pipeline(dir, files: ["in/app.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let manifest = state.appendingPathComponent("manifest.jsonl")
+        func acks() -> Int {
+            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
+        }
+        let proc = try Spawned(args + ["--concurrency", "1"], env: emu.env)
+        for _ in 0..<3000 where acks() < 3 && proc.isRunning { usleep(10_000) }
+        kill(proc.pid, SIGKILL)
+        _ = try? proc.wait(timeout: 30)
+        let partial = seqCounts(emu).count
+        #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
+        try append(f, records(3000..<3500))
+        let r = try run(args, env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("grew since a run that stopped part way through it"), "\(r.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 3500)
+        #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
     }
 
     /// A log being written as the run reads it: a last line without its line end is not a

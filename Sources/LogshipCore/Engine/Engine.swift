@@ -384,7 +384,9 @@ actor Ledger {
 
     private func segments(_ chunk: Chunk) -> [ManifestSegment] {
         chunk.segments.map { s in
-            ManifestSegment(path: files[s.file].relativePath, sample: fingerprints[s.file]?.sample ?? "stream", start: s.start, end: s.end)
+            ManifestSegment(
+                path: files[s.file].relativePath, sample: fingerprints[s.file]?.sample ?? "stream", start: s.start, end: s.end,
+                size: fingerprints[s.file]?.size)
         }
     }
 

@@ -21,7 +21,14 @@ public enum ResumePlanner {
         var doneByPath: [String: [ManifestEntry]] = [:]
         for e in state.doneFiles.values { if let p = e.path { doneByPath[p, default: []].append(e) } }
         var deliveredPaths = Set(doneByPath.keys)
-        for k in state.ranges.keys { if let hash = k.lastIndex(of: "#") { deliveredPaths.insert(String(k[..<hash])) } }
+        // Versions of a path delivered in part (a run that stopped), with their size where known.
+        var partialByPath: [String: [(sample: String, size: Int64)]] = [:]
+        for k in state.ranges.keys {
+            guard let hash = k.lastIndex(of: "#") else { continue }
+            let path = String(k[..<hash])
+            deliveredPaths.insert(path)
+            if let size = state.sizes[k], state.doneFiles[k] == nil { partialByPath[path, default: []].append((String(k[k.index(after: hash)...]), size)) }
+        }
         for f in files {
             guard let fp = fingerprints[f.index] else { continue }
             let key = ManifestState.fileKey(f.relativePath, fp.sample)
@@ -32,14 +39,27 @@ public enum ResumePlanner {
             // This content's own deliveries (an earlier run that stopped part way), and what it
             // inherits from a delivered version of itself: both are kept.
             var acked = state.ranges[key] ?? []
+            var grew = false
             if let (grown, reopened) = appendedRanges(f, fp, earlier: doneByPath[f.relativePath] ?? []) {
                 acked += grown
+                grew = true
                 out.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
                 if reopened {
                     out.warnings.append(
                         "\(f.relativePath): its last line had no line end when it was read, and the file went on from there: that line is sent again whole (the part sent before stays in the table)")
                 }
-            } else if let m = moved.match(f, fp, compression: compression) {
+            }
+            // A shorter version a stopped run delivered in part (after a done one, or alone).
+            if let earlier = partlyDelivered(f, fp, versions: partialByPath[f.relativePath] ?? []),
+                let r = state.ranges[ManifestState.fileKey(f.relativePath, earlier)]
+            {
+                acked += r
+                if !grew {
+                    out.warnings.append("\(f.relativePath) grew since a run that stopped part way through it; the records that run delivered are not sent again")
+                }
+                grew = true
+            }
+            if !grew, let m = moved.match(f, fp, compression: compression) {
                 movedFrom.insert(m.from)
                 if m.grown {
                     if let n = m.entry.ordinals, n > 0 { acked.append(0..<n) }
@@ -57,7 +77,7 @@ public enum ResumePlanner {
                     out.warnings.append("\(f.relativePath) holds \(m.from) as it was delivered (renamed or compressed since); it is not sent again")
                     continue
                 }
-            } else if acked.isEmpty, deliveredPaths.contains(f.relativePath) {
+            } else if !grew, acked.isEmpty, deliveredPaths.contains(f.relativePath) {
                 changed.append(f.relativePath)
             }
             if !acked.isEmpty { out.plan.acked[f.index] = ManifestState.merge(acked) }
@@ -67,6 +87,15 @@ public enum ResumePlanner {
             out.warnings.append("\(path) changed since it was delivered (its content differs); it is sent again in full")
         }
         return out
+    }
+
+    /// The sample of the largest shorter version of this file that a stopped run delivered in
+    /// part, when the file begins with it.
+    static func partlyDelivered(_ f: InputFile, _ fp: FileFingerprint, versions: [(sample: String, size: Int64)]) -> String? {
+        for v in versions.filter({ $0.size < fp.size && $0.sample != fp.sample }).sorted(by: { $0.size > $1.size }) {
+            if FileFingerprint.sample(path: f.path, size: v.size) == v.sample { return v.sample }
+        }
+        return nil
     }
 
     /// A file that only grew keeps what its latest delivered, shorter version held: all of

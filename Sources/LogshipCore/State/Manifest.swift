@@ -41,6 +41,8 @@ public struct ManifestSegment: Codable, Sendable, Equatable {
     public var sample: String
     public var start: Int64
     public var end: Int64
+    /// The file's size when it was read (so a later, grown version can be checked against it).
+    public var size: Int64? = nil
 }
 
 /// What the state directory says was delivered before.
@@ -54,6 +56,8 @@ public struct ManifestState: Sendable {
     /// Ordinal ranges handled per file (path + content sample).
     public var ranges: [String: [Range<Int64>]] = [:]
     public var doneFiles: [String: ManifestEntry] = [:]
+    /// Per file key with ranges: the file's size when they were delivered, where recorded.
+    public var sizes: [String: Int64] = [:]
     public var ackedChunks = 0
     public var deadChunks = 0
     public var ackedRecords = 0
@@ -138,7 +142,11 @@ public struct ManifestState: Sendable {
     }
 
     private mutating func addRanges(_ e: ManifestEntry) {
-        for s in e.seg ?? [] { ranges[Self.fileKey(s.path, s.sample), default: []].append(s.start..<s.end) }
+        for s in e.seg ?? [] {
+            let key = Self.fileKey(s.path, s.sample)
+            ranges[key, default: []].append(s.start..<s.end)
+            if let size = s.size { sizes[key] = size }
+        }
     }
 
     static func merge(_ r: [Range<Int64>]) -> [Range<Int64>] {
