@@ -241,4 +241,34 @@ import Testing
         #expect(counts.values.allSatisfy { $0 == 1 }, "\(counts.filter { $0.value > 1 }.keys.sorted())")
         #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 1000 && $0["msg_s"] as? String == "r1000 ü" })
     }
+
+    /// A CSV export still being written, cut inside a quoted field that spans lines: the
+    /// record waits for the next run from its first line on, and is then sent whole.
+    @Test func aCSVRecordStillBeingWrittenWaitsWhole() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let rows = (1...500).map { "\($0),row \($0)" }.joined(separator: "\n")
+        let f = dir.write("in/a.csv", "id,note\n" + rows + "\n501,\"first line\nstill")
+        let p = dir.write("csv.json5", """
+            { version: 1, source: { files: ["in/a.csv"], format: "csv" }, target: { logType: "Csv" } }
+            """)
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let first = try run(args, env: emu.env)
+        #expect(first.status == 0, "nothing rejected: \(first.stderr)")
+        #expect(first.stderr.contains("its last line has no line end yet"), "\(first.stderr)")
+        func ids() -> [String: Int] {
+            var c: [String: Int] = [:]
+            for r in emu.rows("Csv_CL") { if let id = r["id_s"] as? String { c[id, default: 0] += 1 } }
+            return c
+        }
+        #expect(ids().count == 500)
+        try append(f, " going\"\n" + (502...600).map { "\($0),row \($0)" }.joined(separator: "\n") + "\n")
+        let second = try run(args, env: emu.env)
+        #expect(second.status == 0, "\(second.stderr)")
+        let counts = ids()
+        #expect(counts.count == 600 && counts.values.allSatisfy { $0 == 1 }, "\(counts.count) ids")
+        #expect(emu.rows("Csv_CL").contains { $0["id_s"] as? String == "501" && $0["note_s"] as? String == "first line\nstill going" })
+    }
 }

@@ -79,7 +79,7 @@ final class InlineInput: InputStage, @unchecked Sendable {
     static let liveSeconds = 300.0
 
     private func endFile(_ error: ReadError?) -> InputEvent {
-        let heldBack = error == nil && reader?.heldBack == true ? reader?.decodedOffset : nil
+        let heldBack = error == nil ? decoder?.heldBackAt : nil
         decoder = nil
         reader = nil
         return .fileEnded(file: index, error: error, heldBackAt: heldBack)

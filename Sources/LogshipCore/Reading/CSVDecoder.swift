@@ -35,6 +35,7 @@ public final class CSVDecoder: RecordDecoder {
     /// view points at it, and reading a `let` costs no reference counting per record.
     public let names: NameTable
     public var decodedOffset: Int64 { scanner.reader.decodedOffset }
+    public private(set) var heldBackAt: Int64?
 
     private let fileIndex: Int
     // The byte-level state is a value so that the per-record work pays for one exclusivity
@@ -88,7 +89,17 @@ public final class CSVDecoder: RecordDecoder {
     deinit { scanner.deallocate() }
 
     public func next() throws(ReadError) -> DecodeResult? {
-        guard let outcome = try scanner.readRecord() else { return nil }
+        if heldBackAt != nil { return nil }
+        guard let outcome = try scanner.readRecord() else {
+            if scanner.reader.heldBack { heldBackAt = scanner.reader.decodedOffset }
+            return nil
+        }
+        if outcome == .unterminated && scanner.reader.heldBack {
+            // A quoted field open at a last line that has not ended yet: the record is still
+            // being written. It is left, from its first line, for the next run.
+            heldBackAt = scanner.recordOffset
+            return nil
+        }
         let provenance = Provenance(
             fileIndex: fileIndex, line: scanner.recordLine, offset: scanner.recordOffset, ordinal: ordinal)
         ordinal += 1

@@ -22,6 +22,7 @@ public final class NDJSONDecoder: RecordDecoder {
     deinit { repaired.deallocate() }
 
     public var decodedOffset: Int64 { reader.decodedOffset }
+    public var heldBackAt: Int64? { reader.heldBack ? reader.decodedOffset : nil }
 
     public func next() throws(ReadError) -> DecodeResult? {
         while let line = try reader.next() {

@@ -169,6 +169,9 @@ public protocol RecordDecoder: AnyObject {
     func next() throws(ReadError) -> DecodeResult?
     /// Decoded bytes consumed so far (for progress).
     var decodedOffset: Int64 { get }
+    /// After the end: where reading stopped short of an unfinished last record (a file still
+    /// being written); nil when the file was read to its end.
+    var heldBackAt: Int64? { get }
 }
 
 /// Field slots in one allocation that a decoder reuses record after record; views point into
