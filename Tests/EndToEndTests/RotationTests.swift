@@ -271,4 +271,37 @@ import Testing
         #expect(counts.count == 600 && counts.values.allSatisfy { $0 == 1 }, "\(counts.count) ids")
         #expect(emu.rows("Csv_CL").contains { $0["id_s"] as? String == "501" && $0["note_s"] as? String == "first line\nstill going" })
     }
+
+    /// A run killed part way through `access.log`, then logrotate renamed it before the next
+    /// run: what the killed run delivered is not sent again from `access.log.1`.
+    @Test func aFileKilledPartWayThenRotatedKeepsWhatWasDelivered() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let log = dir.write("in/access.log", records(0..<3000))
+        let p = pipeline(dir, files: ["in/access.log*"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let manifest = state.appendingPathComponent("manifest.jsonl")
+        func acks() -> Int {
+            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
+        }
+        let proc = try Spawned(args + ["--concurrency", "1"], env: emu.env)
+        for _ in 0..<3000 where acks() < 3 && proc.isRunning { usleep(10_000) }
+        kill(proc.pid, SIGKILL)
+        _ = try? proc.wait(timeout: 30)
+        let partial = seqCounts(emu).count
+        #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
+        try append(log, records(3000..<3200))
+        try FileManager.default.moveItem(at: log, to: dir.file("in/access.log.1"))
+        dir.write("in/access.log", records(3200..<3400))
+        let r = try run(args, env: emu.env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("in/access.log.1 begins with in/access.log as a run that stopped part way delivered it"), "\(r.stderr)")
+        #expect(!r.stderr.contains("changed since it was delivered"), "\(r.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 3400)
+        #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
+    }
 }

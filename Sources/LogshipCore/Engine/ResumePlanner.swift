@@ -61,8 +61,12 @@ public enum ResumePlanner {
             }
             if !grew, let m = moved.match(f, fp, compression: compression) {
                 movedFrom.insert(m.from)
-                if m.grown {
-                    if let n = m.entry.ordinals, n > 0 { acked.append(0..<n) }
+                if let part = m.partRanges {
+                    acked += part
+                    out.warnings.append(
+                        "\(f.relativePath) \(m.grown ? "begins with" : "holds") \(m.from) as a run that stopped part way delivered it (renamed since); the records that run delivered are not sent again")
+                } else if m.grown, let entry = m.entry {
+                    if let n = entry.ordinals, n > 0 { acked.append(0..<n) }
                     out.warnings.append(
                         "\(f.relativePath) begins with \(m.from) as it was delivered (renamed or compressed since, then grown); only the records after those are sent")
                 } else {
@@ -72,7 +76,7 @@ public enum ResumePlanner {
                     e.sample = fp.sample
                     e.head = fp.head
                     e.size = fp.size
-                    e.ordinals = m.entry.ordinals
+                    e.ordinals = m.entry?.ordinals
                     out.movedDone.append(e)
                     out.warnings.append("\(f.relativePath) holds \(m.from) as it was delivered (renamed or compressed since); it is not sent again")
                     continue

@@ -17,9 +17,20 @@ public enum MovedContent {
     public struct Match: Sendable {
         /// The path the content was delivered under.
         public var from: String
-        public var entry: ManifestEntry
+        /// Its `done` entry; nil for content a stopped run delivered in part.
+        public var entry: ManifestEntry?
         /// The file goes on past the delivered content.
         public var grown: Bool
+        /// For content delivered in part: the ordinal ranges that were.
+        public var partRanges: [Range<Int64>]? = nil
+    }
+
+    /// Content a stopped run delivered in part, with the size it had.
+    struct Partial: Sendable {
+        var path: String
+        var sample: String
+        var size: Int64
+        var ranges: [Range<Int64>]
     }
 
     /// `done` entries whose content has left its path, looked up by content. Built once per run;
@@ -31,6 +42,8 @@ public enum MovedContent {
         private var byHead: [String: [ManifestEntry]] = [:]
         /// By head, for content under 64 KB (whose head is all of it): found only whole.
         private var smallByHead: [String: ManifestEntry] = [:]
+        /// Content delivered in part that left its path (few: the files a stopped run was in).
+        private var partials: [Partial] = []
         public private(set) var count = 0
 
         public var isEmpty: Bool { count == 0 }
@@ -49,6 +62,19 @@ public enum MovedContent {
                 if size >= 65_536 { byHead[head, default: []].append(e) } else { smallByHead[head] = e }
             }
             for k in byHead.keys { byHead[k]!.sort { ($0.size ?? 0) > ($1.size ?? 0) } }
+            var paths: [String: String] = [:]
+            for f in files { paths[f.relativePath] = f.path }
+            for (key, size) in state.sizes where state.doneFiles[key] == nil {
+                guard let hash = key.lastIndex(of: "#"), let ranges = state.ranges[key] else { continue }
+                let path = String(key[..<hash]), sample = String(key[key.index(after: hash)...])
+                if let current = now[path], let absolute = paths[path] {
+                    if current.sample == sample { continue }
+                    if current.size > size && FileFingerprint.sample(path: absolute, size: size) == sample { continue }
+                }
+                partials.append(Partial(path: path, sample: sample, size: size, ranges: ManifestState.merge(ranges)))
+                count += 1
+            }
+            partials.sort { $0.size > $1.size }
         }
 
         /// The delivered content with the most records that `file` begins with, if any (a file
@@ -66,6 +92,10 @@ public enum MovedContent {
                 for e in byHead[fp.head] ?? [] where e.path != file.relativePath {
                     guard let size = e.size, size < fp.size, FileFingerprint.sample(path: file.path, size: size) == e.sample else { continue }
                     return Match(from: e.path!, entry: e, grown: true)
+                }
+                for p in partials where p.path != file.relativePath && p.size <= fp.size {
+                    let same = p.size == fp.size ? p.sample == fp.sample : FileFingerprint.sample(path: file.path, size: p.size) == p.sample
+                    if same { return Match(from: p.path, entry: nil, grown: p.size < fp.size, partRanges: p.ranges) }
                 }
                 return nil
             }
