@@ -287,7 +287,7 @@ public actor TokenProvider {
                 return .failure(
                     .refused(
                         status: 0, code: "ManagedIdentityUnavailable",
-                        message: "\(message); managed identity tokens come from the Azure host logship runs on (a VM, scale set, AKS node, App Service or Container App). Elsewhere, use a client secret or workload identity"))
+                        message: "\(message); managed identity tokens come from the Azure host logship runs on (a VM, scale set, AKS node, App Service, Container App or Azure Arc-enabled server). Elsewhere, use a client secret or workload identity"))
             }
             return .failure(.unavailable(status: nil, retryAfter: nil, message: message))
         }
