@@ -189,42 +189,61 @@ import Testing
         #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
     }
 
-    /// A log being written as the run reads it: a last line without its line end is not a
-    /// record yet. It is left for the next run, which sends it whole once it has ended.
+    /// Runs logship (one request at a time) and calls `grow` once its first chunk is
+    /// acknowledged. A file after a first one of many chunks is read only once the uploads
+    /// have freed bodies, so it is read after `grow`: by the body bound, not by timing.
+    func runWhileGrowing(_ args: [String], env: [String: String], state: URL, grow: () throws -> Void) throws -> (Int32, String) {
+        let manifest = state.appendingPathComponent("manifest.jsonl")
+        func acks() -> Int {
+            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
+        }
+        let proc = try Spawned(args + ["--concurrency", "1"], env: env)
+        for _ in 0..<3000 where acks() < 1 && proc.isRunning { usleep(10_000) }
+        #expect(proc.isRunning, "the run was still going when the file grew")
+        try grow()
+        let status = try proc.wait(timeout: 120)
+        return (status, proc.stderr)
+    }
+
+    /// A log being written as the run reads it: a last line without its line end, in a file
+    /// that grew since the run looked at it, is not a record yet. It is left for the next run,
+    /// which sends it whole.
     @Test func aLastLineStillBeingWrittenWaitsForTheNextRun() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(["--latency-ms", "100"], dataDir: dir.file("emu"))
         defer { emu.stop() }
-        let f = dir.write("in/app.ndjson", records(0..<1000) + "{\"seq\":1000,\"msg\":\"r10")
-        let p = pipeline(dir, files: ["in/app.ndjson"])
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
-        let first = try run(args, env: emu.env)
-        #expect(first.status == 0, "nothing rejected: \(first.stderr)")
-        #expect(first.stderr.contains("in/app.ndjson: its last line has no line end yet"), "\(first.stderr)")
-        #expect(seqCounts(emu).count == 1000)
-        try append(f, "00 ü\"}\n" + records(1001..<1500))
+        dir.write("in/a-first.ndjson", records(0..<3000))
+        let live = dir.write("in/b-live.ndjson", records(3000..<4000) + "{\"seq\":4000,\"msg\":\"r40")
+        let p = pipeline(dir, files: ["in/*.ndjson"])
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state) {
+            try append(live, "00 ü\"}\n" + records(4001..<4200))
+        }
+        #expect(status == 0, "nothing rejected: \(stderr)")
+        #expect(stderr.contains("in/b-live.ndjson: its last line has no line end yet and the file is still being written"), "\(stderr)")
+        #expect(seqCounts(emu).count == 4000, "the records before it, and none after the size the run looked at")
         let second = try run(args, env: emu.env)
         #expect(second.status == 0, "\(second.stderr)")
         let counts = seqCounts(emu)
-        #expect(counts.count == 1500 && counts.values.allSatisfy { $0 == 1 })
-        #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 1000 && $0["msg_s"] as? String == "r1000 ü" })
+        #expect(counts.count == 4200 && counts.values.allSatisfy { $0 == 1 })
+        #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 4000 && $0["msg_s"] as? String == "r4000 ü" })
     }
 
-    /// A file not written to for a while is complete: its last line counts without a line end.
-    /// Should that line go on after all, it is sent again whole, and the run says so; a line
-    /// that is only given its line end later stays delivered.
+    /// A file that is not growing is complete: its last line counts without a line end (a
+    /// copy made a moment ago, an hour-old export alike). Should that line go on after all, it
+    /// is sent again whole, and the run says so; a line only given its line end later stays
+    /// delivered.
     @Test func aSettledFileEndingMidLineThatGoesOnAfterAllIsSentWhole() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
-        let hourAgo = Date().addingTimeInterval(-3600)
         // Cut inside a line (its JSON is not complete): rejected as it stands.
         let cut = dir.write("in/cut.ndjson", records(0..<1000) + "{\"seq\":1000,\"msg\":\"r10")
         // Complete, only without its line end.
         let whole = dir.write("in/whole.ndjson", records(5000..<5100) + "{\"seq\":5100,\"msg\":\"r5100\"}")
-        for f in [cut, whole] { try FileManager.default.setAttributes([.modificationDate: hourAgo], ofItemAtPath: f.path) }
         let p = pipeline(dir, files: ["in/*.ndjson"])
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
         let first = try run(args, env: emu.env)
@@ -247,29 +266,35 @@ import Testing
     @Test func aCSVRecordStillBeingWrittenWaitsWhole() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(["--latency-ms", "100"], dataDir: dir.file("emu"))
         defer { emu.stop() }
-        let rows = (1...500).map { "\($0),row \($0)" }.joined(separator: "\n")
-        let f = dir.write("in/a.csv", "id,note\n" + rows + "\n501,\"first line\nstill")
+        func rows(_ r: ClosedRange<Int>) -> String { r.map { "\($0),row \($0) \(String(repeating: "x", count: 60))" }.joined(separator: "\n") }
+        // Typed CSV is decoded ahead on a thread of its own, up to about 20,000 records ahead
+        // of the chunker: the first file is long enough that the second is reached only after
+        // several acknowledgements.
+        dir.write("in/a-first.csv", "id,note\n" + rows(1...40_000) + "\n")
+        let live = dir.write("in/b-live.csv", "id,note\n" + rows(50_001...50_500) + "\n50501,\"first line\nstill")
         let p = dir.write("csv.json5", """
-            { version: 1, source: { files: ["in/a.csv"], format: "csv" }, target: { logType: "Csv" } }
+            { version: 1, source: { files: ["in/*.csv"], format: "csv" }, limits: { maxBodyBytes: 200000 }, target: { logType: "Csv" } }
             """)
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
-        let first = try run(args, env: emu.env)
-        #expect(first.status == 0, "nothing rejected: \(first.stderr)")
-        #expect(first.stderr.contains("its last line has no line end yet"), "\(first.stderr)")
+        let state = dir.file("state")
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state) {
+            try append(live, " going\"\n" + rows(50_502...50_600) + "\n")
+        }
+        #expect(status == 0, "nothing rejected: \(stderr)")
+        #expect(stderr.contains("in/b-live.csv: its last line has no line end yet"), "\(stderr)")
         func ids() -> [String: Int] {
             var c: [String: Int] = [:]
             for r in emu.rows("Csv_CL") { if let id = r["id_s"] as? String { c[id, default: 0] += 1 } }
             return c
         }
-        #expect(ids().count == 500)
-        try append(f, " going\"\n" + (502...600).map { "\($0),row \($0)" }.joined(separator: "\n") + "\n")
+        #expect(ids().count == 40_500)
         let second = try run(args, env: emu.env)
         #expect(second.status == 0, "\(second.stderr)")
         let counts = ids()
-        #expect(counts.count == 600 && counts.values.allSatisfy { $0 == 1 }, "\(counts.count) ids")
-        #expect(emu.rows("Csv_CL").contains { $0["id_s"] as? String == "501" && $0["note_s"] as? String == "first line\nstill going" })
+        #expect(counts.count == 40_600 && counts.values.allSatisfy { $0 == 1 }, "\(counts.count) ids")
+        #expect(emu.rows("Csv_CL").contains { $0["id_s"] as? String == "50501" && $0["note_s"] as? String == "first line\nstill going" })
     }
 
     /// A run killed part way through `access.log`, then logrotate renamed it before the next

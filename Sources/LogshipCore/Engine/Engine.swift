@@ -495,7 +495,7 @@ actor Ledger {
         if error != nil { report.filesWithReadErrors += 1 }
         if let at = heldBackAt {
             report.warnings.append(
-                "\(files[file].relativePath): its last line has no line end yet (the file was written to in the last \(Int(InlineInput.liveSeconds / 60)) minutes), so it was left for the next run; \(ordinals) records up to byte \(at) were read")
+                "\(files[file].relativePath): its last line has no line end yet and the file is still being written, so that line was left for the next run; \(ordinals) records up to byte \(at) were read")
         }
         maybeDone(file)
     }

@@ -64,9 +64,7 @@ final class InlineInput: InputStage, @unchecked Sendable {
         let f = files[index]
         if skip.contains(index) { return .fileSkipped(file: index) }
         do {
-            // Written to in the last five minutes: maybe still being written.
-            let live = f.path != "-" && Date().timeIntervalSince1970 - f.modified < Self.liveSeconds
-            let (d, names, r) = try DecoderFactory.openWithReader(f, spec: source, live: live)
+            let (d, names, r) = try DecoderFactory.openWithReader(f, spec: source)
             decoder = d
             reader = r
             return .fileOpened(file: index, names: names)
@@ -74,9 +72,6 @@ final class InlineInput: InputStage, @unchecked Sendable {
             return .fileFailed(file: index, error)
         }
     }
-
-    /// A file modified this recently may still be written to (see `DecoderFactory.openWithReader`).
-    static let liveSeconds = 300.0
 
     private func endFile(_ error: ReadError?) -> InputEvent {
         let heldBack = error == nil ? decoder?.heldBackAt : nil

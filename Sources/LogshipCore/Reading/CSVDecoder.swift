@@ -94,7 +94,7 @@ public final class CSVDecoder: RecordDecoder {
             if scanner.reader.heldBack { heldBackAt = scanner.reader.decodedOffset }
             return nil
         }
-        if outcome == .unterminated && scanner.reader.heldBack {
+        if outcome == .unterminated && (scanner.reader.heldBack || scanner.reader.stillBeingWritten?() == true) {
             // A quoted field open at a last line that has not ended yet: the record is still
             // being written. It is left, from its first line, for the next run.
             heldBackAt = scanner.recordOffset

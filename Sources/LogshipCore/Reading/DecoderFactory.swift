@@ -1,3 +1,9 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Opens one input file with the decoder its pipeline's format calls for.
 public enum DecoderFactory {
     /// The decoder, and the file's fixed field names for CSV and lines (nil for NDJSON).
@@ -7,13 +13,19 @@ public enum DecoderFactory {
     }
 
     /// Like `open`, with the line reader too (its raw offset measures progress through the file).
-    /// - Parameter live: the file may still be written to. It is read up to the size it had
-    ///   when the run looked at it, and, unless it is compressed, a last line without a line
-    ///   end is left for the next run.
-    public static func openWithReader(_ file: InputFile, spec: SourceSpec, live: Bool = false) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
+    /// A file is read up to the size it had when the run looked at it (`file.size`); what it
+    /// grows by meanwhile is for the next run. If it did grow, a plain file's last line without
+    /// a line end is left for the next run too: the rest of that line is still being written.
+    public static func openWithReader(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
         let source = try ByteSources.open(path: file.path, compression: spec.compression, limit: file.path == "-" ? .max : file.size)
         let reader = LineReader(source: source)
-        reader.holdsBackUnterminatedLine = live && !(source is GzipByteSource)
+        if file.path != "-" && !(source is GzipByteSource) {
+            let path = file.path, size = file.size
+            reader.stillBeingWritten = {
+                var st = stat()
+                return stat(path, &st) == 0 && Int64(st.st_size) > size
+            }
+        }
         let (d, n) = try make(reader, file, spec)
         return (d, n, reader)
     }

@@ -26,9 +26,10 @@ public final class LineReader {
     private var lineNumber = 0
     private var consumed: Int64 = 0  // decoded bytes before `start`
     public let maxLineBytes: Int
-    /// A last line without a line end is not handed out (a file still being written: the
-    /// rest of the line has not arrived yet). `heldBack` tells whether there was one.
-    public var holdsBackUnterminatedLine = false
+    /// Asked at the end when the last line has no line end: true when the file is still being
+    /// written, and that line is then not handed out (the rest of it has not arrived yet).
+    /// `heldBack` tells whether a line was left so.
+    public var stillBeingWritten: (() -> Bool)? = nil
     public private(set) var heldBack = false
     /// Decoded bytes handed out so far (for progress).
     public var decodedOffset: Int64 { consumed }
@@ -59,7 +60,7 @@ public final class LineReader {
             searchFrom = end
             if eof {
                 if start < end {
-                    if holdsBackUnterminatedLine {
+                    if heldBack || stillBeingWritten?() == true {
                         heldBack = true
                         return nil
                     }
