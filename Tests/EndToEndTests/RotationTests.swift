@@ -80,6 +80,32 @@ import Testing
         #expect(!fifth.stderr.contains("as it was delivered"), "\(fifth.stderr)")
     }
 
+    /// logrotate's `copytruncate` and `dateext`: the log is copied to a dated name (and grew
+    /// first), then emptied in place and written again; later the dated copy is compressed.
+    @Test func copytruncateAndDateextAreRecognisedToo() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        let log = dir.write("in/app.log", records(0..<2000))
+        let p = pipeline(dir, files: ["in/app.log*"])
+        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        #expect(try run(args, env: emu.env).status == 0)
+        try append(log, records(2000..<2300))
+        try FileManager.default.copyItem(at: log, to: dir.file("in/app.log-20261123"))
+        try Data(records(2300..<2400).utf8).write(to: log)
+        let second = try run(args, env: emu.env)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("in/app.log-20261123 begins with in/app.log as it was delivered"), "\(second.stderr)")
+        try gzip(dir.file("in/app.log-20261123"), to: dir.file("in/app.log-20261123.gz"))
+        try append(log, records(2400..<2500))
+        let third = try run(args, env: emu.env)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(third.stderr.contains("in/app.log-20261123.gz holds in/app.log-20261123 as it was delivered"), "\(third.stderr)")
+        let counts = seqCounts(emu)
+        #expect(counts.count == 2500 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+    }
+
     /// Content that is still where it was delivered is not "moved": a nightly full export under
     /// a new name that starts like yesterday's is sent in full, as its own file.
     @Test func aNewFileBeginningLikeADeliveredOneStillThereIsSentInFull() throws {
