@@ -11,6 +11,26 @@ import Testing
         try h.close()
     }
 
+    /// Acknowledgements in the manifest of `state` so far.
+    func acks(_ state: URL) -> Int {
+        let text = (try? String(contentsOf: state.appendingPathComponent("manifest.jsonl"), encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
+    }
+
+    /// Starts a run with one request at a time and waits (at most 30 s) for `n` acknowledgements.
+    func startOneAtATime(_ args: [String], env: [String: String], state: URL, untilAcks n: Int) throws -> Spawned {
+        let proc = try Spawned(args + ["--concurrency", "1"], env: env)
+        for _ in 0..<3000 where acks(state) < n && proc.isRunning { usleep(10_000) }
+        return proc
+    }
+
+    /// A run killed (SIGKILL, by its PID) once the manifest holds `n` acknowledgements.
+    func killAfter(acks n: Int, _ args: [String], env: [String: String], state: URL) throws {
+        let proc = try startOneAtATime(args, env: env, state: state, untilAcks: n)
+        kill(proc.pid, SIGKILL)
+        _ = try? proc.wait(timeout: 30)
+    }
+
     func gzip(_ from: URL, to: URL) throws {
         let r = try python("import gzip, shutil, sys\nwith open(sys.argv[1], 'rb') as f, gzip.open(sys.argv[2], 'wb') as g: shutil.copyfileobj(f, g)", [from.path, to.path])
         #expect(r.status == 0, "\(r.stderr)")
@@ -163,15 +183,7 @@ import Testing
         try append(f, records(3000..<6000))
         // One request at a time, 150 ms each: killed after its second acknowledgement of the
         // grown part, most of the new records are not delivered yet.
-        let manifest = state.appendingPathComponent("manifest.jsonl")
-        func acks() -> Int {
-            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
-        }
-        let before = acks()
-        let proc = try Spawned(args + ["--concurrency", "1"], env: emu.env)
-        for _ in 0..<3000 where acks() < before + 2 && proc.isRunning { usleep(10_000) }
-        kill(proc.pid, SIGKILL)
-        _ = try? proc.wait(timeout: 30)
+        try killAfter(acks: acks(state) + 2, args, env: emu.env, state: state)
         let partial = seqCounts(emu).count
         #expect(partial > 3000 && partial < 6000, "the kill came part way (\(partial) records stored)")
         // And it grew again before the next run: both the delivered version and the part the
@@ -196,14 +208,7 @@ import Testing
         let p = pipeline(dir, files: ["in/app.ndjson"])
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        let manifest = state.appendingPathComponent("manifest.jsonl")
-        func acks() -> Int {
-            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
-        }
-        let proc = try Spawned(args + ["--concurrency", "1"], env: emu.env)
-        for _ in 0..<3000 where acks() < 3 && proc.isRunning { usleep(10_000) }
-        kill(proc.pid, SIGKILL)
-        _ = try? proc.wait(timeout: 30)
+        try killAfter(acks: 3, args, env: emu.env, state: state)
         let partial = seqCounts(emu).count
         #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
         try append(f, records(3000..<3500))
@@ -219,12 +224,7 @@ import Testing
     /// acknowledged. A file after a first one of many chunks is read only once the uploads
     /// have freed bodies, so it is read after `grow`: by the body bound, not by timing.
     func runWhileGrowing(_ args: [String], env: [String: String], state: URL, grow: () throws -> Void) throws -> (Int32, String) {
-        let manifest = state.appendingPathComponent("manifest.jsonl")
-        func acks() -> Int {
-            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
-        }
-        let proc = try Spawned(args + ["--concurrency", "1"], env: env)
-        for _ in 0..<3000 where acks() < 1 && proc.isRunning { usleep(10_000) }
+        let proc = try startOneAtATime(args, env: env, state: state, untilAcks: 1)
         #expect(proc.isRunning, "the run was still going when the file grew")
         try grow()
         let status = try proc.wait(timeout: 120)
@@ -334,14 +334,7 @@ import Testing
         let p = pipeline(dir, files: ["in/access.log*"])
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        let manifest = state.appendingPathComponent("manifest.jsonl")
-        func acks() -> Int {
-            ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.contains("\"t\":\"ack\"") }.count
-        }
-        let proc = try Spawned(args + ["--concurrency", "1"], env: emu.env)
-        for _ in 0..<3000 where acks() < 3 && proc.isRunning { usleep(10_000) }
-        kill(proc.pid, SIGKILL)
-        _ = try? proc.wait(timeout: 30)
+        try killAfter(acks: 3, args, env: emu.env, state: state)
         let partial = seqCounts(emu).count
         #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
         try append(log, records(3000..<3200))

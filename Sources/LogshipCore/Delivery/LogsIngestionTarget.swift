@@ -96,7 +96,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
                 await tokens.invalidate(token)
                 continue
             }
-            return Self.tagged(Self.classify(response, principal: tokens.isManagedIdentity ? "managed identity" : "application"), requestId: id)
+            return Self.tagged(Self.classify(response, managedIdentity: tokens.isManagedIdentity), requestId: id)
         }
     }
 
@@ -107,8 +107,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
     ]
 
     /// Maps an HTTP answer onto what the engine does next (a pure function; tested alone).
-    /// - Parameter principal: who the token stands for, in the 401 and 403 hints.
-    public static func classify(_ r: HTTPResponse, principal: String = "application") -> DeliveryOutcome {
+    /// - Parameter managedIdentity: the token is a managed identity's (in the 401 and 403 hints).
+    public static func classify(_ r: HTTPResponse, managedIdentity: Bool = false) -> DeliveryOutcome {
+        let principal = managedIdentity ? "managed identity" : "application"
         let (code, message) = errorFields(r.body)
         let text = message ?? (r.body.isEmpty ? "no error text" : r.bodyText)
         switch r.status {
@@ -123,9 +124,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
         case 401:
             return .fatal(
                 status: 401, code: code ?? "Unauthorized",
-                reason: principal == "application"
-                    ? "\(text) (a new token was refused too: check the tenant and the application)"
-                    : "\(text) (a new token was refused too: check which \(principal) the token is for)")
+                reason: managedIdentity
+                    ? "\(text) (a new token was refused too: check which managed identity the token is for)"
+                    : "\(text) (a new token was refused too: check the tenant and the application)")
         case 403:
             return .fatal(
                 status: 403, code: code ?? "Forbidden",

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Content delivered under one path that is now under another: logrotate's `access.log` →
 /// `access.log.1` → `access.log.2.gz`, or `access.log` → `access.log-20261123.gz`, perhaps
 /// grown between the delivery and the rotation.
@@ -33,7 +29,8 @@ public enum MovedContent {
         var ranges: [Range<Int64>]
     }
 
-    /// `done` entries whose content has left its path, looked up by content. Built once per run;
+    /// Delivered content that has left its path (`done` entries, and versions a stopped run
+    /// delivered in part), looked up by content. Built once per run;
     /// each lookup is a dictionary access (a backfill can have many thousands of each).
     public struct Index: Sendable {
         /// By sample: the same bytes under another name.
@@ -44,9 +41,7 @@ public enum MovedContent {
         private var smallByHead: [String: ManifestEntry] = [:]
         /// Content delivered in part that left its path (few: the files a stopped run was in).
         private var partials: [Partial] = []
-        public private(set) var count = 0
-
-        public var isEmpty: Bool { count == 0 }
+        private var count = 0
 
         public init(_ state: ManifestState, files: [InputFile], fingerprints: [FileFingerprint?]) {
             var now: [String: FileFingerprint] = [:]
