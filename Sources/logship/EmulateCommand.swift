@@ -64,6 +64,7 @@ enum EmulateCommand {
             generatedKey = true
         }
         var config = EmulatorConfig(workspaceId: workspace, sharedKey: Secret(key))
+        config.timeGeneratedClockOffset = try ReferenceClock.offset()
         func fromEnv(_ names: [String]) -> String? { names.lazy.compactMap { env[$0] }.first { !$0.isEmpty } }
         if let t = p.value("--tenant-id") ?? fromEnv(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"]) { config.tenantId = t }
         if let c = p.value("--client-id") ?? fromEnv(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"]) { config.clientId = c }

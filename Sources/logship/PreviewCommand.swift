@@ -35,12 +35,13 @@ enum PreviewCommand {
         }
         guard let (pipeline, _) = loadPipeline(path, command: "preview") else { return ExitCode.usage }
 
-        let read = PreviewReader.read(pipeline, records: count, sample: sampleRecords)
+        let now = try ReferenceClock.now()
+        let read = PreviewReader.read(pipeline, records: count, sample: sampleRecords, now: now)
         if !read.errors.isEmpty {
             for e in read.errors { Console.error("\(pipeline.file.lastPathComponent): \(e)") }
             return ExitCode.usage
         }
-        let schema = SchemaInference.infer(read.sample, options: SchemaInference.Options(spec: pipeline))
+        let schema = SchemaInference.infer(read.sample, options: SchemaInference.Options(spec: pipeline, now: now))
         let warnings = PreviewReader.warnings(read, spec: pipeline) + schema.warnings + DCRComparison.warnings(read.sample, spec: pipeline)
         if p.has("--json") {
             Console.out(json(read, schema, warnings, pipeline))

@@ -93,6 +93,7 @@ enum RunCommand {
         options.keepBodies = p.has("--keep-bodies")
         options.shard = shard
         options.destination = destination
+        options.now = try ReferenceClock.now()
         let engine = Engine(spec: pipeline, target: target, options: options)
         engine.log = { Console.error("\r\u{1B}[2Klogship: \($0)") }
         let mode: ProgressDisplay.Mode

@@ -27,6 +27,7 @@ struct TargetSetup {
                 let key = Secret(Data(keyBytes).base64EncodedString())
                 var config = EmulatorConfig(workspaceId: workspace, sharedKey: key)
                 config.dataDir = localDataDir
+                config.timeGeneratedClockOffset = try ReferenceClock.offset()
                 let e = try Emulator(config: config)
                 let url = try e.start()
                 emulator = e
@@ -81,6 +82,7 @@ struct TargetSetup {
             for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255) }
             var config = EmulatorConfig(workspaceId: UUID().uuidString.lowercased(), sharedKey: Secret(Data(keyBytes).base64EncodedString()))
             config.dataDir = localDataDir
+            config.timeGeneratedClockOffset = try ReferenceClock.offset()
             config.acceptedScopes = [scope]
             config.dcr = try dcrDeclaration(pipeline)
             config.log = { Console.error("logship: local emulator: \($0)") }

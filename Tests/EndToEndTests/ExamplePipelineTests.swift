@@ -44,6 +44,35 @@ import Testing
         }
     }
 
+    /// Every example validates and previews the same on any date: a year from today, the only
+    /// difference from the samples' own time is preview saying their event times are too old
+    /// (the backfill examples say so at the samples' time too: their files span several days).
+    @Test(arguments: all) func previewsAndValidatesTheSameAYearAhead(_ name: String) throws {
+        let path = Self.folder.appendingPathComponent(name).path
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        let yearAhead = ["LOGSHIP_NOW": f.string(from: Date().addingTimeInterval(366 * 86_400))]
+        let validate = try run(["validate", path], env: yearAhead)
+        #expect(validate.status == 0 && validate.stdout.hasPrefix("\(name): ok\n"), "\(name): \(validate.stderr)")
+        #expect(!validate.stderr.contains("warning"), "\(name): \(validate.stderr)")
+
+        func warnings(_ env: [String: String]) throws -> [[String: Any]] {
+            let r = try run(["preview", path, "--json"], env: env)
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return try #require(doc["warnings"] as? [[String: Any]], "\(name): \(r.stdout.prefix(300))")
+        }
+        let then = try warnings(samplesClock)
+        let later = try warnings(yearAhead)
+        func kinds(_ w: [[String: Any]]) -> [String] { w.map { "\($0["kind"] ?? "")|\($0["message"] ?? "")" } }
+        func others(_ w: [[String: Any]]) -> [String] { kinds(w.filter { $0["kind"] as? String != "old-time-generated" }) }
+        #expect(others(later) == others(then), "\(name): only the age warning may differ")
+        let spec = try #require(PipelineLoader(environment: [:]).load(URL(fileURLWithPath: path)).spec)
+        if spec.target.timeGeneratedField != nil || spec.target.api == .logsIngestion {
+            #expect(later.contains { $0["kind"] as? String == "old-time-generated" }, "\(name): \(kinds(later))")
+        }
+    }
+
     @Test(arguments: dataCollector) func runsLocallyAndStoresEveryRecord(_ name: String) throws {
         let dir = TempDir()
         defer { dir.cleanup() }

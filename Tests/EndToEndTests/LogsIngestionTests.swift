@@ -295,16 +295,21 @@ import Testing
     @Test func theExamplePipelineRunsLocallyAndPreviewsClean() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let r = try run(["run", Self.example, "--local", "--state-dir", dir.file("state").path])
+        let r = try run(["run", Self.example, "--local", "--state-dir", dir.file("state").path], env: samplesClock)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("Stream Custom-AppLogs: 240 row(s)"))
         #expect(r.stdout.contains("  TimeGenerated  datetime\n"))
         #expect(r.stdout.contains("  Client         dynamic\n"))
         #expect(!r.stdout.contains("not declared"), "\(r.stdout)")
         #expect(r.stdout.contains("{\"TimeGenerated\":\"2026-11-22T00:00:00.000Z\",\"Level\":\"warn\""))
-        let preview = try run(["preview", Self.example])
+        // The samples' events are days old after 2026-11-25: at their own time, preview has nothing
+        // to say; a year later it says exactly that they are too old, and nothing else.
+        let preview = try run(["preview", Self.example], env: samplesClock)
         #expect(preview.status == 0, "\(preview.stderr)")
         #expect(preview.stdout.contains("No warnings."), "\(preview.stdout)")
+        let later = try run(["preview", Self.example], env: ["LOGSHIP_NOW": "2027-11-23T12:00:00Z"])
+        #expect(later.status == 0, "\(later.stderr)")
+        #expect(later.stdout.contains("TimeGenerated: 240 record(s) have TimeGenerated values more than two days old"), "\(later.stdout)")
         let validate = try run(["validate", Self.example])
         #expect(validate.status == 0 && validate.stdout.contains("logs-ingestion.json5: ok"))
     }

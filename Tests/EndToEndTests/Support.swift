@@ -47,6 +47,10 @@ let credentialVariables = [
     "AZURE_AUTHORITY_HOST",
 ]
 
+/// The checked-in samples' own time (their records are from 2026-11-21 to 2026-11-23): tests whose
+/// outcome depends on the samples' age set `LOGSHIP_NOW` to it, so they hold on any date.
+let samplesClock = ["LOGSHIP_NOW": "2026-11-23T12:00:00Z"]
+
 struct ProcessResult {
     var status: Int32
     var stdout: String
@@ -71,6 +75,8 @@ func run(_ args: [String], executable: String = Binary.path, env: [String: Strin
     p.arguments = args
     var e = ProcessInfo.processInfo.environment
     for k in credentialVariables { e[k] = nil }
+    // The caller's LOGSHIP_NOW would move every test's clock; a test sets it when it means to.
+    e["LOGSHIP_NOW"] = nil
     for (k, v) in env { e[k] = v }
     p.environment = e
     if let cwd { p.currentDirectoryURL = cwd }

@@ -29,6 +29,10 @@ public struct EmulatorConfig: Sendable {
     /// Body size limit of the Data Collector API (404 above); the Logs Ingestion API takes
     /// the smaller of this and 1,000,000 (413 above).
     public var maxBodyBytes = 30_000_000
+    /// Seconds added to the clock for ingestion time and the TimeGenerated window (`LOGSHIP_NOW`
+    /// in the CLI), so a demo over old samples stores the same rows on any date. Signatures and
+    /// tokens keep the real clock: they are checked against the client's.
+    public var timeGeneratedClockOffset = 0.0
 
     // Logs Ingestion API and its token service.
     /// The Entra ID tenant the token endpoint answers for (`/{tenantId}/oauth2/v2.0/token`).
@@ -254,7 +258,7 @@ public final class Emulator: @unchecked Sendable {
         }
         if let reply = injectedFault(api: .dataCollector) { return reply }
 
-        let receivedMillis = Int64(now().timeIntervalSince1970 * 1000)
+        let receivedMillis = Int64((now().timeIntervalSince1970 + config.timeGeneratedClockOffset) * 1000)
         let table = logType + "_CL"
         do {
             if config.discard {

@@ -62,7 +62,9 @@ public final class ChunkProducer: @unchecked Sendable {
 
     /// - Parameter decodeAhead: decode on a thread of its own, overlapping with transforming
     ///   and chunking (worth it when either side has real work: typed mappings, gzip).
-    public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan(), decodeAhead: Bool = false) {
+    public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan(), decodeAhead: Bool = false,
+        now: Date = Date()
+    ) {
         self.input = decodeAhead
             ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles)
             : InlineInput(files: files, source: spec.source, skip: plan.doneFiles)
@@ -71,7 +73,7 @@ public final class ChunkProducer: @unchecked Sendable {
         self.fingerprints = fingerprints
         self.rejects = rejects
         self.plan = plan
-        self.transformer = Transformer(spec: spec)
+        self.transformer = Transformer(spec: spec, now: now)
         let stream = String(streamKey, radix: 16)
         let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream-\(stream)")" }
         self.chunker = Chunker(

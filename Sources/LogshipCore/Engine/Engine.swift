@@ -14,6 +14,9 @@ public struct RunOptions: Sendable {
     public var gracePeriod = 30.0
     /// Decode on a thread of its own (nil: decide from the pipeline).
     public var decodeAhead: Bool? = nil
+    /// The time TimeGenerated ages are measured from (two days back, one ahead); the CLI takes
+    /// it from `LOGSHIP_NOW` when set, so a run over old samples behaves the same on any date.
+    public var now = Date()
     public init(stateDirectory: URL) { self.stateDirectory = stateDirectory }
 }
 
@@ -134,7 +137,7 @@ public final class Engine: @unchecked Sendable {
         let heavyTransform = !spec.fields.map.isEmpty || spec.source.format != .ndjson
         let producer = ChunkProducer(
             spec: spec, files: files, fingerprints: fingerprints, rejects: rejects, plan: plan,
-            decodeAhead: options.decodeAhead ?? (gzipped || heavyTransform))
+            decodeAhead: options.decodeAhead ?? (gzipped || heavyTransform), now: options.now)
         producer.counters = counters
         counters.update {
             $0.totalBytes = report.inputBytes

@@ -39,7 +39,8 @@ public enum PreviewReader {
     public static let maxListedRejects = 100
 
     /// Reads until `records` are shown and `sample` (at least `records`) are in hand, or the input ends.
-    public static func read(_ spec: PipelineSpec, records: Int = 10, sample: Int = 1000) -> Result {
+    /// `now` is the time TimeGenerated ages are measured from.
+    public static func read(_ spec: PipelineSpec, records: Int = 10, sample: Int = 1000, now: Date = Date()) -> Result {
         let wanted = max(records, sample)
         let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory)
         var result = Result(
@@ -55,7 +56,7 @@ public enum PreviewReader {
             }
         }
 
-        let transformer = Transformer(spec: spec)
+        let transformer = Transformer(spec: spec, now: now)
         // The transformer counts a value it cut even when it then refuses the record (too many
         // fields); the preview's counts are about the records it shows.
         var uncounted = Transformer.Stats()

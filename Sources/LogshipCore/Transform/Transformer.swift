@@ -125,7 +125,9 @@ public final class Transformer {
     private var invalidUTF8Hit = false
     private var oversizedHit = false
 
-    public init(spec: PipelineSpec) {
+    /// - Parameter now: the time TimeGenerated ages are measured from (the run's start; tests
+    ///   and `LOGSHIP_NOW` set it).
+    public init(spec: PipelineSpec, now: Date = Date()) {
         let f = spec.fields
         passthrough = f.passthrough
         allowTimeGenerated = spec.target.api == .logsIngestion
@@ -134,9 +136,9 @@ public final class Transformer {
         invalidUTF8 = spec.source.invalidUTF8 == .reject ? .reject : .replace
         maxFields = spec.limits.maxFields
         tooMany = spec.limits.tooManyFields
-        let now = Int64(Date().timeIntervalSince1970 * 1000)
-        oldestTimeGenerated = now - 2 * 86_400_000
-        newestTimeGenerated = now + 86_400_000
+        let nowMillis = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        oldestTimeGenerated = nowMillis - 2 * 86_400_000
+        newestTimeGenerated = nowMillis + 86_400_000
 
         var bytes: [UInt8] = []
         func span(_ b: [UInt8]?) -> Span {
