@@ -20,6 +20,15 @@ enum ReplayCommand {
         let path = try pipelineArgument(p, spec)
         guard let (pipeline, _) = loadPipeline(path, command: "replay") else { return ExitCode.usage }
         let dir = stateDirectory(p, pipeline)
+        let lock: StateLock?
+        do {
+            // No state, nothing to replay: leave no empty folder behind.
+            lock = FileManager.default.fileExists(atPath: dir.path) ? try StateLock(directory: dir, command: "replay") : nil
+        } catch {
+            Console.error("logship replay: \(error)")
+            return ExitCode.usage
+        }
+        defer { withExtendedLifetime(lock) {} }
         let setup: TargetSetup
         do {
             setup = try TargetSetup.make(pipeline, endpoint: p.value("--endpoint"), local: false, localDataDir: nil, placeholderCredentials: false)

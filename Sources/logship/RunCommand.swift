@@ -65,6 +65,15 @@ enum RunCommand {
         // Local and dry runs keep state of their own: they must never mark real deliveries.
         if p.has("--local") { stateDir = stateDir.appendingPathComponent("local") }
         if p.has("--dry-run") { stateDir = stateDir.appendingPathComponent("dry-run") }
+        // Before anything is read, reset or sent: a second run on this state would send it all again.
+        let lock: StateLock
+        do {
+            lock = try StateLock(directory: stateDir, command: p.has("--restart") ? "run --restart" : "run")
+        } catch {
+            Console.error("logship run: \(error)")
+            return ExitCode.usage
+        }
+        defer { withExtendedLifetime(lock) {} }
 
         let localData = stateDir.appendingPathComponent("emulator")
         if p.has("--local") && p.has("--restart") { try? FileManager.default.removeItem(at: localData) }
