@@ -47,6 +47,7 @@ enum ReplayCommand {
             return 0
         }
         if let f = r.fatalError { Console.error("logship replay: \(f)") }
+        if let u = r.unreachable { Console.error("logship replay: stopped: \(u)") }
         Console.error("logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused")
         return r.exitCode
     }

@@ -118,7 +118,11 @@ final class EmulatorProcess {
     private let stderrBox = DataBox()
 
     /// - Parameter identity: another emulator whose workspace, key, tenant, client and secret to reuse.
-    init(_ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil, identity: EmulatorProcess? = nil) throws {
+    /// - Parameter port: a fixed port (0: any free one).
+    init(
+        _ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil, identity: EmulatorProcess? = nil,
+        port: Int = 0
+    ) throws {
         var bytes = [UInt8](repeating: 0, count: 64)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         self.key = identity?.key ?? key ?? Data(bytes).base64EncodedString()
@@ -130,7 +134,7 @@ final class EmulatorProcess {
         self.dataDir = dataDir
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = [
-            "emulate", "--port", "0", "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key,
+            "emulate", "--port", String(port), "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key,
             "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret,
         ] + extra
         let out = Pipe(), err = Pipe()

@@ -46,6 +46,8 @@ public struct DataCollectorTarget: DeliveryTarget {
         return URL(string: "https://\(workspaceId).ods.opinsights.\(suffix)")
     }
 
+    public var endpoint: String { url.origin }
+
     public var displayName: String {
         "Data Collector API \(url.host ?? "?") → \(logType)_CL (workspace \(signer.workspaceId))"
     }
@@ -119,9 +121,9 @@ public struct DataCollectorTarget: DeliveryTarget {
 
     public static func classify(_ error: Error, bodyLength: Int) -> DeliveryOutcome {
         switch error as? TransportError {
-        case .timedOut: return .transient(status: nil, retryAfter: nil, reason: "timeout")
+        case .timedOut: return .unreachable(reason: "no answer within upload.timeoutSeconds", mayHaveArrived: true)
         case .connectionLost(let m): return .transient(status: nil, retryAfter: nil, reason: "connection lost: \(m)")
-        case .cannotConnect(let m): return .transient(status: nil, retryAfter: nil, reason: "cannot connect: \(m)")
+        case .cannotConnect(let m): return .unreachable(reason: "cannot connect: \(m)", mayHaveArrived: false)
         case .other(let m): return .transient(status: nil, retryAfter: nil, reason: m)
         case nil: return .transient(status: nil, retryAfter: nil, reason: "\(error)")
         }

@@ -4,8 +4,14 @@ import Foundation
 public enum DeliveryOutcome: Sendable, Equatable {
     /// Stored by the service; record it in the manifest.
     case acknowledged(status: Int)
-    /// Try again later (429, 500, 503, network error, timeout); `retryAfter` in seconds when the service said.
+    /// Try again later (429, 500, 503, a connection dropped mid-answer); `retryAfter` in seconds when the service said.
     case transient(status: Int?, retryAfter: Double?, reason: String)
+    /// No answer at all: the connection could not be made (refused, DNS, TLS, no token service)
+    /// or no byte of an answer came in time. Not the chunk's fault: retried without counting
+    /// against `upload.maxAttempts`, until the outage rule (`upload.unreachableAfter`) stops the
+    /// run. `mayHaveArrived`: the body may have reached the service (a timeout after sending),
+    /// so a resend can duplicate.
+    case unreachable(reason: String, mayHaveArrived: Bool)
     /// The body is too large for the service: split it and send the halves.
     case tooLarge(status: Int?, reason: String)
     /// This chunk will never be accepted as it is (bad data): dead-letter it, go on.
@@ -23,8 +29,18 @@ public protocol DeliveryTarget: Sendable {
     var maxBodyBytes: Int { get }
     /// A short description for messages: API, host and table; never a secret.
     var displayName: String { get }
+    /// Scheme, host and port requests go to, for messages about reaching it.
+    var endpoint: String { get }
     /// Sends one JSON array body and classifies the answer. Never throws: every failure is an outcome.
     func send(body: Data) async -> DeliveryOutcome
+}
+
+extension URL {
+    /// `scheme://host:port`, the part of an endpoint a connection failure is about.
+    var origin: String {
+        let port = self.port.map { ":\($0)" } ?? ""
+        return "\(scheme ?? "https")://\(host ?? "?")\(port)"
+    }
 }
 
 /// A raw HTTP exchange, so targets can be tested without sockets and the transport swapped.

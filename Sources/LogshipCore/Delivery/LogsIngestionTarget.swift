@@ -48,6 +48,8 @@ public struct LogsIngestionTarget: DeliveryTarget {
         return URL(string: "\(base)/dataCollectionRules/\(dcr)/streams/\(s)?api-version=\(apiVersion)") ?? endpoint
     }
 
+    public var endpoint: String { url.origin }
+
     public var displayName: String {
         "Logs Ingestion API \(url.host ?? "?") → \(stream) (DCR \(dcrImmutableId))"
     }
@@ -150,8 +152,11 @@ public struct LogsIngestionTarget: DeliveryTarget {
             if managedIdentity { return .fatal(status: status, code: code, reason: "no managed identity token: \(message)") }
             return .fatal(status: status, code: code, reason: "the token service \(tokenURL.host ?? "") refused the credentials: \(message)")
         case .unavailable(let status, let retryAfter, let message):
-            // "cannot connect": nothing reached the ingestion endpoint, so a retry cannot duplicate.
-            return .transient(status: status, retryAfter: retryAfter, reason: "cannot connect: no token from \(tokenURL.host ?? "the token service") (\(message))")
+            // Nothing reached the ingestion endpoint, so a retry cannot duplicate. No answer at
+            // all from the token service is an outage like any other.
+            let reason = "cannot connect: no token from \(tokenURL.host ?? "the token service") (\(message))"
+            guard status != nil else { return .unreachable(reason: reason, mayHaveArrived: false) }
+            return .transient(status: status, retryAfter: retryAfter, reason: reason)
         }
     }
 
@@ -161,6 +166,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
         switch o {
         case .acknowledged: return o
         case .transient(let s, let ra, let reason): return .transient(status: s, retryAfter: ra, reason: reason + tag)
+        case .unreachable(let reason, let arrived): return .unreachable(reason: reason + tag, mayHaveArrived: arrived)
         case .tooLarge(let s, let reason): return .tooLarge(status: s, reason: reason + tag)
         case .permanent(let s, let c, let reason): return .permanent(status: s, code: c, reason: reason + tag)
         case .fatal(let s, let c, let reason): return .fatal(status: s, code: c, reason: reason + tag)

@@ -14,11 +14,14 @@ public struct RetryPolicy: Sendable {
     public var maxDelay: Double = 60
     /// Longest `Retry-After` honoured; a larger one is capped (and the wait is still honoured up to it).
     public var maxRetryAfter: Double = 300
+    /// Longest wait between attempts while the service cannot be reached: short enough to
+    /// notice soon that it is back.
+    public var maxUnreachableDelay: Double = 30
 
     public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
 
     /// - Parameters:
-    ///   - attempt: 1 for the first try.
+    ///   - attempt: 1 for the first try (for `.unreachable`, the count of such failures in a row).
     ///   - records: records in the body (a body of one record cannot be split).
     ///   - random: a number in [0, 1) for the jitter.
     public func decide(_ outcome: DeliveryOutcome, attempt: Int, records: Int, random: Double) -> Action {
@@ -33,6 +36,9 @@ public struct RetryPolicy: Sendable {
         case .tooLarge(let status, let reason):
             if records > 1 { return .split }
             return .deadLetter(reason: "\(status.map { "\($0) " } ?? "")\(reason); the body holds one record and cannot be split")
+        case .unreachable:
+            // Never the chunk's fault, never a dead letter: the engine's outage rule ends the wait.
+            return .retry(afterSeconds: min(maxUnreachableDelay, baseDelay * pow2(attempt - 1)) * (0.5 + random / 2))
         case .transient(let status, let retryAfter, let reason):
             if attempt >= maxAttempts {
                 return .deadLetter(reason: "gave up after \(attempt) attempts; last: \(status.map { "\($0) " } ?? "")\(reason)")

@@ -32,6 +32,8 @@ public final class Engine: @unchecked Sendable {
     private let sleep: @Sendable (Double) async -> Void
     /// Status lines for the user (stderr in the CLI).
     public var log: @Sendable (String) -> Void = { _ in }
+    /// A monotonic clock in seconds, for the outage rule (tests inject one).
+    public var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
 
     public init(
         spec: PipelineSpec, target: DeliveryTarget, options: RunOptions,
@@ -173,6 +175,7 @@ public final class Engine: @unchecked Sendable {
         // Uploads.
         let concurrency = max(1, spec.upload.concurrency)
         let policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
+        let outage = SharedOutageWatch(limit: spec.upload.unreachableAfter, clock: clock)
         await withTaskGroup(of: Bool.self) { group in
             var inFlight = 0
             while let event = await channel.receive() {
@@ -192,7 +195,8 @@ public final class Engine: @unchecked Sendable {
                     inFlight += 1
                     group.addTask { [self] in
                         for (part, body, records) in todo {
-                            let ok = await self.deliver(chunk, body: body, records: records, part: part, policy: policy, ledger: ledger)
+                            let ok = await self.deliver(
+                                chunk, body: body, records: records, part: part, policy: policy, ledger: ledger, outage: outage)
                             if !ok { break }
                         }
                         await ledger.chunkSettled(chunk)
@@ -268,25 +272,61 @@ public final class Engine: @unchecked Sendable {
 
     /// Sends one body until acknowledged, dead-lettered, split, or the run stops.
     /// Returns false when the run must stop.
-    private func deliver(_ chunk: Chunk, body: Data, records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger) async -> Bool {
+    private func deliver(
+        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger, outage: SharedOutageWatch
+    ) async -> Bool {
         var attempt = 0
+        var unanswered = 0
         var lostAnswers = 0
         var retrying = false
         defer { if retrying { counters.update { $0.retrying -= 1 } } }
         while true {
             if stop.isSet { return false }
-            attempt += 1
             counters.update { $0.inFlight += 1 }
             let outcome = await target.send(body: body)
             counters.update { $0.inFlight -= 1 }
+            if case .unreachable(let reason, let mayHaveArrived) = outcome {
+                // Not the chunk's fault: no attempt is counted and nothing is dead-lettered;
+                // the outage rule decides when waiting is over.
+                unanswered += 1
+                if mayHaveArrived { lostAnswers += 1 }
+                await ledger.retried(status: nil)
+                if let silent = outage.noAnswer() {
+                    await ledger.unreachable(
+                        "no answer from \(target.endpoint) (\(target.displayName)) for \(Int(silent.rounded())) s (upload.unreachableAfter: "
+                            + "\(Int(spec.upload.unreachableAfter))); last: \(reason). Nothing was dead-lettered: run the same "
+                            + "command again when the service can be reached, and it resumes")
+                    stop.set("unreachable")
+                    return false
+                }
+                let decision = policy.decide(outcome, attempt: unanswered, records: records, random: Double.random(in: 0..<1))
+                guard case .retry(let backoff) = decision else { return false }
+                let delay = min(backoff, outage.remaining() + 0.05)
+                if !retrying {
+                    retrying = true
+                    counters.update { $0.retrying += 1 }
+                }
+                log("\(target.endpoint): \(reason); next attempt in \(String(format: "%.1f", delay)) s (chunk \(chunk.id.prefix(16)))")
+                // In slices, so an outage stop (or Ctrl-C) does not wait out a long backoff.
+                var left = delay
+                while left > 0 && !stop.isSet {
+                    await sleep(min(left, 0.5))
+                    left -= 0.5
+                }
+                if stop.isSet { return false }
+                continue
+            }
+            if outcome.gotAnswer { outage.answered() }
+            unanswered = 0
+            attempt += 1
             switch policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1)) {
             case .acknowledged:
                 return await ledger.acked(chunk, part: part, records: records, bytes: body.count, lostAnswers: lostAnswers)
             case .retry(let delay):
-                if case .transient(let status, _, let reason) = outcome {
+                if case .transient(let status, _, _) = outcome {
                     await ledger.retried(status: status)
-                    // A dropped connection may have been stored: its resend can duplicate.
-                    if status == nil && !reason.hasPrefix("cannot connect") { lostAnswers += 1 }
+                    // A connection dropped before its answer may have been stored: its resend can duplicate.
+                    if status == nil { lostAnswers += 1 }
                 }
                 if !retrying {
                     retrying = true
@@ -301,9 +341,9 @@ public final class Engine: @unchecked Sendable {
                 }
                 let half = records / 2
                 let left = BodySplitter.body(body, elements: elements, range: 0..<half)
-                guard await deliver(chunk, body: left, records: half, part: part.lowerBound..<part.lowerBound + half, policy: policy, ledger: ledger) else { return false }
+                guard await deliver(chunk, body: left, records: half, part: part.lowerBound..<part.lowerBound + half, policy: policy, ledger: ledger, outage: outage) else { return false }
                 let right = BodySplitter.body(body, elements: elements, range: half..<records)
-                return await deliver(chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound, policy: policy, ledger: ledger)
+                return await deliver(chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound, policy: policy, ledger: ledger, outage: outage)
             case .deadLetter(let reason):
                 return await ledger.deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: reason)
             case .stopRun(let reason):
@@ -487,6 +527,13 @@ actor Ledger {
     }
 
     func abort(_ why: String) { report.aborted = why }
+
+    /// The first outage stop is the one reported (concurrent uploads reach the rule together).
+    func unreachable(_ message: String) {
+        guard !report.unreachable else { return }
+        report.unreachable = true
+        if report.aborted == nil { report.aborted = message }
+    }
 
     func fileSkipped() {
         report.filesSkipped += 1

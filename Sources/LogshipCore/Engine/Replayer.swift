@@ -11,6 +11,8 @@ public struct Replayer: Sendable {
         public var stillFailing = 0
         public var skippedOtherTable = 0
         public var fatalError: String?
+        /// Set when the replay stopped under the outage rule (`upload.unreachableAfter`).
+        public var unreachable: String?
         public var exitCode: Int32 = 0
     }
 
@@ -19,6 +21,8 @@ public struct Replayer: Sendable {
     public let stateDirectory: URL
     public var log: @Sendable (String) -> Void = { _ in }
     public var sleep: @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9)) }
+    /// A monotonic clock in seconds, for the outage rule.
+    public var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
 
     public init(spec: PipelineSpec, target: DeliveryTarget, stateDirectory: URL) {
         self.spec = spec
@@ -41,6 +45,7 @@ public struct Replayer: Sendable {
             return r
         }
         let policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
+        let outage = SharedOutageWatch(limit: spec.upload.unreachableAfter, clock: clock)
         for (name, var meta) in letters {
             if stop.isSet { break }
             guard meta.logType == spec.target.logType, meta.api == spec.target.api.rawValue else {
@@ -56,10 +61,32 @@ public struct Replayer: Sendable {
                 continue
             }
             var attempt = 0
+            var unanswered = 0
             var done = false
             while !done {
-                attempt += 1
                 let outcome = await target.send(body: body)
+                if case .unreachable(let reason, _) = outcome {
+                    // As in `run`: an outage leaves the letter in place, untouched, and ends the replay.
+                    unanswered += 1
+                    if let silent = outage.noAnswer() {
+                        r.unreachable = "no answer from \(target.endpoint) (\(target.displayName)) for \(Int(silent.rounded())) s (upload.unreachableAfter: "
+                            + "\(Int(spec.upload.unreachableAfter))); last: \(reason). The dead letters stay in place: replay again later"
+                        r.stillFailing += letters.count - r.replayed - r.stillFailing - r.skippedOtherTable
+                        r.exitCode = ExitCode.partial
+                        return r
+                    }
+                    if stop.isSet { r.stillFailing += 1; break }
+                    let decision = policy.decide(outcome, attempt: unanswered, records: meta.records, random: Double.random(in: 0..<1))
+                    if case .retry(let backoff) = decision {
+                        let delay = min(backoff, outage.remaining() + 0.05)
+                        log("\(target.endpoint): \(reason); next attempt in \(String(format: "%.1f", delay)) s (\(name))")
+                        await sleep(delay)
+                    }
+                    continue
+                }
+                if outcome.gotAnswer { outage.answered() }
+                unanswered = 0
+                attempt += 1
                 switch policy.decide(outcome, attempt: attempt, records: meta.records, random: Double.random(in: 0..<1)) {
                 case .acknowledged:
                     var e = ManifestEntry(t: "ack")

@@ -34,6 +34,9 @@ public struct RunReport: Codable, Sendable {
     public var warnings: [String] = []
     public var fatalError: String? = nil
     public var aborted: String? = nil
+    /// The run stopped under the outage rule (`upload.unreachableAfter`): nothing was
+    /// dead-lettered for it, and the next run resumes.
+    public var unreachable = false
     public var interrupted = false
     public var dryRun = false
     public var exitCode: Int32 = 0

@@ -672,10 +672,11 @@ extension Context {
 
     mutating func uploadSpec(_ node: JSONNode) -> UploadSpec {
         var u = UploadSpec()
-        guard let m = members(node, "upload", allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "compress"]) else { return u }
+        guard let m = members(node, "upload", allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "unreachableAfter", "compress"]) else { return u }
         if let n = integer(m["concurrency"], "upload.concurrency", 1...64) { u.concurrency = n }
         if let n = integer(m["maxAttempts"], "upload.maxAttempts", 1...100) { u.maxAttempts = n }
         if let d = number(m["timeoutSeconds"], "upload.timeoutSeconds", 1...3600) { u.timeoutSeconds = d }
+        if let d = number(m["unreachableAfter"], "upload.unreachableAfter", 1...604_800) { u.unreachableAfter = d }
         if let b = bool(m["compress"], "upload.compress") { u.compress = b }
         return u
     }

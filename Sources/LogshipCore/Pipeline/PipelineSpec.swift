@@ -128,6 +128,10 @@ public struct UploadSpec: Sendable {
     public var concurrency = 4
     public var maxAttempts = 10
     public var timeoutSeconds = 120.0
+    /// Seconds without any answer from the service (every attempt failed to connect or timed
+    /// out) after which the run stops, exit 1, dead-lettering nothing: an outage is not the
+    /// data's fault, and the next run resumes.
+    public var unreachableAfter = 300.0
     /// gzip request bodies (Logs Ingestion API only).
     public var compress = true
 }

@@ -58,13 +58,54 @@ import Testing
         }
     }
 
-    @Test func networkErrorsAreTransient() {
-        for e in [TransportError.timedOut, .connectionLost("reset"), .cannotConnect("refused")] {
-            guard case .transient(nil, nil, _) = DataCollectorTarget.classify(e, bodyLength: 10) else {
-                Issue.record("\(e) must be transient")
-                continue
-            }
+    /// A connection dropped mid-answer is the chunk's transient failure (and may have been
+    /// stored); no connection, or no answer at all, is an outage: `unreachable`.
+    @Test func networkErrorsAreTransientOrUnreachable() {
+        guard case .transient(nil, nil, _) = DataCollectorTarget.classify(TransportError.connectionLost("reset"), bodyLength: 10) else {
+            Issue.record("a lost connection must be transient")
+            return
         }
+        #expect(DataCollectorTarget.classify(TransportError.cannotConnect("refused"), bodyLength: 10)
+            == .unreachable(reason: "cannot connect: refused", mayHaveArrived: false))
+        guard case .unreachable(_, mayHaveArrived: true) = DataCollectorTarget.classify(TransportError.timedOut, bodyLength: 10) else {
+            Issue.record("a timeout after sending is unreachable, and the body may have arrived")
+            return
+        }
+    }
+
+    /// However often the service cannot be reached, the policy never dead-letters: the outage
+    /// rule, not the attempt count, ends the wait. Backoff grows and is capped.
+    @Test func unreachableIsRetriedWithoutLimitAndCappedBackoff() {
+        let p = RetryPolicy(maxAttempts: 3)
+        let outcome = DeliveryOutcome.unreachable(reason: "cannot connect", mayHaveArrived: false)
+        var last = 0.0
+        for attempt in 1...200 {
+            guard case .retry(let d) = p.decide(outcome, attempt: attempt, records: 10, random: 0.999) else {
+                Issue.record("attempt \(attempt) must be retried")
+                return
+            }
+            #expect(d >= last && d <= p.maxUnreachableDelay)
+            last = d
+        }
+        #expect(last > p.maxUnreachableDelay * 0.9)
+    }
+
+    @Test func theOutageRuleCountsFromTheLastAnswer() {
+        var w = OutageWatch(limit: 300, start: 1000)
+        let early = w.noAnswer(at: 1100)
+        #expect(!early)
+        #expect(w.remaining(at: 1100) == 200)
+        w.answered(at: 1250)  // a 503 is an answer: the service is there
+        let sinceAnswer = w.noAnswer(at: 1500)
+        #expect(!sinceAnswer)
+        #expect(w.failuresSinceAnswer == 1)
+        let stop = w.noAnswer(at: 1550)
+        #expect(stop, "300 s since the last answer")
+        #expect(w.silentFor(at: 1550) == 300)
+        #expect(DeliveryOutcome.transient(status: 503, retryAfter: nil, reason: "").gotAnswer)
+        #expect(!DeliveryOutcome.transient(status: nil, retryAfter: nil, reason: "reset").gotAnswer)
+        #expect(!DeliveryOutcome.unreachable(reason: "", mayHaveArrived: true).gotAnswer)
+        #expect(DeliveryOutcome.permanent(status: 400, code: "x", reason: "").gotAnswer)
     }
 
     @Test func retryAfterAsHTTPDate() {

@@ -151,14 +151,12 @@ import Testing
         #expect(RetryPolicy(maxAttempts: 10).decide(outcome, attempt: 1, records: 1, random: 0.5) == .stopRun(reason: "401 invalid_client: \(reason)"))
     }
 
-    @Test func anUnreachableTokenServiceIsTransientAndNotALostAnswer() async throws {
+    @Test func anUnreachableTokenServiceIsAnOutageAndNotALostAnswer() async throws {
         let s = Service(tokens: ScriptedTransport([.failure(.cannotConnect("connection refused"))]))
-        guard case .transient(nil, nil, let reason) = await target(s).send(body: Self.body) else {
-            Issue.record("expected a transient outcome")
+        guard case .unreachable(let reason, mayHaveArrived: false) = await target(s).send(body: Self.body) else {
+            Issue.record("expected an unreachable outcome that cannot have arrived")
             return
         }
-        // The engine counts transient answers without a status as possible duplicates unless
-        // nothing was sent; "cannot connect" says so.
         #expect(reason.hasPrefix("cannot connect"))
         #expect(s.ingestion.requests.isEmpty)
     }
