@@ -15,10 +15,11 @@ enum ValidateCommand {
         }
         let path = try pipelineArgument(p, spec)
         guard let (pipeline, _) = loadPipeline(path, command: "validate") else { return ExitCode.usage }
-        let discovery = FileDiscovery.expand(pipeline.source.files, relativeTo: pipeline.baseDirectory)
+        let discovery = FileDiscovery.expand(pipeline.source.files, relativeTo: pipeline.baseDirectory, followSymlinks: pipeline.source.followSymlinks)
         for e in discovery.errors { Console.error("\(pipeline.file.lastPathComponent): source.files: \(e)") }
         if !discovery.errors.isEmpty { return ExitCode.usage }
         for u in discovery.unmatched { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \"\(u)\" matches no file") }
+        for w in discovery.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \(w)") }
         let env = ProcessInfo.processInfo.environment
         var credentialNote = ""
         if pipeline.target.api == .dataCollector {

@@ -108,7 +108,15 @@ public final class ChunkProducer: @unchecked Sendable {
 
     public func next() throws(Abort) -> Event? {
         while true {
-            if !pending.isEmpty { return pending.removeFirst() }
+            if !pending.isEmpty {
+                let e = pending.removeFirst()
+                // The rejects found so far are on disk before what holds them can be recorded as done.
+                switch e {
+                case .chunk, .fileFinished: rejects.synchronize()
+                default: break
+                }
+                return e
+            }
             if done { return nil }
             try step()
         }
@@ -162,11 +170,13 @@ public final class ChunkProducer: @unchecked Sendable {
             case .fileSkipped(let file):
                 pending.append(.fileSkipped(file: file))
             case .fileFailed(let file, let error):
-                rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [])
+                rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [], content: content(file))
                 pending.append(.fileFinished(file: file, ordinals: 0, error: error, heldBackAt: nil))
             case .fileEnded(let file, let error, let heldBack):
                 if let error {
-                    rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read", excerpt: [])
+                    rejects.write(
+                        file: files[file].relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read",
+                        excerpt: [], content: content(file))
                 }
                 finishFile(error: error, heldBackAt: heldBack)
             case .record(let view):
@@ -212,10 +222,15 @@ public final class ChunkProducer: @unchecked Sendable {
     }
 
     private func reject(_ p: Provenance, _ reason: String, excerpt: [UInt8]) throws(Abort) {
-        rejects.write(file: files[p.fileIndex].relativePath, line: p.line, offset: p.offset, reason: reason, excerpt: excerpt)
+        rejects.write(file: files[p.fileIndex].relativePath, line: p.line, offset: p.offset, reason: reason, excerpt: excerpt, content: content(p.fileIndex))
         if rejects.count > spec.errors.maxRejectedRecords {
             throw Abort(description: "more than \(spec.errors.maxRejectedRecords) records were rejected (errors.maxRejectedRecords); the last: \(files[p.fileIndex].relativePath):\(p.line): \(reason)")
         }
+    }
+
+    /// The content a reject is found in, so that it is written once however often it is read.
+    private func content(_ file: Int) -> (sample: String, size: Int64)? {
+        fingerprints[file].map { ($0.sample, $0.size) }
     }
 
     private func finishFile(error: ReadError?, heldBackAt: Int64?) {

@@ -68,13 +68,14 @@ public final class Engine: @unchecked Sendable {
         report.dryRun = options.dryRun
 
         // Files.
-        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory)
+        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
         if !discovery.errors.isEmpty {
             report.aborted = discovery.errors.joined(separator: "\n")
             report.exitCode = ExitCode.usage
             return report
         }
         for p in discovery.unmatched { report.warnings.append("source.files: \"\(p)\" matched no file") }
+        for w in discovery.warnings { report.warnings.append("source.files: \(w)") }
         var files = discovery.files
         if let (k, n) = options.shard {
             files = files.filter { Engine.shard(of: $0.relativePath, count: n) == k }
@@ -132,7 +133,11 @@ public final class Engine: @unchecked Sendable {
             return report
         }
 
-        let rejects = RejectsWriter(url: options.stateDirectory.appendingPathComponent("rejects.ndjson"))
+        // Rejects an earlier run wrote are not written again when their records are read again.
+        let resumed = files.compactMap { f in
+            fingerprints[f.index].flatMap { plan.doneFiles.contains(f.index) ? nil : RejectsWriter.ResumedFile(relativePath: f.relativePath, path: f.path, fingerprint: $0) }
+        }
+        let rejects = RejectsWriter(url: options.stateDirectory.appendingPathComponent("rejects.ndjson"), resuming: resumed)
         // Decoding ahead on the other core pays when there is work on both sides of the
         // hand-off (a typed mapping, gzip); plain NDJSON passthrough is one scan and a copy.
         let gzipped = files.contains { $0.path.hasSuffix(".gz") } || spec.source.compression == .gzip

@@ -362,7 +362,7 @@ extension Context {
 
     mutating func sourceSpec(_ node: JSONNode) -> SourceSpec? {
         let p = "source"
-        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8"]) else {
+        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8", "followSymlinks"]) else {
             return nil
         }
         let files = stringArray(m["files"], "source.files", allowSingle: true)
@@ -381,6 +381,7 @@ extension Context {
         var spec = SourceSpec(files: files ?? [], format: format ?? .ndjson)
         if let c = choice(m["compression"], "source.compression", Compression.self) { spec.compression = c }
         if let c = choice(m["invalidUTF8"], "source.invalidUTF8", InvalidUTF8Policy.self) { spec.invalidUTF8 = c }
+        if let f = bool(m["followSymlinks"], "source.followSymlinks") { spec.followSymlinks = f }
         if let l = m["lines"], let lm = members(l, "source.lines", allowed: ["pattern"]) {
             if let pat = string(lm["pattern"], "source.lines.pattern") {
                 if !PipelineLoader.presets.contains(pat) {

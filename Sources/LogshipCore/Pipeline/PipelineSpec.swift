@@ -28,6 +28,8 @@ public struct SourceSpec: Sendable {
     public var invalidUTF8: InvalidUTF8Policy = .replace
     public var lines: LinesSpec? = nil
     public var csv: CSVSpec = CSVSpec()
+    /// `**` enters symlinked folders (with loop detection); off by default.
+    public var followSymlinks = false
 }
 
 public struct LinesSpec: Sendable {

@@ -42,10 +42,10 @@ public enum PreviewReader {
     /// `now` is the time TimeGenerated ages are measured from.
     public static func read(_ spec: PipelineSpec, records: Int = 10, sample: Int = 1000, now: Date = Date()) -> Result {
         let wanted = max(records, sample)
-        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory)
+        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
         var result = Result(
             shown: [], sample: [], rejected: [], rejectedCount: 0, files: discovery.files, filesRead: 0, exhausted: true,
-            stats: Transformer.Stats(), firstTruncated: nil, notes: discovery.unmatched.map { "source.files: \"\($0)\" matches no file" },
+            stats: Transformer.Stats(), firstTruncated: nil, notes: discovery.unmatched.map { "source.files: \"\($0)\" matches no file" } + discovery.warnings.map { "source.files: \($0)" },
             errors: discovery.errors.map { "source.files: \($0)" })
         guard discovery.errors.isEmpty else { return result }
 

@@ -17,6 +17,12 @@ public struct InputFile: Sendable, Equatable {
 }
 
 /// Expands `source.files` globs (`*`, `?`, `[abc]`, `**`) relative to the pipeline file.
+///
+/// `**` does not enter symlinked folders unless asked to (`source.followSymlinks`): a link
+/// back up the tree would make the walk endless, and a link to a folder the walk also reaches
+/// directly would read its files twice. Followed, a link is not entered when it leads to a
+/// folder the walk is already inside (by device and inode). Either way, one file (device and
+/// inode) is listed once however many paths or patterns reach it.
 public enum FileDiscovery {
     public struct Result: Sendable {
         public var files: [InputFile]
@@ -24,12 +30,21 @@ public enum FileDiscovery {
         public var unmatched: [String]
         /// Problems that stop the run: a folder that does not exist, an unreadable folder.
         public var errors: [String]
+        /// Paths left out because an earlier one (in sorted order) is the same file.
+        public var warnings: [String] = []
     }
 
-    public static func expand(_ patterns: [String], relativeTo base: URL) -> Result {
+    /// Where a file or folder is on disk, whatever path reaches it.
+    struct FileID: Hashable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    public static func expand(_ patterns: [String], relativeTo base: URL, followSymlinks: Bool = false) -> Result {
         var found = Set<String>()
         var unmatched: [String] = []
         var errors: [String] = []
+        var warnings: [String] = []
         var stdin = false
         for pattern in patterns {
             if pattern == "-" {
@@ -71,41 +86,69 @@ public enum FileDiscovery {
                 continue
             }
             var matches: [String] = []
-            walk(root, Array(comps[globStart...]), &matches)
+            var inside = Set<FileID>()
+            if let id = fileID(root) { inside.insert(id) }
+            walk(root, Array(comps[globStart...]), followSymlinks: followSymlinks, inside: &inside, &matches)
             if matches.isEmpty { unmatched.append(pattern) }
             for m in matches { found.insert(normalize(m)) }
         }
         var files: [InputFile] = []
+        // The first path of a file in sorted order is the one read: the same on every run.
+        var firstPath: [FileID: String] = [:]
+        var sameFile: [String] = []
         for path in found.sorted(by: { relative($0, to: base).utf8.lexicographicallyPrecedes(relative($1, to: base).utf8) }) {
             var st = stat()
             guard stat(path, &st) == 0 else { continue }
             guard (st.st_mode & S_IFMT) == S_IFREG else { continue }
+            let id = FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+            if let first = firstPath[id] {
+                sameFile.append("\(relative(path, to: base)) is the same file as \(first) (a link, or another pattern, reaches it); it is read once, as \(first)")
+                continue
+            }
+            firstPath[id] = relative(path, to: base)
             files.append(
                 InputFile(
                     index: files.count, path: path, relativePath: relative(path, to: base), size: Int64(st.st_size),
                     modified: Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9))
         }
+        // A followed link to a big folder can name thousands of files twice: a few are enough.
+        warnings += sameFile.prefix(10)
+        if sameFile.count > 10 { warnings.append("\(sameFile.count - 10) more paths are files already listed under another path; each is read once") }
         if stdin {
             files.append(InputFile(index: files.count, path: "-", relativePath: "-", size: 0, modified: 0))
         }
-        return Result(files: files, unmatched: unmatched, errors: errors)
+        return Result(files: files, unmatched: unmatched, errors: errors, warnings: warnings)
     }
 
     static func isGlob(_ s: String) -> Bool { s.contains("*") || s.contains("?") || s.contains("[") }
 
-    private static func walk(_ dir: String, _ rest: [String], _ out: inout [String]) {
+    /// - Parameter inside: the folders (device and inode) the walk is in, `dir` included.
+    private static func walk(_ dir: String, _ rest: [String], followSymlinks: Bool, inside: inout Set<FileID>, _ out: inout [String]) {
         guard let first = rest.first else { return }
         let tail = Array(rest.dropFirst())
         if first == "**" {
             // Zero folders…
-            walk(dir, tail, &out)
+            walk(dir, tail, followSymlinks: followSymlinks, inside: &inside, &out)
             // …or any number of them (hidden folders are not entered).
             for name in entries(dir) where !name.hasPrefix(".") {
                 let p = dir == "/" ? "/" + name : dir + "/" + name
-                if isDirectory(p) { walk(p, rest, &out) }
+                var st = stat()
+                guard lstat(p, &st) == 0 else { continue }
+                let isLink = (st.st_mode & S_IFMT) == S_IFLNK
+                if isLink {
+                    guard followSymlinks, stat(p, &st) == 0 else { continue }
+                }
+                guard (st.st_mode & S_IFMT) == S_IFDIR else { continue }
+                // A folder the walk is already inside is a loop: entering it again never ends.
+                let id = FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
+                guard inside.insert(id).inserted else { continue }
+                walk(p, rest, followSymlinks: followSymlinks, inside: &inside, &out)
+                inside.remove(id)
             }
             return
         }
+        // A named step (with or without wildcards) follows links like a shell: it is one level
+        // deep, so it cannot loop.
         for name in entries(dir) {
             if name.hasPrefix(".") && !first.hasPrefix(".") { continue }
             guard fnmatch(first, name, 0) == 0 else { continue }
@@ -113,9 +156,18 @@ public enum FileDiscovery {
             if tail.isEmpty {
                 if !isDirectory(p) { out.append(p) }
             } else if isDirectory(p) {
-                walk(p, tail, &out)
+                let id = fileID(p)
+                let entered = id.map { inside.insert($0).inserted } ?? false
+                walk(p, tail, followSymlinks: followSymlinks, inside: &inside, &out)
+                if entered, let id { inside.remove(id) }
             }
         }
+    }
+
+    private static func fileID(_ p: String) -> FileID? {
+        var st = stat()
+        guard stat(p, &st) == 0 else { return nil }
+        return FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
     private static func entries(_ dir: String) -> [String] {

@@ -24,7 +24,7 @@ public struct StatusSummary: Codable, Sendable {
     /// Summarises `stateDirectories` (a pipeline's own, plus one per shard) for `spec`.
     public static func of(_ spec: PipelineSpec, stateDirectories: [URL]) throws -> StatusSummary {
         var s = StatusSummary(pipeline: spec.file.path, stateDirectory: stateDirectories.first?.path ?? "")
-        let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
+        let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks).files
         s.filesMatched = files.count
         var states: [ManifestState] = []
         for dir in stateDirectories {

@@ -138,7 +138,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:3:47: source.fromat: unknown key \"fromat\" (did you mean \"format\"?); allowed here: files, format, compression, lines, csv, invalidUTF8",
+            "broken.json5:3:47: source.fromat: unknown key \"fromat\" (did you mean \"format\"?); allowed here: files, format, compression, lines, csv, invalidUTF8, followSymlinks",
         ]),
     BrokenPipeline(
         "typo in a target key",
