@@ -173,7 +173,7 @@ import Testing
     @Test func aGrownFileKilledPartWayDoesNotResendItsEarlierRecords() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(["--latency-ms", "600"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         let f = dir.write("in/app.ndjson", records(0..<3000))
         let p = pipeline(dir, files: ["in/app.ndjson"])
@@ -181,7 +181,8 @@ import Testing
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
         #expect(try run(args, env: emu.env).status == 0)
         try append(f, records(3000..<6000))
-        // One request at a time, 150 ms each: killed after its second acknowledgement of the
+        // One request at a time, 600 ms each (room for a slow, loaded machine to notice the
+        // acknowledgements in time): killed after its second acknowledgement of the
         // grown part, most of the new records are not delivered yet.
         try killAfter(acks: acks(state) + 2, args, env: emu.env, state: state)
         let partial = seqCounts(emu).count
@@ -202,7 +203,7 @@ import Testing
     @Test func aFileKilledOnItsFirstDeliveryThenGrownKeepsWhatWasDelivered() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(["--latency-ms", "600"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         let f = dir.write("in/app.ndjson", records(0..<3000))
         let p = pipeline(dir, files: ["in/app.ndjson"])
