@@ -174,6 +174,9 @@ enum RunCommand {
             notes.append("\(r.filesSkipped) file(s) and \(r.recordsAlreadyDelivered) record(s) already delivered by earlier runs")
         }
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
+        if r.deadLettersResent > 0 {
+            notes.append("\(r.deadLettersResent) dead letter(s) of earlier runs delivered (\(r.recordsResentFromDeadLetters) records)")
+        }
         if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
         if r.chunksPossiblyDuplicated > 0 {
@@ -183,6 +186,25 @@ enum RunCommand {
             notes.append("retries: " + r.retriesByStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
         }
         if !notes.isEmpty { Console.error("logship: " + notes.joined(separator: "; ")) }
+        for line in pendingDeadLetterLines(r.pendingDeadLetters) { Console.error(line) }
+    }
+
+    /// What is still undelivered in deadletter/, and who acts on it: the next run (transient
+    /// failures) or the user (content the service refused).
+    static func pendingDeadLetterLines(_ p: PendingDeadLetters) -> [String] {
+        guard !p.isEmpty else { return [] }
+        var lines = ["logship: not complete: \(p.letters) dead letter(s) (\(p.records) records) in deadletter/ are undelivered"]
+        let retryable = p.letters - p.refusedLetters
+        if retryable > 0 {
+            lines.append("logship:   \(retryable) failed for no fault of their content (\(p.records - p.refusedRecords) records); the next run sends them again first")
+        }
+        if p.refusedLetters > 0 {
+            lines.append(
+                "logship:   \(p.refusedLetters) the service refused for their content (\(p.refusedRecords) records); they wait for you: "
+                    + "correct the pipeline or the data and `logship replay` (or delete them from deadletter/ to give them up)")
+            for reason in p.reasons { lines.append("logship:     \(reason.letters)× \(reason.reason)") }
+        }
+        return lines
     }
 
     static func writeReport(_ r: RunReport, stateDir: URL, extra: String?) {

@@ -45,8 +45,15 @@ enum StatusCommand {
         }
         out += "  files:    \(s.filesDone) done, \(s.filesPartial) partial, \(s.filesPending) pending (\(s.filesMatched) match now)\n"
         out += "  chunks:   \(s.chunksAcked) acknowledged"
-        if s.chunksDeadLettered > 0 { out += ", \(s.chunksDeadLettered) dead-lettered (\(s.recordsDeadLettered) records; `logship replay`)" }
+        if s.chunksDeadLettered > 0 { out += ", \(s.chunksDeadLettered) dead-lettered (\(s.recordsDeadLettered) records)" }
         out += "\n  records:  \(s.recordsDelivered) delivered\n"
+        let letters = s.pendingDeadLetters
+        if !letters.isEmpty {
+            out += "  waiting:  \(letters.letters) dead letter(s), \(letters.records) records undelivered: "
+            out += "\(letters.letters - letters.refusedLetters) to be sent again by the next run, \(letters.refusedLetters) refused for their content"
+            out += letters.refusedLetters > 0 ? " (fix, then `logship replay`)\n" : "\n"
+            for r in letters.reasons { out += "            \(r.letters)× \(r.reason)\n" }
+        }
         out += "  sent:     \(formatBytes(s.bytesSent))\n"
         if s.resendsAfterLostAnswers > 0 {
             out += "  note:     \(s.resendsAfterLostAnswers) resend(s) after a lost answer: those records may be stored twice\n"

@@ -111,6 +111,13 @@ public final class Engine: @unchecked Sendable {
             report.exitCode = ExitCode.usage
             return report
         }
+        // What an earlier night could not deliver for no fault of its content goes first.
+        if !options.dryRun, let stopped = await resendRetryableDeadLetters(&report) {
+            report.durationSeconds = Date().timeIntervalSince(started)
+            report.pendingDeadLetters = PendingDeadLetters.of(deadLetterStore)
+            report.exitCode = stopped
+            return report
+        }
         let planned = ResumePlanner.plan(state, files: files, fingerprints: fingerprints, compression: spec.source.compression)
         let plan = planned.plan
         let movedDone = planned.movedDone
@@ -152,7 +159,7 @@ public final class Engine: @unchecked Sendable {
         }
         let ledger = Ledger(
             report: report, manifest: manifest, files: files, fingerprints: fingerprints, counters: counters, log: log,
-            deadLetters: DeadLetterStore(directory: options.stateDirectory.appendingPathComponent("deadletter")), spec: spec,
+            deadLetters: deadLetterStore, spec: spec,
             keepBodies: options.keepBodies ? options.stateDirectory.appendingPathComponent("bodies") : nil)
 
         // The reading thread.
@@ -263,15 +270,54 @@ public final class Engine: @unchecked Sendable {
                 "target.timeGeneratedField \"\(tf)\": \(what.joined(separator: " and ")); the service replaces those with the ingestion time as TimeGenerated. The event time stays in its own column (\(tf)); query by it for backfills")
         }
         if stop.why == "interrupted" { final.interrupted = true }
+        if !options.dryRun { final.pendingDeadLetters = PendingDeadLetters.of(deadLetterStore) }
         final.durationSeconds = Date().timeIntervalSince(started)
         final.exitCode = Self.exitCode(final)
         return final
+    }
+
+    var deadLetterStore: DeadLetterStore {
+        DeadLetterStore(directory: options.stateDirectory.appendingPathComponent("deadletter"))
+    }
+
+    /// Sends the dead letters whose failure was not their content's (attempts ran out on
+    /// 429/5xx) before the run reads anything: a nightly job thus finishes what the last night
+    /// could not. Returns the exit code when the run must stop here (the service refused the
+    /// run, could not be reached, or an interrupt); nil to go on.
+    private func resendRetryableDeadLetters(_ report: inout RunReport) async -> Int32? {
+        var replayer = Replayer(spec: spec, target: target, stateDirectory: options.stateDirectory)
+        replayer.only = { $0.isRetryable }
+        replayer.log = log
+        replayer.sleep = sleep
+        replayer.clock = clock
+        guard !replayer.pending().isEmpty else { return nil }
+        let r = await replayer.run(stop: stop)
+        log("re-sent \(r.replayed) of \(r.found) dead letter(s) of earlier runs (\(r.records) records) before new data")
+        report.deadLettersResent = r.replayed
+        report.recordsResentFromDeadLetters = r.records
+        report.recordsSent += r.records
+        if let f = r.fatalError {
+            report.fatalError = f
+            return r.exitCode
+        }
+        if let u = r.unreachable {
+            report.unreachable = true
+            report.aborted = u
+            return ExitCode.partial
+        }
+        if stop.isSet {
+            report.interrupted = true
+            return ExitCode.interrupted
+        }
+        return nil
     }
 
     static func exitCode(_ r: RunReport) -> Int32 {
         if r.fatalError != nil { return ExitCode.refused }
         if r.interrupted { return ExitCode.interrupted }
         if r.aborted != nil || r.recordsRejected > 0 || r.chunksDeadLettered > 0 || r.filesWithReadErrors > 0 { return ExitCode.partial }
+        // Exit 0 means nothing of the pipeline is undelivered: earlier runs' dead letters count too.
+        if !r.pendingDeadLetters.isEmpty { return ExitCode.partial }
         return ExitCode.success
     }
 
@@ -350,7 +396,10 @@ public final class Engine: @unchecked Sendable {
                 let right = BodySplitter.body(body, elements: elements, range: half..<records)
                 return await deliver(chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound, policy: policy, ledger: ledger, outage: outage)
             case .deadLetter(let reason):
-                return await ledger.deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: reason)
+                var retryable = false
+                if case .transient = outcome { retryable = true }
+                return await ledger.deadLetter(
+                    chunk, body: body, records: records, part: part, attempts: attempt, reason: reason, retryable: retryable)
             case .stopRun(let reason):
                 stop.set("fatal")
                 await ledger.fatal("the service refused the request (\(target.displayName)): \(reason)")
@@ -475,14 +524,19 @@ actor Ledger {
         return true
     }
 
-    func deadLetter(_ chunk: Chunk, body: Data, records: Int, part: Range<Int>, attempts: Int, reason: String) -> Bool {
+    /// - Parameter retryable: the failure was not the content's (attempts ran out on 429/5xx):
+    ///   the next run sends it again by itself.
+    func deadLetter(
+        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, attempts: Int, reason: String, retryable: Bool = false
+    ) -> Bool {
         let whole = part == 0..<chunk.records
         let name = whole ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
         let meta = DeadLetterMeta(
             chunkId: chunk.id, api: spec.target.api.rawValue, logType: spec.target.logType, timeGeneratedField: spec.target.timeGeneratedField,
             records: records, bytes: body.count, attempts: attempts, lastError: reason,
             segments: segments(chunk).map { DeadLetterSegment(file: $0.path, start: $0.start, end: $0.end) }, time: HTTPDate.iso8601(Date()),
-            part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records, sample: segments(chunk).map(\.sample))
+            part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records, sample: segments(chunk).map(\.sample),
+            retryable: retryable)
         do {
             try deadLetters.write(name: name, body: body, meta: meta)
         } catch {

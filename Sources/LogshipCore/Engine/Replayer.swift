@@ -21,6 +21,9 @@ public struct Replayer: Sendable {
     public let stateDirectory: URL
     public var log: @Sendable (String) -> Void = { _ in }
     public var sleep: @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9)) }
+    /// Which letters to send (nil: all). `run` sends only those that failed for no fault of
+    /// their content before its new data.
+    public var only: (@Sendable (DeadLetterMeta) -> Bool)? = nil
     /// A monotonic clock in seconds, for the outage rule.
     public var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
 
@@ -30,10 +33,15 @@ public struct Replayer: Sendable {
         self.stateDirectory = stateDirectory
     }
 
+    /// The letters this replay would send.
+    public func pending() -> [(name: String, meta: DeadLetterMeta)] {
+        DeadLetterStore(directory: stateDirectory.appendingPathComponent("deadletter")).list().filter { only?($0.meta) ?? true }
+    }
+
     public func run(stop: StopFlag = StopFlag()) async -> Report {
         var r = Report()
         let store = DeadLetterStore(directory: stateDirectory.appendingPathComponent("deadletter"))
-        let letters = store.list()
+        let letters = pending()
         r.found = letters.count
         guard !letters.isEmpty else { return r }
         let manifest: ManifestWriter
@@ -123,6 +131,7 @@ public struct Replayer: Sendable {
                 case .deadLetter(let reason):
                     meta.attempts += attempt
                     meta.lastError = reason
+                    if case .transient = outcome { meta.retryable = true } else { meta.retryable = false }
                     meta.time = HTTPDate.iso8601(Date())
                     try? store.write(name: name, body: body, meta: meta)
                     r.stillFailing += 1

@@ -37,6 +37,13 @@ public struct RunReport: Codable, Sendable {
     /// The run stopped under the outage rule (`upload.unreachableAfter`): nothing was
     /// dead-lettered for it, and the next run resumes.
     public var unreachable = false
+    /// Dead letters of earlier runs that failed for no fault of their content, sent again (and
+    /// delivered) by this run before its new data.
+    public var deadLettersResent = 0
+    public var recordsResentFromDeadLetters = 0
+    /// What is left in `deadletter/` when the run ends (this run's and earlier ones'): exit 0
+    /// only when it is empty.
+    public var pendingDeadLetters = PendingDeadLetters()
     public var interrupted = false
     public var dryRun = false
     public var exitCode: Int32 = 0

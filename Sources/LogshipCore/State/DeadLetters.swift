@@ -19,6 +19,50 @@ public struct DeadLetterMeta: Codable, Sendable {
     public var total: Int?
     /// Content samples of the segments' files, in segment order (for the manifest on replay).
     public var sample: [String]?
+    /// The failure was not the content's (429, 5xx, a dropped connection: attempts ran out), so
+    /// the next `run` sends it again before new data. nil in letters of older versions: read
+    /// from `lastError` then (`isRetryable`).
+    public var retryable: Bool?
+
+    /// Whether the next run re-sends this letter by itself; otherwise it waits, counted, for the
+    /// user (fix the data and `logship replay`, or remove it).
+    public var isRetryable: Bool { retryable ?? lastError.hasPrefix("gave up after") }
+}
+
+/// What the dead letters of a state directory still hold: a run is complete only when this is empty.
+public struct PendingDeadLetters: Codable, Sendable, Equatable {
+    public var letters = 0
+    public var records = 0
+    /// Of them, refused for their content: they wait for the user.
+    public var refusedLetters = 0
+    public var refusedRecords = 0
+    /// The service's reasons for the refused ones, most frequent first (at most 5), with counts.
+    public var reasons: [Reason] = []
+
+    public struct Reason: Codable, Sendable, Equatable {
+        public var reason: String
+        public var letters: Int
+    }
+
+    public init() {}
+
+    public var isEmpty: Bool { letters == 0 }
+
+    public static func of(_ store: DeadLetterStore) -> PendingDeadLetters {
+        var p = PendingDeadLetters()
+        var counts: [String: Int] = [:]
+        for (_, meta) in store.list() {
+            p.letters += 1
+            p.records += meta.records
+            if !meta.isRetryable {
+                p.refusedLetters += 1
+                p.refusedRecords += meta.records
+                counts[meta.lastError, default: 0] += 1
+            }
+        }
+        p.reasons = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5).map { Reason(reason: $0.key, letters: $0.value) }
+        return p
+    }
 }
 
 public struct DeadLetterSegment: Codable, Sendable {

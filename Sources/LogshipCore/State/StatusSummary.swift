@@ -14,6 +14,8 @@ public struct StatusSummary: Codable, Sendable {
     public var chunksDeadLettered = 0
     public var recordsDeadLettered = 0
     public var deadLetterFiles = 0
+    /// Dead letters still undelivered, with the service's reasons for those refused for their content.
+    public var pendingDeadLetters = PendingDeadLetters()
     public var resendsAfterLostAnswers = 0
     public var bytesSent: Int64 = 0
     public var specChanged = false
@@ -37,7 +39,13 @@ public struct StatusSummary: Codable, Sendable {
             s.recordsDeadLettered += m.deadRecords
             s.resendsAfterLostAnswers += m.possibleDuplicateChunks
             if let old = m.spec, old != spec.specHash { s.specChanged = true }
-            s.deadLetterFiles += DeadLetterStore(directory: dir.appendingPathComponent("deadletter")).list().count
+            let letters = PendingDeadLetters.of(DeadLetterStore(directory: dir.appendingPathComponent("deadletter")))
+            s.deadLetterFiles += letters.letters
+            s.pendingDeadLetters.letters += letters.letters
+            s.pendingDeadLetters.records += letters.records
+            s.pendingDeadLetters.refusedLetters += letters.refusedLetters
+            s.pendingDeadLetters.refusedRecords += letters.refusedRecords
+            s.pendingDeadLetters.reasons += letters.reasons
             s.bytesSent += m.bytesSent
             if let data = try? Data(contentsOf: dir.appendingPathComponent("last-run.json")),
                 let r = try? JSONDecoder().decode(RunReport.self, from: data), s.lastRun == nil || r.startedAt > s.lastRun!.startedAt
