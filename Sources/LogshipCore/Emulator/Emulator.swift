@@ -279,6 +279,7 @@ public final class Emulator: @unchecked Sendable {
                     stats.timeGeneratedReplaced += c.timeReplaced
                     stats.droppedColumns += c.droppedColumns
                     stats.reservedFieldsDropped += c.reserved
+                    stats.duplicateKeys += records.reduce(0) { $0 + EmulatorJSON.duplicateKeys($1) }
                     stats.tables[table] = store.tables[table]?.rows ?? 0
                 }
             }
