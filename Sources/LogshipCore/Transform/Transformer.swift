@@ -161,6 +161,9 @@ public final class Transformer {
     static let maxCachedNames = 100_000
     /// Per field of the record being written: its name entry, or -1 when not passed through.
     private var fieldNames = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    /// Per field position: the entry the previous record had there. Records of one producer
+    /// mostly repeat their names in order, so one comparison usually stands in for the hash.
+    private var lastNames = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
     /// Per field, when the record's names collide: `"name":` in `recordKeys`, or absent.
     private var resolvedKeys = UnsafeMutablePointer<Span>.allocate(capacity: 64)
     private var fieldCapacity = 64
@@ -251,6 +254,7 @@ public final class Transformer {
         self.reservedNames = taken
         nameSlots.initialize(repeating: -1, count: 128)
         groupStamps.initialize(repeating: 0, count: 64)
+        lastNames.initialize(repeating: -1, count: 64)
         identityPossible = passthrough && plans.isEmpty && f.drop.isEmpty && f.recordId == nil
     }
 
@@ -264,6 +268,7 @@ public final class Transformer {
         nameSlots.deallocate()
         groupStamps.deallocate()
         fieldNames.deallocate()
+        lastNames.deallocate()
         resolvedKeys.deallocate()
         passNumbered.deallocate()
     }
@@ -561,8 +566,28 @@ public final class Transformer {
     /// The entry of an NDJSON name as written; -1 when the cache is full (decided per record then).
     @inline(__always)
     private func nameEntry(_ n: UnsafeRawBufferPointer, escaped: Bool) -> Int32 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in n { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        // Eight bytes at a time, then mixed so that the low bits (the slot) depend on every byte.
+        let c = n.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(c)
+        var i = 0
+        while i + 8 <= c {
+            h = (h ^ n.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        if i < c {
+            var t: UInt64 = 0
+            var k: UInt64 = 0
+            while i < c {
+                t |= UInt64(n[i]) << k
+                k += 8
+                i += 1
+            }
+            h = (h ^ t) &* 0x94D0_49BB_1331_11EB
+        }
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
         var s = Int(truncatingIfNeeded: h) & slotMask
         while true {
             let e = nameSlots[s]
@@ -655,9 +680,12 @@ public final class Transformer {
         let fields = v.fields
         if fieldCapacity < fields.count {
             fieldNames.deallocate()
+            lastNames.deallocate()
             resolvedKeys.deallocate()
             fieldCapacity = max(fields.count, fieldCapacity * 2)
             fieldNames = .allocate(capacity: fieldCapacity)
+            lastNames = .allocate(capacity: fieldCapacity)
+            lastNames.initialize(repeating: -1, count: fieldCapacity)
             resolvedKeys = .allocate(capacity: fieldCapacity)
         }
         recordStamp &+= 1
@@ -665,23 +693,39 @@ public final class Transformer {
             groupStamps.update(repeating: 0, count: groupCapacity)
             recordStamp = 1
         }
+        // Locals, not properties, in the loop: no exclusivity check per access. A new name may
+        // move the entries, stamps and arena, so they are read again after one is added.
+        let stamp = recordStamp
+        let chosen = fieldNames, last = lastNames
+        var entries = nameEntries, stamps = groupStamps
+        var arena = nameArena.base
         var clean = true
         for i in 0..<fields.count {
             let f = fields[i]
-            let e = nameEntry(v.nameBytes(f), escaped: f.nameEscaped)
-            fieldNames[i] = e
+            let n = v.nameBytes(f)
+            var e = last[i]
+            if e < 0 || Int(entries[Int(e)].raw.count) != n.count
+                || (n.count > 0 && memcmp(arena + Int(entries[Int(e)].raw.start), n.baseAddress!, n.count) != 0)
+            {
+                e = nameEntry(n, escaped: f.nameEscaped)
+                entries = nameEntries
+                stamps = groupStamps
+                arena = nameArena.base
+            }
+            last[i] = e
+            chosen[i] = e
             if e < 0 {
                 clean = false
                 continue
             }
-            let entry = nameEntries[Int(e)]
+            let entry = entries[Int(e)]
             if entry.skip {
-                fieldNames[i] = -1
+                chosen[i] = -1
                 continue
             }
             // A null is not written by `emit`, but the identity path copies it: it claims too.
-            if entry.reserved || groupStamps[Int(entry.group)] == recordStamp { clean = false } else { groupStamps[Int(entry.group)] = recordStamp }
-            if f.kind == .null { fieldNames[i] = -1 }
+            if entry.reserved || stamps[Int(entry.group)] == stamp { clean = false } else { stamps[Int(entry.group)] = stamp }
+            if f.kind == .null { chosen[i] = -1 }
         }
         return clean
     }

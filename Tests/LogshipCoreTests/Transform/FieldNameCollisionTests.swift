@@ -78,6 +78,17 @@ func sent(_ r: Result<[UInt8], RecordError>) -> [UInt8] {
         #expect(names == ["x_y_3", "x_y", "x_y_4", "x_y_2"])
     }
 
+    /// Names are decided per record: a field is numbered only in the records where another
+    /// field has its column, whatever the records before it held.
+    @Test func recordsOfChangingShapesEachGetTheirOwnNames() throws {
+        let lines = [#"{"a b":1}"#, #"{"a_b":2,"a b":3}"#, #"{"a b":4,"c":null}"#, #"{"c":5,"a b":6,"a_b":7}"#, #"{"a_b":8}"#]
+        let (r, stats) = try transformRaw("fields: { passthrough: true }", input: lines.joined(separator: "\n") + "\n")
+        #expect(r.map { String(decoding: sent($0), as: UTF8.self) } == [
+            #"{"a_b":1}"#, #"{"a_b":2,"a_b_2":3}"#, #"{"a_b":4}"#, #"{"c":5,"a_b_2":6,"a_b":7}"#, #"{"a_b":8}"#,
+        ])
+        #expect(stats.collidingNames == 2)
+    }
+
     @Test func namesDifferingOnlyInCaseAndRepeatedKeysStayApart() throws {
         let (r, _) = try transformRaw("fields: { passthrough: true }", input: #"{"Level":"a","level":"b","n":1,"n":2}"# + "\n")
         let json = sent(r[0])
