@@ -81,6 +81,19 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
         #expect(stats.packedRecords == 0)
     }
 
+    /// A mapped column named like a pack column would put its key in the body twice.
+    @Test func aMappedNameThatIsAPackColumnIsRefusedByValidate() throws {
+        let dir = TempDir("pack-names")
+        defer { dir.cleanup() }
+        let p = dir.write("p.json5", """
+            { version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { extra2: "x" } },
+              limits: { tooManyFields: "pack" }, target: { logType: "T" } }
+            """)
+        let r = PipelineLoader(environment: [:]).load(p)
+        #expect(r.spec == nil)
+        #expect(r.problems.contains { $0.description.contains("fields.map.extra2") && $0.description.contains("pack column") }, "\(r.problems)")
+    }
+
     /// More distinct names across records than a table holds: pack bounds each record, not the
     /// table, so when pack is already set the advice must not offer it.
     @Test func previewDoesNotAdvisePackWhenPackIsSetAndCannotHelp() throws {
