@@ -169,6 +169,10 @@ public final class Transformer {
     private var fieldCapacity = 64
     private let recordKeys = ByteBuffer(capacity: 1024)
     private var useResolved = false
+    /// The names of colliding records by shape (each field's entry, and whether it is null): a
+    /// producer that always writes `my field` and `my_field` pays for the rule once, not per record.
+    private var shapes: [[Int32]: (keys: [UInt8], spans: [Span], numbered: Int)] = [:]
+    static let maxCachedShapes = 10_000
     /// Per column of the current bound file: whether its passthrough name is numbered.
     private var passNumbered = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
     /// The first few numbered names, `"my field" → my_field_2`, for preview.
@@ -730,6 +734,31 @@ public final class Transformer {
         return clean
     }
 
+    /// `resolveNames`, remembered per shape of record.
+    private func resolveNamesByShape(_ v: RecordView) -> Int {
+        let fields = v.fields
+        var shape: [Int32] = []
+        shape.reserveCapacity(fields.count)
+        for i in 0..<fields.count {
+            let e = lastNames[i]
+            // A name past the cache has no entry: decided for this record alone.
+            if e < 0 { return resolveNames(v) }
+            shape.append(e &* 2 | (fields[i].kind == .null ? 1 : 0))
+        }
+        if let known = shapes[shape] {
+            recordKeys.removeAll()
+            recordKeys.append(known.keys)
+            for i in 0..<fields.count { resolvedKeys[i] = known.spans[i] }
+            useResolved = true
+            return known.numbered
+        }
+        let numbered = resolveNames(v)
+        if shapes.count < Transformer.maxCachedShapes {
+            shapes[shape] = (recordKeys.toArray(), (0..<fields.count).map { resolvedKeys[$0] }, numbered)
+        }
+        return numbered
+    }
+
     /// The names of a record whose passed-through names collide (rare): decided with
     /// `assignNames` into `recordKeys`. Returns how many are numbered.
     private func resolveNames(_ v: RecordView) -> Int {
@@ -781,7 +810,7 @@ public final class Transformer {
             stats.records += 1
             return nil
         }
-        let numbered = namesOwn ? 0 : resolveNames(v)
+        let numbered = namesOwn ? 0 : resolveNamesByShape(v)
         let mark = out.count
         let before = stats
         if programReady {
