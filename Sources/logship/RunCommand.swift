@@ -179,6 +179,9 @@ enum RunCommand {
         }
         if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
+        if r.collidingNames > 0 {
+            notes.append("\(r.collidingNames) field(s) sent under a numbered name (another field of the record had the column name; see `logship preview`)")
+        }
         if r.chunksPossiblyDuplicated > 0 {
             notes.append("\(r.chunksPossiblyDuplicated) chunk(s) (\(r.recordsPossiblyDuplicated) records) re-sent after a lost answer: the service may hold them twice")
         }

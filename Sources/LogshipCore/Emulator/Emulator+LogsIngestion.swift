@@ -360,6 +360,7 @@ extension Emulator {
                 let declared = config.dcr?.stream(stream)
                 for (members, _) in records {
                     if !members.contains(where: { $0.0 == "TimeGenerated" }) { stats.missingTimeGenerated += 1 }
+                    stats.duplicateKeys += EmulatorJSON.duplicateKeys(members)
                     for (name, value) in members {
                         if let d = declared, d.column(named: name) == nil {
                             stats.undeclaredColumns[name, default: 0] += 1

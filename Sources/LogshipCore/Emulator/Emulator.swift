@@ -273,6 +273,10 @@ public final class Emulator: @unchecked Sendable {
                 _ = try req.body.withUnsafeBytes { try EmulatorJSON.forEachRecord($0) { records.append($0) } }
                 let timeField = req.header("time-generated-field")
                 let resourceId = req.header("x-ms-azureresourceid")
+                let duplicates = records.reduce(0) { $0 + EmulatorJSON.duplicateKeys($1) }
+                if duplicates > 0, let log = config.log {
+                    log("table \(table): \(duplicates) propert(ies) repeat a name already in the same record; the service keeps one value and drops the rest without a word (counted in stats.json duplicateKeys)")
+                }
                 try lock.withLock {
                     let c = try store.store(
                         tableName: table, records: records, timeField: timeField, resourceId: resourceId,
@@ -283,6 +287,7 @@ public final class Emulator: @unchecked Sendable {
                     stats.timeGeneratedReplaced += c.timeReplaced
                     stats.droppedColumns += c.droppedColumns
                     stats.reservedFieldsDropped += c.reserved
+                    stats.duplicateKeys += duplicates
                     stats.tables[table] = store.tables[table]?.rows ?? 0
                 }
             }

@@ -19,6 +19,16 @@ enum EmulatorJSON {
         var description: String { "invalid JSON at byte \(offset): \(message)" }
     }
 
+    /// Members of one record that repeat an earlier member's name exactly: the service keeps
+    /// one value per name, so each of these is a value lost.
+    static func duplicateKeys(_ members: [(String, Value)]) -> Int {
+        guard members.count > 1 else { return 0 }
+        var seen = Set<String>(minimumCapacity: members.count)
+        var n = 0
+        for (name, _) in members where !seen.insert(name).inserted { n += 1 }
+        return n
+    }
+
     /// Validates the body and counts its records without building anything (for `--discard`).
     static func countRecords(_ body: UnsafeRawBufferPointer) throws(SyntaxError) -> Int {
         var p = Parser(body)

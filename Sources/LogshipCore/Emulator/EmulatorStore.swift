@@ -15,6 +15,9 @@ public struct EmulatorStats: Codable, Sendable, Equatable {
     public var timeGeneratedReplaced = 0
     public var droppedColumns = 0
     public var reservedFieldsDropped = 0
+    /// Properties that repeat a name already in the same record: the service keeps one of the
+    /// values and drops the others without a word. A correct client sends none.
+    public var duplicateKeys = 0
     /// Requests stored and then left without an answer (`--ack-loss-rate`).
     public var ackLost = 0
     /// Answers chosen by `--fail-rate` rather than by the request.

@@ -259,6 +259,7 @@ public final class Engine: @unchecked Sendable {
         final.replacedInvalidUTF8 = t.replacedUTF8
         final.packedRecords = t.packedRecords
         final.renamedFields = t.renamedFields
+        final.collidingNames = t.collidingNames
         final.timeGeneratedTooOld = t.timeGeneratedTooOld
         final.timeGeneratedInFuture = t.timeGeneratedInFuture
         // The two-day rule is documented for the Data Collector API (reference/api-notes.md).

@@ -28,6 +28,9 @@ public struct RunReport: Codable, Sendable {
     public var replacedInvalidUTF8 = 0
     public var packedRecords = 0
     public var renamedFields = 0
+    /// Passed-through fields sent under a numbered name (`my_field_2`): their column name was
+    /// another field's in the same record.
+    public var collidingNames = 0
     /// Records whose time-generated value the service will replace with the ingestion time.
     public var timeGeneratedTooOld = 0
     public var timeGeneratedInFuture = 0

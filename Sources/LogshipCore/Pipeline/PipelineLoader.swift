@@ -711,6 +711,16 @@ extension Context {
         if !fields.passthrough, fields.map.isEmpty {
             error(Self.child(m["fields"], "passthrough") ?? m["fields"], "fields.passthrough", "passthrough is off and nothing is mapped: every record would be empty; map fields (fields.map) or turn passthrough on")
         }
+        if limits.tooManyFields == .pack {
+            // The pack columns (packField, packField2, …) would hold the same key twice.
+            let pack = limits.packField.lowercased()
+            for name in fields.map.map(\.output) + (fields.recordId.map { [$0] } ?? []) {
+                let l = name.lowercased()
+                guard l.hasPrefix(pack), l == pack || Int(l.dropFirst(pack.count)).map({ $0 >= 2 && $0 <= limits.maxFields }) == true else { continue }
+                error(Self.child(mapNode, name) ?? m["fields"], fields.map.contains { $0.output == name } ? "fields.map.\(name)" : "fields.recordId",
+                      "\"\(name)\" is also a pack column (limits.packField is \"\(limits.packField)\"); choose another name or another limits.packField")
+            }
+        }
         let mapped = fields.map.count + (fields.recordId == nil ? 0 : 1)
         if mapped > limits.maxFields, limits.tooManyFields == .fail {
             error(mapNode ?? m["fields"], "fields.map", "\(mapped) columns are mapped; limits.maxFields is \(limits.maxFields) (raise it, or set limits.tooManyFields to \"warn\" or \"pack\")")

@@ -30,6 +30,8 @@ public enum PreviewReader {
         public var stats: Transformer.Stats
         /// The first record with a value cut to `limits.maxValueBytes`.
         public var firstTruncated: String?
+        /// The first few passed-through names sent numbered, `"my field" → my_field_2`.
+        public var collisionExamples: [String] = []
         /// Notes for the warnings list: patterns that matched nothing, files that could not be read.
         public var notes: [String]
         /// Problems that make the preview impossible (a folder that does not exist).
@@ -116,6 +118,7 @@ public enum PreviewReader {
             }
         }
         result.stats = transformer.stats
+        result.collisionExamples = transformer.collisionExamples
         result.stats.truncatedValues -= uncounted.truncatedValues
         result.stats.replacedUTF8 -= uncounted.replacedUTF8
         return result
@@ -149,6 +152,13 @@ public enum PreviewReader {
                 SchemaWarning(
                     kind: .reading, field: nil, records: 0,
                     message: "\(s.renamedFields) input field name(s) are not valid column names and were renamed (letters, digits and underscore, at most 45 characters, not reserved); map them to choose the names"))
+        }
+        if s.collidingNames > 0 {
+            let examples = r.collisionExamples.isEmpty ? "" : " (\(r.collisionExamples.joined(separator: ", ")))"
+            out.append(
+                SchemaWarning(
+                    kind: .reading, field: nil, records: s.collidingNames,
+                    message: "\(s.collidingNames) passed-through field(s) share a column name with another field of the same record once made valid, and are sent under a numbered name\(examples); map them to choose the names"))
         }
         if s.replacedUTF8 > 0 {
             out.append(

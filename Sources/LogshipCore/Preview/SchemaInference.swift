@@ -132,6 +132,8 @@ public enum SchemaInference {
         /// The Logs Ingestion API's records carry `TimeGenerated` themselves: not reserved there,
         /// and the time checks read it.
         public var api: TargetAPI = .dataCollector
+        /// `limits.tooManyFields`: the advice offers `pack` only where it is not already set.
+        public var tooManyFields: TooManyFieldsPolicy = .fail
 
         public init(timeGeneratedField: String? = nil, maxFields: Int = 50, maxValueBytes: Int = 32_766, now: Date = Date()) {
             self.timeGeneratedField = timeGeneratedField
@@ -146,6 +148,7 @@ public enum SchemaInference {
                 timeGeneratedField: ingestion ? "TimeGenerated" : spec.target.timeGeneratedField, maxFields: spec.limits.maxFields,
                 maxValueBytes: spec.limits.maxValueBytes, now: now)
             api = spec.target.api
+            tooManyFields = spec.limits.tooManyFields
         }
     }
 
@@ -304,21 +307,30 @@ public enum SchemaInference {
         }
 
         let custom = columns.count
+        // `pack` bounds the fields of each record, not the distinct names across records: with
+        // it already set, these columns come from many records, and only fewer names help.
+        let packed = options.tooManyFields == .pack
         if custom > maxColumns {
             let dropped = columns[maxColumns...].map(\.column.name)
+            let advice = packed
+                ? "limits.tooManyFields is already \"pack\", which bounds the fields of each record, not the names across records: map only the fields you need (fields.passthrough: false) or drop fields (fields.drop)"
+                : "drop fields or pack them (limits.tooManyFields: \"pack\")"
             warnings.append(
                 SchemaWarning(
                     kind: .columnLimit, field: nil, records: 0,
                     message: "the sample creates \(custom) columns; a table holds at most \(maxColumns) custom columns and the service drops the rest "
-                        + "(\(dropped.prefix(5).joined(separator: ", "))\(dropped.count > 5 ? ", …" : "")); drop fields or pack them (limits.tooManyFields: \"pack\")"))
+                        + "(\(dropped.prefix(5).joined(separator: ", "))\(dropped.count > 5 ? ", …" : "")); \(advice)"))
         }
         // With maxFields at the table's own limit, the 500-column warning already says it.
         if custom > options.maxFields && options.maxFields < maxColumns {
+            let advice = packed
+                ? "drop fields (fields.drop) or map only what you need (fields.passthrough: false); limits.tooManyFields is already \"pack\", which bounds each record, not the table"
+                : "drop fields (fields.drop), map only what you need (fields.passthrough: false), or pack the rest (limits.tooManyFields: \"pack\")"
             warnings.append(
                 SchemaWarning(
                     kind: .tooManyColumns, field: nil, records: 0,
                     message: "the sample creates \(custom) columns, more than limits.maxFields (\(options.maxFields)); "
-                        + "Log Analytics recommends at most 50 per table: drop fields (fields.drop), map only what you need (fields.passthrough: false), or pack the rest (limits.tooManyFields: \"pack\")"))
+                        + "Log Analytics recommends at most 50 per table: \(advice)"))
         }
         for name in oversizedOrder {
             guard let o = oversized[name] else { continue }

@@ -15,6 +15,9 @@ public final class Transformer {
         public var packedRecords = 0
         public var tooManyFieldsRecords = 0
         public var renamedFields = 0
+        /// Passed-through fields sent under a numbered name (`my_field_2`) because another field
+        /// of the same record already had their column name (README "Field names").
+        public var collidingNames = 0
         public var nulledConversions = 0
         /// Time-generated values more than two days before the run started (the service
         /// replaces them with the ingestion time).
@@ -53,6 +56,22 @@ public final class Transformer {
         var packed = 0
     }
 
+    /// One distinct NDJSON field name as written, decided once: the per-record cost of a name
+    /// is a hash and a probe (`nameEntry`), never string work.
+    struct NameEntry {
+        var raw: Span  // in `nameArena`: the name as written (escapes included)
+        var key: Span  // in `nameArena`: `"name":` of the column it gets when nothing collides
+        var hash: UInt64
+        /// The same for names that land in one column (same output name in any letter case).
+        var group: Int32
+        /// Mapped (consumed) or dropped: never passed through.
+        var skip: Bool
+        /// Valid as written: claims its name before sanitised names do.
+        var plain: Bool
+        /// The output name is a mapped column, the record id or a pack column.
+        var reserved: Bool
+    }
+
     /// One step of a file's compiled program (bound decoders: CSV, lines). The program writes
     /// a whole record when every column is present and every value converts; it bails out to
     /// the general `emit` otherwise, which then decides defaults, `onError` and refusals.
@@ -77,10 +96,12 @@ public final class Transformer {
     private let paths: [[[UInt8]]]
     private let consumed: [Span]
     private let dropped: [Span]
-    /// Mapped column names (and the record id), lower-cased: passthrough must not shadow them.
-    private let taken: [[UInt8]]
+    /// Lower-cased names passthrough never uses as they are: mapped columns, the record id and,
+    /// with `pack`, the pack columns. A passed-through field with such a name gets a numbered one.
+    private let reservedNames: Set<[UInt8]>
     private let recordIdKey: Span
-    private let packKey: Span
+    /// `"Name":` of the pack columns: `packField`, then `packField2`, `packField3`, …
+    private let packKeys: [[UInt8]]
     private let passthrough: Bool
     private let maxValueBytes: Int
     private let oversized: OversizedValuePolicy
@@ -97,6 +118,8 @@ public final class Transformer {
 
     // Per file.
     private var fileKey: UInt64 = 0
+    /// Columns of the current bound file whose passthrough name is numbered.
+    private var fileNumbered = 0
     private var bound = false
     private var columns = 0
     /// Per record (bound decoders): the slot holding each column, or -1.
@@ -118,9 +141,42 @@ public final class Transformer {
     var programAllowed = true
 
     private let scratch = ByteBuffer(capacity: 1 << 12)
+    /// Packed members (`"name":value`, no separators) and where each starts.
     private let packBuffer = ByteBuffer(capacity: 1 << 12)
-    /// `"Name":` for NDJSON names that are not column names as written.
-    private var renamed: [[UInt8]: [UInt8]] = [:]
+    private var packStarts: [Int] = []
+
+    // NDJSON names: one entry per distinct name as written, found by an open-addressing table.
+    private let nameArena = ByteBuffer(capacity: 1 << 14)
+    private var nameEntries = UnsafeMutablePointer<NameEntry>.allocate(capacity: 64)
+    private var nameCount = 0
+    private var nameCapacity = 64
+    private var nameSlots = UnsafeMutablePointer<Int32>.allocate(capacity: 128)
+    private var slotMask = 127
+    private var groupOf: [[UInt8]: Int32] = [:]
+    /// Per group, the record that last claimed it: a second claim in one record is a collision.
+    private var groupStamps = UnsafeMutablePointer<UInt32>.allocate(capacity: 64)
+    private var groupCapacity = 64
+    private var recordStamp: UInt32 = 0
+    /// Beyond this many distinct names (keys that are ids), names are decided per record.
+    static let maxCachedNames = 100_000
+    /// Per field of the record being written: its name entry, or -1 when not passed through.
+    private var fieldNames = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    /// Per field position: the entry the previous record had there. Records of one producer
+    /// mostly repeat their names in order, so one comparison usually stands in for the hash.
+    private var lastNames = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+    /// Per field, when the record's names collide: `"name":` in `recordKeys`, or absent.
+    private var resolvedKeys = UnsafeMutablePointer<Span>.allocate(capacity: 64)
+    private var fieldCapacity = 64
+    private let recordKeys = ByteBuffer(capacity: 1024)
+    private var useResolved = false
+    /// The names of colliding records by shape (each field's entry, and whether it is null): a
+    /// producer that always writes `my field` and `my_field` pays for the rule once, not per record.
+    private var shapes: [[Int32]: (keys: [UInt8], spans: [Span], numbered: Int)] = [:]
+    static let maxCachedShapes = 10_000
+    /// Per column of the current bound file: whether its passthrough name is numbered.
+    private var passNumbered = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+    /// The first few numbered names, `"my field" → my_field_2`, for preview.
+    public private(set) var collisionExamples: [String] = []
     // Set when a value hits a "reject" policy; read and cleared by the caller of the writer.
     private var invalidUTF8Hit = false
     private var oversizedHit = false
@@ -153,7 +209,7 @@ public final class Transformer {
         var formats: [DateTimeFormat] = []
         var paths: [[[UInt8]]] = []
         var consumed: [Span] = []
-        var taken: [[UInt8]] = []
+        var taken = Set<[UInt8]>()
         for m in f.map {
             formats.append(m.format.flatMap(DateTimeFormat.parse) ?? .iso8601)
             var p = Plan(
@@ -176,11 +232,21 @@ public final class Transformer {
             }
             if let d = m.defaultValue { p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!)) }
             plans.append(p)
-            taken.append(Array(m.output.lowercased().utf8))
+            taken.insert(Array(m.output.lowercased().utf8))
         }
-        if let r = f.recordId { taken.append(Array(r.lowercased().utf8)) }
+        if let r = f.recordId { taken.insert(Array(r.lowercased().utf8)) }
         recordIdKey = f.recordId.map { span(key($0)) } ?? .none
-        packKey = span(key(spec.limits.packField))
+        var packKeys = [key(spec.limits.packField)]
+        if tooMany == .pack {
+            // A record keeps at most maxFields columns, so at most that many pack columns.
+            taken.insert(Array(spec.limits.packField.lowercased().utf8))
+            for k in stride(from: 2, through: maxFields, by: 1) {
+                let name = Transformer.packColumnName(spec.limits.packField, k)
+                taken.insert(Array(name.lowercased().utf8))
+                packKeys.append(key(name))
+            }
+        }
+        self.packKeys = packKeys
         dropped = f.drop.map { span(Array($0.utf8)) }
 
         arena = .allocate(byteCount: max(bytes.count, 1), alignment: 16)
@@ -191,7 +257,10 @@ public final class Transformer {
         self.formats = formats
         self.paths = paths
         self.consumed = consumed
-        self.taken = taken
+        self.reservedNames = taken
+        nameSlots.initialize(repeating: -1, count: 128)
+        groupStamps.initialize(repeating: 0, count: 64)
+        lastNames.initialize(repeating: -1, count: 64)
         identityPossible = passthrough && plans.isEmpty && f.drop.isEmpty && f.recordId == nil
     }
 
@@ -201,6 +270,19 @@ public final class Transformer {
         columnSlot.deallocate()
         passKeys.deallocate()
         program.deallocate()
+        nameEntries.deallocate()
+        nameSlots.deallocate()
+        groupStamps.deallocate()
+        fieldNames.deallocate()
+        lastNames.deallocate()
+        resolvedKeys.deallocate()
+        passNumbered.deallocate()
+    }
+
+    /// The `k`-th pack column's name (k >= 2): `Extra2`, cut to stay within 45 characters.
+    static func packColumnName(_ base: String, _ k: Int) -> String {
+        let digits = String(k)
+        return String(base.prefix(FieldNames.maxLength - digits.count)) + digits
     }
 
     @inline(__always)
@@ -272,9 +354,9 @@ public final class Transformer {
         paths = []
         consumed = []
         dropped = []
-        taken = []
+        reservedNames = []
         recordIdKey = .none
-        packKey = .none
+        packKeys = []
         identityPossible = false
         allowTimeGenerated = false
     }
@@ -291,9 +373,11 @@ public final class Transformer {
         if columnSlotCapacity < columns {
             columnSlot.deallocate()
             passKeys.deallocate()
+            passNumbered.deallocate()
             columnSlotCapacity = columns
             columnSlot = .allocate(capacity: columns)
             passKeys = .allocate(capacity: columns)
+            passNumbered = .allocate(capacity: columns)
         }
         for k in 0..<outputs.count {
             var column: Int32 = -1
@@ -307,17 +391,34 @@ public final class Transformer {
             plans[k].column = column
         }
         fileArena.removeAll()
+        // The names are the file's: decided once here, with the same rule as for NDJSON records.
+        var candidates: [(out: [UInt8], plain: Bool)?] = []
+        for c in 0..<names.count {
+            let n = names[c]
+            if !passthrough || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) {
+                candidates.append(nil)
+                continue
+            }
+            let raw = Array(n)
+            let out = columnName(raw)
+            candidates.append((out, out == raw))
+        }
+        let assigned = assignNames(candidates)
+        fileNumbered = 0
         for c in 0..<names.count {
             passKeys[c] = .none
-            let n = names[c]
-            if !passthrough || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) { continue }
-            let name = columnName(Array(n))
-            if isTaken(name) { continue }
+            passNumbered[c] = false
+            guard let a = assigned[c] else { continue }
             let start = Int32(fileArena.count)
             fileArena.append(0x22)
-            fileArena.append(name)
+            fileArena.append(a.name)
             fileArena.append("\":")
             passKeys[c] = Span(start: start, count: Int32(fileArena.count) - start)
+            if a.numbered {
+                passNumbered[c] = true
+                fileNumbered += 1
+                noteCollision(Array(names[c]), a.name)
+            }
         }
         compileProgram()
     }
@@ -419,22 +520,282 @@ public final class Transformer {
         return Array(FieldNames.sanitize(s).utf8)
     }
 
-    private func isTaken(_ name: [UInt8]) -> Bool {
-        let lower = name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
-        return taken.contains(lower)
+    @inline(__always)
+    static func lowered(_ name: [UInt8]) -> [UInt8] { name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } }
+
+    /// Names for passed-through fields, given each one's sanitised name and whether it is valid
+    /// as written (nil: not passed through). The rule (README "Field names"): first every name
+    /// valid as written keeps it, in input order, unless a reserved name or an earlier field
+    /// has it (in any letter case); then the others, in input order, take their sanitised name
+    /// if free, else the first free `name_2`, `name_3`, … (cut to stay within 45 characters).
+    /// Valid names go first so that a well-named field keeps its column whatever else the record
+    /// holds; `_` and digits can never read as a Data Collector type suffix (`_s`, `_d`, …).
+    private func assignNames(_ c: [(out: [UInt8], plain: Bool)?]) -> [(name: [UInt8], numbered: Bool)?] {
+        var used = Set<[UInt8]>()
+        var result = [(name: [UInt8], numbered: Bool)?](repeating: nil, count: c.count)
+        func claim(_ name: [UInt8]) -> Bool {
+            let l = Transformer.lowered(name)
+            return !reservedNames.contains(l) && used.insert(l).inserted
+        }
+        for (i, x) in c.enumerated() {
+            if let x, x.plain, claim(x.out) { result[i] = (x.out, false) }
+        }
+        for (i, x) in c.enumerated() {
+            guard let x, result[i] == nil else { continue }
+            if !x.plain, claim(x.out) {
+                result[i] = (x.out, false)
+                continue
+            }
+            // Ends: `used` and `reservedNames` are finite and every k gives another name.
+            var k = 2
+            while true {
+                let suffix = Array("_\(k)".utf8)
+                let name = Array(x.out.prefix(FieldNames.maxLength - suffix.count)) + suffix
+                if claim(name) {
+                    result[i] = (name, true)
+                    break
+                }
+                k += 1
+            }
+        }
+        return result
     }
 
+    private func noteCollision(_ raw: [UInt8], _ name: [UInt8]) {
+        guard collisionExamples.count < 3 else { return }
+        let example = "\"\(String(decoding: raw, as: UTF8.self))\" → \(String(decoding: name, as: UTF8.self))"
+        if !collisionExamples.contains(example) { collisionExamples.append(example) }
+    }
+
+    // MARK: NDJSON names
+
+    /// The entry of an NDJSON name as written; -1 when the cache is full (decided per record then).
     @inline(__always)
-    private func isTaken(_ name: UnsafeRawBufferPointer) -> Bool {
-        for t in taken where t.count == name.count {
-            var same = true
-            for k in 0..<t.count where t[k] != (name[k] >= 0x41 && name[k] <= 0x5A ? name[k] | 0x20 : name[k]) {
-                same = false
-                break
-            }
-            if same { return true }
+    private func nameEntry(_ n: UnsafeRawBufferPointer, escaped: Bool) -> Int32 {
+        // Eight bytes at a time, then mixed so that the low bits (the slot) depend on every byte.
+        let c = n.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(c)
+        var i = 0
+        while i + 8 <= c {
+            h = (h ^ n.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
         }
-        return false
+        if i < c {
+            var t: UInt64 = 0
+            var k: UInt64 = 0
+            while i < c {
+                t |= UInt64(n[i]) << k
+                k += 8
+                i += 1
+            }
+            h = (h ^ t) &* 0x94D0_49BB_1331_11EB
+        }
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        var s = Int(truncatingIfNeeded: h) & slotMask
+        while true {
+            let e = nameSlots[s]
+            if e < 0 { break }
+            let entry = nameEntries[Int(e)]
+            if entry.hash == h && Int(entry.raw.count) == n.count
+                && (n.count == 0 || memcmp(nameArena.base + Int(entry.raw.start), n.baseAddress!, n.count) == 0)
+            {
+                return e
+            }
+            s = (s + 1) & slotMask
+        }
+        return addName(n, escaped: escaped, hash: h, slot: s)
+    }
+
+    private func addName(_ n: UnsafeRawBufferPointer, escaped: Bool, hash: UInt64, slot: Int) -> Int32 {
+        guard nameCount < Transformer.maxCachedNames else { return -1 }
+        let skip = consumed.contains { equal($0, n) } || dropped.contains { equal($0, n) }
+        let (out, plain) = outputName(n, escaped: escaped)
+        if !plain && !skip { stats.renamedFields += 1 }
+        let lower = Transformer.lowered(out)
+        let group: Int32
+        if let g = groupOf[lower] {
+            group = g
+        } else {
+            group = Int32(groupOf.count)
+            groupOf[lower] = group
+            if Int(group) >= groupCapacity {
+                let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: groupCapacity * 2)
+                bigger.initialize(repeating: 0, count: groupCapacity * 2)
+                bigger.update(from: groupStamps, count: groupCapacity)
+                groupStamps.deallocate()
+                groupStamps = bigger
+                groupCapacity *= 2
+            }
+        }
+        let rawStart = Int32(nameArena.count)
+        nameArena.append(n)
+        let keyStart = Int32(nameArena.count)
+        nameArena.append(0x22)
+        nameArena.append(out)
+        nameArena.append("\":")
+        let entry = NameEntry(
+            raw: Span(start: rawStart, count: Int32(n.count)), key: Span(start: keyStart, count: Int32(nameArena.count) - keyStart),
+            hash: hash, group: group, skip: skip, plain: plain, reserved: reservedNames.contains(lower))
+        if nameCount == nameCapacity {
+            let bigger = UnsafeMutablePointer<NameEntry>.allocate(capacity: nameCapacity * 2)
+            bigger.moveInitialize(from: nameEntries, count: nameCount)
+            nameEntries.deallocate()
+            nameEntries = bigger
+            nameCapacity *= 2
+        }
+        nameEntries[nameCount] = entry
+        nameSlots[slot] = Int32(nameCount)
+        nameCount += 1
+        if nameCount * 2 > slotMask + 1 { growSlots() }
+        return Int32(nameCount - 1)
+    }
+
+    private func growSlots() {
+        let size = (slotMask + 1) * 2
+        nameSlots.deallocate()
+        nameSlots = .allocate(capacity: size)
+        nameSlots.initialize(repeating: -1, count: size)
+        slotMask = size - 1
+        for e in 0..<nameCount {
+            var s = Int(truncatingIfNeeded: nameEntries[e].hash) & slotMask
+            while nameSlots[s] >= 0 { s = (s + 1) & slotMask }
+            nameSlots[s] = Int32(e)
+        }
+    }
+
+    /// The column name of an NDJSON name, and whether it is the name as written (unescaped).
+    private func outputName(_ n: UnsafeRawBufferPointer, escaped: Bool) -> ([UInt8], Bool) {
+        var plain = Array(n)
+        if escaped {
+            scratch.removeAll()
+            Transformer.unescape(n, to: scratch)
+            plain = scratch.toArray()
+        }
+        let out = columnName(plain)
+        return (out, out == plain)
+    }
+
+    /// Decides the names of the record's passed-through fields (NDJSON); true when every one
+    /// takes its own name. Two fields collide only when they claim one group in one record,
+    /// which the per-group stamp shows without comparing names.
+    @inline(__always)
+    private func claimNames(_ v: RecordView) -> Bool {
+        let fields = v.fields
+        if fieldCapacity < fields.count {
+            fieldNames.deallocate()
+            lastNames.deallocate()
+            resolvedKeys.deallocate()
+            fieldCapacity = max(fields.count, fieldCapacity * 2)
+            fieldNames = .allocate(capacity: fieldCapacity)
+            lastNames = .allocate(capacity: fieldCapacity)
+            lastNames.initialize(repeating: -1, count: fieldCapacity)
+            resolvedKeys = .allocate(capacity: fieldCapacity)
+        }
+        recordStamp &+= 1
+        if recordStamp == 0 {
+            groupStamps.update(repeating: 0, count: groupCapacity)
+            recordStamp = 1
+        }
+        // Locals, not properties, in the loop: no exclusivity check per access. A new name may
+        // move the entries, stamps and arena, so they are read again after one is added.
+        let stamp = recordStamp
+        let chosen = fieldNames, last = lastNames
+        var entries = nameEntries, stamps = groupStamps
+        var arena = nameArena.base
+        var clean = true
+        for i in 0..<fields.count {
+            let f = fields[i]
+            let n = v.nameBytes(f)
+            var e = last[i]
+            if e < 0 || Int(entries[Int(e)].raw.count) != n.count
+                || (n.count > 0 && memcmp(arena + Int(entries[Int(e)].raw.start), n.baseAddress!, n.count) != 0)
+            {
+                e = nameEntry(n, escaped: f.nameEscaped)
+                entries = nameEntries
+                stamps = groupStamps
+                arena = nameArena.base
+            }
+            last[i] = e
+            chosen[i] = e
+            if e < 0 {
+                clean = false
+                continue
+            }
+            let entry = entries[Int(e)]
+            if entry.skip {
+                chosen[i] = -1
+                continue
+            }
+            // A null is not written by `emit`, but the identity path copies it: it claims too.
+            if entry.reserved || stamps[Int(entry.group)] == stamp { clean = false } else { stamps[Int(entry.group)] = stamp }
+            if f.kind == .null { chosen[i] = -1 }
+        }
+        return clean
+    }
+
+    /// `resolveNames`, remembered per shape of record.
+    private func resolveNamesByShape(_ v: RecordView) -> Int {
+        let fields = v.fields
+        var shape: [Int32] = []
+        shape.reserveCapacity(fields.count)
+        for i in 0..<fields.count {
+            let e = lastNames[i]
+            // A name past the cache has no entry: decided for this record alone.
+            if e < 0 { return resolveNames(v) }
+            shape.append(e &* 2 | (fields[i].kind == .null ? 1 : 0))
+        }
+        if let known = shapes[shape] {
+            recordKeys.removeAll()
+            recordKeys.append(known.keys)
+            for i in 0..<fields.count { resolvedKeys[i] = known.spans[i] }
+            useResolved = true
+            return known.numbered
+        }
+        let numbered = resolveNames(v)
+        if shapes.count < Transformer.maxCachedShapes {
+            shapes[shape] = (recordKeys.toArray(), (0..<fields.count).map { resolvedKeys[$0] }, numbered)
+        }
+        return numbered
+    }
+
+    /// The names of a record whose passed-through names collide (rare): decided with
+    /// `assignNames` into `recordKeys`. Returns how many are numbered.
+    private func resolveNames(_ v: RecordView) -> Int {
+        let fields = v.fields
+        var candidates: [(out: [UInt8], plain: Bool)?] = []
+        var raws: [[UInt8]] = []
+        for i in 0..<fields.count {
+            let f = fields[i]
+            let n = v.nameBytes(f)
+            raws.append(Array(n))
+            if f.kind == .null || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) {
+                candidates.append(nil)
+                continue
+            }
+            let (out, plain) = outputName(n, escaped: f.nameEscaped)
+            candidates.append((out, plain))
+        }
+        let assigned = assignNames(candidates)
+        recordKeys.removeAll()
+        var numbered = 0
+        for i in 0..<fields.count {
+            resolvedKeys[i] = .none
+            guard let a = assigned[i] else { continue }
+            let start = Int32(recordKeys.count)
+            recordKeys.append(0x22)
+            recordKeys.append(a.name)
+            recordKeys.append("\":")
+            resolvedKeys[i] = Span(start: start, count: Int32(recordKeys.count) - start)
+            if a.numbered {
+                numbered += 1
+                noteCollision(raws[i], a.name)
+            }
+        }
+        useResolved = true
+        return numbered
     }
 
     // MARK: Per record
@@ -442,17 +803,24 @@ public final class Transformer {
     /// Writes the record's JSON object to `out` (appending). On a refusal nothing is appended
     /// and the reason is returned.
     public func transform(_ v: RecordView, to out: ByteBuffer) -> RecordError? {
-        if identityPossible, !bound, v.allNamesPlain, v.fields.count <= maxFields, v.longestValue <= maxValueBytes {
+        useResolved = false
+        // NDJSON: every passed-through name decided before anything is written; a record whose
+        // names collide gets its names worked out (rare), the others cost a probe per field.
+        let namesOwn = bound || !passthrough || claimNames(v)
+        if identityPossible, !bound, v.allNamesPlain, namesOwn, v.fields.count <= maxFields, v.longestValue <= maxValueBytes {
             out.append(v.base)
             stats.records += 1
             return nil
         }
+        let numbered = namesOwn ? 0 : resolveNamesByShape(v)
         let mark = out.count
         let before = stats
         if programReady {
             programTries += 1
             if runProgram(v, to: out) {
                 stats.records += 1
+                // The program runs only when every column is present, so every numbered name is sent.
+                stats.collidingNames += fileNumbered
                 return nil
             }
             // Undo the partial record and take the general path, which decides.
@@ -478,17 +846,89 @@ public final class Transformer {
             case .warn:
                 stats.tooManyFieldsRecords += 1
             case .pack:
-                // Again, knowing the count: the first maxFields-1 columns stay, the rest go into one.
-                out.truncate(to: mark)
-                stats = before
-                var again = EmitState()
-                again.packAfter = maxFields - 1
-                if let e = emit(v, to: out, &again) { return e }
+                if let e = emitPacked(v, to: out, mark: mark, before: before) { return e }
                 stats.packedRecords += 1
             }
         }
+        out.append(UInt8(ascii: "}"))
+        stats.collidingNames += numbered
         stats.records += 1
         return nil
+    }
+
+    /// Writes the record again, knowing its field count, with its last fields packed as JSON
+    /// text into as few pack columns as hold them whole, each at most maxValueBytes (the service
+    /// would cut a longer one into invalid JSON): `Extra`, `Extra2`, … The record keeps at most
+    /// maxFields columns, so each further pack column moves one more field into the pack; the
+    /// count only grows, so this ends within maxFields rounds. Leaves the object open.
+    private func emitPacked(_ v: RecordView, to out: ByteBuffer, mark: Int, before: Stats) -> RecordError? {
+        var columns = 1
+        while true {
+            out.truncate(to: mark)
+            stats = before
+            var st = EmitState()
+            st.packAfter = maxFields - columns
+            if let e = emit(v, to: out, &st) { return e }
+            var needed = 0
+            var size = 0
+            for i in 0..<packStarts.count {
+                let length = packEnd(i) - packStarts[i]
+                if 2 + length > maxValueBytes {
+                    out.truncate(to: mark)
+                    stats = before
+                    let name = packedName(i)
+                    return RecordError("field \"\(name)\" does not fit in a pack column: packed, it is \(length) bytes of JSON text and a pack column (limits.packField) holds at most \(maxValueBytes); map it to a column of its own, drop it (fields.drop), or raise limits.maxFields")
+                }
+                if needed == 0 || size + 1 + length > maxValueBytes {
+                    needed += 1
+                    size = 2 + length
+                } else {
+                    size += 1 + length
+                }
+            }
+            if needed <= columns {
+                writePack(to: out, mark: mark)
+                return nil
+            }
+            if needed > maxFields {
+                out.truncate(to: mark)
+                stats = before
+                return RecordError("the record's packed fields need \(needed) pack columns of at most \(maxValueBytes) bytes; limits.maxFields is \(maxFields) (raise it, or drop fields)")
+            }
+            columns = needed
+        }
+    }
+
+    @inline(__always)
+    private func packEnd(_ i: Int) -> Int { i + 1 < packStarts.count ? packStarts[i + 1] : packBuffer.count }
+
+    /// The name of packed member `i` (its key, without quotes: column names need no escapes).
+    private func packedName(_ i: Int) -> String {
+        let member = UnsafeRawBufferPointer(rebasing: packBuffer.bytes[packStarts[i]..<packEnd(i)])
+        let body = member.dropFirst()
+        return String(decoding: body.prefix { $0 != 0x22 }, as: UTF8.self)
+    }
+
+    /// Appends the pack columns: members in order, a new column when the next would not fit.
+    private func writePack(to out: ByteBuffer, mark: Int) {
+        var column = -1
+        var size = 0
+        for i in 0..<packStarts.count {
+            let member = UnsafeRawBufferPointer(rebasing: packBuffer.bytes[packStarts[i]..<packEnd(i)])
+            if column < 0 || size + 1 + member.count > maxValueBytes {
+                if column >= 0 { out.append(UInt8(ascii: "}")) }
+                column += 1
+                if out.count > mark + 1 { out.append(UInt8(ascii: ",")) }
+                out.append(packKeys[column])
+                out.append(UInt8(ascii: "{"))
+                size = 2 + member.count
+            } else {
+                out.append(UInt8(ascii: ","))
+                size += 1 + member.count
+            }
+            out.append(member)
+        }
+        if column >= 0 { out.append(UInt8(ascii: "}")) }
     }
 
     /// Opens a field: the separator and `key`, into `out` or, past `packAfter`, the pack column.
@@ -497,7 +937,7 @@ public final class Transformer {
     private func open(_ key: UnsafeRawBufferPointer, _ st: inout EmitState, _ out: ByteBuffer, _ mark: Int) -> Bool {
         st.fields += 1
         if st.fields > st.packAfter {
-            packBuffer.append(st.packed == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            packStarts.append(packBuffer.count)
             packBuffer.append(key)
             st.packed += 1
             return true
@@ -507,12 +947,13 @@ public final class Transformer {
         return false
     }
 
-    /// Writes the record; fields after `st.packAfter` go into the pack column. On a refusal
-    /// nothing is written and the reason is returned.
+    /// Writes the record, leaving the object open; fields after `st.packAfter` go into
+    /// `packBuffer`. On a refusal nothing is written and the reason is returned.
     private func emit(_ v: RecordView, to out: ByteBuffer, _ st: inout EmitState) -> RecordError? {
         let mark = out.count
         out.append(UInt8(ascii: "{"))
         packBuffer.removeAll()
+        packStarts.removeAll(keepingCapacity: true)
         let fields = v.fields
         if bound {
             for c in 0..<columns { columnSlot[c] = -1 }
@@ -577,6 +1018,7 @@ public final class Transformer {
                 out.truncate(to: saved.0)
                 packBuffer.truncate(to: saved.1)
                 st = saved.2
+                if packStarts.count > st.packed { packStarts.removeSubrange(st.packed...) }
                 if p.nullOnError {
                     stats.nulledConversions += 1
                     if p.fallback.present {
@@ -600,9 +1042,10 @@ public final class Transformer {
             }
         }
 
-        // Passthrough of the fields nothing consumed.
+        // Passthrough of the fields nothing consumed, under the names decided for the file or record.
         if passthrough {
-            for f in fields {
+            for i in 0..<fields.count {
+                let f = fields[i]
                 if f.kind == .null { continue }
                 let name: UnsafeRawBufferPointer
                 if bound {
@@ -610,61 +1053,24 @@ public final class Transformer {
                     guard c < columns, passKeys[c].present else { continue }
                     let s = passKeys[c]
                     name = UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))
-                    let toPack = open(name, &st, out, mark)
-                    if !(toPack ? copyValue(v.value(f), kind: f.kind, to: packBuffer) : copyValue(v.value(f), kind: f.kind, to: out)) {
-                        out.truncate(to: mark)
-                        return policyRefusal(String(decoding: v.names[c], as: UTF8.self))
-                    }
-                    continue
-                }
-                let n = v.nameBytes(f)
-                if consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) { continue }
-                var toPack: Bool
-                if v.allNamesPlain {
-                    // Valid as written: the key is the input's own bytes.
-                    if isTaken(n) { continue }
-                    st.fields += 1
-                    if st.fields > st.packAfter {
-                        packBuffer.append(st.packed == 0 ? UInt8(ascii: "{") : UInt8(ascii: ","))
-                        st.packed += 1
-                        toPack = true
-                    } else {
-                        if out.count > mark + 1 { out.append(UInt8(ascii: ",")) }
-                        toPack = false
-                    }
-                    if toPack {
-                        packBuffer.append(0x22)
-                        packBuffer.append(n)
-                        packBuffer.append("\":")
-                    } else {
-                        out.append(0x22)
-                        out.append(n)
-                        out.append("\":")
-                    }
+                    if passNumbered[c] { stats.collidingNames += 1 }
+                } else if useResolved {
+                    let s = resolvedKeys[i]
+                    guard s.present else { continue }
+                    name = UnsafeRawBufferPointer(start: recordKeys.base + Int(s.start), count: Int(s.count))
                 } else {
-                    let key = renamedKey(n, escaped: f.nameEscaped)
-                    if key.isEmpty { continue }
-                    toPack = key.withUnsafeBytes { open($0, &st, out, mark) }
+                    let e = fieldNames[i]
+                    guard e >= 0 else { continue }
+                    let s = nameEntries[Int(e)].key
+                    name = UnsafeRawBufferPointer(start: nameArena.base + Int(s.start), count: Int(s.count))
                 }
+                let toPack = open(name, &st, out, mark)
                 if !(toPack ? copyValue(v.value(f), kind: f.kind, to: packBuffer) : copyValue(v.value(f), kind: f.kind, to: out)) {
                     out.truncate(to: mark)
-                    return policyRefusal(String(decoding: n, as: UTF8.self))
+                    return policyRefusal(String(decoding: v.nameBytes(f), as: UTF8.self))
                 }
             }
         }
-
-        if st.packed > 0 {
-            packBuffer.append(UInt8(ascii: "}"))
-            if out.count > mark + 1 { out.append(UInt8(ascii: ",")) }
-            out.append(bytes(packKey))
-            if packBuffer.count <= maxValueBytes {
-                out.append(packBuffer.bytes)
-            } else {
-                let r = JSONWriter.writeString(packBuffer.bytes, to: out, maxBytes: maxValueBytes, invalidUTF8: .replace)
-                if r.truncated { stats.truncatedValues += 1 }
-            }
-        }
-        out.append(UInt8(ascii: "}"))
         return nil
     }
 
@@ -688,24 +1094,6 @@ public final class Transformer {
             escaped = e
         }
         return (true, bytes, kind, escaped)
-    }
-
-    /// `"Name":` for an NDJSON name that is not a column name as written (escaped, invalid,
-    /// reserved); empty when a mapped column already has the name.
-    private func renamedKey(_ name: UnsafeRawBufferPointer, escaped: Bool) -> [UInt8] {
-        let raw = Array(name)
-        if let k = renamed[raw] { return k }
-        var plain = raw
-        if escaped {
-            scratch.removeAll()
-            Transformer.unescape(name, to: scratch)
-            plain = scratch.toArray()
-        }
-        let outName = columnName(plain)
-        if outName != plain { stats.renamedFields += 1 }
-        let key: [UInt8] = isTaken(outName) ? [] : [0x22] + outName + Array("\":".utf8)
-        if renamed.count < 100_000 { renamed[raw] = key }
-        return key
     }
 
     /// The refusal for a value that hit a `reject` policy (invalid UTF-8 or over the size limit).
