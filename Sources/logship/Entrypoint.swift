@@ -30,8 +30,9 @@ struct Logship {
         for (name, text) in commands { s += "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0))\(text)\n" }
         s += """
 
-            Every command has --help. Exit codes: 0 all delivered; 1 finished with rejected records or
-            dead-lettered chunks; 2 usage or pipeline error; 3 the service refused the run; 130 interrupted.
+            Every command has --help. Exit codes: 0 all delivered; 1 finished with rejected records, dead
+            letters waiting, or the service unreachable; 2 usage or pipeline error, or the state directory in
+            use; 3 the service refused the run; 130 interrupted.
             """
         return s
     }

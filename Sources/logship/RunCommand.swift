@@ -28,8 +28,12 @@ enum RunCommand {
             AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST), or with
             target.managedIdentity the Azure host's identity (IDENTITY_ENDPOINT and IDENTITY_HEADER, or the
             Arc agent's IMDS_ENDPOINT, else the metadata service); --endpoint is the data collection endpoint.
-            Exit codes: 0 all delivered; 1 records rejected or chunks dead-lettered; 2 usage or pipeline
-            error; 3 the service refused the run; 130 interrupted.
+            One run per state directory (a lock; a second one exits 2). Dead letters of earlier runs that
+            failed for no fault of their content are sent again first.
+            LOGSHIP_NOW (ISO 8601) moves the clock the TimeGenerated age checks use.
+            Exit codes: 0 all delivered, nothing left in deadletter/; 1 records rejected, dead letters
+            waiting, or the service unreachable for upload.unreachableAfter s; 2 usage or pipeline error,
+            or the state directory in use; 3 the service refused the run; 130 interrupted.
             """)
 
     static func main(_ args: [String]) async throws -> Int32 {
