@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
+import LogshipSupport
 import LogshipCore
+import LogshipEmulator
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,7 @@
 import Foundation
 import LogshipCore
+import LogshipEmulator
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc

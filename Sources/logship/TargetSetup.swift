@@ -1,5 +1,7 @@
 import Foundation
+import LogshipSupport
 import LogshipCore
+import LogshipEmulator
 
 /// Where a command sends: the target, a description of the destination for the manifest,
 /// and the in-process emulator when `--local`.

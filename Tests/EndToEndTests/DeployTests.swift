@@ -1,6 +1,7 @@
 import Foundation
 import LogshipCore
 import Testing
+import LogshipSupport
 
 /// deploy/: the cron line, the systemd units and the Kubernetes manifests run logship commands
 /// that exist, and what deploy/README.md says about shards is what logship does.

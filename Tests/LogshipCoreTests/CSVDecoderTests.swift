@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 /// CSVDecoder checked record for record against Python's `csv` module, plus the cases where
 /// logship rejects what Python would guess at.

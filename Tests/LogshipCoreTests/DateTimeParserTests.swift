@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
+@testable import LogshipEmulator
 
 private func parse(_ s: String, _ format: DateTimeFormat) -> Int64? {
     var s = s

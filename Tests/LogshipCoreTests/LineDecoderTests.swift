@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
+@testable import LogshipEmulator
 
 /// Bytes served in small pieces so lines straddle the reader's refills.
 private final class MemorySource: ByteSource {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 private func bytes<T>(_ s: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
     var s = s

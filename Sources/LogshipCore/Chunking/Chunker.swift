@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// A run of one file's records inside a chunk: ordinals `start ..< end`. Consecutive chunks'
 /// segments of a file tile its ordinals, so records rejected between two chunks belong to

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// The HTTP Data Collector API (`POST /api/logs?api-version=2016-04-01`, SharedKey signed).
 public struct DataCollectorTarget: DeliveryTarget {

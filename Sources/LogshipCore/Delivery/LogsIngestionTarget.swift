@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// The Logs Ingestion API: `POST {endpoint}/dataCollectionRules/{dcr}/streams/{stream}`,
 /// authorized with an Entra ID bearer token, the body gzipped by default.

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Signs Data Collector requests: `Authorization: SharedKey <workspace>:<base64 HMAC>` over
 /// `POST\n<bytes>\napplication/json\nx-ms-date:<date>\n/api/logs`.

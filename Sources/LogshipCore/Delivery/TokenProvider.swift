@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Microsoft Entra ID access tokens for the Logs Ingestion API: the OAuth 2.0 client
 /// credentials grant, with a client secret or with a federated token (Kubernetes workload

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Options of one `logship run` that are not in the pipeline file.
 public struct RunOptions: Sendable {

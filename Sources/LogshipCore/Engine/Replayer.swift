@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// `logship replay`: re-sends dead-lettered chunks with fresh signatures. Each one that is
 /// acknowledged is recorded in the manifest and removed from `deadletter/`, so a replay that

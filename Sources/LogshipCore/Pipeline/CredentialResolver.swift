@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Settles where a run sends and with which key: flags first, then environment variables
 /// (LOGSHIP_*, and the Azure SDK's AZURE_* for the Logs Ingestion API), then the pipeline file
@@ -33,7 +34,7 @@ public enum CredentialResolver {
         }
         let workspaceId = try pick("LOGSHIP_WORKSPACE_ID", t.workspaceId, "workspaceId", what: "workspace id")
         let key = try pick("LOGSHIP_SHARED_KEY", t.sharedKey, "sharedKey", what: "workspace shared key")
-        guard EmulatorInference.isGUID(workspaceId) else {
+        guard GUIDText.isValid(workspaceId) else {
             throw Failure(description: "the workspace id \"\(workspaceId)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page")
         }
         guard let decoded = Data(base64Encoded: key.trimmingCharacters(in: .whitespacesAndNewlines)), !decoded.isEmpty else {
@@ -111,7 +112,7 @@ public enum CredentialResolver {
         guard !tenant.isEmpty, tenant.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x2E }) else {
             throw Failure(description: "the tenant id \"\(tenant)\" is neither a GUID nor a domain name (contoso.onmicrosoft.com); copy it from the Entra ID overview page")
         }
-        guard EmulatorInference.isGUID(client) else {
+        guard GUIDText.isValid(client) else {
             throw Failure(description: "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the application (client) id of the app registration")
         }
 
@@ -177,7 +178,7 @@ public enum CredentialResolver {
             throw Failure(description: "\(file): target.clientId: environment variable \(name) is not set (nor is LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID); set it to the user-assigned identity's client id, or remove target.clientId to use the system-assigned identity")
         }
         let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", nil)?.0
-        if let client, !EmulatorInference.isGUID(client) {
+        if let client, !GUIDText.isValid(client) {
             throw Failure(description: "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the user-assigned managed identity's client id")
         }
         func hostURL(_ text: String, _ name: String) throws(Failure) -> URL {

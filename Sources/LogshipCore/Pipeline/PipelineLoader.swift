@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Reads a pipeline file into a `PipelineSpec`, collecting every problem with its location
 /// and key path instead of stopping at the first.

@@ -1,3 +1,5 @@
+import LogshipSupport
+
 /// The hash of everything that decides which records a run sends and how they are cut into
 /// chunks: decoding, mapping, limits and the table. A manifest written under one hash is not
 /// resumed under another. File lists, credentials and upload settings are not part of it.

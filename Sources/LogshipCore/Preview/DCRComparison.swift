@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Logs Ingestion API: the sampled records against the columns the DCR's stream declares
 /// (`target.dcr`). The service does not complain about any of this: undeclared properties are

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// The type of a Log Analytics column, as the suffix of its name says.
 public enum InferredColumnType: String, Sendable, CaseIterable, Codable {
@@ -201,20 +202,7 @@ public enum SchemaInference {
         }
     }
 
-    /// 8-4-4-4-12 hexadecimal digits, nothing around them.
-    static func isGUID(_ s: String) -> Bool {
-        let u = Array(s.utf8)
-        guard u.count == 36 else { return false }
-        for (k, c) in u.enumerated() {
-            if [8, 13, 18, 23].contains(k) {
-                guard c == UInt8(ascii: "-") else { return false }
-            } else {
-                let l = c | 0x20
-                guard (c >= 0x30 && c <= 0x39) || (l >= 0x61 && l <= 0x66) else { return false }
-            }
-        }
-        return true
-    }
+    static func isGUID(_ s: String) -> Bool { GUIDText.isValid(s) }
 
     /// A decimal number with nothing around it ("42", "-1.5e3"); not "0x10", "NaN" or "".
     static func isDecimalNumber(_ s: String) -> Bool {

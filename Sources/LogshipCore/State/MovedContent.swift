@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Content delivered under one path that is now under another: logrotate's `access.log` →
 /// `access.log.1` → `access.log.2.gz`, or `access.log` → `access.log-20261123.gz`, perhaps

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -202,17 +203,5 @@ public final class RejectsWriter: @unchecked Sendable {
         try? handle?.synchronize()
         try? handle?.close()
         handle = nil
-    }
-}
-
-extension HTTPDate {
-    /// `2026-11-23T13:09:43Z`, for reports and state files.
-    public static func iso8601(_ date: Date) -> String {
-        let secs = Int64(date.timeIntervalSince1970.rounded(.down))
-        let days = floorDiv(secs, 86_400)
-        let sod = Int(secs - days * 86_400)
-        let (y, m, d) = CivilDate.fromDays(days)
-        func p(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(p(m))-\(p(d))T\(p(sod / 3600)):\(p(sod / 60 % 60)):\(p(sod % 60))Z"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,3 +1,5 @@
+import LogshipSupport
+
 /// Datetime text to Unix epoch milliseconds and back, on bytes, for the per-record path.
 ///
 /// Every call is a straight scan over the input with no allocation, no Foundation

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 @Suite struct CryptoTests {
     func hex(_ s: String) -> [UInt8] {

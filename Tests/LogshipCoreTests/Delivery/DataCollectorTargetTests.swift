@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
+import LogshipSupport
 
 /// Records requests and answers with a fixed response.
 final class CapturingTransport: HTTPTransport, @unchecked Sendable {

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
+import LogshipSupport
 
 @Suite(.serialized) struct LogsIngestionTargetTests {
     static let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"

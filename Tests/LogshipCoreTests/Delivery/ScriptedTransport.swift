@@ -1,6 +1,7 @@
 import Foundation
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 /// A transport that answers from a script and remembers every request, for targets and the
 /// token provider tested without sockets.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 @Suite struct TokenProviderTests {
     static let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 /// A record holding one key twice loses a value at the service without a word; the emulator
 /// stores it as the service would and counts it, so tests can check for zero.

@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
+import LogshipSupport
 
 /// An independent client: its own string to sign, its own HTTP (Python's http.client and raw
 /// sockets). Reads a JSON list of cases on stdin, prints one JSON result per line.

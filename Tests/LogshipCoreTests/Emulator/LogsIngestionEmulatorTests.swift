@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
+import LogshipSupport
 
 /// An independent client for the emulator's Logs Ingestion side: Python's http.client, gzip and
 /// urllib.parse. Reads a JSON list of cases on stdin, prints one JSON result per line.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 @Suite struct ChunkProducerTests {
     /// Everything a producer emits, in order, as comparable text.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 /// Loading a logs-ingestion pipeline: TimeGenerated, the DCR declaration, credentials.
 @Suite struct LogsIngestionPipelineTests {

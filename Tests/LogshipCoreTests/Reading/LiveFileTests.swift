@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 /// Reading a file that may still be written to: no further than the size the run looked at,
 /// and, when asked, without an unfinished last line.

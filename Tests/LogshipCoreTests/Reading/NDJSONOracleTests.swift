@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 /// Deterministic NDJSON with everything awkward: nested objects and arrays, nulls, `\u`
 /// escapes (surrogate pairs too), raw UTF-8, numbers in every form, blank lines, and

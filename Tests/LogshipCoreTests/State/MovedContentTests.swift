@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 @Suite struct MovedContentTests {
     /// The sample of a decoded stream's prefix is the fingerprint's sample of a file that ends

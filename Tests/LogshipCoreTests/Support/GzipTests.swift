@@ -2,6 +2,8 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
+import LogshipSupport
 
 @Suite struct GzipTests {
     /// Python's gzip module decodes what `Gzip.compress` writes: an independent reader.

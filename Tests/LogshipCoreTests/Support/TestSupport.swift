@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 /// A fresh temporary folder, removed by `cleanup()`.
 struct TempDir {

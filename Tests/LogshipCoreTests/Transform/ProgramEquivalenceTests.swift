@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 /// The compiled per-file program (bound decoders) must write exactly what the general path
 /// writes: same bytes, same refusals, same counters. Both run over the same generated records.

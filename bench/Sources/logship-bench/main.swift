@@ -9,6 +9,7 @@
 // records/s, peak RSS in KB.
 import Foundation
 import LogshipCore
+import LogshipEmulator
 
 #if canImport(Glibc)
     import Glibc

@@ -1,4 +1,5 @@
 import CZlib
+import LogshipSupport
 
 /// The emulator's own gzip decoder for `Content-Encoding: gzip` request bodies. It shares no
 /// code with the client's compressor (`Gzip`), so a fault in one shows up as a refusal by the

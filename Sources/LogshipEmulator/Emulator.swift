@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -71,7 +72,7 @@ public struct EmulatorConfig: Sendable {
     }
 
     /// The Logs Ingestion API's body limit here: 1,000,000 bytes unless `maxBodyBytes` is lower.
-    public var ingestionMaxBodyBytes: Int { min(maxBodyBytes, LogsIngestionTarget.serviceMaxBodyBytes) }
+    public var ingestionMaxBodyBytes: Int { min(maxBodyBytes, EmulatedAPI.logsIngestionMaxBodyBytes) }
 }
 
 /// The local stand-in for Log Analytics: verifies requests as the service does and stores
@@ -208,7 +209,7 @@ public final class Emulator: @unchecked Sendable {
         guard let version = req.query["api-version"] else {
             return error(400, "MissingApiVersion", "The api-version query parameter is required.")
         }
-        guard version == DataCollectorTarget.apiVersion else {
+        guard version == EmulatedAPI.dataCollectorVersion else {
             return error(400, "InvalidApiVersion", "The api-version '\(version)' is not supported.")
         }
         guard let contentType = req.header("content-type") else {
@@ -306,7 +307,7 @@ public final class Emulator: @unchecked Sendable {
     }
 
     /// A fault chosen by `--fail-rate`, with the error body of the API asked.
-    func injectedFault(api: TargetAPI) -> ServerReply? {
+    func injectedFault(api: EmulatedAPI) -> ServerReply? {
         let code: Int? = lock.withLock {
             guard config.failRate > 0, !config.failCodes.isEmpty, rng.nextDouble() < config.failRate else { return nil }
             stats.injectedFaults += 1

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// The Logs Ingestion API and the Entra ID token endpoint, as `logship emulate` serves them
 /// next to the Data Collector API.
@@ -47,8 +48,8 @@ extension Emulator {
                     "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(config.clientId)'.")
             }
         } else if let assertion = form["client_assertion"] {
-            guard form["client_assertion_type"] == TokenProvider.clientAssertionType else {
-                return tokenError(400, "invalid_request", "AADSTS90035: client_assertion_type must be \(TokenProvider.clientAssertionType).")
+            guard form["client_assertion_type"] == EmulatedAPI.jwtBearerAssertionType else {
+                return tokenError(400, "invalid_request", "AADSTS90035: client_assertion_type must be \(EmulatedAPI.jwtBearerAssertionType).")
             }
             let accepted: Bool
             if let expected = config.federatedToken {
@@ -288,8 +289,8 @@ extension Emulator {
         guard let version = req.query["api-version"] else {
             return ingestionError(400, "MissingApiVersion", "The api-version query parameter is required.")
         }
-        guard version == LogsIngestionTarget.apiVersion else {
-            return ingestionError(400, "InvalidApiVersion", "The api-version '\(version)' is not supported; use \(LogsIngestionTarget.apiVersion).")
+        guard version == EmulatedAPI.logsIngestionVersion else {
+            return ingestionError(400, "InvalidApiVersion", "The api-version '\(version)' is not supported; use \(EmulatedAPI.logsIngestionVersion).")
         }
         if let refusal = checkBearer(req) { return refusal }
         if let d = config.dcr {

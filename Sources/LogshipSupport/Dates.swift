@@ -80,7 +80,19 @@ public enum CivilDate {
 }
 
 @inlinable
-func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
+public func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {
     let q = a / b
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q
+}
+
+extension HTTPDate {
+    /// `2026-11-23T13:09:43Z`, for reports and state files.
+    public static func iso8601(_ date: Date) -> String {
+        let secs = Int64(date.timeIntervalSince1970.rounded(.down))
+        let days = floorDiv(secs, 86_400)
+        let sod = Int(secs - days * 86_400)
+        let (y, m, d) = CivilDate.fromDays(days)
+        func p(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(y)-\(p(m))-\(p(d))T\(p(sod / 3600)):\(p(sod / 60 % 60)):\(p(sod % 60))Z"
+    }
 }

@@ -1,3 +1,5 @@
+import LogshipSupport
+
 /// How Log Analytics turns a property into a column: the emulator's own rules, written from
 /// the reference ("Record type and properties"), not shared with the client's preview.
 public enum ColumnType: String, Sendable, CaseIterable, Codable {

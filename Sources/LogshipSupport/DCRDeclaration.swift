@@ -34,6 +34,11 @@ public struct DCRDeclaration: Sendable, Equatable {
         /// case-sensitive, and a property that differs in case is not safely the same column.
         public func column(named name: String) -> Column? { columns.first { $0.name == name } }
 
+        public init(name: String, columns: [Column]) {
+            self.name = name
+            self.columns = columns
+        }
+
         /// The column whose name differs from `name` only in letter case, for a helpful message.
         public func column(ignoringCaseOf name: String) -> Column? {
             columns.first { $0.name.lowercased() == name.lowercased() }
@@ -65,7 +70,7 @@ public struct DCRDeclaration: Sendable, Equatable {
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw LoadError(file: url.path, path: "", message: "cannot read the DCR declaration: \(PipelineLoader.reason(error))")
+            throw LoadError(file: url.path, path: "", message: "cannot read the DCR declaration: \(Self.reason(error))")
         }
         return try parse(data, file: url.path)
     }
@@ -117,5 +122,16 @@ public struct DCRDeclaration: Sendable, Equatable {
             streams.append(Stream(name: name, columns: columns))
         }
         return DCRDeclaration(dcrImmutableId: id, streams: streams)
+    }
+}
+
+extension DCRDeclaration {
+    /// The OS's words for a file that cannot be read, without Foundation's wrapping.
+    static func reason(_ error: Error) -> String {
+        if let e = error as? CocoaError, let u = e.underlying as? POSIXError { return u.localizedDescription }
+        if let e = error as NSError?, let u = e.userInfo[NSUnderlyingErrorKey] as? NSError {
+            return u.localizedDescription
+        }
+        return error.localizedDescription
     }
 }
