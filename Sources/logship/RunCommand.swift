@@ -174,6 +174,9 @@ enum RunCommand {
             notes.append("\(r.filesSkipped) file(s) and \(r.recordsAlreadyDelivered) record(s) already delivered by earlier runs")
         }
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
+        if r.isolationSplits > 0 {
+            notes.append("\(r.isolationSplits) refused bod(ies) halved to isolate the records the service refused; only those were dead-lettered")
+        }
         if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
         if r.chunksPossiblyDuplicated > 0 {
@@ -183,6 +186,8 @@ enum RunCommand {
             notes.append("retries: " + r.retriesByStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
         }
         if !notes.isEmpty { Console.error("logship: " + notes.joined(separator: "; ")) }
+        // Each on its own line: a damaged file is not one reject among many, it is lost input.
+        for d in r.damagedFiles { Console.error("logship: \(d.message)") }
     }
 
     static func writeReport(_ r: RunReport, stateDir: URL, extra: String?) {
