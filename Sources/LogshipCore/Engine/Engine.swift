@@ -575,7 +575,7 @@ actor Ledger {
         report.chunksDeadLettered += 1
         report.recordsDeadLettered += records
         outstanding[chunk.id, default: 0] -= records
-        log("chunk \(name): \(records == 1 ? "a record of " : "")\(DeadLetterSegment.describe(location)) dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)")
+        log("chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)")
         return true
     }
 
