@@ -355,6 +355,9 @@ extension Emulator {
         } catch {
             return ingestionError(400, "InvalidPayload", "The request body is not valid JSON: \(error).")
         }
+        if let (k, field) = refusedRecord(records.map(\.0)) {
+            return ingestionError(400, "InvalidPayload", "The record at index \(k) of the body is invalid: the value of '\(field)' cannot be ingested.")
+        }
         var newlyUndeclared: [String] = []
         do {
             try lock.withLock {

@@ -25,6 +25,10 @@ public struct EmulatorConfig: Sendable {
     public var seed: UInt64 = 1
     /// Answer every authorized request with 400 InactiveCustomer (a closed workspace).
     public var inactiveWorkspace = false
+    /// Bad data as the service sees it: a request holding a record with a string value that
+    /// contains one of these texts is refused whole with 400 InvalidDataFormat (Logs Ingestion:
+    /// InvalidPayload), naming the record, and nothing of it is stored.
+    public var refuseRecordsMatching: [String] = []
     /// Largest accepted `x-ms-date` difference from the emulator's clock.
     public var clockSkewSeconds = 900.0
     /// Body size limit of the Data Collector API (404 above); the Logs Ingestion API takes
@@ -272,6 +276,11 @@ public final class Emulator: @unchecked Sendable {
             } else {
                 var records: [[(String, EmulatorJSON.Value)]] = []
                 _ = try req.body.withUnsafeBytes { try EmulatorJSON.forEachRecord($0) { records.append($0) } }
+                if let (k, field) = refusedRecord(records) {
+                    return error(
+                        400, "InvalidDataFormat",
+                        "The record at index \(k) of the body is invalid: the value of '\(field)' cannot be ingested.")
+                }
                 let timeField = req.header("time-generated-field")
                 let resourceId = req.header("x-ms-azureresourceid")
                 let duplicates = records.reduce(0) { $0 + EmulatorJSON.duplicateKeys($1) }
@@ -304,6 +313,22 @@ public final class Emulator: @unchecked Sendable {
         }
         if lose { return .dropConnection }
         return .respond(status: 200, headers: [], body: [])
+    }
+
+    /// The first record (index, field name) that `refuseRecordsMatching` refuses, judged on the
+    /// values the emulator parsed itself.
+    func refusedRecord(_ records: [[(String, EmulatorJSON.Value)]]) -> (Int, String)? {
+        guard !config.refuseRecordsMatching.isEmpty else { return nil }
+        for (k, members) in records.enumerated() {
+            for (name, value) in members {
+                guard case .string(let s) = value else { continue }
+                if config.refuseRecordsMatching.contains(where: { s.contains($0) }) {
+                    lock.withLock { stats.refusedRecords += 1 }
+                    return (k, name)
+                }
+            }
+        }
+        return nil
     }
 
     /// A fault chosen by `--fail-rate`, with the error body of the API asked.

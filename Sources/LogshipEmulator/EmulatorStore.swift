@@ -22,6 +22,8 @@ public struct EmulatorStats: Codable, Sendable, Equatable {
     public var ackLost = 0
     /// Answers chosen by `--fail-rate` rather than by the request.
     public var injectedFaults = 0
+    /// Requests refused for a record `--refuse-records-matching` names.
+    public var refusedRecords = 0
     /// Rows stored per table.
     public var tables: [String: Int] = [:]
 

@@ -34,6 +34,7 @@ enum EmulateCommand {
             OptionSpec(name: "--ack-loss-rate", value: "P", help: "Store, then drop the connection without answering (0–1)"),
             OptionSpec(name: "--latency-ms", value: "N", help: "Wait before every answer"),
             OptionSpec(name: "--seed", value: "N", help: "Seed for fault injection (default 1)"),
+            OptionSpec(name: "--refuse-records-matching", value: "TEXT", help: "Refuse (400 InvalidDataFormat) a request holding a record with a string value containing TEXT"),
             OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
             OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
         ],
@@ -132,6 +133,7 @@ enum EmulateCommand {
         config.latencyMs = try ArgumentParser.int(p, "--latency-ms", 0...600_000) ?? 0
         config.seed = UInt64(try ArgumentParser.int(p, "--seed", 0...Int.max) ?? 1)
         config.inactiveWorkspace = p.has("--inactive-workspace")
+        config.refuseRecordsMatching = p.value("--refuse-records-matching").map { [$0] } ?? []
         config.maxBodyBytes = try ArgumentParser.int(p, "--max-body-bytes", 1...1_000_000_000) ?? 30_000_000
 
         let emulator: Emulator

@@ -48,7 +48,11 @@ enum ReplayCommand {
         }
         if let f = r.fatalError { Console.error("logship replay: \(f)") }
         if let u = r.unreachable { Console.error("logship replay: stopped: \(u)") }
-        Console.error("logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused")
+        var line = "logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused"
+        if r.split > 0 {
+            line += " (\(r.split) letter(s) were halved until the refused records stood alone: the rest of their records are delivered and each refused part is a letter of its own)"
+        }
+        Console.error(line)
         return r.exitCode
     }
 }

@@ -183,6 +183,9 @@ enum RunCommand {
         if r.deadLettersResent > 0 {
             notes.append("\(r.deadLettersResent) dead letter(s) of earlier runs delivered (\(r.recordsResentFromDeadLetters) records)")
         }
+        if r.isolationSplits > 0 {
+            notes.append("\(r.isolationSplits) refused bod(ies) halved to isolate the records the service refused; only those were dead-lettered")
+        }
         if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
         if r.collidingNames > 0 {
@@ -196,6 +199,8 @@ enum RunCommand {
         }
         if !notes.isEmpty { Console.error("logship: " + notes.joined(separator: "; ")) }
         for line in pendingDeadLetterLines(r.pendingDeadLetters) { Console.error(line) }
+        // Each on its own line: a damaged file is not one reject among many, it is lost input.
+        for d in r.damagedFiles { Console.error("logship: \(d.message)") }
     }
 
     /// What is still undelivered in deadletter/, and who acts on it: the next run (transient

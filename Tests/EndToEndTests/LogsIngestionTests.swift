@@ -83,7 +83,11 @@ import Testing
     @Test func theClientSecretAppearsNowhere() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--fail-rate", "0.3", "--fail-codes", "400,429", "--retry-after", "0", "--seed", "5"], dataDir: dir.file("emu"))
+        // Injected 400s are refusals of whole bodies, which halving gets past; record 42 ("r42 ü")
+        // is refused for its data, so a dead letter is written.
+        let emu = try EmulatorProcess(
+            ["--fail-rate", "0.3", "--fail-codes", "400,429", "--retry-after", "0", "--seed", "5", "--refuse-records-matching", "r42 "],
+            dataDir: dir.file("emu"))
         defer { emu.stop() }
         var lines = records(0..<3000).split(separator: "\n").map(String.init)
         lines[17] = "{\"seq\": broken"

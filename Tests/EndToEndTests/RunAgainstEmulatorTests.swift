@@ -170,6 +170,23 @@ import Testing
         #expect(damaged.count > 5000, "the records before the damage are delivered")
         #expect(Set(damaged) == Set(0..<damaged.count), "and they are the first ones, in full")
         #expect(rows.filter { $0 >= 20_000 }.count == 100, "the next file is read in full")
+        // The damage is said as such: the file, where, why, and what of it was delivered
+        // (counted by the records the emulator holds).
+        let size = (try FileManager.default.attributesOfItem(atPath: dir.file("in/a-damaged.ndjson.gz").path)[.size] as? NSNumber)?.intValue ?? 0
+        let f = NumberFormatter()
+        f.numberStyle = .decimal
+        f.locale = Locale(identifier: "en_US_POSIX")
+        let said = r.stderr.split(separator: "\n").first { $0.contains("in/a-damaged.ndjson.gz: damaged at byte ") }.map(String.init) ?? ""
+        #expect(said.contains(" of \(f.string(from: NSNumber(value: size)) ?? "?") ("), "\(r.stderr)")
+        #expect(said.contains("truncated"))
+        #expect(said.contains(": \(f.string(from: NSNumber(value: damaged.count)) ?? "?") record(s) before the damage were delivered; the rest of the file was not read"), "\(said)")
+        let listed = report(state)["damagedFiles"] as? [[String: Any]]
+        #expect(listed?.count == 1)
+        #expect(listed?.first?["path"] as? String == "in/a-damaged.ndjson.gz")
+        #expect((listed?.first?["offset"] as? Int ?? 0) > 0 && (listed?.first?["offset"] as? Int ?? 0) <= size)
+        #expect(listed?.first?["recordsDelivered"] as? Int == damaged.count)
+        let status = try run(["status", p.path, "--state-dir", state.path])
+        #expect(status.stdout.contains("damaged:  in/a-damaged.ndjson.gz: damaged at byte"), "\(status.stdout)")
     }
 }
 

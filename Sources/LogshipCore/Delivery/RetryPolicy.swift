@@ -5,6 +5,9 @@ public struct RetryPolicy: Sendable {
         case acknowledged
         case retry(afterSeconds: Double)
         case split
+        /// The service refused the data of a body of several records: send its halves, and
+        /// theirs, until the refused records stand alone (about 2·log2(records) requests each).
+        case isolate(reason: String)
         case deadLetter(reason: String)
         case stopRun(reason: String)
     }
@@ -20,6 +23,11 @@ public struct RetryPolicy: Sendable {
 
     public init(maxAttempts: Int) { self.maxAttempts = maxAttempts }
 
+    /// Refused parts one body (a chunk, a dead letter) is halved into at most: beyond, the parts
+    /// still refused stay whole, so a service refusing every record costs a bounded number of
+    /// requests, not two per record.
+    public static let maxIsolatedPerBody = 16
+
     /// - Parameters:
     ///   - attempt: 1 for the first try (for `.unreachable`, the count of such failures in a row).
     ///   - records: records in the body (a body of one record cannot be split).
@@ -32,6 +40,9 @@ public struct RetryPolicy: Sendable {
             // Status 0: refused before any HTTP answer (no token, an unreadable token file).
             return .stopRun(reason: status == 0 ? "\(code): \(reason)" : "\(status) \(code): \(reason)")
         case .permanent(let status, let code, let reason):
+            // A 400 blames the data, which may be one record among thousands; other refusals
+            // (a 405, a 409) would refuse every half too, so halving them only multiplies requests.
+            if status == 400 && records > 1 { return .isolate(reason: "\(status) \(code): \(reason)") }
             return .deadLetter(reason: "\(status) \(code): \(reason)")
         case .tooLarge(let status, let reason):
             if records > 1 { return .split }

@@ -163,6 +163,8 @@ public final class Engine: @unchecked Sendable {
             deadLetters: deadLetterStore, spec: spec,
             keepBodies: options.keepBodies ? options.stateDirectory.appendingPathComponent("bodies") : nil)
 
+        await ledger.setEarlierDeliveries(plan.acked)
+
         // The reading thread.
         // One chunk ready while the next is filled: memory stays near (concurrency + 2) bodies.
         let channel = EventChannel(capacity: 1)
@@ -207,9 +209,11 @@ public final class Engine: @unchecked Sendable {
                     if stop.isSet { break }
                     inFlight += 1
                     group.addTask { [self] in
+                        var refusals = 0
                         for (part, body, records) in todo {
                             let ok = await self.deliver(
-                                chunk, body: body, records: records, part: part, policy: policy, ledger: ledger, outage: outage)
+                                chunk, body: body, records: records, part: part, policy: policy, ledger: ledger, outage: outage,
+                                refusals: &refusals)
                             if !ok { break }
                         }
                         await ledger.chunkSettled(chunk)
@@ -325,14 +329,25 @@ public final class Engine: @unchecked Sendable {
 
     /// Sends one body until acknowledged, dead-lettered, split, or the run stops.
     /// Returns false when the run must stop.
-    private func deliver(
-        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger, outage: SharedOutageWatch
+    /// - Parameters:
+    ///   - refusals: counts the bodies dead-lettered, so a halving knows whether its left half went through.
+    ///   - knownRefused: the body is known to hold a record the service refuses (its parent was refused
+    ///     for its data and the parent's left half was delivered): it is halved without being sent
+    ///     whole, which keeps isolating one record within 2·log2(records) requests.
+    fileprivate func deliver(
+        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, policy: RetryPolicy, ledger: Ledger, outage: SharedOutageWatch,
+        refusals: inout Int, knownRefused: String? = nil
     ) async -> Bool {
         var attempt = 0
         var unanswered = 0
         var lostAnswers = 0
         var retrying = false
         defer { if retrying { counters.update { $0.retrying -= 1 } } }
+        if let known = knownRefused, records > 1 {
+            return await halve(
+                chunk, body: body, records: records, part: part, isolating: known, attempts: 0, policy: policy, ledger: ledger, outage: outage,
+                refusals: &refusals)
+        }
         while true {
             if stop.isSet { return false }
             counters.update { $0.inFlight += 1 }
@@ -388,16 +403,15 @@ public final class Engine: @unchecked Sendable {
                 if stop.isSet { return false }
                 await sleep(delay)
             case .split:
-                await ledger.split()
-                guard let elements = BodySplitter.elements(body), elements.count == records else {
-                    return await ledger.deadLetter(chunk, body: body, records: records, part: part, attempts: attempt, reason: "the body could not be split")
-                }
-                let half = records / 2
-                let left = BodySplitter.body(body, elements: elements, range: 0..<half)
-                guard await deliver(chunk, body: left, records: half, part: part.lowerBound..<part.lowerBound + half, policy: policy, ledger: ledger, outage: outage) else { return false }
-                let right = BodySplitter.body(body, elements: elements, range: half..<records)
-                return await deliver(chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound, policy: policy, ledger: ledger, outage: outage)
+                return await halve(
+                    chunk, body: body, records: records, part: part, isolating: nil, attempts: attempt, policy: policy, ledger: ledger,
+                    outage: outage, refusals: &refusals)
+            case .isolate(let reason):
+                return await halve(
+                    chunk, body: body, records: records, part: part, isolating: reason, attempts: attempt, policy: policy, ledger: ledger,
+                    outage: outage, refusals: &refusals)
             case .deadLetter(let reason):
+                refusals += 1
                 var retryable = false
                 if case .transient = outcome { retryable = true }
                 return await ledger.deadLetter(
@@ -408,6 +422,46 @@ public final class Engine: @unchecked Sendable {
                 return false
             }
         }
+    }
+}
+
+extension Engine {
+    /// Sends the two halves of a body, left first: for one too large (`isolating` nil), or for
+    /// one the service refused for its data (`isolating` its message), until the refused records
+    /// stand alone. What is delivered, and the part ranges the manifest records (so a resumed run
+    /// skips them), depend only on the answers.
+    fileprivate func halve(
+        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, isolating: String?, attempts: Int, policy: RetryPolicy, ledger: Ledger,
+        outage: SharedOutageWatch, refusals: inout Int
+    ) async -> Bool {
+        if let reason = isolating, refusals >= RetryPolicy.maxIsolatedPerBody {
+            // A service that refuses everything would take two requests per record; past this many
+            // refused parts the rest stays whole in its letter (`logship replay` halves it further).
+            refusals += 1
+            return await ledger.deadLetter(
+                chunk, body: body, records: records, part: part, attempts: attempts,
+                reason: "\(reason) (not halved further: \(RetryPolicy.maxIsolatedPerBody) parts of this chunk were already refused)")
+        }
+        if isolating != nil { await ledger.isolating() } else { await ledger.split() }
+        guard let elements = BodySplitter.elements(body), elements.count == records else {
+            refusals += 1
+            return await ledger.deadLetter(
+                chunk, body: body, records: records, part: part, attempts: attempts, reason: isolating ?? "the body could not be split")
+        }
+        let half = records / 2
+        let left = BodySplitter.body(body, elements: elements, range: 0..<half)
+        let before = refusals
+        guard
+            await deliver(
+                chunk, body: left, records: half, part: part.lowerBound..<part.lowerBound + half, policy: policy, ledger: ledger,
+                outage: outage, refusals: &refusals)
+        else { return false }
+        let right = BodySplitter.body(body, elements: elements, range: half..<records)
+        // A body refused for its data whose left half went through holds its refused records on
+        // the right: sending the right half whole would only be refused again.
+        return await deliver(
+            chunk, body: right, records: records - half, part: part.lowerBound + half..<part.upperBound, policy: policy, ledger: ledger,
+            outage: outage, refusals: &refusals, knownRefused: refusals == before ? isolating : nil)
     }
 }
 
@@ -427,6 +481,12 @@ actor Ledger {
     private var finished: [Int: (Int64, ReadError?, Int64?)] = [:]
     /// Records of each dispatched chunk still to be recorded (acknowledged or dead-lettered).
     private var outstanding: [String: Int] = [:]
+    /// Records acknowledged per file in this run, for the damaged-file report.
+    private var deliveredByFile: [Int: Int] = [:]
+    /// Files whose reading stopped at an error: the error and the records read before it.
+    private var damaged: [(file: Int, error: ReadError, ordinals: Int64)] = []
+    /// Ordinals of each file earlier runs delivered (the resume plan).
+    private var earlier: [Int: [Range<Int64>]] = [:]
     private var manifestFailed = false
 
     init(report: RunReport, manifest: ManifestWriter?, files: [InputFile], fingerprints: [FileFingerprint?], counters: ProgressCounters, log: @escaping @Sendable (String) -> Void, deadLetters: DeadLetterStore, spec: PipelineSpec, keepBodies: URL?) {
@@ -513,6 +573,14 @@ actor Ledger {
         report.recordsSent += records
         report.bytesSent += Int64(bytes)
         outstanding[chunk.id, default: 0] -= records
+        var k = 0
+        for s in chunk.segments {
+            // Positions in the chunk by its segments; exact unless records between them were rejected.
+            let n = Int(s.end - s.start)
+            let inPart = max(0, min(part.upperBound, k + n) - max(part.lowerBound, k))
+            deliveredByFile[s.file, default: 0] += inPart
+            k += n
+        }
         if lostAnswers > 0 {
             // Each answer lost after the service stored the body is one possible extra copy.
             report.chunksPossiblyDuplicated += lostAnswers
@@ -533,12 +601,14 @@ actor Ledger {
     ) -> Bool {
         let whole = part == 0..<chunk.records
         let name = whole ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
-        let meta = DeadLetterMeta(
+        var meta = DeadLetterMeta(
             chunkId: chunk.id, api: spec.target.api.rawValue, logType: spec.target.logType, timeGeneratedField: spec.target.timeGeneratedField,
             records: records, bytes: body.count, attempts: attempts, lastError: reason,
             segments: segments(chunk).map { DeadLetterSegment(file: $0.path, start: $0.start, end: $0.end) }, time: HTTPDate.iso8601(Date()),
             part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records, sample: segments(chunk).map(\.sample),
             retryable: retryable)
+        let location = DeadLetterSegment.locate(part, records: chunk.records, in: meta.segments)
+        meta.location = location
         do {
             try deadLetters.write(name: name, body: body, meta: meta)
         } catch {
@@ -561,7 +631,7 @@ actor Ledger {
         report.chunksDeadLettered += 1
         report.recordsDeadLettered += records
         outstanding[chunk.id, default: 0] -= records
-        log("chunk \(name): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)")
+        log("chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)")
         return true
     }
 
@@ -579,6 +649,9 @@ actor Ledger {
     }
 
     func split() { report.chunksSplit += 1 }
+
+    /// A body of several records was refused for its data and is halved to find the records.
+    func isolating() { report.isolationSplits += 1 }
 
     func fatal(_ message: String) {
         if report.fatalError == nil {
@@ -603,7 +676,10 @@ actor Ledger {
 
     func fileFinished(_ file: Int, ordinals: Int64, error: ReadError?, heldBackAt: Int64?) {
         finished[file] = (ordinals, error, heldBackAt)
-        if error != nil { report.filesWithReadErrors += 1 }
+        if let error {
+            report.filesWithReadErrors += 1
+            damaged.append((file, error, ordinals))
+        }
         if let at = heldBackAt {
             report.warnings.append(
                 "\(files[file].relativePath): its last line has no line end yet and the file is still being written, so that line was left for the next run; \(ordinals) records up to byte \(at) were read")
@@ -634,5 +710,16 @@ actor Ledger {
         counters.update { $0.filesDone += 1 }
     }
 
-    func finish() -> RunReport { report }
+    func setEarlierDeliveries(_ acked: [Int: [Range<Int64>]]) { earlier = acked }
+
+    func finish() -> RunReport {
+        // Counted now, once every chunk holding the file's records has its answer.
+        report.damagedFiles = damaged.map { d in
+            let before = (earlier[d.file] ?? []).reduce(Int64(0)) { $0 + max(0, min($1.upperBound, d.ordinals) - $1.lowerBound) }
+            return DamagedFile(
+                path: files[d.file].relativePath, offset: d.error.offset, size: files[d.file].size, reason: d.error.message,
+                recordsRead: d.ordinals, recordsDelivered: (deliveredByFile[d.file] ?? 0) + Int(before))
+        }
+        return report
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a run did: printed as the summary, written to `last-run.json` and `--report FILE`.
 public struct RunReport: Codable, Sendable {
     public var pipeline: String = ""
@@ -8,6 +10,9 @@ public struct RunReport: Codable, Sendable {
     public var filesSkipped = 0
     public var filesDone = 0
     public var filesWithReadErrors = 0
+    /// Files that could not be read to their end (a truncated or corrupt gzip, a read error):
+    /// where, why, and what of them was delivered.
+    public var damagedFiles: [DamagedFile] = []
     public var inputBytes: Int64 = 0
     public var recordsRead = 0
     public var recordsSent = 0
@@ -17,6 +22,8 @@ public struct RunReport: Codable, Sendable {
     public var chunksAcked = 0
     public var chunksDeadLettered = 0
     public var chunksSplit = 0
+    /// Halvings of bodies the service refused for their data (400), to isolate the refused records.
+    public var isolationSplits = 0
     public var chunksAlreadyAcked = 0
     /// Resends after a connection dropped without an answer: the service may hold those
     /// bodies twice (the at-least-once window). Counted per lost answer.
@@ -55,6 +62,48 @@ public struct RunReport: Codable, Sendable {
 
     public var throughputMBps: Double { durationSeconds > 0 ? Double(inputBytes) / 1e6 / durationSeconds : 0 }
     public var recordsPerSecond: Double { durationSeconds > 0 ? Double(recordsRead) / durationSeconds : 0 }
+}
+
+/// A file reading stopped in: everything before `offset` was read, nothing after it.
+public struct DamagedFile: Codable, Sendable, Equatable {
+    /// Relative to the pipeline file, as in the manifest.
+    public var path: String
+    /// Byte offset in the file (compressed bytes for gzip) where reading stopped.
+    public var offset: Int64
+    /// The file's size in bytes.
+    public var size: Int64
+    public var reason: String
+    /// Records read from the file before the damage.
+    public var recordsRead: Int64
+    /// Records of the file the service acknowledged (this run and earlier ones).
+    public var recordsDelivered: Int
+
+    public init(path: String, offset: Int64, size: Int64, reason: String, recordsRead: Int64, recordsDelivered: Int) {
+        self.path = path
+        self.offset = offset
+        self.size = size
+        self.reason = reason
+        self.recordsRead = recordsRead
+        self.recordsDelivered = recordsDelivered
+    }
+
+    /// The summary line: `logs/app.3.gz: damaged at byte 1,234,567 of 2,000,000 (…): 5,120
+    /// records before the damage were delivered; the rest of the file was not read`.
+    public var message: String {
+        func n<T: BinaryInteger>(_ v: T) -> String {
+            let f = NumberFormatter()
+            f.numberStyle = .decimal
+            f.locale = Locale(identifier: "en_US_POSIX")
+            f.usesGroupingSeparator = true
+            f.groupingSeparator = ","
+            f.groupingSize = 3
+            return f.string(from: NSNumber(value: Int64(v))) ?? String(v)
+        }
+        if offset == 0 && recordsRead == 0 {
+            return "\(path): could not be read (\(reason)): nothing of it was delivered"
+        }
+        return "\(path): damaged at byte \(n(offset)) of \(n(size)) (\(reason)): \(n(recordsDelivered)) record(s) before the damage were delivered; the rest of the file was not read"
+    }
 }
 
 /// Exit codes (DESIGN.md, contract).

@@ -24,6 +24,10 @@ public struct DeadLetterMeta: Codable, Sendable {
     /// from `lastError` then (`isRetryable`).
     public var retryable: Bool?
 
+    /// Where this letter's own records are (record ordinals per file, 0-based), narrowed from
+    /// `segments` to `part`: for a refused record isolated from its chunk, the record itself.
+    public var location: [DeadLetterSegment]?
+
     /// Whether the next run re-sends this letter by itself; otherwise it waits, counted, for the
     /// user (fix the data and `logship replay`, or remove it).
     public var isRetryable: Bool { retryable ?? lastError.hasPrefix("gave up after") }
@@ -65,10 +69,40 @@ public struct PendingDeadLetters: Codable, Sendable, Equatable {
     }
 }
 
-public struct DeadLetterSegment: Codable, Sendable {
+public struct DeadLetterSegment: Codable, Sendable, Equatable {
     public var file: String
     public var start: Int64
     public var end: Int64
+    public init(file: String, start: Int64, end: Int64) {
+        self.file = file
+        self.start = start
+        self.end = end
+    }
+
+    /// Where records `part` of a chunk can be in its files. The segments tile ordinals, rejected
+    /// and filtered records included, so a chunk may hold fewer records than its segments span
+    /// (`gaps`): record k is then somewhere in positions k ... k + gaps. Exact when there are none.
+    public static func locate(_ part: Range<Int>, records: Int, in segments: [DeadLetterSegment]) -> [DeadLetterSegment] {
+        let span = segments.reduce(0) { $0 + Int($1.end - $1.start) }
+        let gaps = max(0, span - records)
+        let lo = part.lowerBound, hi = min(span, part.upperBound + gaps)
+        var out: [DeadLetterSegment] = []
+        var k = 0
+        for s in segments {
+            let n = Int(s.end - s.start)
+            let a = max(lo, k), b = min(hi, k + n)
+            if a < b { out.append(DeadLetterSegment(file: s.file, start: s.start + Int64(a - k), end: s.start + Int64(b - k))) }
+            k += n
+        }
+        return out
+    }
+
+    /// "app.ndjson record 17" or "app.ndjson records 17–40" (counted from 1, as lines are).
+    public static func describe(_ location: [DeadLetterSegment]) -> String {
+        location.map { s in
+            s.end - s.start == 1 ? "\(s.file) record \(s.start + 1)" : "\(s.file) records \(s.start + 1)–\(s.end)"
+        }.joined(separator: ", ")
+    }
 }
 
 public struct DeadLetterStore: Sendable {

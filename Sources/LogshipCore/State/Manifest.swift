@@ -68,6 +68,9 @@ public struct ManifestState: Sendable {
     public var tornTail = false
     /// Dead-lettered chunks (or parts) not replayed since, with their record counts.
     public var deadKeys: [String: Int] = [:]
+    /// Acknowledged parts per chunk id (`0..<Int.max` for a whole chunk): a replay stopped while
+    /// isolating a letter's refused records resumes without resending what it delivered.
+    public var ackedParts: [String: [Range<Int>]] = [:]
 
     static func fileKey(_ path: String, _ sample: String) -> String { path + "#" + sample }
 
@@ -102,7 +105,9 @@ public struct ManifestState: Sendable {
             guard let id = e.id else { return }
             let records = e.records ?? 0
             let key = e.part.map { "\(id)/\($0[0])-\($0.last ?? 0)" } ?? id
+            if let p = e.part, p.count == 2, deadKeys[key] == nil { supersedeDead(id, part: p[0]..<p[1], records: records) }
             if e.t == "ack" {
+                ackedParts[id, default: []].append(e.part.flatMap { $0.count == 2 ? $0[0]..<$0[1] : nil } ?? 0..<Int.max)
                 if e.part == nil { ackedChunks += 1 }
                 ackedRecords += records
                 bytesSent += Int64(e.bytes ?? 0)
@@ -132,6 +137,27 @@ public struct ManifestState: Sendable {
         case "done":
             if let p = e.path, let sample = e.sample { doneFiles[Self.fileKey(p, sample)] = e }
         default: break
+        }
+    }
+
+    /// A replay that isolates the refused records of a dead letter records its delivered parts
+    /// and its still-refused pieces, each inside the letter's range: they take that many records
+    /// off the letter's count, and the letter is gone once all of its records are accounted for.
+    private mutating func supersedeDead(_ id: String, part: Range<Int>, records: Int) {
+        for (key, left) in deadKeys where key == id || key.hasPrefix(id + "/") {
+            if key != id {
+                let bounds = key.dropFirst(id.count + 1).split(separator: "-").compactMap { Int($0) }
+                guard bounds.count == 2, bounds[0] <= part.lowerBound, part.upperBound <= bounds[1] else { continue }
+            }
+            let taken = min(left, records)
+            deadRecords -= taken
+            if left - taken <= 0 {
+                deadKeys[key] = nil
+                deadChunks -= 1
+            } else {
+                deadKeys[key] = left - taken
+            }
+            return
         }
     }
 

@@ -119,6 +119,31 @@ import Testing
 @Suite struct RetryPolicyTests {
     let policy = RetryPolicy(maxAttempts: 3)
 
+    /// Issue 12, item 10: a 400 blames the data of a body of several records: isolate the
+    /// refused ones; one record refused is a dead letter with the service's message.
+    @Test func refusedDataOfSeveralRecordsIsIsolated() {
+        let bad = DeliveryOutcome.permanent(status: 400, code: "InvalidDataFormat", reason: "record 3 is invalid")
+        #expect(policy.decide(bad, attempt: 1, records: 10_000, random: 0) == .isolate(reason: "400 InvalidDataFormat: record 3 is invalid"))
+        #expect(policy.decide(bad, attempt: 1, records: 2, random: 0) == .isolate(reason: "400 InvalidDataFormat: record 3 is invalid"))
+        #expect(policy.decide(bad, attempt: 1, records: 1, random: 0) == .deadLetter(reason: "400 InvalidDataFormat: record 3 is invalid"))
+        // Not a judgement of the data: halving would be refused the same way.
+        #expect(policy.decide(.permanent(status: 405, code: "MethodNotAllowed", reason: "m"), attempt: 1, records: 50, random: 0) == .deadLetter(reason: "405 MethodNotAllowed: m"))
+        // Fatal answers stop the run whatever the body holds.
+        #expect(policy.decide(.fatal(status: 400, code: "InvalidLogType", reason: "t"), attempt: 1, records: 50, random: 0) == .stopRun(reason: "400 InvalidLogType: t"))
+    }
+
+    /// Where an isolated record is: exact without gaps; a range when records between were rejected.
+    @Test func anIsolatedRecordIsLocatedInItsFile() {
+        let segs = [DeadLetterSegment(file: "a.ndjson", start: 100, end: 103), DeadLetterSegment(file: "b.ndjson", start: 0, end: 5)]
+        #expect(DeadLetterSegment.locate(3..<4, records: 8, in: segs) == [DeadLetterSegment(file: "b.ndjson", start: 0, end: 1)])
+        #expect(DeadLetterSegment.locate(1..<2, records: 8, in: segs) == [DeadLetterSegment(file: "a.ndjson", start: 101, end: 102)])
+        // One record of the 8 ordinals was rejected: record 2 is ordinal 2 or 3 of the span.
+        #expect(
+            DeadLetterSegment.locate(2..<3, records: 7, in: segs)
+                == [DeadLetterSegment(file: "a.ndjson", start: 102, end: 103), DeadLetterSegment(file: "b.ndjson", start: 0, end: 1)])
+        #expect(DeadLetterSegment.describe([DeadLetterSegment(file: "a.ndjson", start: 101, end: 102)]) == "a.ndjson record 102")
+    }
+
     @Test func backoffGrowsAndHonoursRetryAfter() {
         let t = DeliveryOutcome.transient(status: 503, retryAfter: nil, reason: "x")
         #expect(policy.decide(t, attempt: 1, records: 5, random: 0.999) == .retry(afterSeconds: 0.5 * 0.999))
@@ -140,8 +165,8 @@ import Testing
             Issue.record("403 must stop")
             return
         }
-        guard case .deadLetter = policy.decide(.permanent(status: 400, code: "InvalidDataFormat", reason: "r"), attempt: 1, records: 5, random: 0) else {
-            Issue.record("400 InvalidDataFormat must dead-letter, never retry")
+        guard case .deadLetter = policy.decide(.permanent(status: 400, code: "InvalidDataFormat", reason: "r"), attempt: 1, records: 1, random: 0) else {
+            Issue.record("400 InvalidDataFormat for one record must dead-letter it, never retry")
             return
         }
         #expect(policy.decide(.tooLarge(status: 404, reason: "r"), attempt: 1, records: 5, random: 0) == .split)
