@@ -80,7 +80,7 @@ public struct EmulatorConfig: Sendable {
 }
 
 /// The local stand-in for Log Analytics: verifies requests as the service does and stores
-/// what it accepts. See DESIGN.md "Emulator".
+/// what it accepts. See README.md "Emulator" and docs/api-notes.md.
 public final class Emulator: @unchecked Sendable {
     // All mutable state (store, streams, stats, rng, tokens, request ids) is guarded by `lock`;
     // the server calls `handle` from one thread per connection.

@@ -267,7 +267,7 @@ public final class Engine: @unchecked Sendable {
         final.collidingNames = t.collidingNames
         final.timeGeneratedTooOld = t.timeGeneratedTooOld
         final.timeGeneratedInFuture = t.timeGeneratedInFuture
-        // The two-day rule is documented for the Data Collector API (reference/api-notes.md).
+        // The two-day rule is documented for the Data Collector API (docs/api-notes.md).
         if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField, t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0 {
             var what: [String] = []
             if t.timeGeneratedTooOld > 0 { what.append("\(t.timeGeneratedTooOld) more than two days old") }

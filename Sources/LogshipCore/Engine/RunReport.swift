@@ -106,7 +106,7 @@ public struct DamagedFile: Codable, Sendable, Equatable {
     }
 }
 
-/// Exit codes (DESIGN.md, contract).
+/// Exit codes (README.md "Exit codes": a contract scripts rely on).
 public enum ExitCode {
     public static let success: Int32 = 0
     /// Finished, but records were rejected or chunks dead-lettered.
@@ -116,4 +116,15 @@ public enum ExitCode {
     /// The service refused the run.
     public static let refused: Int32 = 3
     public static let interrupted: Int32 = 130
+}
+
+extension RunReport {
+    /// Reads a report that an earlier version wrote: keys it did not have yet take their
+    /// defaults (a `last-run.json` from before an upgrade still shows in `status`).
+    public static func decodingOlder(_ data: Data) throws -> RunReport {
+        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunReport())) as? [String: Any] ?? [:]
+        let given = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+        let merged = defaults.merging(given) { $1 }
+        return try JSONDecoder().decode(RunReport.self, from: JSONSerialization.data(withJSONObject: merged))
+    }
 }

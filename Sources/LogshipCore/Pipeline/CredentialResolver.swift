@@ -3,7 +3,7 @@ import LogshipSupport
 
 /// Settles where a run sends and with which key: flags first, then environment variables
 /// (LOGSHIP_*, and the Azure SDK's AZURE_* for the Logs Ingestion API), then the pipeline file
-/// (DESIGN.md "Credentials"). Errors never show a secret.
+/// (README.md "Credentials"). Errors never show a secret.
 public enum CredentialResolver {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

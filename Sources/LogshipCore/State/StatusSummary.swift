@@ -48,7 +48,7 @@ public struct StatusSummary: Codable, Sendable {
             s.pendingDeadLetters.reasons += letters.reasons
             s.bytesSent += m.bytesSent
             if let data = try? Data(contentsOf: dir.appendingPathComponent("last-run.json")),
-                let r = try? JSONDecoder().decode(RunReport.self, from: data), s.lastRun == nil || r.startedAt > s.lastRun!.startedAt
+                let r = try? RunReport.decodingOlder(data), s.lastRun == nil || r.startedAt > s.lastRun!.startedAt
             {
                 s.lastRun = r
             }
