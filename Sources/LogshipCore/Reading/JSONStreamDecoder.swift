@@ -116,7 +116,9 @@ public final class JSONStreamDecoder: RecordDecoder {
                     if let p { return .rejected(p, RecordError("\(at): ']' after a comma (a trailing comma is not JSON)"), excerpt: [UInt8(ascii: "]")]) }
                     continue
                 }
-                // Not an object: rejected whole, and reading goes on after it.
+                // Not the start of any JSON value: skipped like anything else between records.
+                if !Self.startsValue(c) { return try garbage("an object expected") }
+                // A value but not an object: rejected whole, and reading goes on after it.
                 let p = provenance()
                 let at = position(0)
                 let excerpt = take(4096)
@@ -276,6 +278,11 @@ public final class JSONStreamDecoder: RecordDecoder {
 
     private func take(_ limit: Int) -> [UInt8] {
         Array(UnsafeRawBufferPointer(rebasing: buffer[start..<min(end, start + limit)]))
+    }
+
+    private static func startsValue(_ c: UInt8) -> Bool {
+        c == 0x22 || c == UInt8(ascii: "[") || c == UInt8(ascii: "-") || c &- 0x30 < 10 || c == UInt8(ascii: "t")
+            || c == UInt8(ascii: "f") || c == UInt8(ascii: "n")
     }
 
     private static func describe(_ c: UInt8) -> String {
