@@ -14,7 +14,7 @@ written by hand and is not touched.
   services/*.ndjson             structured service logs: nested objects and a long tail of fields
   syslog/messages               RFC 3164 as rsyslog writes it, with and without PRI
   syslog/rfc5424.log            RFC 5424 with structured data
-  failed-uploads/*.ndjson       batches another shipper could not deliver, left on disk as NDJSON
+  failed-uploads/*.json         request bodies (JSON arrays) another shipper could not deliver
 """
 import argparse
 import csv
@@ -455,7 +455,7 @@ def syslog_5424(out):
 
 def failed_uploads(out):
     # Batches a home-made Data Collector script could not deliver (it gave up after a 403 when
-    # the key was rotated) and wrote to disk, one record per line, to be sent later.
+    # the key was rotated) and wrote to disk, each the request body it failed to send.
     for k, (start, n) in enumerate([(datetime(2026, 11, 18, 3, 15, tzinfo=timezone.utc), 45),
                                    (datetime(2026, 11, 18, 3, 20, tzinfo=timezone.utc), 50),
                                    (datetime(2026, 11, 19, 14, 2, tzinfo=timezone.utc), 35)]):
@@ -476,9 +476,15 @@ def failed_uploads(out):
                             "user.signed_in": "signed in with passkey"}[event],
             }
             rec = {k2: v for k2, v in rec.items() if v is not None}
-            lines.append(json.dumps(rec, separators=(",", ":")))
-        name = f"failed-uploads/batch-{start:%Y%m%dT%H%M%SZ}.ndjson"
-        write(out, name, ("\n".join(lines) + "\n").encode())
+            lines.append(rec)
+        # The request body as the script posted it (a JSON array, what the Data Collector API
+        # takes): compact as sent, except one the script pretty-printed for its log.
+        if k == 1:
+            body = json.dumps(lines, indent=2, ensure_ascii=False) + "\n"
+        else:
+            body = json.dumps(lines, separators=(",", ":"), ensure_ascii=False)
+        name = f"failed-uploads/batch-{start:%Y%m%dT%H%M%SZ}.json"
+        write(out, name, body.encode())
 
 
 def main():

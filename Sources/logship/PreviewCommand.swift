@@ -68,6 +68,9 @@ enum PreviewCommand {
         out += ",\n\"warnings\":" + encoded(w)
         out += ",\n\"rejected\":" + encoded(r.rejected)
         out += ",\n\"rejectedCount\":\(r.rejectedCount),\"sampledRecords\":\(s.sampledRecords),\"table\":" + encoded(tableName(spec))
+        if !spec.fields.filter.isEmpty {
+            out += ",\"filteredOut\":\(r.stats.filtered),\"passedFilter\":\(r.sample.count + r.rejectedCount)"
+        }
         out += ",\"filesMatched\":\(r.files.count),\"filesRead\":\(r.filesRead),\"complete\":\(r.exhausted)}"
         return out
     }
@@ -89,6 +92,10 @@ enum PreviewCommand {
             }
         }
 
+        if !spec.fields.filter.isEmpty {
+            let passed = r.sample.count + r.rejectedCount
+            out += "\nfields.where: \(passed) of \(passed + r.stats.filtered) record(s) read pass; \(r.stats.filtered) left out\n"
+        }
         // With no record read, the first line already says so; an empty table would add nothing.
         if s.sampledRecords > 0 { out += table(r, s, spec) }
 

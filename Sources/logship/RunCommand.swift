@@ -180,6 +180,7 @@ enum RunCommand {
             notes.append("\(r.filesSkipped) file(s) and \(r.recordsAlreadyDelivered) record(s) already delivered by earlier runs")
         }
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
+        if let n = r.recordsFiltered, n > 0 { notes.append("\(n) left out by fields.where") }
         if r.deadLettersResent > 0 {
             notes.append("\(r.deadLettersResent) dead letter(s) of earlier runs delivered (\(r.recordsResentFromDeadLetters) records)")
         }

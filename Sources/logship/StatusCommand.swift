@@ -62,6 +62,7 @@ enum StatusCommand {
         if let r = s.lastRun {
             out += "  last run: \(r.startedAt), \(String(format: "%.1f", r.durationSeconds)) s, exit \(r.exitCode)\(r.interrupted ? " (interrupted)" : "")\n"
             for d in r.damagedFiles { out += "  damaged:  \(d.message)\n" }
+            if let n = r.recordsFiltered, n > 0 { out += "  filtered: \(n) record(s) left out by fields.where in the last run\n" }
         }
         for f in s.partialFiles.prefix(10) { out += "  partial:  \(f)\n" }
         for f in s.pendingFiles.prefix(10) { out += "  pending:  \(f)\n" }

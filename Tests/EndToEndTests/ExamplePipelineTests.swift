@@ -139,7 +139,7 @@ import Testing
 
     /// The records in a pipeline's input, counted by Python: its glob, gzip (all members) and csv
     /// modules, not logship's reader. NDJSON: non-blank lines; lines: non-empty lines; CSV: rows
-    /// (quoted line breaks included) minus the header.
+    /// (quoted line breaks included) minus the header; JSON: objects, top-level or in a top-level array.
     static func countRecords(_ pipeline: URL) throws -> Int {
         let loaded = PipelineLoader(environment: [:]).load(pipeline)
         let spec = try #require(loaded.spec, "\(pipeline.lastPathComponent): \(loaded.errors.map(\.description))")
@@ -167,6 +167,16 @@ import Testing
                     text = raw.decode("utf-8-sig")
                     rows = [r for r in csv.reader(io.StringIO(text, newline=""), delimiter=s["delimiter"], quotechar=s["quote"]) if r]
                     total += len(rows) - (1 if s["header"] else 0)
+                elif s["format"] == "json":
+                    # Top-level values one after another: every object, and every object in an array.
+                    text, i, dec = raw.decode("utf-8-sig"), 0, json.JSONDecoder()
+                    while True:
+                        while i < len(text) and text[i] in " \\t\\r\\n":
+                            i += 1
+                        if i == len(text):
+                            break
+                        value, i = dec.raw_decode(text, i)
+                        total += sum(1 for v in value if isinstance(v, dict)) if isinstance(value, list) else 1
                 elif s["format"] == "ndjson":
                     total += sum(1 for line in raw.split(b"\\n") if line.strip())
                 else:

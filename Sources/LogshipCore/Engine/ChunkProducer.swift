@@ -196,6 +196,8 @@ public final class ChunkProducer: @unchecked Sendable {
                     chunker.setCursor(file: fileIndex, ordinal: p.ordinal)
                 }
                 recordsRead += 1
+                // Left out by fields.where: like a reject, a gap in the ordinals the chunker sees.
+                if !transformer.passes(view) { continue }
                 let mark = chunker.beginRecord()
                 if let err = transformer.transform(view, to: chunker.body) {
                     chunker.abandonRecord(mark)

@@ -267,6 +267,7 @@ public final class Engine: @unchecked Sendable {
         final.collidingNames = t.collidingNames
         final.timeGeneratedTooOld = t.timeGeneratedTooOld
         final.timeGeneratedInFuture = t.timeGeneratedInFuture
+        final.recordsFiltered = t.filtered
         // The two-day rule is documented for the Data Collector API (docs/api-notes.md).
         if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField, t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0 {
             var what: [String] = []

@@ -17,6 +17,9 @@ public struct RunReport: Codable, Sendable {
     public var recordsRead = 0
     public var recordsSent = 0
     public var recordsRejected = 0
+    /// Records `fields.where` left out: read, neither sent nor rejected. Always written; optional
+    /// so that `status` still reads a last-run.json written before filters existed.
+    public var recordsFiltered: Int? = nil
     public var recordsAlreadyDelivered = 0
     public var recordsDeadLettered = 0
     public var chunksAcked = 0

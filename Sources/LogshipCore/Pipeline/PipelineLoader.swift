@@ -109,7 +109,7 @@ struct Context {
         "integer": ["int"], "int32": ["int"], "int64": ["long"], "number": ["double"], "float": ["double"],
         "real": ["double"], "decimal": ["double"], "boolean": ["bool"], "date": ["datetime"], "time": ["datetime"],
         "timestamp": ["datetime"], "uuid": ["guid"], "text": ["string", "lines"], "str": ["string"],
-        "object": ["json"], "dynamic": ["json"], "json": ["ndjson"], "jsonl": ["ndjson"], "jsonlines": ["ndjson"],
+        "object": ["json"], "dynamic": ["json"], "jsonl": ["ndjson"], "jsonlines": ["ndjson"],
         "log": ["lines"], "tsv": ["csv"], "gz": ["gzip"], "azure": ["public"], "azurecloud": ["public"],
     ]
 
@@ -336,7 +336,7 @@ extension Context {
             }
         }
 
-        guard let source, let target else { return nil }
+        guard var source, let target else { return nil }
         if target.api == .logsIngestion {
             let hasBody = (m["limits"].flatMap { node -> JSONNode? in
                 if case .object(let mm) = node.value { return mm.first { $0.key == "maxBodyBytes" }?.node }
@@ -356,6 +356,16 @@ extension Context {
             }
         }
         crossChecks(root: root, m: m, source: source, fields: fields, target: target, limits: limits)
+        // A mapping's null tokens belong to its input column: the CSV decoder, which knows which
+        // values were quoted, applies them (README "Null values").
+        for f in fields.map {
+            guard let tokens = f.nullValues, case .input(let from) = f.source else { continue }
+            if source.format != .csv {
+                let node = Self.child(Self.child(Self.child(m["fields"], "map"), f.output), "nullValues")
+                error(node, "fields.map.\(f.output).nullValues", "only for format \"csv\" (the format is \"\(source.format.rawValue)\")")
+            }
+            source.csv.columnNullValues[from, default: []] += tokens
+        }
         return PipelineSpec(
             file: url, version: 1, name: name, source: source, fields: fields, target: target, limits: limits,
             upload: upload, errors: errs)
@@ -363,7 +373,7 @@ extension Context {
 
     mutating func sourceSpec(_ node: JSONNode) -> SourceSpec? {
         let p = "source"
-        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8", "followSymlinks"]) else {
+        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8", "followSymlinks", "nullValues"]) else {
             return nil
         }
         let files = stringArray(m["files"], "source.files", allowSingle: true)
@@ -399,7 +409,12 @@ extension Context {
                 missing(l, "source.lines.pattern", "missing; a preset (\(PipelineLoader.presets.joined(separator: ", "))) or a regex with named groups")
             }
         }
-        if let c = m["csv"], let cm = members(c, "source.csv", allowed: ["delimiter", "quote", "header", "columns"]) {
+        if let n = m["nullValues"], let tokens = stringArray(n, "source.nullValues") {
+            if format != .csv { error(n, "source.nullValues", "only for format \"csv\" (the format is \"\(format?.rawValue ?? "?")\")") }
+            spec.csv.nullValues += tokens
+        }
+        if let c = m["csv"], let cm = members(c, "source.csv", allowed: ["delimiter", "quote", "header", "columns", "nullValues"]) {
+            if let tokens = stringArray(cm["nullValues"], "source.csv.nullValues") { spec.csv.nullValues += tokens }
             if let d = character(cm["delimiter"], "source.csv.delimiter") { spec.csv.delimiter = d }
             if let q = character(cm["quote"], "source.csv.quote") { spec.csv.quote = q }
             if let h = bool(cm["header"], "source.csv.header") { spec.csv.header = h }
@@ -427,7 +442,8 @@ extension Context {
 
     mutating func fieldsSpec(_ node: JSONNode) -> FieldsSpec {
         var spec = FieldsSpec()
-        guard let m = members(node, "fields", allowed: ["map", "passthrough", "drop", "recordId"]) else { return spec }
+        guard let m = members(node, "fields", allowed: ["map", "passthrough", "drop", "recordId", "where"]) else { return spec }
+        if let w = m["where"] { spec.filter = filterConditions(w, "fields.where") }
         if let p = bool(m["passthrough"], "fields.passthrough") { spec.passthrough = p }
         if let d = stringArray(m["drop"], "fields.drop") { spec.drop = d }
         if let r = m["recordId"], let s = string(r, "fields.recordId") {
@@ -453,7 +469,7 @@ extension Context {
             if from.isEmpty { error(v, path, "the input field name is empty") }
             return FieldMapping(output: out, source: .input(from))
         }
-        let allowed = ["from", "type", "format", "default", "onError", "value"]
+        let allowed = ["from", "type", "format", "default", "onError", "value", "nullValues"]
         guard case .object = v.value else {
             error(v, path, "expected an input field name (a string) or an object { from, type, format, default, onError } or { value }, found \(v.typeName)")
             return nil
@@ -493,6 +509,10 @@ extension Context {
             }
         }
         if let e = choice(m["onError"], "\(path).onError", ConversionFailure.self) { f.onError = e }
+        if let n = m["nullValues"], let tokens = stringArray(n, "\(path).nullValues") {
+            if case .constant = f.source { error(n, "\(path).nullValues", "applies to an input field (from), not to a constant (value)") }
+            f.nullValues = tokens
+        }
         return f
     }
 
@@ -588,6 +608,83 @@ extension Context {
             if let name = t.stream { t.logType = name }
         }
         return t
+    }
+
+    /// `fields.where` (or an `any` inside it): a list of conditions, each checked with its key path.
+    mutating func filterConditions(_ node: JSONNode, _ path: String) -> [FilterCondition] {
+        guard case .array(let items) = node.value else {
+            error(node, path, "expected a list of conditions [{ field, equals | in | matches | gt | gte | lt | lte | exists }, { any: [ … ] }], found \(node.typeName)")
+            return []
+        }
+        if items.isEmpty, path.hasSuffix(".any") { error(node, path, "the list is empty; name at least one condition") }
+        return items.enumerated().compactMap { k, item in filterCondition(item, "\(path)[\(k)]") }
+    }
+
+    static let filterKeys = ["field", "equals", "in", "matches", "gt", "gte", "lt", "lte", "exists", "any"]
+
+    mutating func filterCondition(_ node: JSONNode, _ path: String) -> FilterCondition? {
+        guard case .object = node.value else {
+            error(node, path, "expected a condition { field, equals | in | matches | gt | gte | lt | lte | exists } or { any: [ … ] }, found \(node.typeName)")
+            return nil
+        }
+        guard let m = members(node, path, allowed: Self.filterKeys) else { return nil }
+        if let any = m["any"] {
+            for k in Self.filterKeys where k != "any" && m[k] != nil {
+                error(m[k], "\(path).\(k)", "a condition is either { any: [ … ] } or a test on a field, not both; move it into the any list")
+            }
+            return .any(filterConditions(any, "\(path).any"))
+        }
+        guard let fieldNode = m["field"] else {
+            missing(node, "\(path).field", "missing; name the input field the condition tests (or write { any: [ … ] })")
+            return nil
+        }
+        guard let field = string(fieldNode, "\(path).field") else { return nil }
+        if field.isEmpty { error(fieldNode, "\(path).field", "the input field name is empty") }
+        var tests: [FilterTest] = []
+        func scalar(_ n: JSONNode, _ p: String) -> FilterValue? {
+            switch n.value {
+            case .string(let s): return .string(s)
+            case .number(let d) where d.isFinite: return .number(d)
+            case .bool(let b): return .bool(b)
+            case .null: return .null
+            default:
+                error(n, p, "expected a string, number, true, false or null, found \(n.typeName)")
+                return nil
+            }
+        }
+        if let n = m["equals"], let v = scalar(n, "\(path).equals") { tests.append(.equals(v)) }
+        if let n = m["in"] {
+            if case .array(let items) = n.value {
+                if items.isEmpty { error(n, "\(path).in", "the list is empty; no record could pass") }
+                let values = items.enumerated().compactMap { k, i in scalar(i, "\(path).in[\(k)]") }
+                tests.append(.oneOf(values))
+            } else {
+                error(n, "\(path).in", "expected a list of values, found \(n.typeName)")
+            }
+        }
+        if let n = m["matches"], let re = string(n, "\(path).matches") {
+            do {
+                _ = try NSRegularExpression(pattern: re)
+                tests.append(.matches(re))
+            } catch {
+                self.error(n, "\(path).matches", "\"\(re)\" is not a valid regular expression (ICU syntax)")
+            }
+        }
+        for c in FilterComparison.allCases {
+            guard let n = m[c.rawValue] else { continue }
+            switch n.value {
+            case .number(let d) where d.isFinite: tests.append(.compare(c, .number(d)))
+            case .string(let s): tests.append(.compare(c, .string(s)))
+            default:
+                error(n, "\(path).\(c.rawValue)", "expected a number (compared numerically) or a string (compared byte for byte, e.g. ISO 8601 times), found \(Self.found(n))")
+            }
+        }
+        if let n = m["exists"], let b = bool(n, "\(path).exists") { tests.append(.exists(b)) }
+        let operators = Self.filterKeys.filter { $0 != "field" && $0 != "any" }
+        if !operators.contains(where: { m[$0] != nil }) {
+            error(node, path, "no test; add one of: \(operators.joined(separator: ", "))")
+        }
+        return .field(field, tests)
     }
 
     /// The Logs Ingestion API has no time-generated header: `TimeGenerated` must be in the data.

@@ -17,7 +17,9 @@ public struct PipelineSpec: Sendable {
     public var baseDirectory: URL { file.deletingLastPathComponent() }
 }
 
-public enum InputFormat: String, Sendable, CaseIterable { case csv, ndjson, lines }
+/// `json`: one array of objects, a single object, or a sequence of top-level objects and
+/// arrays (pretty-printed or not); each object is a record.
+public enum InputFormat: String, Sendable, CaseIterable { case csv, ndjson, json, lines }
 public enum Compression: String, Sendable, CaseIterable { case auto, gzip, none }
 public enum InvalidUTF8Policy: String, Sendable, CaseIterable { case replace, reject }
 
@@ -42,6 +44,12 @@ public struct CSVSpec: Sendable {
     public var quote: UInt8 = UInt8(ascii: "\"")
     public var header = true
     public var columns: [String]? = nil
+    /// Unquoted values that stand for "no value" in every column (`source.nullValues`): such a
+    /// field is absent from the record, not text. A quoted value never matches (PostgreSQL's rule:
+    /// `,,` is NULL, `,"",` is an empty string).
+    public var nullValues: [String] = []
+    /// Per input column, the null tokens its mappings add (`fields.map.X.nullValues`, by `from`).
+    public var columnNullValues: [String: [String]] = [:]
 }
 
 public enum FieldType: String, Sendable, CaseIterable {
@@ -65,6 +73,36 @@ public struct FieldMapping: Sendable {
     public var format: String?
     public var defaultValue: JSONNode?
     public var onError: ConversionFailure = .reject
+    /// CSV: unquoted values of the input field that mean "no value" (besides `source.nullValues`).
+    public var nullValues: [String]? = nil
+}
+
+/// A JSON scalar a `fields.where` condition compares with.
+public enum FilterValue: Sendable, Equatable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+}
+
+/// One test of a `fields.where` condition on an input field.
+public enum FilterTest: Sendable {
+    case equals(FilterValue)
+    case oneOf([FilterValue])
+    /// A regular expression (ICU syntax), searched anywhere in the value.
+    case matches(String)
+    /// `gt`, `gte`, `lt`, `lte`: numerically against a number, byte for byte against a string.
+    case compare(FilterComparison, FilterValue)
+    /// Present and not null (true), or absent or null (false).
+    case exists(Bool)
+}
+
+public enum FilterComparison: String, Sendable, CaseIterable { case gt, gte, lt, lte }
+
+/// An entry of `fields.where`: every test on one input field holds, or one of `any` does.
+public indirect enum FilterCondition: Sendable {
+    case field(String, [FilterTest])
+    case any([FilterCondition])
 }
 
 public struct FieldsSpec: Sendable {
@@ -73,6 +111,8 @@ public struct FieldsSpec: Sendable {
     public var drop: [String] = []
     /// Name of a deterministic id column (file fingerprint + record ordinal), for dedupe.
     public var recordId: String? = nil
+    /// `fields.where`: conditions on the input record that must all hold for it to be sent.
+    public var filter: [FilterCondition] = []
 }
 
 public enum TargetAPI: String, Sendable, CaseIterable {

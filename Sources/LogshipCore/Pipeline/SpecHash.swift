@@ -11,6 +11,13 @@ extension PipelineSpec {
         t += "source.invalidUTF8=\(s.invalidUTF8.rawValue)\nsource.lines=\(s.lines?.pattern ?? "")\n"
         if s.format == .csv {
             t += "source.csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
+            // Only when set, so that the hash of a pipeline without null tokens stays what it was.
+            if !s.csv.nullValues.isEmpty || !s.csv.columnNullValues.isEmpty {
+                t += "source.nullValues=\(s.csv.nullValues.joined(separator: "\u{1}"))\n"
+                for (column, tokens) in s.csv.columnNullValues.sorted(by: { $0.key < $1.key }) {
+                    t += "nullValues.\(column)=\(tokens.joined(separator: "\u{1}"))\n"
+                }
+            }
         }
         for m in fields.map {
             t += "map.\(m.output)="
@@ -20,6 +27,7 @@ extension PipelineSpec {
             }
             t += ",type:\(m.type?.rawValue ?? ""),format:\(m.format ?? ""),default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"
         }
+        if !fields.filter.isEmpty { t += "where=\(fields.filter.map(\.canonical).joined(separator: "\u{1}"))\n" }
         t += "passthrough=\(fields.passthrough)\ndrop=\(fields.drop.joined(separator: "\u{1}"))\nrecordId=\(fields.recordId ?? "")\n"
         t += "api=\(target.api.rawValue)\nlogType=\(target.logType)\ntime=\(target.timeGeneratedField ?? "")\n"
         t += "dcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
@@ -39,6 +47,36 @@ extension JSONNode {
         case .string(let s): return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .array(let a): return "[" + a.map(\.canonical).joined(separator: ",") + "]"
         case .object(let o): return "{" + o.map { "\"\($0.key)\":\($0.node.canonical)" }.joined(separator: ",") + "}"
+        }
+    }
+}
+
+extension FilterValue {
+    var canonical: String {
+        switch self {
+        case .string(let s): return JSONNode(value: .string(s), line: 0, column: 0).canonical
+        case .number(let d): return "\(d)"
+        case .bool(let b): return b ? "true" : "false"
+        case .null: return "null"
+        }
+    }
+}
+
+extension FilterCondition {
+    /// The condition as text, for hashing: a changed filter sends other records.
+    var canonical: String {
+        switch self {
+        case .any(let c): return "any[" + c.map(\.canonical).joined(separator: ";") + "]"
+        case .field(let f, let tests):
+            return "field:" + JSONNode(value: .string(f), line: 0, column: 0).canonical + tests.map { t -> String in
+                switch t {
+                case .equals(let v): return ",equals:" + v.canonical
+                case .oneOf(let vs): return ",in:[" + vs.map(\.canonical).joined(separator: ",") + "]"
+                case .matches(let r): return ",matches:" + JSONNode(value: .string(r), line: 0, column: 0).canonical
+                case .compare(let c, let v): return ",\(c.rawValue):" + v.canonical
+                case .exists(let b): return ",exists:\(b)"
+                }
+            }.joined()
         }
     }
 }

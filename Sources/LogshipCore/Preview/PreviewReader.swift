@@ -100,6 +100,8 @@ public enum PreviewReader {
                     reject(file, prov.line, err.reason)
                 case .record(let view):
                     lastLine = view.provenance.line
+                    // Left out by fields.where: counted (stats.filtered), not part of the sample.
+                    if !transformer.passes(view) { continue }
                     out.removeAll()
                     let before = transformer.stats
                     if let err = transformer.transform(view, to: out) {

@@ -42,6 +42,8 @@ public final class CSVDecoder: RecordDecoder {
     // check on `scanner`, not one for every class property it touches.
     private var scanner: CSVScanner
     private var ordinal: Int64 = 0
+    /// Per column, the unquoted values that mean "no value" (`nullValues`); empty when none has any.
+    private let nullTokens: [[[UInt8]]]
 
     /// Reads the header line first when `spec.header` is true (with `spec.columns` also given, the
     /// file's header is skipped after checking it has as many columns).
@@ -83,6 +85,13 @@ public final class CSVDecoder: RecordDecoder {
         }
         self.names = table
         self.scanner = scanner
+        var tokens: [[[UInt8]]] = []
+        if !spec.nullValues.isEmpty || !spec.columnNullValues.isEmpty {
+            tokens = table.strings.map { name in
+                (spec.nullValues + (spec.columnNullValues[name] ?? [])).map { Array($0.utf8) }
+            }
+        }
+        self.nullTokens = tokens
         if let failed { throw failed }
     }
 
@@ -108,8 +117,31 @@ public final class CSVDecoder: RecordDecoder {
             return .rejected(provenance, scanner.error(for: outcome), excerpt: scanner.excerpt(for: outcome))
         }
         // The view points at the scanner's own slots: valid until the next call, as views are.
+        if !nullTokens.isEmpty { markNulls(count) }
         let slots = UnsafeBufferPointer(start: scanner.slots, count: count)
         return .record(RecordView(base: scanner.recordBytes, names: names, fields: slots, provenance: provenance))
+    }
+
+    /// Turns unquoted values that are null tokens into nulls (absent from the record). A quoted
+    /// value keeps its text, as in PostgreSQL's CSV: `,,` is NULL and `,"",` an empty string.
+    private func markNulls(_ count: Int) {
+        let bytes = scanner.recordBytes
+        for c in 0..<count {
+            let tokens = nullTokens[c]
+            if tokens.isEmpty { continue }
+            let f = scanner.slots[c]
+            let start = Int(f.valueStart), n = Int(f.valueCount)
+            // A quoted field's value starts right after its opening quote, which unescaping in
+            // place never overwrites (values only shrink towards their start); an unquoted one
+            // starts after a delimiter, a line end or at the record's start.
+            if start > 0 && bytes[start - 1] == scanner.quote { continue }
+            for t in tokens where t.count == n {
+                if n == 0 || t.withUnsafeBytes({ memcmp($0.baseAddress!, bytes.baseAddress! + start, n) == 0 }) {
+                    scanner.slots[c].kind = .null
+                    break
+                }
+            }
+        }
     }
 
     // By bytes: String equality is canonical equivalence, which would call "é" and "e\u{301}" equal.
@@ -127,7 +159,7 @@ private enum Outcome { case complete, unterminated, tooLong, overlong }
 private struct CSVScanner {
     let reader: LineReader
     private let delimiter: UInt8
-    private let quote: UInt8
+    let quote: UInt8
     // FieldSlot offsets are Int32.
     private let maxRecordBytes: Int
 

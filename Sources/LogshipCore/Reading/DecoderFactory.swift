@@ -18,13 +18,20 @@ public enum DecoderFactory {
     /// a line end is left for the next run too: the rest of that line is still being written.
     public static func openWithReader(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
         let source = try ByteSources.open(path: file.path, compression: spec.compression, limit: file.path == "-" ? .max : file.size)
-        let reader = LineReader(source: source)
+        let reader = spec.format == .json ? LineReader(source: source, bufferSize: 4096) : LineReader(source: source)
         if file.path != "-" && !(source is GzipByteSource) {
             let path = file.path, size = file.size
             reader.stillBeingWritten = {
                 var st = stat()
                 return stat(path, &st) == 0 && Int64(st.st_size) > size
             }
+        }
+        if spec.format == .json {
+            // Not line based: the decoder reads the source itself. The line reader is only the
+            // handle callers measure progress with (its raw offset is the source's); it reads nothing.
+            let d = JSONStreamDecoder(source: source, fileIndex: file.index, invalidUTF8: spec.invalidUTF8)
+            d.stillBeingWritten = reader.stillBeingWritten
+            return (d, nil, reader)
         }
         let (d, n) = try make(reader, file, spec)
         return (d, n, reader)
@@ -34,6 +41,8 @@ public enum DecoderFactory {
         switch spec.format {
         case .ndjson:
             return (NDJSONDecoder(reader: reader, fileIndex: file.index, invalidUTF8: spec.invalidUTF8), nil)
+        case .json:
+            return (JSONStreamDecoder(source: reader.source, fileIndex: file.index, invalidUTF8: spec.invalidUTF8), nil)
         case .lines:
             let d = try LineDecoder(reader: reader, pattern: spec.lines?.pattern ?? "raw", fileIndex: file.index)
             return (d, d.names)

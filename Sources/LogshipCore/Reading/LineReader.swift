@@ -18,7 +18,7 @@ public final class LineReader {
         public var overlong: Bool
     }
 
-    private let source: ByteSource
+    let source: ByteSource
     private var buffer: UnsafeMutableRawBufferPointer
     private var start = 0
     private var end = 0

@@ -119,6 +119,9 @@ struct NDJSONScanner {
     var allNamesPlain = true
     /// After `object`: the longest string or nested value, in bytes as written.
     var longestValue = 0
+    /// `object` stops after the closing brace (format "json": more follows), instead of
+    /// requiring the object to end the bytes (a line of NDJSON).
+    var stopAfterObject = false
 
     init(_ b: UnsafeRawBufferPointer) {
         p = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
@@ -148,6 +151,7 @@ struct NDJSONScanner {
         ws()
         if i < n, at(i) == UInt8(ascii: "}") {
             i += 1
+            if stopAfterObject { return }
             ws()
             guard i == n else { throw fail("unexpected data after the object") }
             return
@@ -197,6 +201,7 @@ struct NDJSONScanner {
             i -= 1
             throw fail("',' or '}' expected")
         }
+        if stopAfterObject { return }
         ws()
         guard i == n else { throw fail("unexpected data after the object") }
     }

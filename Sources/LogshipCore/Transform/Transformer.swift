@@ -24,6 +24,8 @@ public final class Transformer {
         public var timeGeneratedTooOld = 0
         /// Time-generated values more than a day after the run started (replaced too).
         public var timeGeneratedInFuture = 0
+        /// Records `fields.where` left out (not sent, not rejected).
+        public var filtered = 0
         public init() {}
     }
 
@@ -88,6 +90,8 @@ public final class Transformer {
     }
 
     public private(set) var stats = Stats()
+    /// `fields.where`, or nil when every record passes.
+    private let filter: RecordFilter?
 
     private let arena: UnsafeMutableRawBufferPointer
     private let plans: UnsafeMutableBufferPointer<Plan>
@@ -262,6 +266,7 @@ public final class Transformer {
         groupStamps.initialize(repeating: 0, count: 64)
         lastNames.initialize(repeating: -1, count: 64)
         identityPossible = passthrough && plans.isEmpty && f.drop.isEmpty && f.recordId == nil
+        filter = f.filter.isEmpty ? nil : RecordFilter(f.filter)
     }
 
     deinit {
@@ -359,6 +364,7 @@ public final class Transformer {
         packKeys = []
         identityPossible = false
         allowTimeGenerated = false
+        filter = nil
     }
 
     // MARK: Per file
@@ -367,6 +373,7 @@ public final class Transformer {
     public func beginFile(fileKey: UInt64, names: NameTable?) {
         self.fileKey = fileKey
         bound = names != nil
+        filter?.beginFile(names: names)
         programReady = false
         guard let names else { return }
         columns = names.count
@@ -799,6 +806,16 @@ public final class Transformer {
     }
 
     // MARK: Per record
+
+    /// Whether the input record passes `fields.where` (counted in `stats.filtered` when not).
+    /// Asked before `transform`; a record that does not pass is neither sent nor rejected.
+    @inline(__always)
+    public func passes(_ v: RecordView) -> Bool {
+        guard let filter else { return true }
+        if filter.passes(v) { return true }
+        stats.filtered += 1
+        return false
+    }
 
     /// Writes the record's JSON object to `out` (appending). On a refusal nothing is appended
     /// and the reason is returned.

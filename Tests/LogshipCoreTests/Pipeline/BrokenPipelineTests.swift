@@ -138,7 +138,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:3:47: source.fromat: unknown key \"fromat\" (did you mean \"format\"?); allowed here: files, format, compression, lines, csv, invalidUTF8, followSymlinks",
+            "broken.json5:3:47: source.fromat: unknown key \"fromat\" (did you mean \"format\"?); allowed here: files, format, compression, lines, csv, invalidUTF8, followSymlinks, nullValues",
         ]),
     BrokenPipeline(
         "typo in a target key",
@@ -165,7 +165,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:4:52: fields.map.Status.tpye: unknown key \"tpye\" (did you mean \"type\"?); allowed here: from, type, format, default, onError, value",
+            "broken.json5:4:52: fields.map.Status.tpye: unknown key \"tpye\" (did you mean \"type\"?); allowed here: from, type, format, default, onError, value, nullValues",
         ]),
     BrokenPipeline(
         "unknown key with no near match",
@@ -530,13 +530,13 @@ let brokenPipelines: [BrokenPipeline] = [
         #"""
             {
               version: 1,
-              source: { files: ["logs/*.ndjson"], format: "json" },
+              source: { files: ["logs/*.ndjson"], format: "jsonl" },
               target: { logType: "AppLogs" },
             }
 
             """#,
         [
-            "broken.json5:3:47: source.format: \"json\" is not allowed (did you mean \"ndjson\"?); allowed: csv, ndjson, lines",
+            "broken.json5:3:47: source.format: \"jsonl\" is not allowed (did you mean \"ndjson\"?); allowed: csv, ndjson, json, lines",
         ]),
     BrokenPipeline(
         "format missing",
@@ -549,7 +549,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:3:11: source.format: missing; allowed: csv, ndjson, lines",
+            "broken.json5:3:11: source.format: missing; allowed: csv, ndjson, json, lines",
         ]),
     BrokenPipeline(
         "source missing",
@@ -1291,7 +1291,7 @@ let brokenPipelines: [BrokenPipeline] = [
             """#,
         [
             "broken.json5:2:12: version: version 3 is not supported; this logship reads version 1",
-            "broken.json5:3:44: source.format: \"xml\" is not allowed; allowed: csv, ndjson, lines",
+            "broken.json5:3:44: source.format: \"xml\" is not allowed; allowed: csv, ndjson, json, lines",
             "broken.json5:4:26: fields.map.Type: \"Type\" is reserved by Log Analytics (TimeGenerated, tenant, RawData, Type); choose another name",
             "broken.json5:4:66: fields.map.Status.type: \"integer\" is not allowed (did you mean \"int\"?); allowed: string, int, long, double, bool, datetime, guid, json",
             "broken.json5:5:22: target.logType: \"My-Logs\" may contain only letters, digits and underscore (the service answers 400 InvalidLogType)",

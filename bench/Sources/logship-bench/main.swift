@@ -69,6 +69,8 @@ case "read", "transform", "chunk":
             case .record(let v):
                 records += 1
                 if stage == "read" { continue }
+                // fields.where, as the producer asks it before transforming.
+                if !transformer.passes(v) { continue }
                 if stage == "transform" {
                     out.removeAll()
                     if transformer.transform(v, to: out) != nil { rejected += 1 }
@@ -94,7 +96,7 @@ case "read", "transform", "chunk":
         bodyBytes += c.body.count
     }
     let seconds = Date().timeIntervalSince(start)
-    report(stage, seconds: seconds, bytes: files.reduce(0) { $0 + $1.size }, records: records, extra: ["rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes])
+    report(stage, seconds: seconds, bytes: files.reduce(0) { $0 + $1.size }, records: records, extra: ["rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes, "filtered": transformer.stats.filtered])
 
 case "emulator-parse":
     guard let data = FileManager.default.contents(atPath: args[2]) else { fail("cannot read \(args[2])") }
