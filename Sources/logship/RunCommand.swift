@@ -103,7 +103,7 @@ enum RunCommand {
         default: mode = isatty(2) != 0 ? .bar : .plain
         }
         if mode != .bar { engine.log = { Console.error("logship: \($0)") } }
-        let display = ProgressDisplay(mode: mode, counters: engine.counters) { s in FileHandle.standardError.write(Data(s.utf8)) }
+        let display = ProgressDisplay(mode: mode, counters: engine.counters) { s in StandardStreams.err(s) }
         display.start()
         let grace = Int(options.gracePeriod)
         let interrupts = InterruptWatcher {

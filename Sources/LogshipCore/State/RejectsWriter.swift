@@ -42,7 +42,7 @@ public final class RejectsWriter: @unchecked Sendable {
             }
             try handle?.write(contentsOf: Data(buffer.bytes))
         } catch {
-            FileHandle.standardError.write(Data("logship: cannot write \(url.path): \(error.localizedDescription)\n".utf8))
+            StandardStreams.err("logship: cannot write \(url.path): \(error.localizedDescription)\n")
         }
     }
 
