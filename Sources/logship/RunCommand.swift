@@ -179,8 +179,7 @@ enum RunCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? enc.encode(r) else { return }
-        try? FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
-        try? data.write(to: stateDir.appendingPathComponent("last-run.json"), options: .atomic)
+        try? PrivateFiles.write(data, to: stateDir.appendingPathComponent("last-run.json"))
         if let f = extra {
             do { try data.write(to: URL(fileURLWithPath: f), options: .atomic) } catch {
                 Console.error("logship: cannot write the report to \(f): \(error.localizedDescription)")

@@ -74,11 +74,7 @@ final class EmulatorStreams {
         guard let dir = dataDir else { return }
         if s.handle == nil {
             let url = dir.appendingPathComponent("\(name).ndjson")
-            if !FileManager.default.fileExists(atPath: url.path) {
-                _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-            }
-            s.handle = try FileHandle(forWritingTo: url)
-            try s.handle?.seekToEnd()
+            s.handle = FileHandle(fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
         }
         try s.handle?.write(contentsOf: out)
     }

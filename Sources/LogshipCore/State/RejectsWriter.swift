@@ -33,12 +33,9 @@ public final class RejectsWriter: @unchecked Sendable {
         buffer.append("}\n")
         do {
             if handle == nil {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                if !FileManager.default.fileExists(atPath: url.path) {
-                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-                }
-                handle = try FileHandle(forWritingTo: url)
-                try handle?.seekToEnd()
+                // Rejects hold excerpts of records: 0600 in a 0700 folder (PrivateFiles).
+                let fd = try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND)
+                handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             }
             try handle?.write(contentsOf: Data(buffer.bytes))
         } catch {
