@@ -37,6 +37,22 @@ import Testing
         }
     }
 
+    /// Found by the fuzzer: `maxBodyBytes: 1e20` (or Infinity) ended the process while the
+    /// loader wrote the error message (a Double too large for an Int).
+    @Test func hugeNumbersAreErrorsNotCrashes() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        for value in ["1e20", "Infinity", "-Infinity", "NaN", "1e400", "0x7FFFFFFFFFFFFFFFFF", "-1e20"] {
+            for key in ["limits: { maxBodyBytes: \(value) }", "limits: { maxFields: \(value) }", "upload: { concurrency: \(value) }",
+                        "upload: { timeoutSeconds: \(value) }", "errors: { maxRejectedRecords: \(value) }", "version: \(value)"] {
+                let file = dir.write("p.json5", "{ version: 1, source: { files: ['a'], format: 'ndjson' }, target: { logType: 'T' }, \(key) }")
+                let r = PipelineLoader(environment: [:]).load(file)
+                #expect(r.spec == nil, "\(key)")
+                #expect(!r.errors.isEmpty, "\(key)")
+            }
+        }
+    }
+
     @Test func validUTF8PassesTheCheck() {
         #expect(UTF8Validation.firstInvalidByte(Array("plain ASCII, Köln, 東京, 🚀".utf8)) == nil)
         #expect(UTF8Validation.firstInvalidByte([0xEF, 0xBF, 0xBF, 0xF4, 0x8F, 0xBF, 0xBF]) == nil)  // U+FFFF, U+10FFFF
