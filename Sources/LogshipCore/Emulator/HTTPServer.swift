@@ -187,7 +187,9 @@ final class HTTPServer: @unchecked Sendable {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var drained = 0
-        while drained < 16 << 20 {
+        // Bounded in bytes and in time: a client trickling bytes cannot keep the thread.
+        let deadline = DispatchTime.now() + .seconds(2)
+        while drained < 16 << 20 && DispatchTime.now() < deadline {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n <= 0 { break }
             drained += n

@@ -143,6 +143,23 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
         #expect(hung.value == 0, "a stalled client was left hanging after stop")
     }
 
+    /// The bodies behind the HTTP parser: the emulator's JSON reader and gzip decoder.
+    @Test(.timeLimit(.minutes(10))) func fuzzTheEmulatorsBodyParsers() throws {
+        let body = "[{\"a\":1,\"b\":\"t\\u00e9\\ud83d\\ude80\",\"c\":[1,-2.5e3,{\"d\":null}],\"e\":true,\"f\":{}},{\"TimeGenerated\":\"2026-11-23T13:09:43Z\"}]"
+        var seeds: [[UInt8]] = [Array(body.utf8), Array("[]".utf8), Array("{\"a\":1}".utf8)]
+        seeds.append([UInt8](try Gzip.compress(Data(body.utf8))))
+        var fuzzer = Fuzzer(target: "emulator-bodies", seeds: seeds, dictionary: ["\\u", "\\ud800", "1e999", "-", "[", "{", "\":", ","])
+        for _ in 0..<Fuzzer.iterations {
+            let input = fuzzer.next()
+            let records = input.withUnsafeBytes { b -> Int? in try? EmulatorJSON.forEachRecordWithSpan(b) { _, span in
+                #expect(span.lowerBound >= 0 && span.upperBound <= b.count)
+            } }
+            let counted = input.withUnsafeBytes { try? EmulatorJSON.countRecords($0) }
+            #expect(records == counted)
+            if case .success(let plain) = EmulatorGzip.decode(input, limit: 1 << 20) { #expect(plain.count <= 1 << 20) }
+        }
+    }
+
     @Test(.timeLimit(.minutes(10))) func fuzzTheHTTPServer() throws {
         let e = try LocalEmulator()
         defer { e.emulator.stop(); e.dir.cleanup() }
