@@ -103,6 +103,9 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
             ("chunked endless size line", Array(("POST /api/logs HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + String(repeating: "1", count: 100_000)).utf8), [400]),
             ("empty query pieces", Array("POST /api/logs?=&&a=b&= HTTP/1.1\r\nContent-Length: 0\r\n\r\n".utf8), nil),
             ("empty query pieces, metadata", Array("GET /metadata/identity/oauth2/token?= HTTP/1.1\r\nMetadata: true\r\n\r\n".utf8), nil),
+            // Found by the fuzzer: a year this large overflowed the day count and ended the emulator
+            // (and `Retry-After` goes through the same parser in `logship run`).
+            ("x-ms-date far in the future", Array("POST /api/logs?api-version=2016-04-01 HTTP/1.1\r\nLog-Type: Fuzz\r\nContent-Type: application/json\r\nx-ms-date: Wed, 02 Dec 2999999999999999026 09:32:13 GMT\r\nAuthorization: SharedKey \(e.workspace):b\r\nContent-Length: 2\r\n\r\n[]".utf8), [403]),
             ("percent garbage", Array("GET /api/logs?api-version=%zz%FF%%% HTTP/1.1\r\n\r\n".utf8), nil),
         ]
         for (name, request, expected) in cases {
@@ -112,6 +115,13 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
             if let expected { #expect(status.map { expected.contains($0) } == true, "\(name): status \(status.map(String.init) ?? "none")") }
             #expect(Self.stats(port) == 200, "\(name): the server stopped serving")
         }
+    }
+
+    @Test func httpDatesOutsideFourDigitYearsAreRefused() {
+        #expect(HTTPDate.parse("Wed, 02 Dec 2999999999999999026 09:32:13 GMT") == nil)
+        #expect(HTTPDate.parse("Wed, 02 Dec -9223372036854775808 09:32:13 GMT") == nil)
+        #expect(HTTPDate.parse("Thu, 01 Jan 1970 00:00:00 GMT") == 0)
+        #expect(HTTPDate.parse("Fri, 31 Dec 9999 23:59:59 GMT") != nil)
     }
 
     /// A client that stops mid-request holds only its own connection: others are served, and
