@@ -7,6 +7,7 @@
 #
 # The same ITERATIONS and SEED give the same inputs. Each fuzzer writes the input it is about
 # to try to .build/fuzz/<target>.current: after a crash that file is the reproducer.
+# One test at a time (long CPU-bound tests side by side starve each other's time limits).
 # Stops after FUZZ_TIMEOUT seconds (default 3600): a run that long is a hang.
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ swift build --build-tests
 echo "fuzzing: $iterations inputs per target, seed $seed; reproducers in $artifacts"
 status=0
 LOGSHIP_FUZZ_ITERATIONS="$iterations" LOGSHIP_FUZZ_SEED="$seed" LOGSHIP_FUZZ_ARTIFACTS="$artifacts" \
-    timeout "${FUZZ_TIMEOUT:-3600}" swift test --skip-build --filter 'FuzzTests' || status=$?
+    timeout "${FUZZ_TIMEOUT:-3600}" swift test --skip-build --no-parallel --filter 'FuzzTests' || status=$?
 if [ "$status" -ne 0 ]; then
     echo "fuzz.sh: failed (status $status); the last input of each target:" >&2
     ls -l "$artifacts"/*.current >&2 || true

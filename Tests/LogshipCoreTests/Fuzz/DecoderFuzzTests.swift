@@ -86,7 +86,7 @@ import Testing
         return results
     }
 
-    @Test(.timeLimit(.minutes(10))) func fuzzTheDecodersAndTheTransformer() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func fuzzTheDecodersAndTheTransformer() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let specs = try Self.specs(dir)
@@ -107,7 +107,7 @@ import Testing
         }
     }
 
-    @Test(.timeLimit(.minutes(10))) func fuzzTheGzipReader() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func fuzzTheGzipReader() throws {
         let texts = ["", "one line\n", String(repeating: "a log line with some words 12345\n", count: 300)]
         var seeds: [[UInt8]] = try texts.map { [UInt8](try Gzip.compress(Data($0.utf8))) }
         seeds.append(seeds[1] + seeds[2])  // two members

@@ -15,6 +15,9 @@ struct Fuzzer {
     static let iterations = environment["LOGSHIP_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 400
     static let seed = environment["LOGSHIP_FUZZ_SEED"].flatMap(UInt64.init) ?? 20_261_202
     static let artifacts = environment["LOGSHIP_FUZZ_ARTIFACTS"].map { URL(fileURLWithPath: $0) }
+    /// A test's time limit, a bound against hangs (not a speed check): generous for the short
+    /// run; a long run is bounded by scripts/fuzz.sh instead.
+    static let minutes = iterations <= 2000 ? 10 : 24 * 60
 
     var rng: SplitMix64
     let seeds: [[UInt8]]

@@ -75,7 +75,7 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
     }
 
     /// The malformed requests the issue names, each answered or closed, and the server still serves.
-    @Test(.timeLimit(.minutes(5))) func malformedRequestsAreAnsweredOrClosed() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func malformedRequestsAreAnsweredOrClosed() throws {
         let e = try LocalEmulator()
         defer { e.emulator.stop(); e.dir.cleanup() }
         let port = UInt16(e.url.port!)
@@ -126,7 +126,7 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
 
     /// A client that stops mid-request holds only its own connection: others are served, and
     /// stopping the emulator closes it.
-    @Test(.timeLimit(.minutes(5))) func slowClientsDoNotStopTheServer() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func slowClientsDoNotStopTheServer() throws {
         let e = try LocalEmulator()
         defer { e.dir.cleanup() }
         let port = UInt16(e.url.port!)
@@ -154,7 +154,7 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
     }
 
     /// The bodies behind the HTTP parser: the emulator's JSON reader and gzip decoder.
-    @Test(.timeLimit(.minutes(10))) func fuzzTheEmulatorsBodyParsers() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func fuzzTheEmulatorsBodyParsers() throws {
         let body = "[{\"a\":1,\"b\":\"t\\u00e9\\ud83d\\ude80\",\"c\":[1,-2.5e3,{\"d\":null}],\"e\":true,\"f\":{}},{\"TimeGenerated\":\"2026-11-23T13:09:43Z\"}]"
         var seeds: [[UInt8]] = [Array(body.utf8), Array("[]".utf8), Array("{\"a\":1}".utf8)]
         seeds.append([UInt8](try Gzip.compress(Data(body.utf8))))
@@ -170,7 +170,7 @@ func rawExchange(port: UInt16, _ request: [UInt8], seconds: Int = 20, keepOpen: 
         }
     }
 
-    @Test(.timeLimit(.minutes(10))) func fuzzTheHTTPServer() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func fuzzTheHTTPServer() throws {
         let e = try LocalEmulator()
         defer { e.emulator.stop(); e.dir.cleanup() }
         let port = UInt16(e.url.port!)

@@ -79,7 +79,7 @@ import Testing
         } } }
     }
 
-    @Test(.timeLimit(.minutes(10))) func fuzzThePipelineLoader() throws {
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func fuzzThePipelineLoader() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         var seeds = repositoryFiles("pipelines", suffix: ".json5")
