@@ -364,8 +364,7 @@ public final class Emulator: @unchecked Sendable {
             let s = currentStats()
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try? enc.encode(s).write(to: dir.appendingPathComponent("stats.json"), options: .atomic)
+            try? PrivateFiles.write(enc.encode(s), to: dir.appendingPathComponent("stats.json"))
         }
     }
 

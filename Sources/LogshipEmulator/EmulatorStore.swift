@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Counters the emulator keeps and writes to `stats.json`; tests and `--local` read them.
 public struct EmulatorStats: Codable, Sendable, Equatable {
@@ -96,7 +97,8 @@ final class EmulatorStore {
     init(dataDir: URL?) throws {
         self.dataDir = dataDir
         if let dir = dataDir {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            // The stored rows are the records sent (under `run --local`, inside the state directory).
+            try PrivateFiles.createDirectory(dir)
             for f in (try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []
             where f.hasSuffix(".schema.json") {
                 let url = dir.appendingPathComponent(f)
@@ -190,18 +192,14 @@ final class EmulatorStore {
         if let dir = dataDir {
             if t.handle == nil {
                 let url = dir.appendingPathComponent("\(tableName).ndjson")
-                if !FileManager.default.fileExists(atPath: url.path) {
-                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-                }
-                t.handle = try FileHandle(forWritingTo: url)
-                try t.handle?.seekToEnd()
+                t.handle = FileHandle(fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
             }
             try t.handle?.write(contentsOf: out)
             // The schema file carries the row count too, so it is rewritten with every request.
             let s = SchemaFile(table: tableName, columns: t.columns, rows: t.rows)
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try enc.encode(s).write(to: dir.appendingPathComponent("\(tableName).schema.json"), options: .atomic)
+            try PrivateFiles.write(enc.encode(s), to: dir.appendingPathComponent("\(tableName).schema.json"))
         }
         return counts
     }

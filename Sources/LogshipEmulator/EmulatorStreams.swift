@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// The Logs Ingestion side of the emulator's storage: one NDJSON file per stream
 /// (`<data-dir>/<stream>.ndjson`) holding each record exactly as it was sent. The DCR's
@@ -74,11 +75,7 @@ final class EmulatorStreams {
         guard let dir = dataDir else { return }
         if s.handle == nil {
             let url = dir.appendingPathComponent("\(name).ndjson")
-            if !FileManager.default.fileExists(atPath: url.path) {
-                _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-            }
-            s.handle = try FileHandle(forWritingTo: url)
-            try s.handle?.seekToEnd()
+            s.handle = FileHandle(fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
         }
         try s.handle?.write(contentsOf: out)
     }

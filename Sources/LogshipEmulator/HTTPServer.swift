@@ -30,7 +30,8 @@ struct ServerRequest: Sendable {
         guard let q = target.split(separator: "?", maxSplits: 1).dropFirst().first else { return [:] }
         var out: [String: String] = [:]
         for pair in q.split(separator: "&") {
-            let kv = pair.split(separator: "=", maxSplits: 1)
+            // Empty pieces kept: `?=` or `?a=&=b` must not leave `kv` empty.
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             let k = String(kv[0]).removingPercentEncoding ?? String(kv[0])
             let v = kv.count > 1 ? (String(kv[1]).removingPercentEncoding ?? String(kv[1])) : ""
             out[k] = v
@@ -60,6 +61,14 @@ final class HTTPServer: @unchecked Sendable {
 
     /// Bodies larger than this are not read at all: the connection is closed after the answer.
     private let discardLimit = 128 * 1024 * 1024
+    /// Request line and headers together; more is answered 431 (a client sending headers
+    /// without end must not grow a buffer without end).
+    static let maxHeaderBytes = 256 * 1024
+    /// Connections served at once; more are closed at once (each one holds a thread).
+    static let maxConnections = 512
+    /// A connection that sends nothing for this long is closed, so a client that stalls
+    /// mid-request does not hold its thread forever.
+    static let idleSeconds = 120
 
     init(maxBodyBytes: Int, handler: @escaping @Sendable (ServerRequest) -> ServerReply) {
         self.maxBodyBytes = maxBodyBytes
@@ -143,23 +152,49 @@ final class HTTPServer: @unchecked Sendable {
             }
             var one: Int32 = 1
             setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-            let accepted = lock.withLock { () -> Bool in
-                guard running else { return false }
+            var idle = timeval(tv_sec: Self.idleSeconds, tv_usec: 0)
+            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &idle, socklen_t(MemoryLayout<timeval>.size))
+            let accepted = lock.withLock { () -> Bool? in
+                guard running else { return nil }
+                guard connections.count < Self.maxConnections else { return false }
                 connections.insert(c)
                 return true
             }
-            guard accepted else {
+            guard let accepted else {
                 close(c)
                 return
+            }
+            guard accepted else {
+                close(c)
+                continue
             }
             let t = Thread { [self] in
                 serve(c)
                 lock.withLock { _ = connections.remove(c) }
-                close(c)
+                Self.lingeringClose(c)
             }
             t.stackSize = 1 << 20
             t.start()
         }
+    }
+
+    /// Closing a socket with unread bytes in it makes the kernel send a reset, and a reset
+    /// can reach the client before it has read our answer (a 431 or 400 sent while it was
+    /// still sending). So: end our side, read what is left for a moment, bounded, then close.
+    static func lingeringClose(_ fd: Int32) {
+        shutdown(fd, Int32(SHUT_WR))
+        var wait = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        var drained = 0
+        // Bounded in bytes and in time: a client trickling bytes cannot keep the thread.
+        let deadline = DispatchTime.now() + .seconds(2)
+        while drained < 16 << 20 && DispatchTime.now() < deadline {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if n <= 0 { break }
+            drained += n
+        }
+        close(fd)
     }
 
     // MARK: Connection
@@ -169,6 +204,10 @@ final class HTTPServer: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         var start = 0
         var end = 0
+        /// Bytes of the current request's line and headers so far (bounded by maxHeaderBytes).
+        var headerBytes = 0
+        /// The last `readLine` gave up because the line or the headers were too long.
+        var overLimit = false
 
         var available: Int { end - start }
 
@@ -202,11 +241,19 @@ final class HTTPServer: @unchecked Sendable {
                 if let nl = buffer[start..<end].firstIndex(of: 0x0A) {
                     var lineEnd = nl
                     if lineEnd > start, buffer[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+                    headerBytes += nl + 1 - start
+                    if nl - start > limit || headerBytes > HTTPServer.maxHeaderBytes {
+                        overLimit = true
+                        return nil
+                    }
                     let line = String(decoding: buffer[start..<lineEnd], as: UTF8.self)
                     start = nl + 1
                     return line
                 }
-                if available > limit { return nil }
+                if available > limit || headerBytes + available > HTTPServer.maxHeaderBytes {
+                    overLimit = true
+                    return nil
+                }
                 if !fill() { return nil }
             }
         }
@@ -269,7 +316,8 @@ final class HTTPServer: @unchecked Sendable {
     private func serve(_ fd: Int32) {
         var conn = Connection(fd: fd)
         while true {
-            guard let requestLine = conn.readLine() else { return }
+            conn.headerBytes = 0
+            guard let requestLine = conn.readLine() else { return headersTooLarge(conn) }
             if requestLine.isEmpty { continue }  // stray CRLF between requests
             let parts = requestLine.split(separator: " ")
             guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else {
@@ -278,13 +326,16 @@ final class HTTPServer: @unchecked Sendable {
             }
             var request = ServerRequest(method: String(parts[0]), target: String(parts[1]), headers: [], body: [])
             while true {
-                guard let line = conn.readLine() else { return }
+                guard let line = conn.readLine() else { return headersTooLarge(conn) }
                 if line.isEmpty { break }
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 let name = line[..<colon].trimmingCharacters(in: .whitespaces).lowercased()
                 let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
                 request.headers.append((name, value))
-                guard request.headers.count < 200 else { return }
+                guard request.headers.count < 200 else {
+                    conn.overLimit = true
+                    return headersTooLarge(conn)
+                }
             }
             let http10 = parts[2] == "HTTP/1.0"
             let connectionHeader = request.header("connection")?.lowercased() ?? ""
@@ -294,7 +345,14 @@ final class HTTPServer: @unchecked Sendable {
                 guard conn.write(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)) else { return }
             }
             if request.header("transfer-encoding")?.lowercased().contains("chunked") == true {
-                guard readChunked(&conn, into: &request) else { return }
+                switch readChunked(&conn, into: &request) {
+                case .complete: break
+                case .beyondDiscardLimit: closeAfter = true
+                case .malformed:
+                    _ = conn.write(Self.encode(status: 400, headers: [], body: Array("bad chunked body\n".utf8), close: true))
+                    return
+                case .connectionLost: return
+                }
             } else if let cl = request.header("content-length") {
                 guard let length = Int(cl), length >= 0 else {
                     _ = conn.write(Self.encode(status: 400, headers: [], body: Array("bad Content-Length\n".utf8), close: true))
@@ -325,31 +383,48 @@ final class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private func readChunked(_ conn: inout Connection, into request: inout ServerRequest) -> Bool {
+    enum ChunkedOutcome { case complete, beyondDiscardLimit, malformed, connectionLost }
+
+    /// Reads a chunked body. Sizes are hex digits only, at most 15 of them, so adding them up
+    /// cannot overflow; past `discardLimit` in all the rest is not read (the answer closes).
+    private func readChunked(_ conn: inout Connection, into request: inout ServerRequest) -> ChunkedOutcome {
         while true {
-            guard let sizeLine = conn.readLine() else { return false }
-            let hex = sizeLine.split(separator: ";").first.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
-            guard let size = Int(hex, radix: 16), size >= 0 else { return false }
+            conn.headerBytes = 0
+            guard let sizeLine = conn.readLine(limit: 4096) else { return conn.overLimit ? .malformed : .connectionLost }
+            let hex = sizeLine.split(separator: ";", omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
+            guard !hex.isEmpty, hex.utf8.count <= 15, hex.utf8.allSatisfy({ $0.isHexDigit }), let size = Int(hex, radix: 16) else {
+                return .malformed
+            }
             if size == 0 {
                 while let trailer = conn.readLine(), !trailer.isEmpty {}
-                return true
+                return conn.overLimit ? .malformed : .complete
             }
             request.declaredLength += size
             if request.declaredLength > maxBodyBytes {
                 request.bodyTooLarge = true
                 request.body = []
+                if request.declaredLength > discardLimit { return .beyondDiscardLimit }
                 var sink: [UInt8] = []
-                guard conn.read(count: size, into: &sink, keep: false) else { return false }
+                guard conn.read(count: size, into: &sink, keep: false) else { return .connectionLost }
             } else {
-                guard conn.read(count: size, into: &request.body, keep: true) else { return false }
+                guard conn.read(count: size, into: &request.body, keep: true) else { return .connectionLost }
             }
-            guard let crlf = conn.readLine(), crlf.isEmpty else { return false }
+            guard let crlf = conn.readLine(limit: 4096) else { return conn.overLimit ? .malformed : .connectionLost }
+            guard crlf.isEmpty else { return .malformed }
         }
+    }
+
+    /// After `readLine` gave nothing: 431 when the request line or headers were too long,
+    /// silence when the client went away.
+    private func headersTooLarge(_ conn: Connection) {
+        guard conn.overLimit else { return }
+        _ = conn.write(Self.encode(status: 431, headers: [], body: Array("request line or headers too large\n".utf8), close: true))
     }
 
     static let reasons: [Int: String] = [
         200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
         404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
+        431: "Request Header Fields Too Large",
         500: "Internal Server Error", 503: "Service Unavailable",
     ]
 
@@ -361,4 +436,9 @@ final class HTTPServer: @unchecked Sendable {
         head += "\r\n"
         return Array(head.utf8) + body
     }
+}
+
+extension UInt8 {
+    /// 0-9, a-f, A-F.
+    fileprivate var isHexDigit: Bool { (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self) }
 }

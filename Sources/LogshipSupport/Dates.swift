@@ -25,7 +25,7 @@ public enum HTTPDate {
         let parts = text.split(separator: " ")
         guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), parts[5] == "GMT",
             let day = Int(parts[1]), let monthIndex = monthNames.firstIndex(of: String(parts[2])),
-            let year = Int(parts[3])
+            let year = Int(parts[3]), (1...9999).contains(year)  // four digits: a larger year overflows the day count
         else { return nil }
         let hms = parts[4].split(separator: ":")
         guard hms.count == 3, let h = Int(hms[0]), let mi = Int(hms[1]), let s = Int(hms[2]),

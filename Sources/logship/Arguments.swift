@@ -1,5 +1,6 @@
 import Foundation
 import LogshipCore
+import LogshipSupport
 
 /// One option a command accepts.
 struct OptionSpec {
@@ -138,10 +139,9 @@ enum ArgumentParser {
     }
 }
 
-/// Human messages go to stderr; machine output to stdout.
+/// Human messages go to stderr; machine output to stdout. A reader that went away (`| head -1`)
+/// only ends the output: the command goes on and exits with its usual code (see StandardStreams).
 enum Console {
-    static func error(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
-    static func out(_ s: String) {
-        FileHandle.standardOutput.write(Data((s + "\n").utf8))
-    }
+    static func error(_ s: String) { StandardStreams.err(s + "\n") }
+    static func out(_ s: String) { StandardStreams.out(s + "\n") }
 }

@@ -119,7 +119,7 @@ enum RunCommand {
         default: mode = isatty(2) != 0 ? .bar : .plain
         }
         if mode != .bar { engine.log = { Console.error("logship: \($0)") } }
-        let display = ProgressDisplay(mode: mode, counters: engine.counters) { s in FileHandle.standardError.write(Data(s.utf8)) }
+        let display = ProgressDisplay(mode: mode, counters: engine.counters) { s in StandardStreams.err(s) }
         display.start()
         let grace = Int(options.gracePeriod)
         let interrupts = InterruptWatcher {
@@ -226,8 +226,7 @@ enum RunCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? enc.encode(r) else { return }
-        try? FileManager.default.createDirectory(at: stateDir, withIntermediateDirectories: true)
-        try? data.write(to: stateDir.appendingPathComponent("last-run.json"), options: .atomic)
+        try? PrivateFiles.write(data, to: stateDir.appendingPathComponent("last-run.json"))
         if let f = extra {
             do { try data.write(to: URL(fileURLWithPath: f), options: .atomic) } catch {
                 Console.error("logship: cannot write the report to \(f): \(error.localizedDescription)")

@@ -532,8 +532,7 @@ actor Ledger {
         report.recordsSent += chunk.records
         report.bytesSent += Int64(chunk.body.count)
         if let dir = keepBodies {
-            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try? chunk.body.write(to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json"))
+            try? PrivateFiles.write(chunk.body, to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json"))
         }
         counters.update {
             $0.chunksAcked += 1

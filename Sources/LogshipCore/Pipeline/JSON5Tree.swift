@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// A parsed JSON5 value that remembers where it was written and the order of its keys, so
 /// that pipeline errors can say `file:line:column` and mapped columns keep their order.
@@ -40,6 +41,12 @@ public enum JSON5Reader {
 
     /// Parses `data`; on invalid input the error carries the line and column of the problem.
     public static func parse(_ data: Data) throws(SyntaxError) -> JSONNode {
+        let bytes = [UInt8](data)
+        // Foundation's JSON5 reader ends the process on bytes that are not UTF-8: check first.
+        if let bad = UTF8Validation.firstInvalidByte(bytes) { throw invalidUTF8(bytes, at: bad) }
+        // Our reader first: it locates errors, and Foundation only sees text it accepted.
+        var p = Parser(bytes: bytes)
+        let node = try p.document()
         let foundationAccepts: Bool
         do {
             let d = JSONDecoder()
@@ -49,13 +56,30 @@ public enum JSON5Reader {
         } catch {
             foundationAccepts = false
         }
-        // Our reader locates errors; when it finds none where Foundation did, say so plainly.
-        var p = Parser(bytes: [UInt8](data))
-        let node = try p.document()
+        // When Foundation refuses what our reader took, say so plainly.
         if !foundationAccepts {
             throw SyntaxError(line: 1, column: 1, message: "not valid JSON5 (Foundation's JSON5 reader refused it)")
         }
         return node
+    }
+
+    /// Where byte `offset` is (line, and column in characters as elsewhere) and what it is.
+    static func invalidUTF8(_ bytes: [UInt8], at offset: Int) -> SyntaxError {
+        var line = 1, column = 1
+        // A byte order mark is not a column, as for the parser.
+        let first = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        for k in first..<offset {
+            if bytes[k] == 0x0A {
+                line += 1
+                column = 1
+            } else if bytes[k] & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        let hex = "0x" + String(bytes[offset], radix: 16, uppercase: true)
+        return SyntaxError(
+            line: line, column: column,
+            message: "not UTF-8: the byte at offset \(offset) (\(hex)) does not begin a valid character; save the file as UTF-8")
     }
 
     /// Accepts any JSON value; used only to ask Foundation whether the text is valid.

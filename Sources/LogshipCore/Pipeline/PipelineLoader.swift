@@ -753,7 +753,7 @@ extension Context {
         }
         if let b = m["maxBodyBytes"] {
             if case .number(let d) = b.value, d > 30_000_000 {
-                error(b, "limits.maxBodyBytes", "\(Int(d)) is above the service's limit of 30,000,000 bytes per request; allowed: 1000 to 30000000")
+                error(b, "limits.maxBodyBytes", "\(Self.show(d)) is above the service's limit of 30,000,000 bytes per request; allowed: 1000 to 30000000")
             } else if let n = integer(b, "limits.maxBodyBytes", 1000...30_000_000) {
                 l.maxBodyBytes = n
             }

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// `deadletter/<chunk-id>.json` (the exact body) and `<chunk-id>.meta.json` (where it was
 /// going, why it failed; never a secret), for `logship replay`.
@@ -110,11 +111,12 @@ public struct DeadLetterStore: Sendable {
     public init(directory: URL) { self.directory = directory }
 
     public func write(name: String, body: Data, meta: DeadLetterMeta) throws {
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try body.write(to: directory.appendingPathComponent("\(name).json"), options: .atomic)
+        // Dead letters are copies of records: private files in a private folder (PrivateFiles).
+        try PrivateFiles.createDirectory(directory)
+        try PrivateFiles.write(body, to: directory.appendingPathComponent("\(name).json"))
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try enc.encode(meta).write(to: directory.appendingPathComponent("\(name).meta.json"), options: .atomic)
+        try PrivateFiles.write(enc.encode(meta), to: directory.appendingPathComponent("\(name).meta.json"))
     }
 
     /// Dead letters on disk, oldest name first.

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -205,9 +206,12 @@ public final class ManifestWriter: @unchecked Sendable {
 
     public init(url: URL) throws {
         self.url = url
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ManifestError(description: "cannot open \(url.path): \(String(cString: strerror(errno)))") }
+        let fd: Int32
+        do {
+            fd = try PrivateFiles.open(url, flags: O_RDWR)
+        } catch {
+            throw ManifestError(description: "cannot open \(url.path): \(error)")
+        }
         self.fd = fd
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Cut a torn last line so the next entry starts on a line of its own.

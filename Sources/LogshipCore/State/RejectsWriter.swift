@@ -168,11 +168,9 @@ public final class RejectsWriter: @unchecked Sendable {
         buffer.append("}\n")
         do {
             if handle == nil {
-                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                if !FileManager.default.fileExists(atPath: url.path) {
-                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
-                }
-                handle = try FileHandle(forWritingTo: url)
+                // Rejects hold excerpts of records: 0600 in a 0700 folder (PrivateFiles).
+                let fd = try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND)
+                handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
                 // A torn last line is cut so the next line starts on a line of its own.
                 if let whole = wholeLength, let end = try handle?.seekToEnd(), end > whole { try handle?.truncate(atOffset: whole) }
                 try handle?.seekToEnd()
@@ -181,7 +179,7 @@ public final class RejectsWriter: @unchecked Sendable {
             try handle?.write(contentsOf: Data(buffer.bytes))
             unsynced = true
         } catch {
-            FileHandle.standardError.write(Data("logship: cannot write \(url.path): \(error.localizedDescription)\n".utf8))
+            StandardStreams.err("logship: cannot write \(url.path): \(error.localizedDescription)\n")
         }
     }
 
