@@ -1,5 +1,6 @@
 import Foundation
 import LogshipSupport
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -40,13 +41,12 @@ public final class StateLock: @unchecked Sendable {
     /// end, not queue behind a long backfill). Creates the directory (0700) when missing.
     public init(directory: URL, command: String, now: Date = Date()) throws {
         do {
-            try FileManager.default.createDirectory(
-                at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try PrivateFiles.createDirectory(directory)
         } catch {
             throw Failed(description: "cannot create the state directory \(directory.path): \(error.localizedDescription)")
         }
         url = directory.appendingPathComponent(Self.fileName)
-        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, PrivateFiles.fileMode)
         guard fd >= 0 else {
             throw Failed(description: "cannot open \(url.path): \(String(cString: strerror(errno)))")
         }
@@ -60,7 +60,7 @@ public final class StateLock: @unchecked Sendable {
             throw Failed(description: "cannot lock \(url.path): \(String(cString: strerror(err)))")
         }
         self.fd = fd
-        _ = fchmod(fd, 0o600)
+        _ = fchmod(fd, PrivateFiles.fileMode)
         let text = "pid \(getpid()), logship \(command), since \(HTTPDate.iso8601(now))"
         _ = ftruncate(fd, 0)
         _ = Array(text.utf8).withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
