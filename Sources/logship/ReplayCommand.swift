@@ -23,7 +23,7 @@ enum ReplayCommand {
         let lock: StateLock?
         do {
             // No state, nothing to replay: leave no empty folder behind.
-            lock = FileManager.default.fileExists(atPath: dir.path) ? try StateLock(directory: dir, command: "replay") : nil
+            lock = FileManager.default.fileExists(atPath: dir.path) ? try StateDirectory(dir).lock(command: "replay") : nil
         } catch {
             Console.error("logship replay: \(error)")
             return ExitCode.usage
@@ -43,7 +43,7 @@ enum ReplayCommand {
         let r = await replayer.run(stop: stop)
         interrupts.cancel()
         if r.found == 0 {
-            Console.error("logship replay: no dead letters in \(relativeToCWD(dir.appendingPathComponent("deadletter")))")
+            Console.error("logship replay: no dead letters in \(relativeToCWD(StateDirectory(dir).deadLetterFolder))")
             return 0
         }
         if let f = r.fatalError { Console.error("logship replay: \(f)") }

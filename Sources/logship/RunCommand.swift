@@ -74,7 +74,7 @@ enum RunCommand {
         // Before anything is read, reset or sent: a second run on this state would send it all again.
         let lock: StateLock
         do {
-            lock = try StateLock(directory: stateDir, command: p.has("--restart") ? "run --restart" : "run")
+            lock = try StateDirectory(stateDir).lock(command: p.has("--restart") ? "run --restart" : "run")
         } catch {
             Console.error("logship run: \(error)")
             return ExitCode.usage
@@ -98,10 +98,15 @@ enum RunCommand {
         defer { emulator?.stop() }
 
         if p.has("--restart") {
-            for name in ["manifest.jsonl", "rejects.ndjson", "last-run.json", "bodies"] {
-                try? FileManager.default.removeItem(at: stateDir.appendingPathComponent(name))
+            switch StateDirectory(stateDir).restart() {
+            case .none: break
+            case .moved(let count, let aside):
+                Console.error(
+                    "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path): this run sends the input again, their records included where their files are still there, so `logship replay` leaves them alone (to replay them instead, move them back into deadletter/)")
+            case .failed(_, let reason):
+                Console.error(
+                    "logship: warning: --restart could not move the dead letters in \(StateDirectory(stateDir).deadLetterFolder.path) aside (\(reason)); replaying them after this run would send their records twice")
             }
-            setAsideDeadLetters(in: stateDir)
         }
         var options = RunOptions(stateDirectory: stateDir)
         options.dryRun = p.has("--dry-run")
@@ -139,32 +144,6 @@ enum RunCommand {
             }
         }
         return report.exitCode
-    }
-
-    /// A restart sends every record again from the input, those of earlier dead letters too:
-    /// replaying the letters afterwards would store their records twice. They are moved aside,
-    /// not deleted, and the run says where.
-    static func setAsideDeadLetters(in stateDir: URL) {
-        let fm = FileManager.default
-        let letters = stateDir.appendingPathComponent("deadletter")
-        let names = (try? fm.contentsOfDirectory(atPath: letters.path)) ?? []
-        let count = names.filter { $0.hasSuffix(".meta.json") }.count
-        guard count > 0 else { return }
-        let stamp = ISO8601DateFormatter.string(
-            from: Date(), timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withYear, .withMonth, .withDay, .withTime, .withTimeZone])
-        var aside = stateDir.appendingPathComponent("deadletter.before-restart-\(stamp)")
-        var n = 2
-        while fm.fileExists(atPath: aside.path) {
-            aside = stateDir.appendingPathComponent("deadletter.before-restart-\(stamp)-\(n)")
-            n += 1
-        }
-        do {
-            try fm.moveItem(at: letters, to: aside)
-            Console.error(
-                "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path): this run sends the input again, their records included where their files are still there, so `logship replay` leaves them alone (to replay them instead, move them back into deadletter/)")
-        } catch {
-            Console.error("logship: warning: --restart could not move the dead letters in \(letters.path) aside (\(error.localizedDescription)); replaying them after this run would send their records twice")
-        }
     }
 
     static func printSummary(_ r: RunReport) {
@@ -226,7 +205,7 @@ enum RunCommand {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? enc.encode(r) else { return }
-        try? PrivateFiles.write(data, to: stateDir.appendingPathComponent("last-run.json"))
+        try? StateDirectory(stateDir).writeLastRun(data)
         if let f = extra {
             do { try data.write(to: URL(fileURLWithPath: f), options: .atomic) } catch {
                 Console.error("logship: cannot write the report to \(f): \(error.localizedDescription)")

@@ -87,7 +87,7 @@ public final class Engine: @unchecked Sendable {
         let fingerprints = files.map { FileFingerprint.of($0) }
 
         // What earlier runs delivered.
-        let manifestURL = options.stateDirectory.appendingPathComponent("manifest.jsonl")
+        let manifestURL = stateDirectory.manifest
         let state: ManifestState
         do {
             state = try ManifestState.load(manifestURL)
@@ -145,7 +145,7 @@ public final class Engine: @unchecked Sendable {
         let resumed = files.compactMap { f in
             fingerprints[f.index].flatMap { plan.doneFiles.contains(f.index) ? nil : RejectsWriter.ResumedFile(relativePath: f.relativePath, path: f.path, fingerprint: $0) }
         }
-        let rejects = RejectsWriter(url: options.stateDirectory.appendingPathComponent("rejects.ndjson"), resuming: resumed)
+        let rejects = RejectsWriter(url: stateDirectory.rejects, resuming: resumed)
         // Decoding ahead on the other core pays when there is work on both sides of the
         // hand-off (a typed mapping, gzip); plain NDJSON passthrough is one scan and a copy.
         let gzipped = files.contains { $0.path.hasSuffix(".gz") } || spec.source.compression == .gzip
@@ -161,7 +161,7 @@ public final class Engine: @unchecked Sendable {
         let ledger = Ledger(
             report: report, manifest: manifest, files: files, fingerprints: fingerprints, counters: counters, log: log,
             deadLetters: deadLetterStore, spec: spec,
-            keepBodies: options.keepBodies ? options.stateDirectory.appendingPathComponent("bodies") : nil)
+            keepBodies: options.keepBodies ? stateDirectory.bodies : nil)
 
         await ledger.setEarlierDeliveries(plan.acked)
 
@@ -283,9 +283,8 @@ public final class Engine: @unchecked Sendable {
         return final
     }
 
-    var deadLetterStore: DeadLetterStore {
-        DeadLetterStore(directory: options.stateDirectory.appendingPathComponent("deadletter"))
-    }
+    var stateDirectory: StateDirectory { StateDirectory(options.stateDirectory) }
+    var deadLetterStore: DeadLetterStore { stateDirectory.deadLetters }
 
     /// Sends the dead letters whose failure was not their content's (attempts ran out on
     /// 429/5xx) before the run reads anything: a nightly job thus finishes what the last night

@@ -39,25 +39,25 @@ public struct Replayer: Sendable {
 
     /// The letters this replay would send.
     public func pending() -> [(name: String, meta: DeadLetterMeta)] {
-        DeadLetterStore(directory: stateDirectory.appendingPathComponent("deadletter")).list().filter { only?($0.meta) ?? true }
+        StateDirectory(stateDirectory).deadLetters.list().filter { only?($0.meta) ?? true }
     }
 
     public func run(stop: StopFlag = StopFlag()) async -> Report {
         var r = Report()
-        let store = DeadLetterStore(directory: stateDirectory.appendingPathComponent("deadletter"))
+        let store = StateDirectory(stateDirectory).deadLetters
         let letters = pending()
         r.found = letters.count
         guard !letters.isEmpty else { return r }
         let manifest: ManifestWriter
         do {
-            manifest = try ManifestWriter(url: stateDirectory.appendingPathComponent("manifest.jsonl"))
+            manifest = try ManifestWriter(url: StateDirectory(stateDirectory).manifest)
         } catch {
             r.fatalError = "\(error)"
             r.exitCode = ExitCode.usage
             return r
         }
         let state: ManifestState
-        do { state = try ManifestState.load(stateDirectory.appendingPathComponent("manifest.jsonl")) } catch {
+        do { state = try ManifestState.load(StateDirectory(stateDirectory).manifest) } catch {
             r.fatalError = "\(error)"
             r.exitCode = ExitCode.usage
             return r

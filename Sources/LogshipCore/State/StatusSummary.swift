@@ -30,7 +30,8 @@ public struct StatusSummary: Codable, Sendable {
         s.filesMatched = files.count
         var states: [ManifestState] = []
         for dir in stateDirectories {
-            let m = try ManifestState.load(dir.appendingPathComponent("manifest.jsonl"))
+            let state = StateDirectory(dir)
+            let m = try ManifestState.load(state.manifest)
             states.append(m)
             s.runs += m.runs
             s.chunksAcked += m.ackedChunks
@@ -39,7 +40,7 @@ public struct StatusSummary: Codable, Sendable {
             s.recordsDeadLettered += m.deadRecords
             s.resendsAfterLostAnswers += m.possibleDuplicateChunks
             if let old = m.spec, old != spec.specHash { s.specChanged = true }
-            let letters = PendingDeadLetters.of(DeadLetterStore(directory: dir.appendingPathComponent("deadletter")))
+            let letters = PendingDeadLetters.of(state.deadLetters)
             s.deadLetterFiles += letters.letters
             s.pendingDeadLetters.letters += letters.letters
             s.pendingDeadLetters.records += letters.records
@@ -47,7 +48,7 @@ public struct StatusSummary: Codable, Sendable {
             s.pendingDeadLetters.refusedRecords += letters.refusedRecords
             s.pendingDeadLetters.reasons += letters.reasons
             s.bytesSent += m.bytesSent
-            if let data = try? Data(contentsOf: dir.appendingPathComponent("last-run.json")),
+            if let data = try? Data(contentsOf: state.lastRun),
                 let r = try? RunReport.decodingOlder(data), s.lastRun == nil || r.startedAt > s.lastRun!.startedAt
             {
                 s.lastRun = r
