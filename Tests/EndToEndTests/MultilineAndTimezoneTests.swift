@@ -95,7 +95,7 @@ import Testing
     }
 
     /// Killed (SIGKILL, by PID) twice after some acknowledgements, then resumed: each record,
-    /// whole with its trace, is stored exactly once (by its id), as Python groups the file.
+    /// whole with its trace, is stored under one id, as Python groups the file.
     @Test func resumeMidFileWithMultilineStoresEveryRecordOnce() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
@@ -128,7 +128,17 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let rows = emu.rows("Resume_CL")
         let ids = rows.compactMap { $0["Id_g"] as? String }
-        #expect(ids.count == n && Set(ids).count == n, "every record once by id: \(ids.count) rows, \(Set(ids).count) ids")
+        // Once by id: every record arrives under one id; a SIGKILL between the service storing a
+        // body and the manifest's ack can store that one chunk twice (the at-least-once window
+        // of README "Delivery guarantee"), as identical rows, at most a chunk per kill.
+        #expect(Set(ids).count == n, "every record by id: \(ids.count) rows, \(Set(ids).count) ids")
+        #expect(ids.count - n <= 2 * 100, "\(ids.count - n) rows stored twice")
+        var byId: [String: String] = [:]
+        for row in rows {
+            guard let id = row["Id_g"] as? String, let m = row["Message_s"] as? String else { continue }
+            #expect(byId[id] == nil || byId[id] == m, "one id, one record")
+            byId[id] = m
+        }
         #expect(Set(rows.compactMap { ($0["Seq_d"] as? NSNumber)?.intValue }) == Set(0..<n))
         let py = try python(
             """
