@@ -193,7 +193,7 @@ struct StartClassifier {
         case java
         case python
         case go
-        case regex(RegexLineMatcher, SlotBuffer, firstBytes: [Bool]?)
+        case regex(RegexLineMatcher, SlotBuffer, firstBytes: [Bool]?, exact: PrefixProgram?)
     }
     private let kind: Kind
     private var inTraceback = false
@@ -211,7 +211,9 @@ struct StartClassifier {
             } catch {
                 throw ReadError(message: "source.multiline.start is not a valid regular expression (ICU syntax)", offset: 0)
             }
-            kind = .regex(RegexLineMatcher(regex: regex, groups: []), SlotBuffer(capacity: 8), firstBytes: Self.firstBytes(pattern))
+            kind = .regex(
+                RegexLineMatcher(regex: regex, groups: []), SlotBuffer(capacity: 8), firstBytes: Self.firstBytes(pattern),
+                exact: PrefixProgram(pattern))
         }
     }
 
@@ -222,8 +224,10 @@ struct StartClassifier {
         case .java: return Self.javaStarts(line)
         case .python: return pythonStarts(line)
         case .go: return goStarts(line)
-        case .regex(let matcher, let slots, let firstBytes):
+        case .regex(let matcher, let slots, let firstBytes, let exact):
             if let firstBytes, !firstBytes[Int(line[0])] { return false }
+            // A timestamp-like start (`^\d{4}-\d\d-\d\d `) is decided on bytes outright.
+            if let exact, let answer = exact.matches(line) { return answer }
             slots.removeAll()
             return matcher.match(line, into: slots)
         }
@@ -396,5 +400,96 @@ struct StartClassifier {
         if i < u.count, u[i] == UInt8(ascii: "?") || u[i] == UInt8(ascii: "*") { return nil }
         if i + 1 < u.count, u[i] == UInt8(ascii: "{"), u[i + 1] == UInt8(ascii: "0") { return nil }
         return table
+    }
+}
+
+/// An anchored start regex made only of single characters, `\d`, `\w`, `\s`, escaped
+/// punctuation and simple classes, each once or `{n}` times (`^\d{4}-\d\d-\d\d `,
+/// `^\[\d{2}:\d{2}`), run on bytes: most start patterns, at byte speed. A non-ASCII byte
+/// where the pattern checks one is left to the regex (ICU's `\d` and `\w` take other digits
+/// and letters too), so the answer is always the regex's.
+struct PrefixProgram {
+    private var steps: [[Bool]] = []  // per byte position: the bytes allowed there
+    private var wholeLine = false  // the pattern ends with `$`
+
+    init?(_ pattern: String) {
+        let u = Array(pattern.utf8)
+        guard u.count >= 2, u[0] == UInt8(ascii: "^") else { return nil }
+        var i = 1
+        while i < u.count {
+            var set = [Bool](repeating: false, count: 256)
+            let c = u[i]
+            if c == UInt8(ascii: "$"), i == u.count - 1 {
+                wholeLine = true
+                break
+            }
+            if c == UInt8(ascii: "\\") {
+                guard i + 1 < u.count else { return nil }
+                let e = u[i + 1]
+                switch e {
+                case UInt8(ascii: "d"): for b in UInt8(ascii: "0")...UInt8(ascii: "9") { set[Int(b)] = true }
+                case UInt8(ascii: "w"):
+                    for b in 0..<128 where FieldNames.isLetter(UInt8(b)) || FieldNames.isDigit(UInt8(b)) || b == 0x5F { set[b] = true }
+                case UInt8(ascii: "s"): for b: UInt8 in [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D] { set[Int(b)] = true }
+                default:
+                    guard e < 0x80, !FieldNames.isLetter(e), !FieldNames.isDigit(e) else { return nil }
+                    set[Int(e)] = true
+                }
+                i += 2
+            } else if c == UInt8(ascii: "[") {
+                var j = i + 1
+                guard j < u.count, u[j] != UInt8(ascii: "^") else { return nil }
+                while j < u.count, u[j] != UInt8(ascii: "]") {
+                    let a = u[j]
+                    guard a < 0x80, a != UInt8(ascii: "\\"), a != UInt8(ascii: "[") else { return nil }
+                    if j + 2 < u.count, u[j + 1] == UInt8(ascii: "-"), u[j + 2] != UInt8(ascii: "]") {
+                        let b = u[j + 2]
+                        guard b < 0x80, a <= b, !(a < 0x41 && b >= 0x61) else { return nil }
+                        for x in a...b { set[Int(x)] = true }
+                        j += 3
+                    } else {
+                        set[Int(a)] = true
+                        j += 1
+                    }
+                }
+                guard j < u.count else { return nil }
+                i = j + 1
+            } else if c < 0x80, FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == 0x20 || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: ":") || c == UInt8(ascii: "/") || c == UInt8(ascii: "<") || c == UInt8(ascii: "=")
+                || c == UInt8(ascii: "#") || c == UInt8(ascii: "@") || c == UInt8(ascii: ",") || c == UInt8(ascii: "_")
+            {
+                set[Int(c)] = true
+                i += 1
+            } else {
+                return nil
+            }
+            var times = 1
+            if i < u.count, u[i] == UInt8(ascii: "{") {
+                guard let close = u[i...].firstIndex(of: UInt8(ascii: "}")), close > i + 1,
+                    let n = Int(String(decoding: u[(i + 1)..<close], as: UTF8.self)), n >= 1, n <= 64
+                else { return nil }
+                times = n
+                i = close + 1
+            }
+            if i < u.count, [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(u[i]) { return nil }
+            for _ in 0..<times { steps.append(set) }
+        }
+        if steps.isEmpty { return nil }
+    }
+
+    /// true or false as the regex would answer; nil when a non-ASCII byte makes it unsure.
+    @inline(__always)
+    func matches(_ line: UnsafeRawBufferPointer) -> Bool? {
+        if line.count < steps.count { return false }
+        for k in 0..<steps.count {
+            let b = line[k]
+            if !steps[k][Int(b)] { return b >= 0x80 ? nil : false }
+        }
+        if wholeLine, line.count != steps.count {
+            // ICU's `$` also matches before a final line terminator such as a lone `\r`.
+            let next = line[steps.count]
+            return next >= 0x80 || next == 0x0D ? nil : false
+        }
+        return true
     }
 }

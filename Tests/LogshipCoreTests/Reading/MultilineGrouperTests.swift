@@ -152,6 +152,39 @@ private func lineOffsets(_ text: String) -> [Int64] {
         #expect(anywhere.count == 4)
     }
 
+    /// The byte program answers as the regex does, on lines built from the bytes the patterns
+    /// look at (and some non-ASCII ones, which it leaves to the regex).
+    @Test func bytePrefixProgramAgreesWithTheRegex() throws {
+        let patterns = [#"^\d{4}-\d\d-\d\d "#, #"^\[\d{2}:\d{2}\]"#, #"^[A-Z][a-z]{2} \d"#, #"^\w{3}\s\d$"#, #"^ERROR"#, #"^#\d,"#]
+        #expect(PrefixProgram(#"^\d+-"#) == nil && PrefixProgram(#"^a|b"#) == nil && PrefixProgram(#"\d{4}"#) == nil)
+        let alphabet = Array("0123456789-: []ERORabcXYZ_\t#,é٣".unicodeScalars)
+        var rng = SystemRandomNumberGenerator()
+        for p in patterns {
+            let program = try #require(PrefixProgram(p), "\(p)")
+            let regex = try NSRegularExpression(pattern: p)
+            let matcher = RegexLineMatcher(regex: regex, groups: [])
+            let slots = SlotBuffer()
+            var decided = 0
+            for k in 0..<4000 {
+                // Half the lines are mutations of a matching-looking seed, half random.
+                let seed = ["2026-12-01 x", "[12:34] y", "Dec 1 z", "abc 1", "ERROR!", "#1,"][patterns.firstIndex(of: p)!]
+                var scalars = Array(seed.unicodeScalars)
+                if k % 2 == 0 {
+                    if !scalars.isEmpty { scalars[Int.random(in: 0..<scalars.count, using: &rng)] = alphabet.randomElement(using: &rng)! }
+                } else {
+                    scalars = (0..<Int.random(in: 1...14, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+                }
+                let bytes = Array(String(String.UnicodeScalarView(scalars)).utf8)
+                let want = bytes.withUnsafeBytes { matcher.match($0, into: slots) }
+                if let got = bytes.withUnsafeBytes({ program.matches($0) }) {
+                    decided += 1
+                    #expect(got == want, "\(p) on \(String(decoding: bytes, as: UTF8.self).debugDescription)")
+                }
+            }
+            #expect(decided > 2000, "\(p): most lines are decided on bytes")
+        }
+    }
+
     @Test func blankLinesNeverStartARecordAndTrailingOnesAreDropped() throws {
         let text = "\n\nfirst\n\n  cont\n\n\nsecond\n\n"
         let recs = try group(text, MultilineSpec(start: .regex("^[a-z]"))).records
