@@ -15,6 +15,8 @@ written by hand and is not touched.
   syslog/messages               RFC 3164 as rsyslog writes it, with and without PRI
   syslog/rfc5424.log            RFC 5424 with structured data
   failed-uploads/*.json         request bodies (JSON arrays) another shipper could not deliver
+  jvm/app.log                   a JVM service's logback log with stack traces, local times in
+                                Europe/Amsterdam without an offset, over the night clocks went back
 """
 import argparse
 import csv
@@ -487,11 +489,62 @@ def failed_uploads(out):
         write(out, name, body.encode())
 
 
+# --------------------------------------------------------------------------- JVM application
+
+JVM_FRAMES = [
+    "com.acme.shop.OrderService.place(OrderService.java:{n})",
+    "com.acme.shop.OrderController.create(OrderController.java:{n})",
+    "org.springframework.web.servlet.FrameworkServlet.service(FrameworkServlet.java:{n})",
+    "jakarta.servlet.http.HttpServlet.service(HttpServlet.java:{n})",
+    "org.apache.catalina.core.ApplicationFilterChain.doFilter(ApplicationFilterChain.java:{n})",
+    "org.apache.tomcat.util.threads.ThreadPoolExecutor$Worker.run(ThreadPoolExecutor.java:{n})",
+    "java.base/java.lang.Thread.run(Thread.java:{n})",
+]
+
+
+def jvm_trace(rng):
+    frames = lambda k: [f"\tat {f.format(n=rng.randrange(20, 900))}" for f in rng.sample(JVM_FRAMES, k)]
+    kind = rng.random()
+    if kind < 0.5:
+        lines = [f"java.lang.IllegalStateException: stock for SKU-{rng.randrange(1000, 9999)} went negative"] + frames(rng.randrange(3, 7))
+    elif kind < 0.85:
+        lines = ["org.springframework.dao.DataAccessResourceFailureException: could not get a connection"] + frames(4)
+        lines += ["Caused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms."]
+        lines += frames(2) + [f"\t... {rng.randrange(5, 40)} more"]
+    else:
+        lines = ["com.acme.shop.PaymentDeclinedError"] + frames(3)
+        lines += ["\tSuppressed: java.io.IOException: audit log closed", f"\t\tat com.acme.audit.Log.write(Log.java:{rng.randrange(10, 99)})"]
+    return lines
+
+
+def jvm_app(out):
+    # Local wall-clock times in Europe/Amsterdam without an offset, as logback's default
+    # pattern writes them, over the night of 2026-10-25 when 02:00-03:00 happened twice.
+    rng = rng_for("jvm-app")
+    start = datetime(2026, 10, 25, 0, 30)
+    lines = []
+    t = start
+    for _ in range(160):
+        t += timedelta(seconds=rng.randrange(5, 120), milliseconds=rng.randrange(1000))
+        # The wall clock as written: a time between 02:00 and 03:00 is ambiguous (README "Time zones").
+        stamp = t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
+        thread = rng.choice(["main", "http-nio-8080-exec-1", "http-nio-8080-exec-2", "scheduling-1"])
+        r = rng.random()
+        if r < 0.18:
+            lines.append(f"{stamp} ERROR [{thread}] c.a.shop.OrderController - order {8_104_000 + rng.randrange(999)} failed")
+            lines += jvm_trace(rng)
+        elif r < 0.3:
+            lines.append(f"{stamp} WARN  [{thread}] c.a.shop.StockService - stock low for SKU-{rng.randrange(1000, 9999)}")
+        else:
+            lines.append(f"{stamp} INFO  [{thread}] c.a.shop.OrderController - order {8_104_000 + rng.randrange(999)} placed in {rng.randrange(8, 400)} ms")
+    write(out, "jvm/app.log", ("\n".join(lines) + "\n").encode())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=HERE, help="folder to write into (default: samples/ itself)")
     args = ap.parse_args()
-    for make in [nginx, orders, services, syslog_3164, syslog_5424, failed_uploads]:
+    for make in [nginx, orders, services, syslog_3164, syslog_5424, failed_uploads, jvm_app]:
         make(args.out)
 
 

@@ -66,6 +66,10 @@ enum PreviewCommand {
         out += r.shown.map { String(decoding: $0.json, as: UTF8.self) }.joined(separator: ",\n")
         out += "],\n\"schema\":" + encoded(s.columns)
         out += ",\n\"warnings\":" + encoded(w)
+        // The raw datetime values beside their UTC conversion, per shown record (`timezone`).
+        if r.shown.contains(where: { !$0.timezoneNotes.isEmpty }) {
+            out += ",\n\"timezoneConversions\":" + encoded(r.shown.map { ["location": $0.location, "notes": $0.timezoneNotes.joined(separator: "\n")] })
+        }
         out += ",\n\"rejected\":" + encoded(r.rejected)
         out += ",\n\"rejectedCount\":\(r.rejectedCount),\"sampledRecords\":\(s.sampledRecords),\"table\":" + encoded(tableName(spec))
         if !spec.fields.filter.isEmpty {
@@ -89,6 +93,7 @@ enum PreviewCommand {
             out += "Records (first \(r.shown.count), as they would be sent):\n"
             for rec in r.shown {
                 out += "  \(rec.location)\n    \(spaced(rec.json))\n"
+                for note in rec.timezoneNotes { out += "    time zone: \(note)\n" }
             }
         }
 

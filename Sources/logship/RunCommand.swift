@@ -168,6 +168,12 @@ enum RunCommand {
         }
         if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
+        if r.multilineRecordsCut > 0 {
+            notes.append("\(r.multilineRecordsCut) multi-line record(s) cut at source.multiline.maxLines/maxBytes (the rest sent as records of their own; see the warnings)")
+        }
+        if r.timezoneGapValues + r.timezoneRepeatedValues > 0 {
+            notes.append("time zones: \(r.timezoneGapValues) local time(s) in a DST gap (moved forward), \(r.timezoneRepeatedValues) in a repeated hour (earlier instant)")
+        }
         if r.collidingNames > 0 {
             notes.append("\(r.collidingNames) field(s) sent under a numbered name (another field of the record had the column name; see `logship preview`)")
         }

@@ -150,12 +150,14 @@ import Testing
             "delimiter": String(UnicodeScalar(spec.source.csv.delimiter)),
             "quote": String(UnicodeScalar(spec.source.csv.quote)),
             "header": spec.source.csv.header,
+            "multiline": Self.multilineStart(spec.source.multiline),
         ]
         let json = String(decoding: try JSONSerialization.data(withJSONObject: source), as: UTF8.self)
         let r = try python(
             """
-            import csv, glob, gzip, io, json, os, sys
+            import csv, glob, gzip, io, json, os, re, sys
             s = json.loads(sys.argv[1])
+            \(Self.pythonGrouping)
             paths = sorted({os.path.normpath(p) for pattern in s["files"]
                             for p in glob.glob(os.path.join(s["base"], pattern), recursive=True) if os.path.isfile(p)})
             total = 0
@@ -179,6 +181,8 @@ import Testing
                         total += sum(1 for v in value if isinstance(v, dict)) if isinstance(value, list) else 1
                 elif s["format"] == "ndjson":
                     total += sum(1 for line in raw.split(b"\\n") if line.strip())
+                elif s["multiline"]:
+                    total += len(group(raw, s["multiline"]))
                 else:
                     total += sum(1 for line in raw.split(b"\\n") if line.rstrip(b"\\r"))
             print(total)
@@ -186,6 +190,58 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         return try #require(Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))
     }
+
+    /// `source.multiline`'s start rule for `pythonGrouping`: "java", "python", "go" or "re:REGEX".
+    static func multilineStart(_ m: MultilineSpec?) -> String {
+        switch m?.start {
+        case nil: return ""
+        case .preset(let p): return p.rawValue
+        case .regex(let r): return "re:" + r
+        }
+    }
+
+    /// Multi-line grouping as the README describes it, written again in Python with regular
+    /// expressions (not logship's byte rules): a start line opens a record, empty lines never
+    /// do, lines before the first start form a record of their own. No bounds (the samples stay
+    /// inside them). `group(raw, start)` → list of (first line number, text).
+    static let pythonGrouping = #"""
+        JAVA_CONT = re.compile(r"^(?:[ \t]|Caused by:|Suppressed:|\.\.\. |[\w$.]*\.[\w$]*(?:Exception|Error|Throwable)(?::|$))")
+        def group(raw, start):
+            lines = [l[:-1] if l.endswith(b"\r") else l for l in raw.split(b"\n")]
+            if lines and lines[-1] == b"":
+                lines.pop()
+            if lines and lines[0].startswith(b"\xef\xbb\xbf"):
+                lines[0] = lines[0][3:]
+            records = []
+            in_tb = False
+            for n, b in enumerate(lines, 1):
+                line = b.decode("utf-8", "replace")
+                if line == "":
+                    starts = False
+                elif start == "java":
+                    starts = not JAVA_CONT.match(line)
+                elif start == "python":
+                    if line.startswith("Traceback (most recent call last):"):
+                        starts, in_tb = False, True
+                    elif line[0] in " \t" or line.startswith(("During handling of the above exception", "The above exception was the direct cause")):
+                        starts = False
+                    elif in_tb and re.match(r"^[\w.]+(?::|$)", line):
+                        starts, in_tb = False, False
+                    else:
+                        starts, in_tb = True, False
+                elif start.startswith("re:"):
+                    starts = re.search(start[3:], line) is not None
+                else:
+                    raise SystemExit("no Python reading for multiline " + start)
+                if not records:
+                    if line != "":
+                        records.append([n, [line]])
+                elif starts:
+                    records.append([n, [line]])
+                else:
+                    records[-1][1].append(line)
+            return [(n, "\n".join(ls).rstrip("\n")) for n, ls in records]
+        """#
 
     /// samples/make_samples.py is how the samples were made: run again, it writes the same
     /// records (gzip compared decompressed, member by member).

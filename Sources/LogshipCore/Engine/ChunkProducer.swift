@@ -35,6 +35,8 @@ public final class ChunkProducer: @unchecked Sendable {
     public private(set) var recordsRead = 0
     public private(set) var recordsSkipped = 0
     public let transformer: Transformer
+    /// Multi-line records cut at a bound (read when the run has finished reading).
+    public let multilineCuts = MultilineCutLog()
     public var rejectedCount: Int { rejects.count }
 
     private let spec: PipelineSpec
@@ -66,8 +68,8 @@ public final class ChunkProducer: @unchecked Sendable {
         now: Date = Date()
     ) {
         self.input = decodeAhead
-            ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles)
-            : InlineInput(files: files, source: spec.source, skip: plan.doneFiles)
+            ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts)
+            : InlineInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts)
         self.spec = spec
         self.files = files
         self.fingerprints = fingerprints

@@ -268,6 +268,15 @@ public final class Engine: @unchecked Sendable {
         final.timeGeneratedTooOld = t.timeGeneratedTooOld
         final.timeGeneratedInFuture = t.timeGeneratedInFuture
         final.recordsFiltered = t.filtered
+        final.timezoneGapValues = t.timezoneGapValues
+        final.timezoneRepeatedValues = t.timezoneRepeatedValues
+        let cuts = producer.multilineCuts.summary
+        final.multilineRecordsCut = cuts.count
+        if cuts.count > 0, let ml = spec.source.multiline {
+            let places = cuts.places.map { "\(files[$0.file].relativePath):\($0.line) (byte \($0.offset), \($0.reason))" }
+            final.warnings.append(
+                "\(cuts.count) multi-line record(s) reached source.multiline.maxLines (\(ml.maxLines)) or maxBytes (\(ml.maxBytes)) and were cut before a line; the lines from the cut on were sent as a record of their own. Cuts at: \(places.joined(separator: ", "))\(cuts.count > places.count ? ", …" : "")")
+        }
         // The two-day rule is documented for the Data Collector API (docs/api-notes.md).
         if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField, t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0 {
             var what: [String] = []
@@ -681,7 +690,9 @@ actor Ledger {
         }
         if let at = heldBackAt {
             report.warnings.append(
-                "\(files[file].relativePath): its last line has no line end yet and the file is still being written, so that line was left for the next run; \(ordinals) records up to byte \(at) were read")
+                spec.source.multiline == nil
+                    ? "\(files[file].relativePath): its last line has no line end yet and the file is still being written, so that line was left for the next run; \(ordinals) records up to byte \(at) were read"
+                    : "\(files[file].relativePath): the file is still being written, so its last multi-line record (from byte \(at)), which more lines may still continue, was left for the next run; \(ordinals) records before it were read")
         }
         maybeDone(file)
     }

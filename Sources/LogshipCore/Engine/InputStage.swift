@@ -15,6 +15,30 @@ enum InputEvent {
     case fileSkipped(file: Int)
 }
 
+/// Multi-line records cut at `source.multiline.maxLines`/`maxBytes`, gathered from the
+/// decoders as their files end (on the decoding thread) and read by the engine at the end.
+public final class MultilineCutLog: @unchecked Sendable {
+    // Guarded by `lock`: written once per file, read once per run.
+    private let lock = NSLock()
+    private var total = 0
+    private var first: [(file: Int, place: MultilineGrouper.CutPlace)] = []
+
+    func add(file: Int, count: Int, places: [MultilineGrouper.CutPlace]) {
+        guard count > 0 else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        total += count
+        for p in places where first.count < 5 { first.append((file, p)) }
+    }
+
+    /// How many records were cut, and where the first few cuts are (file index, line, offset, bound).
+    public var summary: (count: Int, places: [(file: Int, line: Int, offset: Int64, reason: String)]) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (total, first.map { ($0.file, $0.place.line, $0.place.offset, $0.place.reason) })
+    }
+}
+
 protocol InputStage: AnyObject {
     func next() -> InputEvent?
     /// Bytes of the input files consumed so far (compressed bytes for gzip), for progress.
@@ -33,11 +57,13 @@ final class InlineInput: InputStage, @unchecked Sendable {
     private var decoder: RecordDecoder?
     private var reader: LineReader?
     private var bytesBefore: Int64 = 0
+    private let cutLog: MultilineCutLog?
 
-    init(files: [InputFile], source: SourceSpec, skip: Set<Int>) {
+    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, cutLog: MultilineCutLog? = nil) {
         self.files = files
         self.source = source
         self.skip = skip
+        self.cutLog = cutLog
     }
 
     var progressBytes: Int64 { bytesBefore + (reader?.rawOffset ?? 0) }
@@ -75,6 +101,10 @@ final class InlineInput: InputStage, @unchecked Sendable {
 
     private func endFile(_ error: ReadError?) -> InputEvent {
         let heldBack = error == nil ? decoder?.heldBackAt : nil
+        if let lines = decoder as? LineDecoder {
+            let cuts = lines.multilineCuts
+            cutLog?.add(file: index, count: cuts.count, places: cuts.places)
+        }
         decoder = nil
         reader = nil
         return .fileEnded(file: index, error: error, heldBackAt: heldBack)
@@ -160,10 +190,10 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
     private var names: NameTable?
     private var consumerProgress: Int64 = 0
 
-    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3) {
+    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3, cutLog: MultilineCutLog? = nil) {
         self.depth = depth
         for _ in 0..<(depth + 2) { spare.append(Batch()) }
-        let inner = InlineInput(files: files, source: source, skip: skip)
+        let inner = InlineInput(files: files, source: source, skip: skip, cutLog: cutLog)
         let t = Thread { [self] in produce(inner) }
         t.name = "logship-decoder"
         t.stackSize = 1 << 22

@@ -44,6 +44,13 @@ public struct RunReport: Codable, Sendable {
     /// Records whose time-generated value the service will replace with the ingestion time.
     public var timeGeneratedTooOld = 0
     public var timeGeneratedInFuture = 0
+    /// Multi-line records cut at `source.multiline.maxLines`/`maxBytes` (the lines after a cut
+    /// were sent as a record of their own; the warnings say where).
+    public var multilineRecordsCut = 0
+    /// Datetime values without an offset, read in a `timezone`, that fell in a DST gap (moved
+    /// forward by the gap) or in a repeated hour (the earlier instant taken).
+    public var timezoneGapValues = 0
+    public var timezoneRepeatedValues = 0
     public var warnings: [String] = []
     public var fatalError: String? = nil
     public var aborted: String? = nil

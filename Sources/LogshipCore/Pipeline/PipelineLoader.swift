@@ -373,7 +373,7 @@ extension Context {
 
     mutating func sourceSpec(_ node: JSONNode) -> SourceSpec? {
         let p = "source"
-        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8", "followSymlinks", "nullValues"]) else {
+        guard let m = members(node, p, allowed: ["files", "format", "compression", "lines", "csv", "invalidUTF8", "followSymlinks", "nullValues", "multiline", "timezone"]) else {
             return nil
         }
         let files = stringArray(m["files"], "source.files", allowSingle: true)
@@ -428,6 +428,14 @@ extension Context {
             }
             if cm["header"] == nil, spec.csv.columns != nil { spec.csv.header = false }
         }
+        if let ml = m["multiline"] {
+            if format != .lines {
+                error(ml, "source.multiline", "only for format \"lines\" (the format is \"\(format?.rawValue ?? "?")\")")
+            } else {
+                spec.multiline = multilineSpec(ml)
+            }
+        }
+        if let tz = m["timezone"] { spec.timezone = timezone(tz, "source.timezone") }
         if format == .lines, spec.lines == nil, m["lines"] == nil {
             error(node, "source.lines", "missing; format \"lines\" needs lines.pattern (a preset such as \"nginx-combined\", or a regex)")
         }
@@ -438,6 +446,51 @@ extension Context {
             error(m["csv"], "source.csv", "only for format \"csv\" (the format is \"\(format?.rawValue ?? "?")\")")
         }
         return spec
+    }
+
+    /// `source.multiline`: a preset name, or `{ start, maxLines, maxBytes }` where `start` is a
+    /// preset name or a regular expression.
+    mutating func multilineSpec(_ node: JSONNode) -> MultilineSpec? {
+        let presets = MultilinePreset.allCases.map(\.rawValue)
+        func start(_ n: JSONNode, _ path: String) -> MultilineSpec.Start? {
+            guard let s = string(n, path) else { return nil }
+            if let p = MultilinePreset(rawValue: s) { return .preset(p) }
+            if s.isEmpty {
+                error(n, path, "empty; a preset (\(presets.joined(separator: ", "))) or a regular expression a record's first line matches")
+                return nil
+            }
+            do {
+                _ = try NSRegularExpression(pattern: s)
+            } catch {
+                let near = Self.nearest(s, presets).map { " (did you mean the preset \"\($0)\"?)" } ?? ""
+                self.error(n, path, "\"\(s)\" is neither a preset nor a valid regular expression\(near); presets: \(presets.joined(separator: ", "))")
+                return nil
+            }
+            return .regex(s)
+        }
+        if case .string = node.value {
+            return start(node, "source.multiline").map { MultilineSpec(start: $0) }
+        }
+        guard let m = members(node, "source.multiline", allowed: ["start", "maxLines", "maxBytes"]) else { return nil }
+        guard let sn = m["start"] else {
+            missing(node, "source.multiline.start", "missing; a preset (\(presets.joined(separator: ", "))) or a regular expression a record's first line matches")
+            return nil
+        }
+        guard let st = start(sn, "source.multiline.start") else { return nil }
+        var spec = MultilineSpec(start: st)
+        if let n = integer(m["maxLines"], "source.multiline.maxLines", 1...1_000_000) { spec.maxLines = n }
+        if let n = integer(m["maxBytes"], "source.multiline.maxBytes", 1024...(32 << 20)) { spec.maxBytes = n }
+        return spec
+    }
+
+    /// An IANA time zone name the system's tz database knows (`Europe/Amsterdam`, `UTC`).
+    mutating func timezone(_ node: JSONNode, _ path: String) -> String? {
+        guard let s = string(node, path) else { return nil }
+        guard !s.isEmpty, ZoneTable.knows(s) else {
+            error(node, path, "\"\(s)\" is not a time zone this system's tz database knows; use an IANA name such as \"Europe/Amsterdam\", \"America/New_York\" or \"UTC\"")
+            return nil
+        }
+        return s
     }
 
     mutating func fieldsSpec(_ node: JSONNode) -> FieldsSpec {
@@ -469,7 +522,7 @@ extension Context {
             if from.isEmpty { error(v, path, "the input field name is empty") }
             return FieldMapping(output: out, source: .input(from))
         }
-        let allowed = ["from", "type", "format", "default", "onError", "value", "nullValues"]
+        let allowed = ["from", "type", "format", "timezone", "default", "onError", "value", "nullValues"]
         guard case .object = v.value else {
             error(v, path, "expected an input field name (a string) or an object { from, type, format, default, onError } or { value }, found \(v.typeName)")
             return nil
@@ -500,6 +553,12 @@ extension Context {
                 error(fmtNode, "\(path).format", problem)
             }
             f.format = fmt
+        }
+        if let tzNode = m["timezone"], let tz = timezone(tzNode, "\(path).timezone") {
+            if f.type != .datetime {
+                error(tzNode, "\(path).timezone", "\"timezone\" applies to type \"datetime\" only\(f.type.map { "; this field's type is \"\($0.rawValue)\"" } ?? "; add type: \"datetime\"")")
+            }
+            f.timezone = tz
         }
         if let d = m["default"] {
             if case .string = d.value, let s = string(d, "\(path).default") {

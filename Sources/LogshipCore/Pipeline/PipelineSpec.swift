@@ -32,7 +32,45 @@ public struct SourceSpec: Sendable {
     public var csv: CSVSpec = CSVSpec()
     /// `**` enters symlinked folders (with loop detection); off by default.
     public var followSymlinks = false
+    /// `source.multiline` (format "lines" only): lines grouped into records.
+    public var multiline: MultilineSpec? = nil
+    /// `source.timezone`: the IANA zone of datetime values written without an offset (a
+    /// datetime field's own `timezone` wins). nil: such values are UTC.
+    public var timezone: String? = nil
 }
+
+/// `source.multiline`: which lines begin a record (the others continue the open one), and
+/// the bounds past which a record is cut (README "Multi-line records").
+public struct MultilineSpec: Sendable, Equatable {
+    public enum Start: Sendable, Equatable {
+        /// Byte-level rules for a kind of stack trace.
+        case preset(MultilinePreset)
+        /// A line the regular expression matches (ICU syntax) begins a record.
+        case regex(String)
+    }
+    public static let defaultMaxLines = 1000
+    public static let defaultMaxBytes = 1 << 20
+    public var start: Start
+    public var maxLines = MultilineSpec.defaultMaxLines
+    public var maxBytes = MultilineSpec.defaultMaxBytes
+
+    public init(start: Start, maxLines: Int = MultilineSpec.defaultMaxLines, maxBytes: Int = MultilineSpec.defaultMaxBytes) {
+        self.start = start
+        self.maxLines = maxLines
+        self.maxBytes = maxBytes
+    }
+
+    /// For the spec hash and messages: the preset's name or the regex, and the bounds.
+    public var canonical: String {
+        switch start {
+        case .preset(let p): return "preset:\(p.rawValue),\(maxLines),\(maxBytes)"
+        case .regex(let r): return "regex:\(r),\(maxLines),\(maxBytes)"
+        }
+    }
+}
+
+/// Stack-trace kinds `source.multiline` knows without a regex.
+public enum MultilinePreset: String, Sendable, CaseIterable { case java, python, go }
 
 public struct LinesSpec: Sendable {
     /// A preset name (`nginx-combined`, …) or a regular expression with named groups.
@@ -71,6 +109,8 @@ public struct FieldMapping: Sendable {
     /// nil keeps the input's own type (a rename).
     public var type: FieldType?
     public var format: String?
+    /// `timezone` (datetime only): the IANA zone of values written without an offset.
+    public var timezone: String? = nil
     public var defaultValue: JSONNode?
     public var onError: ConversionFailure = .reject
     /// CSV: unquoted values of the input field that mean "no value" (besides `source.nullValues`).

@@ -9,6 +9,9 @@ extension PipelineSpec {
         let s = source
         t += "source.format=\(s.format.rawValue)\nsource.compression=\(s.compression.rawValue)\n"
         t += "source.invalidUTF8=\(s.invalidUTF8.rawValue)\nsource.lines=\(s.lines?.pattern ?? "")\n"
+        // Added keys only when set: pipelines without them keep the hash their manifests hold.
+        if let ml = s.multiline { t += "source.multiline=\(ml.canonical)\n" }
+        if let tz = s.timezone { t += "source.timezone=\(tz)\n" }
         if s.format == .csv {
             t += "source.csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
             // Only when set, so that the hash of a pipeline without null tokens stays what it was.
@@ -25,7 +28,9 @@ extension PipelineSpec {
             case .input(let f): t += "from:\(f)"
             case .constant(let n): t += "value:\(n.canonical)"
             }
-            t += ",type:\(m.type?.rawValue ?? ""),format:\(m.format ?? ""),default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"
+            t += ",type:\(m.type?.rawValue ?? ""),format:\(m.format ?? "")"
+            if let tz = m.timezone { t += ",timezone:\(tz)" }
+            t += ",default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"
         }
         if !fields.filter.isEmpty { t += "where=\(fields.filter.map(\.canonical).joined(separator: "\u{1}"))\n" }
         t += "passthrough=\(fields.passthrough)\ndrop=\(fields.drop.joined(separator: "\u{1}"))\nrecordId=\(fields.recordId ?? "")\n"

@@ -59,6 +59,13 @@ public enum PreviewReader {
         }
 
         let transformer = Transformer(spec: spec, now: now)
+        // Datetime mappings read in a zone, with their tables (built once, as the transformer does).
+        var tables: [String: ZoneTable] = [:]
+        let zoned: [(FieldMapping, ZoneTable)] = spec.fields.map.compactMap { m in
+            guard m.type == .datetime, case .input = m.source, let name = m.timezone ?? spec.source.timezone else { return nil }
+            if tables[name] == nil { tables[name] = ZoneTable(identifier: name) }
+            return tables[name].map { (m, $0) }
+        }
         // The transformer counts a value it cut even when it then refuses the record (too many
         // fields); the preview's counts are about the records it shows.
         var uncounted = Transformer.Stats()
@@ -110,7 +117,8 @@ public enum PreviewReader {
                         reject(file, view.provenance.line, err.reason)
                         continue
                     }
-                    let r = PreviewRecord(json: out.toArray(), location: "\(file.relativePath):\(view.provenance.line)")
+                    var r = PreviewRecord(json: out.toArray(), location: "\(file.relativePath):\(view.provenance.line)")
+                    if result.shown.count < records { r.timezoneNotes = timezoneNotes(view, zoned) }
                     if result.firstTruncated == nil, transformer.stats.truncatedValues > before.truncatedValues {
                         result.firstTruncated = r.location
                     }
@@ -126,10 +134,48 @@ public enum PreviewReader {
         return result
     }
 
+    /// For each zoned datetime mapping the record has a value for: the raw value, the zone and the
+    /// UTC value it becomes (the preview shows the conversion, not only its result).
+    static func timezoneNotes(_ view: RecordView, _ zoned: [(FieldMapping, ZoneTable)]) -> [String] {
+        var notes: [String] = []
+        for (m, zone) in zoned {
+            guard case .input(let from) = m.source else { continue }
+            let want = Array(from.utf8)
+            guard let slot = view.fields.first(where: { f in
+                let n = view.nameBytes(f)
+                return n.count == want.count && zip(n, want).allSatisfy { $0 == $1 }
+            }) else { continue }
+            let raw = Transformer.trimmed(view.value(slot))
+            let text = String(decoding: raw, as: UTF8.self)
+            let format = m.format.flatMap(DateTimeFormat.parse) ?? .iso8601
+            guard let (ms, how) = DateTimeParser.parse(raw, format: format, zone: zone) else {
+                notes.append("\(m.output): \"\(text)\" is not a datetime in the field's format")
+                continue
+            }
+            var iso = [UInt8](repeating: 0, count: 24)
+            iso.withUnsafeMutableBytes { _ = DateTimeParser.writeISO(ms, to: $0.baseAddress!) }
+            let note: String
+            switch how {
+            case .exact: note = ""
+            case .gap: note = " (in a DST gap: moved forward by the gap)"
+            case .repeated: note = " (a repeated hour: the earlier instant)"
+            }
+            notes.append("\(m.output): \"\(text)\" in \(zone.identifier) → \(String(decoding: iso, as: UTF8.self))\(note)")
+        }
+        return notes
+    }
+
     /// The reader's own warnings (what the transformer changed), in the schema's warning form.
     public static func warnings(_ r: Result, spec: PipelineSpec) -> [SchemaWarning] {
         var out = r.notes.map { SchemaWarning(kind: .reading, field: nil, records: 0, message: $0) }
         let s = r.stats
+        if s.timezoneGapValues + s.timezoneRepeatedValues > 0 {
+            out.append(
+                SchemaWarning(
+                    kind: .reading, field: nil, records: s.timezoneGapValues + s.timezoneRepeatedValues,
+                    message:
+                        "\(s.timezoneGapValues) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s.timezoneRepeatedValues) in a repeated hour (the earlier instant taken); see README \"Time zones\""))
+        }
         if s.truncatedValues > 0 {
             out.append(
                 SchemaWarning(

@@ -88,6 +88,9 @@ public struct PreviewRecord: Sendable, Equatable {
     public var json: [UInt8]
     /// `file:line` of the input record.
     public var location: String
+    /// Datetime fields read in a `timezone`: the raw value beside the UTC one it became
+    /// (`Logged: "2026-03-29 02:30:00" in Europe/Amsterdam → 2026-03-29T01:30:00.000Z`).
+    public var timezoneNotes: [String] = []
 
     public init(json: [UInt8], location: String) {
         self.json = json

@@ -44,7 +44,7 @@ public enum DecoderFactory {
         case .json:
             return (JSONStreamDecoder(source: reader.source, fileIndex: file.index, invalidUTF8: spec.invalidUTF8), nil)
         case .lines:
-            let d = try LineDecoder(reader: reader, pattern: spec.lines?.pattern ?? "raw", fileIndex: file.index)
+            let d = try LineDecoder(reader: reader, pattern: spec.lines?.pattern ?? "raw", fileIndex: file.index, multiline: spec.multiline)
             return (d, d.names)
         case .csv:
             let d = try CSVDecoder(reader: reader, spec: spec.csv, fileIndex: file.index)

@@ -10,6 +10,8 @@ public final class LineDecoder: RecordDecoder {
     }
 
     private let reader: LineReader
+    /// `source.multiline`: records of several lines; nil reads one record per line.
+    private let grouper: MultilineGrouper?
     private let fileIndex: Int
     private let matcher: Matcher
     private let fields = SlotBuffer()
@@ -19,9 +21,13 @@ public final class LineDecoder: RecordDecoder {
     private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     /// `pattern` is a preset name or a regular expression with named groups (already validated).
-    public init(reader: LineReader, pattern: String, fileIndex: Int) throws(ReadError) {
+    /// With `multiline`, the pattern applies to a record's whole joined text, and in a regex `.`
+    /// matches line breaks too, so the last group takes the continuation lines (README
+    /// "Multi-line records").
+    public init(reader: LineReader, pattern: String, fileIndex: Int, multiline: MultilineSpec? = nil) throws(ReadError) {
         self.reader = reader
         self.fileIndex = fileIndex
+        self.grouper = try multiline.map { spec throws(ReadError) in try MultilineGrouper(reader: reader, spec: spec) }
         if let preset = LinePreset(name: pattern) {
             matcher = .preset(preset)
             names = NameTable(preset.fieldNames)
@@ -29,7 +35,7 @@ public final class LineDecoder: RecordDecoder {
             let (icu, groups) = LinePattern.icuPattern(pattern)
             let regex: NSRegularExpression
             do {
-                regex = try NSRegularExpression(pattern: icu)
+                regex = try NSRegularExpression(pattern: icu, options: multiline == nil ? [] : [.dotMatchesLineSeparators])
             } catch {
                 throw ReadError(message: "source.lines.pattern is not a valid regular expression (ICU syntax)", offset: 0)
             }
@@ -42,14 +48,33 @@ public final class LineDecoder: RecordDecoder {
     deinit { scratch.deallocate() }
 
     public var decodedOffset: Int64 { reader.decodedOffset }
-    public var heldBackAt: Int64? { reader.heldBack ? reader.decodedOffset : nil }
+    public var heldBackAt: Int64? {
+        if let g = grouper { return g.heldBackAt }
+        return reader.heldBack ? reader.decodedOffset : nil
+    }
+
+    /// Multi-line records cut at `maxLines`/`maxBytes` so far, and where the first ones were.
+    var multilineCuts: (count: Int, places: [MultilineGrouper.CutPlace]) {
+        (grouper?.cuts ?? 0, grouper?.cutPlaces ?? [])
+    }
+
+    /// The next line, or with `multiline` the next record, as a line.
+    private func nextUnit() throws(ReadError) -> LineReader.Line? {
+        guard let g = grouper else { return try reader.next() }
+        switch try g.next() {
+        case nil: return nil
+        case .overlong(let line): return line
+        case .record(let r): return LineReader.Line(bytes: r.bytes, number: r.number, offset: r.offset, overlong: false)
+        }
+    }
 
     public func next() throws(ReadError) -> DecodeResult? {
-        while let line = try reader.next() {
+        while let line = try nextUnit() {
             var bytes = line.bytes
             var offset = line.offset
-            // A BOM opening the file is an encoding mark, not part of the first record.
-            if offset == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF, !line.overlong {
+            // A BOM opening the file is an encoding mark, not part of the first record (the
+            // grouper has taken it off already).
+            if grouper == nil, offset == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF, !line.overlong {
                 bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
                 offset = 3
             }

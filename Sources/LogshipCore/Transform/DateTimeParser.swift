@@ -41,6 +41,25 @@ public enum DateTimeParser {
         }
     }
 
+    /// Like `parse`, and a value written without an offset (`2026-03-29 02:30:00`, a pattern
+    /// without `%z`/`%Z`/`%s`) is read as a wall-clock time in `zone`; values with an offset or
+    /// `Z`, and epoch values, keep their own. Also tells how a DST gap or repeat was resolved.
+    @inline(__always)
+    public static func parse(_ bytes: UnsafeRawBufferPointer, format: DateTimeFormat, zone: ZoneTable) -> (Int64, ZoneTable.Resolution)? {
+        var zoned = false
+        let v: Int64?
+        switch format {
+        case .iso8601: v = parseISO(bytes, zoned: &zoned)
+        case .epochSeconds, .epochMillis: return parse(bytes, format: format).map { ($0, .exact) }
+        case .pattern(let items): v = parsePattern(bytes, items, zoned: &zoned)
+        }
+        guard let local = v else { return nil }
+        if zoned { return (local, .exact) }
+        let (utc, how) = zone.utc(fromLocal: local)
+        guard let inside = inRange(utc) else { return nil }
+        return (inside, how)
+    }
+
     /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` (always 24 bytes, always 3 fraction digits, UTC) at `out`; returns 24.
     /// Values outside years 1–9999 (which `parse` never returns) are clamped into that range.
     @discardableResult
@@ -85,6 +104,12 @@ public enum DateTimeParser {
     // MARK: - ISO 8601
 
     static func parseISO(_ b: UnsafeRawBufferPointer) -> Int64? {
+        var zoned = false
+        return parseISO(b, zoned: &zoned)
+    }
+
+    /// `zoned`: set when the value carries its offset (`Z`, `±hh:mm`).
+    static func parseISO(_ b: UnsafeRawBufferPointer, zoned: inout Bool) -> Int64? {
         let n = b.count
         guard n >= 8, let y = four(b, 0) else { return nil }
         let extended = b[4] == UInt8(ascii: "-")
@@ -156,6 +181,7 @@ public enum DateTimeParser {
                 return nil
             }
             guard i == n else { return nil }
+            zoned = true
         }
         let local = midnight + Int64(hh * 3_600_000 + mm * 60_000 + ss * 1000 + frac)
         return inRange(local - Int64(offsetMinutes) * 60_000)
@@ -233,6 +259,12 @@ public enum DateTimeParser {
     ///   certainly a mistake upstream; 1970 at least makes it visible in the output. `%j` wins over
     ///   `%m`/`%d` when both are present (as in Python).
     static func parsePattern(_ b: UnsafeRawBufferPointer, _ items: [DateTimeFormat.PatternItem]) -> Int64? {
+        var zoned = false
+        return parsePattern(b, items, zoned: &zoned)
+    }
+
+    /// `zoned`: set when the pattern read an offset or zone name (`%z`, `%Z`) or epoch seconds (`%s`).
+    static func parsePattern(_ b: UnsafeRawBufferPointer, _ items: [DateTimeFormat.PatternItem], zoned: inout Bool) -> Int64? {
         let n = b.count
         var i = 0
         var year = 1970, month = 1, day = 1, yearDay = 0
@@ -314,6 +346,7 @@ public enum DateTimeParser {
                     i += 2
                 case UInt8(ascii: "z"):
                     guard i < n else { return nil }
+                    zoned = true
                     if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
                         offsetMinutes = 0
                         i += 1
@@ -322,6 +355,7 @@ public enum DateTimeParser {
                         offsetMinutes = o
                     }
                 case UInt8(ascii: "Z"):
+                    zoned = true
                     if i + 3 <= n, key3(b, i) == 0x757463 || key3(b, i) == 0x676d74 {  // utc, gmt
                         i += 3
                     } else if i < n, b[i] | 0x20 == UInt8(ascii: "z") {
@@ -330,6 +364,7 @@ public enum DateTimeParser {
                         return nil
                     }
                 case UInt8(ascii: "s"):
+                    zoned = true
                     epochNegative = false
                     if i < n && b[i] == UInt8(ascii: "-") {
                         epochNegative = true

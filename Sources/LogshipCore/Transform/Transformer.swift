@@ -26,6 +26,10 @@ public final class Transformer {
         public var timeGeneratedInFuture = 0
         /// Records `fields.where` left out (not sent, not rejected).
         public var filtered = 0
+        /// Datetime values without an offset, read in a `timezone`, that fell in a DST gap (moved
+        /// forward by the gap) or in a repeated hour (the earlier instant taken).
+        public var timezoneGapValues = 0
+        public var timezoneRepeatedValues = 0
         public init() {}
     }
 
@@ -97,6 +101,8 @@ public final class Transformer {
     private let plans: UnsafeMutableBufferPointer<Plan>
     private let outputs: [String]
     private let formats: [DateTimeFormat]
+    /// Per entry of `formats`: the zone values without an offset are read in (nil: UTC).
+    private let zones: [ZoneTable?]
     private let paths: [[[UInt8]]]
     private let consumed: [Span]
     private let dropped: [Span]
@@ -211,11 +217,22 @@ public final class Transformer {
 
         var plans: [Plan] = []
         var formats: [DateTimeFormat] = []
+        var zones: [ZoneTable?] = []
+        // One table per zone name: built from the tz database once, here, never per record.
+        var tables: [String: ZoneTable] = [:]
+        func table(_ name: String?) -> ZoneTable? {
+            guard let name else { return nil }
+            if let t = tables[name] { return t }
+            let t = ZoneTable(identifier: name)
+            tables[name] = t
+            return t
+        }
         var paths: [[[UInt8]]] = []
         var consumed: [Span] = []
         var taken = Set<[UInt8]>()
         for m in f.map {
             formats.append(m.format.flatMap(DateTimeFormat.parse) ?? .iso8601)
+            zones.append(m.type == .datetime ? table(m.timezone ?? spec.source.timezone) : nil)
             var p = Plan(
                 key: span(key(m.output)), from: .none, first: .none, dotted: false, constant: .none, fallback: .none, type: m.type,
                 nullOnError: m.onError == .null, isTimeGenerated: m.output == spec.target.timeGeneratedField,
@@ -232,9 +249,9 @@ public final class Transformer {
                 if p.dotted { consumed.append(p.first) }
             case .constant(let node):
                 paths.append([])
-                p.constant = span(Transformer.render(node, type: m.type, format: formats.last!))
+                p.constant = span(Transformer.render(node, type: m.type, format: formats.last!, zone: zones.last!))
             }
-            if let d = m.defaultValue { p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!)) }
+            if let d = m.defaultValue { p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!, zone: zones.last!)) }
             plans.append(p)
             taken.insert(Array(m.output.lowercased().utf8))
         }
@@ -259,6 +276,7 @@ public final class Transformer {
         _ = self.plans.initialize(from: plans)
         self.outputs = f.map.map(\.output)
         self.formats = formats
+        self.zones = zones
         self.paths = paths
         self.consumed = consumed
         self.reservedNames = taken
@@ -303,7 +321,7 @@ public final class Transformer {
     // MARK: Constants
 
     /// A constant (or default) as JSON, converted to `type` when given; nil when it cannot be.
-    static func render(_ node: JSONNode, type: FieldType?, format: DateTimeFormat) -> [UInt8]? {
+    static func render(_ node: JSONNode, type: FieldType?, format: DateTimeFormat, zone: ZoneTable? = nil) -> [UInt8]? {
         let out = ByteBuffer(capacity: 256)
         switch node.value {
         case .null: return nil
@@ -319,7 +337,7 @@ public final class Transformer {
                     _ = JSONWriter.writeString(raw, to: out, maxBytes: Int.max, invalidUTF8: .replace)
                     return true
                 }
-                return converter.convert(raw, kind: .text, escaped: false, type: t, format: format, to: out)
+                return converter.convert(raw, kind: .text, escaped: false, type: t, format: format, zone: zone, to: out)
             }
             if !ok { return nil }
         case .array, .object:
@@ -356,6 +374,7 @@ public final class Transformer {
         plans = .allocate(capacity: 1)
         outputs = []
         formats = []
+        zones = []
         paths = []
         consumed = []
         dropped = []
@@ -505,7 +524,8 @@ public final class Transformer {
                 if raw.count == 0 && f.kind == .text && op.type != .string { return false }
                 out.append(key)
                 let format: DateTimeFormat = op.type == .datetime ? formats[op.format] : .iso8601
-                guard convert(raw, kind: f.kind, escaped: f.valueEscaped, type: op.type, format: format, to: out) else { return false }
+                let zone = op.type == .datetime ? zones[op.format] : nil
+                guard convert(raw, kind: f.kind, escaped: f.valueEscaped, type: op.type, format: format, zone: zone, to: out) else { return false }
                 if op.isTimeGenerated && op.type == .datetime { checkTimeGenerated() }
             case .copy:
                 let f = fields[Int(op.column)]
@@ -1021,8 +1041,9 @@ public final class Transformer {
             let ok: Bool
             if let t = p.type {
                 let format: DateTimeFormat = t == .datetime ? formats[p.format] : .iso8601
-                ok = toPack ? convert(raw, kind: kind, escaped: escaped, type: t, format: format, to: packBuffer)
-                    : convert(raw, kind: kind, escaped: escaped, type: t, format: format, to: out)
+                let zone = t == .datetime ? zones[p.format] : nil
+                ok = toPack ? convert(raw, kind: kind, escaped: escaped, type: t, format: format, zone: zone, to: packBuffer)
+                    : convert(raw, kind: kind, escaped: escaped, type: t, format: format, zone: zone, to: out)
                 if ok && p.isTimeGenerated && t == .datetime { checkTimeGenerated() }
             } else {
                 ok = toPack ? copyValue(raw, kind: kind, to: packBuffer) : copyValue(raw, kind: kind, to: out)
@@ -1186,7 +1207,7 @@ public final class Transformer {
     }
 
     /// Converts a value to `type` and writes it; false when it cannot be converted.
-    func convert(_ raw0: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, type: FieldType, format: DateTimeFormat, to out: ByteBuffer) -> Bool {
+    func convert(_ raw0: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, type: FieldType, format: DateTimeFormat, zone: ZoneTable? = nil, to out: ByteBuffer) -> Bool {
         var raw = raw0
         if kind == .jsonString && escaped && type != .string {
             scratch.removeAll()
@@ -1247,8 +1268,21 @@ public final class Transformer {
             return true
         case .datetime:
             if kind == .nested || kind == .bool { return false }
-            guard let ms = DateTimeParser.parse(raw, format: format) else { return false }
+            let ms: Int64
+            if let zone {
+                guard let (v, how) = DateTimeParser.parse(raw, format: format, zone: zone) else { return false }
+                ms = v
+                switch how {
+                case .exact: break
+                case .gap: stats.timezoneGapValues += 1
+                case .repeated: stats.timezoneRepeatedValues += 1
+                }
+            } else {
+                guard let v = DateTimeParser.parse(raw, format: format) else { return false }
+                ms = v
+            }
             lastDateTime = ms
+            // A canonical value ends in Z: it keeps its own offset whatever the zone.
             if case .iso8601 = format, DateTimeParser.isCanonicalISO(raw) {
                 out.append(0x22)
                 out.append(raw)

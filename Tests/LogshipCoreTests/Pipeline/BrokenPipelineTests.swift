@@ -138,7 +138,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:3:47: source.fromat: unknown key \"fromat\" (did you mean \"format\"?); allowed here: files, format, compression, lines, csv, invalidUTF8, followSymlinks, nullValues",
+            "broken.json5:3:47: source.fromat: unknown key \"fromat\" (did you mean \"format\"?); allowed here: files, format, compression, lines, csv, invalidUTF8, followSymlinks, nullValues, multiline, timezone",
         ]),
     BrokenPipeline(
         "typo in a target key",
@@ -165,7 +165,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:4:52: fields.map.Status.tpye: unknown key \"tpye\" (did you mean \"type\"?); allowed here: from, type, format, default, onError, value, nullValues",
+            "broken.json5:4:52: fields.map.Status.tpye: unknown key \"tpye\" (did you mean \"type\"?); allowed here: from, type, format, timezone, default, onError, value, nullValues",
         ]),
     BrokenPipeline(
         "unknown key with no near match",

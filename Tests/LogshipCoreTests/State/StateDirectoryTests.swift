@@ -29,7 +29,12 @@ import Testing
         try Data("{}".utf8).write(to: s.deadLetterFolder.appendingPathComponent("c1.meta.json"))
         let when = Date(timeIntervalSince1970: 1_795_000_000)  // 2026-11-18T11:06:40Z
         let aside = s.restart(now: when)
-        #expect(aside == .moved(count: 1, to: dir.appendingPathComponent("deadletter.before-restart-20261118T110640Z")))
+        guard case .moved(let count, let to) = aside else {
+            Issue.record("expected the dead letters moved aside, got \(aside)")
+            return
+        }
+        #expect(count == 1 && to.lastPathComponent == "deadletter.before-restart-20261118T110640Z")
+        #expect(FileManager.default.fileExists(atPath: to.appendingPathComponent("c1.meta.json").path))
         for f in [s.manifest, s.rejects, s.lastRun, s.deadLetterFolder] { #expect(!FileManager.default.fileExists(atPath: f.path)) }
         // Nothing to set aside the second time.
         #expect(s.restart(now: when) == .none)

@@ -4,6 +4,7 @@
 //   logship-bench transform PIPELINE       reader + decoder + transformer, one thread
 //   logship-bench chunk PIPELINE           reader + decoder + transformer + chunker, one thread
 //   logship-bench emulator-parse FILE      the emulator's JSON check over FILE's lines as one body
+//   logship-bench timezone ZONE [N]        local ISO datetimes to UTC in ZONE, per value (vs UTC)
 //
 // Prints one JSON object: seconds, bytes (input bytes as stored on disk), records, MB/s,
 // records/s, peak RSS in KB.
@@ -115,6 +116,46 @@ case "emulator-parse":
     let seconds = Date().timeIntervalSince(start)
     guard let n else { fail("the emulator refused the body") }
     report(stage, seconds: seconds, bytes: Int64(body.count), records: n)
+
+case "timezone":
+    // N distinct local times over 2000–2040, parsed as UTC and as ZONE wall-clock times: the
+    // difference is what a `timezone` costs per value.
+    guard let zone = ZoneTable(identifier: args[2]) else { fail("unknown zone \(args[2])") }
+    let n = args.count > 3 ? Int(args[3]) ?? 2_000_000 : 2_000_000
+    var text: [UInt8] = []
+    var ends: [Int] = []
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    for _ in 0..<n {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let ms = Int64(946_684_800_000) + Int64(state >> 33) % 1_262_304_000_000
+        var b = [UInt8](repeating: 0, count: 24)
+        b.withUnsafeMutableBytes { _ = DateTimeParser.writeISO(ms, to: $0.baseAddress!) }
+        text += b.prefix(23)  // without the Z: a local time
+        ends.append(text.count)
+    }
+    // Two plain loops: top-level code is main-actor isolated, and a closure parameter here
+    // would be a `sending` value the compiler cannot prove safe.
+    var a: Int64 = 0, b: Int64 = 0
+    var utc = 0.0, zoned = 0.0
+    text.withUnsafeBytes { all in
+        var from = 0
+        var start = Date()
+        for e in ends {
+            a &+= DateTimeParser.parse(UnsafeRawBufferPointer(rebasing: all[from..<e]), format: .iso8601) ?? 0
+            from = e
+        }
+        utc = Date().timeIntervalSince(start)
+        from = 0
+        start = Date()
+        for e in ends {
+            b &+= DateTimeParser.parse(UnsafeRawBufferPointer(rebasing: all[from..<e]), format: .iso8601, zone: zone)?.0 ?? 0
+            from = e
+        }
+        zoned = Date().timeIntervalSince(start)
+    }
+    report(
+        stage, seconds: zoned, bytes: Int64(text.count), records: n,
+        extra: ["nsPerValueUTC": utc / Double(n) * 1e9, "nsPerValueZoned": zoned / Double(n) * 1e9, "checksum": a &- b, "zoneChanges": zone.changeCount])
 
 default:
     fail("unknown stage \(stage)")
