@@ -1,0 +1,443 @@
+import Foundation
+
+// Per file: binding column names, the names passthrough sends (sanitised, deduplicated).
+extension Transformer {
+    // MARK: Per file
+
+    /// Prepares for a new file: its id key (for `recordId`) and, for CSV and lines, its column names.
+    public func beginFile(fileKey: UInt64, names: NameTable?) {
+        self.fileKey = fileKey
+        bound = names != nil
+        filter?.beginFile(names: names)
+        programReady = false
+        guard let names else { return }
+        columns = names.count
+        if columnSlotCapacity < columns {
+            columnSlot.deallocate()
+            passKeys.deallocate()
+            passNumbered.deallocate()
+            columnSlotCapacity = columns
+            columnSlot = .allocate(capacity: columns)
+            passKeys = .allocate(capacity: columns)
+            passNumbered = .allocate(capacity: columns)
+        }
+        for k in 0..<outputs.count {
+            var column: Int32 = -1
+            let p = plans[k]
+            if p.from.present {
+                for c in 0..<names.count where equal(p.from, names[c]) {
+                    column = Int32(c)
+                    break
+                }
+            }
+            plans[k].column = column
+        }
+        fileArena.removeAll()
+        // The names are the file's: decided once here, with the same rule as for NDJSON records.
+        var candidates: [(out: [UInt8], plain: Bool)?] = []
+        for c in 0..<names.count {
+            let n = names[c]
+            if !passthrough || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) {
+                candidates.append(nil)
+                continue
+            }
+            let raw = Array(n)
+            let out = columnName(raw)
+            candidates.append((out, out == raw))
+        }
+        let assigned = assignNames(candidates)
+        fileNumbered = 0
+        for c in 0..<names.count {
+            passKeys[c] = .none
+            passNumbered[c] = false
+            guard let a = assigned[c] else { continue }
+            let start = Int32(fileArena.count)
+            fileArena.append(0x22)
+            fileArena.append(a.name)
+            fileArena.append("\":")
+            passKeys[c] = Span(start: start, count: Int32(fileArena.count) - start)
+            if a.numbered {
+                passNumbered[c] = true
+                fileNumbered += 1
+                noteCollision(Array(names[c]), a.name)
+            }
+        }
+        compileProgram()
+    }
+
+    /// Compiles the current bound file's output: the same fields, in the same order, with the
+    /// same bytes as `emit` writes for a record whose every column is present and converts.
+    func compileProgram() {
+        programArena.removeAll()
+        var ops: [Op] = []
+        func add(_ action: Op.Action, _ parts: [UnsafeRawBufferPointer], column: Int32 = -1, type: FieldType = .string,
+                 timeGenerated: Bool = false, format: Int = 0) {
+            let start = Int32(programArena.count)
+            if !ops.isEmpty { programArena.append(UInt8(ascii: ",")) }
+            for p in parts { programArena.append(p) }
+            ops.append(Op(key: Span(start: start, count: Int32(programArena.count) - start), action: action, type: type,
+                          isTimeGenerated: timeGenerated, column: column, format: format))
+        }
+        for k in 0..<outputs.count {
+            let p = plans[k]
+            if p.constant.present {
+                add(.constant, [bytes(p.key), bytes(p.constant)])
+            } else if p.column >= 0 {
+                if let t = p.type {
+                    add(.convert, [bytes(p.key)], column: p.column, type: t, timeGenerated: p.isTimeGenerated, format: p.format)
+                } else {
+                    add(.copy, [bytes(p.key)], column: p.column)
+                }
+            } else if p.fallback.present {
+                // Not a column of this file: always missing, so always the default.
+                add(.constant, [bytes(p.key), bytes(p.fallback)])
+            }
+        }
+        if recordIdKey.present { add(.recordId, [bytes(recordIdKey)]) }
+        if passthrough {
+            for c in 0..<columns where passKeys[c].present {
+                let s = passKeys[c]
+                add(.copy, [UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))], column: Int32(c))
+            }
+        }
+        // More fields than a record may have: the general path applies limits.tooManyFields.
+        guard ops.count <= maxFields else { return }
+        if programCapacity < ops.count {
+            program.deallocate()
+            programCapacity = ops.count
+            program = .allocate(capacity: ops.count)
+        }
+        for (k, op) in ops.enumerated() { program[k] = op }
+        programCount = ops.count
+        programTries = 0
+        programMisses = 0
+        programReady = programAllowed
+    }
+
+    /// Writes the record with the file's program; false (leaving partial output for the caller
+    /// to cut) when the record needs the general path.
+    @inline(__always)
+    func runProgram(_ v: RecordView, to out: ByteBuffer) -> Bool {
+        let fields = v.fields
+        // Every column present, in column order, none null: what the program assumes.
+        guard fields.count == columns else { return false }
+        for i in 0..<fields.count {
+            let f = fields[i]
+            if f.nameIndex != Int32(i) || f.kind == .null { return false }
+        }
+        out.append(UInt8(ascii: "{"))
+        let keys = programArena.base
+        for k in 0..<programCount {
+            let op = program[k]
+            let key = UnsafeRawBufferPointer(start: keys + Int(op.key.start), count: Int(op.key.count))
+            switch op.action {
+            case .constant:
+                out.append(key)
+            case .convert:
+                let f = fields[Int(op.column)]
+                let raw = v.value(f)
+                // An empty text value is missing for a typed field: defaults are the general path's.
+                if raw.count == 0 && f.kind == .text && op.type != .string { return false }
+                out.append(key)
+                let format: DateTimeFormat = op.type == .datetime ? formats[op.format] : .iso8601
+                let zone = op.type == .datetime ? zones[op.format] : nil
+                guard convert(raw, kind: f.kind, escaped: f.valueEscaped, type: op.type, format: format, zone: zone, to: out) else { return false }
+                if op.isTimeGenerated && op.type == .datetime { checkTimeGenerated() }
+            case .copy:
+                let f = fields[Int(op.column)]
+                out.append(key)
+                guard copyValue(v.value(f), kind: f.kind, to: out) else { return false }
+            case .recordId:
+                out.append(key)
+                writeRecordId(v.provenance.ordinal, to: out)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return true
+    }
+
+    /// The column name for an input name: itself when valid, otherwise sanitized.
+    func columnName(_ raw: [UInt8]) -> [UInt8] {
+        let s = String(decoding: raw, as: UTF8.self)
+        if FieldNames.problem(s, allowTimeGenerated: allowTimeGenerated) == nil { return raw }
+        return Array(FieldNames.sanitize(s).utf8)
+    }
+
+    @inline(__always)
+    static func lowered(_ name: [UInt8]) -> [UInt8] { name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } }
+
+    /// Names for passed-through fields, given each one's sanitised name and whether it is valid
+    /// as written (nil: not passed through). The rule (README "Field names"): first every name
+    /// valid as written keeps it, in input order, unless a reserved name or an earlier field
+    /// has it (in any letter case); then the others, in input order, take their sanitised name
+    /// if free, else the first free `name_2`, `name_3`, … (cut to stay within 45 characters).
+    /// Valid names go first so that a well-named field keeps its column whatever else the record
+    /// holds; `_` and digits can never read as a Data Collector type suffix (`_s`, `_d`, …).
+    func assignNames(_ c: [(out: [UInt8], plain: Bool)?]) -> [(name: [UInt8], numbered: Bool)?] {
+        var used = Set<[UInt8]>()
+        var result = [(name: [UInt8], numbered: Bool)?](repeating: nil, count: c.count)
+        func claim(_ name: [UInt8]) -> Bool {
+            let l = Transformer.lowered(name)
+            return !reservedNames.contains(l) && used.insert(l).inserted
+        }
+        for (i, x) in c.enumerated() {
+            if let x, x.plain, claim(x.out) { result[i] = (x.out, false) }
+        }
+        for (i, x) in c.enumerated() {
+            guard let x, result[i] == nil else { continue }
+            if !x.plain, claim(x.out) {
+                result[i] = (x.out, false)
+                continue
+            }
+            // Ends: `used` and `reservedNames` are finite and every k gives another name.
+            var k = 2
+            while true {
+                let suffix = Array("_\(k)".utf8)
+                let name = Array(x.out.prefix(FieldNames.maxLength - suffix.count)) + suffix
+                if claim(name) {
+                    result[i] = (name, true)
+                    break
+                }
+                k += 1
+            }
+        }
+        return result
+    }
+
+    func noteCollision(_ raw: [UInt8], _ name: [UInt8]) {
+        guard collisionExamples.count < 3 else { return }
+        let example = "\"\(String(decoding: raw, as: UTF8.self))\" → \(String(decoding: name, as: UTF8.self))"
+        if !collisionExamples.contains(example) { collisionExamples.append(example) }
+    }
+
+    // MARK: NDJSON names
+
+    /// The entry of an NDJSON name as written; -1 when the cache is full (decided per record then).
+    @inline(__always)
+    func nameEntry(_ n: UnsafeRawBufferPointer, escaped: Bool) -> Int32 {
+        // Eight bytes at a time, then mixed so that the low bits (the slot) depend on every byte.
+        let c = n.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(c)
+        var i = 0
+        while i + 8 <= c {
+            h = (h ^ n.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xBF58_476D_1CE4_E5B9
+            h ^= h >> 31
+            i += 8
+        }
+        if i < c {
+            var t: UInt64 = 0
+            var k: UInt64 = 0
+            while i < c {
+                t |= UInt64(n[i]) << k
+                k += 8
+                i += 1
+            }
+            h = (h ^ t) &* 0x94D0_49BB_1331_11EB
+        }
+        h ^= h >> 29
+        h = h &* 0xBF58_476D_1CE4_E5B9
+        h ^= h >> 32
+        var s = Int(truncatingIfNeeded: h) & slotMask
+        while true {
+            let e = nameSlots[s]
+            if e < 0 { break }
+            let entry = nameEntries[Int(e)]
+            if entry.hash == h && Int(entry.raw.count) == n.count
+                && (n.count == 0 || memcmp(nameArena.base + Int(entry.raw.start), n.baseAddress!, n.count) == 0)
+            {
+                return e
+            }
+            s = (s + 1) & slotMask
+        }
+        return addName(n, escaped: escaped, hash: h, slot: s)
+    }
+
+    func addName(_ n: UnsafeRawBufferPointer, escaped: Bool, hash: UInt64, slot: Int) -> Int32 {
+        guard nameCount < Transformer.maxCachedNames else { return -1 }
+        let skip = consumed.contains { equal($0, n) } || dropped.contains { equal($0, n) }
+        let (out, plain) = outputName(n, escaped: escaped)
+        if !plain && !skip { stats.renamedFields += 1 }
+        let lower = Transformer.lowered(out)
+        let group: Int32
+        if let g = groupOf[lower] {
+            group = g
+        } else {
+            group = Int32(groupOf.count)
+            groupOf[lower] = group
+            if Int(group) >= groupCapacity {
+                let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: groupCapacity * 2)
+                bigger.initialize(repeating: 0, count: groupCapacity * 2)
+                bigger.update(from: groupStamps, count: groupCapacity)
+                groupStamps.deallocate()
+                groupStamps = bigger
+                groupCapacity *= 2
+            }
+        }
+        let rawStart = Int32(nameArena.count)
+        nameArena.append(n)
+        let keyStart = Int32(nameArena.count)
+        nameArena.append(0x22)
+        nameArena.append(out)
+        nameArena.append("\":")
+        let entry = NameEntry(
+            raw: Span(start: rawStart, count: Int32(n.count)), key: Span(start: keyStart, count: Int32(nameArena.count) - keyStart),
+            hash: hash, group: group, skip: skip, plain: plain, reserved: reservedNames.contains(lower))
+        if nameCount == nameCapacity {
+            let bigger = UnsafeMutablePointer<NameEntry>.allocate(capacity: nameCapacity * 2)
+            bigger.moveInitialize(from: nameEntries, count: nameCount)
+            nameEntries.deallocate()
+            nameEntries = bigger
+            nameCapacity *= 2
+        }
+        nameEntries[nameCount] = entry
+        nameSlots[slot] = Int32(nameCount)
+        nameCount += 1
+        if nameCount * 2 > slotMask + 1 { growSlots() }
+        return Int32(nameCount - 1)
+    }
+
+    func growSlots() {
+        let size = (slotMask + 1) * 2
+        nameSlots.deallocate()
+        nameSlots = .allocate(capacity: size)
+        nameSlots.initialize(repeating: -1, count: size)
+        slotMask = size - 1
+        for e in 0..<nameCount {
+            var s = Int(truncatingIfNeeded: nameEntries[e].hash) & slotMask
+            while nameSlots[s] >= 0 { s = (s + 1) & slotMask }
+            nameSlots[s] = Int32(e)
+        }
+    }
+
+    /// The column name of an NDJSON name, and whether it is the name as written (unescaped).
+    func outputName(_ n: UnsafeRawBufferPointer, escaped: Bool) -> ([UInt8], Bool) {
+        var plain = Array(n)
+        if escaped {
+            scratch.removeAll()
+            Transformer.unescape(n, to: scratch)
+            plain = scratch.toArray()
+        }
+        let out = columnName(plain)
+        return (out, out == plain)
+    }
+
+    /// Decides the names of the record's passed-through fields (NDJSON); true when every one
+    /// takes its own name. Two fields collide only when they claim one group in one record,
+    /// which the per-group stamp shows without comparing names.
+    @inline(__always)
+    func claimNames(_ v: RecordView) -> Bool {
+        let fields = v.fields
+        if fieldCapacity < fields.count {
+            fieldNames.deallocate()
+            lastNames.deallocate()
+            resolvedKeys.deallocate()
+            fieldCapacity = max(fields.count, fieldCapacity * 2)
+            fieldNames = .allocate(capacity: fieldCapacity)
+            lastNames = .allocate(capacity: fieldCapacity)
+            lastNames.initialize(repeating: -1, count: fieldCapacity)
+            resolvedKeys = .allocate(capacity: fieldCapacity)
+        }
+        recordStamp &+= 1
+        if recordStamp == 0 {
+            groupStamps.update(repeating: 0, count: groupCapacity)
+            recordStamp = 1
+        }
+        // Locals, not properties, in the loop: no exclusivity check per access. A new name may
+        // move the entries, stamps and arena, so they are read again after one is added.
+        let stamp = recordStamp
+        let chosen = fieldNames, last = lastNames
+        var entries = nameEntries, stamps = groupStamps
+        var arena = nameArena.base
+        var clean = true
+        for i in 0..<fields.count {
+            let f = fields[i]
+            let n = v.nameBytes(f)
+            var e = last[i]
+            if e < 0 || Int(entries[Int(e)].raw.count) != n.count
+                || (n.count > 0 && memcmp(arena + Int(entries[Int(e)].raw.start), n.baseAddress!, n.count) != 0)
+            {
+                e = nameEntry(n, escaped: f.nameEscaped)
+                entries = nameEntries
+                stamps = groupStamps
+                arena = nameArena.base
+            }
+            last[i] = e
+            chosen[i] = e
+            if e < 0 {
+                clean = false
+                continue
+            }
+            let entry = entries[Int(e)]
+            if entry.skip {
+                chosen[i] = -1
+                continue
+            }
+            // A null is not written by `emit`, but the identity path copies it: it claims too.
+            if entry.reserved || stamps[Int(entry.group)] == stamp { clean = false } else { stamps[Int(entry.group)] = stamp }
+            if f.kind == .null { chosen[i] = -1 }
+        }
+        return clean
+    }
+
+    /// `resolveNames`, remembered per shape of record.
+    func resolveNamesByShape(_ v: RecordView) -> Int {
+        let fields = v.fields
+        var shape: [Int32] = []
+        shape.reserveCapacity(fields.count)
+        for i in 0..<fields.count {
+            let e = lastNames[i]
+            // A name past the cache has no entry: decided for this record alone.
+            if e < 0 { return resolveNames(v) }
+            shape.append(e &* 2 | (fields[i].kind == .null ? 1 : 0))
+        }
+        if let known = shapes[shape] {
+            recordKeys.removeAll()
+            recordKeys.append(known.keys)
+            for i in 0..<fields.count { resolvedKeys[i] = known.spans[i] }
+            useResolved = true
+            return known.numbered
+        }
+        let numbered = resolveNames(v)
+        if shapes.count < Transformer.maxCachedShapes {
+            shapes[shape] = (recordKeys.toArray(), (0..<fields.count).map { resolvedKeys[$0] }, numbered)
+        }
+        return numbered
+    }
+
+    /// The names of a record whose passed-through names collide (rare): decided with
+    /// `assignNames` into `recordKeys`. Returns how many are numbered.
+    func resolveNames(_ v: RecordView) -> Int {
+        let fields = v.fields
+        var candidates: [(out: [UInt8], plain: Bool)?] = []
+        var raws: [[UInt8]] = []
+        for i in 0..<fields.count {
+            let f = fields[i]
+            let n = v.nameBytes(f)
+            raws.append(Array(n))
+            if f.kind == .null || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) {
+                candidates.append(nil)
+                continue
+            }
+            let (out, plain) = outputName(n, escaped: f.nameEscaped)
+            candidates.append((out, plain))
+        }
+        let assigned = assignNames(candidates)
+        recordKeys.removeAll()
+        var numbered = 0
+        for i in 0..<fields.count {
+            resolvedKeys[i] = .none
+            guard let a = assigned[i] else { continue }
+            let start = Int32(recordKeys.count)
+            recordKeys.append(0x22)
+            recordKeys.append(a.name)
+            recordKeys.append("\":")
+            resolvedKeys[i] = Span(start: start, count: Int32(recordKeys.count) - start)
+            if a.numbered {
+                numbered += 1
+                noteCollision(raws[i], a.name)
+            }
+        }
+        useResolved = true
+        return numbered
+    }
+}
