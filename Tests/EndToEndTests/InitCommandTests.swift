@@ -42,7 +42,7 @@ import Testing
         #expect(r.stderr.contains("--force"))
         #expect(try String(contentsOf: file, encoding: .utf8) == "// mine\n")
         let f = try run(["init", "--output", file.path, "--force", "--format", "csv"])
-        #expect(f.status == 0, f.stderr)
+        #expect(f.status == 0, "\(f.stderr)")
         #expect(try String(contentsOf: file, encoding: .utf8).contains("format: \"csv\""))
     }
 
@@ -63,7 +63,7 @@ import Testing
         let sample = Binary.packageRoot.appendingPathComponent("samples/app/app-2026-11-22.ndjson")
         let file = dir.file("app.json5")
         let w = try run(["init", "--from", sample.path, "--target", "data-collector", "-o", file.path])
-        #expect(w.status == 0, w.stderr)
+        #expect(w.status == 0, "\(w.stderr)")
         let text = try String(contentsOf: file, encoding: .utf8)
         for line in ["time: { from: \"time\", type: \"datetime\" }", "requestId: { from: \"requestId\", type: \"guid\" }",
                      "cached: { from: \"cached\", type: \"bool\" }", "client: { from: \"client\", type: \"json\" }",
@@ -81,7 +81,7 @@ import Testing
         #expect(li.stdout.contains("TimeGenerated: { from: \"time\", type: \"datetime\" }"))
         // A CSV sample: its header names the columns.
         let csv = try run(["init", "--from", Binary.packageRoot.appendingPathComponent("samples/orders/orders-2026-11-21.csv").path])
-        #expect(csv.status == 0 && csv.stdout.contains("format: \"csv\"") && csv.stdout.contains("order_id: \"order_id\""), csv.stdout + csv.stderr)
+        #expect(csv.status == 0 && csv.stdout.contains("format: \"csv\"") && csv.stdout.contains("order_id: \"order_id\""), "\(csv.stdout)\(csv.stderr)")
         // A name that says nothing of the format needs --format.
         #expect(try run(["init", "--from", Binary.packageRoot.appendingPathComponent("samples/syslog/messages").path]).status == 2)
     }
