@@ -85,8 +85,9 @@ import Testing
         #expect(try Self.bashComplete(script, ["logship", "status", "p.json5", "--state-dir", ""], cwd: dir.file("work")) == ["state"])
     }
 
-    /// zsh and fish check their scripts' syntax where they are installed (`zsh -n`, `fish -n`).
-    @Test func zshAndFishScriptsParse() throws {
+    /// zsh and fish check their scripts' syntax (`zsh -n`, `fish -n`; `.ci/run` installs both),
+    /// and fish completes from its script (`complete -C` asks it as the command line would).
+    @Test func zshAndFishScripts() throws {
         var checked = 0
         for (shell, path) in [("zsh", "/usr/bin/zsh"), ("fish", "/usr/bin/fish")] where FileManager.default.isExecutableFile(atPath: path) {
             let dir = TempDir("logship-completion")
@@ -94,9 +95,20 @@ import Testing
             let script = dir.write("logship.\(shell)", try run(["completion", shell]).stdout)
             let r = try run(["-n", script.path], executable: path)
             #expect(r.status == 0, "\(shell) -n: \(r.stderr)")
+            if shell == "fish" {
+                func complete(_ line: String) throws -> [String] {
+                    let c = try run(["-c", "source $argv[1]; complete -C $argv[2]", script.path, line], executable: path)
+                    #expect(c.status == 0, "fish: \(c.stderr)")
+                    return c.stdout.split(separator: "\n").map { String($0.prefix { $0 != "\t" }) }
+                }
+                #expect(try complete("logship ini") == ["init"])
+                #expect(try complete("logship init --format ").sorted() == ["csv", "lines", "ndjson", "nginx", "syslog"])
+                #expect(try complete("logship run x.json5 --pro") == ["--progress"])
+                #expect(try complete("logship completion ").sorted() == ["bash", "fish", "zsh"])
+            }
             checked += 1
         }
-        if checked == 0 { try Test.cancel("neither zsh nor fish is installed here to parse their scripts") }
+        if checked == 0 { try Test.cancel("neither zsh nor fish is installed here (.ci/run installs them)") }
     }
 
     @Test func manPageRendersWithoutWarnings() throws {
