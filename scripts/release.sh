@@ -83,8 +83,8 @@ chmod 0644 "$root/README.md" "$root/NOTICE" "$root/man/logship.1" "$root"/comple
 
 mkdir -p "$dist"
 archive="$dist/$name.tar.gz"
-# Sorted names, fixed owners and times, gzip without a timestamp: the same inputs give the
-# same bytes, so SHA256SUMS can be checked against a rebuild.
+# Sorted names, fixed owners and times, gzip without a timestamp: the archive adds nothing
+# of the machine or the moment it was packed beyond SOURCE_DATE_EPOCH.
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$epoch" -C "$stage" -cf - "$name" | gzip -9n > "$archive"
 (cd "$dist" && sha256sum logship-*.tar.gz > SHA256SUMS)
 echo "release.sh: wrote $archive and $dist/SHA256SUMS" >&2
