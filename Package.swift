@@ -31,7 +31,9 @@ let package = Package(
         // with its own code (string to sign, API versions, type inference): the compiler keeps a
         // client bug from hiding in a shared helper.
         .target(name: "LogshipEmulator", dependencies: ["LogshipSupport"], swiftSettings: optimized),
-        .executableTarget(name: "logship", dependencies: ["LogshipCore", "LogshipEmulator"]),
+        // Commit, date and compiler of a release build, set by scripts/release.sh with -Xcc defines.
+        .target(name: "CBuildInfo"),
+        .executableTarget(name: "logship", dependencies: ["LogshipCore", "LogshipEmulator", "CBuildInfo"]),
         // Stage timings for bench/run.py (reader, decoder, transformer, emulator parsing alone).
         .executableTarget(name: "logship-bench", dependencies: ["LogshipCore", "LogshipEmulator"], path: "bench/Sources/logship-bench"),
         .testTarget(name: "LogshipCoreTests", dependencies: ["LogshipCore", "LogshipEmulator", "LogshipSupport"]),

@@ -7,6 +7,10 @@ struct OptionSpec {
     var name: String  // "--state-dir"
     var value: String?  // "DIR" when the option takes a value
     var help: String
+    /// The values it takes, when they are a fixed list (completion offers them).
+    var choices: [String] = []
+    /// A one-letter spelling ("-o"); help and the man page name it in `help`.
+    var short: String? = nil
 }
 
 /// A command's surface: used both to parse and to print `--help`.
@@ -16,6 +20,8 @@ struct CommandSpec {
     var usage: String
     var options: [OptionSpec]
     var details: String = ""
+    /// The positional argument's possible values (`completion`: bash zsh fish); empty: a file.
+    var words: [String] = []
 
     var helpText: String {
         var s = "\(summary)\n\nUsage: \(usage)\n"
@@ -54,8 +60,9 @@ enum ArgumentParser {
         var i = 0
         var onlyPositionals = false
         while i < args.count {
-            let a = args[i]
+            var a = args[i]
             i += 1
+            if !onlyPositionals, let long = spec.options.first(where: { $0.short != nil && $0.short == a }) { a = long.name }
             if onlyPositionals || !a.hasPrefix("--") || a == "-" {
                 if a.hasPrefix("-") && a != "-" && !onlyPositionals && a.count > 1 {
                     throw UsageError(description: "logship \(spec.name): unknown option \(a); see `logship \(spec.name) --help`")

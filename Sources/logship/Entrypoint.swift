@@ -9,14 +9,23 @@ import LogshipCore
 struct Logship {
     static let version = "0.1.0"
 
-    static let commands: [(String, String)] = [
-        ("run", "Send the records of a pipeline's files to Log Analytics (resumable)"),
-        ("validate", "Check a pipeline file without touching the network"),
-        ("preview", "Show the first records and the table Log Analytics would create"),
-        ("status", "Summarise what a pipeline's state directory holds"),
-        ("replay", "Re-send dead-lettered chunks"),
-        ("emulate", "Serve the Data Collector and Logs Ingestion APIs on 127.0.0.1 for local testing"),
+    /// Every command with its line in `logship --help`. `--help`, the completion scripts and the
+    /// man page are all generated from this table and the commands' `CommandSpec`s, so they
+    /// cannot disagree about what exists.
+    static let commands: [(spec: CommandSpec, line: String)] = [
+        (RunCommand.spec, "Send the records of a pipeline's files to Log Analytics (resumable)"),
+        (ValidateCommand.spec, "Check a pipeline file without touching the network"),
+        (PreviewCommand.spec, "Show the first records and the table Log Analytics would create"),
+        (StatusCommand.spec, "Summarise what a pipeline's state directory holds"),
+        (ReplayCommand.spec, "Re-send dead-lettered chunks"),
+        (EmulateCommand.spec, "Serve the Data Collector and Logs Ingestion APIs on 127.0.0.1 for local testing"),
+        (InitCommand.spec, "Print a commented starter pipeline (or write it with -o FILE)"),
+        (CompletionCommand.spec, "Print a completion script for bash, zsh or fish"),
+        (ManCommand.spec, "Print the manual page (roff), the one release archives install as logship.1"),
     ]
+
+    /// Options of `logship` itself, before any command.
+    static let globalOptions = [OptionSpec(name: "--help", value: nil, help: "Show this help (-h)")] + VersionCommand.options
 
     static var help: String {
         var s = """
@@ -27,7 +36,9 @@ struct Logship {
             Commands:
 
             """
-        for (name, text) in commands { s += "  \(name.padding(toLength: 10, withPad: " ", startingAt: 0))\(text)\n" }
+        for (spec, text) in commands { s += "  \(spec.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(text)\n" }
+        s += "\nOptions:\n"
+        for o in globalOptions { s += "  \(o.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(o.help)\n" }
         s += """
 
             Every command has --help. Exit codes: 0 all delivered; 1 finished with rejected records, dead
@@ -51,17 +62,18 @@ struct Logship {
             case "--help", "-h", "help":
                 Console.out(help)
                 code = 0
-            case "--version", "-V":
-                Console.out("logship \(version)")
-                code = 0
+            case "--version", "-V": code = try VersionCommand.main(args)
             case "run": code = try await RunCommand.main(args)
             case "validate": code = try ValidateCommand.main(args)
             case "preview": code = try PreviewCommand.main(args)
             case "status": code = try StatusCommand.main(args)
             case "replay": code = try await ReplayCommand.main(args)
             case "emulate": code = try await EmulateCommand.main(args)
+            case "init": code = try InitCommand.main(args)
+            case "completion": code = try CompletionCommand.main(args)
+            case "man": code = try ManCommand.main(args)
             default:
-                let hint = ArgumentParser.nearest(command, commands.map(\.0)).map { " (did you mean `\($0)`?)" } ?? ""
+                let hint = ArgumentParser.nearest(command, commands.map(\.spec.name)).map { " (did you mean `\($0)`?)" } ?? ""
                 throw UsageError(description: "logship: unknown command \"\(command)\"\(hint); see `logship --help`")
             }
         } catch let e as UsageError {

@@ -19,7 +19,7 @@ enum RunCommand {
             OptionSpec(name: "--local", value: nil, help: "Send to an emulator started in-process (no Azure account) and print the table"),
             OptionSpec(name: "--dry-run", value: nil, help: "Do everything but send"),
             OptionSpec(name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
-            OptionSpec(name: "--progress", value: "MODE", help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none"),
+            OptionSpec(name: "--progress", value: "MODE", help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none", choices: ["auto", "bar", "plain", "none"]),
             OptionSpec(name: "--report", value: "FILE", help: "Write the run report (JSON) to FILE"),
             OptionSpec(name: "--keep-bodies", value: nil, help: "With --dry-run: keep every request body under <state>/bodies/"),
         ],
