@@ -3,17 +3,16 @@ import LogshipCore
 
 /// `logship init`: a commented starter pipeline that `logship validate` accepts as written.
 enum InitCommand {
-    /// The formats init writes. `source.format: "json"` (a whole-file JSON array) is not in this
-    /// build's loader, so it is not offered; "nginx" and "syslog" are `lines` with a preset.
-    static let formats = ["ndjson", "csv", "nginx", "syslog", "lines"]
+    /// The formats init writes; "nginx" and "syslog" are `lines` with a preset.
+    static let formats = ["ndjson", "csv", "json", "nginx", "syslog", "lines"]
     static let targets = [TargetAPI.logsIngestion.rawValue, TargetAPI.dataCollector.rawValue]
 
     static let spec = CommandSpec(
         name: "init",
         summary: "Print a commented starter pipeline for a format and a target, ready for `logship validate`; with --from, its columns are inferred from a sample file the way `logship preview` reads it.",
-        usage: "logship init [--format ndjson|csv|nginx|syslog|lines] [--target logs-ingestion|data-collector] [--from FILE] [-o FILE] [--force]",
+        usage: "logship init [--format ndjson|csv|json|nginx|syslog|lines] [--target logs-ingestion|data-collector] [--from FILE] [-o FILE] [--force]",
         options: [
-            OptionSpec(name: "--format", value: "F", help: "ndjson (default; from --from's extension when given), csv, nginx, syslog or lines", choices: formats),
+            OptionSpec(name: "--format", value: "F", help: "ndjson (default; from --from's extension when given), csv, json, nginx, syslog or lines", choices: formats),
             OptionSpec(name: "--target", value: "T", help: "logs-ingestion (default; the Data Collector API was retired on 2026-09-14) or data-collector", choices: targets),
             OptionSpec(name: "--from", value: "FILE", help: "A sample of the logs: source.files points at it and fields.map lists its columns with inferred types"),
             OptionSpec(name: "--output", value: "FILE", help: "Write the pipeline to FILE instead of stdout (also -o FILE)", short: "-o"),
@@ -87,7 +86,8 @@ enum InitCommand {
         var url = URL(fileURLWithPath: path)
         if url.pathExtension == "gz" { url.deletePathExtension() }
         switch url.pathExtension.lowercased() {
-        case "ndjson", "jsonl", "json": return "ndjson"
+        case "ndjson", "jsonl": return "ndjson"
+        case "json": return "json"
         case "csv", "tsv": return "csv"
         default:
             throw UsageError(description: "logship init: cannot tell the format of \(path) from its name; add --format \(formats.joined(separator: "|"))")
@@ -123,6 +123,8 @@ struct StarterPipeline {
                 "format: \"csv\",",
                 "csv: { header: true },        // the first line names the columns (delimiter: \",\", quote: '\"')",
             ]
+        case "json":
+            return ["format: \"json\",                // a JSON array of objects (or objects one after another)"]
         case "nginx":
             return ["format: \"lines\",", "lines: { pattern: \"nginx-combined\" },   // nginx's default access log format"]
         case "syslog":
@@ -153,6 +155,7 @@ struct StarterPipeline {
     var defaultFiles: String {
         switch format {
         case "csv": return "*.csv"
+        case "json": return "*.json"
         case "nginx": return "access.log*"
         case "syslog": return "syslog*"
         case "lines": return "*.log"

@@ -75,7 +75,7 @@ import Testing
         #expect(try Self.bashComplete(script, ["logship", "--version", "--j"]) == ["--json"])
         #expect(try Self.bashComplete(script, ["logship", "run", "p.json5", "--sta"]) == ["--state-dir"])
         #expect(try Self.bashComplete(script, ["logship", "run", "--progress", ""]).sorted() == ["auto", "bar", "none", "plain"])
-        #expect(try Self.bashComplete(script, ["logship", "init", "--format", ""]) == ["ndjson", "csv", "nginx", "syslog", "lines"])
+        #expect(try Self.bashComplete(script, ["logship", "init", "--format", ""]) == ["ndjson", "csv", "json", "nginx", "syslog", "lines"])
         #expect(try Self.bashComplete(script, ["logship", "init", "--target", "d"]) == ["data-collector"])
         #expect(try Self.bashComplete(script, ["logship", "completion", "z"]) == ["zsh"])
         // File names for a pipeline, folders only for --state-dir.
@@ -102,7 +102,7 @@ import Testing
                     return c.stdout.split(separator: "\n").map { String($0.prefix { $0 != "\t" }) }
                 }
                 #expect(try complete("logship ini") == ["init"])
-                #expect(try complete("logship init --format ").sorted() == ["csv", "lines", "ndjson", "nginx", "syslog"])
+                #expect(try complete("logship init --format ").sorted() == ["csv", "json", "lines", "ndjson", "nginx", "syslog"])
                 #expect(try complete("logship run x.json5 --pro") == ["--progress"])
                 #expect(try complete("logship completion ").sorted() == ["bash", "fish", "zsh"])
             }
