@@ -5,28 +5,6 @@ import Testing
 import LogshipSupport
 @testable import LogshipEmulator
 
-/// Bytes served in small pieces so lines straddle the reader's refills.
-private final class MemorySource: ByteSource {
-    private let bytes: [UInt8]
-    private let piece: Int
-    private var position = 0
-    var rawOffset: Int64 { Int64(position) }
-
-    init(_ bytes: [UInt8], piece: Int) {
-        self.bytes = bytes
-        self.piece = piece
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
-        let n = min(buffer.count, piece, bytes.count - position)
-        if n > 0 {
-            bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + position, byteCount: n) }
-        }
-        position += n
-        return n
-    }
-}
-
 /// A decode result copied out of the decoder's buffers.
 private struct Decoded {
     var provenance: Provenance
@@ -44,7 +22,7 @@ private struct Decoded {
 private func decode(
     _ input: [UInt8], _ pattern: String, piece: Int = 97, maxLineBytes: Int = 32 << 20, fileIndex: Int = 3
 ) throws -> [Decoded] {
-    let reader = LineReader(source: MemorySource(input, piece: piece), maxLineBytes: maxLineBytes)
+    let reader = LineReader(source: PieceSource(input, piece: piece), maxLineBytes: maxLineBytes)
     let decoder = try LineDecoder(reader: reader, pattern: pattern, fileIndex: fileIndex)
     var out: [Decoded] = []
     while let result = try decoder.next() {
@@ -512,7 +490,7 @@ private func decodeOne(_ line: String, _ pattern: String) throws -> Decoded {
 }
 
 @Test func invalidRegexThrows() {
-    let reader = LineReader(source: MemorySource([], piece: 1))
+    let reader = LineReader(source: PieceSource([], piece: 1))
     #expect(throws: ReadError.self) { try LineDecoder(reader: reader, pattern: "(?<a>[unclosed", fileIndex: 0) }
 }
 

@@ -433,35 +433,6 @@ public final class JSONStreamDecoder: RecordDecoder {
 
     /// A copy of `bytes` with every invalid UTF-8 sequence replaced by U+FFFD.
     private func repair(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        let need = bytes.count * 3
-        if repaired.count < need {
-            repaired.deallocate()
-            repaired = .allocate(byteCount: need, alignment: 16)
-        }
-        var o = 0
-        var i = 0
-        let p = bytes.baseAddress!
-        while i < bytes.count {
-            let c = bytes[i]
-            if c < 0x80 {
-                repaired[o] = c
-                o += 1
-                i += 1
-                continue
-            }
-            let l = JSONWriter.utf8SequenceLength(p, i, bytes.count)
-            if l == 0 {
-                repaired[o] = 0xEF
-                repaired[o + 1] = 0xBF
-                repaired[o + 2] = 0xBD
-                o += 3
-                i += 1
-            } else {
-                for k in 0..<l { repaired[o + k] = bytes[i + k] }
-                o += l
-                i += l
-            }
-        }
-        return UnsafeRawBufferPointer(rebasing: repaired[0..<o])
+        UTF8Repair.replacingInvalid(bytes, into: &repaired)
     }
 }
