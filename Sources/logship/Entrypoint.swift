@@ -15,6 +15,7 @@ struct Logship {
         ("preview", "Show the first records and the table Log Analytics would create"),
         ("status", "Summarise what a pipeline's state directory holds"),
         ("replay", "Re-send dead-lettered chunks"),
+        ("dcr", "Print the table and data collection rule a logs-ingestion pipeline needs (ARM bodies)"),
         ("emulate", "Serve the Data Collector and Logs Ingestion APIs on 127.0.0.1 for local testing"),
     ]
 
@@ -59,6 +60,7 @@ struct Logship {
             case "preview": code = try PreviewCommand.main(args)
             case "status": code = try StatusCommand.main(args)
             case "replay": code = try await ReplayCommand.main(args)
+            case "dcr": code = try DcrCommand.main(args)
             case "emulate": code = try await EmulateCommand.main(args)
             default:
                 let hint = ArgumentParser.nearest(command, commands.map(\.0)).map { " (did you mean `\($0)`?)" } ?? ""
