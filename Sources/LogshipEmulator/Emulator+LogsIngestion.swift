@@ -65,7 +65,7 @@ extension Emulator {
                 401, "invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
         }
 
-        let (token, lifetime, _) = issueToken()
+        let (token, lifetime, _) = issueToken(for: scope)
         let body = "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),\"access_token\":\"\(token)\"}"
         return .respond(
             status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(body.utf8))
@@ -73,7 +73,7 @@ extension Emulator {
 
     /// A new access token the ingestion endpoint will take until it expires: the token, its
     /// lifetime in seconds, and its expiry in Unix seconds.
-    private func issueToken() -> (String, Int, Int) {
+    private func issueToken(for resource: String) -> (String, Int, Int) {
         var random = SystemRandomNumberGenerator()
         var bytes = [UInt8](repeating: 0, count: 32)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &random) }
@@ -84,7 +84,9 @@ extension Emulator {
         lock.withLock {
             // Tokens expired an hour ago can go: nobody will present them again.
             tokens = tokens.filter { $0.value > issued.addingTimeInterval(-3600) }
+            tokenAudiences = tokenAudiences.filter { tokens[$0.key] != nil }
             tokens[token] = issued.addingTimeInterval(Double(lifetime))
+            tokenAudiences[token] = Self.audience(resource)
             stats.tokensIssued += 1
         }
         return (token, lifetime, Int(issued.timeIntervalSince1970) + lifetime)
@@ -155,7 +157,7 @@ extension Emulator {
                 400, "invalid_resource",
                 "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId).")
         }
-        let (token, lifetime, expiresOn) = issueToken()
+        let (token, lifetime, expiresOn) = issueToken(for: resource)
         let client = who == "system" ? config.clientId : who
         let body =
             "{\"access_token\":\"\(token)\",\"client_id\":\"\(client)\",\"expires_in\":\"\(lifetime)\",\"expires_on\":\"\(expiresOn)\",\"ext_expires_in\":\"\(lifetime)\",\"not_before\":\"\(expiresOn - lifetime)\",\"resource\":\"\(resource)\",\"token_type\":\"Bearer\"}"
@@ -180,7 +182,7 @@ extension Emulator {
         guard acceptedResources.contains(resource) else {
             return appServiceError(400, "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId).")
         }
-        let (token, _, expiresOn) = issueToken()
+        let (token, _, expiresOn) = issueToken(for: resource)
         let client = who == "system" ? config.clientId : who
         let body =
             "{\"access_token\":\"\(token)\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"\(resource)\",\"token_type\":\"Bearer\",\"client_id\":\"\(client)\"}"
@@ -293,7 +295,13 @@ extension Emulator {
             return ingestionError(400, "InvalidApiVersion", "The api-version '\(version)' is not supported; use \(EmulatedAPI.logsIngestionVersion).")
         }
         if let refusal = checkBearer(req) { return refusal }
-        if let d = config.dcr {
+        // A rule created through the ARM endpoints is served with its own streams; otherwise the
+        // one `--dcr` declares (or any, without it).
+        let provisioned = lock.withLock { arm.declarations[dcr] }
+        if let p = provisioned, p.stream(stream) == nil {
+            return ingestionError(400, "InvalidStream", "Stream '\(stream)' is not declared in data collection rule '\(dcr)'.")
+        }
+        if provisioned == nil, let d = config.dcr {
             if let id = d.dcrImmutableId, id != dcr {
                 return ingestionError(404, "NotFound", "Data collection rule with immutable Id '\(dcr)' not found.")
             }
@@ -361,7 +369,7 @@ extension Emulator {
         var newlyUndeclared: [String] = []
         do {
             try lock.withLock {
-                let declared = config.dcr?.stream(stream)
+                let declared = (provisioned ?? config.dcr)?.stream(stream)
                 for (members, _) in records {
                     if !members.contains(where: { $0.0 == "TimeGenerated" }) { stats.missingTimeGenerated += 1 }
                     stats.duplicateKeys += EmulatorJSON.duplicateKeys(members)
@@ -400,8 +408,18 @@ extension Emulator {
         return .respond(status: 204, headers: [], body: [])
     }
 
-    /// nil when the request carries a live token this emulator issued; otherwise the 401.
-    private func checkBearer(_ req: ServerRequest) -> ServerReply? {
+    /// A scope or resource as an audience: `https://monitor.azure.com//.default` and
+    /// `https://monitor.azure.com/` are both `https://monitor.azure.com/`.
+    static func audience(_ scopeOrResource: String) -> String {
+        var s = scopeOrResource.lowercased()
+        if s.hasSuffix("/.default") { s = String(s.dropLast("/.default".count)) }
+        while s.hasSuffix("/") { s = String(s.dropLast()) }
+        return s + "/"
+    }
+
+    /// nil when the request carries a live token this emulator issued for `audience` (nil: the
+    /// ingestion endpoint, any audience but ARM's); otherwise the 401.
+    func checkBearer(_ req: ServerRequest, audience: String? = nil) -> ServerReply? {
         let challenge = "Bearer authorization_uri=\"http://127.0.0.1:\(port)/\(config.tenantId)\", error=\"invalid_token\""
         guard let auth = req.header("authorization"), auth.lowercased().hasPrefix("bearer ") else {
             return ingestionError(
@@ -409,8 +427,11 @@ extension Emulator {
                 headers: [("WWW-Authenticate", "Bearer authorization_uri=\"http://127.0.0.1:\(port)/\(config.tenantId)\"")])
         }
         let token = String(auth.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
-        let expiry = lock.withLock { tokens[token] }
-        guard let expiry else {
+        let (expiry, issuedFor) = lock.withLock { (tokens[token], tokenAudiences[token]) }
+        let wanted = audience.map(Self.audience)
+        let arm = Self.audience(ARMVersions.audience)
+        let rightAudience = wanted.map { issuedFor == $0 } ?? (issuedFor != arm)
+        guard let expiry, rightAudience else {
             return ingestionError(
                 401, "InvalidToken", "The access token was not issued for this service.",
                 headers: [("WWW-Authenticate", challenge + ", error_description=\"The token is not valid\"")])

@@ -59,7 +59,7 @@ public struct EmulatorConfig: Sendable {
     /// `expires_in` of issued tokens; a token is refused (401) once it has run out.
     public var tokenLifetimeSeconds = 3600
     /// Scopes the token endpoint grants.
-    public var acceptedScopes: Set<String> = ["https://monitor.azure.com//.default"]
+    public var acceptedScopes: Set<String> = ["https://monitor.azure.com//.default", "https://management.azure.com/.default"]
     /// The DCR's streams and columns (`--dcr`); nil accepts any DCR id and stream.
     public var dcr: DCRDeclaration? = nil
     /// Notes for the operator (undeclared columns), once per name; stderr in `logship emulate`.
@@ -95,6 +95,11 @@ public final class Emulator: @unchecked Sendable {
     let now: @Sendable () -> Date
     /// Issued access tokens and when each expires.
     var tokens: [String: Date] = [:]
+    /// The resource (audience) each issued token is for: ARM and the ingestion endpoint each
+    /// take only their own, as Entra ID's audiences make the services do.
+    var tokenAudiences: [String: String] = [:]
+    /// Tables and data collection rules created through the ARM endpoints.
+    var arm = ARMResources()
     /// Azure Arc challenge keys handed out and not used yet.
     var arcKeys: [String: URL] = [:]
     /// `x-ms-client-request-id` values seen (their count goes to the stats).
@@ -176,6 +181,8 @@ public final class Emulator: @unchecked Sendable {
             reply = tokenEndpoint(req, tenant: parts[1])
         } else if parts.count == 5, parts[0].isEmpty, parts[1] == "dataCollectionRules", parts[3] == "streams" {
             reply = ingestion(req, dcr: parts[2], stream: parts[4])
+        } else if let armReply = arm(req, parts: parts) {
+            reply = armReply
         } else {
             reply = error(404, "NotFound", "No such resource: \(req.path)")
         }

@@ -18,6 +18,7 @@ struct Logship {
         (PreviewCommand.spec, "Show the first records and the table Log Analytics would create"),
         (StatusCommand.spec, "Summarise what a pipeline's state directory holds"),
         (ReplayCommand.spec, "Re-send dead-lettered chunks"),
+        (DcrCommand.spec, "Print the table and data collection rule a logs-ingestion pipeline needs (ARM bodies)"),
         (EmulateCommand.spec, "Serve the Data Collector and Logs Ingestion APIs on 127.0.0.1 for local testing"),
         (InitCommand.spec, "Print a commented starter pipeline (or write it with -o FILE)"),
         (CompletionCommand.spec, "Print a completion script for bash, zsh or fish"),
@@ -68,6 +69,7 @@ struct Logship {
             case "preview": code = try PreviewCommand.main(args)
             case "status": code = try StatusCommand.main(args)
             case "replay": code = try await ReplayCommand.main(args)
+            case "dcr": code = try DcrCommand.main(args)
             case "emulate": code = try await EmulateCommand.main(args)
             case "init": code = try InitCommand.main(args)
             case "completion": code = try CompletionCommand.main(args)

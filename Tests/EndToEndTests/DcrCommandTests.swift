@@ -1,0 +1,117 @@
+import Foundation
+import Testing
+
+/// `logship dcr`: the table and rule it plans are what the emulator's ARM endpoints accept, and a
+/// run into the rule they create stores every record with no undeclared column. Each example
+/// pipeline with `api: "logs-ingestion"` is planned, created and run.
+@Suite(.serialized) struct DcrCommandTests {
+    static let root = Binary.packageRoot
+
+    static func ingestionExamples() throws -> [URL] {
+        let dir = root.appendingPathComponent("pipelines")
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json5") }.sorted()
+            .map { dir.appendingPathComponent($0) }
+            .filter { (try? String(contentsOf: $0, encoding: .utf8))?.range(of: #"api:\s*"logs-ingestion""#, options: .regularExpression) != nil }
+    }
+
+    /// An independent ARM client: a token for management.azure.com from the emulator's token
+    /// endpoint, then the two PUTs as `az rest` would send them. Prints each answer as a JSON line.
+    static let armClient = #"""
+        import http.client, json, sys, urllib.parse
+        url, tenant, client, secret, plan, sub, rg, ws = sys.argv[1:9]
+        host, port = url.split("//")[1].split(":")
+        def call(method, path, body, headers):
+            conn = http.client.HTTPConnection(host, int(port), timeout=60)
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            out = {"status": r.status, "body": json.loads(r.read().decode("utf-8") or "null")}
+            conn.close()
+            return out
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", "client_id": client, "client_secret": secret,
+                                       "scope": "https://management.azure.com/.default"})
+        tok = call("POST", "/%s/oauth2/v2.0/token" % tenant, form, {"Content-Type": "application/x-www-form-urlencoded"})["body"]["access_token"]
+        doc = json.load(open(plan))
+        auth = {"Authorization": "Bearer " + tok, "Content-Type": "application/json"}
+        table = doc["table"]["properties"]["schema"]["name"]
+        base = "/subscriptions/%s/resourceGroups/%s/providers" % (sub, rg)
+        print(json.dumps(call("PUT", "%s/Microsoft.OperationalInsights/workspaces/%s/tables/%s?api-version=2022-10-01" % (base, ws, table),
+                              json.dumps(doc["table"]), auth)))
+        print(json.dumps(call("PUT", "%s/Microsoft.Insights/dataCollectionRules/logship-test?api-version=2023-03-11" % base,
+                              json.dumps(doc["dataCollectionRule"]), auth)))
+        """#
+
+    @Test func everyLogsIngestionExampleIsAcceptedByTheEmulatorAndRunsIntoTheRule() throws {
+        let examples = try Self.ingestionExamples()
+        #expect(!examples.isEmpty, "pipelines/ holds a logs-ingestion example")
+        for example in examples {
+            let dir = TempDir()
+            defer { dir.cleanup() }
+            let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+            defer { emu.stop() }
+            let name = example.lastPathComponent
+
+            let planned = try run(["dcr", example.path, "--json", "--subscription", "sub-1", "--resource-group", "rg-1", "--workspace", "ws-1", "--location", "westeurope"])
+            #expect(planned.status == 0, "\(name): \(planned.stderr)")
+            let plan = dir.write("plan.json", planned.stdout)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(planned.stdout.utf8)) as? [String: Any], "\(name)")
+            let rule = try #require(doc["dataCollectionRule"] as? [String: Any])
+            let stream = try #require(((rule["properties"] as? [String: Any])?["streamDeclarations"] as? [String: Any])?.keys.first)
+
+            let r = try python(Self.armClient, [emu.url.absoluteString, emu.tenant, emu.client, emu.secret, plan.path, "sub-1", "rg-1", "ws-1"])
+            #expect(r.status == 0, "\(name): \(r.stderr)")
+            let answers = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            try #require(answers.count == 2, "\(name): \(r.stdout) \(r.stderr)")
+            #expect(answers[0]["status"] as? Int == 201, "\(name): table \(answers[0])")
+            #expect(answers[1]["status"] as? Int == 201, "\(name): rule \(answers[1])")
+            let props = try #require((answers[1]["body"] as? [String: Any])?["properties"] as? [String: Any], "\(name): \(answers[1])")
+            let immutableId = try #require(props["immutableId"] as? String)
+            let endpoint = try #require((props["endpoints"] as? [String: Any])?["logsIngestion"] as? String)
+            #expect(endpoint == emu.url.absoluteString)
+
+            // The example, pointed at the created rule; its relative paths made absolute.
+            var text = try String(contentsOf: example, encoding: .utf8)
+            text = text.replacingOccurrences(of: #"dcrImmutableId:\s*(\[[^\]]*\]|"[^"]*")"#, with: "dcrImmutableId: \"\(immutableId)\"", options: .regularExpression)
+            text = text.replacingOccurrences(of: "\"../", with: "\"\(Self.root.path)/")
+            text = text.replacingOccurrences(of: "\"dcr/", with: "\"\(Self.root.path)/pipelines/dcr/")
+            let p = dir.write(name, text)
+            let state = dir.file("state")
+            var env = emu.ingestionEnv
+            env["LOGSHIP_ENDPOINT"] = endpoint
+            let sent = try run(["run", p.path, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 300)
+            #expect(sent.status == 0, "\(name): \(sent.stderr)")
+            let rep = report(state)
+            let read = rep["recordsRead"] as? Int ?? -1
+            #expect(read > 0, "\(name): \(rep)")
+            #expect(rep["recordsSent"] as? Int == read && rep["recordsRejected"] as? Int == 0, "\(name): \(rep)")
+            let stats = emu.stats()
+            #expect((stats["streams"] as? [String: Int])?[stream] == read, "\(name): every record stored (\(stats))")
+            #expect((stats["undeclaredColumns"] as? [String: Int] ?? [:]).isEmpty, "\(name): \(stats["undeclaredColumns"] ?? "")")
+            #expect(stats["missingTimeGenerated"] as? Int == 0, "\(name)")
+        }
+    }
+
+    /// What is not built says so, and a data-collector pipeline is a usage error.
+    @Test func unbuiltFlagsAndDataCollectorPipelinesExitTwo() throws {
+        let li = Self.root.appendingPathComponent("pipelines/logs-ingestion.json5").path
+        for flag in ["--apply", "--from-data-collector"] {
+            let r = try run(["dcr", li, flag])
+            #expect(r.status == 2 && r.stderr.contains("not built yet"), "\(flag): \(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+        let dc = try run(["dcr", Self.root.appendingPathComponent("pipelines/nginx-access.json5").path, "--json"])
+        #expect(dc.status == 2 && dc.stderr.contains("Data Collector API"), "\(dc.stderr)")
+        #expect(dc.stdout.isEmpty)
+    }
+
+    /// Without --json: the columns with both types, placeholders for what was not given, and
+    /// the az commands.
+    @Test func theSummaryNamesColumnsTypesAndTheCommands() throws {
+        let r = try run(["dcr", Self.root.appendingPathComponent("pipelines/logs-ingestion.json5").path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Table AppLogs_CL"))
+        #expect(r.stdout.range(of: #"RequestId\s+string\s+guid"#, options: .regularExpression) != nil, "\(r.stdout)")
+        #expect(r.stdout.range(of: #"TimeGenerated\s+datetime\s+dateTime"#, options: .regularExpression) != nil)
+        #expect(r.stdout.contains("az rest --method put --url 'https://management.azure.com/subscriptions/<SUBSCRIPTION_ID>/resourceGroups/<RESOURCE_GROUP>/providers/Microsoft.OperationalInsights/workspaces/<WORKSPACE_NAME>/tables/AppLogs_CL?api-version=2022-10-01'"))
+        #expect(r.stdout.contains("Microsoft.Insights/dataCollectionRules/logship-app-logs-ingestion?api-version=2023-03-11"))
+    }
+}
