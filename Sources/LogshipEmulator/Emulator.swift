@@ -85,7 +85,7 @@ public final class Emulator: @unchecked Sendable {
     // All mutable state (store, streams, stats, rng, tokens, request ids) is guarded by `lock`;
     // the server calls `handle` from one thread per connection.
     let lock = NSLock()
-    let config: EmulatorConfig
+    public let config: EmulatorConfig
     private let key: [UInt8]
     private var store: EmulatorStore
     var streams: EmulatorStreams

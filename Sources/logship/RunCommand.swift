@@ -138,7 +138,7 @@ enum RunCommand {
         writeReport(report, stateDir: stateDir, extra: p.value("--report"))
         if let e = emulator {
             if pipeline.target.api == .logsIngestion, let stream = pipeline.target.stream {
-                printStream(e, stream: stream, declaration: try? TargetSetup.dcrDeclaration(pipeline), dataDir: localData)
+                printStream(e, stream: stream, declaration: e.config.dcr, dataDir: localData)
             } else {
                 printTable(e, logType: pipeline.target.logType, dataDir: localData)
             }

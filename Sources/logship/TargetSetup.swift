@@ -69,6 +69,24 @@ struct TargetSetup {
         }
     }
 
+    /// Without a `target.dcr` file, a local run provisions its emulator with the stream that
+    /// `logship dcr` would create for this pipeline (typed mappings, sampled passthrough), so any
+    /// logs-ingestion pipeline tries out with `--local` alone.
+    static func plannedDeclaration(_ pipeline: PipelineSpec, dcrImmutableId: String) throws -> DCRDeclaration? {
+        let plan: ProvisioningPlan
+        do {
+            plan = try ProvisioningPlan.make(pipeline, sampled: try DcrCommand.sample(pipeline))
+        } catch let e as ProvisioningPlan.Failure {
+            throw UsageError(description: "--local: cannot plan the DCR for \(pipeline.file.lastPathComponent): \(e.description)")
+        }
+        var columns: [DCRDeclaration.Column] = []
+        for c in plan.columns {
+            guard let type = DCRDeclaration.ColumnType(rawValue: c.dcrType) else { continue }
+            columns.append(DCRDeclaration.Column(name: c.name, type: type))
+        }
+        return DCRDeclaration(dcrImmutableId: dcrImmutableId, streams: [DCRDeclaration.Stream(name: plan.stream, columns: columns)])
+    }
+
     static func logsIngestion(_ pipeline: PipelineSpec, endpoint: String?, local: Bool, localDataDir: URL?, placeholderCredentials: Bool) throws -> TargetSetup {
         let t = pipeline.target
         let env = ProcessInfo.processInfo.environment
@@ -86,7 +104,7 @@ struct TargetSetup {
             config.dataDir = localDataDir
             config.timeGeneratedClockOffset = try ReferenceClock.offset()
             config.acceptedScopes = [scope]
-            config.dcr = try dcrDeclaration(pipeline)
+            config.dcr = try dcrDeclaration(pipeline) ?? plannedDeclaration(pipeline, dcrImmutableId: dcr)
             config.log = { Console.error("logship: local emulator: \($0)") }
             let e = try Emulator(config: config)
             let url = try e.start()

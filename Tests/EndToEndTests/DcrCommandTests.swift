@@ -115,3 +115,25 @@ import Testing
         #expect(r.stdout.contains("Microsoft.Insights/dataCollectionRules/logship-app-logs-ingestion?api-version=2023-03-11"))
     }
 }
+
+/// `run --local` on a logs-ingestion pipeline with no `target.dcr` file provisions its emulator
+/// with the stream `logship dcr` plans, so any such pipeline can be tried with no account.
+@Suite struct LocalProvisioningTests {
+    @Test func aLocalRunWithoutADeclarationUsesThePlannedStream() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        dir.write("in/a.ndjson", records(0..<500))
+        let p = dir.write("p.json5", """
+            { version: 1, name: "planned", source: { files: ["in/*.ndjson"], format: "ndjson" },
+              fields: { map: { Seq: { from: "seq", type: "long" }, Msg: "msg" }, passthrough: false, recordId: "LogshipId" },
+              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-00000000000000000000000000000000",
+                        stream: "Custom-Planned" } }
+            """)
+        let r = try run(["run", p.path, "--local", "--state-dir", dir.file("state").path, "--progress", "none"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("Stream Custom-Planned: 500 row(s)"), "\(r.stdout)")
+        #expect(r.stdout.contains("  Seq            long\n"), "the planned types are declared: \(r.stdout)")
+        #expect(r.stdout.contains("  LogshipId      string\n"), "\(r.stdout)")
+        #expect(!r.stdout.contains("not declared"), "\(r.stdout)")
+    }
+}
