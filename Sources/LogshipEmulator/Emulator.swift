@@ -22,6 +22,11 @@ public struct EmulatorConfig: Sendable {
     /// Probability of storing a request and then closing the connection without an answer.
     public var ackLossRate = 0.0
     public var latencyMs = 0
+    /// A file holding a number K: once K data requests have passed it, the next ones wait while
+    /// the file says so (a larger number, or no file, lets them go) and are then answered 503
+    /// without being stored. Tests stop a run after exactly K acknowledgements this way, however
+    /// slow the machine: the run cannot get further while the test kills it.
+    public var gateFile: URL? = nil
     public var seed: UInt64 = 1
     /// Answer every authorized request with 400 InactiveCustomer (a closed workspace).
     public var inactiveWorkspace = false
@@ -268,6 +273,7 @@ public final class Emulator: @unchecked Sendable {
         if config.inactiveWorkspace {
             return error(400, "InactiveCustomer", "The workspace has been closed.")
         }
+        if let reply = gate() { return reply }
         if let reply = injectedFault(api: .dataCollector) { return reply }
 
         let receivedMillis = Int64((now().timeIntervalSince1970 + config.timeGeneratedClockOffset) * 1000)
@@ -336,6 +342,34 @@ public final class Emulator: @unchecked Sendable {
             }
         }
         return nil
+    }
+
+    /// The gate of `gateFile`: nil to go on, or the 503 a held request gets when it is let go
+    /// (its client has usually been killed meanwhile; storing it then would be a duplicate the
+    /// test did not ask for). Held at most 120 s.
+    func gate() -> ServerReply? {
+        guard let file = config.gateFile else { return nil }
+        func allowed() -> Int? {
+            guard let d = try? Data(contentsOf: file) else { return nil }
+            return Int(String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var held = false
+        for _ in 0..<6000 {
+            let limit = allowed()
+            let pass = lock.withLock { () -> Bool in
+                guard let limit, stats.gatePassed >= limit else {
+                    if !held { stats.gatePassed += 1 }
+                    return true
+                }
+                return false
+            }
+            if pass { break }
+            held = true
+            usleep(20_000)
+        }
+        guard held else { return nil }
+        lock.withLock { stats.gateHeld += 1 }
+        return .respond(status: 503, headers: [("Retry-After", "1")], body: Array(#"{"Error":"Held","Message":"held at the emulator's gate"}"#.utf8))
     }
 
     /// A fault chosen by `--fail-rate`, with the error body of the API asked.

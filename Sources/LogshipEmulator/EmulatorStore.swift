@@ -23,6 +23,9 @@ public struct EmulatorStats: Codable, Sendable, Equatable {
     public var ackLost = 0
     /// Answers chosen by `--fail-rate` rather than by the request.
     public var injectedFaults = 0
+    /// Data requests let through `--gate-file`, and those held there (answered 503, not stored).
+    public var gatePassed = 0
+    public var gateHeld = 0
     /// Requests refused for a record `--refuse-records-matching` names.
     public var refusedRecords = 0
     /// Rows stored per table.

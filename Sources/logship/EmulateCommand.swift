@@ -33,6 +33,7 @@ enum EmulateCommand {
             OptionSpec(name: "--retry-after", value: "S", help: "Retry-After seconds sent with injected 429/503"),
             OptionSpec(name: "--ack-loss-rate", value: "P", help: "Store, then drop the connection without answering (0–1)"),
             OptionSpec(name: "--latency-ms", value: "N", help: "Wait before every answer"),
+            OptionSpec(name: "--gate-file", value: "FILE", help: "For tests: once as many data requests passed as FILE's number says, hold the next (then 503, not stored) until it says more or is gone"),
             OptionSpec(name: "--seed", value: "N", help: "Seed for fault injection (default 1)"),
             OptionSpec(name: "--refuse-records-matching", value: "TEXT", help: "Refuse (400 InvalidDataFormat) a request holding a record with a string value containing TEXT"),
             OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
@@ -131,6 +132,7 @@ enum EmulateCommand {
         config.retryAfter = try ArgumentParser.double(p, "--retry-after", 0...3600)
         config.ackLossRate = try ArgumentParser.double(p, "--ack-loss-rate", 0...1) ?? 0
         config.latencyMs = try ArgumentParser.int(p, "--latency-ms", 0...600_000) ?? 0
+        config.gateFile = p.value("--gate-file").map { URL(fileURLWithPath: $0) }
         config.seed = UInt64(try ArgumentParser.int(p, "--seed", 0...Int.max) ?? 1)
         config.inactiveWorkspace = p.has("--inactive-workspace")
         config.refuseRecordsMatching = p.value("--refuse-records-matching").map { [$0] } ?? []

@@ -114,8 +114,8 @@ import Testing
         let state = dir.file("state")
         let args = ["run", jsonPipeline(dir).path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
         let rotation = RotationTests()
-        try rotation.killAfter(acks: 3, args, env: emu.env, state: state)
-        try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state)
+        try rotation.killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
+        try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state, gate: emu)
         let before = seqCounts(emu)
         #expect(before.count < expected.count, "the kills came part way")
         let r = try run(args, env: emu.env)

@@ -74,8 +74,8 @@ import Testing
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
         let rotation = RotationTests()
-        try rotation.killAfter(acks: 3, args, env: emu.env, state: state)
-        try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state)
+        try rotation.killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
+        try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state, gate: emu)
         #expect(seqCounts(emu).count < expected.valid, "the kills came part way")
         let r = try run(args, env: emu.env)
         #expect(r.status == 1, "rejects make exit 1: \(r.stderr)")

@@ -24,8 +24,14 @@ import Testing
         return proc
     }
 
-    /// A run killed (SIGKILL, by its PID) once the manifest holds `n` acknowledgements.
-    func killAfter(acks n: Int, _ args: [String], env: [String: String], state: URL) throws {
+    /// A run killed (SIGKILL, by its PID) once the manifest holds `n` acknowledgements. With
+    /// `gate` (the emulator's), the emulator lets exactly `n` data requests through in all (one
+    /// per acknowledgement: no faults, one request at a time) and holds the next, so the run
+    /// cannot finish before the kill however slow or loaded the machine is; the gate opens again
+    /// for the run after.
+    func killAfter(acks n: Int, _ args: [String], env: [String: String], state: URL, gate: EmulatorProcess? = nil) throws {
+        if let gate { try Data("\(n)".utf8).write(to: gate.gate) }
+        defer { if let gate { try? FileManager.default.removeItem(at: gate.gate) } }
         let proc = try startOneAtATime(args, env: env, state: state, untilAcks: n)
         kill(proc.pid, SIGKILL)
         _ = try? proc.wait(timeout: 30)
@@ -184,7 +190,7 @@ import Testing
         // One request at a time, 600 ms each (room for a slow, loaded machine to notice the
         // acknowledgements in time): killed after its second acknowledgement of the
         // grown part, most of the new records are not delivered yet.
-        try killAfter(acks: acks(state) + 2, args, env: emu.env, state: state)
+        try killAfter(acks: acks(state) + 2, args, env: emu.env, state: state, gate: emu)
         let partial = seqCounts(emu).count
         #expect(partial > 3000 && partial < 6000, "the kill came part way (\(partial) records stored)")
         // And it grew again before the next run: both the delivered version and the part the
@@ -209,7 +215,7 @@ import Testing
         let p = pipeline(dir, files: ["in/app.ndjson"])
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        try killAfter(acks: 3, args, env: emu.env, state: state)
+        try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         let partial = seqCounts(emu).count
         #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
         try append(f, records(3000..<3500))
@@ -335,7 +341,7 @@ import Testing
         let p = pipeline(dir, files: ["in/access.log*"])
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        try killAfter(acks: 3, args, env: emu.env, state: state)
+        try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         let partial = seqCounts(emu).count
         #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
         try append(log, records(3000..<3200))

@@ -118,11 +118,15 @@ final class EmulatorProcess {
     private let stderrBox = DataBox()
 
     /// - Parameter identity: another emulator whose workspace, key, tenant, client and secret to reuse.
+    /// `--gate-file` of this emulator: a test writes a number of data requests to let through.
+    let gate: URL
+
     /// - Parameter port: a fixed port (0: any free one).
     init(
         _ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil, identity: EmulatorProcess? = nil,
         port: Int = 0
     ) throws {
+        gate = dataDir.deletingLastPathComponent().appendingPathComponent("gate-\(UUID().uuidString)")
         var bytes = [UInt8](repeating: 0, count: 64)
         for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
         self.key = identity?.key ?? key ?? Data(bytes).base64EncodedString()
@@ -135,7 +139,7 @@ final class EmulatorProcess {
         process.executableURL = URL(fileURLWithPath: Binary.path)
         process.arguments = [
             "emulate", "--port", String(port), "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key,
-            "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret,
+            "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret, "--gate-file", gate.path,
         ] + extra
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
