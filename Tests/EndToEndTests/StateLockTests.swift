@@ -26,6 +26,9 @@ import Testing
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 20_000, extra: "fields: { recordId: \"LogshipId\" },")
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        // The emulator holds the first run's third request until the gate opens, so the first
+        // run is still going however long the others take to start on a loaded machine.
+        try Data("2".utf8).write(to: emu.gate)
         let first = try Spawned(args + ["--concurrency", "1"], env: emu.env)
         defer {
             if first.isRunning { kill(first.pid, SIGKILL) }
@@ -44,6 +47,7 @@ import Testing
         let status = try run(["status", p.path, "--state-dir", state.path])
         #expect(status.status == 0, "\(status.stderr)")
         #expect(first.isRunning, "the first run was still going while the others were refused")
+        try FileManager.default.removeItem(at: emu.gate)
 
         #expect(try first.wait(timeout: 120) == 0, "\(first.stderr)")
         let counts = seqCounts(emu)
