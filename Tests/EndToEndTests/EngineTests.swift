@@ -326,9 +326,14 @@ func report(_ state: URL) -> [String: Any] {
         let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        // At most 8 requests get through until the interrupt; it comes once one was acknowledged.
+        try Data("8".utf8).write(to: emu.gate)
         let proc = try Spawned(args, env: api.env(emu))
-        usleep(1_200_000)
+        let rotation = RotationTests()
+        for _ in 0..<3000 where rotation.acks(state) < 1 && proc.isRunning { usleep(10_000) }
         kill(proc.pid, SIGINT)
+        // Requests held at the gate are answered (503, not stored) and not retried after a stop.
+        try FileManager.default.removeItem(at: emu.gate)
         let status = try proc.wait(timeout: 30)
         #expect(status == 130, "\(proc.stderr)")
         #expect(proc.stderr.contains("interrupted"))
