@@ -99,4 +99,30 @@ import Testing
         #expect(!both.stderr.contains(emu.key))
         #expect(emu.int("requests") == before, "nothing is sent with a bad key file")
     }
+
+    /// The Logs Ingestion API's client secret the same ways: LOGSHIP_CLIENT_SECRET_FILE and the
+    /// systemd credential logship-client-secret; the emulator's token endpoint accepts it.
+    @Test(arguments: [Via.fileVariable, .credentialsDirectory])
+    func theClientSecretOnlyInAFile(_ via: Via) throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emu"))
+        defer { emu.stop() }
+        dir.write("in/a.ndjson", records(0..<300))
+        let p = pipeline(dir, files: ["in/a.ndjson"], api: .logsIngestion)
+        var env = emu.ingestionEnv
+        env["LOGSHIP_CLIENT_SECRET"] = nil
+        switch via {
+        case .fileVariable: env["LOGSHIP_CLIENT_SECRET_FILE"] = try Self.secret(dir, "secret", emu.secret + "\n").path
+        case .credentialsDirectory, .pipelineKey:
+            _ = try Self.secret(dir, "credentials/logship-client-secret", emu.secret, mode: 0o400)
+            env["CREDENTIALS_DIRECTORY"] = dir.file("credentials").path
+        }
+        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--progress", "none"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(seqCounts(emu, .logsIngestion).count == 300)
+        #expect(emu.int("tokensIssued") >= 1)
+        #expect(!r.stderr.contains(emu.secret) && !r.stdout.contains(emu.secret), "the secret must never be printed")
+        Self.expectNoKey(under: dir.file(".logship"), emu.secret)
+    }
 }
