@@ -98,6 +98,20 @@ import LogshipSupport
             == "LOGSHIP_SHARED_KEY and LOGSHIP_SHARED_KEY_FILE are both set; unset one of them")
     }
 
+    /// The file keys are credential keys: an unset `${VAR}` in them waits for the environment, and a
+    /// managed identity takes no client secret from a file either.
+    @Test func theFileKeysAreCredentialKeys() throws {
+        let dir = TempDir("secret-keys")
+        defer { dir.cleanup() }
+        let li = #"api: "logs-ingestion", endpoint: "https://x.ingest.monitor.azure.com", dcrImmutableId: "dcr-0123456789abcdef0123456789abcdef", stream: "Custom-A""#
+        for target in [#"logType: "A", sharedKeyFile: "${KEY_PATH}""#, li + #", clientSecretFile: "${SECRET_PATH}""#] {
+            let url = dir.write("p.json5", #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { \#(target) } }"#)
+            #expect(PipelineLoader(environment: [:]).load(url).problems.isEmpty, "\(target)")
+        }
+        let url = dir.write("m.json5", #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { \#(li), managedIdentity: true, clientSecretFile: "s" } }"#)
+        #expect(PipelineLoader(environment: [:]).load(url).errors.map(\.message) == ["true together with target.clientSecretFile; choose one credential"])
+    }
+
     @Test func trailingNewlinesAreTrimmedAndNothingElse() throws {
         let dir = TempDir("secret-file")
         defer { dir.cleanup() }
