@@ -25,9 +25,11 @@ enum RunCommand {
         ],
         details: """
             Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
-            ${VAR} references in the pipeline file. Keys are never printed.
+            LOGSHIP_SHARED_KEY_FILE; the systemd credential logship-shared-key ($CREDENTIALS_DIRECTORY);
+            the pipeline file (target.sharedKey or target.sharedKeyFile, ${VAR} references). Keys are never printed.
             Logs Ingestion API: LOGSHIP_TENANT_ID, LOGSHIP_CLIENT_ID, LOGSHIP_CLIENT_SECRET (or AZURE_TENANT_ID,
-            AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST), or with
+            AZURE_CLIENT_ID, AZURE_CLIENT_SECRET), LOGSHIP_CLIENT_SECRET_FILE, the systemd credential
+            logship-client-secret, AZURE_FEDERATED_TOKEN_FILE, AZURE_AUTHORITY_HOST, or with
             target.managedIdentity the Azure host's identity (IDENTITY_ENDPOINT and IDENTITY_HEADER, or the
             Arc agent's IMDS_ENDPOINT, else the metadata service); --endpoint is the data collection endpoint.
             One run per state directory (a lock; a second one exits 2). Dead letters of earlier runs that

@@ -38,6 +38,7 @@ struct TargetSetup {
             } else {
                 do {
                     creds = try CredentialResolver.dataCollector(pipeline, endpointFlag: endpoint, environment: env)
+                    for w in creds.warnings { Console.error("logship: warning: \(w)") }
                 } catch {
                     guard placeholderCredentials else { throw UsageError(description: error.description) }
                     creds = CredentialResolver.DataCollector(
@@ -116,6 +117,7 @@ struct TargetSetup {
         } else {
             do {
                 creds = try CredentialResolver.logsIngestion(pipeline, endpointFlag: endpoint, environment: env)
+                for w in creds.warnings { Console.error("logship: warning: \(w)") }
             } catch {
                 guard placeholderCredentials else { throw UsageError(description: error.description) }
                 // A dry run never asks for a token or sends; these only fill the types.

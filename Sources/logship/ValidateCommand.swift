@@ -25,6 +25,7 @@ enum ValidateCommand {
         if pipeline.target.api == .dataCollector {
             do {
                 let c = try CredentialResolver.dataCollector(pipeline, endpointFlag: nil, environment: env)
+                for w in c.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: \(w)") }
                 credentialNote = "workspace \(c.workspaceId), endpoint \(c.baseURL.absoluteString)"
             } catch {
                 credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
@@ -32,6 +33,7 @@ enum ValidateCommand {
         } else {
             do {
                 let c = try CredentialResolver.logsIngestion(pipeline, endpointFlag: nil, environment: env)
+                for w in c.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: \(w)") }
                 switch c.credential {
                 case .clientSecret:
                     credentialNote = "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"

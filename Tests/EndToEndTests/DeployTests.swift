@@ -123,14 +123,56 @@ import LogshipSupport
         Self.expectRunFlags(exec, "logship-nightly.service")
         let state = try #require(service.split(separator: "\n").first { $0.hasPrefix("StateDirectory=") }).dropFirst("StateDirectory=".count)
         #expect(exec.contains("--state-dir /var/lib/\(state)"), "--state-dir must be the StateDirectory= (/var/lib/\(state))")
-        for setting in ["Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict", "NoNewPrivileges=yes"] {
+        for setting in [
+            "Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict", "NoNewPrivileges=yes",
+            // The key as a systemd credential, under the name logship looks for (README.md "Credentials").
+            "LoadCredential=logship-shared-key:/etc/logship/shared-key",
+        ] {
             #expect(service.contains("\n\(setting)\n"), "logship-nightly.service: \(setting)")
         }
         let timer = try Self.text("systemd/logship-nightly.timer")
         for setting in ["OnCalendar=", "Persistent=true", "WantedBy=timers.target"] { #expect(timer.contains(setting)) }
-        // The example names the variables and holds no key.
+        // The environment file keeps the workspace id and no key: the key is the credential. Under
+        // systemd a key variable there would outrank the credential, so none is set (cron's
+        // LOGSHIP_SHARED_KEY_FILE stays a comment).
         let env = try Self.text("systemd/logship.env.example")
-        #expect(env.contains("\nLOGSHIP_WORKSPACE_ID=") && env.contains("\nLOGSHIP_SHARED_KEY=\n"))
+        let assignments = env.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }.map { String($0.prefix { $0 != "=" }) }
+        #expect(assignments == ["LOGSHIP_WORKSPACE_ID"])
+        #expect(env.contains("\n#LOGSHIP_SHARED_KEY_FILE=/etc/logship/shared-key\n"))
+        // The credential name in the unit is the one logship reads, and the README documents it.
+        let readme = try #require(try Readme.load().text.components(separatedBy: "\n### Credentials\n").dropFirst().first?
+            .components(separatedBy: "\n### ").first)
+        for name in ["logship-shared-key", "logship-client-secret"] { #expect(readme.contains("`\(name)`"), "README Credentials: \(name)") }
+    }
+
+    /// What the unit does, done by hand: the key only in `$CREDENTIALS_DIRECTORY/logship-shared-key`
+    /// and the workspace id from the environment file, as systemd would start the ExecStart line.
+    @Test func theUnitsCredentialReachesTheRun() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
+        defer { emu.stop() }
+        let service = try Self.text("systemd/logship-nightly.service")
+        let load = try #require(service.split(separator: "\n").first { $0.hasPrefix("LoadCredential=") }).dropFirst("LoadCredential=".count)
+        let name = String(load.prefix { $0 != ":" })
+        let credentials = dir.file("credentials")
+        let keyFile = dir.write("credentials/\(name)", emu.key + "\n")
+        try FileManager.default.setAttributes([.posixPermissions: 0o400], ofItemAtPath: keyFile.path)
+        // The example environment file, filled in, as EnvironmentFile= reads it.
+        var env: [String: String] = ["CREDENTIALS_DIRECTORY": credentials.path]
+        for line in try Self.text("systemd/logship.env.example").split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { env[parts[0]] = parts[0] == "LOGSHIP_WORKSPACE_ID" ? emu.workspace : parts[1] }
+        }
+        let data = dir.write("in.ndjson", (0..<20).map { "{\"n\":\($0)}" }.joined(separator: "\n") + "\n")
+        let pipeline = dir.write("p.json5", """
+            { version: 1, name: "unit", source: { files: ["\(data.path)"], format: "ndjson" },
+              target: { logType: "Unit", workspaceId: "${LOGSHIP_WORKSPACE_ID}" } }
+            """)
+        let r = try run(["run", pipeline.path, "--endpoint", emu.url.absoluteString, "--progress", "plain"], env: env)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(emu.rows("Unit_CL").count == 20)
+        #expect(!r.stderr.contains(emu.key) && !r.stdout.contains(emu.key))
     }
 
     /// systemd itself reads the units (ExecStart pointed at /bin/true: the binary is not installed).

@@ -44,7 +44,9 @@ struct TempDir {
 let credentialVariables = [
     "LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT", "LOGSHIP_TENANT_ID", "LOGSHIP_CLIENT_ID",
     "LOGSHIP_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_AUTHORITY_HOST",
+    "AZURE_AUTHORITY_HOST", "LOGSHIP_SHARED_KEY_FILE", "LOGSHIP_CLIENT_SECRET_FILE",
+    // Set when the tests themselves run under a systemd unit with credentials.
+    "CREDENTIALS_DIRECTORY",
 ]
 
 /// The checked-in samples' own time (their records are from 2026-11-21 to 2026-11-23): tests whose

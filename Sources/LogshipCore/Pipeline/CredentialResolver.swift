@@ -2,8 +2,9 @@ import Foundation
 import LogshipSupport
 
 /// Settles where a run sends and with which key: flags first, then environment variables
-/// (LOGSHIP_*, and the Azure SDK's AZURE_* for the Logs Ingestion API), then the pipeline file
-/// (README.md "Credentials"). Errors never show a secret.
+/// (LOGSHIP_*, and the Azure SDK's AZURE_* for the Logs Ingestion API; the value variables before
+/// the `_FILE` ones), then systemd's `$CREDENTIALS_DIRECTORY`, then the pipeline file
+/// (README.md "Credentials"). Errors never show a secret, nor a secret file's contents.
 public enum CredentialResolver {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -13,10 +14,13 @@ public enum CredentialResolver {
         public var workspaceId: String
         public var sharedKey: Secret
         public var baseURL: URL
-        public init(workspaceId: String, sharedKey: Secret, baseURL: URL) {
+        /// Said once at start (a secret file readable by group or others); the run goes on.
+        public var warnings: [String]
+        public init(workspaceId: String, sharedKey: Secret, baseURL: URL, warnings: [String] = []) {
             self.workspaceId = workspaceId
             self.sharedKey = sharedKey
             self.baseURL = baseURL
+            self.warnings = warnings
         }
     }
 
@@ -33,12 +37,26 @@ public enum CredentialResolver {
             }
         }
         let workspaceId = try pick("LOGSHIP_WORKSPACE_ID", t.workspaceId, "workspaceId", what: "workspace id")
-        let key = try pick("LOGSHIP_SHARED_KEY", t.sharedKey, "sharedKey", what: "workspace shared key")
+        var warnings: [String] = []
+        let found = try secret(
+            variables: ["LOGSHIP_SHARED_KEY"], fileVariable: "LOGSHIP_SHARED_KEY_FILE", credential: "logship-shared-key",
+            key: "sharedKey", value: t.sharedKey, fileKey: "sharedKeyFile", file: t.sharedKeyFile,
+            spec: spec, environment: environment, warnings: &warnings)
+        guard let (key, origin) = found else {
+            let file = spec.file.lastPathComponent
+            if case .unsetVariable(let name)? = t.sharedKey {
+                throw Failure(description: "\(file): target.sharedKey: environment variable \(name) is not set (nor is LOGSHIP_SHARED_KEY); set one of them to the workspace shared key, or LOGSHIP_SHARED_KEY_FILE to a file holding it")
+            }
+            if case .unsetVariable(let name)? = t.sharedKeyFile {
+                throw Failure(description: "\(file): target.sharedKeyFile: environment variable \(name) is not set (nor is LOGSHIP_SHARED_KEY or LOGSHIP_SHARED_KEY_FILE); set it to the path of a file holding the workspace shared key")
+            }
+            throw Failure(description: "no workspace shared key: set LOGSHIP_SHARED_KEY or target.sharedKey in \(file) (e.g. \"${LOGSHIP_SHARED_KEY}\"), or keep the key in a file: LOGSHIP_SHARED_KEY_FILE, target.sharedKeyFile or the systemd credential logship-shared-key")
+        }
         guard GUIDText.isValid(workspaceId) else {
             throw Failure(description: "the workspace id \"\(workspaceId)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page")
         }
-        guard let decoded = Data(base64Encoded: key.trimmingCharacters(in: .whitespacesAndNewlines)), !decoded.isEmpty else {
-            throw Failure(description: "the shared key is not valid base64; copy the workspace's primary or secondary key")
+        guard let decoded = Data(base64Encoded: key.value.trimmingCharacters(in: .whitespacesAndNewlines)), !decoded.isEmpty else {
+            throw Failure(description: "the shared key (from \(origin)) is not valid base64; copy the workspace's primary or secondary key")
         }
         let base: URL
         if let e = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: spec.file.lastPathComponent, what: "") {
@@ -49,7 +67,48 @@ public enum CredentialResolver {
             }
             base = u
         }
-        return DataCollector(workspaceId: workspaceId, sharedKey: Secret(key), baseURL: base)
+        return DataCollector(workspaceId: workspaceId, sharedKey: key, baseURL: base, warnings: warnings)
+    }
+
+    /// One secret from the chain: the value variables, then the `_FILE` variable, then
+    /// `$CREDENTIALS_DIRECTORY/<credential>` (systemd's LoadCredential=), then the pipeline's key or
+    /// its file. Returns the secret and where it came from (for messages), or nil when nothing
+    /// supplies it, for the caller to say what to set. A file is read here, once, at start.
+    static func secret(
+        variables: [String], fileVariable: String, credential: String,
+        key: String, value: ConfigValue?, fileKey: String, file: ConfigValue?,
+        spec: PipelineSpec, environment: [String: String], warnings: inout [String]
+    ) throws(Failure) -> (Secret, String)? {
+        func set(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        func load(_ path: String, _ origin: String) throws(Failure) -> (Secret, String) {
+            do {
+                let loaded = try SecretFile.read(path, origin: origin)
+                if let w = loaded.warning { warnings.append(w) }
+                return (loaded.secret, origin)
+            } catch {
+                throw Failure(description: error.description)
+            }
+        }
+        // A value and a file in one place: which was meant is a guess (the pipeline's pair is a
+        // load error, PipelineSchema+Target).
+        if let v = variables.first, set(v) != nil, set(fileVariable) != nil {
+            throw Failure(description: "\(v) and \(fileVariable) are both set; unset one of them")
+        }
+        for name in variables { if let v = set(name) { return (Secret(v), name) } }
+        // From the environment a relative path is the working directory's, as in any shell.
+        if let path = set(fileVariable) { return try load(path, fileVariable) }
+        if let dir = set("CREDENTIALS_DIRECTORY") {
+            let path = URL(fileURLWithPath: dir).appendingPathComponent(credential).path
+            // The directory holds only the credentials the unit loads; without this one, go on.
+            if (try? FileManager.default.attributesOfItem(atPath: path)) != nil { return try load(path, "$CREDENTIALS_DIRECTORY/\(credential)") }
+        }
+        if case .value(let v)? = value, !v.isEmpty { return (Secret(v), "target.\(key)") }
+        if case .value(let p)? = file, !p.isEmpty {
+            // Relative to the pipeline's folder, like every path in it.
+            let path = p.hasPrefix("/") ? p : spec.baseDirectory.appendingPathComponent(p).standardizedFileURL.path
+            return try load(path, "target.\(fileKey)")
+        }
+        return nil
     }
 
     /// Everything a Logs Ingestion target needs; the secret stays a `Secret`.
@@ -62,10 +121,13 @@ public enum CredentialResolver {
         public var credential: TokenProvider.Credential
         public var authorityHost: URL
         public var scope: String
+        /// Said once at start (a secret file readable by group or others); the run goes on.
+        public var warnings: [String] = []
         public init(
             endpoint: URL, dcrImmutableId: String, stream: String, tenantId: String, clientId: String,
-            credential: TokenProvider.Credential, authorityHost: URL, scope: String
+            credential: TokenProvider.Credential, authorityHost: URL, scope: String, warnings: [String] = []
         ) {
+            self.warnings = warnings
             self.endpoint = endpoint
             self.dcrImmutableId = dcrImmutableId
             self.stream = stream
@@ -117,10 +179,14 @@ public enum CredentialResolver {
         }
 
         let credential: TokenProvider.Credential
-        let secretNames = ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET"]
+        var warnings: [String] = []
         let fileNames = ["AZURE_FEDERATED_TOKEN_FILE"]
-        if let (secret, _) = try pick(secretNames, t.clientSecret, "clientSecret", required: nil) {
-            credential = .clientSecret(Secret(secret))
+        let found = try secret(
+            variables: ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET"], fileVariable: "LOGSHIP_CLIENT_SECRET_FILE",
+            credential: "logship-client-secret", key: "clientSecret", value: t.clientSecret, fileKey: "clientSecretFile",
+            file: t.clientSecretFile, spec: spec, environment: environment, warnings: &warnings)
+        if let (secret, _) = found {
+            credential = .clientSecret(secret)
         } else if let (path, source) = try pick(fileNames, t.federatedTokenFile, "federatedTokenFile", required: nil) {
             // A path in the pipeline file is relative to it; one from the environment to the working directory.
             let url = source.hasPrefix("target.") && !path.hasPrefix("/")
@@ -129,10 +195,13 @@ public enum CredentialResolver {
         } else {
             var unset: [String] = []
             if case .unsetVariable(let n)? = t.clientSecret { unset.append("target.clientSecret's ${\(n)}") }
+            if case .unsetVariable(let n)? = t.clientSecretFile { unset.append("target.clientSecretFile's ${\(n)}") }
             if case .unsetVariable(let n)? = t.federatedTokenFile { unset.append("target.federatedTokenFile's ${\(n)}") }
             throw Failure(description: """
-                no client credential: set LOGSHIP_CLIENT_SECRET (or AZURE_CLIENT_SECRET) to the application's client secret, \
-                or AZURE_FEDERATED_TOKEN_FILE for workload identity, or target.clientSecret / target.federatedTokenFile in \(file)\
+                no client credential: set LOGSHIP_CLIENT_SECRET (or AZURE_CLIENT_SECRET) to the application's client secret \
+                (or LOGSHIP_CLIENT_SECRET_FILE to a file holding it, or the systemd credential logship-client-secret), \
+                or AZURE_FEDERATED_TOKEN_FILE for workload identity, or target.clientSecret / target.clientSecretFile / \
+                target.federatedTokenFile in \(file)\
                 \(unset.isEmpty ? "" : " (\(unset.joined(separator: " and ")) is not set)")
                 """)
         }
@@ -159,7 +228,7 @@ public enum CredentialResolver {
         guard let scope = TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: tenant, clientId: client,
-            credential: credential, authorityHost: authority, scope: scope)
+            credential: credential, authorityHost: authority, scope: scope, warnings: warnings)
     }
 
     /// `target.managedIdentity: true`: the host's identity. App Service, Functions and Container

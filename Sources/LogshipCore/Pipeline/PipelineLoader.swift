@@ -7,8 +7,8 @@ public struct PipelineLoader {
     public static let presets = ["nginx-combined", "apache-common", "apache-combined", "syslog-rfc3164", "syslog-rfc5424", "raw"]
     /// Keys whose `${VAR}` may be left unset in the file: flags or LOGSHIP_* variables can supply them.
     static let credentialKeys: Set<String> = [
-        "target.workspaceId", "target.sharedKey", "target.endpoint", "target.tenantId", "target.clientId",
-        "target.clientSecret", "target.federatedTokenFile",
+        "target.workspaceId", "target.sharedKey", "target.sharedKeyFile", "target.endpoint", "target.tenantId", "target.clientId",
+        "target.clientSecret", "target.clientSecretFile", "target.federatedTokenFile",
     ]
 
     public let environment: [String: String]

@@ -5,8 +5,8 @@ import LogshipSupport
 extension Context {
     mutating func targetSpec(_ node: JSONNode) -> TargetSpec? {
         let common = ["api", "timeGeneratedField", "cloud", "endpoint"]
-        let dc = ["logType", "workspaceId", "sharedKey", "resourceId"]
-        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "federatedTokenFile", "managedIdentity", "authorityHost", "dcr"]
+        let dc = ["logType", "workspaceId", "sharedKey", "sharedKeyFile", "resourceId"]
+        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "clientSecretFile", "federatedTokenFile", "managedIdentity", "authorityHost", "dcr"]
         guard case .object(let raw) = node.value else {
             error(node, "target", "expected an object, found \(node.typeName)")
             return nil
@@ -53,6 +53,8 @@ extension Context {
                 _ = k
                 warning(node, "target.sharedKey", "a literal key is written in the pipeline file; prefer \"${LOGSHIP_SHARED_KEY}\" and keep the key out of files")
             }
+            t.sharedKeyFile = configValue(m["sharedKeyFile"], "target.sharedKeyFile")
+            secretAndFile(m, "sharedKey", "sharedKeyFile")
             if let r = m["resourceId"], let s = string(r, "target.resourceId") {
                 if !s.hasPrefix("/subscriptions/") {
                     error(r, "target.resourceId", "an Azure resource ID starts with /subscriptions/")
@@ -71,11 +73,13 @@ extension Context {
             t.tenantId = configValue(m["tenantId"], "target.tenantId")
             t.clientId = configValue(m["clientId"], "target.clientId")
             t.clientSecret = configValue(m["clientSecret"], "target.clientSecret")
+            t.clientSecretFile = configValue(m["clientSecretFile"], "target.clientSecretFile")
+            secretAndFile(m, "clientSecret", "clientSecretFile")
             t.federatedTokenFile = configValue(m["federatedTokenFile"], "target.federatedTokenFile")
             if let node = m["managedIdentity"], let on = bool(node, "target.managedIdentity") {
                 t.managedIdentity = on
                 if on {
-                    let others = ["clientSecret", "federatedTokenFile"].filter { m[$0] != nil }
+                    let others = ["clientSecret", "clientSecretFile", "federatedTokenFile"].filter { m[$0] != nil }
                     if !others.isEmpty {
                         error(node, "target.managedIdentity", "true together with \(others.map { "target.\($0)" }.joined(separator: " and ")); choose one credential")
                     }
@@ -95,6 +99,13 @@ extension Context {
             if let name = t.stream { t.logType = name }
         }
         return t
+    }
+
+    /// A secret and the file holding it in one target: which one was meant is a guess, and a guess
+    /// could send with a stale key, so neither wins (README.md "Credentials").
+    mutating func secretAndFile(_ m: [String: JSONNode], _ key: String, _ fileKey: String) {
+        guard m[key] != nil, let node = m[fileKey] else { return }
+        error(node, "target.\(fileKey)", "target.\(key) and target.\(fileKey) are both set; keep one (the file keeps the secret out of the pipeline)")
     }
 
     /// `fields.where` (or an `any` inside it): a list of conditions, each checked with its key path.

@@ -174,6 +174,8 @@ public struct TargetSpec: Sendable {
     public var timeGeneratedField: String? = nil
     public var workspaceId: ConfigValue? = nil
     public var sharedKey: ConfigValue? = nil
+    /// A file holding the shared key, read at start (relative paths: the pipeline's folder).
+    public var sharedKeyFile: ConfigValue? = nil
     public var cloud: String = "public"
     public var endpoint: ConfigValue? = nil
     public var resourceId: String? = nil
@@ -183,6 +185,8 @@ public struct TargetSpec: Sendable {
     public var tenantId: ConfigValue? = nil
     public var clientId: ConfigValue? = nil
     public var clientSecret: ConfigValue? = nil
+    /// A file holding the client secret, read at start (relative paths: the pipeline's folder).
+    public var clientSecretFile: ConfigValue? = nil
     public var federatedTokenFile: ConfigValue? = nil
     /// Tokens from the Azure host's managed identity (`clientId`, if any, names a user-assigned one).
     public var managedIdentity = false

@@ -151,7 +151,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:4:21: target.logTyp: unknown key \"logTyp\" (did you mean \"logType\"?); allowed here: api, timeGeneratedField, cloud, endpoint, logType, workspaceId, sharedKey, resourceId",
+            "broken.json5:4:21: target.logTyp: unknown key \"logTyp\" (did you mean \"logType\"?); allowed here: api, timeGeneratedField, cloud, endpoint, logType, workspaceId, sharedKey, sharedKeyFile, resourceId",
         ]),
     BrokenPipeline(
         "typo in a mapping key",
