@@ -229,16 +229,20 @@ final class RecordFilter {
         }
         let (raw, kind, escaped) = lookup(Int(n.field), v)
         var text = raw
-        if kind == .jsonString && escaped {
-            scratch.removeAll()
-            Transformer.unescape(raw, to: scratch)
-            text = scratch.bytes
-        }
+        if kind == .jsonString && escaped { text = unescaped(raw) }
         let absent = kind == .null
         // The value read as a number, once per field for all its numeric operands.
         var number = NumberCache()
         for t in first..<end where !check(tests[t], text, absent: absent, &number) { return false }
         return true
+    }
+
+    /// A JSON string's text without escapes, in `scratch` (valid until the next call).
+    @inline(never)
+    private func unescaped(_ raw: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        scratch.removeAll()
+        Transformer.unescape(raw, to: scratch)
+        return scratch.bytes
     }
 
     private struct NumberCache {
@@ -272,9 +276,7 @@ final class RecordFilter {
             }
             return false
         case .matches:
-            if absent { return false }
-            let s = String(decoding: text, as: UTF8.self)
-            return regexes[Int(t.first)].firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
+            return !absent && search(Int(t.first), text)
         case .compare:
             if absent { return false }
             let o = operands[Int(t.first)]
@@ -294,6 +296,14 @@ final class RecordFilter {
             case .lte: return order <= 0
             }
         }
+    }
+
+    /// Out of line: the array access and the String retain and release, which the other
+    /// tests must not pay for.
+    @inline(never)
+    private func search(_ k: Int, _ text: UnsafeRawBufferPointer) -> Bool {
+        let s = String(decoding: text, as: UTF8.self)
+        return regexes[k].firstMatch(in: s, range: NSRange(s.startIndex..., in: s)) != nil
     }
 
     /// The field's value bytes and kind (`.null` when absent), and whether a string is escaped.
