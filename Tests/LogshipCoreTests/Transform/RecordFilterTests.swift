@@ -159,4 +159,47 @@ enum FilterFixtures {
         let m = try hash(#"map: { A: { from: "a" } }"#)
         #expect(n != m)
     }
+
+    /// Several numeric and text tests on one field, and one field named in several nodes: each
+    /// test reads the same value (the number is parsed once per field and record).
+    @Test func testsOnOneFieldShareTheValue() throws {
+        #expect(try ids(#"[{ field: "status", gte: 200, lt: 500, in: [200, "404", 500] }]"#) == [1, 2])
+        #expect(try ids(#"[{ field: "status", in: [null, 500] }]"#) == [3, 4, 5])
+        #expect(try ids(#"[{ field: "status", in: ["n/a", 200], exists: true }]"#) == [1, 6])
+    }
+
+    /// Nested `any` lists followed by siblings, and fields repeated across conditions.
+    @Test func nestedAnyListsAndRepeatedFields() throws {
+        let w = #"""
+            [{ any: [{ any: [{ field: "level", equals: "warn" }, { field: "user.name", equals: "ann" }] }, { field: "status", equals: 500 }] },
+             { field: "level", in: ["info", "warn", "error"] },
+             { any: [{ field: "status", exists: false }, { field: "status", lt: 1000 }] }]
+            """#
+        #expect(try ids(w) == [1, 2, 3])
+    }
+
+    /// A path of several components, an escaped string at its end, and paths that stop early.
+    @Test func deepDottedPaths() throws {
+        let input = #"""
+            {"id":1,"a":{"b":{"c":"x\"y"}}}
+            {"id":2,"a":{"b":{"c":"z","d":1}}}
+            {"id":3,"a":{"b":1}}
+            {"id":4,"a":"{\"b\":{\"c\":\"z\"}}"}
+
+            """#
+        func sent(_ w: String) throws -> [Int] {
+            try filtered("where: \(w)", input: input).sent.compactMap { ($0["id"] as? NSNumber)?.intValue }
+        }
+        #expect(try sent(#"[{ field: "a.b.c", equals: "x\"y" }]"#) == [1])
+        #expect(try sent(#"[{ field: "a.b.c", exists: true }, { field: "a.b.d", equals: 1 }]"#) == [2])
+        #expect(try sent(#"[{ field: "a.b.c", exists: false }]"#) == [3, 4], "a string is not an object")
+    }
+
+    /// A CSV field missing from the header is absent in every record.
+    @Test func csvFieldNotInTheHeaderIsAbsent() throws {
+        let r = try filtered(#"where: [{ field: "nope", exists: false }, { field: "level", equals: "info" }]"#, format: "csv", input: FilterFixtures.csv)
+        #expect(r.sent.map { $0["id"] as? String } == ["1", "4"])
+        let e = try filtered(#"where: [{ field: "nope", equals: null }, { field: "nope", gte: 0 }]"#, format: "csv", input: FilterFixtures.csv)
+        #expect(e.sent.isEmpty && e.filtered == 6)
+    }
 }
