@@ -6,21 +6,8 @@ import Testing
 /// Runs a file through decoder, `fields.where` and transformer; returns the objects sent and
 /// how many records the filter left out.
 func filtered(_ fieldsBody: String, format: String = "ndjson", input: String, extraSource: String = "") throws -> (sent: [[String: Any]], filtered: Int) {
-    let dir = TempDir("filter")
-    defer { dir.cleanup() }
-    let ext = format == "csv" ? "csv" : format == "json" ? "json" : "ndjson"
-    _ = dir.write("in.\(ext)", input)
-    let p = dir.write("p.json5", """
-        { version: 1, source: { files: ["in.\(ext)"], format: "\(format)" \(extraSource) },
-          fields: { \(fieldsBody) },
-          target: { logType: "T" } }
-        """)
-    let r = PipelineLoader(environment: [:]).load(p)
-    guard let spec = r.spec else { throw PipelineErrors(problems: r.problems) }
-    let file = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0]
-    let (decoder, names) = try DecoderFactory.open(file, spec: spec.source)
-    let t = Transformer(spec: spec)
-    t.beginFile(fileKey: 1, names: names)
+    let h = try TransformHarness("fields: { \(fieldsBody) }", format: format, input: input, extraSource: extraSource, fileKey: 1)
+    let (decoder, t) = (h.decoder, h.transformer)
     let out = ByteBuffer()
     var sent: [[String: Any]] = []
     while let d = try decoder.next() {

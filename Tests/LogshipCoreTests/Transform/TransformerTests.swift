@@ -6,21 +6,8 @@ import Testing
 /// Runs records through a pipeline's decoder and transformer; returns each output object
 /// (parsed) or the refusal.
 func transform(_ pipelineBody: String, format: String = "ndjson", input: String, extraSource: String = "") throws -> [Result<[String: Any], RecordError>] {
-    let dir = TempDir("transform")
-    defer { dir.cleanup() }
-    let ext = format == "csv" ? "csv" : format == "lines" ? "log" : "ndjson"
-    _ = dir.write("in.\(ext)", input)
-    let p = dir.write("p.json5", """
-        { version: 1, source: { files: ["in.\(ext)"], format: "\(format)" \(extraSource) },
-          \(pipelineBody),
-          target: { logType: "T" } }
-        """)
-    let r = PipelineLoader(environment: [:]).load(p)
-    guard let spec = r.spec else { throw PipelineErrors(problems: r.problems) }
-    let file = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0]
-    let (decoder, names) = try DecoderFactory.open(file, spec: spec.source)
-    let t = Transformer(spec: spec)
-    t.beginFile(fileKey: 0x0102_0304_0506_0708, names: names)
+    let h = try TransformHarness(pipelineBody, format: format, input: input, extraSource: extraSource)
+    let (decoder, t) = (h.decoder, h.transformer)
     let out = ByteBuffer()
     var results: [Result<[String: Any], RecordError>] = []
     while let d = try decoder.next() {
