@@ -56,7 +56,9 @@ extension Context {
             if limits.maxBodyBytes > 1_000_000 {
                 error(hasBody, "limits.maxBodyBytes", "\(limits.maxBodyBytes) is above the Logs Ingestion API's 1,000,000-byte limit per request; allowed: 1000 to 1000000")
             }
-            if limits.maxValueBytes == 32_766 { limits.maxValueBytes = 65_535 }
+            // The Logs Ingestion API's own value limit is the default; a value written in the
+            // pipeline is kept, 32766 included (it was once taken for "not written").
+            if Self.child(m["limits"], "maxValueBytes") == nil { limits.maxValueBytes = 65_535 }
             deriveTimeGenerated(&fields, target: target, m: m)
             checkDCR(target, m: m, base: url.deletingLastPathComponent())
         } else {

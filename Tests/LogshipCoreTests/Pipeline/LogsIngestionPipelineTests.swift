@@ -26,6 +26,17 @@ import LogshipSupport
         #expect(spec.upload.compress)
     }
 
+    /// The value limit defaults to the Logs Ingestion API's own; one written in the pipeline is
+    /// kept, 32766 too (it used to be taken for "not written" and raised to 65535).
+    @Test func aWrittenValueLimitIsKept() throws {
+        for (written, expected) in [("", 65_535), ("limits: { maxValueBytes: 32766 },", 32_766), ("limits: { maxValueBytes: 1000 },", 1_000)] {
+            let (r, dir) = load(#"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, \#(written) target: { \#(Self.target) } }"#)
+            defer { dir.cleanup() }
+            let spec = try #require(r.spec, "\(r.problems)")
+            #expect(spec.limits.maxValueBytes == expected, "\(written)")
+        }
+    }
+
     /// A pipeline moved over from the Data Collector keeps its timeGeneratedField and gets a
     /// TimeGenerated column from the same input.
     @Test func timeGeneratedFieldBecomesATimeGeneratedColumn() throws {
