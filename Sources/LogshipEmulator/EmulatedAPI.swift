@@ -1,5 +1,5 @@
 /// The services the emulator plays and the constants they check, written from the reference
-/// (docs/api-notes.md), not read from the client: a wrong constant in the client must be
+/// (docs/service-facts.md), not read from the client: a wrong constant in the client must be
 /// refused here, not agreed with.
 public enum EmulatedAPI: Sendable, Equatable {
     case dataCollector

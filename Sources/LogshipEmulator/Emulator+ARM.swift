@@ -27,7 +27,7 @@ struct ARMResources {
     var declarations: [String: DCRDeclaration] = [:]
 }
 
-/// The ARM API the emulator plays (written from docs/api-notes.md, not read from the client).
+/// The ARM API the emulator plays (written from docs/service-facts.md, not read from the client).
 enum ARMVersions {
     static let tables = "2022-10-01"
     static let dataCollectionRules = "2023-03-11"
@@ -178,7 +178,7 @@ extension Emulator {
     }
 
     /// Whether a stream column's type can fill a table column's: the same type (`datetime` is
-    /// `dateTime`), or a string into a guid (streams have no guid type; docs/api-notes.md).
+    /// `dateTime`), or a string into a guid (streams have no guid type; docs/service-facts.md).
     static func fits(stream: String, table: String) -> Bool {
         stream.lowercased() == table.lowercased() || (stream == "string" && table == "guid")
     }

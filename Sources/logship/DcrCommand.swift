@@ -80,7 +80,7 @@ enum DcrCommand {
         return SchemaInference.infer(read.sample, options: SchemaInference.Options(spec: pipeline, now: now)).columns
     }
 
-    /// Azure Resource Manager of the pipeline's cloud (docs/api-notes.md).
+    /// Azure Resource Manager of the pipeline's cloud (docs/service-facts.md).
     static func managementHost(_ cloud: String) -> String {
         switch cloud {
         case "usgov": return "https://management.usgovcloudapi.net"

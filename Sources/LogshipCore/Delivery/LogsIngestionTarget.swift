@@ -4,7 +4,7 @@ import LogshipSupport
 /// The Logs Ingestion API: `POST {endpoint}/dataCollectionRules/{dcr}/streams/{stream}`,
 /// authorized with an Entra ID bearer token, the body gzipped by default.
 public struct LogsIngestionTarget: DeliveryTarget {
-    /// One call carries at most this many bytes, compressed or not (docs/api-notes.md).
+    /// One call carries at most this many bytes, compressed or not (docs/service-facts.md).
     /// The SDKs split at about 1 MiB; decimal 1 MB is the safe side.
     public static let serviceMaxBodyBytes = 1_000_000
     public static let apiVersion = "2023-01-01"

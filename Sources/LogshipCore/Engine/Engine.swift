@@ -277,7 +277,7 @@ public final class Engine: @unchecked Sendable {
             final.warnings.append(
                 "\(cuts.count) multi-line record(s) reached source.multiline.maxLines (\(ml.maxLines)) or maxBytes (\(ml.maxBytes)) and were cut before a line; the lines from the cut on were sent as a record of their own. Cuts at: \(places.joined(separator: ", "))\(cuts.count > places.count ? ", …" : "")")
         }
-        // The two-day rule is documented for the Data Collector API (docs/api-notes.md).
+        // The two-day rule is documented for the Data Collector API (docs/service-facts.md).
         if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField, t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0 {
             var what: [String] = []
             if t.timeGeneratedTooOld > 0 { what.append("\(t.timeGeneratedTooOld) more than two days old") }

@@ -1,4 +1,4 @@
-/// Column-name rules of Log Analytics (docs/api-notes.md): letters, digits and
+/// Column-name rules of Log Analytics (docs/service-facts.md): letters, digits and
 /// underscore, at most 45 characters, not a reserved name.
 public enum FieldNames {
     public static let maxLength = 45

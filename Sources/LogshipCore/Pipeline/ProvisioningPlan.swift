@@ -3,7 +3,7 @@ import Foundation
 /// What Azure needs before a logs-ingestion pipeline can send: a custom table and a data
 /// collection rule (kind `Direct`) whose stream declares the columns the pipeline produces and
 /// whose data flow writes them into that table. Built as the ARM PUT bodies (facts in
-/// docs/api-notes.md, "Provisioning"), for `logship dcr`.
+/// docs/service-facts.md, "Provisioning"), for `logship dcr`.
 public struct ProvisioningPlan: Sendable {
     /// ARM api-versions the bodies are written for.
     public static let tableAPIVersion = "2022-10-01"
@@ -85,7 +85,7 @@ public struct ProvisioningPlan: Sendable {
         case .bool: return ("boolean", "boolean")
         case .datetime: return ("datetime", "dateTime")
         // Stream declarations have no guid type: the value is sent as a string and lands in the
-        // table's guid column (docs/api-notes.md).
+        // table's guid column (docs/service-facts.md).
         case .guid: return ("string", "guid")
         case .json: return ("dynamic", "dynamic")
         }

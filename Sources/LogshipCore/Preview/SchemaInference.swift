@@ -114,7 +114,7 @@ public struct InferredSchema: Sendable, Equatable {
 /// (reference: "Record type and properties"). Written apart from the emulator's inference on
 /// purpose: when the two disagree, a test comparing preview with the emulator's table shows it.
 public enum SchemaInference {
-    /// The service cuts values at this many bytes of UTF-8 (docs/api-notes.md).
+    /// The service cuts values at this many bytes of UTF-8 (docs/service-facts.md).
     public static let serviceMaxValueBytes = 32_766
     /// Custom columns per table; the service drops the rest.
     public static let maxColumns = 500

@@ -6,7 +6,7 @@ import LogshipSupport
 
 /// The emulator's ARM side: custom tables and data collection rules, validated as the service
 /// does (one test per refusal), and ingestion into the rules it created. The bodies here are
-/// written by hand from docs/api-notes.md, not by logship's planner.
+/// written by hand from docs/service-facts.md, not by logship's planner.
 @Suite struct ARMEmulatorTests {
     static let workspace = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.OperationalInsights/workspaces/ws-1"
     static let tablePath = workspace + "/tables/App_CL?api-version=2022-10-01"
