@@ -11,6 +11,9 @@ public struct OutageWatch: Sendable, Equatable {
     public private(set) var lastAnswer: Double
     /// Attempts that got no answer since `lastAnswer`.
     public private(set) var failuresSinceAnswer = 0
+    /// Answers seen in all: a chunk that keeps getting none while this grows is not facing an
+    /// outage but a problem of its own (a body the service never answers in time).
+    public private(set) var answers = 0
 
     public init(limit: Double, start: Double) {
         self.limit = limit
@@ -21,6 +24,7 @@ public struct OutageWatch: Sendable, Equatable {
     public mutating func answered(at t: Double) {
         lastAnswer = max(lastAnswer, t)
         failuresSinceAnswer = 0
+        answers += 1
     }
 
     /// An attempt got no answer; true when the run must stop now.
@@ -52,6 +56,9 @@ public final class SharedOutageWatch: @unchecked Sendable {
         let t = clock()
         lock.withLock { watch.answered(at: t) }
     }
+
+    /// Answers seen so far (see `OutageWatch.answers`).
+    public var answers: Int { lock.withLock { watch.answers } }
 
     /// Seconds left before the rule stops the run: a backoff longer than that only delays the stop.
     public func remaining() -> Double {

@@ -17,6 +17,8 @@ extension Engine {
     ) async -> Bool {
         var attempt = 0
         var unanswered = 0
+        // Answers the service gave (to any chunk) when this one's run of unanswered attempts began.
+        var answersAtFirstSilence = 0
         var lostAnswers = 0
         var retrying = false
         defer { if retrying { counters.update { $0.retrying -= 1 } } }
@@ -34,8 +36,18 @@ extension Engine {
                 // Not the chunk's fault: no attempt is counted and nothing is dead-lettered;
                 // the outage rule decides when waiting is over.
                 unanswered += 1
+                if unanswered == 1 { answersAtFirstSilence = outage.answers }
                 if mayHaveArrived { lostAnswers += 1 }
                 await ledger.retried(status: nil)
+                // The service answers others but never this body (say, one it cannot take in
+                // upload.timeoutSeconds): after maxAttempts it is this chunk's failure, kept as a
+                // retryable dead letter, so the run ends instead of retrying it for ever.
+                if unanswered >= policy.maxAttempts, outage.answers > answersAtFirstSilence {
+                    return await ledger.deadLetter(
+                        chunk, body: body, records: records, part: part, attempts: unanswered,
+                        reason: "gave up after \(unanswered) attempts without an answer while the service answered other requests; last: \(reason)",
+                        retryable: true)
+                }
                 if let silent = outage.noAnswer() {
                     await ledger.unreachable(
                         "no answer from \(target.endpoint) (\(target.displayName)) for \(Int(silent.rounded())) s (upload.unreachableAfter: "

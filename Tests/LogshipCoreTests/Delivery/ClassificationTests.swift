@@ -99,6 +99,7 @@ import Testing
         let sinceAnswer = w.noAnswer(at: 1500)
         #expect(!sinceAnswer)
         #expect(w.failuresSinceAnswer == 1)
+        #expect(w.answers == 1, "answers are counted: a chunk never answered while others are is its own failure")
         let stop = w.noAnswer(at: 1550)
         #expect(stop, "300 s since the last answer")
         #expect(w.silentFor(at: 1550) == 300)
