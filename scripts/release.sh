@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the release archive: dist/logship-<version>-linux-<arch>.tar.gz (the binary with the
-# Swift runtime and Foundation linked in, README.md, NOTICE, shell completions, the man page)
+# Swift runtime and Foundation linked in, README.md and docs/, NOTICE, shell completions, the man page)
 # and dist/SHA256SUMS. The Dockerfile runs this same script, so the image holds the same binary.
 #
 #   scripts/release.sh    # from a clone; needs swift, libssl-dev, zlib1g-dev, libcurl4-openssl-dev
@@ -57,10 +57,12 @@ name="logship-$version-linux-$arch"
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/$name"
-mkdir -p "$root/completions" "$root/man"
+mkdir -p "$root/completions" "$root/man" "$root/docs"
 cp "$bin" "$root/logship"
 strip "$root/logship" 2>/dev/null || true
 cp README.md "$root/README.md"
+# The README links into docs/: the reference travels with it.
+cp docs/*.md "$root/docs/"
 "$root/logship" completion bash > "$root/completions/logship.bash"
 "$root/logship" completion zsh > "$root/completions/_logship"
 "$root/logship" completion fish > "$root/completions/logship.fish"
@@ -79,7 +81,7 @@ It loads from the system, at run time: the GNU C library, libstdc++, zlib (zlib 
 OpenSSL's libcrypto (Apache License 2.0) and libcurl (curl License).
 NOTICE
 chmod 0755 "$root/logship"
-chmod 0644 "$root/README.md" "$root/NOTICE" "$root/man/logship.1" "$root"/completions/*
+chmod 0644 "$root/README.md" "$root"/docs/*.md "$root/NOTICE" "$root/man/logship.1" "$root"/completions/*
 
 mkdir -p "$dist"
 archive="$dist/$name.tar.gz"

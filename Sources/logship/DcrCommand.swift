@@ -42,7 +42,7 @@ enum DcrCommand {
         let path = try pipelineArgument(p, spec)
         guard let (pipeline, _) = loadPipeline(path, command: "dcr") else { return ExitCode.usage }
         if pipeline.target.api == .dataCollector {
-            throw UsageError(description: "logship dcr: \(path) targets the Data Collector API (Log-Type \(pipeline.target.logType)); the DCR and table are planned for a pipeline with target.api \"logs-ingestion\" and a target.stream \"Custom-<Name>\" (see README, Migrating from the Data Collector API)")
+            throw UsageError(description: "logship dcr: \(path) targets the Data Collector API (Log-Type \(pipeline.target.logType)); the DCR and table are planned for a pipeline with target.api \"logs-ingestion\" and a target.stream \"Custom-<Name>\" (see docs/migration.md, Migrating from the Data Collector API)")
         }
         let scope = ProvisioningPlan.Scope(
             subscription: p.value("--subscription") ?? ProvisioningPlan.Scope.placeholders.subscription,

@@ -246,7 +246,7 @@ struct StarterPipeline {
         l.append("// A starter pipeline, written by `\(command)`.")
         l.append("// Next: `logship validate FILE` (no network), `logship preview FILE` (the records and the table),")
         l.append("// `logship run FILE --local` (an emulator in-process, no Azure account), then `logship run FILE`.")
-        l.append("// Every key is in README.md, \"Pipeline reference\". Credentials stay in the environment.")
+        l.append("// Every key is in docs/pipeline.md, \"Pipeline reference\". Credentials stay in the environment.")
         l.append("{")
         l.append("  version: 1,")
         l.append("  name: \(jsonString(name)),   // the state directory is .logship/\(name)/ beside this file")

@@ -80,7 +80,7 @@ enum ManCommand {
         s += ".SH ENVIRONMENT\n"
         s += roff("Pipelines refer to credentials as ${VARIABLES}: LOGSHIP_WORKSPACE_ID and LOGSHIP_SHARED_KEY (Data Collector API); LOGSHIP_ENDPOINT, LOGSHIP_TENANT_ID, LOGSHIP_CLIENT_ID, LOGSHIP_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE (Logs Ingestion API). A secret can be kept in a file instead: LOGSHIP_SHARED_KEY_FILE or LOGSHIP_CLIENT_SECRET_FILE, target.sharedKeyFile or target.clientSecretFile, or a systemd credential (LoadCredential=) named logship-shared-key or logship-client-secret in $CREDENTIALS_DIRECTORY.") + "\n"
         s += ".SH SEE ALSO\n"
-        s += roff("README.md in the release archive or the repository: the pipeline reference, the state directory, the delivery guarantee, troubleshooting.") + "\n"
+        s += roff("README.md and docs/ in the release archive or the repository: docs/pipeline.md (every pipeline key), docs/commands.md, docs/delivery.md (the state directory, the delivery guarantee), docs/troubleshooting.md.") + "\n"
         return String(s.dropLast())
     }
 }

@@ -125,7 +125,7 @@ import LogshipSupport
         #expect(exec.contains("--state-dir /var/lib/\(state)"), "--state-dir must be the StateDirectory= (/var/lib/\(state))")
         for setting in [
             "Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict", "NoNewPrivileges=yes",
-            // The key as a systemd credential, under the name logship looks for (README.md "Credentials").
+            // The key as a systemd credential, under the name logship looks for (docs/commands.md "Credentials").
             "LoadCredential=logship-shared-key:/etc/logship/shared-key",
         ] {
             #expect(service.contains("\n\(setting)\n"), "logship-nightly.service: \(setting)")
@@ -139,10 +139,9 @@ import LogshipSupport
         let assignments = env.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }.map { String($0.prefix { $0 != "=" }) }
         #expect(assignments == ["LOGSHIP_WORKSPACE_ID"])
         #expect(env.contains("\n#LOGSHIP_SHARED_KEY_FILE=/etc/logship/shared-key\n"))
-        // The credential name in the unit is the one logship reads, and the README documents it.
-        let readme = try #require(try Readme.load().text.components(separatedBy: "\n### Credentials\n").dropFirst().first?
-            .components(separatedBy: "\n### ").first)
-        for name in ["logship-shared-key", "logship-client-secret"] { #expect(readme.contains("`\(name)`"), "README Credentials: \(name)") }
+        // The credential name in the unit is the one logship reads, and the reference documents it.
+        let (doc, credentials) = try Readme.subsection("Credentials")
+        for name in ["logship-shared-key", "logship-client-secret"] { #expect(credentials.contains("`\(name)`"), "\(doc.name) Credentials: \(name)") }
     }
 
     /// What the unit does, done by hand: the key only in `$CREDENTIALS_DIRECTORY/logship-shared-key`

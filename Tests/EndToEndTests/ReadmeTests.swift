@@ -12,6 +12,41 @@ struct Readme {
         return Readme(url: url, text: try String(contentsOf: url, encoding: .utf8))
     }
 
+    /// The path under the package root: `README.md`, `docs/pipeline.md`.
+    var name: String {
+        let root = Binary.packageRoot.standardizedFileURL.path
+        let path = url.standardizedFileURL.path
+        return path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
+    }
+
+    /// The documentation the tests keep true: README.md (the front door), then every
+    /// docs/*.md file (the reference) in name order.
+    static func all() throws -> [Readme] {
+        let folder = Binary.packageRoot.appendingPathComponent("docs")
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".md") }.sorted()
+        return try [load()] + names.map { try load("docs/\($0)") }
+    }
+
+    /// The `## title` section wherever it is in README.md and docs/: exactly one file may
+    /// have it (a section copied back into the README, or moved twice, would be ambiguous).
+    static func documented(_ title: String) throws -> (doc: Readme, body: String) {
+        let found = try all().compactMap { d in d.section(title).map { (doc: d, body: $0) } }
+        #expect(found.count <= 1, "\"## \(title)\" is in \(found.map(\.doc.name)), it belongs in one file")
+        return try #require(found.first, "no \"## \(title)\" section in README.md or docs/*.md")
+    }
+
+    /// The `### title` subsection wherever it is in README.md and docs/ (up to the next
+    /// `### ` or `## ` heading), from the one file that has it.
+    static func subsection(_ title: String) throws -> (doc: Readme, body: String) {
+        let found = try all().compactMap { d -> (doc: Readme, body: String)? in
+            let parts = d.text.components(separatedBy: "\n### \(title)\n")
+            guard parts.count > 1 else { return nil }
+            return (d, parts[1].components(separatedBy: "\n### ")[0].components(separatedBy: "\n## ")[0])
+        }
+        #expect(found.count <= 1, "\"### \(title)\" is in \(found.map(\.doc.name)), it belongs in one file")
+        return try #require(found.first, "no \"### \(title)\" in README.md or docs/*.md")
+    }
+
     var lines: [String] { text.components(separatedBy: "\n") }
 
     /// The body of the `## title` section, up to the next `## ` heading (subsections included).
@@ -119,7 +154,7 @@ func matches(_ pattern: String, in text: String) -> [String] {
 /// `--flag` words, not `---` table rules or hyphenated names.
 func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-z])", in: text) }
 
-/// The README is the user's reference: these tests keep it true to the binary.
+/// README.md is the front door and docs/*.md the reference: these tests keep them true to the binary.
 @Suite struct ReadmeTests {
     /// Command names as `logship --help` lists them.
     static func commands() throws -> [String] {
@@ -146,9 +181,12 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         for c in ["run", "validate", "preview", "status", "replay", "emulate"] {
             #expect(listed.contains(c), "logship --help does not list \(c)")
         }
-        // And the README documents each one in a section of its own.
-        let commands = try #require(try Readme.load().section("Commands"))
-        for c in listed { #expect(commands.contains("\n### logship \(c)\n"), "README.md: no \"### logship \(c)\" under Commands") }
+        // The reference documents each one in a section of its own…
+        let (doc, commands) = try Readme.documented("Commands")
+        for c in listed { #expect(commands.contains("\n### logship \(c)\n"), "\(doc.name): no \"### logship \(c)\" under Commands") }
+        // … and the README's table at a glance names each one.
+        let glance = try #require(try Readme.load().section("Commands at a glance"), "README.md has no \"## Commands at a glance\"")
+        for c in listed { #expect(glance.contains("| `logship \(c)"), "README.md: `logship \(c)` is not in Commands at a glance") }
     }
 
     @Test func runHelpListsTheContractFlags() throws {
@@ -163,7 +201,16 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
     /// in the Commands section must be in some command's `--help`.
     @Test func everyFlagInCommandsIsInTheMatchingHelp() throws {
         let helps = try Self.helps()
-        let section = try #require(try Readme.load().section("Commands"))
+        let (doc, section) = try Readme.documented("Commands")
+        let checked = try Self.checkFlags(in: section, of: doc.name, helps: helps)
+        #expect(checked > 30, "the Commands section should document the flags (\(checked) found)")
+        // The README's table at a glance, by the same rule.
+        let glance = try #require(try Readme.load().section("Commands at a glance"))
+        #expect(try Self.checkFlags(in: glance, of: "README.md (Commands at a glance)", helps: helps) >= 5)
+    }
+
+    /// Checks the flags of one section as `everyFlagInCommandsIsInTheMatchingHelp` says; returns how many.
+    static func checkFlags(in section: String, of file: String, helps: [String: String]) throws -> Int {
         var subsection: String? = nil
         var lastNamed: String? = nil
         var fenced = false
@@ -192,21 +239,21 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                 default:
                     if let owner {
                         #expect(helps[owner]!.contains("  \(flag) ") || helps[owner]!.contains("  \(flag)\n") || helps[owner]!.contains("[\(flag)"),
-                            "README Commands: \(flag) is not in `logship \(owner) --help` (line: \(line))")
+                            "\(file): \(flag) is not in `logship \(owner) --help` (line: \(line))")
                     } else {
-                        #expect(helps.values.contains { $0.contains("  \(flag)") }, "README Commands: \(flag) is in no command's --help (line: \(line))")
+                        #expect(helps.values.contains { $0.contains("  \(flag)") }, "\(file): \(flag) is in no command's --help (line: \(line))")
                     }
                 }
             }
         }
-        #expect(checked > 30, "the Commands section should document the flags (\(checked) found)")
+        return checked
     }
 
-    /// Every `logship <word>` in code, in the README and in deploy/README.md, is a command.
+    /// Every `logship <word>` in code, in the README, in docs/ and in deploy/README.md, is a command.
     @Test func everyNamedCommandExists() throws {
         let known = Set(try Self.commands())
-        for file in ["README.md", "deploy/README.md"] {
-            let doc = try Readme.load(file)
+        for doc in try Readme.all() + [Readme.load("deploy/README.md")] {
+            let file = doc.name
             var seen = Set<String>()
             for snippet in doc.code {
                 for word in matches("\\blogship\\s+([a-z][a-z-]*)", in: snippet) {
@@ -215,7 +262,30 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                 }
             }
             if file == "README.md" { #expect(seen.isSuperset(of: known), "README.md never shows \(known.subtracting(seen).sorted())") }
+            if file == "docs/commands.md" { #expect(seen.isSuperset(of: known), "docs/commands.md never shows \(known.subtracting(seen).sorted())") }
         }
+    }
+
+    /// Commands shown in code in README.md and docs/ take the flags they are shown with (as
+    /// `DeployTests.readmeCommandsUseRealFlags` checks deploy/README.md): the tour, the
+    /// examples in the reference.
+    @Test func commandsInCodeUseRealFlags() throws {
+        let helps = try Self.helps()
+        var checked = 0
+        for doc in try Readme.all() {
+            for snippet in doc.code {
+                let ns = snippet as NSString
+                let re = try NSRegularExpression(pattern: "\\blogship ([a-z]+)((?: [^ '`|]+)*)")
+                for m in re.matches(in: snippet, range: NSRange(location: 0, length: ns.length)) {
+                    guard let help = helps[ns.substring(with: m.range(at: 1))] else { continue }
+                    for f in flags(in: ns.substring(with: m.range(at: 2))) {
+                        checked += 1
+                        #expect(help.contains("  \(f)"), "\(doc.name): logship \(ns.substring(with: m.range(at: 1))) has no \(f) (\(snippet))")
+                    }
+                }
+            }
+        }
+        #expect(checked >= 20, "\(checked) flags checked")
     }
 
     /// The quick start is two commands: the `--local` run that `quickstartRunsLocally` runs, and
@@ -234,15 +304,16 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         #expect(FileManager.default.isExecutableFile(atPath: Binary.packageRoot.appendingPathComponent(".ci/run").path))
     }
 
-    /// Links to files in the repository and to headings resolve.
+    /// Every relative link in README.md, docs/*.md, deploy/README.md and bench/README.md
+    /// resolves: to a file or folder of the repository, and a `#fragment` to a heading of the
+    /// file it names (or of the same file).
     @Test func linksResolve() throws {
-        // Written by the engineer adding the Logs Ingestion target; linked to ahead of it.
-        let pending: Set<String> = ["#migrating-from-the-data-collector-api-to-the-logs-ingestion-api"]
-        for file in ["README.md", "deploy/README.md"] {
-            let doc = try Readme.load(file)
+        var checked = 0
+        for doc in try Readme.all() + [Readme.load("deploy/README.md"), Readme.load("bench/README.md")] {
+            let file = doc.name
             let folder = doc.url.deletingLastPathComponent()
             for target in matches("\\]\\(([^)\\s]+)\\)", in: doc.text) where !target.hasPrefix("http") {
-                if pending.contains(target) && !doc.anchors.contains(String(target.dropFirst())) { continue }
+                checked += 1
                 let parts = target.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
                 var linked = doc
                 if !parts[0].isEmpty {
@@ -254,6 +325,39 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                     #expect(linked.anchors.contains(parts[1]), "\(file): the link \(target) names no heading")
                 }
             }
+        }
+        #expect(checked > 100, "\(checked) links checked")
+    }
+
+    /// The README is the front door: at most 25,000 bytes, the reference in docs/. Its
+    /// contents link every section it has and every docs/*.md file, so none is left out of them.
+    @Test func readmeIsAFrontDoor() throws {
+        let readme = try Readme.load()
+        #expect(readme.text.utf8.count <= 25_000, "README.md is \(readme.text.utf8.count) bytes; move reference text to docs/")
+        let contents = try #require(readme.section("Contents"), "README.md has no \"## Contents\"")
+        for title in readme.lines.filter({ $0.hasPrefix("## ") }).map({ String($0.dropFirst(3)) }) where title != "Contents" {
+            #expect(contents.contains("](#\(Readme.anchor(title)))"), "README.md Contents: no link to \"\(title)\"")
+        }
+        for doc in try Readme.all().dropFirst() {
+            #expect(contents.contains("](\(doc.name))") || contents.contains("](\(doc.name)#"), "README.md Contents: no link to \(doc.name)")
+            if doc.name == "docs/service-facts.md" { continue }
+            // Each reference file opens with its title and a way back to the front door's list.
+            #expect(doc.lines.first?.hasPrefix("# ") == true, "\(doc.name) has no title")
+        }
+    }
+
+    /// Every exit code logship has is in the README's short table and in the reference's.
+    @Test func exitCodesAreDocumented() throws {
+        let codes = [ExitCode.success, ExitCode.partial, ExitCode.usage, ExitCode.refused, ExitCode.interrupted]
+        let short = try #require(try Readme.load().section("Exit codes in short"), "README.md has no \"## Exit codes in short\"")
+        let (doc, full) = try Readme.subsection("Exit codes")
+        for code in codes {
+            #expect(short.contains("\n| \(code) |"), "README.md Exit codes in short: no row for \(code)")
+            #expect(full.contains("\n| \(code) |"), "\(doc.name) Exit codes: no row for \(code)")
+        }
+        // No row for a code logship does not have.
+        for table in [short, full] {
+            for row in matches("(?m)^\\| ([0-9]+) \\|", in: table) { #expect(codes.contains(Int32(row) ?? -1), "an exit code \(row) logship does not have") }
         }
     }
 
@@ -270,7 +374,7 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
 
     /// The example in the pipeline reference is a pipeline logship reads without an error.
     @Test func pipelineReferenceExampleLoads() throws {
-        let section = try #require(try Readme.load().section("Pipeline reference"))
+        let section = try Readme.documented("Pipeline reference").body
         let example = try #require(Readme.fencedBlocks(section).first { $0.info == "json5" })
         let dir = TempDir()
         defer { dir.cleanup() }
@@ -282,7 +386,7 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
     /// key's error lists what is allowed in its object, and that list is compared with the
     /// README's table for the object.
     @Test func pipelineReferenceListsEveryKey() throws {
-        let reference = try #require(try Readme.load().section("Pipeline reference"))
+        let reference = try Readme.documented("Pipeline reference").body
         func subsection(_ title: String) -> String {
             let parts = reference.components(separatedBy: "\n### \(title)\n")
             return parts.count > 1 ? parts[1].components(separatedBy: "\n### ")[0].components(separatedBy: "\n#### ")[0] : ""
@@ -323,16 +427,16 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
             let documented = Set(matches("(?m)^\\| `([A-Za-z0-9.]+)` \\|", in: c.readme))
             for k in keys {
                 // An object key (source.csv) is documented by its own keys (csv.delimiter, …).
-                #expect(documented.contains(c.prefix + k) || documented.contains { $0.hasPrefix("\(c.prefix)\(k).") }, "README pipeline reference: \(c.path.isEmpty ? "top level" : c.path).\(k) is not documented")
+                #expect(documented.contains(c.prefix + k) || documented.contains { $0.hasPrefix("\(c.prefix)\(k).") }, "pipeline reference: \(c.path.isEmpty ? "top level" : c.path).\(k) is not documented")
             }
             for d in documented where d.hasPrefix(c.prefix) && !d.dropFirst(c.prefix.count).contains(".") {
-                #expect(keys.contains(String(d.dropFirst(c.prefix.count))), "README pipeline reference documents \(d), which logship does not accept in \(c.path)")
+                #expect(keys.contains(String(d.dropFirst(c.prefix.count))), "pipeline reference documents \(d), which logship does not accept in \(c.path)")
             }
         }
-        // The Logs Ingestion keys are named somewhere in the README (its own section explains them).
+        // The Logs Ingestion keys are named somewhere in the documentation (the migration explains them).
         let li = try allowed(pipeline(target: "zzz: 1", api: "logs-ingestion"), "target")
-        let readme = try Readme.load().text
-        for k in li { #expect(readme.contains("`\(k)`"), "README: target.\(k) (logs-ingestion) is not named") }
+        let docs = try Readme.all().map(\.text).joined(separator: "\n")
+        for k in li { #expect(docs.contains("`\(k)`"), "README.md and docs/: target.\(k) (logs-ingestion) is not named") }
         // lines.pattern is the only key of source.lines.
         #expect(subsection("source").contains("| `lines.pattern` |"))
     }
@@ -340,7 +444,7 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
 
     /// The presets table names every preset with the fields it really produces, in order.
     @Test func presetTableMatchesThePresets() throws {
-        let reference = try #require(try Readme.load().section("Pipeline reference"))
+        let reference = try Readme.documented("Pipeline reference").body
         var rows: [String: [String]] = [:]
         for line in reference.components(separatedBy: "\n") {
             let cells = matches("`([^`]+)`", in: line)
@@ -350,22 +454,22 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         }
         for name in PipelineLoader.presets {
             let preset = try #require(LinePreset(name: name))
-            #expect(rows[name] == preset.fieldNames, "README's preset table, \(name): \(rows[name] ?? []) but logship: \(preset.fieldNames)")
+            #expect(rows[name] == preset.fieldNames, "the preset table, \(name): \(rows[name] ?? []) but logship: \(preset.fieldNames)")
         }
     }
 
 
     /// And the other way round: every option a command's `--help` lists is in that command's
-    /// section of the README.
+    /// section of the reference.
     @Test func everyHelpFlagIsDocumented() throws {
-        let section = try #require(try Readme.load().section("Commands"))
+        let (doc, section) = try Readme.documented("Commands")
         for (command, help) in try Self.helps() {
             let parts = section.components(separatedBy: "\n### logship \(command)\n")
             let documented = parts.count > 1 ? parts[1].components(separatedBy: "\n### ")[0] : ""
             for line in help.split(separator: "\n") where line.hasPrefix("  --") {
                 let flag = String(line.dropFirst(2).prefix { $0 != " " })
                 if flag == "--help" { continue }
-                #expect(documented.contains("`\(flag)"), "README: `logship \(command)` section does not document \(flag)")
+                #expect(documented.contains("`\(flag)"), "\(doc.name): `logship \(command)` section does not document \(flag)")
             }
         }
     }

@@ -57,7 +57,10 @@ import Testing
         #expect(check.status == 0 && sums.contains("  \(name).tar.gz\n"), "\(sums) \(check.stdout) \(check.stderr)")
 
         let listing = try run(["-tzf", archive.path], executable: "/bin/tar").stdout.split(separator: "\n").map(String.init)
-        let expected = ["logship", "README.md", "NOTICE", "completions/logship.bash", "completions/_logship", "completions/logship.fish", "man/logship.1"]
+        // The README links into docs/, so the reference travels with it: every docs/*.md file.
+        let docs = try Readme.all().map(\.name).filter { $0.hasPrefix("docs/") }
+        #expect(docs.contains("docs/pipeline.md"))
+        let expected = ["logship", "README.md", "NOTICE", "completions/logship.bash", "completions/_logship", "completions/logship.fish", "man/logship.1"] + docs
         for e in expected { #expect(listing.contains("\(name)/\(e)"), "the archive has no \(e): \(listing)") }
 
         let out = dir.file("unpacked")
@@ -86,8 +89,10 @@ import Testing
             let packed = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
             #expect(packed == (try run(args, executable: binary).stdout), "\(file) is not `logship \(args.joined(separator: " "))`")
         }
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        #expect(readme == (try String(contentsOf: Binary.packageRoot.appendingPathComponent("README.md"), encoding: .utf8)))
+        for doc in try Readme.all() {
+            let packed = try String(contentsOf: root.appendingPathComponent(doc.name), encoding: .utf8)
+            #expect(packed == doc.text, "the archive's \(doc.name) is not the repository's")
+        }
         let notice = try String(contentsOf: root.appendingPathComponent("NOTICE"), encoding: .utf8)
         #expect(notice.contains("Runtime Library Exception") && notice.contains("0123456789ab"))
     }

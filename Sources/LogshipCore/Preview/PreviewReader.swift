@@ -174,7 +174,7 @@ public enum PreviewReader {
                 SchemaWarning(
                     kind: .reading, field: nil, records: s.timezoneGapValues + s.timezoneRepeatedValues,
                     message:
-                        "\(s.timezoneGapValues) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s.timezoneRepeatedValues) in a repeated hour (the earlier instant taken); see README \"Time zones\""))
+                        "\(s.timezoneGapValues) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s.timezoneRepeatedValues) in a repeated hour (the earlier instant taken); see docs/pipeline.md \"Time zones\""))
         }
         if s.truncatedValues > 0 {
             out.append(
