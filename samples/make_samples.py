@@ -526,7 +526,7 @@ def jvm_app(out):
     t = start
     for _ in range(160):
         t += timedelta(seconds=rng.randrange(5, 120), milliseconds=rng.randrange(1000))
-        # The wall clock as written: a time between 02:00 and 03:00 is ambiguous (README "Time zones").
+        # The wall clock as written: a time between 02:00 and 03:00 is ambiguous (docs/pipeline.md "Time zones").
         stamp = t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d}"
         thread = rng.choice(["main", "http-nio-8080-exec-1", "http-nio-8080-exec-2", "scheduling-1"])
         r = rng.random()

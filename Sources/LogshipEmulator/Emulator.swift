@@ -85,7 +85,7 @@ public struct EmulatorConfig: Sendable {
 }
 
 /// The local stand-in for Log Analytics: verifies requests as the service does and stores
-/// what it accepts. See README.md "Emulator" and docs/service-facts.md.
+/// what it accepts. See docs/emulator.md and docs/service-facts.md.
 public final class Emulator: @unchecked Sendable {
     // All mutable state (store, streams, stats, rng, tokens, request ids) is guarded by `lock`;
     // the server calls `handle` from one thread per connection.

@@ -130,7 +130,7 @@ import Testing
         let ids = rows.compactMap { $0["Id_g"] as? String }
         // Once by id: every record arrives under one id; a SIGKILL between the service storing a
         // body and the manifest's ack can store that one chunk twice (the at-least-once window
-        // of README "Delivery guarantee"), as identical rows, at most a chunk per kill.
+        // of docs/delivery.md "Delivery guarantee"), as identical rows, at most a chunk per kill.
         #expect(Set(ids).count == n, "every record by id: \(ids.count) rows, \(Set(ids).count) ids")
         #expect(ids.count - n <= 2 * 100, "\(ids.count - n) rows stored twice")
         var byId: [String: String] = [:]

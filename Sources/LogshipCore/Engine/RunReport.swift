@@ -116,7 +116,7 @@ public struct DamagedFile: Codable, Sendable, Equatable {
     }
 }
 
-/// Exit codes (README.md "Exit codes": a contract scripts rely on).
+/// Exit codes (docs/commands.md "Exit codes": a contract scripts rely on).
 public enum ExitCode {
     public static let success: Int32 = 0
     /// Finished, but records were rejected or chunks dead-lettered.

@@ -4,7 +4,7 @@ import LogshipSupport
 /// Settles where a run sends and with which key: flags first, then environment variables
 /// (LOGSHIP_*, and the Azure SDK's AZURE_* for the Logs Ingestion API; the value variables before
 /// the `_FILE` ones), then systemd's `$CREDENTIALS_DIRECTORY`, then the pipeline file
-/// (README.md "Credentials"). Errors never show a secret, nor a secret file's contents.
+/// (docs/commands.md "Credentials"). Errors never show a secret, nor a secret file's contents.
 public enum CredentialResolver {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String

@@ -69,7 +69,7 @@ extension Context {
         }
         crossChecks(root: root, m: m, source: source, fields: fields, target: target, limits: limits)
         // A mapping's null tokens belong to its input column: the CSV decoder, which knows which
-        // values were quoted, applies them (README "Null values").
+        // values were quoted, applies them (docs/pipeline.md "Null values").
         for f in fields.map {
             guard let tokens = f.nullValues, case .input(let from) = f.source else { continue }
             if source.format != .csv {

@@ -102,7 +102,7 @@ extension Context {
     }
 
     /// A secret and the file holding it in one target: which one was meant is a guess, and a guess
-    /// could send with a stale key, so neither wins (README.md "Credentials").
+    /// could send with a stale key, so neither wins (docs/commands.md "Credentials").
     mutating func secretAndFile(_ m: [String: JSONNode], _ key: String, _ fileKey: String) {
         guard m[key] != nil, let node = m[fileKey] else { return }
         error(node, "target.\(fileKey)", "target.\(key) and target.\(fileKey) are both set; keep one (the file keeps the secret out of the pipeline)")

@@ -40,7 +40,7 @@ public struct SourceSpec: Sendable {
 }
 
 /// `source.multiline`: which lines begin a record (the others continue the open one), and
-/// the bounds past which a record is cut (README "Multi-line records").
+/// the bounds past which a record is cut (docs/pipeline.md "Multi-line records").
 public struct MultilineSpec: Sendable, Equatable {
     public enum Start: Sendable, Equatable {
         /// Byte-level rules for a kind of stack trace.

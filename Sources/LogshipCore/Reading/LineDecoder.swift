@@ -22,7 +22,7 @@ public final class LineDecoder: RecordDecoder {
 
     /// `pattern` is a preset name or a regular expression with named groups (already validated).
     /// With `multiline`, the pattern applies to a record's whole joined text, and in a regex `.`
-    /// matches line breaks too, so the last group takes the continuation lines (README
+    /// matches line breaks too, so the last group takes the continuation lines (docs/pipeline.md
     /// "Multi-line records").
     public init(reader: LineReader, pattern: String, fileIndex: Int, multiline: MultilineSpec? = nil) throws(ReadError) {
         self.reader = reader

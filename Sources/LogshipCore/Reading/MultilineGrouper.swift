@@ -7,7 +7,7 @@ import Foundation
 /// Groups a line reader's lines into multi-line records (`source.multiline`): a line that
 /// begins a record closes the open one; every other line continues it.
 ///
-/// Rules (README "Multi-line records"):
+/// Rules (docs/pipeline.md "Multi-line records"):
 /// - An empty line never begins a record. Empty lines before the first record are skipped;
 ///   trailing empty lines of a record are not part of its text.
 /// - Lines before the file's first start line (a file that begins inside a stack trace) form a

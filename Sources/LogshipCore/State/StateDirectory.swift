@@ -1,7 +1,7 @@
 import Foundation
 import LogshipSupport
 
-/// A pipeline's state directory (README "State directory", a contract): the only place that
+/// A pipeline's state directory (docs/delivery.md "State directory", a contract): the only place that
 /// knows its file names, how it is locked, and what `--restart` resets.
 public struct StateDirectory: Sendable {
     public let url: URL

@@ -167,7 +167,7 @@ extension Transformer {
     static func lowered(_ name: [UInt8]) -> [UInt8] { name.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 } }
 
     /// Names for passed-through fields, given each one's sanitised name and whether it is valid
-    /// as written (nil: not passed through). The rule (README "Field names"): first every name
+    /// as written (nil: not passed through). The rule (docs/pipeline.md "fields"): first every name
     /// valid as written keeps it, in input order, unless a reserved name or an earlier field
     /// has it (in any letter case); then the others, in input order, take their sanitised name
     /// if free, else the first free `name_2`, `name_3`, … (cut to stay within 45 characters).

@@ -16,7 +16,7 @@ public final class Transformer {
         public var tooManyFieldsRecords = 0
         public var renamedFields = 0
         /// Passed-through fields sent under a numbered name (`my_field_2`) because another field
-        /// of the same record already had their column name (README "Field names").
+        /// of the same record already had their column name (docs/pipeline.md "fields").
         public var collidingNames = 0
         public var nulledConversions = 0
         /// Time-generated values more than two days before the run started (the service

@@ -9,7 +9,7 @@ import LogshipSupport
 /// with the offset in force *before* the change, which is java.time's rule: a time in a gap
 /// moves forward by the gap's length (02:30 on a spring-forward night of Europe/Amsterdam is
 /// 03:30 CEST), and a repeated time takes its earlier instant (02:30 on the fall-back night is
-/// 02:30 CEST, 00:30Z). The caller counts both (README "Time zones").
+/// 02:30 CEST, 00:30Z). The caller counts both (docs/pipeline.md "Time zones").
 public final class ZoneTable: Sendable {
     public enum Resolution: UInt8, Sendable {
         case exact
@@ -60,7 +60,7 @@ public final class ZoneTable: Sendable {
         self.localStarts = transitions.indices.map { transitions[$0] + min(offsets[$0], offsets[$0 + 1]) }
     }
 
-    /// The offset changes in the table, for tests and the README's examples.
+    /// The offset changes in the table, for tests and the examples in docs/pipeline.md.
     public var changeCount: Int { transitions.count }
 
     /// UTC milliseconds for a local wall-clock time given as milliseconds since 1970-01-01T00:00

@@ -4,7 +4,7 @@ import Testing
 @testable import LogshipCore
 import LogshipSupport
 
-/// Secrets from files (README.md "Credentials"): the chain's order, and what a secret file must be.
+/// Secrets from files (docs/commands.md "Credentials"): the chain's order, and what a secret file must be.
 @Suite struct SecretFileTests {
     static func key(_ seed: UInt8) -> String { Data((0..<64).map { UInt8(truncatingIfNeeded: Int($0) &* 7 &+ Int(seed)) }).base64EncodedString() }
     static let workspace = "0b7c3a52-6f1d-4e8a-9c2b-1d5e6f7a8b9c"

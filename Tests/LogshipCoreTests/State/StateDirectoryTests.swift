@@ -8,7 +8,7 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("state-\(UUID().uuidString)")
     }
 
-    /// The names are the README's contract; scripts read them.
+    /// The names are a contract (docs/delivery.md "State directory"); scripts read them.
     @Test func namesTheContractFiles() {
         let s = StateDirectory(URL(fileURLWithPath: "/s"))
         #expect(s.manifest.path == "/s/manifest.jsonl")
