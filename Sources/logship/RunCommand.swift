@@ -176,6 +176,9 @@ enum RunCommand {
         if r.timezoneGapValues + r.timezoneRepeatedValues > 0 {
             notes.append("time zones: \(r.timezoneGapValues) local time(s) in a DST gap (moved forward), \(r.timezoneRepeatedValues) in a repeated hour (earlier instant)")
         }
+        if r.extractMisses > 0 {
+            notes.append("\(r.extractMisses) value(s) did not match their fields.map extract (the field was left out, or got its default)")
+        }
         if r.collidingNames > 0 {
             notes.append("\(r.collidingNames) field(s) sent under a numbered name (another field of the record had the column name; see `logship preview`)")
         }

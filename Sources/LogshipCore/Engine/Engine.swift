@@ -270,6 +270,7 @@ public final class Engine: @unchecked Sendable {
         final.recordsFiltered = t.filtered
         final.timezoneGapValues = t.timezoneGapValues
         final.timezoneRepeatedValues = t.timezoneRepeatedValues
+        final.extractMisses = t.extractMisses
         let cuts = producer.multilineCuts.summary
         final.multilineRecordsCut = cuts.count
         if cuts.count > 0, let ml = spec.source.multiline {

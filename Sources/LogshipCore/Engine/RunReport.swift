@@ -51,6 +51,8 @@ public struct RunReport: Codable, Sendable {
     /// forward by the gap) or in a repeated hour (the earlier instant taken).
     public var timezoneGapValues = 0
     public var timezoneRepeatedValues = 0
+    /// Values a `fields.map.X.extract` did not match (the field left out, or its default sent).
+    public var extractMisses = 0
     public var warnings: [String] = []
     public var fatalError: String? = nil
     public var aborted: String? = nil

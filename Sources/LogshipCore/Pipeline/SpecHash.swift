@@ -27,7 +27,9 @@ extension PipelineSpec {
             switch m.source {
             case .input(let f): t += "from:\(f)"
             case .constant(let n): t += "value:\(n.canonical)"
+            case .derived(let d): t += "derived:\(d.rawValue)"
             }
+            if let x = m.extract { t += ",extract:\(x)" }
             t += ",type:\(m.type?.rawValue ?? ""),format:\(m.format ?? "")"
             if let tz = m.timezone { t += ",timezone:\(tz)" }
             t += ",default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"

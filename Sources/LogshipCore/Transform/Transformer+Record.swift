@@ -185,7 +185,21 @@ extension Transformer {
             var kind = ValueKind.null
             var escaped = false
             var raw = UnsafeRawBufferPointer(start: nil, count: 0)
-            if bound {
+            if p.derived != .none {
+                if p.derived == .line {
+                    found = true
+                    kind = .number
+                    raw = UnsafeRawBufferPointer(start: lineText, count: writeLine(v.provenance.line))
+                } else if fileValues[k].present {
+                    let s = fileValues[k]
+                    found = true
+                    kind = .text
+                    raw = UnsafeRawBufferPointer(start: derivedArena.base + Int(s.start), count: Int(s.count))
+                } else {
+                    // The file's value did not match its extract.
+                    stats.extractMisses += 1
+                }
+            } else if bound {
                 if p.column >= 0 {
                     let s = columnSlot[Int(p.column)]
                     if s >= 0 {
@@ -202,6 +216,10 @@ extension Transformer {
                 raw = v.value(f)
             } else if p.dotted, let f = find(fields, v, p.first), f.kind == .nested {
                 (found, raw, kind, escaped) = nestedLookup(v.value(f), paths[k])
+            }
+            if found, p.extractor >= 0, p.derived == .none {
+                (found, raw, kind) = extract(raw, kind: kind, escaped: escaped, p.extractor)
+                escaped = false
             }
             let missing = !found || kind == .null || (raw.count == 0 && kind == .text && p.type != nil && p.type != .string)
             if missing {
@@ -287,6 +305,43 @@ extension Transformer {
             }
         }
         return nil
+    }
+
+    /// `$line`'s digits in `lineText`; returns their count.
+    @inline(__always)
+    func writeLine(_ line: Int) -> Int {
+        var n = max(line, 0)
+        var digits = 0
+        repeat {
+            digits += 1
+            n /= 10
+        } while n > 0
+        n = max(line, 0)
+        for i in stride(from: digits - 1, through: 0, by: -1) {
+            lineText[i] = UInt8(0x30 + n % 10)
+            n /= 10
+        }
+        return digits
+    }
+
+    /// An input value's `extract` group, as text; not found (counted) when nothing matches.
+    /// Out of line: the regex costs far more than the call, and other records pay nothing.
+    @inline(never)
+    func extract(_ raw: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, _ e: Int32)
+        -> (Bool, UnsafeRawBufferPointer, ValueKind)
+    {
+        if kind == .null { return (true, raw, kind) }
+        var text = raw
+        if kind == .jsonString && escaped {
+            extractScratch.removeAll()
+            Transformer.unescape(raw, to: extractScratch)
+            text = UnsafeRawBufferPointer(start: extractScratch.base, count: extractScratch.count)
+        }
+        guard let part = extractors[Int(e)].extract(text) else {
+            stats.extractMisses += 1
+            return (false, UnsafeRawBufferPointer(start: nil, count: 0), .null)
+        }
+        return (true, part, .text)
     }
 
     /// The top-level field named `name` (NDJSON).
