@@ -59,6 +59,8 @@ public struct RunReport: Codable, Sendable {
     /// The run stopped under the outage rule (`upload.unreachableAfter`): nothing was
     /// dead-lettered for it, and the next run resumes.
     public var unreachable = false
+    /// `run --adopt` took the state over from this spec hash (the pipeline had changed).
+    public var adoptedSpec: String? = nil
     /// Dead letters of earlier runs that failed for no fault of their content, sent again (and
     /// delivered) by this run before its new data.
     public var deadLettersResent = 0
