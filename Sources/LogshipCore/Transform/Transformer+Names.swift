@@ -67,37 +67,6 @@ extension Transformer {
         compileProgram()
     }
 
-    /// The values of `$file`, `$host` and `$pipeline` for this file, extracted once here.
-    func deriveFileValues(path: String) {
-        derivedArena.removeAll()
-        for k in 0..<outputs.count {
-            let p = plans[k]
-            fileValues[k] = .none
-            let text: [UInt8]
-            switch p.derived {
-            case .none, .line: continue
-            case .file: text = Array(path.utf8)
-            case .host: text = Transformer.hostName
-            case .pipeline: text = pipelineName
-            }
-            text.withUnsafeBytes { raw in
-                var value: UnsafeRawBufferPointer? = raw
-                if p.extractor >= 0 { value = extractors[Int(p.extractor)].extract(raw) }
-                guard let value else { return }
-                let start = Int32(derivedArena.count)
-                derivedArena.append(value)
-                fileValues[k] = Span(start: start, count: Int32(value.count))
-            }
-        }
-    }
-
-    /// `$host`: the machine's host name, read once per process.
-    static let hostName: [UInt8] = {
-        var buf = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buf, buf.count - 1) == 0 else { return [] }
-        return Array(buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) })
-    }()
-
     /// Compiles the current bound file's output: the same fields, in the same order, with the
     /// same bytes as `emit` writes for a record whose every column is present and converts.
     func compileProgram() {

@@ -307,43 +307,6 @@ extension Transformer {
         return nil
     }
 
-    /// `$line`'s digits in `lineText`; returns their count.
-    @inline(__always)
-    func writeLine(_ line: Int) -> Int {
-        var n = max(line, 0)
-        var digits = 0
-        repeat {
-            digits += 1
-            n /= 10
-        } while n > 0
-        n = max(line, 0)
-        for i in stride(from: digits - 1, through: 0, by: -1) {
-            lineText[i] = UInt8(0x30 + n % 10)
-            n /= 10
-        }
-        return digits
-    }
-
-    /// An input value's `extract` group, as text; not found (counted) when nothing matches.
-    /// Out of line: the regex costs far more than the call, and other records pay nothing.
-    @inline(never)
-    func extract(_ raw: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, _ e: Int32)
-        -> (Bool, UnsafeRawBufferPointer, ValueKind)
-    {
-        if kind == .null { return (true, raw, kind) }
-        var text = raw
-        if kind == .jsonString && escaped {
-            extractScratch.removeAll()
-            Transformer.unescape(raw, to: extractScratch)
-            text = UnsafeRawBufferPointer(start: extractScratch.base, count: extractScratch.count)
-        }
-        guard let part = extractors[Int(e)].extract(text) else {
-            stats.extractMisses += 1
-            return (false, UnsafeRawBufferPointer(start: nil, count: 0), .null)
-        }
-        return (true, part, .text)
-    }
-
     /// The top-level field named `name` (NDJSON).
     @inline(__always)
     func find(_ fields: UnsafeBufferPointer<FieldSlot>, _ v: RecordView, _ name: Span) -> FieldSlot? {
