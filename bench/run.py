@@ -122,6 +122,57 @@ def stage(name, pipeline, env, runs):
     return best
 
 
+def json_array(ndjson_path, size):
+    """The NDJSON file's records as one JSON array (for the JSON-array reading stage)."""
+    path = os.path.join(BENCH, "data", f"web-{size}.array.json")
+    if not os.path.exists(path) or os.path.getmtime(path) < os.path.getmtime(ndjson_path):
+        with open(ndjson_path, "rb") as f, open(path + ".tmp", "wb") as out:
+            out.write(b"[")
+            first = True
+            for line in f:
+                line = line.rstrip(b"\n")
+                if not line:
+                    continue
+                if not first:
+                    out.write(b",\n")
+                out.write(line)
+                first = False
+            out.write(b"]\n")
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def jvm_log(size):
+    """A JVM application log of about SIZE bytes: one line in eight opens a stack trace of 5-30
+    frames (with a 'Caused by' now and then), the multi-line grouping stage's input."""
+    path = os.path.join(BENCH, "data", f"jvm-{size}.log")
+    if os.path.exists(path):
+        return path
+    target = int(float(size[:-1]) * {"K": 1e3, "M": 1e6, "G": 1e9}[size[-1]]) if size[-1] in "KMG" else int(size)
+    import random
+    rng = random.Random(14)
+    levels = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"]
+    written = 0
+    with open(path + ".tmp", "w") as out:
+        n = 0
+        while written < target:
+            ms = n * 37
+            t = f"2026-11-23 {ms // 3600000 % 24:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
+            lvl = rng.choice(levels)
+            text = f"{t} {lvl:<5} [http-nio-8080-exec-{n % 16}] c.e.shop.OrderService - order {n} handled in {rng.randint(1, 900)} ms\n"
+            if n % 8 == 0:
+                text += f"java.lang.IllegalStateException: order {n} has no lines\n"
+                for k in range(rng.randint(5, 30)):
+                    text += f"\tat com.example.shop.Layer{k}.call(Layer{k}.java:{rng.randint(10, 999)})\n"
+                if n % 24 == 0:
+                    text += "Caused by: java.sql.SQLException: connection reset\n\tat org.pg.Driver.exec(Driver.java:88)\n\t... 12 more\n"
+            out.write(text)
+            written += len(text)
+            n += 1
+    os.replace(path + ".tmp", path)
+    return path
+
+
 def mb(n):
     return n / 1e6
 
@@ -186,6 +237,20 @@ def main():
                 rss=r["peakRSSKB"], records=r["records"])
             if k == "ndjson.gz" and s == "read":
                 rows[-1]["vsZcat"] = round(base["zcat"] / r["seconds"], 2)
+            if k == "ndjson" and s == "read":
+                ndjson_read = r
+    # Issue 14's inputs: JSON-array reading against the NDJSON reader (same records), and
+    # multi-line grouping (lines grouped into stack-trace records, then the raw pattern).
+    json_array(files["ndjson"], size)
+    jvm_log(size)
+    r = stage("read", os.path.join(BENCH, "pipelines", "json-array.json5"), env, args.runs)
+    ratio = (r["bytes"] / r["seconds"]) / (ndjson_read["bytes"] / ndjson_read["seconds"])
+    row("read      json array", r["seconds"], r["bytes"], f"{ratio:.2f} × the NDJSON reader's MB/s",
+        rss=r["peakRSSKB"], records=r["records"])
+    rows[-1]["vsNDJSONRead"] = round(ratio, 2)
+    r = stage("read", os.path.join(BENCH, "pipelines", "multiline-java.json5"), env, args.runs)
+    row("read      multi-line (java)", r["seconds"], r["bytes"], f"{r['recordsPerSecond'] / 1e6:.2f} M records/s",
+        rss=r["peakRSSKB"], records=r["records"])
 
     print("## end to end: logship run → logship emulate --discard (separate processes)", flush=True)
     emu = Emulator()

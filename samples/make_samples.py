@@ -540,11 +540,21 @@ def jvm_app(out):
     write(out, "jvm/app.log", ("\n".join(lines) + "\n").encode())
 
 
+def servers(out):
+    # One nginx access log per server folder, as a log collector's share holds them: the
+    # folder names the server (pipelines/servers.json5 turns it into a column).
+    day = datetime(2026, 11, 22, tzinfo=timezone.utc)
+    for name, n in [("web-01", 120), ("web-02", 90), ("web-03", 60)]:
+        rng = rng_for(f"servers-{name}")
+        lines = [nginx_line(rng, t) for t in times(rng, day, day + timedelta(hours=6), n)]
+        write(out, f"servers/{name}/access.log", ("\n".join(lines) + "\n").encode())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=HERE, help="folder to write into (default: samples/ itself)")
     args = ap.parse_args()
-    for make in [nginx, orders, services, syslog_3164, syslog_5424, failed_uploads, jvm_app]:
+    for make in [nginx, orders, services, syslog_3164, syslog_5424, failed_uploads, jvm_app, servers]:
         make(args.out)
 
 

@@ -10,12 +10,15 @@ import LogshipSupport
 enum RunCommand {
     static let spec = CommandSpec(
         name: "run", summary: "Send the records of a pipeline's files to Log Analytics. Run it again to resume: acknowledged chunks are never sent twice.",
-        usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N] [--restart] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE]",
+        usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N] [--restart] [--adopt] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE]",
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
             OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
             OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight (default upload.concurrency, 4)"),
             OptionSpec(name: "--restart", value: nil, help: "Forget what earlier runs delivered and start over"),
+            OptionSpec(
+                name: "--adopt", value: nil,
+                help: "Accept a changed pipeline: delivered records stay as sent, the rest is sent with the new mapping"),
             OptionSpec(name: "--local", value: nil, help: "Send to an emulator started in-process (no Azure account) and print the table"),
             OptionSpec(name: "--dry-run", value: nil, help: "Do everything but send"),
             OptionSpec(name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
@@ -58,6 +61,9 @@ enum RunCommand {
         let progressMode = p.value("--progress") ?? "auto"
         guard ["auto", "bar", "plain", "none"].contains(progressMode) else {
             throw UsageError(description: "logship run: --progress \(progressMode): allowed: auto, bar, plain, none")
+        }
+        if p.has("--adopt") && p.has("--restart") {
+            throw UsageError(description: "logship run: --adopt keeps what was delivered, --restart forgets it; use one")
         }
         if p.has("--keep-bodies") && !p.has("--dry-run") {
             throw UsageError(description: "logship run: --keep-bodies goes with --dry-run")
@@ -113,6 +119,7 @@ enum RunCommand {
         var options = RunOptions(stateDirectory: stateDir)
         options.dryRun = p.has("--dry-run")
         options.keepBodies = p.has("--keep-bodies")
+        options.adopt = p.has("--adopt")
         options.shard = shard
         options.destination = destination
         options.now = try ReferenceClock.now()
@@ -175,6 +182,9 @@ enum RunCommand {
         }
         if r.timezoneGapValues + r.timezoneRepeatedValues > 0 {
             notes.append("time zones: \(r.timezoneGapValues) local time(s) in a DST gap (moved forward), \(r.timezoneRepeatedValues) in a repeated hour (earlier instant)")
+        }
+        if r.extractMisses > 0 {
+            notes.append("\(r.extractMisses) value(s) did not match their fields.map extract (the field was left out, or got its default)")
         }
         if r.collidingNames > 0 {
             notes.append("\(r.collidingNames) field(s) sent under a numbered name (another field of the record had the column name; see `logship preview`)")

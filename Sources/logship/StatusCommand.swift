@@ -58,7 +58,17 @@ enum StatusCommand {
         if s.resendsAfterLostAnswers > 0 {
             out += "  note:     \(s.resendsAfterLostAnswers) resend(s) after a lost answer: those records may be stored twice\n"
         }
-        if s.specChanged { out += "  note:     the pipeline changed since this state was written; `run` will refuse to resume (use --restart)\n" }
+        if s.specs.count > 1 || s.specChanged {
+            for d in s.specs {
+                let how = d.adoptedFrom.map { ", adopted from \($0.prefix(12))" } ?? ""
+                out += "  spec:     \(d.spec.prefix(12)) since \(d.since)\(how): \(d.records) records from \(d.files) file(s)"
+                out += d.current ? " (the pipeline file now)\n" : "\n"
+            }
+        }
+        if s.specChanged {
+            out += "  note:     the pipeline changed since this state was written; `run` refuses to resume: "
+            out += "--adopt sends the rest with the new pipeline, --restart sends everything again\n"
+        }
         if let r = s.lastRun {
             out += "  last run: \(r.startedAt), \(String(format: "%.1f", r.durationSeconds)) s, exit \(r.exitCode)\(r.interrupted ? " (interrupted)" : "")\n"
             for d in r.damagedFiles { out += "  damaged:  \(d.message)\n" }

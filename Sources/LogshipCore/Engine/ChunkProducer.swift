@@ -168,7 +168,7 @@ public final class ChunkProducer: @unchecked Sendable {
                 ackedCursor = 0
                 inAckedRange = false
                 currentAcked = plan.acked[file] ?? []
-                transformer.beginFile(fileKey: fingerprints[file]?.key ?? streamKey, names: names)
+                transformer.beginFile(fileKey: fingerprints[file]?.key ?? streamKey, names: names, path: files[file].relativePath)
             case .fileSkipped(let file):
                 pending.append(.fileSkipped(file: file))
             case .fileFailed(let file, let error):

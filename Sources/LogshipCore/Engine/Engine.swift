@@ -18,6 +18,8 @@ public struct RunOptions: Sendable {
     /// The time TimeGenerated ages are measured from (two days back, one ahead); the CLI takes
     /// it from `LOGSHIP_NOW` when set, so a run over old samples behaves the same on any date.
     public var now = Date()
+    /// `--adopt`: a changed pipeline applies to what is not delivered yet (README "logship run").
+    public var adopt = false
     public init(stateDirectory: URL) { self.stateDirectory = stateDirectory }
 }
 
@@ -96,13 +98,23 @@ public final class Engine: @unchecked Sendable {
             report.exitCode = ExitCode.usage
             return report
         }
+        var adopted: String? = nil
         if let old = state.spec, old != spec.specHash {
-            report.aborted = """
-                the pipeline changed since the state in \(options.stateDirectory.path) was written (decoding, fields, limits or table): \
-                resuming would cut different chunks. Run with --restart to send everything again, or give a new --state-dir.
-                """
-            report.exitCode = ExitCode.usage
-            return report
+            if let refusal = Self.adoptRefusal(state, spec: spec, adopt: options.adopt, stateDirectory: options.stateDirectory) {
+                report.aborted = refusal
+                report.exitCode = ExitCode.usage
+                return report
+            }
+            adopted = old
+            report.adoptedSpec = old
+            report.warnings.append(
+                "--adopt: the pipeline changed since the state was written; what was delivered stays as it was sent (spec \(old.prefix(12))), "
+                    + "the rest is sent with this pipeline (spec \(spec.specHash.prefix(12))), partly delivered files from their next record on")
+            if state.specTarget == nil {
+                report.warnings.append(
+                    "--adopt: the state was written by an older logship that did not record its table and record cutting; "
+                        + "they are taken as unchanged (the destination is checked)")
+            }
         }
         if let old = state.destination, !options.destination.isEmpty, old != options.destination {
             report.aborted = """
@@ -129,6 +141,9 @@ public final class Engine: @unchecked Sendable {
             manifest = try ManifestWriter(url: manifestURL)
             var header = ManifestEntry(t: "run")
             header.spec = spec.specHash
+            header.specTarget = spec.specTargetHash
+            header.specReading = spec.specReadingHash
+            header.adopted = adopted
             header.destination = options.destination
             header.at = report.startedAt
             try manifest?.append(header)
@@ -270,6 +285,7 @@ public final class Engine: @unchecked Sendable {
         final.recordsFiltered = t.filtered
         final.timezoneGapValues = t.timezoneGapValues
         final.timezoneRepeatedValues = t.timezoneRepeatedValues
+        final.extractMisses = t.extractMisses
         let cuts = producer.multilineCuts.summary
         final.multilineRecordsCut = cuts.count
         if cuts.count > 0, let ml = spec.source.multiline {

@@ -51,12 +51,16 @@ public struct RunReport: Codable, Sendable {
     /// forward by the gap) or in a repeated hour (the earlier instant taken).
     public var timezoneGapValues = 0
     public var timezoneRepeatedValues = 0
+    /// Values a `fields.map.X.extract` did not match (the field left out, or its default sent).
+    public var extractMisses = 0
     public var warnings: [String] = []
     public var fatalError: String? = nil
     public var aborted: String? = nil
     /// The run stopped under the outage rule (`upload.unreachableAfter`): nothing was
     /// dead-lettered for it, and the next run resumes.
     public var unreachable = false
+    /// `run --adopt` took the state over from this spec hash (the pipeline had changed).
+    public var adoptedSpec: String? = nil
     /// Dead letters of earlier runs that failed for no fault of their content, sent again (and
     /// delivered) by this run before its new data.
     public var deadLettersResent = 0

@@ -30,9 +30,9 @@ extension Context {
         if case .string = v.value {
             guard let from = string(v, path) else { return nil }
             if from.isEmpty { error(v, path, "the input field name is empty") }
-            return FieldMapping(output: out, source: .input(from))
+            return FieldMapping(output: out, source: inputSource(from, v, path))
         }
-        let allowed = ["from", "type", "format", "timezone", "default", "onError", "value", "nullValues"]
+        let allowed = ["from", "type", "format", "timezone", "default", "onError", "value", "nullValues", "extract"]
         guard case .object = v.value else {
             error(v, path, "expected an input field name (a string) or an object { from, type, format, default, onError } or { value }, found \(v.typeName)")
             return nil
@@ -48,7 +48,7 @@ extension Context {
             }
         } else if let fromNode = m["from"], let from = string(fromNode, "\(path).from") {
             if from.isEmpty { error(fromNode, "\(path).from", "the input field name is empty") }
-            f = FieldMapping(output: out, source: .input(from))
+            f = FieldMapping(output: out, source: inputSource(from, fromNode, "\(path).from"))
         } else {
             if m["from"] == nil { missing(v, "\(path).from", "missing; name the input field (from) or give a constant (value)") }
             return nil
@@ -80,9 +80,34 @@ extension Context {
         if let e = choice(m["onError"], "\(path).onError", ConversionFailure.self) { f.onError = e }
         if let n = m["nullValues"], let tokens = stringArray(n, "\(path).nullValues") {
             if case .constant = f.source { error(n, "\(path).nullValues", "applies to an input field (from), not to a constant (value)") }
+            if case .derived(let d) = f.source { error(n, "\(path).nullValues", "applies to an input field, not to \(d.rawValue)") }
             f.nullValues = tokens
         }
+        if let n = m["extract"], let re = string(n, "\(path).extract") {
+            switch f.source {
+            case .constant: error(n, "\(path).extract", "applies to a field (from), not to a constant (value)")
+            case .derived(.line): error(n, "\(path).extract", "applies to an input field, $file, $host or $pipeline, not to $line")
+            default:
+                if let problem = ValueExtractor.problem(re) { error(n, "\(path).extract", problem) } else { f.extract = re }
+            }
+        }
+        if case .derived(.line) = f.source, let t = f.type, ![.int, .long, .double, .string].contains(t) {
+            error(Self.child(v, "type"), "\(path).type", "$line is a line number: type \"int\", \"long\", \"double\" or \"string\", not \"\(t.rawValue)\"")
+        }
         return f
+    }
+
+    /// Where `from` points: an input field, or (`$file`, `$line`, `$host`, `$pipeline`) a value
+    /// logship derives. `$$name` is the input field `$name`.
+    mutating func inputSource(_ from: String, _ node: JSONNode, _ path: String) -> FieldMapping.Source {
+        // `$$` was turned into `$` (and `${VAR}` into its value) already: the text as written tells.
+        guard from.hasPrefix("$"), case .string(let written) = node.value, !written.hasPrefix("$$"), !written.hasPrefix("${") else {
+            return .input(from)
+        }
+        if let d = DerivedValue(rawValue: from) { return .derived(d) }
+        let known = DerivedValue.allCases.map(\.rawValue).joined(separator: ", ")
+        error(node, path, "\"\(from)\" is not a value logship derives; known: \(known) (an input field whose name begins with $ is written $$\(from.dropFirst()))")
+        return .input(from)
     }
 
     mutating func filterConditions(_ node: JSONNode, _ path: String) -> [FilterCondition] {

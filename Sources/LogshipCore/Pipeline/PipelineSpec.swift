@@ -103,6 +103,8 @@ public struct FieldMapping: Sendable {
         case input(String)
         /// The same value in every record.
         case constant(JSONNode)
+        /// A value logship knows about the record (`from: "$file"`, `"$line"`, …).
+        case derived(DerivedValue)
     }
     public var output: String
     public var source: Source
@@ -115,6 +117,24 @@ public struct FieldMapping: Sendable {
     public var onError: ConversionFailure = .reject
     /// CSV: unquoted values of the input field that mean "no value" (besides `source.nullValues`).
     public var nullValues: [String]? = nil
+    /// `extract`: a regular expression (ICU syntax) searched in the value; its first named group
+    /// (or, without named groups, its first group) is the value. No match: the value is absent.
+    public var extract: String? = nil
+}
+
+/// What `from: "$…"` names: a value that is not in the record but known about it.
+public enum DerivedValue: String, Sendable, CaseIterable {
+    /// The source file's path relative to the pipeline file's folder (`-` for standard input).
+    case file = "$file"
+    /// The 1-based line number of the record's first line in its file.
+    case line = "$line"
+    /// The machine's host name, read once per run.
+    case host = "$host"
+    /// The pipeline's name (`name`, or the file name without its extension).
+    case pipeline = "$pipeline"
+
+    /// The same for every record of a file: computed (and extracted from) once per file.
+    public var perFile: Bool { self != .line }
 }
 
 /// A JSON scalar a `fields.where` condition compares with.

@@ -138,6 +138,9 @@ public struct ProvisioningPlan: Sendable {
                 case .array, .object: t = ("dynamic", "dynamic")
                 case .null, .string: t = ("string", "string")
                 }
+            } else if case .derived(let d) = m.source {
+                // A line number is a whole number; a path, host or name is text.
+                t = d == .line ? ("long", "long") : ("string", "string")
             } else if let i = inferred[m.output] {
                 t = types(i.type)
                 if i.type != .string { notes.append("\(m.output): no type in fields.map; \(t.dcr) from the sampled records") }

@@ -27,7 +27,9 @@ extension PipelineSpec {
             switch m.source {
             case .input(let f): t += "from:\(f)"
             case .constant(let n): t += "value:\(n.canonical)"
+            case .derived(let d): t += "derived:\(d.rawValue)"
             }
+            if let x = m.extract { t += ",extract:\(x)" }
             t += ",type:\(m.type?.rawValue ?? ""),format:\(m.format ?? "")"
             if let tz = m.timezone { t += ",timezone:\(tz)" }
             t += ",default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"
@@ -38,6 +40,28 @@ extension PipelineSpec {
         t += "dcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
         let l = limits
         t += "limits=\(l.maxBodyBytes),\(l.maxRecordsPerChunk ?? 0),\(l.oversizedValue.rawValue),\(l.maxValueBytes),\(l.maxFields),\(l.tooManyFields.rawValue),\(l.packField)\n"
+        return Crypto.sha256(Array(t.utf8)).hexString
+    }
+}
+
+// What `run --adopt` may accept changed, told apart by two hashes of parts of the spec that it
+// may not: the table records go to, and how files are cut into records (record numbers in the
+// manifest count those records: under other cutting they would name other records).
+extension PipelineSpec {
+    /// api, Data Collector log type, DCR and stream: where the rows land.
+    public var specTargetHash: String {
+        let t = "target.v1\napi=\(target.api.rawValue)\nlogType=\(target.logType)\ndcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
+        return Crypto.sha256(Array(t.utf8)).hexString
+    }
+
+    /// Format, compression, CSV structure and multi-line grouping: what a record is.
+    public var specReadingHash: String {
+        let s = source
+        var t = "reading.v1\nformat=\(s.format.rawValue)\ncompression=\(s.compression.rawValue)\n"
+        if let ml = s.multiline { t += "multiline=\(ml.canonical)\n" }
+        if s.format == .csv {
+            t += "csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
+        }
         return Crypto.sha256(Array(t.utf8)).hexString
     }
 }

@@ -81,7 +81,8 @@ public enum PreviewReader {
                 let (d, names) = try DecoderFactory.open(file, spec: spec.source)
                 decoder = d
                 // The same key as `run`, so the record ids shown are the ones that will be sent.
-                transformer.beginFile(fileKey: FileFingerprint.of(file)?.key ?? UInt64(file.index), names: names)
+                transformer.beginFile(
+                    fileKey: FileFingerprint.of(file)?.key ?? UInt64(file.index), names: names, path: file.relativePath)
             } catch {
                 // A file-level problem, not a record's: it goes with the warnings.
                 result.notes.append("\(file.relativePath): cannot read the file: \(error.message)")
@@ -169,6 +170,12 @@ public enum PreviewReader {
     public static func warnings(_ r: Result, spec: PipelineSpec) -> [SchemaWarning] {
         var out = r.notes.map { SchemaWarning(kind: .reading, field: nil, records: 0, message: $0) }
         let s = r.stats
+        if s.extractMisses > 0 {
+            out.append(
+                SchemaWarning(
+                    kind: .reading, field: nil, records: s.extractMisses,
+                    message: "\(s.extractMisses) value(s) did not match their fields.map extract: the field was left out (or got its default)"))
+        }
         if s.timezoneGapValues + s.timezoneRepeatedValues > 0 {
             out.append(
                 SchemaWarning(

@@ -169,6 +169,18 @@ final class RegexLineMatcher {
         return true
     }
 
+    /// The bytes of one group of the first match: the named group `name`, or group 1 when nil
+    /// (`fields.map.X.extract`). nil when nothing matches or the group took no part.
+    func groupRange(_ line: UnsafeRawBufferPointer, name: String?) -> Range<Int>? {
+        let (text, length, ascii) = utf16Text(line)
+        guard let m = regex.firstMatch(in: text, range: NSRange(location: 0, length: length)) else { return nil }
+        let r = name.map { m.range(withName: $0) } ?? m.range(at: 1)
+        if r.location == NSNotFound { return nil }
+        let start = ascii ? r.location : Int(offsets[r.location])
+        let end = ascii ? r.location + r.length : Int(offsets[r.location + r.length])
+        return start..<end
+    }
+
     /// The line as a String for NSRegularExpression, its length in UTF-16 units, and whether
     /// UTF-16 offsets equal byte offsets (an ASCII line, the common case, needs no map).
     private func utf16Text(_ line: UnsafeRawBufferPointer) -> (String, Int, Bool) {

@@ -14,6 +14,11 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
     public var spec: String? = nil
     public var destination: String? = nil
     public var at: String? = nil
+    /// `PipelineSpec.specTargetHash` / `specReadingHash`: what `run --adopt` checks is unchanged.
+    public var specTarget: String? = nil
+    public var specReading: String? = nil
+    /// `run --adopt`: the spec hash this run took over from; its records stay as delivered.
+    public var adopted: String? = nil
     // ack / dead
     public var id: String? = nil
     public var seg: [ManifestSegment]? = nil
@@ -48,7 +53,12 @@ public struct ManifestSegment: Codable, Sendable, Equatable {
 
 /// What the state directory says was delivered before.
 public struct ManifestState: Sendable {
+    /// The spec hash of the latest run (`--adopt` changes it; otherwise every run has the first's).
     public var spec: String?
+    public var specTarget: String?
+    public var specReading: String?
+    /// Per spec hash in the order taken up: what its runs delivered (`status`).
+    public var specUses: [SpecUse] = []
     public var destination: String?
     public var runs = 0
     /// Fully acknowledged (or dead-lettered) chunk ids, with their parts when split.
@@ -100,13 +110,22 @@ public struct ManifestState: Sendable {
         switch e.t {
         case "run":
             runs += 1
-            if spec == nil { spec = e.spec }
+            if let s = e.spec {
+                if s != spec || specUses.isEmpty { specUses.append(SpecUse(spec: s, since: e.at ?? "", adopted: e.adopted)) }
+                spec = s
+                specTarget = e.specTarget
+                specReading = e.specReading
+            }
             if destination == nil { destination = e.destination }
         case "ack", "dead":
             guard let id = e.id else { return }
             let records = e.records ?? 0
             let key = e.part.map { "\(id)/\($0[0])-\($0.last ?? 0)" } ?? id
             if let p = e.part, p.count == 2, deadKeys[key] == nil { supersedeDead(id, part: p[0]..<p[1], records: records) }
+            if e.t == "ack", !specUses.isEmpty {
+                specUses[specUses.count - 1].records += records
+                for s in e.seg ?? [] { specUses[specUses.count - 1].files.insert(s.path) }
+            }
             if e.t == "ack" {
                 ackedParts[id, default: []].append(e.part.flatMap { $0.count == 2 ? $0[0]..<$0[1] : nil } ?? 0..<Int.max)
                 if e.part == nil { ackedChunks += 1 }
@@ -189,8 +208,26 @@ public struct ManifestState: Sendable {
         return out
     }
 
+    /// Chunks split while isolating refused records whose parts do not cover them yet: their
+    /// records are known only by the chunk's id, which a changed spec does not cut again.
+    public var partlyHandledChunks: [String] {
+        chunkParts.keys.filter { id in !(chunkParts[id] ?? []).contains(0..<Int.max) && !coversAll(id) }.sorted()
+    }
+
     /// Parts of chunk `id` already handled (nil when none; `0..<Int.max` when all).
     public func handledParts(_ id: String) -> [Range<Int>]? { chunkParts[id] }
+}
+
+/// One spec hash's share of a state directory: from which run on it applied, and what it delivered.
+public struct SpecUse: Sendable, Codable, Equatable {
+    public var spec: String
+    /// The `at` of the first run under it.
+    public var since: String
+    /// The spec it was adopted from (`run --adopt`), if any.
+    public var adopted: String?
+    public var records = 0
+    /// Paths of files that had records delivered under it.
+    public var files: Set<String> = []
 }
 
 public struct ManifestError: Error, CustomStringConvertible {

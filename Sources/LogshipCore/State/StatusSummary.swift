@@ -1,5 +1,17 @@
 import Foundation
 
+/// The records and files one pipeline spec (by hash) delivered, and from when it applied.
+public struct SpecDelivery: Codable, Sendable, Equatable {
+    public var spec: String
+    public var since: String
+    public var adoptedFrom: String?
+    /// Files with records delivered under this spec (a partly delivered file counts under each).
+    public var files: Int
+    public var records: Int
+    /// The pipeline file as it is now has this spec.
+    public var current: Bool
+}
+
 /// What `logship status` shows: a pipeline's state directory measured against its files now.
 public struct StatusSummary: Codable, Sendable {
     public var pipeline: String
@@ -19,6 +31,8 @@ public struct StatusSummary: Codable, Sendable {
     public var resendsAfterLostAnswers = 0
     public var bytesSent: Int64 = 0
     public var specChanged = false
+    /// Which pipeline spec delivered what, oldest first (more than one after `run --adopt`).
+    public var specs: [SpecDelivery] = []
     public var lastRun: RunReport?
     public var partialFiles: [String] = []
     public var pendingFiles: [String] = []
@@ -40,6 +54,18 @@ public struct StatusSummary: Codable, Sendable {
             s.recordsDeadLettered += m.deadRecords
             s.resendsAfterLostAnswers += m.possibleDuplicateChunks
             if let old = m.spec, old != spec.specHash { s.specChanged = true }
+            for u in m.specUses {
+                if let k = s.specs.firstIndex(where: { $0.spec == u.spec }) {
+                    s.specs[k].records += u.records
+                    s.specs[k].files += u.files.count
+                    if u.since < s.specs[k].since { s.specs[k].since = u.since }
+                } else {
+                    s.specs.append(
+                        SpecDelivery(
+                            spec: u.spec, since: u.since, adoptedFrom: u.adopted, files: u.files.count, records: u.records,
+                            current: u.spec == spec.specHash))
+                }
+            }
             let letters = PendingDeadLetters.of(state.deadLetters)
             s.deadLetterFiles += letters.letters
             s.pendingDeadLetters.letters += letters.letters

@@ -4,12 +4,14 @@ import Foundation
 extension Transformer {
     // MARK: Per file
 
-    /// Prepares for a new file: its id key (for `recordId`) and, for CSV and lines, its column names.
-    public func beginFile(fileKey: UInt64, names: NameTable?) {
+    /// Prepares for a new file: its id key (for `recordId`), for CSV and lines its column names,
+    /// and its path relative to the pipeline file's folder (`$file`).
+    public func beginFile(fileKey: UInt64, names: NameTable?, path: String = "") {
         self.fileKey = fileKey
         bound = names != nil
         filter?.beginFile(names: names)
         programReady = false
+        deriveFileValues(path: path)
         guard let names else { return }
         columns = names.count
         if columnSlotCapacity < columns {
@@ -78,10 +80,43 @@ extension Transformer {
             ops.append(Op(key: Span(start: start, count: Int32(programArena.count) - start), action: action, type: type,
                           isTimeGenerated: timeGenerated, column: column, format: format))
         }
+        let rendered = ByteBuffer(capacity: 256)
         for k in 0..<outputs.count {
             let p = plans[k]
             if p.constant.present {
                 add(.constant, [bytes(p.key), bytes(p.constant)])
+            } else if p.derived == .line {
+                // Digits as they are; other types convert per record on the general path.
+                guard p.type == nil || p.type == .int || p.type == .long || p.type == .string else { return }
+                add(.line, [bytes(p.key)], type: p.type ?? .long)
+            } else if p.derived != .none {
+                // The same value in every record of the file: converted once, here.
+                let s = fileValues[k]
+                if !s.present {
+                    // Not extracted: the general path writes the default and counts the miss.
+                    if p.extractor >= 0 { return }
+                    continue
+                }
+                let raw = UnsafeRawBufferPointer(start: derivedArena.base + Int(s.start), count: Int(s.count))
+                if raw.isEmpty, p.type != nil, p.type != .string { return }
+                rendered.removeAll()
+                let before = stats
+                let ok: Bool
+                if let t = p.type {
+                    ok = convert(raw, kind: .text, escaped: false, type: t, format: formats[p.format], zone: zones[p.format], to: rendered)
+                } else {
+                    ok = copyValue(raw, kind: .text, to: rendered)
+                }
+                // Counts (replaced UTF-8, cut values) are the records', taken on the general path.
+                let clean = stats == before && !invalidUTF8Hit && !oversizedHit
+                stats = before
+                invalidUTF8Hit = false
+                oversizedHit = false
+                guard ok, clean, !(p.isTimeGenerated && p.type == .datetime) else { return }
+                add(.constant, [bytes(p.key), UnsafeRawBufferPointer(start: rendered.base, count: rendered.count)])
+            } else if p.extractor >= 0 {
+                // A per-record regex: the general path.
+                return
             } else if p.column >= 0 {
                 if let t = p.type {
                     add(.convert, [bytes(p.key)], column: p.column, type: t, timeGenerated: p.isTimeGenerated, format: p.format)
@@ -150,6 +185,16 @@ extension Transformer {
             case .recordId:
                 out.append(key)
                 writeRecordId(v.provenance.ordinal, to: out)
+            case .line:
+                out.append(key)
+                let digits = UnsafeRawBufferPointer(start: lineText, count: writeLine(v.provenance.line))
+                if op.type == .string {
+                    out.append(UInt8(ascii: "\""))
+                    out.append(digits)
+                    out.append(UInt8(ascii: "\""))
+                } else {
+                    out.append(digits)
+                }
             }
         }
         out.append(UInt8(ascii: "}"))

@@ -185,7 +185,21 @@ extension Transformer {
             var kind = ValueKind.null
             var escaped = false
             var raw = UnsafeRawBufferPointer(start: nil, count: 0)
-            if bound {
+            if p.derived != .none {
+                if p.derived == .line {
+                    found = true
+                    kind = .number
+                    raw = UnsafeRawBufferPointer(start: lineText, count: writeLine(v.provenance.line))
+                } else if fileValues[k].present {
+                    let s = fileValues[k]
+                    found = true
+                    kind = .text
+                    raw = UnsafeRawBufferPointer(start: derivedArena.base + Int(s.start), count: Int(s.count))
+                } else {
+                    // The file's value did not match its extract.
+                    stats.extractMisses += 1
+                }
+            } else if bound {
                 if p.column >= 0 {
                     let s = columnSlot[Int(p.column)]
                     if s >= 0 {
@@ -202,6 +216,10 @@ extension Transformer {
                 raw = v.value(f)
             } else if p.dotted, let f = find(fields, v, p.first), f.kind == .nested {
                 (found, raw, kind, escaped) = nestedLookup(v.value(f), paths[k])
+            }
+            if found, p.extractor >= 0, p.derived == .none {
+                (found, raw, kind) = extract(raw, kind: kind, escaped: escaped, p.extractor)
+                escaped = false
             }
             let missing = !found || kind == .null || (raw.count == 0 && kind == .text && p.type != nil && p.type != .string)
             if missing {

@@ -30,6 +30,8 @@ public final class Transformer {
         /// forward by the gap) or in a repeated hour (the earlier instant taken).
         public var timezoneGapValues = 0
         public var timezoneRepeatedValues = 0
+        /// Values a `fields.map.X.extract` found no match in (the field was absent, or its default).
+        public var extractMisses = 0
         public init() {}
     }
 
@@ -54,6 +56,22 @@ public final class Transformer {
         var isTimeGenerated: Bool  // the target's time-generated field
         var format: Int  // index into `formats`
         var column: Int32  // the bound column of the current file, or -1
+        var derived: Derived = .none  // `from: "$…"`
+        var extractor: Int32 = -1  // index into `extractors`, or -1
+    }
+
+    /// `from: "$…"`, compiled: per-file values live in `fileValues`, `$line` comes from the
+    /// record's provenance.
+    enum Derived: UInt8 {
+        case none, file, line, host, pipeline
+        init(_ d: DerivedValue) {
+            switch d {
+            case .file: self = .file
+            case .line: self = .line
+            case .host: self = .host
+            case .pipeline: self = .pipeline
+            }
+        }
     }
 
     struct EmitState {
@@ -82,7 +100,7 @@ public final class Transformer {
     /// a whole record when every column is present and every value converts; it bails out to
     /// the general `emit` otherwise, which then decides defaults, `onError` and refusals.
     struct Op {
-        enum Action: UInt8 { case constant, convert, copy, recordId }
+        enum Action: UInt8 { case constant, convert, copy, recordId, line }
         /// In `programArena`: `,"Name":` (no comma for the first op), followed by the value
         /// for constants.
         var key: Span
@@ -128,6 +146,18 @@ public final class Transformer {
     let identityPossible: Bool
     /// Logs Ingestion API: an input field named `TimeGenerated` passes through under its name.
     let allowTimeGenerated: Bool
+    /// `fields.map.X.extract`, compiled once.
+    let extractors: [ValueExtractor]
+    /// `$pipeline`: the pipeline's name.
+    let pipelineName: [UInt8]
+    /// Per plan: the value of a per-file derived field (`$file`, `$host`, `$pipeline`, after its
+    /// extract) in `derivedArena` for the current file; absent when its extract did not match.
+    let fileValues: UnsafeMutablePointer<Span>
+    let derivedArena = ByteBuffer(capacity: 1024)
+    /// `$line`'s digits for the record being written.
+    let lineText = UnsafeMutablePointer<UInt8>.allocate(capacity: 24)
+    /// An escaped JSON string, unescaped for an extract.
+    let extractScratch = ByteBuffer(capacity: 1024)
 
     // Per file.
     var fileKey: UInt64 = 0
@@ -232,6 +262,7 @@ public final class Transformer {
         }
         var paths: [[[UInt8]]] = []
         var consumed: [Span] = []
+        var extractors: [ValueExtractor] = []
         var taken = Set<[UInt8]>()
         for m in f.map {
             formats.append(m.format.flatMap(DateTimeFormat.parse) ?? .iso8601)
@@ -253,6 +284,13 @@ public final class Transformer {
             case .constant(let node):
                 paths.append([])
                 p.constant = span(Transformer.render(node, type: m.type, format: formats.last!, zone: zones.last!))
+            case .derived(let d):
+                paths.append([])
+                p.derived = Derived(d)
+            }
+            if let x = m.extract, let e = ValueExtractor(x) {
+                extractors.append(e)
+                p.extractor = Int32(extractors.count - 1)
             }
             if let d = m.defaultValue { p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!, zone: zones.last!)) }
             plans.append(p)
@@ -288,6 +326,10 @@ public final class Transformer {
         lastNames.initialize(repeating: -1, count: 64)
         identityPossible = passthrough && plans.isEmpty && f.drop.isEmpty && f.recordId == nil
         filter = f.filter.isEmpty ? nil : RecordFilter(f.filter)
+        self.extractors = extractors
+        pipelineName = Array(spec.name.utf8)
+        fileValues = .allocate(capacity: max(plans.count, 1))
+        fileValues.initialize(repeating: .none, count: max(plans.count, 1))
     }
 
     deinit {
@@ -303,6 +345,8 @@ public final class Transformer {
         lastNames.deallocate()
         resolvedKeys.deallocate()
         passNumbered.deallocate()
+        fileValues.deallocate()
+        lineText.deallocate()
     }
 
     /// The `k`-th pack column's name (k >= 2): `Extra2`, cut to stay within 45 characters.
@@ -345,5 +389,8 @@ public final class Transformer {
         identityPossible = false
         allowTimeGenerated = false
         filter = nil
+        extractors = []
+        pipelineName = []
+        fileValues = .allocate(capacity: 1)
     }
 }

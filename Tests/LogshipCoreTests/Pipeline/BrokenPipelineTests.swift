@@ -165,7 +165,7 @@ let brokenPipelines: [BrokenPipeline] = [
 
             """#,
         [
-            "broken.json5:4:52: fields.map.Status.tpye: unknown key \"tpye\" (did you mean \"type\"?); allowed here: from, type, format, timezone, default, onError, value, nullValues",
+            "broken.json5:4:52: fields.map.Status.tpye: unknown key \"tpye\" (did you mean \"type\"?); allowed here: from, type, format, timezone, default, onError, value, nullValues, extract",
         ]),
     BrokenPipeline(
         "unknown key with no near match",

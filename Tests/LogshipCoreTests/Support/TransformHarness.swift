@@ -27,7 +27,7 @@ struct TransformHarness {
         let file = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0]
         let (decoder, names) = try DecoderFactory.open(file, spec: spec.source)
         let t = Transformer(spec: spec)
-        t.beginFile(fileKey: fileKey, names: names)
+        t.beginFile(fileKey: fileKey, names: names, path: file.relativePath)
         self.spec = spec
         self.decoder = decoder
         self.transformer = t
