@@ -101,13 +101,13 @@ import Testing
         let from = try run(["dcr", li, "--from-data-collector"])
         #expect(from.status == 2 && from.stderr.contains("set target.columnSuffixes to \"data-collector\""), "\(from.stderr)")
         for r in [apply, write, from] { #expect(r.stdout.isEmpty) }
-        let dcPath = Self.root.appendingPathComponent("pipelines/nginx-access.json5").path
+        let dcPath = Self.root.appendingPathComponent("pipelines/syslog-rfc3164.json5").path
         let dc = try run(["dcr", dcPath, "--json"])
         #expect(dc.status == 2 && dc.stderr.contains("Data Collector API"), "\(dc.stderr)")
         #expect(dc.stdout.isEmpty)
         let dcFrom = try run(["dcr", dcPath, "--from-data-collector"])
         #expect(dcFrom.status == 2 && dcFrom.stderr.contains("columnSuffixes: \"data-collector\""), "\(dcFrom.stderr)")
-        #expect(dcFrom.stderr.contains("stream: \"Custom-NginxAccess\""), "\(dcFrom.stderr)")
+        #expect(dcFrom.stderr.contains("stream: \"Custom-HostSyslog\""), "\(dcFrom.stderr)")
     }
 
     /// Without --json: the columns with both types, placeholders for what was not given, and
