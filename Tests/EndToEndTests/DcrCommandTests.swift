@@ -143,4 +143,25 @@ import Testing
         #expect(r.stdout.contains("  LogshipId      string\n"), "\(r.stdout)")
         #expect(!r.stdout.contains("not declared"), "\(r.stdout)")
     }
+
+    /// A record of 61 fields bound for a DCR is sent: the Data Collector API's 50-field default
+    /// does not apply to the Logs Ingestion API (its table holds 500 columns).
+    @Test func aSixtyOneFieldRecordGoesToADCR() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let fields = (0..<60).map { "\"f\($0)\":\($0)" }.joined(separator: ",")
+        dir.write("in/a.ndjson", "{\"time\":\"2026-11-23T10:00:00Z\",\(fields)}\n")
+        let p = dir.write("p.json5", """
+            { version: 1, name: "wide", source: { files: ["in/*.ndjson"], format: "ndjson" },
+              fields: { map: { TimeGenerated: { from: "time", type: "datetime" } } },
+              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-00000000000000000000000000000000",
+                        stream: "Custom-Wide" } }
+            """)
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--local", "--state-dir", state.path, "--progress", "none"], env: samplesClock)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rep = report(state.appendingPathComponent("local"))
+        #expect(rep["recordsSent"] as? Int == 1 && rep["recordsRejected"] as? Int == 0, "\(rep)")
+        #expect(r.stdout.contains("  f59            long\n"), "\(r.stdout)")
+    }
 }
