@@ -7,12 +7,15 @@ import LogshipSupport
 /// target block, or writes it into the pipeline file with `--write`.
 enum DcrApply {
     static func apply(
-        _ p: ParsedArguments, pipeline: PipelineSpec, path: String, plan: ProvisioningPlan, scope: ProvisioningPlan.Scope,
+        _ p: ParsedArguments, pipeline: PipelineSpec, path: String, plan: ProvisioningPlan,
+        scope: ProvisioningPlan.Scope,
         migrate: Bool
     ) async -> Int32 {
         let env = ProcessInfo.processInfo.environment
         let cloud = pipeline.target.cloud
-        guard let armScope = ARMProvisioner.scope(cloud: cloud), let cloudARM = ARMProvisioner.managementEndpoint(cloud: cloud) else {
+        guard let armScope = ARMProvisioner.scope(cloud: cloud),
+            let cloudARM = ARMProvisioner.managementEndpoint(cloud: cloud)
+        else {
             Console.error("logship dcr: target.cloud \"\(cloud)\" is unknown")
             return ExitCode.usage
         }
@@ -23,7 +26,9 @@ enum DcrApply {
                 Console.error("logship dcr: \(name): \(problem)")
                 return ExitCode.usage
             }
-            guard let u = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text) else { return ExitCode.usage }
+            guard let u = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text) else {
+                return ExitCode.usage
+            }
             base = u
         }
         var wait = 300.0
@@ -45,11 +50,14 @@ enum DcrApply {
             return ExitCode.usage
         }
         let tokens = TokenProvider(
-            authorityHost: creds.authorityHost, tenantId: creds.tenantId, clientId: creds.clientId, credential: creds.credential,
+            authorityHost: creds.authorityHost, tenantId: creds.tenantId, clientId: creds.clientId,
+            credential: creds.credential,
             scope: armScope, transport: Transports.for(creds.authorityHost, concurrency: 1), timeout: 60)
-        let transport: ARMTransport = base.scheme?.lowercased() == "http" ? SocketHTTPTransport() : URLSessionTransport(maxConnections: 1)
+        let transport: ARMTransport =
+            base.scheme?.lowercased() == "http" ? SocketHTTPTransport() : URLSessionTransport(maxConnections: 1)
         let provisioner = ARMProvisioner(
-            base: base, tokens: tokens, transport: transport, waitSeconds: wait, pollSeconds: min(5, max(wait / 60, 0.5)),
+            base: base, tokens: tokens, transport: transport, waitSeconds: wait,
+            pollSeconds: min(5, max(wait / 60, 0.5)),
             progress: { Console.error("logship dcr: \($0)") })
         var scope = scope
         if p.value("--location") == nil {
@@ -74,11 +82,18 @@ enum DcrApply {
         }
         var summary = outcome.tableCreated ? "created table \(plan.table)" : "table \(plan.table)"
         if outcome.migrated { summary += " (migrated to DCR-based ingestion)" }
-        if !outcome.tableCreated { summary += outcome.addedColumns.isEmpty ? " unchanged" : ", added \(outcome.addedColumns.joined(separator: ", "))" }
-        Console.error("logship dcr: \(summary); rule \(plan.ruleName): \(outcome.immutableId) at \(outcome.logsIngestionEndpoint)")
+        if !outcome.tableCreated {
+            summary +=
+                outcome.addedColumns.isEmpty ? " unchanged" : ", added \(outcome.addedColumns.joined(separator: ", "))"
+        }
+        Console.error(
+            "logship dcr: \(summary); rule \(plan.ruleName): \(outcome.immutableId) at \(outcome.logsIngestionEndpoint)"
+        )
 
         let principal = creds.clientId.isEmpty ? "<the sender's principal id>" : creds.clientId
-        let role = "az role assignment create --assignee \(principal) --role \"Monitoring Metrics Publisher\" --scope \(outcome.ruleResourceId)"
+        let role =
+            "az role assignment create --assignee \(principal) --role \"Monitoring Metrics Publisher\" "
+            + "--scope \(outcome.ruleResourceId)"
         if p.has("--write") {
             let url = URL(fileURLWithPath: path)
             do {
@@ -88,13 +103,17 @@ enum DcrApply {
                     file: url.lastPathComponent)
                 if edited != text {
                     // Beside the file, then renamed over it: a crash leaves the old file or the new one.
-                    let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).logship-edit")
+                    let temp = url.deletingLastPathComponent().appendingPathComponent(
+                        ".\(url.lastPathComponent).logship-edit")
                     try Data(edited.utf8).write(to: temp)
                     let attrs = try FileManager.default.attributesOfItem(atPath: url.path)
-                    if let perms = attrs[.posixPermissions] { try FileManager.default.setAttributes([.posixPermissions: perms], ofItemAtPath: temp.path) }
+                    if let perms = attrs[.posixPermissions] {
+                        try FileManager.default.setAttributes([.posixPermissions: perms], ofItemAtPath: temp.path)
+                    }
                     guard rename(temp.path, url.path) == 0 else {
                         try? FileManager.default.removeItem(at: temp)
-                        throw PipelineFileEdit.Refusal(description: "\(path): cannot replace it (\(String(cString: strerror(errno))))")
+                        throw PipelineFileEdit.Refusal(
+                            description: "\(path): cannot replace it (\(String(cString: strerror(errno))))")
                     }
                 }
                 Console.error("logship dcr: wrote target.endpoint and target.dcrImmutableId into \(path)")
@@ -111,7 +130,8 @@ enum DcrApply {
         } else {
             Console.out(targetBlock(pipeline, outcome))
         }
-        Console.out("\nGive the sender the role on the rule (not done by logship; it can take minutes to apply):\n  \(role)")
+        Console.out(
+            "\nGive the sender the role on the rule (not done by logship; it can take minutes to apply):\n  \(role)")
         return ExitCode.success
     }
 
@@ -130,7 +150,8 @@ enum DcrApply {
     static func switchTargetAdvice(_ pipeline: PipelineSpec, path: String) -> String {
         let t = pipeline.target.logType
         return """
-            logship dcr: \(path) targets the Data Collector API; --from-data-collector plans from a copy of it switched \
+            logship dcr: \(path) targets the Data Collector API; --from-data-collector plans from a copy of it \
+            switched \
             to the Logs Ingestion API that keeps the old column names. Give the copy this target, map every field with \
             a type (fields.passthrough: false), then run `logship dcr COPY --from-data-collector --apply …`:
               target: {
@@ -139,7 +160,8 @@ enum DcrApply {
                 dcrImmutableId: "dcr-00000000000000000000000000000000",
                 stream: "Custom-\(t)",                        // the table \(t)_CL
                 columnSuffixes: "data-collector",               // Level → Level_s, as the old table has it
-                tenantId: "${LOGSHIP_TENANT_ID}", clientId: "${LOGSHIP_CLIENT_ID}", clientSecret: "${LOGSHIP_CLIENT_SECRET}",
+                tenantId: "${LOGSHIP_TENANT_ID}", clientId: "${LOGSHIP_CLIENT_ID}",
+                clientSecret: "${LOGSHIP_CLIENT_SECRET}",
               },
             """
     }

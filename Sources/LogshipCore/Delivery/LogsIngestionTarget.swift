@@ -100,7 +100,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
                 continue
             }
             return Self.tagged(
-                Self.classify(response, managedIdentity: tokens.isManagedIdentity, grant: Self.roleCommand(tokens.clientId, dcrImmutableId)),
+                Self.classify(
+                    response, managedIdentity: tokens.isManagedIdentity,
+                    grant: Self.roleCommand(tokens.clientId, dcrImmutableId)),
                 requestId: id)
         }
     }
@@ -114,7 +116,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
     /// Maps an HTTP answer onto what the engine does next (a pure function; tested alone).
     /// - Parameter managedIdentity: the token is a managed identity's (in the 401 and 403 hints).
     /// - Parameter grant: the command that gives the sender the role, for the 403 message.
-    public static func classify(_ r: HTTPResponse, managedIdentity: Bool = false, grant: String? = nil) -> DeliveryOutcome {
+    public static func classify(_ r: HTTPResponse, managedIdentity: Bool = false, grant: String? = nil)
+        -> DeliveryOutcome
+    {
         let principal = managedIdentity ? "managed identity" : "application"
         let (code, message) = errorFields(r.body)
         let text = message ?? (r.body.isEmpty ? "no error text" : r.bodyText)
@@ -136,7 +140,8 @@ public struct LogsIngestionTarget: DeliveryTarget {
         case 403:
             return .fatal(
                 status: 403, code: code ?? "Forbidden",
-                reason: "\(text) (the \(principal) needs the Monitoring Metrics Publisher role on the data collection rule"
+                reason: "\(text) (the \(principal) needs the Monitoring Metrics Publisher role on the data "
+                    + "collection rule"
                     + (grant.map { ": \($0)" } ?? "") + "; a new role assignment can take several minutes to apply)")
         case 404:
             return .fatal(

@@ -23,7 +23,9 @@ public final class SocketHTTPTransport: HTTPTransport {
     }
 
     /// A PUT with a JSON body (Azure Resource Manager creates resources with it).
-    public func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+    public func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
         try await perform(Request(method: "PUT", url: url, headers: headers, body: body, timeout: timeout))
     }
 

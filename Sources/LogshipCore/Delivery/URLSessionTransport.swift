@@ -45,7 +45,9 @@ public final class URLSessionTransport: HTTPTransport {
     }
 
     /// A PUT with a JSON body (Azure Resource Manager creates resources with it).
-    public func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+    public func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = "PUT"
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

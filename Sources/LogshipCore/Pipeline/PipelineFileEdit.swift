@@ -11,7 +11,8 @@ public enum PipelineFileEdit {
     }
 
     /// The text with `target.<key>` set to each value. Values hold no quote or backslash.
-    public static func settingTarget(_ values: [(key: String, value: String)], in text: String, file: String) throws(Refusal)
+    public static func settingTarget(_ values: [(key: String, value: String)], in text: String, file: String)
+        throws(Refusal)
         -> String
     {
         let bytes = Array(text.utf8)
@@ -37,7 +38,8 @@ public enum PipelineFileEdit {
             }
             guard case .string(let old) = node.value else {
                 throw Refusal(
-                    description: "\(file):\(node.line):\(node.column): target.\(key) is \(node.typeName), not a string; "
+                    description:
+                        "\(file):\(node.line):\(node.column): target.\(key) is \(node.typeName), not a string; "
                         + "set it to \"\(value)\" yourself")
             }
             if old.contains("${") {
@@ -48,7 +50,11 @@ public enum PipelineFileEdit {
             guard let start = offset(bytes, line: node.line, column: node.column), start < bytes.count,
                 bytes[start] == 0x22 || bytes[start] == 0x27, let end = literalEnd(bytes, from: start)
             else {
-                throw Refusal(description: "\(file):\(node.line):\(node.column): target.\(key) is not a plain string literal; set it yourself")
+                throw Refusal(
+                    description:
+                        "\(file):\(node.line):\(node.column): target.\(key) is not a plain string literal; "
+                            + "set it yourself"
+                )
             }
             let quote = bytes[start]
             edits.append((start..<end, [quote] + Array(value.utf8) + [quote]))
@@ -86,7 +92,8 @@ public enum PipelineFileEdit {
     /// The byte offset of a 1-based line and column (columns count characters, as the reader's
     /// positions do; a byte order mark is not one).
     static func offset(_ bytes: [UInt8], line: Int, column: Int) -> Int? {
-        var l = 1, c = 1
+        var l = 1
+        var c = 1
         var k = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
         while k < bytes.count {
             if l == line && c == column { return k }

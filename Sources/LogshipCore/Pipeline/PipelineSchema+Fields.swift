@@ -196,7 +196,10 @@ extension Context {
     mutating func dataCollectorNames(_ fields: inout FieldsSpec, _ target: inout TargetSpec, m: [String: JSONNode]) {
         let node = Self.child(m["target"], "columnSuffixes")
         if fields.passthrough {
-            error(node, "target.columnSuffixes", "\"data-collector\" needs fields.passthrough: false: a suffix comes from a mapping's type, so map every field you send with its type")
+            error(
+                node, "target.columnSuffixes",
+                "\"data-collector\" needs fields.passthrough: false: a suffix comes from a mapping's type, so map "
+                    + "every field you send with its type")
             return
         }
         let mapNode = Self.child(m["fields"], "map")
@@ -223,7 +226,10 @@ extension Context {
                 }
             }
             guard let suffix else {
-                error(Self.child(mapNode, f.output) ?? mapNode, "fields.map.\(f.output)", "with target.columnSuffixes \"data-collector\", give it a type (string, int, long, double, bool, datetime or guid): the type names its column (\(f.output)_s, \(f.output)_d, …)")
+                error(
+                    Self.child(mapNode, f.output) ?? mapNode, "fields.map.\(f.output)",
+                    "with target.columnSuffixes \"data-collector\", give it a type (string, int, long, double, bool, "
+                        + "datetime or guid): the type names its column (\(f.output)_s, \(f.output)_d, …)")
                 continue
             }
             renamed[f.output] = f.output + suffix

@@ -98,7 +98,8 @@ extension Context {
                 if allowed.contains(v) {
                     t.dataCollectorSuffixes = v == "data-collector"
                 } else {
-                    error(c, "target.columnSuffixes", "\"\(v)\" is not allowed; allowed: \(allowed.joined(separator: ", "))")
+                    error(
+                        c, "target.columnSuffixes", "\"\(v)\" is not allowed; allowed: \(allowed.joined(separator: ", "))")
                 }
             }
             if let name = t.stream, !name.hasPrefix("Custom-"), !name.hasPrefix("Microsoft-") {

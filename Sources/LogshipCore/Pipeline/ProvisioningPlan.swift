@@ -123,11 +123,15 @@ public struct ProvisioningPlan: Sendable {
     /// mappings; nil when no sample was read (then untyped mappings are strings and passthrough
     /// adds nothing). `fromDataCollector`: the table was made by the Data Collector API, and the
     /// pipeline must send its suffixed names (`target.columnSuffixes: "data-collector"`).
-    public static func make(_ spec: PipelineSpec, sampled: [SampledColumn]?, fromDataCollector: Bool = false) throws(Failure)
-        -> ProvisioningPlan
+    public static func make(
+        _ spec: PipelineSpec, sampled: [SampledColumn]?, fromDataCollector: Bool = false
+    ) throws(Failure) -> ProvisioningPlan
     {
         if fromDataCollector && !spec.target.dataCollectorSuffixes {
-            throw Failure(description: "--from-data-collector keeps the table's suffixed column names (level_s); set target.columnSuffixes to \"data-collector\" so the pipeline sends them, and map every field with a type (README, Migrating)")
+            throw Failure(
+                description: "--from-data-collector keeps the table's suffixed column names (level_s); set "
+                    + "target.columnSuffixes to \"data-collector\" so the pipeline sends them, and map every field "
+                    + "with a type (README, logship dcr)")
         }
         guard spec.target.api == .logsIngestion else {
             throw Failure(description: "target.api is \"\(spec.target.api.rawValue)\"; a DCR and table are planned for a \"logs-ingestion\" pipeline")
@@ -162,7 +166,9 @@ public struct ProvisioningPlan: Sendable {
                 }
             } else if let i = inferred[m.output] {
                 t = (i.dcrType, i.tableType)
-                if i.dcrType != "string" { notes.append("\(m.output): no type in fields.map; \(t.dcr) from the sampled records") }
+                if i.dcrType != "string" {
+                    notes.append("\(m.output): no type in fields.map; \(t.dcr) from the sampled records")
+                }
             } else {
                 t = ("string", "string")
             }
@@ -175,7 +181,8 @@ public struct ProvisioningPlan: Sendable {
             add(Column(name: m.output, dcrType: t.dcr, tableType: t.table, origin: "fields.map"))
         }
         if let id = spec.fields.recordId {
-            let t = spec.target.dataCollectorSuffixes ? (dataCollectorTypes(id) ?? ("string", "string")) : ("string", "string")
+            let plain = ("string", "string")
+            let t = spec.target.dataCollectorSuffixes ? (dataCollectorTypes(id) ?? plain) : plain
             add(Column(name: id, dcrType: t.0, tableType: t.1, origin: "fields.recordId"))
         }
         if spec.fields.passthrough {

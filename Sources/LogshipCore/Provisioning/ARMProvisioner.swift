@@ -2,7 +2,8 @@ import Foundation
 
 /// The HTTP calls Azure Resource Manager needs: GET, PUT (create or update), POST (an action).
 public protocol ARMTransport: HTTPTransport {
-    func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse
+    func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
 }
 
 extension SocketHTTPTransport: ARMTransport {}
@@ -91,7 +92,8 @@ public struct ARMProvisioner: Sendable {
     /// The workspace's region (a DCR goes into its workspace's region).
     public func workspaceLocation(_ scope: ProvisioningPlan.Scope) async throws(Failure) -> String {
         progress("GET workspace \(scope.workspace) (its region)")
-        let r = try await call("GET", scope.workspaceResourceId, version: ProvisioningPlan.tableAPIVersion, accept: [200])
+        let r = try await call(
+            "GET", scope.workspaceResourceId, version: ProvisioningPlan.tableAPIVersion, accept: [200])
         guard let location = r.object["location"] as? String, !location.isEmpty else {
             throw Failure(description: "the workspace \(scope.workspace) reported no location", kind: .refused)
         }
@@ -100,7 +102,8 @@ public struct ARMProvisioner: Sendable {
 
     /// - Parameter migrate: the table was made by the Data Collector API: it must exist, and is
     ///   moved to DCR-based ingestion (its migrate action) before the rule writes into it.
-    public func apply(_ plan: ProvisioningPlan, _ scope: ProvisioningPlan.Scope, migrate: Bool = false) async throws(Failure)
+    public func apply(_ plan: ProvisioningPlan, _ scope: ProvisioningPlan.Scope, migrate: Bool = false)
+        async throws(Failure)
         -> Outcome
     {
         let tablePath = plan.tablePath(scope)
@@ -125,7 +128,8 @@ public struct ARMProvisioner: Sendable {
             }
             if !conflicts.isEmpty {
                 throw Failure(
-                    description: "the table \(plan.table) exists with other column types: \(conflicts.joined(separator: "; ")). "
+                    description:
+                        "the table \(plan.table) exists with other column types: \(conflicts.joined(separator: "; ")). "
                         + "Log Analytics does not change a column's type: map the field with the table's type, or to a "
                         + "new column name (fields.map), or delete the column in Azure first. Nothing was changed.",
                     kind: .conflict)
@@ -133,20 +137,25 @@ public struct ARMProvisioner: Sendable {
             let subType = schema["tableSubType"] as? String
             if migrate && subType?.lowercased() == "classic" {
                 progress("POST \(plan.table)/migrate: moving the Data Collector table to DCR-based ingestion")
-                _ = try await call("POST", tablePath + "/migrate", version: Self.migrateAPIVersion, accept: [200, 202, 204])
+                _ = try await call(
+                    "POST", tablePath + "/migrate", version: Self.migrateAPIVersion, accept: [200, 202, 204])
                 migrated = true
             } else if !migrate && subType?.lowercased() == "classic" {
                 throw Failure(
-                    description: "the table \(plan.table) was made by the Data Collector API (a classic table): migrate it "
-                        + "with `logship dcr PIPELINE --from-data-collector --apply …`, which keeps its suffixed column "
+                    description:
+                        "the table \(plan.table) was made by the Data Collector API (a classic table): migrate it "
+                        + "with `logship dcr PIPELINE --from-data-collector --apply …`, which keeps its suffixed "
+                        + "column "
                         + "names (level_s) for old queries, or pick another target.stream. Nothing was changed.",
                     kind: .conflict)
             }
         } else if migrate {
             throw Failure(
-                description: "--from-data-collector: the table \(plan.table) does not exist in workspace \(scope.workspace) "
+                description:
+                    "--from-data-collector: the table \(plan.table) does not exist in workspace \(scope.workspace) "
                     + "(resource group \(scope.resourceGroup)); there is nothing to migrate. Check --workspace and the "
-                    + "pipeline's table, or leave out --from-data-collector to create a new table. Nothing was changed.",
+                    + "pipeline's table, or leave out --from-data-collector to create a new table. "
+                    + "Nothing was changed.",
                 kind: .conflict)
         }
         let added = plan.tableColumns.filter { known[$0.name.lowercased()] == nil }
@@ -163,11 +172,15 @@ public struct ARMProvisioner: Sendable {
         if existing.status == 200 && added.isEmpty && !migrated {
             progress("table \(plan.table) has every column already")
         } else {
-            let what = existing.status == 200 ? "adding \(added.map(\.name).joined(separator: ", "))" : "\(added.count) columns"
+            let what =
+                existing.status == 200
+                ? "adding \(added.map(\.name).joined(separator: ", "))" : "\(added.count) columns"
             progress("PUT table \(plan.table) (\(what))")
-            let put = try await call("PUT", tablePath, version: ProvisioningPlan.tableAPIVersion, body: body, accept: [200, 201, 202])
+            let put = try await call(
+                "PUT", tablePath, version: ProvisioningPlan.tableAPIVersion, body: body, accept: [200, 201, 202])
             if put.status == 202 || state(put.object) != "succeeded" {
-                try await waitFor("table \(plan.table)", path: tablePath, version: ProvisioningPlan.tableAPIVersion) { o in
+                try await waitFor("table \(plan.table)", path: tablePath, version: ProvisioningPlan.tableAPIVersion) {
+                    o in
                     state(o) == "succeeded"
                 }
             }
@@ -176,16 +189,19 @@ public struct ARMProvisioner: Sendable {
         let rulePath = plan.rulePath(scope)
         progress("PUT data collection rule \(plan.ruleName) (kind Direct, stream \(plan.stream))")
         let ruleBody = plan.ruleBody(scope)
-        let put = try await call("PUT", rulePath, version: ProvisioningPlan.dcrAPIVersion, body: ruleBody, accept: [200, 201, 202])
+        let put = try await call(
+            "PUT", rulePath, version: ProvisioningPlan.dcrAPIVersion, body: ruleBody, accept: [200, 201, 202])
         var rule = put.object
         if Self.ids(rule) == nil {
             rule = try await waitFor(
-                "data collection rule \(plan.ruleName) to report its immutableId and endpoints.logsIngestion", path: rulePath,
+                "data collection rule \(plan.ruleName) to report its immutableId and endpoints.logsIngestion",
+                path: rulePath,
                 version: ProvisioningPlan.dcrAPIVersion
             ) { o in Self.ids(o) != nil }
         }
         guard let (immutableId, endpoint) = Self.ids(rule) else {
-            throw Failure(description: "the data collection rule \(plan.ruleName) reported no immutableId", kind: .refused)
+            throw Failure(
+                description: "the data collection rule \(plan.ruleName) reported no immutableId", kind: .refused)
         }
         return Outcome(
             immutableId: immutableId, logsIngestionEndpoint: endpoint, ruleResourceId: rulePath,
@@ -225,7 +241,9 @@ public struct ARMProvisioner: Sendable {
             await sleep(pollSeconds)
         }
         throw Failure(
-            description: "\(what): not there after \(Int(waitSeconds)) s; run the same command again later (it changes nothing twice)",
+            description:
+                "\(what): not there after \(Int(waitSeconds)) s; run the same command again later "
+                    + "(it changes nothing twice)",
             kind: .unanswered)
     }
 
@@ -246,7 +264,8 @@ public struct ARMProvisioner: Sendable {
         do {
             token = try await tokens.token()
         } catch {
-            throw Failure(description: "no token for Azure Resource Manager (\(tokens.scope)): \(error)", kind: .refused)
+            throw Failure(
+                description: "no token for Azure Resource Manager (\(tokens.scope)): \(error)", kind: .refused)
         }
         let headers = [("Authorization", "Bearer \(token.value.value)"), ("Content-Type", "application/json")]
         let payload = body.map { ProvisioningPlan.json($0, pretty: false) }.map { Data($0.utf8) } ?? Data()
@@ -268,13 +287,15 @@ public struct ARMProvisioner: Sendable {
             switch response.status {
             case 401: hint = " (the token was refused: check the tenant and the credentials)"
             case 403:
-                hint = " (the identity needs Contributor rights, or Log Analytics Contributor and Monitoring Contributor, "
+                hint =
+                    " (the identity needs Contributor rights, or Log Analytics Contributor and Monitoring Contributor, "
                     + "on the resource group and the workspace)"
             case 404: hint = " (check --subscription, --resource-group and --workspace)"
             default: break
             }
             throw Failure(
-                description: "\(method) \(path): HTTP \(response.status) \(text.isEmpty ? response.bodyText : text)\(hint)",
+                description:
+                    "\(method) \(path): HTTP \(response.status) \(text.isEmpty ? response.bodyText : text)\(hint)",
                 kind: .refused)
         }
         return Answer(status: response.status, object: object)
