@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import LogshipCore
+import LogshipSupport
 
 /// `ARMProvisioner`'s wait for a rule that reports its ids later, on a scripted ARM: bounded
 /// in looks, saying so each time, with an injected sleep (no real waiting).
@@ -68,8 +69,9 @@ import Testing
         let arm = ScriptedARM([(404, "{}"), (201, "{}"), (201, Self.creating)] + Array(repeating: (200, Self.creating), count: 10))
         let log = Log(), slept = Log()
         let scope = ProvisioningPlan.Scope(subscription: "s", resourceGroup: "g", workspace: "w", location: "westeurope")
+        let p = try plan()
         do {
-            _ = try await provisioner(arm, log, wait: 3, slept: slept).apply(try plan(), scope)
+            _ = try await provisioner(arm, log, wait: 3, slept: slept).apply(p, scope)
             Issue.record("expected a failure")
         } catch {
             #expect(error.kind == .unanswered)
