@@ -36,6 +36,10 @@ enum ARMVersions {
     /// Types a stream declaration's column may have.
     static let streamTypes = ["string", "int", "long", "real", "boolean", "dynamic", "datetime"]
     static let audience = "https://management.azure.com/"
+    /// `POST …/tables/{name}/migrate`: a Data Collector table moves to DCR-based ingestion.
+    static let migrate = "2021-12-01-preview"
+    /// The region of the emulator's workspaces; a rule writing into one must be there too.
+    static let workspaceLocation = "westeurope"
 }
 
 extension Emulator {
@@ -47,14 +51,19 @@ extension Emulator {
     func arm(_ req: ServerRequest, parts: [String]) -> ServerReply? {
         let lower = parts.map { $0.lowercased() }
         guard parts.count >= 9, lower[1] == "subscriptions", lower[3] == "resourcegroups", lower[5] == "providers" else { return nil }
+        let isWorkspace = parts.count == 9 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces"
         let isTable =
             parts.count == 11 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces" && lower[9] == "tables"
+        let isMigrate =
+            parts.count == 12 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces" && lower[9] == "tables"
+            && lower[11] == "migrate"
         let isRule = parts.count == 9 && lower[6] == "microsoft.insights" && lower[7] == "datacollectionrules"
-        guard isTable || isRule else { return nil }
-        guard req.method == "PUT" || req.method == "GET" else {
-            return ingestionError(405, "MethodNotAllowed", "The emulator plays PUT and GET on this resource.")
+        guard isWorkspace || isTable || isMigrate || isRule else { return nil }
+        let allowed = isMigrate ? ["POST"] : isWorkspace ? ["GET"] : ["PUT", "GET"]
+        guard allowed.contains(req.method) else {
+            return ingestionError(405, "MethodNotAllowed", "The emulator plays \(allowed.joined(separator: " and ")) on this resource.")
         }
-        let expected = isTable ? ARMVersions.tables : ARMVersions.dataCollectionRules
+        let expected = isMigrate ? ARMVersions.migrate : isRule ? ARMVersions.dataCollectionRules : ARMVersions.tables
         guard let version = req.query["api-version"] else {
             return ingestionError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
         }
@@ -64,8 +73,10 @@ extension Emulator {
         }
         if let refusal = checkBearer(req, audience: ARMVersions.audience) { return refusal }
         let id = parts.joined(separator: "/")
+        if isWorkspace { return workspace(id: id, name: parts[8]) }
+        if isMigrate { return migrateTable(id: parts[0..<11].joined(separator: "/"), name: parts[10]) }
         if isTable {
-            return req.method == "GET" ? getTable(id: id) : putTable(req, id: id, name: parts[10])
+            return req.method == "GET" ? getTable(id: id, name: parts[10]) : putTable(req, id: id, name: parts[10])
         }
         return req.method == "GET" ? getRule(id: id) : putRule(req, id: id, name: parts[8])
     }
@@ -79,9 +90,58 @@ extension Emulator {
         return .respond(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: [UInt8](data))
     }
 
-    private func getTable(id: String) -> ServerReply {
-        guard let t = lock.withLock({ arm.tables[id.lowercased()] }) else { return notFound("table", id) }
-        return resourceReply(200, tableResource(id: id, t))
+    private func getTable(id: String, name: String) -> ServerReply {
+        if let t = lock.withLock({ arm.tables[id.lowercased()] }) { return resourceReply(200, tableResource(id: id, t)) }
+        if let classic = classicTable(name) { return resourceReply(200, tableResource(id: id, classic)) }
+        return notFound("table", id)
+    }
+
+    /// Every workspace path names the emulator's one workspace, in `ARMVersions.workspaceLocation`.
+    private func workspace(id: String, name: String) -> ServerReply {
+        resourceReply(200, [
+            "id": id, "name": name, "type": "Microsoft.OperationalInsights/workspaces", "location": ARMVersions.workspaceLocation,
+            "properties": ["customerId": config.workspaceId, "provisioningState": "Succeeded"],
+        ])
+    }
+
+    /// A table the Data Collector API made in this emulator (records sent to `/api/logs`), as
+    /// ARM shows such a table: subtype `Classic`, its columns with their suffixed names. nil
+    /// when there is none, or when it was migrated (then it is in `arm.tables`).
+    func classicTable(_ name: String) -> ARMResources.Table? {
+        let stored = columns(table: name)
+        guard !stored.isEmpty else { return nil }
+        var cols: [(name: String, type: String)] = [("TimeGenerated", "dateTime")]
+        for c in stored {
+            let t: String
+            switch c.type {
+            case .string: t = "string"
+            case .double: t = "real"
+            case .bool: t = "boolean"
+            case .dateTime: t = "dateTime"
+            case .guid: t = "guid"
+            }
+            cols.append((c.name, t))
+        }
+        let body: [String: Any] = [
+            "properties": ["schema": ["name": name, "tableSubType": "Classic", "columns": cols.map { ["name": $0.name, "type": $0.type] }]]
+        ]
+        return ARMResources.Table(name: name, columns: cols, body: body)
+    }
+
+    /// The migrate action: the classic table becomes a DCR-based one with the same columns.
+    private func migrateTable(id: String, name: String) -> ServerReply {
+        if lock.withLock({ arm.tables[id.lowercased()] }) != nil {
+            return ingestionError(400, "InvalidOperation", "The table '\(name)' is not a classic table; it takes DCR-based ingestion already.")
+        }
+        guard var t = classicTable(name) else { return notFound("table", id) }
+        var props = (t.body["properties"] as? [String: Any]) ?? [:]
+        var schema = (props["schema"] as? [String: Any]) ?? [:]
+        schema["tableSubType"] = "DataCollectionRuleBased"
+        props["schema"] = schema
+        t.body["properties"] = props
+        let table = t
+        lock.withLock { arm.tables[id.lowercased()] = table }
+        return .respond(status: 204, headers: [], body: [])
     }
 
     private func getRule(id: String) -> ServerReply {
@@ -158,7 +218,25 @@ extension Emulator {
         guard tg.type == "dateTime" else {
             return invalidPayload("properties.schema.columns: TimeGenerated must be of type dateTime, not \(tg.type).")
         }
-        let table = ARMResources.Table(name: name, columns: columns, body: body)
+        if classicTable(name) != nil, lock.withLock({ arm.tables[id.lowercased()] }) == nil {
+            return invalidPayload("The table '\(name)' was created by the Data Collector API (a classic table); migrate it first: POST \(id)/migrate?api-version=\(ARMVersions.migrate).")
+        }
+        // A custom column keeps its type for its life: the service refuses a change.
+        if let old = lock.withLock({ arm.tables[id.lowercased()] }) {
+            for c in columns {
+                if let was = old.columns.first(where: { $0.name.lowercased() == c.name.lowercased() }), was.type != c.type {
+                    return invalidPayload("Changing the type of column '\(c.name)' from \(was.type) to \(c.type) is not supported.")
+                }
+            }
+        }
+        var stored = body
+        if var props = stored["properties"] as? [String: Any], var schema = props["schema"] as? [String: Any] {
+            // The subtype is the service's to say; a PUT makes a DCR-based table.
+            schema["tableSubType"] = "DataCollectionRuleBased"
+            props["schema"] = schema
+            stored["properties"] = props
+        }
+        let table = ARMResources.Table(name: name, columns: columns, body: stored)
         let existed = lock.withLock { () -> Bool in
             let key = id.lowercased()
             let existed = arm.tables[key] != nil
@@ -220,6 +298,10 @@ extension Emulator {
     func validateRule(_ body: [String: Any]) -> Result<[DCRDeclaration.Stream], ARMError> {
         guard let location = body["location"] as? String, !location.isEmpty else {
             return .failure(ARMError("location is required."))
+        }
+        let region = location.lowercased().replacingOccurrences(of: " ", with: "")
+        guard region == ARMVersions.workspaceLocation else {
+            return .failure(ARMError("location '\(location)': a rule sending to a Log Analytics workspace must be in the workspace's region ('\(ARMVersions.workspaceLocation)')."))
         }
         // Only kind Direct gives the rule its own ingestion endpoint, which is what the emulator serves.
         guard (body["kind"] as? String)?.lowercased() == "direct" else {
@@ -289,6 +371,9 @@ extension Emulator {
             }
             for d in ds {
                 let ws = workspaces[d]!
+                if lock.withLock({ arm.tables["\(ws)/tables/\(tableName)".lowercased()] }) == nil, classicTable(tableName) != nil {
+                    return .failure(ARMError("\(path).outputStream: the table '\(tableName)' was created by the Data Collector API; migrate it first (POST …/tables/\(tableName)/migrate)."))
+                }
                 guard let table = lock.withLock({ arm.tables["\(ws)/tables/\(tableName)".lowercased()] }) else {
                     return .failure(ARMError("\(path).outputStream: the table '\(tableName)' does not exist in workspace '\(ws)'; create it first."))
                 }

@@ -69,7 +69,7 @@ struct Logship {
             case "preview": code = try PreviewCommand.main(args)
             case "status": code = try StatusCommand.main(args)
             case "replay": code = try await ReplayCommand.main(args)
-            case "dcr": code = try DcrCommand.main(args)
+            case "dcr": code = try await DcrCommand.main(args)
             case "emulate": code = try await EmulateCommand.main(args)
             case "init": code = try InitCommand.main(args)
             case "completion": code = try CompletionCommand.main(args)

@@ -90,17 +90,24 @@ import Testing
         }
     }
 
-    /// What is not built says so, and a data-collector pipeline is a usage error.
-    @Test func unbuiltFlagsAndDataCollectorPipelinesExitTwo() throws {
+    /// --apply needs to know where; --from-data-collector needs the suffixed names; a
+    /// data-collector pipeline is a usage error (with --from-data-collector: the target to switch to).
+    @Test func missingPiecesAndDataCollectorPipelinesExitTwo() throws {
         let li = Self.root.appendingPathComponent("pipelines/logs-ingestion.json5").path
-        for flag in ["--apply", "--from-data-collector"] {
-            let r = try run(["dcr", li, flag])
-            #expect(r.status == 2 && r.stderr.contains("not built yet"), "\(flag): \(r.stderr)")
-            #expect(r.stdout.isEmpty)
-        }
-        let dc = try run(["dcr", Self.root.appendingPathComponent("pipelines/nginx-access.json5").path, "--json"])
+        let apply = try run(["dcr", li, "--apply", "--subscription", "s"])
+        #expect(apply.status == 2 && apply.stderr.contains("--resource-group is required"), "\(apply.stderr)")
+        let write = try run(["dcr", li, "--write"])
+        #expect(write.status == 2 && write.stderr.contains("--write goes with --apply"), "\(write.stderr)")
+        let from = try run(["dcr", li, "--from-data-collector"])
+        #expect(from.status == 2 && from.stderr.contains("set target.columnSuffixes to \"data-collector\""), "\(from.stderr)")
+        for r in [apply, write, from] { #expect(r.stdout.isEmpty) }
+        let dcPath = Self.root.appendingPathComponent("pipelines/syslog-rfc3164.json5").path
+        let dc = try run(["dcr", dcPath, "--json"])
         #expect(dc.status == 2 && dc.stderr.contains("Data Collector API"), "\(dc.stderr)")
         #expect(dc.stdout.isEmpty)
+        let dcFrom = try run(["dcr", dcPath, "--from-data-collector"])
+        #expect(dcFrom.status == 2 && dcFrom.stderr.contains("columnSuffixes: \"data-collector\""), "\(dcFrom.stderr)")
+        #expect(dcFrom.stderr.contains("stream: \"Custom-HostSyslog\""), "\(dcFrom.stderr)")
     }
 
     /// Without --json: the columns with both types, placeholders for what was not given, and
@@ -135,5 +142,26 @@ import Testing
         #expect(r.stdout.contains("  Seq            long\n"), "the planned types are declared: \(r.stdout)")
         #expect(r.stdout.contains("  LogshipId      string\n"), "\(r.stdout)")
         #expect(!r.stdout.contains("not declared"), "\(r.stdout)")
+    }
+
+    /// A record of 61 fields bound for a DCR is sent: the Data Collector API's 50-field default
+    /// does not apply to the Logs Ingestion API (its table holds 500 columns).
+    @Test func aSixtyOneFieldRecordGoesToADCR() throws {
+        let dir = TempDir()
+        defer { dir.cleanup() }
+        let fields = (0..<60).map { "\"f\($0)\":\($0)" }.joined(separator: ",")
+        dir.write("in/a.ndjson", "{\"time\":\"2026-11-23T10:00:00Z\",\(fields)}\n")
+        let p = dir.write("p.json5", """
+            { version: 1, name: "wide", source: { files: ["in/*.ndjson"], format: "ndjson" },
+              fields: { map: { TimeGenerated: { from: "time", type: "datetime" } } },
+              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-00000000000000000000000000000000",
+                        stream: "Custom-Wide" } }
+            """)
+        let state = dir.file("state")
+        let r = try run(["run", p.path, "--local", "--state-dir", state.path, "--progress", "none"], env: samplesClock)
+        #expect(r.status == 0, "\(r.stderr)")
+        let rep = report(state.appendingPathComponent("local"))
+        #expect(rep["recordsSent"] as? Int == 1 && rep["recordsRejected"] as? Int == 0, "\(rep)")
+        #expect(r.stdout.contains("  f59            long\n"), "\(r.stdout)")
     }
 }

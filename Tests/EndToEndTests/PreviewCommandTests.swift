@@ -3,7 +3,9 @@ import Testing
 
 /// `logship preview` (and, for secrets, `validate` and `run --dry-run`) run as the built binary.
 @Suite struct PreviewCommandTests {
-    static var quickstart: String { Binary.packageRoot.appendingPathComponent("pipelines/quickstart.json5").path }
+    /// The quick start's application logs, passed through to the Data Collector API (whose
+    /// column suffixes preview shows).
+    static var quickstart: String { Binary.packageRoot.appendingPathComponent("pipelines/app-data-collector.json5").path }
     static var samples: String { Binary.packageRoot.appendingPathComponent("samples/app").path }
 
     static func json(_ text: String) throws -> [String: Any] {

@@ -83,9 +83,12 @@ import Testing
         #expect(QuickStart.logshipArguments == ["run", "pipelines/quickstart.json5", "--local"])
         let r = try run(QuickStart.logshipArguments, cwd: clone)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("Table QuickstartApp_CL: 240 row(s)"))
-        #expect(r.stdout.contains("requestId_g"))
-        #expect(r.stdout.contains("durationMs_d"))
+        // The Logs Ingestion API: the planned DCR's stream, typed from the data.
+        #expect(r.stdout.contains("Stream Custom-QuickstartApp: 240 row(s)"), "\(r.stdout)")
+        for line in ["  durationMs     real\n", "  status         long\n", "  client         dynamic\n", "  cached         boolean\n"] {
+            #expect(r.stdout.contains(line), "\(r.stdout)")
+        }
+        #expect(!r.stdout.contains("not declared"), "\(r.stdout)")
         // What the README shows of the output is what the command prints.
         for line in try Readme.load().quickStartOutput() where line.trimmingCharacters(in: .whitespaces) != "..." {
             #expect(r.stdout.contains(line), "the README's quick start shows \"\(line)\", the run printed:\n\(r.stdout)")

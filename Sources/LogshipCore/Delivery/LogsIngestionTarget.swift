@@ -99,7 +99,11 @@ public struct LogsIngestionTarget: DeliveryTarget {
                 await tokens.invalidate(token)
                 continue
             }
-            return Self.tagged(Self.classify(response, managedIdentity: tokens.isManagedIdentity), requestId: id)
+            return Self.tagged(
+                Self.classify(
+                    response, managedIdentity: tokens.isManagedIdentity,
+                    grant: Self.roleCommand(tokens.clientId, dcrImmutableId)),
+                requestId: id)
         }
     }
 
@@ -111,7 +115,10 @@ public struct LogsIngestionTarget: DeliveryTarget {
 
     /// Maps an HTTP answer onto what the engine does next (a pure function; tested alone).
     /// - Parameter managedIdentity: the token is a managed identity's (in the 401 and 403 hints).
-    public static func classify(_ r: HTTPResponse, managedIdentity: Bool = false) -> DeliveryOutcome {
+    /// - Parameter grant: the command that gives the sender the role, for the 403 message.
+    public static func classify(_ r: HTTPResponse, managedIdentity: Bool = false, grant: String? = nil)
+        -> DeliveryOutcome
+    {
         let principal = managedIdentity ? "managed identity" : "application"
         let (code, message) = errorFields(r.body)
         let text = message ?? (r.body.isEmpty ? "no error text" : r.bodyText)
@@ -133,7 +140,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
         case 403:
             return .fatal(
                 status: 403, code: code ?? "Forbidden",
-                reason: "\(text) (the \(principal) needs the Monitoring Metrics Publisher role on the data collection rule; a new role assignment can take several minutes to apply)")
+                reason: "\(text) (the \(principal) needs the Monitoring Metrics Publisher role on the data "
+                    + "collection rule"
+                    + (grant.map { ": \($0)" } ?? "") + "; a new role assignment can take several minutes to apply)")
         case 404:
             return .fatal(
                 status: 404, code: code ?? "NotFound",
@@ -144,6 +153,15 @@ public struct LogsIngestionTarget: DeliveryTarget {
         default:
             return .permanent(status: r.status, code: code ?? "HTTP\(r.status)", reason: text)
         }
+    }
+
+    /// `az role assignment create` for Monitoring Metrics Publisher on the rule. The rule's
+    /// resource id is not known here: the command finds it by immutable id (`logship dcr --apply`
+    /// prints it whole).
+    static func roleCommand(_ clientId: String, _ dcrImmutableId: String) -> String {
+        let assignee = clientId.isEmpty ? "<the managed identity's principal id>" : clientId
+        return "az role assignment create --assignee \(assignee) --role \"Monitoring Metrics Publisher\" --scope "
+            + "\"$(az monitor data-collection rule list --query \"[?immutableId=='\(dcrImmutableId)'].id\" -o tsv)\""
     }
 
     /// What the engine does when no token could be had.

@@ -22,6 +22,13 @@ public final class SocketHTTPTransport: HTTPTransport {
         try await perform(Request(method: "GET", url: url, headers: headers, body: Data(), timeout: timeout))
     }
 
+    /// A PUT with a JSON body (Azure Resource Manager creates resources with it).
+    public func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
+        try await perform(Request(method: "PUT", url: url, headers: headers, body: body, timeout: timeout))
+    }
+
     private func perform(_ request: Request) async throws(TransportError) -> HTTPResponse {
         let result: Result<HTTPResponse, TransportError> = await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) in
@@ -87,7 +94,7 @@ public final class SocketHTTPTransport: HTTPTransport {
             var path = url.path.isEmpty ? "/" : url.path
             if let q = url.query { path += "?" + q }
             var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
-            if method == "POST" { head += "Content-Length: \(body.count)\r\n" }
+            if method != "GET" { head += "Content-Length: \(body.count)\r\n" }
             head += "Connection: close\r\n"
             for (k, v) in headers where k.lowercased() != "content-length" && k.lowercased() != "connection" { head += "\(k): \(v)\r\n" }
             head += "\r\n"

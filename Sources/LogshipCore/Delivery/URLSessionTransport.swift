@@ -44,6 +44,17 @@ public final class URLSessionTransport: HTTPTransport {
         return try await exchange(request, body: nil)
     }
 
+    /// A PUT with a JSON body (Azure Resource Manager creates resources with it).
+    public func put(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
+        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
+        request.httpMethod = "PUT"
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.setValue("close", forHTTPHeaderField: "Connection")
+        return try await exchange(request, body: body)
+    }
+
     private func exchange(_ request: URLRequest, body: Data?) async throws(TransportError) -> HTTPResponse {
         let data: Data
         let response: URLResponse

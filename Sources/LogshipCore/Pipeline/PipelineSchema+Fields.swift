@@ -212,4 +212,55 @@ extension Context {
     }
 
     /// `target.dcr`: the declaration must be readable and declare the stream.
+
+    /// `target.columnSuffixes: "data-collector"`: every column gets the suffix the Data Collector
+    /// API gave it (`_s` string, `_d` number, `_b` bool, `_t` datetime, `_g` guid; README
+    /// "Migrating"), so records land in a migrated table's old columns. The suffix comes from
+    /// the mapping's type, so every mapping needs one and passthrough (whose types the data
+    /// decides, record by record) is off.
+    mutating func dataCollectorNames(_ fields: inout FieldsSpec, _ target: inout TargetSpec, m: [String: JSONNode]) {
+        let node = Self.child(m["target"], "columnSuffixes")
+        if fields.passthrough {
+            error(
+                node, "target.columnSuffixes",
+                "\"data-collector\" needs fields.passthrough: false: a suffix comes from a mapping's type, so map "
+                    + "every field you send with its type")
+            return
+        }
+        let mapNode = Self.child(m["fields"], "map")
+        var renamed: [String: String] = [:]
+        for (k, f) in fields.map.enumerated() where !FieldNames.isTimeGenerated(f.output) {
+            let suffix: String?
+            switch f.type {
+            case .string?: suffix = "_s"
+            case .int?, .long?, .double?: suffix = "_d"
+            case .bool?: suffix = "_b"
+            case .datetime?: suffix = "_t"
+            case .guid?: suffix = "_g"
+            case .json?: suffix = nil
+            case nil:
+                if case .constant(let c) = f.source {
+                    switch c.value {
+                    case .string: suffix = "_s"
+                    case .number: suffix = "_d"
+                    case .bool: suffix = "_b"
+                    default: suffix = nil
+                    }
+                } else {
+                    suffix = nil
+                }
+            }
+            guard let suffix else {
+                error(
+                    Self.child(mapNode, f.output) ?? mapNode, "fields.map.\(f.output)",
+                    "with target.columnSuffixes \"data-collector\", give it a type (string, int, long, double, bool, "
+                        + "datetime or guid): the type names its column (\(f.output)_s, \(f.output)_d, …)")
+                continue
+            }
+            renamed[f.output] = f.output + suffix
+            fields.map[k].output = f.output + suffix
+        }
+        if let id = fields.recordId { fields.recordId = id + "_g" }
+        if let tf = target.timeGeneratedField, let r = renamed[tf] { target.timeGeneratedField = r }
+    }
 }

@@ -46,7 +46,7 @@ extension Context {
             }
         }
 
-        guard var source, let target else { return nil }
+        guard var source, var target else { return nil }
         if target.api == .logsIngestion {
             let hasBody = (m["limits"].flatMap { node -> JSONNode? in
                 if case .object(let mm) = node.value { return mm.first { $0.key == "maxBodyBytes" }?.node }
@@ -59,6 +59,8 @@ extension Context {
             // The Logs Ingestion API's own value limit is the default; a value written in the
             // pipeline is kept, 32766 included (it was once taken for "not written").
             if Self.child(m["limits"], "maxValueBytes") == nil { limits.maxValueBytes = 65_535 }
+            // A DCR-based table takes 500 columns; the Data Collector API's 50 does not apply.
+            if limits.maxFieldsDefaulted { limits.maxFields = LimitsSpec.logsIngestionMaxFields }
             deriveTimeGenerated(&fields, target: target, m: m)
             checkDCR(target, m: m, base: url.deletingLastPathComponent())
         } else {
@@ -68,6 +70,7 @@ extension Context {
             }
         }
         crossChecks(root: root, m: m, source: source, fields: fields, target: target, limits: limits)
+        if target.dataCollectorSuffixes { dataCollectorNames(&fields, &target, m: m) }
         // A mapping's null tokens belong to its input column: the CSV decoder, which knows which
         // values were quoted, applies them (docs/pipeline.md "Null values").
         for f in fields.map {

@@ -6,7 +6,7 @@ extension Context {
     mutating func targetSpec(_ node: JSONNode) -> TargetSpec? {
         let common = ["api", "timeGeneratedField", "cloud", "endpoint"]
         let dc = ["logType", "workspaceId", "sharedKey", "sharedKeyFile", "resourceId"]
-        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "clientSecretFile", "federatedTokenFile", "managedIdentity", "authorityHost", "dcr"]
+        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "clientSecretFile", "federatedTokenFile", "managedIdentity", "authorityHost", "dcr", "columnSuffixes"]
         guard case .object(let raw) = node.value else {
             error(node, "target", "expected an object, found \(node.typeName)")
             return nil
@@ -93,6 +93,15 @@ extension Context {
                 t.authorityHost = s
             }
             t.dcr = string(m["dcr"], "target.dcr")
+            if let c = m["columnSuffixes"], let v = string(c, "target.columnSuffixes") {
+                let allowed = ["none", "data-collector"]
+                if allowed.contains(v) {
+                    t.dataCollectorSuffixes = v == "data-collector"
+                } else {
+                    error(
+                        c, "target.columnSuffixes", "\"\(v)\" is not allowed; allowed: \(allowed.joined(separator: ", "))")
+                }
+            }
             if let name = t.stream, !name.hasPrefix("Custom-"), !name.hasPrefix("Microsoft-") {
                 error(m["stream"], "target.stream", "\"\(name)\": stream names start with Custom- (or Microsoft- for built-in tables)")
             }
@@ -158,7 +167,10 @@ extension Context {
         if let n = integer(m["maxRecordsPerChunk"], "limits.maxRecordsPerChunk", 1...10_000_000) { l.maxRecordsPerChunk = n }
         if let o = choice(m["oversizedValue"], "limits.oversizedValue", OversizedValuePolicy.self) { l.oversizedValue = o }
         if let n = integer(m["maxValueBytes"], "limits.maxValueBytes", 16...65_535) { l.maxValueBytes = n }
-        if let n = integer(m["maxFields"], "limits.maxFields", 1...500) { l.maxFields = n }
+        if let n = integer(m["maxFields"], "limits.maxFields", 1...500) {
+            l.maxFields = n
+            l.maxFieldsDefaulted = false
+        }
         if let t = choice(m["tooManyFields"], "limits.tooManyFields", TooManyFieldsPolicy.self) { l.tooManyFields = t }
         if let p = m["packField"], let s = string(p, "limits.packField") {
             if let problem = FieldNames.problem(s) { error(p, "limits.packField", problem) } else { l.packField = s }

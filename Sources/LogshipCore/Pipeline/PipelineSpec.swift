@@ -212,6 +212,9 @@ public struct TargetSpec: Sendable {
     public var managedIdentity = false
     public var authorityHost: String? = nil
     public var dcr: String? = nil
+    /// `columnSuffixes: "data-collector"`: columns carry the names the Data Collector API gave
+    /// them (`Level` → `Level_s`), so a migrated `_CL` table keeps serving old queries.
+    public var dataCollectorSuffixes = false
 }
 
 public enum OversizedValuePolicy: String, Sendable, CaseIterable { case truncate, reject }
@@ -219,12 +222,23 @@ public enum TooManyFieldsPolicy: String, Sendable, CaseIterable { case fail, war
 
 public struct LimitsSpec: Sendable {
     public static let defaultMaxBodyBytes = 25_000_000
+    /// The Logs Ingestion API's default for `maxFields`: a table's column limit.
+    public static let logsIngestionMaxFields = 500
+    /// The `maxFields` default before it became per-API: what the spec hash counts for a
+    /// pipeline that does not write the key.
+    static let hashedDefaultMaxFields = 50
     public var maxBodyBytes = LimitsSpec.defaultMaxBodyBytes
     public var maxRecordsPerChunk: Int? = nil
     public var oversizedValue: OversizedValuePolicy = .truncate
     /// Largest value in bytes of UTF-8 (32,766 for the Data Collector API).
     public var maxValueBytes = 32_766
+    /// Fields per record. The default is the API's: 50 for the Data Collector API (its
+    /// recommended ceiling), 500 for the Logs Ingestion API (a table's columns;
+    /// docs/service-facts.md).
     public var maxFields = 50
+    /// True when `maxFields` was not written in the pipeline: the spec hash then counts the
+    /// old default (50), so that state directories written before the per-API default resume.
+    public var maxFieldsDefaulted = true
     public var tooManyFields: TooManyFieldsPolicy = .fail
     /// The JSON text column that `pack` puts extra fields into.
     public var packField = "Extra"

@@ -62,6 +62,19 @@ public struct ProvisioningPlan: Sendable {
     /// The DCR's resource name.
     public var ruleName: String
 
+    /// A column typed from sampled records: its property name and its types in the stream and
+    /// the table.
+    public struct SampledColumn: Sendable, Equatable {
+        public var field: String
+        public var dcrType: String
+        public var tableType: String
+        public init(field: String, dcrType: String, tableType: String) {
+            self.field = field
+            self.dcrType = dcrType
+            self.tableType = tableType
+        }
+    }
+
     /// The table's columns: `TimeGenerated` (required, dateTime) first, then the stream's others.
     public var tableColumns: [Column] {
         [Column(name: "TimeGenerated", dcrType: "datetime", tableType: "dateTime", origin: "required")]
@@ -91,22 +104,35 @@ public struct ProvisioningPlan: Sendable {
         }
     }
 
-    /// What `preview`'s inference saw, as stream and table types. Nested values are sampled as
-    /// strings of JSON; a guid-looking string is kept a string (nothing in the pipeline says
-    /// every value will be one).
-    static func types(_ t: InferredColumnType) -> (dcr: String, table: String) {
-        switch t {
-        case .string, .guid: return ("string", "string")
-        case .real: return ("real", "real")
-        case .bool: return ("boolean", "boolean")
-        case .datetime: return ("datetime", "dateTime")
+    /// The stream and table types of a column the Data Collector API named: its suffix says
+    /// (`_s` string, `_d` real, `_b` boolean, `_t` datetime, `_g` guid, sent as a string).
+    public static func dataCollectorTypes(_ name: String) -> (dcr: String, table: String)? {
+        guard name.count > 2, name.dropLast().hasSuffix("_") else { return nil }
+        switch name.last {
+        case "s": return ("string", "string")
+        case "d": return ("real", "real")
+        case "b": return ("boolean", "boolean")
+        case "t": return ("datetime", "dateTime")
+        case "g": return ("string", "guid")
+        default: return nil
         }
     }
 
-    /// The plan for a logs-ingestion pipeline. `sampled` is `preview`'s inference over the
-    /// pipeline's records: it types the columns passthrough adds and untyped mappings; nil when
-    /// no sample was read (then untyped mappings are strings and passthrough adds nothing).
-    public static func make(_ spec: PipelineSpec, sampled: [InferredColumn]?) throws(Failure) -> ProvisioningPlan {
+    /// The plan for a logs-ingestion pipeline. `sampled` is the DCR typing of the pipeline's
+    /// records (`SchemaInference.dcrColumns`): it types the columns passthrough adds and untyped
+    /// mappings; nil when no sample was read (then untyped mappings are strings and passthrough
+    /// adds nothing). `fromDataCollector`: the table was made by the Data Collector API, and the
+    /// pipeline must send its suffixed names (`target.columnSuffixes: "data-collector"`).
+    public static func make(
+        _ spec: PipelineSpec, sampled: [SampledColumn]?, fromDataCollector: Bool = false
+    ) throws(Failure) -> ProvisioningPlan
+    {
+        if fromDataCollector && !spec.target.dataCollectorSuffixes {
+            throw Failure(
+                description: "--from-data-collector keeps the table's suffixed column names (level_s); set "
+                    + "target.columnSuffixes to \"data-collector\" so the pipeline sends them, and map every field "
+                    + "with a type (README, logship dcr)")
+        }
         guard spec.target.api == .logsIngestion else {
             throw Failure(description: "target.api is \"\(spec.target.api.rawValue)\"; a DCR and table are planned for a \"logs-ingestion\" pipeline")
         }
@@ -142,11 +168,15 @@ public struct ProvisioningPlan: Sendable {
                 // A line number is a whole number; a path, host or name is text.
                 t = d == .line ? ("long", "long") : ("string", "string")
             } else if let i = inferred[m.output] {
-                t = types(i.type)
-                if i.type != .string { notes.append("\(m.output): no type in fields.map; \(t.dcr) from the sampled records") }
+                t = (i.dcrType, i.tableType)
+                if i.dcrType != "string" {
+                    notes.append("\(m.output): no type in fields.map; \(t.dcr) from the sampled records")
+                }
             } else {
                 t = ("string", "string")
             }
+            // Names the Data Collector API gave: the suffix decides, as it did in the old table.
+            if spec.target.dataCollectorSuffixes, let dc = dataCollectorTypes(m.output) { t = dc }
             if FieldNames.isTimeGenerated(m.output) && t.dcr != "datetime" {
                 notes.append("TimeGenerated is mapped as \(m.type?.rawValue ?? "untyped"); declared datetime, as the table requires (give it type: \"datetime\")")
                 t = ("datetime", "dateTime")
@@ -154,7 +184,9 @@ public struct ProvisioningPlan: Sendable {
             add(Column(name: m.output, dcrType: t.dcr, tableType: t.table, origin: "fields.map"))
         }
         if let id = spec.fields.recordId {
-            add(Column(name: id, dcrType: "string", tableType: "string", origin: "fields.recordId"))
+            let plain = ("string", "string")
+            let t = spec.target.dataCollectorSuffixes ? (dataCollectorTypes(id) ?? plain) : plain
+            add(Column(name: id, dcrType: t.0, tableType: t.1, origin: "fields.recordId"))
         }
         if spec.fields.passthrough {
             if sampled == nil {
@@ -162,7 +194,7 @@ public struct ProvisioningPlan: Sendable {
             }
             let dropped = Set(spec.fields.drop)
             for c in sampled ?? [] where !dropped.contains(c.field) && FieldNames.problem(c.field, allowTimeGenerated: true) == nil {
-                var t = types(c.type)
+                var t = (dcr: c.dcrType, table: c.tableType)
                 if FieldNames.isTimeGenerated(c.field) { t = ("datetime", "dateTime") }
                 add(Column(name: c.field, dcrType: t.dcr, tableType: t.table, origin: "sampled"))
             }

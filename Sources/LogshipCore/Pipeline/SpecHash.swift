@@ -39,7 +39,10 @@ extension PipelineSpec {
         t += "api=\(target.api.rawValue)\nlogType=\(target.logType)\ntime=\(target.timeGeneratedField ?? "")\n"
         t += "dcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
         let l = limits
-        t += "limits=\(l.maxBodyBytes),\(l.maxRecordsPerChunk ?? 0),\(l.oversizedValue.rawValue),\(l.maxValueBytes),\(l.maxFields),\(l.tooManyFields.rawValue),\(l.packField)\n"
+        // A defaulted maxFields counts as the old default (50): the logs-ingestion default rose
+        // to 500, and state directories written before must still resume.
+        let fields = l.maxFieldsDefaulted ? LimitsSpec.hashedDefaultMaxFields : l.maxFields
+        t += "limits=\(l.maxBodyBytes),\(l.maxRecordsPerChunk ?? 0),\(l.oversizedValue.rawValue),\(l.maxValueBytes),\(fields),\(l.tooManyFields.rawValue),\(l.packField)\n"
         return Crypto.sha256(Array(t.utf8)).hexString
     }
 }

@@ -26,6 +26,25 @@ import LogshipSupport
         #expect(spec.upload.compress)
     }
 
+    /// The field limit is the API's: 500 (a table's columns) for the Logs Ingestion API, 50 for
+    /// the Data Collector API; one written is kept. A defaulted limit hashes as 50 did, so the
+    /// state of pipelines that leave it out resumes (StateCompatibilityTests runs one).
+    @Test func theFieldLimitDefaultsPerAPIAndKeepsTheHash() throws {
+        let map = #"fields: { map: { TimeGenerated: { from: "ts", type: "datetime" } } }"#
+        let src = #"source: { files: ["*.ndjson"], format: "ndjson" }"#
+        let (li, d1) = load("{ version: 1, \(src), \(map), target: { \(Self.target) } }")
+        let (li50, d2) = load("{ version: 1, \(src), \(map), target: { \(Self.target) }, limits: { maxFields: 50 } }")
+        let (li500, d3) = load("{ version: 1, \(src), \(map), target: { \(Self.target) }, limits: { maxFields: 500 } }")
+        let (dc, d4) = load(#"{ version: 1, \#(src), \#(map.replacingOccurrences(of: "TimeGenerated", with: "T")), target: { logType: "A" } }"#)
+        defer { for d in [d1, d2, d3, d4] { d.cleanup() } }
+        let spec = try #require(li.spec)
+        #expect(spec.limits.maxFields == 500)
+        #expect(try #require(li50.spec).limits.maxFields == 50)
+        #expect(try #require(dc.spec).limits.maxFields == 50)
+        #expect(spec.specHash == (try #require(li50.spec)).specHash, "a defaulted limit hashes as the old default")
+        #expect(spec.specHash != (try #require(li500.spec)).specHash, "a written limit is hashed as written")
+    }
+
     /// The value limit defaults to the Logs Ingestion API's own; one written in the pipeline is
     /// kept, 32766 too (it used to be taken for "not written" and raised to 65535).
     @Test func aWrittenValueLimitIsKept() throws {

@@ -15,8 +15,8 @@ import LogshipSupport
         return (try #require(r.spec, "\(r.problems)"), dir)
     }
 
-    func column(_ name: String, _ type: InferredColumnType) -> InferredColumn {
-        InferredColumn(name: name + type.suffix, field: name, type: type, records: 1, example: "", note: nil)
+    func column(_ name: String, _ dcr: String) -> ProvisioningPlan.SampledColumn {
+        ProvisioningPlan.SampledColumn(field: name, dcrType: dcr, tableType: dcr == "datetime" ? "dateTime" : dcr)
     }
 
     /// Every logship type in both type sets; guid is a string in the stream and a guid in the table.
@@ -53,7 +53,7 @@ import LogshipSupport
     @Test func passthroughColumnsComeFromTheSample() throws {
         let (s, dir) = try spec(#"map: { Status: { from: "status", type: "int" }, Level: "level" }, drop: ["secret"]"#)
         defer { dir.cleanup() }
-        let sampled = [column("Status", .real), column("Level", .string), column("took", .real), column("ok", .bool), column("secret", .string), column("when", .datetime)]
+        let sampled = [column("Status", "long"), column("Level", "string"), column("took", "real"), column("ok", "boolean"), column("secret", "string"), column("when", "datetime")]
         let plan = try ProvisioningPlan.make(s, sampled: sampled)
         #expect(plan.columns.map { "\($0.name):\($0.dcrType)" } == ["Status:int", "Level:string", "took:real", "ok:boolean", "when:datetime"])
         #expect(!plan.timeGeneratedFromData)
