@@ -65,7 +65,7 @@ extension Emulator {
             } else if w.requests > 0, w.bytes + bytes > q.bytesPerWindow {
                 over = "the data collection rule's data rate limit (\(q.bytesPerWindow) bytes per \(Self.span(q.windowSeconds))) was exceeded"
             }
-            if let over {
+            if over != nil {
                 w.throttled += 1
                 s.throttled += 1
                 stats.throttled += 1

@@ -6,7 +6,7 @@
 ///   it) and latency holds: +1 per answer at first (doubling per round trip, "slow start"),
 ///   +1 per round trip after the first back-off. Slow start also ends when a measuring
 ///   interval shows the limit grew by a quarter while throughput did not grow by 5 %.
-/// - **Back off** ×0.75 on 429 or 503, ×0.9 when the smoothed latency rises above 1.5× the
+/// - **Back off** ×0.75 on 429 or 503, ×0.9 when the smoothed latency rises above 2× the
 ///   lowest seen (+ 5 ms): at most once per round trip, so one burst of refusals counts once.
 /// - Bounded `minimum`...`maximum` (1...64).
 /// A fixed `upload.concurrency` bypasses it (`fixed`).
@@ -21,7 +21,7 @@ public struct ConcurrencyController: Sendable, Equatable {
     public private(set) var smoothed: Double? = nil
     public private(set) var decreases = 0
 
-    public var tolerance = 1.5
+    public var tolerance = 2.0
     private var lastDecrease = -Double.infinity
     // Throughput over measuring intervals (slow start's plateau check).
     private var intervalStart: Double? = nil
@@ -29,7 +29,7 @@ public struct ConcurrencyController: Sendable, Equatable {
     private var lastRate: Double? = nil
     private var limitAtLastRate = 0.0
 
-    public init(initial: Int = 4, minimum: Int = 1, maximum: Int = 64, fixed: Int? = nil) {
+    public init(initial: Int = 8, minimum: Int = 1, maximum: Int = 64, fixed: Int? = nil) {
         self.minimum = minimum
         self.maximum = maximum
         self.fixed = fixed

@@ -31,7 +31,7 @@ public final class UploadLanes: @unchecked Sendable {
         let ceiling = upload.ceiling(maxBodyBytes: maxBodyBytes)
         self.controller =
             upload.adaptive
-            ? ConcurrencyController(initial: min(4, ceiling), maximum: ceiling)
+            ? ConcurrencyController(initial: min(8, ceiling), maximum: ceiling)
             : ConcurrencyController(fixed: upload.concurrency)
         self.clock = clock
         self.sleep = sleep
