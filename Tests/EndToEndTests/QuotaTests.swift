@@ -26,7 +26,7 @@ import Testing
 
     static func ackedBy(_ state: URL) throws -> [String: Int] {
         var out: [String: Int] = [:]
-        let text = try String(contentsOf: state.appendingPathComponent("manifest.ndjson"), encoding: .utf8)
+        let text = try String(contentsOf: state.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
         for line in text.split(separator: "\n") {
             guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["t"] as? String == "ack" else { continue }
             out[(o["dcr"] as? String) ?? "(none)", default: 0] += 1

@@ -260,6 +260,10 @@ public final class Engine: @unchecked Sendable {
         rejects.close()
 
         var final = await ledger.finish()
+        let paced = lanes.summary
+        final.concurrencyReached = paced.highestLimit
+        final.quotaPauses = paced.throttled
+        final.learnedRequestRates = paced.rates
         final.recordsRead = producer.recordsRead
         final.recordsAlreadyDelivered = producer.recordsSkipped
         final.recordsRejected = producer.rejectedCount
