@@ -350,6 +350,7 @@ extension Emulator {
             stats.maxBodyBytes = max(stats.maxBodyBytes, body.count)
             stats.maxWireBodyBytes = max(stats.maxWireBodyBytes, req.body.count)
         }
+        if let reply = quotaCheck(dcr: dcr, bytes: body.count) { return reply }
         if let reply = gate() { return reply }
         if let reply = injectedFault(api: .logsIngestion) { return reply }
 

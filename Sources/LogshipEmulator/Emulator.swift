@@ -67,6 +67,8 @@ public struct EmulatorConfig: Sendable {
     public var acceptedScopes: Set<String> = ["https://monitor.azure.com//.default", "https://management.azure.com/.default"]
     /// The DCR's streams and columns (`--dcr`); nil accepts any DCR id and stream.
     public var dcr: DCRDeclaration? = nil
+    /// Per-DCR quota of the Logs Ingestion API (Emulator+Quota.swift); nil: none.
+    public var quota: DCRQuota? = DCRQuota()
     /// Notes for the operator (undeclared columns), once per name; stderr in `logship emulate`.
     public var log: (@Sendable (String) -> Void)? = nil
 
@@ -98,6 +100,8 @@ public final class Emulator: @unchecked Sendable {
     var rng: SplitMix64
     private var server: HTTPServer?
     let now: @Sendable () -> Date
+    /// When the quota windows begin (Emulator+Quota.swift).
+    let startedAt: Date
     /// Issued access tokens and when each expires.
     var tokens: [String: Date] = [:]
     /// The resource (audience) each issued token is for: ARM and the ingestion endpoint each
@@ -126,6 +130,7 @@ public final class Emulator: @unchecked Sendable {
         self.streams = EmulatorStreams(dataDir: config.discard ? nil : config.dataDir)
         self.rng = SplitMix64(seed: config.seed)
         self.now = now
+        self.startedAt = now()
         for (name, t) in store.tables { stats.tables[name] = t.rows }
         for (name, s) in streams.streams { stats.streams[name] = s.rows }
     }

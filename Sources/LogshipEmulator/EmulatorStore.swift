@@ -55,6 +55,10 @@ public struct EmulatorStats: Codable, Sendable, Equatable {
     public var tokenRequestsRefused = 0
     /// Ingestion requests refused because their token had expired.
     public var expiredTokens = 0
+    /// Ingestion requests answered 429 by the per-DCR quota, and the quota's windows per DCR
+    /// (Emulator+Quota.swift).
+    public var throttled = 0
+    public var quota: [String: DCRQuotaStats] = [:]
     public init() {}
 }
 

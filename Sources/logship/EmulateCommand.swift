@@ -37,6 +37,9 @@ enum EmulateCommand {
             OptionSpec(name: "--seed", value: "N", help: "Seed for fault injection (default 1)"),
             OptionSpec(name: "--refuse-records-matching", value: "TEXT", help: "Refuse (400 InvalidDataFormat) a request holding a record with a string value containing TEXT"),
             OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
+            OptionSpec(name: "--dcr-requests-per-minute", value: "N", help: "Requests per minute each DCR takes (default 12000, the service's); 429 with Retry-After above"),
+            OptionSpec(name: "--dcr-bytes-per-minute", value: "N", help: "Bytes (as decoded) per minute each DCR takes (default 2000000000, the service's); 429 above"),
+            OptionSpec(name: "--quota-window-ms", value: "N", help: "For tests: the quota's fixed window in milliseconds instead of a minute (Retry-After then has decimals)"),
             OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
         ],
         details: """
@@ -137,6 +140,14 @@ enum EmulateCommand {
         config.inactiveWorkspace = p.has("--inactive-workspace")
         config.refuseRecordsMatching = p.value("--refuse-records-matching").map { [$0] } ?? []
         config.maxBodyBytes = try ArgumentParser.int(p, "--max-body-bytes", 1...1_000_000_000) ?? 30_000_000
+        var quota = DCRQuota()
+        quota.requestsPerWindow = try ArgumentParser.int(p, "--dcr-requests-per-minute", 1...1_000_000_000) ?? quota.requestsPerWindow
+        quota.bytesPerWindow = try ArgumentParser.int(p, "--dcr-bytes-per-minute", 1...1_000_000_000_000) ?? quota.bytesPerWindow
+        if let ms = try ArgumentParser.int(p, "--quota-window-ms", 10...3_600_000) {
+            quota.windowSeconds = Double(ms) / 1000
+            quota.fractionalRetryAfter = true
+        }
+        config.quota = quota
 
         let emulator: Emulator
         let url: URL

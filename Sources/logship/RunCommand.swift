@@ -14,7 +14,7 @@ enum RunCommand {
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
             OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
-            OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight (default upload.concurrency, 4)"),
+            OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight, 1-64 or auto (default upload.concurrency, auto)"),
             OptionSpec(name: "--restart", value: nil, help: "Forget what earlier runs delivered and start over"),
             OptionSpec(
                 name: "--adopt", value: nil,
@@ -68,12 +68,27 @@ enum RunCommand {
         if p.has("--keep-bodies") && !p.has("--dry-run") {
             throw UsageError(description: "logship run: --keep-bodies goes with --dry-run")
         }
-        let concurrency = try ArgumentParser.int(p, "--concurrency", 1...64)
+        let concurrency: Int?
+        let autoConcurrency = p.value("--concurrency") == "auto"
+        if autoConcurrency {
+            concurrency = nil
+        } else if let v = p.value("--concurrency"), Int(v) == nil {
+            throw UsageError(description: "logship run: --concurrency: \"\(v)\" is neither auto nor a whole number from 1 to 64")
+        } else {
+            concurrency = try ArgumentParser.int(p, "--concurrency", 1...64)
+        }
         if p.has("--local") && p.has("--endpoint") {
             throw UsageError(description: "logship run: --local starts its own emulator; leave out --endpoint")
         }
         guard var (pipeline, _) = loadPipeline(path, command: "run") else { return ExitCode.usage }
-        if let c = concurrency { pipeline.upload.concurrency = c }
+        if let c = concurrency {
+            pipeline.upload.concurrency = c
+            pipeline.upload.adaptive = false
+        }
+        if autoConcurrency {
+            pipeline.upload.concurrency = 64
+            pipeline.upload.adaptive = true
+        }
         var stateDir = stateDirectory(p, pipeline)
         if let (k, n) = shard { stateDir = stateDir.appendingPathComponent("shard-\(k)-of-\(n)") }
         // Local and dry runs keep state of their own: they must never mark real deliveries.

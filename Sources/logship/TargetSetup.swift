@@ -130,10 +130,16 @@ struct TargetSetup {
         let tokens = TokenProvider(
             authorityHost: creds.authorityHost, tenantId: creds.tenantId, clientId: creds.clientId, credential: creds.credential,
             scope: creds.scope, transport: Transports.for(creds.authorityHost, concurrency: 1), timeout: min(60, pipeline.upload.timeoutSeconds))
-        let target = LogsIngestionTarget(
-            endpoint: creds.endpoint, dcrImmutableId: creds.dcrImmutableId, stream: creds.stream, tokens: tokens,
-            transport: Transports.for(creds.endpoint, concurrency: pipeline.upload.concurrency), compress: pipeline.upload.compress,
-            maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
+        // Several DCRs of the same stream and table: one target each, chunks spread over them.
+        let transport = Transports.for(creds.endpoint, concurrency: pipeline.upload.concurrency)
+        let ids = pipeline.target.dcrImmutableIds.count > 1 ? pipeline.target.dcrImmutableIds : [creds.dcrImmutableId]
+        let members: [any DeliveryTarget] = ids.map { id in
+            LogsIngestionTarget(
+                endpoint: creds.endpoint, dcrImmutableId: id, stream: creds.stream, tokens: tokens,
+                transport: transport, compress: pipeline.upload.compress,
+                maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
+        }
+        let target: any DeliveryTarget = members.count == 1 ? members[0] : SpreadTarget(members)
         let destination = local ? "local emulator" : "logs-ingestion \(creds.endpoint.host ?? creds.endpoint.absoluteString) \(creds.dcrImmutableId) \(creds.stream)"
         return TargetSetup(target: target, destination: destination, emulator: emulator, emulatorDataDir: localDataDir)
     }

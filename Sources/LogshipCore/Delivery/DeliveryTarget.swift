@@ -33,6 +33,31 @@ public protocol DeliveryTarget: Sendable {
     var endpoint: String { get }
     /// Sends one JSON array body and classifies the answer. Never throws: every failure is an outcome.
     func send(body: Data) async -> DeliveryOutcome
+    /// The destinations chunks are spread over, each paced on its own (several DCRs of one
+    /// stream and table, each with its own quota); `[self]` for one.
+    var lanes: [any DeliveryTarget] { get }
+    /// What the manifest records for a chunk this target acknowledged (a DCR's immutable id).
+    var laneName: String? { get }
+}
+
+extension DeliveryTarget {
+    public var lanes: [any DeliveryTarget] { [self] }
+    public var laneName: String? { nil }
+}
+
+/// Several targets of one stream and table (`target.dcrImmutableId` as a list): the engine
+/// spreads chunks over `lanes`; `send` alone (replays) goes to the first.
+public struct SpreadTarget: DeliveryTarget {
+    public let members: [any DeliveryTarget]
+    public init(_ members: [any DeliveryTarget]) { self.members = members }
+    public var maxBodyBytes: Int { members.map(\.maxBodyBytes).min() ?? 0 }
+    public var displayName: String {
+        members.count == 1 ? members[0].displayName : "\(members[0].displayName) and \(members.count - 1) more DCR(s)"
+    }
+    public var endpoint: String { members[0].endpoint }
+    public func send(body: Data) async -> DeliveryOutcome { await members[0].send(body: body) }
+    public var lanes: [any DeliveryTarget] { members }
+    public var laneName: String? { members[0].laneName }
 }
 
 extension URL {

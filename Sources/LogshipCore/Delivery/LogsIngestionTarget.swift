@@ -50,6 +50,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
     }
 
     public var endpoint: String { url.origin }
+    public var laneName: String? { dcrImmutableId }
 
     public var displayName: String {
         "Logs Ingestion API \(url.host ?? "?") → \(stream) (DCR \(dcrImmutableId))"

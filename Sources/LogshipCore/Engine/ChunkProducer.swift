@@ -80,7 +80,7 @@ public final class ChunkProducer: @unchecked Sendable {
         let identities = files.map { f in "\(f.relativePath)#\(fingerprints[f.index]?.sample ?? "stream-\(stream)")" }
         self.chunker = Chunker(
             maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash,
-            bodies: spec.upload.concurrency + 1, fileIdentity: { identities[$0] })
+            bodies: spec.upload.ceiling(maxBodyBytes: spec.limits.maxBodyBytes) + 1, fileIdentity: { identities[$0] })
     }
 
     /// Bytes of the input files consumed so far (compressed bytes for gzip), for progress.

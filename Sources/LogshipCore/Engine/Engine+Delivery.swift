@@ -30,7 +30,19 @@ extension Engine {
         while true {
             if stop.isSet { return false }
             counters.update { $0.inFlight += 1 }
-            let outcome = await target.send(body: body)
+            // Through the DCR lanes (pacing, concurrency) when the run has them.
+            var ackedBy: String? = nil
+            let outcome: DeliveryOutcome
+            if let lanes {
+                guard let (o, lane) = await lanes.send(body: body, stop: stop) else {
+                    counters.update { $0.inFlight -= 1 }
+                    return false
+                }
+                outcome = o
+                ackedBy = lane
+            } else {
+                outcome = await target.send(body: body)
+            }
             counters.update { $0.inFlight -= 1 }
             if case .unreachable(let reason, let mayHaveArrived) = outcome {
                 // Not the chunk's fault: no attempt is counted and nothing is dead-lettered;
@@ -75,10 +87,13 @@ extension Engine {
             }
             if outcome.gotAnswer { outage.answered() }
             unanswered = 0
-            attempt += 1
+            // A 429 that says when to come back is the quota's answer, not the chunk's failure:
+            // it is waited out (the lane pauses) and never counts toward upload.maxAttempts.
+            if case .transient(429, .some, _) = outcome {} else { attempt += 1 }
             switch policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1)) {
             case .acknowledged:
-                return await ledger.acked(chunk, part: part, records: records, bytes: body.count, lostAnswers: lostAnswers)
+                return await ledger.acked(
+                    chunk, part: part, records: records, bytes: body.count, lostAnswers: lostAnswers, dcr: ackedBy)
             case .retry(let delay):
                 if case .transient(let status, _, _) = outcome {
                     await ledger.retried(status: status)
@@ -90,6 +105,8 @@ extension Engine {
                     counters.update { $0.retrying += 1 }
                 }
                 if stop.isSet { return false }
+                // The lanes wait out a Retry-After themselves (the throttled DCR pauses; another may take it now).
+                if lanes != nil, case .transient(429, .some, _) = outcome { continue }
                 await sleep(delay)
             case .split:
                 return await halve(

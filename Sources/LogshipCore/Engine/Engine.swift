@@ -37,6 +37,8 @@ public final class Engine: @unchecked Sendable {
     public var log: @Sendable (String) -> Void = { _ in }
     /// A monotonic clock in seconds, for the outage rule (tests inject one).
     public var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
+    /// The DCR lanes, their pacing and the concurrency controller of the current run.
+    var lanes: UploadLanes? = nil
 
     public init(
         spec: PipelineSpec, target: DeliveryTarget, options: RunOptions,
@@ -203,7 +205,9 @@ public final class Engine: @unchecked Sendable {
         thread.start()
 
         // Uploads.
-        let concurrency = max(1, spec.upload.concurrency)
+        let lanes = UploadLanes(
+            target: target, upload: spec.upload, maxBodyBytes: spec.limits.maxBodyBytes, clock: clock, sleep: sleep)
+        self.lanes = lanes
         let policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
         let outage = SharedOutageWatch(limit: spec.upload.unreachableAfter, clock: clock)
         await withTaskGroup(of: Bool.self) { group in
@@ -217,7 +221,7 @@ public final class Engine: @unchecked Sendable {
                         await ledger.dryRun(chunk)
                         continue
                     }
-                    while inFlight >= concurrency {
+                    while inFlight >= lanes.limit {
                         _ = await group.next()
                         inFlight -= 1
                     }
@@ -271,6 +275,10 @@ public final class Engine: @unchecked Sendable {
         rejects.close()
 
         var final = await ledger.finish()
+        let paced = lanes.summary
+        final.concurrencyReached = paced.highestLimit
+        final.quotaPauses = paced.throttled
+        final.learnedRequestRates = paced.rates
         final.recordsRead = producer.recordsRead
         final.recordsAlreadyDelivered = producer.recordsSkipped
         final.recordsRejected = producer.rejectedCount

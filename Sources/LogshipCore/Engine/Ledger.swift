@@ -85,8 +85,9 @@ actor Ledger {
     }
 
     /// Records an acknowledgement (fsync'd) before it counts; false if the manifest cannot be written.
-    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int) -> Bool {
+    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int, dcr: String? = nil) -> Bool {
         var e = ManifestEntry(t: "ack")
+        e.dcr = dcr
         e.id = chunk.id
         e.seg = segments(chunk)
         e.records = records

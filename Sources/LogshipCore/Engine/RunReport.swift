@@ -34,6 +34,12 @@ public struct RunReport: Codable, Sendable {
     public var recordsPossiblyDuplicated = 0
     public var bytesSent: Int64 = 0
     public var retriesByStatus: [String: Int] = [:]
+    /// The most uploads the run allowed in flight at once (upload.concurrency, or what "auto" reached).
+    public var concurrencyReached = 0
+    /// 429s from DCR quotas that paused a DCR (UploadLanes), and each DCR's learned request rate
+    /// per second (nil: never throttled).
+    public var quotaPauses = 0
+    public var learnedRequestRates: [Double?] = []
     public var truncatedValues = 0
     public var replacedInvalidUTF8 = 0
     public var packedRecords = 0

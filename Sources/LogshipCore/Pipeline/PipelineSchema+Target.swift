@@ -62,10 +62,26 @@ extension Context {
                 t.resourceId = s
             }
         case .logsIngestion:
-            t.dcrImmutableId = string(m["dcrImmutableId"], "target.dcrImmutableId")
-            if let id = t.dcrImmutableId, id.isEmpty || !id.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x5F }) {
-                error(m["dcrImmutableId"], "target.dcrImmutableId", "\"\(id)\" is not an immutable id (dcr- and 32 hexadecimal digits, as the DCR's JSON view shows it)")
+            // One id, or a list of DCRs of the same stream and table (each has its own quota).
+            var ids: [(String, JSONNode)] = []
+            if let node = m["dcrImmutableId"], case .array(let items) = node.value {
+                if items.isEmpty { error(node, "target.dcrImmutableId", "an empty list; give one DCR immutable id or several") }
+                for (k, item) in items.enumerated() {
+                    if let id = string(item, "target.dcrImmutableId[\(k)]") { ids.append((id, item)) }
+                }
+            } else if let node = m["dcrImmutableId"], let id = string(node, "target.dcrImmutableId") {
+                ids.append((id, node))
             }
+            var seen: Set<String> = []
+            for (id, node) in ids {
+                if id.isEmpty || !id.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x5F }) {
+                    error(node, "target.dcrImmutableId", "\"\(id)\" is not an immutable id (dcr- and 32 hexadecimal digits, as the DCR's JSON view shows it)")
+                } else if !seen.insert(id).inserted {
+                    error(node, "target.dcrImmutableId", "\"\(id)\" is listed twice; list each DCR once")
+                }
+            }
+            t.dcrImmutableIds = ids.map(\.0)
+            t.dcrImmutableId = ids.first?.0
             if m["dcrImmutableId"] == nil { missing(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)") }
             t.stream = string(m["stream"], "target.stream")
             if m["stream"] == nil { missing(node, "target.stream", "missing; the DCR stream name (Custom-…)") }
@@ -181,7 +197,17 @@ extension Context {
     mutating func uploadSpec(_ node: JSONNode) -> UploadSpec {
         var u = UploadSpec()
         guard let m = members(node, "upload", allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "unreachableAfter", "compress"]) else { return u }
-        if let n = integer(m["concurrency"], "upload.concurrency", 1...64) { u.concurrency = n }
+        if let c = m["concurrency"] {
+            if case .string(let s) = c.value, s == "auto" {
+                u.adaptive = true
+            } else if case .number = c.value, let n = integer(c, "upload.concurrency", 1...64) {
+                u.concurrency = n
+                u.adaptive = false
+            } else if case .number = c.value {
+            } else {
+                error(c, "upload.concurrency", "expected \"auto\" (the default: adapts between 1 and 64) or a whole number from 1 to 64, found \(Self.found(c))")
+            }
+        }
         if let n = integer(m["maxAttempts"], "upload.maxAttempts", 1...100) { u.maxAttempts = n }
         if let d = number(m["timeoutSeconds"], "upload.timeoutSeconds", 1...3600) { u.timeoutSeconds = d }
         if let d = number(m["unreachableAfter"], "upload.unreachableAfter", 1...604_800) { u.unreachableAfter = d }

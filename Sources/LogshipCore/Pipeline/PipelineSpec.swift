@@ -201,6 +201,8 @@ public struct TargetSpec: Sendable {
     public var resourceId: String? = nil
     // Logs Ingestion API
     public var dcrImmutableId: String? = nil
+    /// Every DCR listed (`dcrImmutableId` is the first): chunks are spread over them.
+    public var dcrImmutableIds: [String] = []
     public var stream: String? = nil
     public var tenantId: ConfigValue? = nil
     public var clientId: ConfigValue? = nil
@@ -245,7 +247,16 @@ public struct LimitsSpec: Sendable {
 }
 
 public struct UploadSpec: Sendable {
-    public var concurrency = 4
+    /// The fixed number of uploads in flight, or with `adaptive` (`"auto"`, the default) the
+    /// most the ConcurrencyController may reach.
+    public var concurrency = 64
+    public var adaptive = true
+
+    /// Most uploads in flight: `concurrency`, and with `adaptive` no more than keeps the bodies
+    /// in memory near 256 MB (64 bodies of 1 MB, 10 of 25 MB).
+    public func ceiling(maxBodyBytes: Int) -> Int {
+        adaptive ? max(1, min(concurrency, 256_000_000 / max(1, maxBodyBytes))) : concurrency
+    }
     public var maxAttempts = 10
     public var timeoutSeconds = 120.0
     /// Seconds without any answer from the service (every attempt failed to connect or timed

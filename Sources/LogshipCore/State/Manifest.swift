@@ -31,6 +31,8 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
     public var reason: String? = nil
     /// The chunk's answer came back after a resend following a lost answer.
     public var dup: Bool? = nil
+    /// The DCR that acknowledged the chunk (Logs Ingestion API).
+    public var dcr: String? = nil
     // done
     public var path: String? = nil
     public var size: Int64? = nil

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Adaptive concurrency and DCR quotas, release build (issue 13 items 5-7).
+
+  bench/concurrency.py                 # both parts
+  bench/concurrency.py --size-mb 100   # input size of the concurrency part
+
+Part 1: `logship run` into `logship emulate --latency-ms 100 --discard` (Logs Ingestion, gzip,
+1 MB bodies) with upload.concurrency "auto" (the default) and fixed 4, 16, 64: MB/s of input
+and peak RSS of logship.
+Part 2: the same against a scaled-down quota (`--dcr-requests-per-minute R --quota-window-ms W`,
+so R requests per W ms per DCR) with one DCR and with two: requests accepted per second
+against the quota, 429s, dead letters.
+"""
+import argparse, json, os, resource, shutil, subprocess, sys, tempfile, time, urllib.request, uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOGSHIP = os.path.join(ROOT, ".build", "release", "logship")
+
+
+def write_input(path, mb):
+    pad = "x" * 120
+    with open(path, "w") as f:
+        i, n = 0, 0
+        while n < mb * 1_000_000:
+            line = '{"seq":%d,"level":"info","msg":"request %d served","user":"u%d","pad":"%s"}\n' % (i, i, i % 977, pad)
+            f.write(line)
+            n += len(line)
+            i += 1
+
+
+class Emulator:
+    def __init__(self, args):
+        self.dir = tempfile.mkdtemp(prefix="logship-bench-quota-")
+        self.tenant, self.client, self.secret = str(uuid.uuid4()), str(uuid.uuid4()), "bench-secret"
+        self.proc = subprocess.Popen(
+            [LOGSHIP, "emulate", "--port", "0", "--discard", "--data-dir", self.dir, "--tenant-id", self.tenant,
+             "--client-id", self.client, "--client-secret", self.secret] + args,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        line = self.proc.stdout.readline().decode().strip()
+        if not line.startswith("listening on "):
+            raise SystemExit(f"emulator did not start: {line}")
+        self.url = line[len("listening on "):]
+
+    def env(self):
+        e = dict(os.environ)
+        e.update(LOGSHIP_TENANT_ID=self.tenant, LOGSHIP_CLIENT_ID=self.client, LOGSHIP_CLIENT_SECRET=self.secret,
+                 AZURE_AUTHORITY_HOST=self.url)
+        return e
+
+    def stats(self):
+        with urllib.request.urlopen(self.url + "/_emulator/stats") as r:
+            return json.load(r)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pipeline(d, data, concurrency, dcrs, max_body=1_000_000):
+    p = os.path.join(d, "p.json5")
+    with open(p, "w") as f:
+        f.write(json.dumps({
+            "version": 1, "name": "bench", "source": {"files": [data], "format": "ndjson"},
+            "limits": {"maxBodyBytes": max_body},
+            "upload": {"concurrency": concurrency, "maxAttempts": 3},
+            "target": {"api": "logs-ingestion", "endpoint": "http://127.0.0.1:9", "dcrImmutableId": dcrs,
+                       "stream": "Custom-Bench"}}))
+    return p
+
+
+def run(emu, d, data, concurrency, dcrs, max_body=1_000_000):
+    p = pipeline(d, data, concurrency, dcrs, max_body)
+    state = tempfile.mkdtemp(prefix="logship-bench-state-", dir=d)
+    t0 = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    r = subprocess.run([LOGSHIP, "run", p, "--endpoint", emu.url, "--state-dir", state, "--progress", "none"],
+                       env=emu.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    secs = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rep = json.load(open(os.path.join(state, "last-run.json")))
+    return secs, (rss if rss > before else None), r.returncode, rep
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size-mb", type=int, default=200)
+    ap.add_argument("--quota-size-mb", type=int, default=30)
+    ap.add_argument("--quota-body", type=int, default=100_000, help="limits.maxBodyBytes of part 2")
+    ap.add_argument("--skip-concurrency", action="store_true")
+    ap.add_argument("--requests", type=int, default=20, help="requests per window per DCR (part 2)")
+    ap.add_argument("--window-ms", type=int, default=2000)
+    a = ap.parse_args()
+    d = tempfile.mkdtemp(prefix="logship-bench-conc-")
+    try:
+        data = os.path.join(d, "in.ndjson")
+        write_input(data, a.size_mb)
+        print(f"load: {open('/proc/loadavg').read().split()[:3]} on {os.cpu_count()} cores")
+        print("| upload.concurrency | seconds | MB/s | peak RSS (MB) | exit |\n|---|---|---|---|---|")
+        emu = Emulator(["--latency-ms", "100"])
+        try:
+            for c in ([] if a.skip_concurrency else ["auto", 4, 16, 64]):
+                secs, rss, rc, rep = run(emu, d, data, c, "dcr-bench")
+                rss_txt = f"{rss / 1024:.0f}" if rss else "(≤ earlier)"
+                print(f"| {c} | {secs:.1f} | {a.size_mb / secs:.1f} | {rss_txt} | {rc} |", flush=True)
+        finally:
+            emu.stop()
+        os.remove(data)
+        write_input(data, a.quota_size_mb)
+        per_s = a.requests * 1000 / a.window_ms
+        print(f"\nquota: {a.requests} requests per {a.window_ms} ms per DCR = {per_s:.1f} requests/s per DCR; "
+              f"{a.quota_size_mb} MB in bodies of {a.quota_body} bytes\n")
+        print("| DCRs | seconds | requests accepted | accepted/s | % of quota | 429s | dead letters | exit |\n|---|---|---|---|---|---|---|---|")
+        for dcrs in [["dcr-one"], ["dcr-one", "dcr-two"]]:
+            emu = Emulator(["--dcr-requests-per-minute", str(a.requests), "--quota-window-ms", str(a.window_ms)])
+            try:
+                secs, _, rc, rep = run(emu, d, data, "auto", dcrs, a.quota_body)
+                s = emu.stats()
+            finally:
+                emu.stop()
+            accepted = sum(q["accepted"] for q in s.get("quota", {}).values())
+            rate = accepted / secs
+            print(f"| {len(dcrs)} | {secs:.1f} | {accepted} | {rate:.1f} | {100 * rate / (per_s * len(dcrs)):.0f} | "
+                  f"{s.get('throttled', 0)} | {rep.get('chunksDeadLettered')} | {rc} |", flush=True)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
