@@ -337,6 +337,9 @@ extension Transformer {
             lastNames.initialize(repeating: -1, count: fieldCapacity)
             resolvedKeys = .allocate(capacity: fieldCapacity)
         }
+        // The previous record's names, in the same order: the same decision, without the
+        // per-field claims (what a producer writing one shape of record costs per record).
+        if fields.count == lastShapeCount, sameNamesAsLast(v) { return lastShapeClean }
         recordStamp &+= 1
         if recordStamp == 0 {
             groupStamps.update(repeating: 0, count: groupCapacity)
@@ -376,7 +379,43 @@ extension Transformer {
             if entry.reserved || stamps[Int(entry.group)] == stamp { clean = false } else { stamps[Int(entry.group)] = stamp }
             if f.kind == .null { chosen[i] = -1 }
         }
+        // Remembered only when every name has an entry (one past the cache is decided alone).
+        var cached = true
+        for i in 0..<fields.count where last[i] < 0 { cached = false }
+        lastShapeCount = cached ? fields.count : -1
+        lastShapeClean = clean
         return clean
+    }
+
+    /// Whether the record's names are the previous record's, in order (`lastNames`); sets
+    /// `fieldNames` as `claimNames` would when they are. Whether names collide depends only on
+    /// the names and their order, so the previous decision stands.
+    @inline(__always)
+    func sameNamesAsLast(_ v: RecordView) -> Bool {
+        let fields = v.fields
+        let chosen = fieldNames, last = lastNames, entries = nameEntries
+        let arena = nameArena.base
+        for i in 0..<fields.count {
+            let f = fields[i]
+            let e = last[i]
+            let entry = entries[Int(e)]
+            let count = Int(entry.raw.count)
+            let n = v.nameBytes(f)
+            guard count == n.count else { return false }
+            if count > 0 {
+                let a = arena + Int(entry.raw.start)
+                let b = n.baseAddress!
+                // Most names are short: compare the first eight bytes inline, memcmp the rest.
+                if count >= 8 {
+                    if a.loadUnaligned(as: UInt64.self) != b.loadUnaligned(as: UInt64.self) { return false }
+                    if count > 8 && memcmp(a + 8, b + 8, count - 8) != 0 { return false }
+                } else if memcmp(a, b, count) != 0 {
+                    return false
+                }
+            }
+            chosen[i] = entry.skip || f.kind == .null ? -1 : e
+        }
+        return true
     }
 
     /// `resolveNames`, remembered per shape of record.
