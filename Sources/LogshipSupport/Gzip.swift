@@ -14,9 +14,9 @@ public enum Gzip {
 
     /// Level 1, default strategy, 32 KB window, memLevel 8. Measured December 2 with this
     /// machine's zlib 1.2.13 on thirty ~1,000,000-byte bodies of `bench/gen.py ndjson` (web logs
-    /// as a JSON array), one deflate state reset per body, CPU time, best of 5 (`/tmp` C harness;
-    /// the machine was loaded, load average 16-18 on 2 cores, so the absolute figures are high
-    /// and the ratios are what counts; see README "Performance"):
+    /// as a JSON array), one deflate state reset per body, CPU time, best of 5 (a C harness doing
+    /// what `bench/zlib_levels.py` does; the machine was loaded, load average 16-18 on 2 cores,
+    /// so the absolute figures are high and the ratios are what counts):
     ///
     /// | level | size | CPU-s per 100 MB |
     /// |---|---|---|
@@ -28,8 +28,9 @@ public enum Gzip {
     ///
     /// Level 1 costs about 17 % less CPU than level 3 for 8 % more bytes sent (2 % of the input);
     /// `Z_FIXED` (27.9 %), `Z_HUFFMAN_ONLY`/`Z_RLE` (66 %), memLevel 9 and smaller windows were
-    /// larger and not cheaper. The service's quota counts bytes, but a logship run is CPU-bound
-    /// long before 1 GB/min of compressed bytes; CPU is the scarcer of the two.
+    /// larger and not cheaper. The service's per-DCR quota counts bytes (2 GB and 12,000
+    /// requests a minute, docs/service-facts.md), but at about 23 % one core compressing at
+    /// level 1 sends far less than that: CPU is the scarcer of the two.
     public static let defaultLevel: Int32 = 1
 
     /// `data` as one gzip member (RFC 1952: header, deflate stream, CRC-32, length).
