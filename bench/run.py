@@ -172,9 +172,11 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--memory", action="store_true", help="also compare peak RSS for 2G against 200M")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--skip-build", action="store_true", help="use the release binaries already built")
     args = ap.parse_args()
 
-    build()
+    if not args.skip_build:
+        build()
     size = args.size
     files = {
         "ndjson": gen("ndjson", size, f"web-{size}.ndjson"),

@@ -47,7 +47,9 @@ import LogshipSupport
             previous = body
         }
         // Many at once through the pool, as the upload tasks compress.
-        let bodies = (0..<16).map { k in Data("[".utf8 + (0..<(2000 + k * 500)).map { "{\"k\":\(k),\"n\":\($0)}" }.joined(separator: ",").utf8 + "]".utf8) }
+        let bodies = (0..<16).map { k in
+            Data(("[" + (0..<(2000 + k * 500)).map { "{\"k\":\(k),\"n\":\($0)}" }.joined(separator: ",") + "]").utf8)
+        }
         let results = Results(count: bodies.count)
         DispatchQueue.concurrentPerform(iterations: bodies.count) { i in
             results.set(i, try? Gzip.compress(bodies[i]))
