@@ -9,9 +9,15 @@
 What it measures, each run `--runs` times, median reported:
   baselines  `cat FILE > /dev/null`, `zcat FILE > /dev/null` on the same files
   stages     logship-bench read / transform (reader + decoder [+ transformer], one thread)
-  end to end `logship run` into `logship emulate --discard` (separate processes, loopback)
-             and ../shared/bench/peer_python.py (the documented Python sample, scaled up)
-             against the same emulator on the same file
+  end to end `logship run` into `logship emulate --discard` (separate processes, loopback):
+             Data Collector target for every input (gzip: one member as logrotate writes
+             it, and four members), the Logs Ingestion target (1 MB gzipped bodies) on the
+             NDJSON; and ../shared/bench/peer_python.py (the documented Python sample, scaled
+             up) against the same emulator on the same file
+  CPU        every end-to-end row also gives the child's CPU seconds (user + system, from its
+             rusage; the emulator's are not counted) per 100 MB of input (decoded bytes for
+             gzip). The gzip rows alternate with `zcat` run by run, and their ratio to `zcat`
+             is the median of the per-pair ratios.
 Results: a Markdown table on stdout and bench/results/latest.json.
 """
 import argparse
@@ -44,19 +50,20 @@ def build():
     sh(["swift", "build", "-c", "release", "--product", "logship-bench"], cwd=ROOT, stdout=subprocess.DEVNULL)
 
 
-def gen(kind, size, name, gzip=False):
+def gen(kind, size, name, members=0):
+    """members: 0 plain; K ≥ 1 gzip level 6 in K members."""
     path = os.path.join(DATA, name)
     if not os.path.exists(path):
         os.makedirs(DATA, exist_ok=True)
         args = [sys.executable, os.path.join(BENCH, "gen.py"), kind, "--size", size, "--out", path]
-        if gzip:
-            args += ["--gzip", "--members", "4"]
+        if members:
+            args += ["--gzip", "--members", str(members)]
         sh(args, stderr=subprocess.DEVNULL)
     return path
 
 
-def timed(cmd, env=None, stdout=subprocess.DEVNULL):
-    """Wall seconds and peak RSS (KB) of one child process."""
+def timed(cmd, env=None, stdout=subprocess.DEVNULL, cpu=None):
+    """Wall seconds and peak RSS (KB) of one child process; its CPU seconds are appended to `cpu`."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(p.pid, 0)
@@ -66,19 +73,31 @@ def timed(cmd, env=None, stdout=subprocess.DEVNULL):
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{err[-2000:]}")
+    if cpu is not None:
+        cpu.append(usage.ru_utime + usage.ru_stime)
     return elapsed, usage.ru_maxrss
 
 
-def median_run(cmd, runs, env=None, shell=False):
+def timed_shell(cmd, cpu=None):
+    """Wall seconds of a shell command; its CPU seconds (shell and children) appended to `cpu`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    sh(cmd, shell=True)
+    elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return elapsed
+
+
+def median_run(cmd, runs, env=None, shell=False, cpu=None):
     times, rss = [], []
     for _ in range(runs):
         if shell:
-            t0 = time.perf_counter()
-            sh(cmd, shell=True)
-            times.append(time.perf_counter() - t0)
+            times.append(timed_shell(cmd, cpu=cpu))
             rss.append(0)
         else:
-            t, r = timed(cmd, env=env)
+            t, r = timed(cmd, env=env, cpu=cpu)
             times.append(t)
             rss.append(r)
     return statistics.median(times), max(rss), times
@@ -89,9 +108,12 @@ class Emulator:
         self.dir = tempfile.mkdtemp(prefix="logship-bench-emu-")
         self.workspace = str(uuid.uuid4())
         self.key = base64.b64encode(os.urandom(64)).decode()
+        self.tenant, self.client = str(uuid.uuid4()), str(uuid.uuid4())
+        self.secret = base64.b64encode(os.urandom(24)).decode()
         self.proc = subprocess.Popen(
             [LOGSHIP, "emulate", "--port", "0", "--discard", "--data-dir", self.dir,
-             "--workspace-id", self.workspace, "--shared-key", self.key, "--latency-ms", str(latency_ms)],
+             "--workspace-id", self.workspace, "--shared-key", self.key, "--latency-ms", str(latency_ms),
+             "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         line = self.proc.stdout.readline().decode().strip()
         if not line.startswith("listening on "):
@@ -100,7 +122,9 @@ class Emulator:
 
     def env(self):
         e = dict(os.environ)
-        e.update(LOGSHIP_WORKSPACE_ID=self.workspace, LOGSHIP_SHARED_KEY=self.key)
+        e.update(LOGSHIP_WORKSPACE_ID=self.workspace, LOGSHIP_SHARED_KEY=self.key,
+                 LOGSHIP_TENANT_ID=self.tenant, LOGSHIP_CLIENT_ID=self.client, LOGSHIP_CLIENT_SECRET=self.secret,
+                 AZURE_AUTHORITY_HOST=self.url)
         return e
 
     def stop(self):
@@ -177,66 +201,96 @@ def mb(n):
     return n / 1e6
 
 
+def decoded_size(path):
+    """Bytes a gzip file holds (every member)."""
+    import gzip as gz
+    n = 0
+    with gz.open(path, "rb") as f:
+        while True:
+            b = f.read(1 << 20)
+            if not b:
+                return n
+            n += len(b)
+
+
+def cpu_per_100mb(cpu_runs, nbytes):
+    return round(statistics.median(cpu_runs) / (nbytes / 1e8), 3)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="200M")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--memory", action="store_true", help="also compare peak RSS for 2G against 200M")
     ap.add_argument("--skip-peer", action="store_true")
+    ap.add_argument("--skip-build", action="store_true", help="use the release binaries already built")
     args = ap.parse_args()
 
-    build()
+    if not args.skip_build:
+        build()
     size = args.size
     files = {
         "ndjson": gen("ndjson", size, f"web-{size}.ndjson"),
-        "ndjson.gz": gen("ndjson", size, f"web-{size}.ndjson.gz", gzip=True),
+        "ndjson.gz": gen("ndjson", size, f"web-{size}-1member.ndjson.gz", members=1),
+        "ndjson.gz 4 members": gen("ndjson", size, f"web-{size}-4members.ndjson.gz", members=4),
         "csv": gen("csv", size, f"orders-{size}.csv"),
         "nginx": gen("nginx", size, f"access-{size}.log"),
     }
     pipelines = {
         "ndjson": os.path.join(BENCH, "pipelines", "ndjson-passthrough.json5"),
         "ndjson.gz": os.path.join(BENCH, "pipelines", "ndjson-gzip.json5"),
+        "ndjson.gz 4 members": os.path.join(BENCH, "pipelines", "ndjson-gzip-members.json5"),
         "csv": os.path.join(BENCH, "pipelines", "csv-typed.json5"),
         "nginx": os.path.join(BENCH, "pipelines", "nginx-typed.json5"),
+        "ndjson logs-ingestion": os.path.join(BENCH, "pipelines", "ndjson-logs-ingestion.json5"),
     }
+    gz_keys = ["ndjson.gz", "ndjson.gz 4 members"]
+    # Bytes of input each row processes: decoded bytes for gzip (CPU per 100 MB of records).
+    decoded = {k: (decoded_size(f) if k in gz_keys else os.path.getsize(f)) for k, f in files.items()}
     env = dict(os.environ, BENCH_SIZE=size)
     results = {"size": size, "runs": args.runs, "machine": os.uname().nodename, "cpus": os.cpu_count(), "rows": []}
+    results["loadavgStart"] = open("/proc/loadavg").read().split()[:3]
     rows = results["rows"]
 
-    def row(what, seconds, nbytes, note="", rss=None, records=None):
+    def row(what, seconds, nbytes, note="", rss=None, records=None, cpu=None, cpu_bytes=None):
         r = {"what": what, "seconds": round(seconds, 3), "MBps": round(mb(nbytes) / seconds, 1), "note": note}
         if rss:
             r["peakRSSMB"] = round(rss / 1024, 1)
         if records:
             r["recordsPerSecond"] = round(records / seconds)
+        if cpu:
+            r["cpuSecondsPer100MB"] = cpu_per_100mb(cpu, cpu_bytes or nbytes)
         rows.append(r)
-        print(f"  {what:<46} {r['MBps']:>8} MB/s  {seconds:7.3f} s  {note}", flush=True)
+        c = f"  {r['cpuSecondsPer100MB']:5.2f} CPU-s/100MB" if cpu else ""
+        print(f"  {what:<46} {r['MBps']:>8} MB/s  {seconds:7.3f} s{c}  {note}", flush=True)
         return r
 
-    print(f"# logship benchmark, {size} inputs, median of {args.runs}, {os.cpu_count()} cores", flush=True)
+    print(f"# logship benchmark, {size} inputs, median of {args.runs}, {os.cpu_count()} cores, "
+          f"load average {' '.join(results['loadavgStart'])}", flush=True)
     # Page cache: read every file once before timing.
     for f in files.values():
         sh(f"cat '{f}' > /dev/null", shell=True)
 
-    print("## baselines", flush=True)
+    print("## baselines (CPU per 100 MB of decoded bytes)", flush=True)
     base = {}
     for k, f in files.items():
-        if k == "ndjson.gz":
-            t, _, _ = median_run(f"zcat '{f}' > /dev/null", args.runs, shell=True)
-            base["zcat"] = t
-            row(f"zcat {os.path.basename(f)}", t, os.path.getsize(f), "compressed bytes")
+        cpu = []
+        if k in gz_keys:
+            t, _, _ = median_run(f"zcat '{f}' > /dev/null", args.runs, shell=True, cpu=cpu)
+            base[k] = t
+            row(f"zcat {os.path.basename(f)}", t, os.path.getsize(f), "compressed bytes", cpu=cpu, cpu_bytes=decoded[k])
         else:
-            t, _, _ = median_run(f"cat '{f}' > /dev/null", args.runs, shell=True)
-            row(f"cat {os.path.basename(f)}", t, os.path.getsize(f))
+            t, _, _ = median_run(f"cat '{f}' > /dev/null", args.runs, shell=True, cpu=cpu)
+            row(f"cat {os.path.basename(f)}", t, os.path.getsize(f), cpu=cpu)
 
     print("## stages (one thread, no upload)", flush=True)
-    for k in ["ndjson", "ndjson.gz", "csv", "nginx"]:
+    for k in ["ndjson", "ndjson.gz", "ndjson.gz 4 members", "csv", "nginx"]:
         for s in ["read", "transform"]:
             r = stage(s, pipelines[k], env, args.runs)
             row(f"{s:<9} {k}", r["seconds"], r["bytes"], f"{r['recordsPerSecond'] / 1e6:.2f} M records/s",
                 rss=r["peakRSSKB"], records=r["records"])
-            if k == "ndjson.gz" and s == "read":
-                rows[-1]["vsZcat"] = round(base["zcat"] / r["seconds"], 2)
+            if k in gz_keys and s == "read":
+                rows[-1]["vsZcat"] = round(base[k] / r["seconds"], 2)
             if k == "ndjson" and s == "read":
                 ndjson_read = r
     # Issue 14's inputs: JSON-array reading against the NDJSON reader (same records), and
@@ -256,31 +310,46 @@ def main():
     emu = Emulator()
     try:
         e2e = {}
-        for k in ["ndjson", "ndjson.gz", "csv", "nginx"]:
-            state = tempfile.mkdtemp(prefix="logship-bench-state-")
-            cmd = [LOGSHIP, "run", pipelines[k], "--endpoint", emu.url, "--state-dir", state, "--restart", "--progress", "none"]
+        for k in ["ndjson", "ndjson.gz", "ndjson.gz 4 members", "csv", "nginx", "ndjson logs-ingestion"]:
+            f = files["ndjson" if k == "ndjson logs-ingestion" else k]
             e = emu.env()
             e["BENCH_SIZE"] = size
-            t, rss, _ = median_run(cmd, args.runs, env=e)
-            shutil.rmtree(state, ignore_errors=True)
+            times, rss, cpu, ratios = [], 0, [], []
+            for _ in range(args.runs):
+                if k in gz_keys:
+                    # Interleaved with zcat, so both see the same moment's load.
+                    z = timed_shell(f"zcat '{f}' > /dev/null")
+                state = tempfile.mkdtemp(prefix="logship-bench-state-")
+                cmd = [LOGSHIP, "run", pipelines[k], "--endpoint", emu.url, "--state-dir", state, "--restart", "--progress", "none"]
+                t, r = timed(cmd, env=e, cpu=cpu)
+                shutil.rmtree(state, ignore_errors=True)
+                times.append(t)
+                rss = max(rss, r)
+                if k in gz_keys:
+                    ratios.append(z / t)
+            t = statistics.median(times)
             e2e[k] = t
-            r = row(f"logship run {k}", t, os.path.getsize(files[k]), "", rss=rss)
-            if k == "ndjson.gz":
-                r["vsZcat"] = round(base["zcat"] / t, 2)
-                r["note"] = f"{r['vsZcat']} × zcat"
-                print(f"    → {r['vsZcat']} × zcat", flush=True)
+            key = "ndjson" if k == "ndjson logs-ingestion" else k
+            r = row(f"logship run {k}", t, os.path.getsize(f), "", rss=rss, cpu=cpu, cpu_bytes=decoded[key])
+            if k in gz_keys:
+                r["vsZcat"] = round(statistics.median(ratios), 2)
+                r["note"] = f"{r['vsZcat']} × zcat (runs: {', '.join(f'{x:.2f}' for x in ratios)})"
+                print(f"    → {r['note']}", flush=True)
         if not args.skip_peer:
             for k, fmt in [("ndjson", "ndjson"), ("csv", "csv"), ("ndjson.gz", "ndjson")]:
                 cmd = [sys.executable, PEER, "--endpoint", emu.url, "--workspace-id", emu.workspace, "--shared-key", emu.key,
                        "--log-type", "Peer", "--format", fmt, files[k]]
-                t, rss, _ = median_run(cmd, args.runs)
-                r = row(f"peer_python.py {k}", t, os.path.getsize(files[k]), "", rss=rss)
+                cpu = []
+                t, rss, _ = median_run(cmd, args.runs, cpu=cpu)
+                r = row(f"peer_python.py {k}", t, os.path.getsize(files[k]), "", rss=rss, cpu=cpu, cpu_bytes=decoded[k])
                 ratio = t / e2e[k]
                 r["logshipSpeedup"] = round(ratio, 1)
                 r["note"] = f"logship is {ratio:.1f} × faster"
                 print(f"    → logship is {ratio:.1f} × faster", flush=True)
     finally:
         emu.stop()
+    results["loadavgEnd"] = open("/proc/loadavg").read().split()[:3]
+    print(f"# load average at the end: {' '.join(results['loadavgEnd'])}", flush=True)
 
     if args.memory:
         print("## memory: peak RSS for 2G against 200M (reader alone; whole run at the same concurrency)", flush=True)

@@ -62,14 +62,17 @@ public final class ChunkProducer: @unchecked Sendable {
     private var inAckedRange = false
     private var done = false
 
-    /// - Parameter decodeAhead: decode on a thread of its own, overlapping with transforming
-    ///   and chunking (worth it when either side has real work: typed mappings, gzip).
+    /// - Parameters:
+    ///   - decodeAhead: decode on a thread of its own, overlapping with transforming and
+    ///     chunking (worth it when both sides have real work: typed mappings, other formats).
+    ///   - inflateAhead: inflate gzip files on a thread of its own, into large buffers ahead of
+    ///     the decoder (inflating is most of a gzip file's cost).
     public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan(), decodeAhead: Bool = false,
-        now: Date = Date()
+        inflateAhead: Bool = false, now: Date = Date()
     ) {
         self.input = decodeAhead
-            ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts)
-            : InlineInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts)
+            ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts, inflateAhead: inflateAhead)
+            : InlineInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts, inflateAhead: inflateAhead)
         self.spec = spec
         self.files = files
         self.fingerprints = fingerprints

@@ -15,6 +15,8 @@ public struct RunOptions: Sendable {
     public var gracePeriod = 30.0
     /// Decode on a thread of its own (nil: decide from the pipeline).
     public var decodeAhead: Bool? = nil
+    /// Inflate gzip files on a thread of their own (nil: yes).
+    public var inflateAhead: Bool? = nil
     /// The time TimeGenerated ages are measured from (two days back, one ahead); the CLI takes
     /// it from `LOGSHIP_NOW` when set, so a run over old samples behaves the same on any date.
     public var now = Date()
@@ -164,12 +166,14 @@ public final class Engine: @unchecked Sendable {
         }
         let rejects = RejectsWriter(url: stateDirectory.rejects, resuming: resumed)
         // Decoding ahead on the other core pays when there is work on both sides of the
-        // hand-off (a typed mapping, gzip); plain NDJSON passthrough is one scan and a copy.
-        let gzipped = files.contains { $0.path.hasSuffix(".gz") } || spec.source.compression == .gzip
+        // hand-off (a typed mapping); plain NDJSON passthrough is one scan and a copy. A gzip
+        // file is inflated on a thread of its own instead (or as well): inflating is most of
+        // its cost, and the decoder then shares the other core with the uploads.
         let heavyTransform = !spec.fields.map.isEmpty || spec.source.format != .ndjson
         let producer = ChunkProducer(
             spec: spec, files: files, fingerprints: fingerprints, rejects: rejects, plan: plan,
-            decodeAhead: options.decodeAhead ?? (gzipped || heavyTransform), now: options.now)
+            decodeAhead: options.decodeAhead ?? heavyTransform, inflateAhead: options.inflateAhead ?? true,
+            now: options.now)
         producer.counters = counters
         counters.update {
             $0.totalBytes = report.inputBytes

@@ -58,8 +58,10 @@ final class InlineInput: InputStage, @unchecked Sendable {
     private var reader: LineReader?
     private var bytesBefore: Int64 = 0
     private let cutLog: MultilineCutLog?
+    private let inflateAhead: Bool
 
-    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, cutLog: MultilineCutLog? = nil) {
+    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, cutLog: MultilineCutLog? = nil, inflateAhead: Bool = false) {
+        self.inflateAhead = inflateAhead
         self.files = files
         self.source = source
         self.skip = skip
@@ -90,7 +92,7 @@ final class InlineInput: InputStage, @unchecked Sendable {
         let f = files[index]
         if skip.contains(index) { return .fileSkipped(file: index) }
         do {
-            let (d, names, r) = try DecoderFactory.openWithReader(f, spec: source)
+            let (d, names, r) = try DecoderFactory.openWithReader(f, spec: source, inflateAhead: inflateAhead)
             decoder = d
             reader = r
             return .fileOpened(file: index, names: names)
@@ -190,10 +192,11 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
     private var names: NameTable?
     private var consumerProgress: Int64 = 0
 
-    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3, cutLog: MultilineCutLog? = nil) {
+    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3, cutLog: MultilineCutLog? = nil,
+         inflateAhead: Bool = false) {
         self.depth = depth
         for _ in 0..<(depth + 2) { spare.append(Batch()) }
-        let inner = InlineInput(files: files, source: source, skip: skip, cutLog: cutLog)
+        let inner = InlineInput(files: files, source: source, skip: skip, cutLog: cutLog, inflateAhead: inflateAhead)
         let t = Thread { [self] in produce(inner) }
         t.name = "logship-decoder"
         t.stackSize = 1 << 22

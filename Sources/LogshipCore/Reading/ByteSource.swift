@@ -228,3 +228,145 @@ public enum ByteSources {
         }
     }
 }
+
+/// Runs another source (gzip) on a thread of its own, filling large buffers ahead of the
+/// reader, so inflating on one core overlaps with decoding and sending on the other. The
+/// bytes, their order and every error (with its offset) are the inner source's; an error is
+/// raised only after every byte before it was handed out. `rawOffset` is the inner source's
+/// offset after the buffer being handed out was filled (progress only).
+public final class ReadAheadByteSource: ByteSource {
+    /// The buffers and their queues, shared with the filling thread (guarded by `condition`).
+    final class Shared: @unchecked Sendable {
+        let condition = NSCondition()
+        var full: [Filled] = []
+        var spare: [UnsafeMutableRawBufferPointer] = []
+        var cancelled = false
+        var threadDone = false
+
+        deinit {
+            for b in spare { b.deallocate() }
+            for f in full { f.buffer.deallocate() }
+        }
+    }
+
+    struct Filled {
+        var buffer: UnsafeMutableRawBufferPointer
+        var count: Int
+        var rawOffset: Int64
+        var error: ReadError?
+        var end: Bool
+    }
+
+    private let shared = Shared()
+    private var current: Filled?
+    private var position = 0
+    private var finished = false
+    public private(set) var rawOffset: Int64 = 0
+
+    /// - Parameters:
+    ///   - bufferSize: bytes per hand-over (large: one lock round trip per buffer).
+    ///   - buffers: how many exist; up to `buffers - 1` are filled ahead of the reader.
+    public init(_ inner: ByteSource, bufferSize: Int = 1 << 21, buffers: Int = 3) {
+        for _ in 0..<max(buffers, 2) { shared.spare.append(.allocate(byteCount: bufferSize, alignment: 64)) }
+        // The inner source moves to the filling thread and is used only there from now on.
+        nonisolated(unsafe) let source = inner
+        let s = shared
+        let t = Thread { Self.fill(source, s) }
+        t.name = "logship-inflate"
+        t.stackSize = 1 << 20
+        t.start()
+    }
+
+    deinit {
+        let s = shared
+        s.condition.withLock {
+            s.cancelled = true
+            if let c = current { s.spare.append(c.buffer) }
+            s.condition.broadcast()
+        }
+    }
+
+    private static func fill(_ source: ByteSource, _ s: Shared) {
+        while true {
+            let buffer: UnsafeMutableRawBufferPointer? = s.condition.withLock {
+                while s.spare.isEmpty && !s.cancelled { s.condition.wait() }
+                return s.cancelled ? nil : s.spare.removeLast()
+            }
+            guard let buffer else { break }
+            var item = Filled(buffer: buffer, count: 0, rawOffset: 0, error: nil, end: false)
+            // Fill the buffer whole (the inner source may return less per call).
+            while item.count < buffer.count {
+                do {
+                    let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[item.count...]))
+                    if n == 0 {
+                        item.end = true
+                        break
+                    }
+                    item.count += n
+                } catch {
+                    item.error = error
+                    item.end = true
+                    break
+                }
+            }
+            item.rawOffset = source.rawOffset
+            let stop = s.condition.withLock { () -> Bool in
+                if s.cancelled {
+                    s.spare.append(buffer)
+                    return true
+                }
+                s.full.append(item)
+                s.condition.broadcast()
+                return item.end
+            }
+            if stop { break }
+        }
+        s.condition.withLock {
+            s.threadDone = true
+            // Buffers handed back after the thread stopped are freed by `Shared`'s deinit.
+            s.condition.broadcast()
+        }
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
+        while true {
+            if let c = current {
+                if position < c.count {
+                    let n = min(buffer.count, c.count - position)
+                    buffer.baseAddress!.copyMemory(from: c.buffer.baseAddress! + position, byteCount: n)
+                    position += n
+                    return n
+                }
+                current = nil
+                if let e = c.error {
+                    finished = true
+                    give(c.buffer)
+                    throw e
+                }
+                if c.end {
+                    finished = true
+                    give(c.buffer)
+                    return 0
+                }
+                give(c.buffer)
+            }
+            if finished || buffer.count == 0 { return 0 }
+            let s = shared
+            let next: Filled = s.condition.withLock {
+                while s.full.isEmpty { s.condition.wait() }
+                return s.full.removeFirst()
+            }
+            current = next
+            position = 0
+            rawOffset = next.rawOffset
+        }
+    }
+
+    private func give(_ b: UnsafeMutableRawBufferPointer) {
+        let s = shared
+        s.condition.withLock {
+            s.spare.append(b)
+            s.condition.broadcast()
+        }
+    }
+}

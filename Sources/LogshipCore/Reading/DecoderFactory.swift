@@ -7,8 +7,8 @@ import Foundation
 /// Opens one input file with the decoder its pipeline's format calls for.
 public enum DecoderFactory {
     /// The decoder, and the file's fixed field names for CSV and lines (nil for NDJSON).
-    public static func open(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?) {
-        let (d, n, _) = try openWithReader(file, spec: spec)
+    public static func open(_ file: InputFile, spec: SourceSpec, inflateAhead: Bool = false) throws(ReadError) -> (RecordDecoder, NameTable?) {
+        let (d, n, _) = try openWithReader(file, spec: spec, inflateAhead: inflateAhead)
         return (d, n)
     }
 
@@ -16,10 +16,14 @@ public enum DecoderFactory {
     /// A file is read up to the size it had when the run looked at it (`file.size`); what it
     /// grows by meanwhile is for the next run. If it did grow, a plain file's last line without
     /// a line end is left for the next run too: the rest of that line is still being written.
-    public static func openWithReader(_ file: InputFile, spec: SourceSpec) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
-        let source = try ByteSources.open(path: file.path, compression: spec.compression, limit: file.path == "-" ? .max : file.size)
+    /// - Parameter inflateAhead: a gzip file is inflated on a thread of its own, into large
+    ///   buffers ahead of the decoder (the same bytes and errors; the other core decodes).
+    public static func openWithReader(_ file: InputFile, spec: SourceSpec, inflateAhead: Bool = false) throws(ReadError) -> (RecordDecoder, NameTable?, LineReader) {
+        let opened = try ByteSources.open(path: file.path, compression: spec.compression, limit: file.path == "-" ? .max : file.size)
+        let gzip = opened is GzipByteSource
+        let source: ByteSource = gzip && inflateAhead ? ReadAheadByteSource(opened) : opened
         let reader = spec.format == .json ? LineReader(source: source, bufferSize: 4096) : LineReader(source: source)
-        if file.path != "-" && !(source is GzipByteSource) {
+        if file.path != "-" && !gzip {
             let path = file.path, size = file.size
             reader.stillBeingWritten = {
                 var st = stat()

@@ -382,6 +382,9 @@ extension Transformer {
             lastNames.initialize(repeating: -1, count: fieldCapacity)
             resolvedKeys = .allocate(capacity: fieldCapacity)
         }
+        // The previous record's names, in the same order: the same decision, without the
+        // per-field claims (what a producer writing one shape of record costs per record).
+        if fields.count == lastShapeCount, sameNamesAsLast(v) { return lastShapeClean }
         recordStamp &+= 1
         if recordStamp == 0 {
             groupStamps.update(repeating: 0, count: groupCapacity)
@@ -421,7 +424,60 @@ extension Transformer {
             if entry.reserved || stamps[Int(entry.group)] == stamp { clean = false } else { stamps[Int(entry.group)] = stamp }
             if f.kind == .null { chosen[i] = -1 }
         }
+        // Remembered only when every name has an entry (one past the cache is decided alone).
+        var cached = true
+        for i in 0..<fields.count where last[i] < 0 { cached = false }
+        lastShapeCount = cached ? fields.count : -1
+        lastShapeClean = clean
         return clean
+    }
+
+    /// Whether the record's names are the previous record's, in order (`lastNames`); sets
+    /// `fieldNames` as `claimNames` would when they are. Whether names collide depends only on
+    /// the names and their order, so the previous decision stands. The comparison is inline and
+    /// never reads outside either name (two overlapping words cover 4 to 16 bytes).
+    @inline(__always)
+    func sameNamesAsLast(_ v: RecordView) -> Bool {
+        let fields = v.fields
+        let chosen = fieldNames, last = lastNames, entries = nameEntries
+        let arena = UnsafeRawPointer(nameArena.base)
+        guard let record = v.base.baseAddress else { return false }
+        for i in 0..<fields.count {
+            let f = fields[i]
+            let e = last[i]
+            let entry = entries[Int(e)]
+            let count = Int(entry.raw.count)
+            // NDJSON names are the record's bytes (`claimNames` runs for unbound files only).
+            guard f.nameIndex < 0, count == Int(f.nameCount) else { return false }
+            let a = arena + Int(entry.raw.start)
+            let b = record + Int(f.nameStart)
+            guard Self.sameBytes(a, b, count) else { return false }
+            chosen[i] = entry.skip || f.kind == .null ? -1 : e
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func sameBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ count: Int) -> Bool {
+        if count >= 8 {
+            if count <= 16 {
+                return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                    && a.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+                        == b.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            }
+            return memcmp(a, b, count) == 0
+        }
+        if count >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+                    == b.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+        }
+        var k = 0
+        while k < count {
+            if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+            k += 1
+        }
+        return true
     }
 
     /// `resolveNames`, remembered per shape of record.

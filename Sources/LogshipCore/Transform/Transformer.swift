@@ -210,6 +210,10 @@ public final class Transformer {
     /// Per field, when the record's names collide: `"name":` in `recordKeys`, or absent.
     var resolvedKeys = UnsafeMutablePointer<Span>.allocate(capacity: 64)
     var fieldCapacity = 64
+    /// The field count of the previous record when every one of its names had an entry (-1
+    /// otherwise), and whether its names were its own (no collision).
+    var lastShapeCount = -1
+    var lastShapeClean = false
     let recordKeys = ByteBuffer(capacity: 1024)
     var useResolved = false
     /// The names of colliding records by shape (each field's entry, and whether it is null): a

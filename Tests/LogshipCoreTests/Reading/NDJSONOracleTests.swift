@@ -151,8 +151,11 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
 }
 
 @Suite struct GzipSourceTests {
-    func readAll(_ path: String) throws -> (Data, ReadError?) {
-        let src = try ByteSources.open(path: path, compression: .auto)
+    /// - Parameter ahead: inflate on a thread of its own (`ReadAheadByteSource`, as runs do),
+    ///   with small buffers so that members and lines straddle hand-overs.
+    func readAll(_ path: String, ahead: Bool = false) throws -> (Data, ReadError?) {
+        let opened = try ByteSources.open(path: path, compression: .auto)
+        let src: ByteSource = ahead && opened is GzipByteSource ? ReadAheadByteSource(opened, bufferSize: 5003, buffers: 2) : opened
         var out = Data()
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 7919, alignment: 1)  // odd size on purpose
         defer { buf.deallocate() }
@@ -168,7 +171,7 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
         return (out, nil)
     }
 
-    @Test func singleAndMultiMemberEqualThePlainText() throws {
+    @Test(arguments: [false, true]) func singleAndMultiMemberEqualThePlainText(ahead: Bool) throws {
         let dir = TempDir("gzip")
         defer { dir.cleanup() }
         let text = awkwardNDJSON(lines: 4000, seed: 9)
@@ -179,16 +182,23 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
             open(sys.argv[1] + '.gz', 'wb').write(gzip.compress(data))
             parts = [data[i:i + 20000] for i in range(0, len(data), 20000)]
             open(sys.argv[1] + '.multi.gz', 'wb').write(b''.join(gzip.compress(p) for p in parts))
+            # Empty members first, between and last (what `cat` of an empty rotated file makes).
+            empty = gzip.compress(b'')
+            members = [empty] + [x for p in parts for x in (gzip.compress(p), empty)]
+            open(sys.argv[1] + '.empty.gz', 'wb').write(b''.join(members))
+            open(sys.argv[1] + '.nothing.gz', 'wb').write(empty + empty)
             print(len(parts))
             """, [plain.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect((Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) > 3)
-        for name in ["p.ndjson.gz", "p.ndjson.multi.gz"] {
-            let (data, err) = try readAll(dir.file(name).path)
+        let (nothing, nothingErr) = try readAll(dir.file("p.ndjson.nothing.gz").path, ahead: ahead)
+        #expect(nothingErr == nil && nothing.isEmpty, "only empty members: no bytes, no error")
+        for name in ["p.ndjson.gz", "p.ndjson.multi.gz", "p.ndjson.empty.gz"] {
+            let (data, err) = try readAll(dir.file(name).path, ahead: ahead)
             #expect(err == nil)
             #expect(data == Data(text.utf8), "\(name) decodes to the plain text")
         }
-        let (plainData, _) = try readAll(plain.path)
+        let (plainData, _) = try readAll(plain.path, ahead: ahead)
         #expect(plainData == Data(text.utf8), "auto-detection leaves plain text alone")
     }
 
@@ -211,6 +221,11 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
         #expect(r.status == 0, "\(r.stderr)")
         for name in ["truncated", "corrupt"] {
             let (data, err) = try readAll(dir.file("\(name).ndjson.gz").path)
+            // Inflated ahead on its own thread: the same bytes, then the same error at the same offset.
+            let (aheadData, aheadErr) = try readAll(dir.file("\(name).ndjson.gz").path, ahead: true)
+            #expect(aheadData == data, "\(name): read ahead, the same bytes come before the damage")
+            #expect(aheadErr?.message == err?.message && aheadErr?.offset == err?.offset,
+                    "\(name): read ahead, the same error (\(String(describing: aheadErr)) vs \(String(describing: err)))")
             let e = try #require(err, "\(name): the damage must be reported")
             #expect(e.message.contains(name == "truncated" ? "truncated" : "corrupt"), "\(e.message)")
             #expect(e.offset > 0)

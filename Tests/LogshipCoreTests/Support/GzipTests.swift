@@ -30,6 +30,44 @@ import LogshipSupport
         }
     }
 
+    /// One deflate state reset body after body (and the pool shared by parallel uploads): each
+    /// body is a gzip member of its own that decodes to exactly that body, whatever came before.
+    @Test func aReusedDeflaterWritesEachBodyAlone() throws {
+        let d = try Deflater()
+        var previous: Data?
+        for k in 0..<12 {
+            // Growing, shrinking and empty bodies; some repeat the previous one's bytes, which a
+            // state that kept its window could refer back to.
+            let n = [0, 1, 300_000, 999_999, 17, 1_000_000, 0, 50_000][k % 8]
+            var body = Data((0..<n).map { UInt8(truncatingIfNeeded: ($0 &* 31 &+ k) % 251) })
+            if k % 3 == 2, let p = previous { body = p }
+            let z = try d.compress(body)
+            #expect(z.prefix(2) == Data([0x1F, 0x8B]))
+            #expect(EmulatorGzip.decode([UInt8](z), limit: 1_000_000) == .success([UInt8](body)), "body \(k)")
+            previous = body
+        }
+        // Many at once through the pool, as the upload tasks compress.
+        let bodies = (0..<16).map { k in
+            Data(("[" + (0..<(2000 + k * 500)).map { "{\"k\":\(k),\"n\":\($0)}" }.joined(separator: ",") + "]").utf8)
+        }
+        let results = Results(count: bodies.count)
+        DispatchQueue.concurrentPerform(iterations: bodies.count) { i in
+            results.set(i, try? Gzip.compress(bodies[i]))
+        }
+        for (i, b) in bodies.enumerated() {
+            let z = try #require(results.get(i))
+            #expect(EmulatorGzip.decode([UInt8](z), limit: 1_000_000) == .success([UInt8](b)), "parallel body \(i)")
+        }
+    }
+
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var items: [Data?]
+        init(count: Int) { items = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ d: Data?) { lock.withLock { items[i] = d } }
+        func get(_ i: Int) -> Data? { lock.withLock { items[i] } }
+    }
+
     @Test func theEmulatorsDecoderRefusesWhatIsNotGzipAndCapsTheOutput() throws {
         let big = Data(repeating: UInt8(ascii: "a"), count: 2_000_000)
         let z = try Gzip.compress(big)
