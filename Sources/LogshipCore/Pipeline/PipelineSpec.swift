@@ -202,9 +202,10 @@ public struct LimitsSpec: Sendable {
     public var maxBodyBytes = LimitsSpec.defaultMaxBodyBytes
     public var maxRecordsPerChunk: Int? = nil
     public var oversizedValue: OversizedValuePolicy = .truncate
-    /// Largest value in bytes of UTF-8 (32,766 for the Data Collector API).
-    public var maxValueBytes = 32_766
-    public var maxFields = 50
+    /// Largest value in bytes of UTF-8 (the Data Collector API's; a Logs Ingestion pipeline
+    /// gets its API's when it does not say).
+    public var maxValueBytes = ServiceLimits.DataCollector.maxValueBytes
+    public var maxFields = ServiceLimits.DataCollector.recommendedFields
     public var tooManyFields: TooManyFieldsPolicy = .fail
     /// The JSON text column that `pack` puts extra fields into.
     public var packField = "Extra"
