@@ -86,7 +86,7 @@ enum ArgumentParser {
             }
             guard let opt = spec.options.first(where: { $0.name == name }) else {
                 let names = spec.options.map(\.name) + ["--help"]
-                let hint = nearest(name, names).map { " (did you mean \($0)?)" } ?? ""
+                let hint = NearestName.nearest(name, in: names).map { " (did you mean \($0)?)" } ?? ""
                 throw UsageError(description: "logship \(spec.name): unknown option \(name)\(hint); see `logship \(spec.name) --help`")
             }
             if opt.value != nil {
@@ -105,28 +105,6 @@ enum ArgumentParser {
             }
         }
         return out
-    }
-
-    static func nearest(_ word: String, _ candidates: [String]) -> String? {
-        var best: (String, Int)? = nil
-        for c in candidates {
-            let d = levenshtein(word, c)
-            if best == nil || d < best!.1 { best = (c, d) }
-        }
-        guard let (c, d) = best, d <= 3 else { return nil }
-        return c
-    }
-
-    static func levenshtein(_ a: String, _ b: String) -> Int {
-        let x = Array(a), y = Array(b)
-        if x.isEmpty || y.isEmpty { return max(x.count, y.count) }
-        var prev = Array(0...y.count)
-        for i in 1...x.count {
-            var cur = [i] + Array(repeating: 0, count: y.count)
-            for j in 1...y.count { cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] == y[j - 1] ? 0 : 1)) }
-            prev = cur
-        }
-        return prev[y.count]
     }
 
     static func int(_ p: ParsedArguments, _ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int? {

@@ -139,7 +139,7 @@ enum EmulateCommand {
         config.seed = UInt64(try ArgumentParser.int(p, "--seed", 0...Int.max) ?? 1)
         config.inactiveWorkspace = p.has("--inactive-workspace")
         config.refuseRecordsMatching = p.value("--refuse-records-matching").map { [$0] } ?? []
-        config.maxBodyBytes = try ArgumentParser.int(p, "--max-body-bytes", 1...1_000_000_000) ?? 30_000_000
+        config.maxBodyBytes = try ArgumentParser.int(p, "--max-body-bytes", 1...1_000_000_000) ?? config.maxBodyBytes
         var quota = DCRQuota()
         quota.requestsPerWindow = try ArgumentParser.int(p, "--dcr-requests-per-minute", 1...1_000_000_000) ?? quota.requestsPerWindow
         quota.bytesPerWindow = try ArgumentParser.int(p, "--dcr-bytes-per-minute", 1...1_000_000_000_000) ?? quota.bytesPerWindow

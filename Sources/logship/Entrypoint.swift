@@ -1,5 +1,6 @@
 import Foundation
 import LogshipCore
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -75,7 +76,8 @@ struct Logship {
             case "completion": code = try CompletionCommand.main(args)
             case "man": code = try ManCommand.main(args)
             default:
-                let hint = ArgumentParser.nearest(command, commands.map(\.spec.name)).map { " (did you mean `\($0)`?)" } ?? ""
+                let hint =
+                    NearestName.nearest(command, in: commands.map(\.spec.name)).map { " (did you mean `\($0)`?)" } ?? ""
                 throw UsageError(description: "logship: unknown command \"\(command)\"\(hint); see `logship --help`")
             }
         } catch let e as UsageError {

@@ -4,7 +4,7 @@ import LogshipSupport
 /// The HTTP Data Collector API (`POST /api/logs?api-version=2016-04-01`, SharedKey signed).
 public struct DataCollectorTarget: DeliveryTarget {
     /// The service's hard ceiling on one body (decimal 30 MB; see docs/service-facts.md).
-    public static let serviceMaxBodyBytes = 30_000_000
+    public static let serviceMaxBodyBytes = ServiceLimits.DataCollector.maxBodyBytes
     public static let apiVersion = "2016-04-01"
 
     public let url: URL

@@ -6,7 +6,7 @@ import LogshipSupport
 public struct LogsIngestionTarget: DeliveryTarget {
     /// One call carries at most this many bytes, compressed or not (docs/service-facts.md).
     /// The SDKs split at about 1 MiB; decimal 1 MB is the safe side.
-    public static let serviceMaxBodyBytes = 1_000_000
+    public static let serviceMaxBodyBytes = ServiceLimits.LogsIngestion.maxBodyBytes
     public static let apiVersion = "2023-01-01"
 
     public let url: URL

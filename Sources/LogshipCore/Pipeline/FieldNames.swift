@@ -1,7 +1,7 @@
 /// Column-name rules of Log Analytics (docs/service-facts.md): letters, digits and
 /// underscore, at most 45 characters, not a reserved name.
 public enum FieldNames {
-    public static let maxLength = 45
+    public static let maxLength = ServiceLimits.DataCollector.maxFieldNameLength
     public static let reserved: Set<String> = ["timegenerated", "tenant", "rawdata", "type"]
 
     public static func isReserved(_ name: String) -> Bool { reserved.contains(name.lowercased()) }
@@ -16,7 +16,8 @@ public enum FieldNames {
         if name.isEmpty { return "a column name cannot be empty" }
         if allowTimeGenerated && isTimeGenerated(name) { return nil }
         if isReserved(name) {
-            return "\"\(name)\" is reserved by Log Analytics (TimeGenerated, tenant, RawData, Type); choose another name"
+            return "\"\(name)\" is reserved by Log Analytics (TimeGenerated, tenant, RawData, Type); "
+                + "choose another name"
         }
         if name.utf8.count > maxLength {
             return "\"\(name)\" is \(name.utf8.count) characters; column names are limited to \(maxLength)"
@@ -51,7 +52,8 @@ public enum FieldNames {
     public static func logTypeProblem(_ t: String) -> String? {
         let u = Array(t.utf8)
         if u.isEmpty { return "the Log-Type cannot be empty" }
-        if u.count > 100 { return "\"\(t)\" is \(u.count) characters; a Log-Type is at most 100" }
+        let most = ServiceLimits.DataCollector.maxLogTypeLength
+        if u.count > most { return "\"\(t)\" is \(u.count) characters; a Log-Type is at most \(most)" }
         if !isLetter(u[0]) { return "\"\(t)\" must start with a letter" }
         if !u.allSatisfy({ isLetter($0) || isDigit($0) || $0 == 0x5F }) {
             return "\"\(t)\" may contain only letters, digits and underscore (the service answers 400 InvalidLogType)"

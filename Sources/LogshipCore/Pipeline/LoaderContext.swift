@@ -54,26 +54,9 @@ struct Context {
         "log": ["lines"], "tsv": ["csv"], "gz": ["gzip"], "azure": ["public"], "azurecloud": ["public"],
     ]
 
-    /// The candidate `word` most likely stands for: same letters in another case, a known alias, two
-    /// letters swapped, one being a prefix of the other (`integer` / `int`), or a small edit distance.
+    /// The candidate `word` most likely stands for (`NearestName`'s rule, with the aliases above).
     static func nearest(_ word: String, _ candidates: [String]) -> String? {
-        let w = word.lowercased()
-        if let same = candidates.first(where: { $0.lowercased() == w }) { return same }
-        if let a = aliases[w]?.first(where: { candidates.contains($0) }) { return a }
-        // Two neighbouring letters swapped (`tpye`, `form`) is one slip, though edit distance counts two.
-        let swapped = candidates.filter { c in
-            let a = Array(w), b = Array(c.lowercased())
-            guard a.count == b.count else { return false }
-            let diff = a.indices.filter { a[$0] != b[$0] }
-            return diff.count == 2 && diff[1] == diff[0] + 1 && a[diff[0]] == b[diff[1]] && a[diff[1]] == b[diff[0]]
-        }
-        if swapped.count == 1 { return swapped[0] }
-        let prefixed = candidates.filter { c in
-            let l = c.lowercased()
-            return min(l.count, w.count) >= 3 && (l.hasPrefix(w) || w.hasPrefix(l))
-        }
-        if prefixed.count == 1 { return prefixed[0] }
-        return Suggest.nearest(word, in: candidates)
+        NearestName.nearest(word, in: candidates, aliases: aliases)
     }
 
     /// ` (did you mean "x"?)` or nothing.
@@ -180,6 +163,16 @@ struct Context {
             return nil
         }
         return d
+    }
+
+    /// `30000000` as `30,000,000`, for service limits in messages.
+    static func grouped(_ n: Int) -> String {
+        var head = String(n), tail = ""
+        while head.count > 3 {
+            tail = "," + head.suffix(3) + tail
+            head.removeLast(3)
+        }
+        return head + tail
     }
 
     /// `120`, not `120.0`.

@@ -52,21 +52,32 @@ extension Context {
                 if case .object(let mm) = node.value { return mm.first { $0.key == "maxBodyBytes" }?.node }
                 return nil
             })
-            if hasBody == nil { limits.maxBodyBytes = 1_000_000 }
-            if limits.maxBodyBytes > 1_000_000 {
-                error(hasBody, "limits.maxBodyBytes", "\(limits.maxBodyBytes) is above the Logs Ingestion API's 1,000,000-byte limit per request; allowed: 1000 to 1000000")
+            let maxBody = ServiceLimits.LogsIngestion.maxBodyBytes
+            if hasBody == nil { limits.maxBodyBytes = maxBody }
+            if limits.maxBodyBytes > maxBody {
+                error(
+                    hasBody, "limits.maxBodyBytes",
+                    "\(limits.maxBodyBytes) is above the Logs Ingestion API's \(Self.grouped(maxBody))-byte limit "
+                        + "per request; allowed: 1000 to \(maxBody)")
             }
             // The Logs Ingestion API's own value limit is the default; a value written in the
             // pipeline is kept, 32766 included (it was once taken for "not written").
-            if Self.child(m["limits"], "maxValueBytes") == nil { limits.maxValueBytes = 65_535 }
+            if Self.child(m["limits"], "maxValueBytes") == nil {
+                limits.maxValueBytes = ServiceLimits.LogsIngestion.maxValueBytes
+            }
             // A DCR-based table takes 500 columns; the Data Collector API's 50 does not apply.
             if limits.maxFieldsDefaulted { limits.maxFields = LimitsSpec.logsIngestionMaxFields }
             deriveTimeGenerated(&fields, target: target, m: m)
             checkDCR(target, m: m, base: url.deletingLastPathComponent())
         } else {
             upload.compress = false
-            if limits.maxValueBytes > 32_766, let n = Self.child(m["limits"], "maxValueBytes") {
-                warning(n, "limits.maxValueBytes", "the Data Collector API cuts values at 32,766 bytes on its side, silently; above that, logship cannot count or reject what is cut (allowed without this warning: 16 to 32766)")
+            let cut = ServiceLimits.DataCollector.maxValueBytes
+            if limits.maxValueBytes > cut, let n = Self.child(m["limits"], "maxValueBytes") {
+                warning(
+                    n, "limits.maxValueBytes",
+                    "the Data Collector API cuts values at \(Self.grouped(cut)) bytes on its side, silently; above "
+                        + "that, logship cannot count or reject what is cut "
+                        + "(allowed without this warning: 16 to \(cut))")
             }
         }
         crossChecks(root: root, m: m, source: source, fields: fields, target: target, limits: limits)

@@ -173,17 +173,26 @@ extension Context {
         guard let m = members(node, "limits", allowed: ["maxBodyBytes", "maxRecordsPerChunk", "oversizedValue", "maxValueBytes", "maxFields", "tooManyFields", "packField"]) else {
             return l
         }
+        // The widest of the two APIs' limits (docs/service-facts.md); a Logs Ingestion pipeline
+        // is held to its own in `pipelineSpec`.
+        let maxBody = ServiceLimits.DataCollector.maxBodyBytes
         if let b = m["maxBodyBytes"] {
-            if case .number(let d) = b.value, d > 30_000_000 {
-                error(b, "limits.maxBodyBytes", "\(Self.show(d)) is above the service's limit of 30,000,000 bytes per request; allowed: 1000 to 30000000")
-            } else if let n = integer(b, "limits.maxBodyBytes", 1000...30_000_000) {
+            if case .number(let d) = b.value, d > Double(maxBody) {
+                error(
+                    b, "limits.maxBodyBytes",
+                    "\(Self.show(d)) is above the service's limit of \(Self.grouped(maxBody)) bytes per request; "
+                        + "allowed: 1000 to \(maxBody)")
+            } else if let n = integer(b, "limits.maxBodyBytes", 1000...maxBody) {
                 l.maxBodyBytes = n
             }
         }
         if let n = integer(m["maxRecordsPerChunk"], "limits.maxRecordsPerChunk", 1...10_000_000) { l.maxRecordsPerChunk = n }
         if let o = choice(m["oversizedValue"], "limits.oversizedValue", OversizedValuePolicy.self) { l.oversizedValue = o }
-        if let n = integer(m["maxValueBytes"], "limits.maxValueBytes", 16...65_535) { l.maxValueBytes = n }
-        if let n = integer(m["maxFields"], "limits.maxFields", 1...500) {
+        // As for the body: the widest of the two APIs' limits.
+        if let n = integer(m["maxValueBytes"], "limits.maxValueBytes", 16...ServiceLimits.LogsIngestion.maxValueBytes) {
+            l.maxValueBytes = n
+        }
+        if let n = integer(m["maxFields"], "limits.maxFields", 1...ServiceLimits.DataCollector.maxFields) {
             l.maxFields = n
             l.maxFieldsDefaulted = false
         }

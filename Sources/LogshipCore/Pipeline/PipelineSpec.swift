@@ -233,11 +233,11 @@ public struct LimitsSpec: Sendable {
     public var maxRecordsPerChunk: Int? = nil
     public var oversizedValue: OversizedValuePolicy = .truncate
     /// Largest value in bytes of UTF-8 (32,766 for the Data Collector API).
-    public var maxValueBytes = 32_766
+    public var maxValueBytes = ServiceLimits.DataCollector.maxValueBytes
     /// Fields per record. The default is the API's: 50 for the Data Collector API (its
     /// recommended ceiling), 500 for the Logs Ingestion API (a table's columns;
     /// docs/service-facts.md).
-    public var maxFields = 50
+    public var maxFields = ServiceLimits.DataCollector.recommendedFields
     /// True when `maxFields` was not written in the pipeline: the spec hash then counts the
     /// old default (50), so that state directories written before the per-API default resume.
     public var maxFieldsDefaulted = true

@@ -250,7 +250,7 @@ struct NDJSONScanner {
                 continue
             }
             if c < 0x20 { throw fail("control character in a string (must be escaped)") }
-            let l = JSONWriter.utf8SequenceLength(p, i, n)
+            let l = UTF8Bytes.sequenceLength(p, i, n)
             if l == 0 {
                 var f = fail("invalid UTF-8")
                 f.invalidUTF8 = true
@@ -344,7 +344,7 @@ struct NDJSONScanner {
     static func skipPlain(_ p: UnsafeRawPointer, _ start: Int, _ n: Int) -> Int {
         var i = start
         while i + 16 <= n {
-            let w = JSONWriter.specialBytes(p.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
+            let w = UTF8Bytes.specialBytes(p.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self))
             if w[0] != 0 { return i + w[0].trailingZeroBitCount / 8 }
             if w[1] != 0 { return i + 8 + w[1].trailingZeroBitCount / 8 }
             i += 16

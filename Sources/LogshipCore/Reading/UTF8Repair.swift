@@ -21,7 +21,7 @@ enum UTF8Repair {
                 i += 1
                 continue
             }
-            let l = JSONWriter.utf8SequenceLength(p, i, bytes.count)
+            let l = UTF8Bytes.sequenceLength(p, i, bytes.count)
             if l == 0 {
                 buffer[o] = 0xEF
                 buffer[o + 1] = 0xBF

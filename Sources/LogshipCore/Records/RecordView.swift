@@ -59,7 +59,10 @@ public struct FieldSlot: Sendable, Equatable {
         self.valueEscaped = false
     }
 
-    public init(nameStart: Int, nameCount: Int, nameEscaped: Bool, valueStart: Int, valueCount: Int, kind: ValueKind, valueEscaped: Bool) {
+    public init(
+        nameStart: Int, nameCount: Int, nameEscaped: Bool, valueStart: Int, valueCount: Int, kind: ValueKind,
+        valueEscaped: Bool
+    ) {
         self.nameIndex = -1
         self.nameStart = Int32(nameStart)
         self.nameCount = Int32(nameCount)
@@ -88,7 +91,11 @@ public struct RecordView {
     /// The longest string or nested value, in bytes as written (NDJSON).
     public var longestValue = 0
 
-    public init(base: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), names: NameTable = NameTable.empty, fields: UnsafeBufferPointer<FieldSlot> = UnsafeBufferPointer(start: nil, count: 0), provenance: Provenance = Provenance(fileIndex: 0, line: 0, offset: 0, ordinal: 0)) {
+    public init(
+        base: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0), names: NameTable = NameTable.empty,
+        fields: UnsafeBufferPointer<FieldSlot> = UnsafeBufferPointer(start: nil, count: 0),
+        provenance: Provenance = Provenance(fileIndex: 0, line: 0, offset: 0, ordinal: 0)
+    ) {
         self.base = base
         self.names = names
         self.fields = fields
@@ -161,17 +168,6 @@ public enum DecodeResult {
     case record(RecordView)
     /// `excerpt` is at most 4 KB of the offending input.
     case rejected(Provenance, RecordError, excerpt: [UInt8])
-}
-
-/// Turns one file's bytes into records. `next()` returns nil at the end of the file; a read
-/// error (corrupt gzip, I/O) is thrown after every record before it was returned.
-public protocol RecordDecoder: AnyObject {
-    func next() throws(ReadError) -> DecodeResult?
-    /// Decoded bytes consumed so far (for progress).
-    var decodedOffset: Int64 { get }
-    /// After the end: where reading stopped short of an unfinished last record (a file still
-    /// being written); nil when the file was read to its end.
-    var heldBackAt: Int64? { get }
 }
 
 /// Field slots in one allocation that a decoder reuses record after record; views point into

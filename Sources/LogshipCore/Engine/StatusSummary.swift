@@ -13,6 +13,8 @@ public struct SpecDelivery: Codable, Sendable, Equatable {
 }
 
 /// What `logship status` shows: a pipeline's state directory measured against its files now.
+/// It sits with the engine, above State, because it plans as `run` would (`ResumePlanner`) and
+/// shows the last `RunReport`.
 public struct StatusSummary: Codable, Sendable {
     public var pipeline: String
     public var stateDirectory: String
@@ -40,7 +42,9 @@ public struct StatusSummary: Codable, Sendable {
     /// Summarises `stateDirectories` (a pipeline's own, plus one per shard) for `spec`.
     public static func of(_ spec: PipelineSpec, stateDirectories: [URL]) throws -> StatusSummary {
         var s = StatusSummary(pipeline: spec.file.path, stateDirectory: stateDirectories.first?.path ?? "")
-        let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks).files
+        let files = FileDiscovery.expand(
+            spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks
+        ).files
         s.filesMatched = files.count
         var states: [ManifestState] = []
         for dir in stateDirectories {
@@ -82,7 +86,9 @@ public struct StatusSummary: Codable, Sendable {
         }
         // What the next run would make of each file (grown and rotated files included).
         let fingerprints = files.map { FileFingerprint.of($0) }
-        let plans = states.map { ResumePlanner.plan($0, files: files, fingerprints: fingerprints, compression: spec.source.compression).plan }
+        let plans = states.map {
+            ResumePlanner.plan($0, files: files, fingerprints: fingerprints, compression: spec.source.compression).plan
+        }
         for f in files {
             if fingerprints[f.index] != nil, plans.contains(where: { $0.doneFiles.contains(f.index) }) {
                 s.filesDone += 1
