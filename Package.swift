@@ -36,7 +36,10 @@ let package = Package(
         .executableTarget(name: "logship", dependencies: ["LogshipCore", "LogshipEmulator", "CBuildInfo"]),
         // Stage timings for bench/run.py (reader, decoder, transformer, emulator parsing alone).
         .executableTarget(name: "logship-bench", dependencies: ["LogshipCore", "LogshipEmulator"], path: "bench/Sources/logship-bench"),
-        .testTarget(name: "LogshipCoreTests", dependencies: ["LogshipCore", "LogshipEmulator", "LogshipSupport"]),
+        .testTarget(
+            name: "LogshipCoreTests", dependencies: ["LogshipCore", "LogshipEmulator", "LogshipSupport"],
+            // Files the tests read by path (#filePath), not resources.
+            exclude: ["State/Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["LogshipCore", "LogshipSupport", "logship"]),
     ]
 )
