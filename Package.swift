@@ -39,10 +39,10 @@ let package = Package(
         .executableTarget(
             name: "logship-bench", dependencies: ["LogshipCore", "LogshipEmulator"],
             path: "bench/Sources/logship-bench"),
-        // Pipeline/Fixtures holds broken pipeline files; the tests read them from the source tree.
+        // Pipeline/Fixtures and State/Fixtures hold files the tests read by path (#filePath), not resources.
         .testTarget(
             name: "LogshipCoreTests", dependencies: ["LogshipCore", "LogshipEmulator", "LogshipSupport"],
-            exclude: ["Pipeline/Fixtures"]),
+            exclude: ["Pipeline/Fixtures", "State/Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["LogshipCore", "LogshipSupport", "logship"]),
     ]
 )

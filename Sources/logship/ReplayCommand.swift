@@ -39,7 +39,7 @@ enum ReplayCommand {
         var replayer = Replayer(spec: pipeline, target: setup.target, stateDirectory: dir)
         replayer.log = { Console.error("logship: \($0)") }
         let stop = StopFlag()
-        let interrupts = InterruptWatcher { stop.set("interrupted") }
+        let interrupts = InterruptWatcher { stop.set(.interrupted) }
         let r = await replayer.run(stop: stop)
         interrupts.cancel()
         if r.found == 0 {
@@ -51,6 +51,9 @@ enum ReplayCommand {
         var line = "logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused"
         if r.split > 0 {
             line += " (\(r.split) letter(s) were halved until the refused records stood alone: the rest of their records are delivered and each refused part is a letter of its own)"
+        }
+        if r.chunksPossiblyDuplicated > 0 {
+            line += "; \(r.chunksPossiblyDuplicated) letter(s) or parts (\(r.recordsPossiblyDuplicated) records) were re-sent after a lost answer: the service may hold them twice"
         }
         Console.error(line)
         return r.exitCode

@@ -56,7 +56,7 @@ public final class ChunkProducer: @unchecked Sendable {
     private var reportedRecords = 0
     private var pending: [Event] = []
     /// Files fully read whose last records still sit in the open chunk.
-    private var finishedAwaitingChunk: [(Int, Int64, ReadError?, Int64?)] = []
+    private var finishedAwaitingChunk: [Event] = []
     private var currentOrdinals: Int64 = 0
     private var ackedCursor = 0
     private var inAckedRange = false
@@ -136,7 +136,7 @@ public final class ChunkProducer: @unchecked Sendable {
     private func releaseFinished(all: Bool) {
         guard !finishedAwaitingChunk.isEmpty else { return }
         if all || chunker.pendingBytes == 0 {
-            for (f, n, e, h) in finishedAwaitingChunk { pending.append(.fileFinished(file: f, ordinals: n, error: e, heldBackAt: h)) }
+            pending += finishedAwaitingChunk
             finishedAwaitingChunk.removeAll()
         }
     }
@@ -241,11 +241,11 @@ public final class ChunkProducer: @unchecked Sendable {
     }
 
     private func finishFile(error: ReadError?, heldBackAt: Int64?) {
-        let entry = (fileIndex, currentOrdinals, error, heldBackAt)
+        let finished = Event.fileFinished(file: fileIndex, ordinals: currentOrdinals, error: error, heldBackAt: heldBackAt)
         if chunker.pendingBytes == 0 {
-            pending.append(.fileFinished(file: entry.0, ordinals: entry.1, error: entry.2, heldBackAt: entry.3))
+            pending.append(finished)
         } else {
-            finishedAwaitingChunk.append(entry)
+            finishedAwaitingChunk.append(finished)
         }
     }
 }

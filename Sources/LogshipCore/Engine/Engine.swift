@@ -54,7 +54,7 @@ public final class Engine: @unchecked Sendable {
 
     /// Asks the run to stop: no more reading, no new requests, no retries; in-flight requests
     /// may finish within the grace period. The run then reports `interrupted`.
-    public func requestStop() { stop.set("interrupted") }
+    public func requestStop() { stop.set(.interrupted) }
 
     /// Stable shard of a file: FNV-1a of its path relative to the pipeline file, mod `count`.
     public static func shard(of relativePath: String, count: Int) -> Int {
@@ -66,20 +66,67 @@ public final class Engine: @unchecked Sendable {
         return Int(h % UInt64(count))
     }
 
+    /// A run, step by step; a step that ends the run early returns the report then.
     public func run() async -> RunReport {
         let started = Date()
+        var report = startReport(at: started)
+        guard let inputs = discoverFiles(&report) else { return report }
+        guard let state = loadState(&report) else { return report }
+        // What an earlier night could not deliver for no fault of its content goes first.
+        if !options.dryRun, let stopped = await resendRetryableDeadLetters(&report) {
+            report.durationSeconds = Date().timeIntervalSince(started)
+            report.pendingDeadLetters = PendingDeadLetters.of(deadLetterStore)
+            report.exitCode = stopped
+            return report
+        }
+        let planned = ResumePlanner.plan(
+            state, files: inputs.files, fingerprints: inputs.fingerprints, compression: spec.source.compression)
+        report.warnings += planned.warnings
+        guard let manifest = openManifest(&report, movedDone: planned.movedDone) else { return report }
+        let rejects = openRejects(inputs, plan: planned.plan)
+        let producer = makeProducer(inputs, rejects: rejects, plan: planned.plan, inputBytes: report.inputBytes)
+        let ledger = Ledger(
+            report: report, manifest: manifest, files: inputs.files, fingerprints: inputs.fingerprints, counters: counters,
+            log: log, deadLetters: deadLetterStore, spec: spec, keepBodies: options.keepBodies ? stateDirectory.bodies : nil)
+        await ledger.setEarlierDeliveries(planned.plan.acked)
+        let reading = startReading(producer)
+        await upload(from: reading.channel, state: state, producer: producer, ledger: ledger)
+        reading.finished.wait()
+        // Lets a decoding thread that is still waiting for room see that the run is over.
+        producer.cancel()
+        rejects.close()
+        return await finalReport(ledger: ledger, producer: producer, files: inputs.files, started: started)
+    }
+
+    /// The run's files, after sharding, with their fingerprints (nil for stdin).
+    struct Inputs {
+        var files: [InputFile]
+        var fingerprints: [FileFingerprint?]
+    }
+
+    /// The reading thread's side of the run: the events it sends, and a signal when it is done.
+    struct ReadingThread {
+        var channel: EventChannel
+        var finished: DispatchSemaphore
+    }
+
+    private func startReport(at started: Date) -> RunReport {
         var report = RunReport()
         report.pipeline = spec.file.path
         report.target = target.displayName
         report.startedAt = HTTPDate.iso8601(started)
         report.dryRun = options.dryRun
+        return report
+    }
 
-        // Files.
-        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
+    /// The files `source.files` matches (this shard's); nil when the run cannot start.
+    private func discoverFiles(_ report: inout RunReport) -> Inputs? {
+        let discovery = FileDiscovery.expand(
+            spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
         if !discovery.errors.isEmpty {
             report.aborted = discovery.errors.joined(separator: "\n")
             report.exitCode = ExitCode.usage
-            return report
+            return nil
         }
         for p in discovery.unmatched { report.warnings.append("source.files: \"\(p)\" matched no file") }
         for w in discovery.warnings { report.warnings.append("source.files: \(w)") }
@@ -90,26 +137,25 @@ public final class Engine: @unchecked Sendable {
         }
         report.filesMatched = files.count
         report.inputBytes = files.reduce(0) { $0 + $1.size }
-        let fingerprints = files.map { FileFingerprint.of($0) }
+        return Inputs(files: files, fingerprints: files.map { FileFingerprint.of($0) })
+    }
 
-        // What earlier runs delivered.
-        let manifestURL = stateDirectory.manifest
+    /// What earlier runs delivered; nil when the state belongs to another pipeline or destination.
+    private func loadState(_ report: inout RunReport) -> ManifestState? {
         let state: ManifestState
         do {
-            state = try ManifestState.load(manifestURL)
+            state = try ManifestState.load(stateDirectory.manifest)
         } catch {
             report.aborted = "\(error)"
             report.exitCode = ExitCode.usage
-            return report
+            return nil
         }
-        var adopted: String? = nil
         if let old = state.spec, old != spec.specHash {
             if let refusal = Self.adoptRefusal(state, spec: spec, adopt: options.adopt, stateDirectory: options.stateDirectory) {
                 report.aborted = refusal
                 report.exitCode = ExitCode.usage
-                return report
+                return nil
             }
-            adopted = old
             report.adoptedSpec = old
             report.warnings.append(
                 "--adopt: the pipeline changed since the state was written; what was delivered stays as it was sent (spec \(old.prefix(12))), "
@@ -126,67 +172,68 @@ public final class Engine: @unchecked Sendable {
                 use another --state-dir for this destination, or --restart.
                 """
             report.exitCode = ExitCode.usage
-            return report
+            return nil
         }
-        // What an earlier night could not deliver for no fault of its content goes first.
-        if !options.dryRun, let stopped = await resendRetryableDeadLetters(&report) {
-            report.durationSeconds = Date().timeIntervalSince(started)
-            report.pendingDeadLetters = PendingDeadLetters.of(deadLetterStore)
-            report.exitCode = stopped
-            return report
-        }
-        let planned = ResumePlanner.plan(state, files: files, fingerprints: fingerprints, compression: spec.source.compression)
-        let plan = planned.plan
-        let movedDone = planned.movedDone
-        report.warnings += planned.warnings
+        return state
+    }
 
-        let manifest: ManifestWriter?
+    /// Opens the manifest and writes this run's header; nil when it cannot be written.
+    private func openManifest(_ report: inout RunReport, movedDone: [ManifestEntry]) -> ManifestWriter? {
         do {
-            manifest = try ManifestWriter(url: manifestURL)
-            var header = ManifestEntry(t: "run")
+            let manifest = try ManifestWriter(url: stateDirectory.manifest)
+            var header = ManifestEntry(.run)
+            header.v = ManifestEntry.formatVersion
             header.spec = spec.specHash
             header.specTarget = spec.specTargetHash
             header.specReading = spec.specReadingHash
-            header.adopted = adopted
+            header.adopted = report.adoptedSpec
             header.destination = options.destination
             header.at = report.startedAt
-            try manifest?.append(header)
+            try manifest.append(header)
             // A moved file found whole is recorded under its new path: later runs skip it by
             // its fingerprint alone, even once the content has moved on again.
-            if !options.dryRun { for e in movedDone { try manifest?.append(e) } }
+            if !options.dryRun { for e in movedDone { try manifest.append(e) } }
+            return manifest
         } catch {
             report.aborted = "cannot write the manifest: \(error)"
             report.exitCode = ExitCode.usage
-            return report
+            return nil
         }
+    }
 
-        // Rejects an earlier run wrote are not written again when their records are read again.
-        let resumed = files.compactMap { f in
-            fingerprints[f.index].flatMap { plan.doneFiles.contains(f.index) ? nil : RejectsWriter.ResumedFile(relativePath: f.relativePath, path: f.path, fingerprint: $0) }
+    /// Rejects an earlier run wrote are not written again when their records are read again.
+    private func openRejects(_ inputs: Inputs, plan: ChunkProducer.ResumePlan) -> RejectsWriter {
+        let resumed = inputs.files.compactMap { f in
+            inputs.fingerprints[f.index].flatMap {
+                plan.doneFiles.contains(f.index)
+                    ? nil : RejectsWriter.ResumedFile(relativePath: f.relativePath, path: f.path, fingerprint: $0)
+            }
         }
-        let rejects = RejectsWriter(url: stateDirectory.rejects, resuming: resumed)
+        return RejectsWriter(url: stateDirectory.rejects, resuming: resumed)
+    }
+
+    private func makeProducer(
+        _ inputs: Inputs, rejects: RejectsWriter, plan: ChunkProducer.ResumePlan, inputBytes: Int64
+    ) -> ChunkProducer {
         // Decoding ahead on the other core pays when there is work on both sides of the
         // hand-off (a typed mapping); plain NDJSON passthrough is one scan and a copy. A gzip
         // file is inflated on a thread of its own instead (or as well): inflating is most of
         // its cost, and the decoder then shares the other core with the uploads.
         let heavyTransform = !spec.fields.map.isEmpty || spec.source.format != .ndjson
         let producer = ChunkProducer(
-            spec: spec, files: files, fingerprints: fingerprints, rejects: rejects, plan: plan,
+            spec: spec, files: inputs.files, fingerprints: inputs.fingerprints, rejects: rejects, plan: plan,
             decodeAhead: options.decodeAhead ?? heavyTransform, inflateAhead: options.inflateAhead ?? true,
             now: options.now)
         producer.counters = counters
         counters.update {
-            $0.totalBytes = report.inputBytes
-            $0.filesTotal = files.count
+            $0.totalBytes = inputBytes
+            $0.filesTotal = inputs.files.count
         }
-        let ledger = Ledger(
-            report: report, manifest: manifest, files: files, fingerprints: fingerprints, counters: counters, log: log,
-            deadLetters: deadLetterStore, spec: spec,
-            keepBodies: options.keepBodies ? stateDirectory.bodies : nil)
+        return producer
+    }
 
-        await ledger.setEarlierDeliveries(plan.acked)
-
-        // The reading thread.
+    /// Starts the reading thread: read, decode, transform and chunk, one event at a time.
+    private func startReading(_ producer: ChunkProducer) -> ReadingThread {
         // One chunk ready while the next is filled: memory stays near (concurrency + 2) bodies.
         let channel = EventChannel(capacity: 1)
         let stop = self.stop
@@ -207,13 +254,21 @@ public final class Engine: @unchecked Sendable {
         thread.name = "logship-reader"
         thread.stackSize = 1 << 22
         thread.start()
+        return ReadingThread(channel: channel, finished: producerDone)
+    }
 
-        // Uploads.
+    /// Uploads: `upload.concurrency` chunks in flight, each delivered by the uploader and
+    /// recorded in the ledger, until the reading ends or the run stops.
+    private func upload(
+        from channel: EventChannel, state: ManifestState, producer: ChunkProducer, ledger: Ledger
+    ) async {
         let lanes = UploadLanes(
             target: target, upload: spec.upload, maxBodyBytes: spec.limits.maxBodyBytes, clock: clock, sleep: sleep)
         self.lanes = lanes
-        let policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
-        let outage = SharedOutageWatch(limit: spec.upload.unreachableAfter, clock: clock)
+        var uploader = Uploader(target: target, upload: spec.upload, stop: stop, clock: clock, sleep: sleep, log: log)
+        uploader.counters = counters
+        uploader.lanes = lanes
+        let stop = self.stop
         await withTaskGroup(of: Bool.self) { group in
             var inFlight = 0
             while let event = await channel.receive() {
@@ -231,12 +286,12 @@ public final class Engine: @unchecked Sendable {
                     }
                     if stop.isSet { break }
                     inFlight += 1
-                    group.addTask { [self] in
+                    group.addTask { [uploader] in
+                        let recorder = ChunkRecorder(chunk: chunk, ledger: ledger)
                         var refusals = 0
-                        for (part, body, records) in todo {
-                            let ok = await self.deliver(
-                                chunk, body: body, records: records, part: part, policy: policy, ledger: ledger, outage: outage,
-                                refusals: &refusals)
+                        for part in todo {
+                            let ok = await uploader.deliver(
+                                part.body, records: part.records, part: part.range, to: recorder, refusals: &refusals)
                             if !ok { break }
                         }
                         await ledger.chunkSettled(chunk)
@@ -248,7 +303,7 @@ public final class Engine: @unchecked Sendable {
                     await ledger.fileSkipped()
                 case .abort(let why):
                     await ledger.abort(why)
-                    stop.set(why)
+                    stop.set(.aborted(why))
                 }
                 if stop.isSet { break }
             }
@@ -273,16 +328,18 @@ public final class Engine: @unchecked Sendable {
             }
             await group.waitForAll()
         }
-        producerDone.wait()
-        // Lets a decoding thread that is still waiting for room see that the run is over.
-        producer.cancel()
-        rejects.close()
+    }
 
+    /// The ledger's report with what the reading side counted, the warnings about it, and the exit code.
+    private func finalReport(
+        ledger: Ledger, producer: ChunkProducer, files: [InputFile], started: Date
+    ) async -> RunReport {
         var final = await ledger.finish()
-        let paced = lanes.summary
-        final.concurrencyReached = paced.highestLimit
-        final.quotaPauses = paced.throttled
-        final.learnedRequestRates = paced.rates
+        if let paced = lanes?.summary {
+            final.concurrencyReached = paced.highestLimit
+            final.quotaPauses = paced.throttled
+            final.learnedRequestRates = paced.rates
+        }
         final.recordsRead = producer.recordsRead
         final.recordsAlreadyDelivered = producer.recordsSkipped
         final.recordsRejected = producer.rejectedCount
@@ -313,7 +370,7 @@ public final class Engine: @unchecked Sendable {
             final.warnings.append(
                 "target.timeGeneratedField \"\(tf)\": \(what.joined(separator: " and ")); the service replaces those with the ingestion time as TimeGenerated. The event time stays in its own column (\(tf)); query by it for backfills")
         }
-        if stop.why == "interrupted" { final.interrupted = true }
+        if stop.reason == .interrupted { final.interrupted = true }
         if !options.dryRun { final.pendingDeadLetters = PendingDeadLetters.of(deadLetterStore) }
         final.durationSeconds = Date().timeIntervalSince(started)
         final.exitCode = Self.exitCode(final)
@@ -339,6 +396,8 @@ public final class Engine: @unchecked Sendable {
         report.deadLettersResent = r.replayed
         report.recordsResentFromDeadLetters = r.records
         report.recordsSent += r.records
+        report.chunksPossiblyDuplicated += r.chunksPossiblyDuplicated
+        report.recordsPossiblyDuplicated += r.recordsPossiblyDuplicated
         if let f = r.fatalError {
             report.fatalError = f
             return r.exitCode

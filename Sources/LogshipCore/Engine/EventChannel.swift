@@ -88,13 +88,26 @@ final class EventChannel: @unchecked Sendable {
     }
 }
 
-/// A flag the run's parts check to stop: set on a fatal answer, an abort, or a signal.
+/// Why a run (or a replay) stopped before its end.
+public enum StopReason: Sendable, Equatable {
+    /// A stop request (SIGINT, SIGTERM).
+    case interrupted
+    /// The outage rule: no answer for `upload.unreachableAfter` seconds.
+    case unreachable
+    /// The service refused the run as a whole (authorization, workspace, table).
+    case refused
+    /// Reading stopped the run (too many rejects, a problem that is not one record's), with why.
+    case aborted(String)
+}
+
+/// A flag the run's parts check to stop: set on a fatal answer, an abort, or a signal. The
+/// first reason set is kept.
 public final class StopFlag: @unchecked Sendable {
     // Guarded by `lock`.
     private let lock = NSLock()
-    private var reason: String?
+    private var _reason: StopReason?
     public init() {}
-    public func set(_ why: String) { lock.withLock { if reason == nil { reason = why } } }
-    public var isSet: Bool { lock.withLock { reason != nil } }
-    public var why: String? { lock.withLock { reason } }
+    public func set(_ reason: StopReason) { lock.withLock { if _reason == nil { _reason = reason } } }
+    public var isSet: Bool { lock.withLock { _reason != nil } }
+    public var reason: StopReason? { lock.withLock { _reason } }
 }

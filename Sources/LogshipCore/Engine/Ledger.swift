@@ -1,6 +1,21 @@
 import Foundation
 import LogshipSupport
 
+/// Records `range` of a chunk, to send (the whole chunk, or a part an earlier run left).
+struct ChunkPart: Sendable {
+    var range: Range<Int>
+    var body: Data
+    var records: Int { range.count }
+}
+
+/// A file the reading side finished: its records, the error reading stopped at, and where a
+/// last line still being written was left for the next run.
+struct FinishedFile: Sendable {
+    var ordinals: Int64
+    var error: ReadError?
+    var heldBackAt: Int64?
+}
+
 /// Owns a run's bookkeeping: the report, the manifest, which files are complete.
 actor Ledger {
     private var report: RunReport
@@ -14,7 +29,7 @@ actor Ledger {
     private let keepBodies: URL?
     /// Chunks dispatched and not yet settled, per file.
     private var pending: [Int: Int] = [:]
-    private var finished: [Int: (Int64, ReadError?, Int64?)] = [:]
+    private var finished: [Int: FinishedFile] = [:]
     /// Records of each dispatched chunk still to be recorded (acknowledged or dead-lettered).
     private var outstanding: [String: Int] = [:]
     /// Records acknowledged per file in this run, for the damaged-file report.
@@ -37,10 +52,9 @@ actor Ledger {
         self.keepBodies = keepBodies
     }
 
-    /// The parts of `chunk` still to send (part range, body, records); nil when an earlier run
-    /// handled all of it.
-    func dispatch(_ chunk: Chunk, handled: [Range<Int>]?) -> [(Range<Int>, Data, Int)]? {
-        var todo: [(Range<Int>, Data, Int)] = [(0..<chunk.records, chunk.body, chunk.records)]
+    /// The parts of `chunk` still to send; nil when an earlier run handled all of it.
+    func dispatch(_ chunk: Chunk, handled: [Range<Int>]?) -> [ChunkPart]? {
+        var todo = [ChunkPart(range: 0..<chunk.records, body: chunk.body)]
         if let done = handled {
             if done.contains(where: { $0.lowerBound == 0 && $0.upperBound >= chunk.records }) {
                 report.chunksAlreadyAcked += 1
@@ -55,10 +69,10 @@ actor Ledger {
                 k = max(k, r.upperBound)
             }
             if k < chunk.records { left.append(k..<chunk.records) }
-            todo = left.map { ($0, BodySplitter.body(chunk.body, elements: elements, range: $0), $0.count) }
+            todo = left.map { ChunkPart(range: $0, body: BodySplitter.body(chunk.body, elements: elements, range: $0)) }
         }
         for s in chunk.segments { pending[s.file, default: 0] += 1 }
-        outstanding[chunk.id] = todo.reduce(0) { $0 + $1.2 }
+        outstanding[chunk.id] = todo.reduce(0) { $0 + $1.records }
         return todo
     }
 
@@ -86,7 +100,7 @@ actor Ledger {
 
     /// Records an acknowledgement (fsync'd) before it counts; false if the manifest cannot be written.
     func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int, dcr: String? = nil) -> Bool {
-        var e = ManifestEntry(t: "ack")
+        var e = ManifestEntry(.ack)
         e.dcr = dcr
         e.id = chunk.id
         e.seg = segments(chunk)
@@ -142,7 +156,7 @@ actor Ledger {
             records: records, bytes: body.count, attempts: attempts, lastError: reason,
             segments: segments(chunk).map { DeadLetterSegment(file: $0.path, start: $0.start, end: $0.end) }, time: HTTPDate.iso8601(Date()),
             part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records, sample: segments(chunk).map(\.sample),
-            retryable: retryable)
+            retryable: retryable, sizes: segments(chunk).map(\.size))
         let location = DeadLetterSegment.locate(part, records: chunk.records, in: meta.segments)
         meta.location = location
         do {
@@ -151,7 +165,7 @@ actor Ledger {
             log("chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved and will be sent again next run")
             return true
         }
-        var e = ManifestEntry(t: "dead")
+        var e = ManifestEntry(.dead)
         e.id = chunk.id
         e.seg = segments(chunk)
         e.records = records
@@ -211,7 +225,7 @@ actor Ledger {
     }
 
     func fileFinished(_ file: Int, ordinals: Int64, error: ReadError?, heldBackAt: Int64?) {
-        finished[file] = (ordinals, error, heldBackAt)
+        finished[file] = FinishedFile(ordinals: ordinals, error: error, heldBackAt: heldBackAt)
         if let error {
             report.filesWithReadErrors += 1
             damaged.append((file, error, ordinals))
@@ -226,16 +240,17 @@ actor Ledger {
     }
 
     private func maybeDone(_ file: Int) {
-        guard let (ordinals, error, heldBack) = finished[file], pending[file, default: 0] == 0, !report.dryRun, report.fatalError == nil,
-            !manifestFailed, error == nil, let fp = fingerprints[file]
+        guard let f = finished[file], pending[file, default: 0] == 0, !report.dryRun, report.fatalError == nil,
+            !manifestFailed, f.error == nil, let fp = fingerprints[file]
         else { return }
+        let ordinals = f.ordinals
         finished[file] = nil
-        var e = ManifestEntry(t: "done")
+        var e = ManifestEntry(.done)
         e.path = files[file].relativePath
         e.sample = fp.sample
         e.head = fp.head
         e.size = fp.size
-        if let at = heldBack, at < fp.size, let (sample, head) = FileFingerprint.sampleAndHead(path: files[file].path, size: at) {
+        if let at = f.heldBackAt, at < fp.size, let (sample, head) = FileFingerprint.sampleAndHead(path: files[file].path, size: at) {
             // Done up to the line left unread: recorded as the file that ends there, which the
             // next run finds grown.
             e.sample = sample
@@ -259,5 +274,40 @@ actor Ledger {
                 recordsRead: d.ordinals, recordsDelivered: (deliveredByFile[d.file] ?? 0) + Int(before))
         }
         return report
+    }
+}
+
+/// Records what becomes of the bodies of one chunk in the run's ledger.
+struct ChunkRecorder: DeliveryRecorder {
+    let chunk: Chunk
+    let ledger: Ledger
+
+    func label(_ part: Range<Int>) -> String { "chunk \(chunk.id.prefix(16))" }
+
+    func delivered(_ d: DeliveredBody) async -> Bool {
+        await ledger.acked(
+            chunk, part: d.part, records: d.records, bytes: d.bytes, lostAnswers: d.possibleDuplicates, dcr: d.dcr)
+    }
+
+    func refused(_ r: RefusedBody) async -> Bool {
+        await ledger.deadLetter(
+            chunk, body: r.body, records: r.records, part: r.part, attempts: r.attempts, reason: r.reason,
+            retryable: r.retryable)
+    }
+
+    func retried(status: Int?) async { await ledger.retried(status: status) }
+
+    func halving(isolating: Bool, attempts: Int) async {
+        if isolating { await ledger.isolating() } else { await ledger.split() }
+    }
+
+    func stopped(_ reason: StopReason, _ message: String) async {
+        if reason == .unreachable {
+            await ledger.unreachable(
+                message + ". Nothing was dead-lettered: run the same command again when the service can be reached, "
+                    + "and it resumes")
+        } else {
+            await ledger.fatal(message)
+        }
     }
 }

@@ -17,6 +17,10 @@ public struct Replayer: Sendable {
         /// Letters whose refused records were isolated: each was replaced by its refused pieces
         /// (counted in `stillFailing`), the rest of its records delivered (counted in `records`).
         public var split = 0
+        /// Letters (or parts) delivered after an answer was lost on the way (a timeout after sending,
+        /// a dropped connection), and their records: each may be in the table twice.
+        public var chunksPossiblyDuplicated = 0
+        public var recordsPossiblyDuplicated = 0
         public var exitCode: Int32 = 0
     }
 
@@ -62,8 +66,11 @@ public struct Replayer: Sendable {
             r.exitCode = ExitCode.usage
             return r
         }
-        let policy = RetryPolicy(maxAttempts: spec.upload.maxAttempts)
-        let outage = SharedOutageWatch(limit: spec.upload.unreachableAfter, clock: clock)
+        // The same uploader as `run`'s: retries, the outage rule, halving and isolating, and the
+        // same pacing to each DCR's quota.
+        var uploader = Uploader(target: target, upload: spec.upload, stop: stop, clock: clock, sleep: sleep, log: log)
+        uploader.lanes = UploadLanes(
+            target: target, upload: spec.upload, maxBodyBytes: spec.limits.maxBodyBytes, clock: clock, sleep: sleep)
         for (index, (name, var meta)) in letters.enumerated() {
             if stop.isSet { break }
             guard meta.logType == spec.target.logType, meta.api == spec.target.api.rawValue else {
@@ -94,19 +101,33 @@ public struct Replayer: Sendable {
                 r.stillFailing += 1
                 continue
             }
-            var letter = LetterReplay(
-                name: name, meta: meta, body: body, elements: elements, base: range.lowerBound, total: total, manifest: manifest,
-                policy: policy, outage: outage, stop: stop)
+            let letter = LetterRecorder(
+                name: name, meta: meta, base: range.lowerBound, total: total, manifest: manifest, log: log)
+            var refusals = 0
             var stopped = false
             for part in todo where !stopped {
-                stopped = !(await letter.deliver(part, replayer: self, report: &r))
+                let inLetter = (part.lowerBound - range.lowerBound)..<(part.upperBound - range.lowerBound)
+                let piece =
+                    inLetter.count == elements.count
+                    ? body : BodySplitter.body(body, elements: elements, range: inLetter)
+                stopped = !(await uploader.deliver(
+                    piece, records: part.count, part: part, to: letter, refusals: &refusals))
             }
+            let settled = await letter.settled
+            r.records += settled.records
+            r.chunksPossiblyDuplicated += settled.possiblyDuplicatedBodies
+            r.recordsPossiblyDuplicated += settled.possiblyDuplicatedRecords
             if stopped {
                 // The letter stays as it is; what was delivered of it is in the manifest and is
                 // not sent again by the next replay.
-                if r.fatalError != nil { return r }
-                if r.unreachable != nil {
+                if let f = settled.fatalError {
+                    r.fatalError = f.message
+                    r.exitCode = f.exitCode
+                    return r
+                }
+                if let u = settled.unreachable {
                     // This letter and the ones after it stay in place.
+                    r.unreachable = u
                     r.stillFailing += letters.count - index
                     r.exitCode = ExitCode.partial
                     return r
@@ -114,16 +135,16 @@ public struct Replayer: Sendable {
                 r.stillFailing += 1
                 break
             }
-            if letter.refused.isEmpty {
+            if settled.refused.isEmpty {
                 store.remove(name)
                 r.replayed += 1
                 continue
             }
-            if letter.refused.count == 1, letter.refused[0].range == range {
+            if settled.refused.count == 1, settled.refused[0].range == range {
                 // Refused as a whole (a single record, or a refusal that does not blame the data).
-                meta.attempts += letter.attempts
-                meta.lastError = letter.refused[0].reason
-                meta.retryable = letter.stillRetryable
+                meta.attempts += settled.attempts
+                meta.lastError = settled.refused[0].reason
+                meta.retryable = settled.stillRetryable
                 meta.time = HTTPDate.iso8601(Date())
                 try? store.write(name: name, body: body, meta: meta)
                 r.stillFailing += 1
@@ -133,7 +154,7 @@ public struct Replayer: Sendable {
             // Isolated: the letter is replaced by its still-refused pieces, each recorded as dead
             // in the manifest (which takes them off the letter's count there).
             var written = true
-            for piece in letter.refused {
+            for piece in settled.refused {
                 var m = meta
                 let inLetter = (piece.range.lowerBound - range.lowerBound)..<(piece.range.upperBound - range.lowerBound)
                 let pieceBody = BodySplitter.body(body, elements: elements, range: inLetter)
@@ -143,14 +164,15 @@ public struct Replayer: Sendable {
                 m.total = total
                 m.records = piece.range.count
                 m.bytes = pieceBody.count
-                m.attempts = meta.attempts + letter.attempts
+                m.attempts = meta.attempts + settled.attempts
                 m.lastError = piece.reason
-                m.retryable = false  // isolated pieces were refused for their content
+                // As `run` records its pieces: refused for their content, unless attempts ran out.
+                m.retryable = piece.retryable
                 m.time = HTTPDate.iso8601(Date())
                 m.location = DeadLetterSegment.locate(piece.range, records: total, in: meta.segments)
                 do {
                     try store.write(name: pieceName, body: pieceBody, meta: m)
-                    try manifest.append(Self.entry("dead", m, bytes: pieceBody.count, reason: piece.reason))
+                    try manifest.append(Self.entry(.dead, m, bytes: pieceBody.count, reason: piece.reason))
                 } catch {
                     log("\(pieceName): could not be written (\(error.localizedDescription)); \(name) is left in place")
                     written = false
@@ -162,9 +184,9 @@ public struct Replayer: Sendable {
                 r.stillFailing += 1
                 continue
             }
-            if !letter.refused.contains(where: { "\(meta.chunkId)-\($0.range.lowerBound)-\($0.range.upperBound)" == name }) { store.remove(name) }
+            if !settled.refused.contains(where: { "\(meta.chunkId)-\($0.range.lowerBound)-\($0.range.upperBound)" == name }) { store.remove(name) }
             r.split += 1
-            r.stillFailing += letter.refused.count
+            r.stillFailing += settled.refused.count
         }
         if stop.isSet { r.exitCode = ExitCode.interrupted } else if r.stillFailing > 0 || r.skippedOtherTable > 0 { r.exitCode = ExitCode.partial }
         return r
@@ -173,13 +195,23 @@ public struct Replayer: Sendable {
 
 extension Replayer {
     /// A manifest entry for records of a dead letter (its part of the chunk, or all of it).
-    static func entry(_ t: String, _ meta: DeadLetterMeta, bytes: Int, reason: String? = nil) -> ManifestEntry {
-        var e = ManifestEntry(t: t)
+    static func entry(
+        _ kind: ManifestEntry.Kind, _ meta: DeadLetterMeta, bytes: Int, reason: String? = nil,
+        possibleDuplicate: Bool = false
+    ) -> ManifestEntry {
+        var e = ManifestEntry(kind)
         e.id = meta.chunkId
         e.records = meta.records
-        if t == "ack" { e.bytes = bytes } else { e.reason = reason }
+        if kind == .ack {
+            e.bytes = bytes
+            if possibleDuplicate { e.dup = true }
+        } else {
+            e.reason = reason
+        }
         e.seg = meta.segments.enumerated().map { k, s in
-            ManifestSegment(path: s.file, sample: meta.sample?[safe: k] ?? "stream", start: s.start, end: s.end)
+            ManifestSegment(
+                path: s.file, sample: meta.sample?[safe: k] ?? "stream", start: s.start, end: s.end,
+                size: meta.sizes?[safe: k] ?? nil)
         }
         if let p = meta.part {
             e.part = p
@@ -187,138 +219,105 @@ extension Replayer {
         }
         return e
     }
-
-    /// How one body ended: delivered, refused for its data (halve it), refused as it is, or the
-    /// replay must stop (a fatal answer, the outage rule, a stop request).
-    enum Settled {
-        case delivered
-        case isolate(String)
-        /// `retryable`: attempts ran out on failures that were not the content's (429, 5xx).
-        case refused(String, retryable: Bool)
-        case stop
-    }
-
-    /// Sends `body` until it settles, with the run's retry policy and outage rule.
-    func settle(
-        _ body: Data, records: Int, label: String, policy: RetryPolicy, outage: SharedOutageWatch, stop: StopFlag,
-        attempts: inout Int, report r: inout Report
-    ) async -> Settled {
-        // `attempts` counts requests with an answer, for the letter's meta.
-        var attempt = 0
-        var unanswered = 0
-        while true {
-            let outcome = await target.send(body: body)
-            if case .unreachable(let reason, _) = outcome {
-                // As in `run`: an outage leaves the letter in place, untouched, and ends the replay.
-                unanswered += 1
-                if let silent = outage.noAnswer() {
-                    r.unreachable = "no answer from \(target.endpoint) (\(target.displayName)) for \(Int(silent.rounded())) s (upload.unreachableAfter: "
-                        + "\(Int(spec.upload.unreachableAfter))); last: \(reason). The dead letters stay in place: replay again later"
-                    return .stop
-                }
-                if stop.isSet { return .stop }
-                let decision = policy.decide(outcome, attempt: unanswered, records: records, random: Double.random(in: 0..<1))
-                if case .retry(let backoff) = decision {
-                    let delay = min(backoff, outage.remaining() + 0.05)
-                    log("\(target.endpoint): \(reason); next attempt in \(String(format: "%.1f", delay)) s (\(label))")
-                    await sleep(delay)
-                }
-                continue
-            }
-            if outcome.gotAnswer { outage.answered() }
-            unanswered = 0
-            attempt += 1
-            attempts += 1
-            switch policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1)) {
-            case .acknowledged:
-                return .delivered
-            case .retry(let delay):
-                if stop.isSet { return .stop }
-                await sleep(delay)
-            case .split:
-                // Replays send the stored body as it is; a body too large stays dead-lettered with the reason.
-                return .refused("the service found the body too large; it was not split on replay", retryable: false)
-            case .isolate(let reason):
-                return .isolate(reason)
-            case .deadLetter(let reason):
-                if case .transient = outcome { return .refused(reason, retryable: true) }
-                return .refused(reason, retryable: false)
-            case .stopRun(let reason):
-                r.fatalError = "the service refused the request (\(target.displayName)): \(reason)"
-                r.exitCode = ExitCode.refused
-                return .stop
-            }
-        }
-    }
 }
 
-/// One dead letter being replayed: its parts are sent and, when the service refuses a part of
-/// several records for its data, halved (left first) until the refused records stand alone.
-struct LetterReplay {
+/// Records what becomes of one dead letter being replayed: delivered parts go to the manifest at
+/// once; refused parts are collected, and the replay then keeps the letter or replaces it with them.
+actor LetterRecorder: DeliveryRecorder {
+    /// A part of the letter still refused (chunk positions), with the service's message.
+    struct RefusedPiece: Sendable {
+        var range: Range<Int>
+        var reason: String
+        var retryable: Bool
+    }
+
+    /// The replay must stop: what to report and the exit code.
+    struct Fatal: Sendable {
+        var message: String
+        var exitCode: Int32
+    }
+
+    /// What became of the letter once the uploader is done with it.
+    struct Settled: Sendable {
+        /// Ranges still refused, in order.
+        var refused: [RefusedPiece] = []
+        /// A refusal came from attempts running out on failures that were not the content's.
+        var stillRetryable = false
+        /// Requests with an answer the letter took.
+        var attempts = 0
+        /// Records delivered.
+        var records = 0
+        var possiblyDuplicatedBodies = 0
+        var possiblyDuplicatedRecords = 0
+        var fatalError: Fatal?
+        /// The outage rule stopped the replay, with why.
+        var unreachable: String?
+    }
+
     let name: String
     let meta: DeadLetterMeta
-    let body: Data
-    let elements: [Range<Int>]
     /// The chunk position of the letter's first record.
     let base: Int
     let total: Int
     let manifest: ManifestWriter
-    let policy: RetryPolicy
-    let outage: SharedOutageWatch
-    let stop: StopFlag
-    /// Chunk ranges still refused, with the service's message, in order.
-    var refused: [(range: Range<Int>, reason: String)] = []
-    /// The last refusal came from attempts running out on transient failures, not the content.
-    var stillRetryable = false
-    var attempts = 0
+    let log: @Sendable (String) -> Void
+    private(set) var settled = Settled()
 
-    /// Sends records `part` (chunk positions) of the letter; false when the replay must stop.
-    /// - Parameter known: the part is known to hold a refused record (its parent was refused and
-    ///   the parent's left half delivered): it is halved without being sent whole.
-    mutating func deliver(_ part: Range<Int>, known: String? = nil, replayer: Replayer, report r: inout Replayer.Report) async -> Bool {
-        if stop.isSet { return false }
-        let inLetter = (part.lowerBound - base)..<(part.upperBound - base)
-        let piece = inLetter.count == elements.count ? body : BodySplitter.body(body, elements: elements, range: inLetter)
-        let label = inLetter.count == elements.count ? name : "\(name) records \(part.lowerBound)..<\(part.upperBound)"
-        let settled: Replayer.Settled
-        if let known, part.count > 1 {
-            settled = .isolate(known)
-        } else {
-            settled = await replayer.settle(
-                piece, records: part.count, label: label, policy: policy, outage: outage, stop: stop, attempts: &attempts, report: &r)
-        }
-        switch settled {
-        case .delivered:
-            var m = meta
-            let whole = part == 0..<total
-            m.part = whole ? nil : [part.lowerBound, part.upperBound]
-            m.total = total
-            m.records = part.count
-            do { try manifest.append(Replayer.entry("ack", m, bytes: piece.count)) } catch {
-                r.fatalError = "cannot write the manifest: \(error)"
-                r.exitCode = ExitCode.partial
-                return false
-            }
-            r.records += part.count
-            replayer.log("\(label): delivered (\(part.count) records)")
-            return true
-        case .isolate(let reason):
-            if refused.count >= RetryPolicy.maxIsolatedPerBody {
-                // As in `run`: a bounded number of requests per letter, even if everything is refused.
-                refused.append((part, "\(reason) (not halved further: \(RetryPolicy.maxIsolatedPerBody) parts of this letter were already refused)"))
-                return true
-            }
-            let half = part.lowerBound + part.count / 2
-            let before = refused.count
-            guard await deliver(part.lowerBound..<half, replayer: replayer, report: &r) else { return false }
-            // A refused whole whose left half was delivered holds its refused records on the right.
-            return await deliver(half..<part.upperBound, known: refused.count == before ? reason : nil, replayer: replayer, report: &r)
-        case .refused(let reason, let retryable):
-            refused.append((part, reason))
-            if retryable { stillRetryable = true }
-            return true
-        case .stop:
+    init(
+        name: String, meta: DeadLetterMeta, base: Int, total: Int, manifest: ManifestWriter,
+        log: @escaping @Sendable (String) -> Void
+    ) {
+        self.name = name
+        self.meta = meta
+        self.base = base
+        self.total = total
+        self.manifest = manifest
+        self.log = log
+    }
+
+    nonisolated func label(_ part: Range<Int>) -> String {
+        part.count == meta.records && part.lowerBound == base
+            ? name : "\(name) records \(part.lowerBound)..<\(part.upperBound)"
+    }
+
+    func delivered(_ d: DeliveredBody) -> Bool {
+        var m = meta
+        m.part = d.part == 0..<total ? nil : [d.part.lowerBound, d.part.upperBound]
+        m.total = total
+        m.records = d.records
+        settled.attempts += d.attempts
+        do {
+            try manifest.append(Replayer.entry(.ack, m, bytes: d.bytes, possibleDuplicate: d.possibleDuplicates > 0))
+        } catch {
+            settled.fatalError = Fatal(message: "cannot write the manifest: \(error)", exitCode: ExitCode.partial)
             return false
+        }
+        settled.records += d.records
+        if d.possibleDuplicates > 0 {
+            settled.possiblyDuplicatedBodies += d.possibleDuplicates
+            settled.possiblyDuplicatedRecords += d.records * d.possibleDuplicates
+        }
+        log("\(label(d.part)): delivered (\(d.records) records)")
+        return true
+    }
+
+    func refused(_ r: RefusedBody) -> Bool {
+        settled.refused.append(RefusedPiece(range: r.part, reason: r.reason, retryable: r.retryable))
+        settled.attempts += r.attempts
+        if r.retryable { settled.stillRetryable = true }
+        return true
+    }
+
+    func retried(status: Int?) {}
+
+    func halving(isolating: Bool, attempts: Int) { settled.attempts += attempts }
+
+    func stopped(_ reason: StopReason, _ message: String) {
+        switch reason {
+        case .unreachable:
+            settled.unreachable = message + ". The dead letters stay in place: replay again later"
+        default:
+            settled.fatalError = Fatal(message: message, exitCode: ExitCode.refused)
         }
     }
 }

@@ -71,7 +71,7 @@ public enum ResumePlanner {
                         "\(f.relativePath) begins with \(m.from) as it was delivered (renamed or compressed since, then grown); only the records after those are sent")
                 } else {
                     out.plan.doneFiles.insert(f.index)
-                    var e = ManifestEntry(t: "done")
+                    var e = ManifestEntry(.done)
                     e.path = f.relativePath
                     e.sample = fp.sample
                     e.head = fp.head

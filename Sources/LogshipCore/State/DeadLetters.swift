@@ -29,6 +29,10 @@ public struct DeadLetterMeta: Codable, Sendable {
     /// `segments` to `part`: for a refused record isolated from its chunk, the record itself.
     public var location: [DeadLetterSegment]?
 
+    /// The sizes of the segments' files when they were read, in segment order (for the manifest
+    /// on replay, as `run` records them). nil in letters of older versions.
+    public var sizes: [Int64?]?
+
     /// Whether the next run re-sends this letter by itself; otherwise it waits, counted, for the
     /// user (fix the data and `logship replay`, or remove it).
     public var isRetryable: Bool { retryable ?? lastError.hasPrefix("gave up after") }

@@ -7,10 +7,30 @@ import LogshipSupport
 
 /// One line of `manifest.jsonl`. The manifest is append-only: a chunk counts as delivered
 /// only once its line is on disk (fsync), so a crash can lose at most the chunks in flight.
+///
+/// Format versions: each run's header carries `v`, the format it was written in. A manifest
+/// whose headers carry none was written before versions were recorded, in version 1 (the same
+/// lines). A version newer than `formatVersion` is refused rather than misread.
 public struct ManifestEntry: Codable, Sendable, Equatable {
-    /// "run" (header of each run), "ack", "dead", "done" (a file fully handled).
-    public var t: String
+    /// What a line records; written as `t`.
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// The header of each run: its pipeline (spec hash), destination, start and format version.
+        case run
+        /// A chunk (or a part of one) the service acknowledged.
+        case ack
+        /// A chunk (or a part of one) dead-lettered.
+        case dead
+        /// A file fully handled: every record delivered, rejected or dead-lettered.
+        case done
+    }
+
+    /// The manifest format this code writes, and the newest it reads.
+    public static let formatVersion = 1
+
+    public var kind: Kind
     // run
+    /// The format version (headers only; nil in manifests written before versions were recorded: 1).
+    public var v: Int? = nil
     public var spec: String? = nil
     public var destination: String? = nil
     public var at: String? = nil
@@ -40,7 +60,22 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
     public var head: String? = nil
     public var ordinals: Int64? = nil
 
-    public init(t: String) { self.t = t }
+    public init(_ kind: Kind) { self.kind = kind }
+
+    /// The kind as written in the file.
+    public var t: String { kind.rawValue }
+
+    enum CodingKeys: String, CodingKey {
+        case kind = "t"
+        case v, spec, destination, at, id, seg, records, bytes, part, total, reason, dup
+        case path, size, sample, head, ordinals
+    }
+}
+
+/// The two fields every line is checked by before it is read as an entry: its kind and format version.
+private struct ManifestLineProbe: Decodable {
+    var t: String?
+    var v: Int?
 }
 
 /// A file's ordinals `start ..< end` inside a chunk, by the file's path relative to the pipeline.
@@ -99,8 +134,23 @@ public struct ManifestState: Sendable {
             lines.removeLast()
         }
         for (n, line) in lines.enumerated() where !line.isEmpty {
+            let place = "\(url.path):\(n + 1)"
+            let probe = try? dec.decode(ManifestLineProbe.self, from: Data(line))
+            if let v = probe?.v, v > ManifestEntry.formatVersion {
+                throw ManifestError(
+                    description: "\(place): written in manifest format version \(v) by a newer logship; this one reads "
+                        + "version \(ManifestEntry.formatVersion) and older: use that newer logship with this state "
+                        + "directory (or give a new --state-dir)")
+            }
             guard let e = try? dec.decode(ManifestEntry.self, from: Data(line)) else {
-                throw ManifestError(description: "\(url.path):\(n + 1): not a manifest entry; the state directory is damaged (move it away, or run with --restart)")
+                if let t = probe?.t, ManifestEntry.Kind(rawValue: t) == nil {
+                    let known = ManifestEntry.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw ManifestError(
+                        description: "\(place): unknown manifest entry \"\(t)\" (this logship knows \(known)): the "
+                            + "state directory was written by a newer logship, or is damaged (move it away, or run "
+                            + "with --restart)")
+                }
+                throw ManifestError(description: "\(place): not a manifest entry; the state directory is damaged (move it away, or run with --restart)")
             }
             s.apply(e)
         }
@@ -109,8 +159,8 @@ public struct ManifestState: Sendable {
     }
 
     mutating func apply(_ e: ManifestEntry) {
-        switch e.t {
-        case "run":
+        switch e.kind {
+        case .run:
             runs += 1
             if let s = e.spec {
                 if s != spec || specUses.isEmpty { specUses.append(SpecUse(spec: s, since: e.at ?? "", adopted: e.adopted)) }
@@ -119,16 +169,16 @@ public struct ManifestState: Sendable {
                 specReading = e.specReading
             }
             if destination == nil { destination = e.destination }
-        case "ack", "dead":
+        case .ack, .dead:
             guard let id = e.id else { return }
             let records = e.records ?? 0
             let key = e.part.map { "\(id)/\($0[0])-\($0.last ?? 0)" } ?? id
             if let p = e.part, p.count == 2, deadKeys[key] == nil { supersedeDead(id, part: p[0]..<p[1], records: records) }
-            if e.t == "ack", !specUses.isEmpty {
+            if e.kind == .ack, !specUses.isEmpty {
                 specUses[specUses.count - 1].records += records
                 for s in e.seg ?? [] { specUses[specUses.count - 1].files.insert(s.path) }
             }
-            if e.t == "ack" {
+            if e.kind == .ack {
                 ackedParts[id, default: []].append(e.part.flatMap { $0.count == 2 ? $0[0]..<$0[1] : nil } ?? 0..<Int.max)
                 if e.part == nil { ackedChunks += 1 }
                 ackedRecords += records
@@ -149,16 +199,15 @@ public struct ManifestState: Sendable {
                 chunkParts[id, default: []].append(p[0]..<p[1])
                 if let t = e.total { chunkRecords[id] = t }
                 if coversAll(id) {
-                    ackedChunks += e.t == "ack" ? 1 : 0
+                    ackedChunks += e.kind == .ack ? 1 : 0
                     addRanges(e)
                 }
             } else {
                 chunkParts[id] = [0..<Int.max]
                 addRanges(e)
             }
-        case "done":
+        case .done:
             if let p = e.path, let sample = e.sample { doneFiles[Self.fileKey(p, sample)] = e }
-        default: break
         }
     }
 

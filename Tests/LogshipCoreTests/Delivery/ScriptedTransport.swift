@@ -6,7 +6,7 @@ import Foundation
 /// A transport that answers from a script and remembers every request, for targets and the
 /// token provider tested without sockets.
 final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
-    struct Request {
+    struct Request: Sendable {
         var method = "POST"
         var url: URL
         var headers: [(String, String)]
@@ -20,12 +20,22 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     private var _requests: [Request] = []
     private var answers: [Result<HTTPResponse, TransportError>]
     private let fallback: Result<HTTPResponse, TransportError>
+    /// When set, answers every request instead of the script (it may wait for other requests).
+    private let respond: (@Sendable (Request) async -> Result<HTTPResponse, TransportError>)?
     var delayNanoseconds: UInt64 = 0
 
     /// Answers in order; after the last one, `fallback` every time.
     init(_ answers: [Result<HTTPResponse, TransportError>] = [], fallback: Result<HTTPResponse, TransportError> = .success(HTTPResponse(status: 204))) {
         self.answers = answers
         self.fallback = fallback
+        self.respond = nil
+    }
+
+    /// Answers each request from what it holds (its body, say).
+    init(respond: @escaping @Sendable (Request) async -> Result<HTTPResponse, TransportError>) {
+        self.answers = []
+        self.fallback = .success(HTTPResponse(status: 204))
+        self.respond = respond
     }
 
     var requests: [Request] { lock.withLock { _requests } }
@@ -39,6 +49,10 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     }
 
     private func answer(_ request: Request) async throws(TransportError) -> HTTPResponse {
+        if let respond {
+            lock.withLock { _requests.append(request) }
+            return try await respond(request).get()
+        }
         let answer = lock.withLock { () -> Result<HTTPResponse, TransportError> in
             _requests.append(request)
             return answers.isEmpty ? fallback : answers.removeFirst()
