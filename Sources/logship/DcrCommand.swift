@@ -17,7 +17,7 @@ enum DcrCommand {
             OptionSpec(name: "--apply", value: nil, help: "Not built yet (exit 2): create them through ARM"),
             OptionSpec(name: "--write", value: nil, help: "Not built yet (exit 2): with --apply, write the DCR's id into the pipeline"),
             OptionSpec(name: "--from-data-collector", value: nil, help: "Not built yet (exit 2): plan from a Data Collector table"),
-        ],
+        ] + LogOptions.specs,
         details: """
             Columns come from fields.map (string→string, int→int, long→long, double→real, bool→boolean,
             datetime→datetime (table: dateTime), guid→string (table: guid), json→dynamic) and
@@ -54,7 +54,7 @@ enum DcrCommand {
         do {
             plan = try ProvisioningPlan.make(pipeline, sampled: try sample(pipeline))
         } catch let e as ProvisioningPlan.Failure {
-            Console.error("logship dcr: \(pipeline.file.lastPathComponent): \(e.description)")
+            Console.fail("logship dcr: \(pipeline.file.lastPathComponent): \(e.description)")
             return ExitCode.usage
         }
         if p.has("--json") {
@@ -75,7 +75,7 @@ enum DcrCommand {
         guard pipeline.fields.passthrough || untyped else { return nil }
         let now = try ReferenceClock.now()
         let read = PreviewReader.read(pipeline, records: 1, sample: sampleRecords, now: now)
-        for e in read.errors { Console.error("logship dcr: \(pipeline.file.lastPathComponent): \(e)") }
+        for e in read.errors { Console.fail("logship dcr: \(pipeline.file.lastPathComponent): \(e)") }
         guard read.errors.isEmpty, !read.sample.isEmpty else { return nil }
         return SchemaInference.infer(read.sample, options: SchemaInference.Options(spec: pipeline, now: now)).columns
     }

@@ -38,7 +38,7 @@ enum EmulateCommand {
             OptionSpec(name: "--refuse-records-matching", value: "TEXT", help: "Refuse (400 InvalidDataFormat) a request holding a record with a string value containing TEXT"),
             OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
             OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
-        ],
+        ] + LogOptions.specs,
         details: """
             The first line on stdout is `listening on http://127.0.0.1:PORT`. GET /_emulator/stats returns the counters. Stop with Ctrl-C.
             Logs Ingestion: point target.endpoint and target.authorityHost (or AZURE_AUTHORITY_HOST) at the URL; tokens come from
@@ -144,7 +144,7 @@ enum EmulateCommand {
             emulator = try Emulator(config: config)
             url = try emulator.start()
         } catch {
-            Console.error("logship emulate: \(error)")
+            Console.fail("logship emulate: \(error)")
             return ExitCode.usage
         }
         Console.out("listening on \(url.absoluteString)")

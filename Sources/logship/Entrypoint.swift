@@ -59,6 +59,7 @@ struct Logship {
         args.removeFirst()
         let code: Int32
         do {
+            try LogOptions.configure(args, isTerminal: isatty(2) != 0)
             switch command {
             case "--help", "-h", "help":
                 Console.out(help)
@@ -79,10 +80,10 @@ struct Logship {
                 throw UsageError(description: "logship: unknown command \"\(command)\"\(hint); see `logship --help`")
             }
         } catch let e as UsageError {
-            Console.error(e.description)
+            Console.fail(e.description)
             code = ExitCode.usage
         } catch {
-            Console.error("logship: \(error)")
+            Console.fail("logship: \(error)")
             code = ExitCode.usage
         }
         exit(code)
@@ -93,9 +94,9 @@ struct Logship {
 func loadPipeline(_ path: String, command: String) -> (PipelineSpec, [PipelineProblem])? {
     let url = URL(fileURLWithPath: path)
     let result = PipelineLoader().load(url)
-    for p in result.problems { Console.error(p.description) }
+    for p in result.problems { Console.problem(p) }
     guard let spec = result.spec else {
-        Console.error("logship \(command): \(result.errors.count) problem(s) in \(path); nothing was sent")
+        Console.fail("logship \(command): \(result.errors.count) problem(s) in \(path); nothing was sent")
         return nil
     }
     return (spec, result.warnings)

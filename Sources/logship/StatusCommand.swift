@@ -8,7 +8,7 @@ enum StatusCommand {
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
             OptionSpec(name: "--json", value: nil, help: "Print the summary as JSON on stdout"),
-        ],
+        ] + LogOptions.specs,
         details: "Shard state (run --shard K/N) under the state directory is included.")
 
     static func main(_ args: [String]) throws -> Int32 {
@@ -28,7 +28,7 @@ enum StatusCommand {
         do {
             s = try StatusSummary.of(pipeline, stateDirectories: dirs)
         } catch {
-            Console.error("logship status: \(error)")
+            Console.fail("logship status: \(error)")
             return ExitCode.usage
         }
         if p.has("--json") {

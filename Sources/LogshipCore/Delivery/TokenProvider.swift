@@ -172,6 +172,7 @@ public actor TokenProvider {
         defer { inFlight = nil }
         fetches += 1
         let generation = fetches
+        LogSink.standard(.debug, "token: fetching a new access token (\(generation == 1 ? "first" : "refresh"))", ["attempt": .int(generation)])
         if case .managedIdentity(let mi) = credential { return await fetchManagedIdentity(mi, generation: generation) }
         var form: [(String, String)] = [("grant_type", "client_credentials"), ("client_id", clientId), ("scope", scope)]
         var secret: String? = nil

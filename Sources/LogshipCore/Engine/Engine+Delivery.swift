@@ -63,7 +63,7 @@ extension Engine {
                     retrying = true
                     counters.update { $0.retrying += 1 }
                 }
-                log("\(target.endpoint): \(reason); next attempt in \(String(format: "%.1f", delay)) s (chunk \(chunk.id.prefix(16)))")
+                log(.warn, "\(target.endpoint): \(reason); next attempt in \(String(format: "%.1f", delay)) s (chunk \(chunk.id.prefix(16)))", ["chunk": .string(String(chunk.id.prefix(16))), "attempt": .int(unanswered)])
                 // In slices, so an outage stop (or Ctrl-C) does not wait out a long backoff.
                 var left = delay
                 while left > 0 && !stop.isSet {
@@ -90,6 +90,7 @@ extension Engine {
                     counters.update { $0.retrying += 1 }
                 }
                 if stop.isSet { return false }
+                if case .transient(let status, _, let reason) = outcome { log(.debug, "chunk \(chunk.id.prefix(16)): \(reason); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s", ["chunk": .string(String(chunk.id.prefix(16))), "attempt": .int(attempt), "status": status.map { .int($0) } ?? "network"]) }
                 await sleep(delay)
             case .split:
                 return await halve(
@@ -132,6 +133,7 @@ extension Engine {
                 reason: "\(reason) (not halved further: \(RetryPolicy.maxIsolatedPerBody) parts of this chunk were already refused)")
         }
         if isolating != nil { await ledger.isolating() } else { await ledger.split() }
+        log(.debug, "chunk \(chunk.id.prefix(16)): \(isolating == nil ? "too large" : "refused for its data"); halving its \(records) records", ["chunk": .string(String(chunk.id.prefix(16))), "records": .int(records)])
         guard let elements = BodySplitter.elements(body), elements.count == records else {
             refusals += 1
             return await ledger.deadLetter(
