@@ -126,8 +126,8 @@ public final class ProgressDisplay: @unchecked Sendable {
     }
 
     /// One redraw of the bar (`\r`, the text, clear to end of line) or one plain line (no escapes,
-    /// no newline: the logger ends it). Below 80 columns the layout drops the byte totals and
-    /// the chunk words; below 40 only the percentage, speed and ETA are left.
+    /// no newline: the logger ends it). Below 80 columns the layout drops the bytes read, the
+    /// record rate and the retries; below 40 only the percentage, speed and ETA are left.
     public static func render(_ s: ProgressCounters.Snapshot, elapsed: Double, width: Int, mode: Mode) -> String {
         let mbps = Double(s.bytesRead) / 1e6 / elapsed
         let rps = Double(s.recordsRead) / elapsed
@@ -147,9 +147,8 @@ public final class ProgressDisplay: @unchecked Sendable {
             text = "\(percent) \(bytes(s.bytesRead))/\(bytes(s.totalBytes))  \(speed)  \(count(rps)) rec/s  "
                 + "chunks \(s.chunksAcked) acked, \(s.inFlight) in flight, \(s.retrying) retrying\(eta)"
         } else if width >= 80 {
-            barWidth = 16
-            text = "\(percent) \(bytes(s.bytesRead))/\(bytes(s.totalBytes)) \(speed) \(s.chunksAcked) acked "
-                + "\(s.inFlight) sending \(s.retrying) retrying\(eta)"
+            barWidth = 12
+            text = "\(percent) of \(bytes(s.totalBytes)) \(speed) \(s.chunksAcked) acked \(s.inFlight) up \(s.retrying) retry\(eta)"
         } else if width >= 40 {
             barWidth = 10
             text = "\(percent) \(speed) \(s.chunksAcked) acked \(s.inFlight) up\(eta)"
