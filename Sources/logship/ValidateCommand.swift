@@ -43,6 +43,8 @@ enum ValidateCommand {
                     credentialNote = "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
                 case .federatedTokenFile(let f):
                     credentialNote = "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+                case .azureCLI(let az):
+                    credentialNote = "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(c.endpoint.absoluteString)"
                 case .managedIdentity(let mi):
                     let who = mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
                     let from: String
