@@ -61,6 +61,12 @@ struct Logship {
         do {
             try LogOptions.configure(args, isTerminal: isatty(2) != 0)
             switch command {
+            case "help" where args.first.map { name in commands.contains { $0.spec.name == name } } == true:
+                // `logship help run` is `logship run --help`.
+                let name = args.removeFirst()
+                guard let spec = commands.first(where: { $0.spec.name == name })?.spec else { throw UsageError(description: "") }
+                Console.out(spec.helpText)
+                code = 0
             case "--help", "-h", "help":
                 Console.out(help)
                 code = 0

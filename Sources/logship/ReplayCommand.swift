@@ -1,5 +1,6 @@
 import Foundation
 import LogshipCore
+import LogshipSupport
 
 enum ReplayCommand {
     static let spec = CommandSpec(
@@ -57,6 +58,10 @@ enum ReplayCommand {
         }
         Console.summary(line)
         if let f = p.value("--report") { ReportFile.write(report(r), to: f) }
+        let last = StatusSummary.LastReplay(
+            finishedAt: HTTPDate.iso8601(Date()), found: r.found, replayed: r.replayed, records: r.records, stillFailing: r.stillFailing,
+            exitCode: r.exitCode)
+        if let data = try? JSONEncoder().encode(last) { try? PrivateFiles.write(data, to: StateDirectory(dir).lastReplay) }
         return r.exitCode
     }
 

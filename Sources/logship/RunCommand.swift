@@ -158,12 +158,20 @@ enum RunCommand {
         if let a = r.aborted { Console.fail("logship: run stopped: \(a)") }
         if let f = r.fatalError { Console.fail("logship: \(f)") }
         var line = "logship: \(r.dryRun ? "dry run: would send" : "sent") \(r.recordsSent) records in \(r.chunksAcked) chunk(s)"
-        line += String(format: " (%.1f MB read in %.1f s, %.1f MB/s)", Double(r.inputBytes) / 1e6, r.durationSeconds, r.throughputMBps)
+        let read = r.inputBytes
+        // Files delivered by earlier runs are skipped unread: no speed for bytes not read.
+        if r.recordsSent == 0 && r.filesSkipped > 0 && r.filesSkipped == r.filesMatched {
+            line += String(format: " (nothing new to read; %.1f s)", r.durationSeconds)
+        } else {
+            let rate = r.durationSeconds > 0 ? Double(read) / 1e6 / r.durationSeconds : 0
+            line += String(format: " (%.1f MB read in %.1f s, %.1f MB/s)", Double(read) / 1e6, r.durationSeconds, rate)
+        }
         Console.summary(line, ["records": .int(r.recordsSent), "chunks": .int(r.chunksAcked)])
         var notes: [String] = []
-        if r.recordsAlreadyDelivered > 0 || r.filesSkipped > 0 {
-            notes.append("\(r.filesSkipped) file(s) and \(r.recordsAlreadyDelivered) record(s) already delivered by earlier runs")
-        }
+        var earlier: [String] = []
+        if r.filesSkipped > 0 { earlier.append("\(r.filesSkipped) file(s)") }
+        if r.recordsAlreadyDelivered > 0 { earlier.append("\(r.recordsAlreadyDelivered) record(s) of the files read") }
+        if !earlier.isEmpty { notes.append(earlier.joined(separator: " and ") + " already delivered by earlier runs") }
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
         if let n = r.recordsFiltered, n > 0 { notes.append("\(n) left out by fields.where") }
         if r.deadLettersResent > 0 {

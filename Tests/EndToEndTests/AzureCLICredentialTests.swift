@@ -110,6 +110,8 @@ import Testing
 
         let failed = try s.run("fail", state: "s2")
         #expect(failed.status == 3 && failed.stderr.contains("az login"), "\(failed.stderr)")
+        // A fatal refusal is said once (the summary), not also as it happens (issue 15 item 9).
+        #expect(failed.stderr.components(separatedBy: "Please run 'az login'").count == 2, "\(failed.stderr)")
     }
 
     @Test func aConfiguredCredentialWinsOverTheCLI() throws {
