@@ -142,7 +142,9 @@ public final class Logger: @unchecked Sendable {
             case "\t": s += "\\t"
             default:
                 if u.value < 0x20 || u.value == 0x7F {
-                    s += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count) + String(u.value, radix: 16)
+                    s +=
+                        "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                        + String(u.value, radix: 16)
                 } else {
                     s.unicodeScalars.append(u)
                 }
@@ -162,7 +164,8 @@ public final class Logger: @unchecked Sendable {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
         }
-        return "\(p(Int64(y), 4))-\(p(Int64(m), 2))-\(p(Int64(d), 2))T\(p(sod / 3600, 2)):\(p(sod / 60 % 60, 2)):\(p(sod % 60, 2))"
+        return
+            "\(p(Int64(y), 4))-\(p(Int64(m), 2))-\(p(Int64(d), 2))T\(p(sod / 3600, 2)):\(p(sod / 60 % 60, 2)):\(p(sod % 60, 2))"
             + ".\(p(ms - secs * 1000, 3))Z"
     }
 
@@ -178,7 +181,9 @@ public struct LogSink: Sendable {
     /// An informational line (what the engine said before it had levels).
     public func callAsFunction(_ message: String) { emit(.info, message, [:]) }
 
-    public func callAsFunction(_ level: LogLevel, _ message: String, _ fields: LogFields = [:]) { emit(level, message, fields) }
+    public func callAsFunction(_ level: LogLevel, _ message: String, _ fields: LogFields = [:]) {
+        emit(level, message, fields)
+    }
 
     /// Prefixes `logship: ` as every human line does.
     public static let standard = LogSink { Logger.shared.log($0, "logship: " + $1, $2) }

@@ -64,7 +64,7 @@ enum StatusCommand {
             for d in r.damagedFiles { out += "  damaged:  \(d.message)\n" }
             if let n = r.recordsFiltered, n > 0 { out += "  filtered: \(n) record(s) left out by fields.where in the last run\n" }
         }
-        if let r = s.lastReplay, s.lastRun.map({ r.finishedAt > $0.startedAt }) ?? true {
+        if let r = s.lastReplay, s.lastRun.map({ r.finishedAt >= $0.startedAt }) ?? true {
             out += "  replay:   \(r.finishedAt): \(r.replayed) of \(r.found) dead letter(s) delivered (\(r.records) records), "
             out += "\(r.stillFailing) still refused, exit \(r.exitCode)"
             out += letters.isEmpty && r.exitCode == 0 ? "; nothing of the last run is left undelivered\n" : "\n"

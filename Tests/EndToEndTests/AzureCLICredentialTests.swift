@@ -37,7 +37,9 @@ import Testing
         let emu: EmulatorProcess
         init() throws {
             dir.write("in/a.ndjson", records(0..<2000))
-            p = dir.write("az.json5", """
+            p = dir.write(
+                "az.json5",
+                """
                 { version: 1, source: { files: ["in/a.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 40000 },
                   upload: { maxAttempts: 2 },
                   target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-engine", stream: "Custom-Engine" } }
@@ -50,19 +52,24 @@ import Testing
 
         func env(_ mode: String) -> [String: String] {
             [
-                "PATH": dir.file("bin").path + ":/usr/bin:/bin", "FAKE_AZ_MODE": mode, "FAKE_AZ_EMULATOR": emu.url.absoluteString,
+                "PATH": dir.file("bin").path + ":/usr/bin:/bin", "FAKE_AZ_MODE": mode,
+                "FAKE_AZ_EMULATOR": emu.url.absoluteString,
                 "FAKE_AZ_LOG": dir.file("az-calls.txt").path, "FAKE_AZ_TOKENS": dir.file("az-tokens.txt").path,
             ]
         }
 
         func run(_ mode: String, state: String, extra: [String: String] = [:]) throws -> ProcessResult {
             try EndToEndTests.run(
-                ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file(state).path, "--progress", "none"],
+                [
+                    "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file(state).path,
+                    "--progress", "none",
+                ],
                 env: env(mode).merging(extra) { $1 }, cwd: dir.url)
         }
 
         var tokens: [String] {
-            ((try? String(contentsOf: dir.file("az-tokens.txt"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            ((try? String(contentsOf: dir.file("az-tokens.txt"), encoding: .utf8)) ?? "").split(separator: "\n").map(
+                String.init)
         }
 
         /// Every file under `folder`, concatenated.
@@ -86,7 +93,8 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(seqCounts(s.emu, .logsIngestion).count == 2000)
         let calls = try String(contentsOf: s.dir.file("az-calls.txt"), encoding: .utf8)
-        #expect(calls.hasPrefix("account get-access-token --resource https://monitor.azure.com/ --output json"), "\(calls)")
+        #expect(
+            calls.hasPrefix("account get-access-token --resource https://monitor.azure.com/ --output json"), "\(calls)")
         let tokens = s.tokens
         #expect(tokens.count == 1, "one token for the run")
         for t in tokens {
@@ -121,12 +129,16 @@ import Testing
             s.dir.cleanup()
         }
         let ids = [
-            "LOGSHIP_TENANT_ID": "11111111-2222-3333-4444-555555555555", "LOGSHIP_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+            "LOGSHIP_TENANT_ID": "11111111-2222-3333-4444-555555555555",
+            "LOGSHIP_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
             "LOGSHIP_CLIENT_SECRET": "not-this-emulators-secret",
         ]
-        let r = try EndToEndTests.run(["validate", s.p.path], env: s.env("emulator").merging(ids) { $1 }, cwd: s.dir.url)
+        let r = try EndToEndTests.run(
+            ["validate", s.p.path], env: s.env("emulator").merging(ids) { $1 }, cwd: s.dir.url)
         #expect(r.status == 0 && r.stdout.contains("(client secret)"), "\(r.stdout)")
-        #expect(!FileManager.default.fileExists(atPath: s.dir.file("az-calls.txt").path), "az was run although a client secret is set")
+        #expect(
+            !FileManager.default.fileExists(atPath: s.dir.file("az-calls.txt").path),
+            "az was run although a client secret is set")
         // Without az on PATH, and nothing configured: the chain's error names the CLI too.
         let none = try EndToEndTests.run(["validate", s.p.path], env: ["PATH": "/usr/bin:/bin"], cwd: s.dir.url)
         #expect(none.stdout.contains("credentials not set here"), "\(none.stdout)")

@@ -10,7 +10,9 @@ import Testing
         var lines = ""
         for i in 0..<300 { lines += "{\"Level\":\"info\",\"N\":\(i),\"Msg\":\"record \(i)\"}\n" }
         dir.write("in/a.ndjson", lines)
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "ops", source: { files: ["in/*.ndjson"], format: "ndjson" },
               limits: { maxBodyBytes: 4000 },
               target: { api: "data-collector", logType: "Ops" } }
@@ -30,22 +32,27 @@ import Testing
         let lines = Self.lines(r.stderr)
         #expect(lines.count >= 3)
         for l in lines { #expect(l.range(of: Self.stamp, options: .regularExpression) != nil, "not stamped: \(l)") }
-        #expect(lines.contains { $0.contains(" DEBUG ") && $0.contains("acknowledged") }, "-v shows each acknowledgement")
+        #expect(
+            lines.contains { $0.contains(" DEBUG ") && $0.contains("acknowledged") }, "-v shows each acknowledgement")
         #expect(lines.contains { $0.contains(" INFO ") && $0.contains("logship: sent 300 records") })
     }
 
     @Test func jsonLinesForCollectors() throws {
         let (dir, p) = Self.setup()
         defer { dir.cleanup() }
-        let r = try run(["run", p.path, "--local", "--progress", "none", "--log-format", "json", "--verbose"], cwd: dir.url)
+        let r = try run(
+            ["run", p.path, "--local", "--progress", "none", "--log-format", "json", "--verbose"], cwd: dir.url)
         #expect(r.status == 0, "\(r.stderr)")
         var acks = 0
         for l in Self.lines(r.stderr) {
-            let o = try #require(try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], "not JSON: \(l)")
+            let o = try #require(
+                try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], "not JSON: \(l)")
             #expect(o["time"] is String && o["level"] is String && o["msg"] is String, "\(l)")
             if (o["msg"] as? String)?.contains("acknowledged") == true {
                 acks += 1
-                #expect(o["level"] as? String == "DEBUG" && o["chunk"] is String && o["file"] as? String == "in/a.ndjson", "\(l)")
+                #expect(
+                    o["level"] as? String == "DEBUG" && o["chunk"] is String && o["file"] as? String == "in/a.ndjson",
+                    "\(l)")
             }
         }
         #expect(acks >= 2, "a chunk acknowledgement line per chunk: \(r.stderr)")
@@ -69,17 +76,22 @@ import Testing
         defer { dir.cleanup() }
         let r = try run(["run", p.path, "--local", "--progress", "none", "--report", "-"], cwd: dir.url)
         #expect(r.status == 0, "\(r.stderr)")
-        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "stdout: \(r.stdout)")
+        let o = try #require(
+            try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "stdout: \(r.stdout)")
         #expect(o["recordsSent"] as? Int == 300)
 
         let state = dir.file("state2")
         for bad in [dir.file("missing/r.json").path, dir.url.path] {
             let b = try run(["run", p.path, "--local", "--state-dir", state.path, "--report", bad], cwd: dir.url)
-            #expect(b.status == 2 && b.stderr.contains("--report") && b.stderr.contains("nothing was sent"), "\(b.stderr)")
-            #expect(!FileManager.default.fileExists(atPath: state.path), "a bad --report path stops the run before it starts")
+            #expect(
+                b.status == 2 && b.stderr.contains("--report") && b.stderr.contains("nothing was sent"), "\(b.stderr)")
+            #expect(
+                !FileManager.default.fileExists(atPath: state.path),
+                "a bad --report path stops the run before it starts")
         }
         let fine = dir.file("r.json").path
-        let f = try run(["run", p.path, "--local", "--state-dir", state.path, "--progress", "none", "--report", fine], cwd: dir.url)
+        let f = try run(
+            ["run", p.path, "--local", "--state-dir", state.path, "--progress", "none", "--report", fine], cwd: dir.url)
         #expect(f.status == 0 && FileManager.default.fileExists(atPath: fine))
     }
 
@@ -90,23 +102,31 @@ import Testing
         #expect(ok.status == 0, "\(ok.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as? [String: Any])
         #expect(o["ok"] as? Bool == true && o["files"] as? Int == 1 && o["api"] as? String == "data-collector")
-        let broken = dir.write("b.json5", """
+        let broken = dir.write(
+            "b.json5",
+            """
             { version: 1, name: "b", source: { files: ["in/*.ndjson"], format: "ndjson" },
               target: { api: "data-collector", logType: "Ops", workspaceId: "not-a-guid" } }
             """)
         let b = try run(["validate", broken.path, "--json"], cwd: dir.url)
         #expect(b.status == 2)
-        let bo = try #require(try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as? [String: Any], "stdout: \(b.stdout)")
+        let bo = try #require(
+            try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as? [String: Any], "stdout: \(b.stdout)")
         let problems = try #require(bo["problems"] as? [[String: Any]])
         #expect(bo["ok"] as? Bool == false)
-        #expect(problems.contains { $0["path"] as? String == "target.workspaceId" && $0["line"] as? Int == 2 }, "\(problems)")
+        #expect(
+            problems.contains { $0["path"] as? String == "target.workspaceId" && $0["line"] as? Int == 2 },
+            "\(problems)")
     }
 
     @Test func replayWritesItsReport() throws {
         let (dir, p) = Self.setup()
         defer { dir.cleanup() }
         let report = dir.file("replay.json")
-        let env = ["LOGSHIP_WORKSPACE_ID": "8f2a1b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", "LOGSHIP_SHARED_KEY": "c2VjcmV0", "LOGSHIP_ENDPOINT": "http://127.0.0.1:9"]
+        let env = [
+            "LOGSHIP_WORKSPACE_ID": "8f2a1b3c-4d5e-4f60-8a7b-9c0d1e2f3a4b", "LOGSHIP_SHARED_KEY": "c2VjcmV0",
+            "LOGSHIP_ENDPOINT": "http://127.0.0.1:9",
+        ]
         let r = try run(["replay", p.path, "--report", report.path], env: env, cwd: dir.url)
         #expect(r.status == 0, "\(r.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: report)) as? [String: Any])
@@ -121,7 +141,9 @@ import Testing
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { return }
         let (dir, p) = Self.setup()
         defer { dir.cleanup() }
-        let script = dir.write("drive_tty.py", """
+        let script = dir.write(
+            "drive_tty.py",
+            """
             import fcntl, os, pty, select, struct, subprocess, sys, termios, time
             out, term = sys.argv[1], sys.argv[2]
             master, slave = pty.openpty()

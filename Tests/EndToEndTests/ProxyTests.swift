@@ -42,7 +42,8 @@ import Testing
         let dir = TempDir("logship-proxy")
         defer { dir.cleanup() }
         let script = dir.write("proxy.py", Self.proxy)
-        let portFile = dir.file("port"), connects = dir.file("connects.txt")
+        let portFile = dir.file("port")
+        let connects = dir.file("connects.txt")
         let proc = Process()
         proc.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         proc.arguments = [script.path, portFile.path, connects.path]
@@ -59,23 +60,28 @@ import Testing
         #expect(!port.isEmpty, "the proxy did not start")
         dir.write("in/a.ndjson", records(0..<10))
         // An https service on a loopback port nothing listens on: only the proxy can be reached.
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in/a.ndjson"], format: "ndjson" }, upload: { unreachableAfter: 1 },
               target: { api: "logs-ingestion", endpoint: "https://127.0.0.1:9/", dcrImmutableId: "dcr-x", stream: "Custom-X" } }
             """)
         let creds = [
-            "LOGSHIP_TENANT_ID": "11111111-2222-3333-4444-555555555555", "LOGSHIP_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+            "LOGSHIP_TENANT_ID": "11111111-2222-3333-4444-555555555555",
+            "LOGSHIP_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
             "LOGSHIP_CLIENT_SECRET": "s", "AZURE_AUTHORITY_HOST": "https://127.0.0.1:9",
         ]
         var env = creds
         env["HTTPS_PROXY"] = "http://127.0.0.1:\(port)"
-        let via = try run(["run", p.path, "--state-dir", dir.file("s1").path, "--progress", "none"], env: env, timeout: 120)
+        let via = try run(
+            ["run", p.path, "--state-dir", dir.file("s1").path, "--progress", "none"], env: env, timeout: 120)
         #expect(via.status == 1, "\(via.stderr)")
         let seen = ((try? String(contentsOf: connects, encoding: .utf8)) ?? "").split(separator: "\n")
         #expect(!seen.isEmpty && seen.allSatisfy { $0.hasPrefix("CONNECT 127.0.0.1:9 ") }, "CONNECTs: \(seen)")
 
         env["NO_PROXY"] = "127.0.0.1"
-        let direct = try run(["run", p.path, "--state-dir", dir.file("s2").path, "--progress", "none"], env: env, timeout: 120)
+        let direct = try run(
+            ["run", p.path, "--state-dir", dir.file("s2").path, "--progress", "none"], env: env, timeout: 120)
         #expect(direct.status == 1, "\(direct.stderr)")
         let after = ((try? String(contentsOf: connects, encoding: .utf8)) ?? "").split(separator: "\n")
         #expect(after.count == seen.count, "NO_PROXY=127.0.0.1 still went through the proxy")

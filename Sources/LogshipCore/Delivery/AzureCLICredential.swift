@@ -18,7 +18,9 @@ public struct AzureCLICredential: Sendable {
 
     /// `az` on `PATH` (or the file LOGSHIP_AZ_PATH names); nil when there is none.
     public static func find(environment: [String: String]) -> String? {
-        if let p = environment["LOGSHIP_AZ_PATH"], !p.isEmpty { return FileManager.default.isExecutableFile(atPath: p) ? p : nil }
+        if let p = environment["LOGSHIP_AZ_PATH"], !p.isEmpty {
+            return FileManager.default.isExecutableFile(atPath: p) ? p : nil
+        }
         for dir in (environment["PATH"] ?? "").split(separator: ":") where !dir.isEmpty {
             let p = String(dir) + "/az"
             if FileManager.default.isExecutableFile(atPath: p) { return p }
@@ -38,13 +40,17 @@ public struct AzureCLICredential: Sendable {
     /// Runs `az` (at most `timeout` seconds) and reads `accessToken` and `expires_on` (Unix
     /// seconds; newer CLIs) or `expiresOn` (local time, older ones). The token never appears in a
     /// message: only `az`'s stderr does, and the token is blanked out of it.
-    public func fetch(scope: String, timeout: Double, now: Date) async -> Result<(token: String, expiresAt: Date), TokenProvider.TokenError> {
+    public func fetch(scope: String, timeout: Double, now: Date) async -> Result<
+        (token: String, expiresAt: Date), TokenProvider.TokenError
+    > {
         let exe = executable
         let args = arguments(scope: scope)
         let ran: Result<(Int32, Data, Data), TokenProvider.TokenError> = await withCheckedContinuation { c in
             DispatchQueue.global().async { c.resume(returning: Self.run(exe, args, timeout: timeout)) }
         }
-        let status: Int32, out: Data, err: Data
+        let status: Int32
+        let out: Data
+        let err: Data
         switch ran {
         case .failure(let e): return .failure(e)
         case .success(let r): (status, out, err) = r
@@ -58,13 +64,18 @@ public struct AzureCLICredential: Sendable {
             return .failure(
                 .refused(
                     status: 0, code: "AzureCLI",
-                    message: "`az account get-access-token` failed (exit \(status)): \(errText.isEmpty ? "no message" : errText); run `az login`, or configure a client secret or managed identity"))
+                    message:
+                        "`az account get-access-token` failed (exit \(status)): \(errText.isEmpty ? "no message" : errText); run `az login`, or configure a client secret or managed identity"
+                ))
         }
         guard let token, !token.isEmpty else {
-            return .failure(.refused(status: 0, code: "AzureCLI", message: "`az account get-access-token` printed no accessToken"))
+            return .failure(
+                .refused(status: 0, code: "AzureCLI", message: "`az account get-access-token` printed no accessToken"))
         }
         let expires: Date
-        if let n = (object?["expires_on"] as? NSNumber)?.doubleValue ?? (object?["expires_on"] as? String).flatMap(Double.init) {
+        if let n = (object?["expires_on"] as? NSNumber)?.doubleValue
+            ?? (object?["expires_on"] as? String).flatMap(Double.init)
+        {
             expires = Date(timeIntervalSince1970: n)
         } else if let s = object?["expiresOn"] as? String, let d = Self.localTime(s) {
             expires = d
@@ -73,7 +84,10 @@ public struct AzureCLICredential: Sendable {
             expires = now.addingTimeInterval(300)
         }
         guard expires > now else {
-            return .failure(.refused(status: 0, code: "AzureCLI", message: "`az account get-access-token` gave a token that has expired; run `az login`"))
+            return .failure(
+                .refused(
+                    status: 0, code: "AzureCLI",
+                    message: "`az account get-access-token` gave a token that has expired; run `az login`"))
         }
         return .success((token, expires))
     }
@@ -91,30 +105,44 @@ public struct AzureCLICredential: Sendable {
     }
 
     /// Runs the process with no stdin; kills it after `timeout` seconds.
-    static func run(_ exe: String, _ args: [String], timeout: Double) -> Result<(Int32, Data, Data), TokenProvider.TokenError> {
+    static func run(_ exe: String, _ args: [String], timeout: Double) -> Result<
+        (Int32, Data, Data), TokenProvider.TokenError
+    > {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: exe)
         p.arguments = args
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         do { try p.run() } catch {
-            return .failure(.refused(status: 0, code: "AzureCLI", message: "cannot run \(exe): \(error.localizedDescription)"))
+            return .failure(
+                .refused(status: 0, code: "AzureCLI", message: "cannot run \(exe): \(error.localizedDescription)"))
         }
-        let o = AzureCLIBox(), e = AzureCLIBox()
+        let o = AzureCLIBox()
+        let e = AzureCLIBox()
         let g = DispatchGroup()
         g.enter()
-        DispatchQueue.global().async { o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+        DispatchQueue.global().async {
+            o.set(out.fileHandleForReading.readDataToEndOfFile())
+            g.leave()
+        }
         g.enter()
-        DispatchQueue.global().async { e.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+        DispatchQueue.global().async {
+            e.set(err.fileHandleForReading.readDataToEndOfFile())
+            g.leave()
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(20_000) }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             _ = g.wait(timeout: .now() + 5)
-            return .failure(.unavailable(status: nil, retryAfter: nil, message: "`az account get-access-token` gave no answer in \(Int(timeout)) s"))
+            return .failure(
+                .unavailable(
+                    status: nil, retryAfter: nil,
+                    message: "`az account get-access-token` gave no answer in \(Int(timeout)) s"))
         }
         p.waitUntilExit()
         _ = g.wait(timeout: .now() + 5)

@@ -43,7 +43,9 @@ import Testing
         // The shorter layouts still end with the ETA: they are laid out for the width, not cut.
         for s in [eighty, sixty] { #expect(s.contains("ETA") && s.contains("acked"), "\(s)") }
         #expect(eighty.count < 80 && sixty.count < 60)
-        #expect(thirty.contains("37.0%") && thirty.contains("MB/s") && thirty.contains("ETA") && thirty.count < 30, "\(thirty)")
+        #expect(
+            thirty.contains("37.0%") && thirty.contains("MB/s") && thirty.contains("ETA") && thirty.count < 30,
+            "\(thirty)")
     }
 
     @Test func plainLinesHaveNoEscapes() {

@@ -23,12 +23,13 @@ import Testing
         let (l, out) = Self.logger(.stamped, .normal)
         l.log(.warn, "logship: two\nlines")
         l.log(.info, "logship: sent")
-        #expect(out.value == """
-            2026-12-02T13:30:00.250Z WARN  logship: two
-            2026-12-02T13:30:00.250Z WARN  lines
-            2026-12-02T13:30:00.250Z INFO  logship: sent
+        #expect(
+            out.value == """
+                2026-12-02T13:30:00.250Z WARN  logship: two
+                2026-12-02T13:30:00.250Z WARN  lines
+                2026-12-02T13:30:00.250Z INFO  logship: sent
 
-            """)
+                """)
     }
 
     @Test func plainLinesAreAsWritten() {
