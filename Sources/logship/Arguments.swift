@@ -124,9 +124,95 @@ enum ArgumentParser {
     }
 }
 
-/// Human messages go to stderr; machine output to stdout. A reader that went away (`| head -1`)
+/// Human messages go to stderr (through `Logger.shared`: plain on a terminal, with a time and a
+/// level otherwise, or JSON); machine output to stdout. A reader that went away (`| head -1`)
 /// only ends the output: the command goes on and exits with its usual code (see StandardStreams).
 enum Console {
-    static func error(_ s: String) { StandardStreams.err(s + "\n") }
+    /// A line for stderr whose level is read from its text: `warning:` makes it WARN, else INFO.
+    static func error(_ s: String) { Logger.shared.log(s.contains("warning:") ? .warn : .info, s) }
+    static func info(_ s: String, _ fields: LogFields = [:]) { Logger.shared.log(.info, s, fields) }
+    static func warn(_ s: String, _ fields: LogFields = [:]) { Logger.shared.log(.warn, s, fields) }
+    /// An error: shown even with `-q`.
+    static func fail(_ s: String, _ fields: LogFields = [:]) { Logger.shared.log(.error, s, fields) }
+    /// A line of a command's final summary: shown even with `-q`.
+    static func summary(_ s: String, level: LogLevel = .info, _ fields: LogFields = [:]) {
+        Logger.shared.log(level, s, fields, summary: true)
+    }
+    /// A pipeline problem at its own level.
+    static func problem(_ p: PipelineProblem) { Logger.shared.log(p.severity == .error ? .error : .warn, p.description) }
     static func out(_ s: String) { StandardStreams.out(s + "\n") }
+}
+
+/// `-q`, `-v` and `--log-format`: accepted by every command that logs, and read before the
+/// command parses its arguments, so even a usage error comes out in the format asked for.
+enum LogOptions {
+    static let specs = [
+        OptionSpec(name: "--quiet", value: nil, help: "Only errors and the final summary on stderr (-q)", short: "-q"),
+        OptionSpec(name: "--verbose", value: nil, help: "Also each retry, split, token refresh and chunk acknowledgement (-v)", short: "-v"),
+        OptionSpec(
+            name: "--log-format", value: "FORMAT",
+            help: "stderr lines: text (time and level unless stderr is a terminal) or json (one object per line)",
+            choices: ["text", "json"]),
+    ]
+
+    /// Sets up `Logger.shared` from `args` (a command's arguments; nothing after `--`).
+    static func configure(_ args: [String], isTerminal: Bool) throws(UsageError) {
+        var config = Logger.shared.configuration
+        var i = 0
+        while i < args.count, args[i] != "--" {
+            let a = args[i]
+            i += 1
+            switch a {
+            case "-q", "--quiet": config.verbosity = .quiet
+            case "-v", "--verbose": config.verbosity = .verbose
+            default:
+                var value: String? = nil
+                if a == "--log-format" {
+                    guard i < args.count else { throw UsageError(description: "logship: --log-format needs a value (text or json)") }
+                    value = args[i]
+                    i += 1
+                } else if a.hasPrefix("--log-format=") {
+                    value = String(a.dropFirst("--log-format=".count))
+                }
+                guard let v = value else { continue }
+                switch v {
+                case "text": config.format = isTerminal ? .plain : .stamped
+                case "json": config.format = .json
+                default: throw UsageError(description: "logship: --log-format \(v): allowed: text, json")
+                }
+            }
+        }
+        Logger.shared.configuration = config
+    }
+}
+
+/// `--report FILE` (or `-` for stdout): checked before anything is sent, written at the end.
+enum ReportFile {
+    /// Fails (exit 2) when FILE cannot be written: a folder, a missing folder, no permission.
+    /// Leaves no file behind when there was none.
+    static func check(_ path: String, command: String) throws(UsageError) {
+        if path == "-" { return }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw UsageError(description: "logship \(command): --report \(path): is a folder; name a file (or - for stdout); nothing was sent")
+        }
+        let existed = FileManager.default.fileExists(atPath: path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if fd < 0 {
+            let why = String(cString: strerror(errno))
+            throw UsageError(description: "logship \(command): --report \(path): cannot be written (\(why)); nothing was sent")
+        }
+        close(fd)
+        if !existed { unlink(path) }
+    }
+
+    static func write(_ data: Data, to path: String) {
+        if path == "-" {
+            StandardStreams.out(String(decoding: data, as: UTF8.self) + "\n")
+            return
+        }
+        do { try data.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            Console.fail("logship: cannot write the report to \(path): \(error.localizedDescription)")
+        }
+    }
 }

@@ -16,14 +16,14 @@ enum DcrApply {
         guard let armScope = ARMProvisioner.scope(cloud: cloud),
             let cloudARM = ARMProvisioner.managementEndpoint(cloud: cloud)
         else {
-            Console.error("logship dcr: target.cloud \"\(cloud)\" is unknown")
+            Console.fail("logship dcr: target.cloud \"\(cloud)\" is unknown")
             return ExitCode.usage
         }
         var base = cloudARM
         if let text = p.value("--arm-endpoint") ?? env["LOGSHIP_ARM_ENDPOINT"].flatMap({ $0.isEmpty ? nil : $0 }) {
             let name = p.value("--arm-endpoint") != nil ? "--arm-endpoint" : "LOGSHIP_ARM_ENDPOINT"
             if let problem = ARMProvisioner.endpointProblem(text) {
-                Console.error("logship dcr: \(name): \(problem)")
+                Console.fail("logship dcr: \(name): \(problem)")
                 return ExitCode.usage
             }
             guard let u = URL(string: text.hasSuffix("/") ? String(text.dropLast()) : text) else {
@@ -34,7 +34,7 @@ enum DcrApply {
         var wait = 300.0
         if let w = p.value("--wait") {
             guard let d = Double(w), d >= 0, d <= 3600 else {
-                Console.error("logship dcr: --wait \(w): seconds from 0 to 3600")
+                Console.fail("logship dcr: --wait \(w): seconds from 0 to 3600")
                 return ExitCode.usage
             }
             wait = d
@@ -46,7 +46,7 @@ enum DcrApply {
             creds = try CredentialResolver.logsIngestion(pipeline, endpointFlag: base.absoluteString, environment: env)
             for w in creds.warnings { Console.error("logship: warning: \(w)") }
         } catch {
-            Console.error("logship dcr: \(error.description)")
+            Console.fail("logship dcr: \(error.description)")
             return ExitCode.usage
         }
         let tokens = TokenProvider(
@@ -58,14 +58,14 @@ enum DcrApply {
         let provisioner = ARMProvisioner(
             base: base, tokens: tokens, transport: transport, waitSeconds: wait,
             pollSeconds: min(5, max(wait / 60, 0.5)),
-            progress: { Console.error("logship dcr: \($0)") })
+            progress: { Console.info("logship dcr: \($0)") })
         var scope = scope
         if p.value("--location") == nil {
             do {
                 scope.location = try await provisioner.workspaceLocation(scope)
-                Console.error("logship dcr: the workspace is in \(scope.location); the DCR goes there too")
+                Console.info("logship dcr: the workspace is in \(scope.location); the DCR goes there too")
             } catch {
-                Console.error("logship dcr: \(error.description) (or give --location)")
+                Console.fail("logship dcr: \(error.description) (or give --location)")
                 return error.kind == .unanswered ? ExitCode.partial : ExitCode.refused
             }
         }
@@ -73,7 +73,7 @@ enum DcrApply {
         do {
             outcome = try await provisioner.apply(plan, scope, migrate: migrate)
         } catch {
-            Console.error("logship dcr: \(error.description)")
+            Console.fail("logship dcr: \(error.description)")
             switch error.kind {
             case .conflict: return ExitCode.usage
             case .refused: return ExitCode.refused
@@ -86,7 +86,7 @@ enum DcrApply {
             summary +=
                 outcome.addedColumns.isEmpty ? " unchanged" : ", added \(outcome.addedColumns.joined(separator: ", "))"
         }
-        Console.error(
+        Console.summary(
             "logship dcr: \(summary); rule \(plan.ruleName): \(outcome.immutableId) at \(outcome.logsIngestionEndpoint)"
         )
 
@@ -116,14 +116,14 @@ enum DcrApply {
                             description: "\(path): cannot replace it (\(String(cString: strerror(errno))))")
                     }
                 }
-                Console.error("logship dcr: wrote target.endpoint and target.dcrImmutableId into \(path)")
+                Console.info("logship dcr: wrote target.endpoint and target.dcrImmutableId into \(path)")
             } catch let e as PipelineFileEdit.Refusal {
-                Console.error("logship dcr: --write: \(e.description); the DCR is created: set them yourself (below)")
+                Console.fail("logship dcr: --write: \(e.description); the DCR is created: set them yourself (below)")
                 Console.out(targetBlock(pipeline, outcome))
                 Console.out("\nGive the sender the role on the rule (not done by logship):\n  \(role)")
                 return ExitCode.usage
             } catch {
-                Console.error("logship dcr: --write: \(path): \(error.localizedDescription); set them yourself (below)")
+                Console.fail("logship dcr: --write: \(path): \(error.localizedDescription); set them yourself (below)")
                 Console.out(targetBlock(pipeline, outcome))
                 return ExitCode.usage
             }

@@ -19,7 +19,7 @@ enum DcrCommand {
             OptionSpec(name: "--arm-endpoint", value: "URL", help: "Azure Resource Manager's URL (default: target.cloud's; LOGSHIP_ARM_ENDPOINT), e.g. an emulator's"),
             OptionSpec(name: "--wait", value: "S", help: "With --apply: wait at most S seconds for the DCR's immutableId and endpoint (default 300)"),
             OptionSpec(name: "--from-data-collector", value: nil, help: "Keep a Data Collector table's suffixed column names (level_s) and migrate the table (needs target.columnSuffixes: \"data-collector\")"),
-        ],
+        ] + LogOptions.specs,
         details: """
             Columns come from fields.map (string→string, int→int, long→long, double→real, bool→boolean,
             datetime→datetime (table: dateTime), guid→string (table: guid), json→dynamic) and
@@ -68,7 +68,7 @@ enum DcrCommand {
         do {
             plan = try ProvisioningPlan.make(pipeline, sampled: try sample(pipeline), fromDataCollector: fromDataCollector)
         } catch let e as ProvisioningPlan.Failure {
-            Console.error("logship dcr: \(pipeline.file.lastPathComponent): \(e.description)")
+            Console.fail("logship dcr: \(pipeline.file.lastPathComponent): \(e.description)")
             return ExitCode.usage
         }
         if apply {
@@ -92,7 +92,7 @@ enum DcrCommand {
         guard pipeline.fields.passthrough || untyped else { return nil }
         let now = try ReferenceClock.now()
         let read = PreviewReader.read(pipeline, records: 1, sample: sampleRecords, now: now)
-        for e in read.errors { Console.error("logship dcr: \(pipeline.file.lastPathComponent): \(e)") }
+        for e in read.errors { Console.fail("logship dcr: \(pipeline.file.lastPathComponent): \(e)") }
         guard read.errors.isEmpty, !read.sample.isEmpty else { return nil }
         return SchemaInference.dcrColumns(read.sample)
     }

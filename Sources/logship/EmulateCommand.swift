@@ -41,7 +41,7 @@ enum EmulateCommand {
             OptionSpec(name: "--dcr-bytes-per-minute", value: "N", help: "Bytes (as decoded) per minute each DCR takes (default 2000000000, the service's); 429 above"),
             OptionSpec(name: "--quota-window-ms", value: "N", help: "For tests: the quota's fixed window in milliseconds instead of a minute (Retry-After then has decimals)"),
             OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
-        ],
+        ] + LogOptions.specs,
         details: """
             The first line on stdout is `listening on http://127.0.0.1:PORT`. GET /_emulator/stats returns the counters. Stop with Ctrl-C.
             Logs Ingestion: point target.endpoint and target.authorityHost (or AZURE_AUTHORITY_HOST) at the URL; tokens come from
@@ -155,7 +155,7 @@ enum EmulateCommand {
             emulator = try Emulator(config: config)
             url = try emulator.start()
         } catch {
-            Console.error("logship emulate: \(error)")
+            Console.fail("logship emulate: \(error)")
             return ExitCode.usage
         }
         Console.out("listening on \(url.absoluteString)")

@@ -60,7 +60,14 @@ struct Logship {
         args.removeFirst()
         let code: Int32
         do {
+            try LogOptions.configure(args, isTerminal: isatty(2) != 0)
             switch command {
+            case "help" where args.first.map { name in commands.contains { $0.spec.name == name } } == true:
+                // `logship help run` is `logship run --help`.
+                let name = args.removeFirst()
+                guard let spec = commands.first(where: { $0.spec.name == name })?.spec else { throw UsageError(description: "") }
+                Console.out(spec.helpText)
+                code = 0
             case "--help", "-h", "help":
                 Console.out(help)
                 code = 0
@@ -81,10 +88,10 @@ struct Logship {
                 throw UsageError(description: "logship: unknown command \"\(command)\"\(hint); see `logship --help`")
             }
         } catch let e as UsageError {
-            Console.error(e.description)
+            Console.fail(e.description)
             code = ExitCode.usage
         } catch {
-            Console.error("logship: \(error)")
+            Console.fail("logship: \(error)")
             code = ExitCode.usage
         }
         exit(code)
@@ -95,9 +102,9 @@ struct Logship {
 func loadPipeline(_ path: String, command: String) -> (PipelineSpec, [PipelineProblem])? {
     let url = URL(fileURLWithPath: path)
     let result = PipelineLoader().load(url)
-    for p in result.problems { Console.error(p.description) }
+    for p in result.problems { Console.problem(p) }
     guard let spec = result.spec else {
-        Console.error("logship \(command): \(result.errors.count) problem(s) in \(path); nothing was sent")
+        Console.fail("logship \(command): \(result.errors.count) problem(s) in \(path); nothing was sent")
         return nil
     }
     return (spec, result.warnings)

@@ -17,7 +17,7 @@ enum InitCommand {
             OptionSpec(name: "--from", value: "FILE", help: "A sample of the logs: source.files points at it and fields.map lists its columns with inferred types"),
             OptionSpec(name: "--output", value: "FILE", help: "Write the pipeline to FILE instead of stdout (also -o FILE)", short: "-o"),
             OptionSpec(name: "--force", value: nil, help: "With --output: replace FILE if it exists"),
-        ],
+        ] + LogOptions.specs,
         details: """
             The pipeline names its credentials as ${VARIABLES}, never their values. Next: `logship validate FILE`,
             `logship preview FILE`, and `logship run FILE --local` to try it without an Azure account.
@@ -45,7 +45,7 @@ enum InitCommand {
         let output = p.value("--output")
         if p.has("--force") && output == nil { throw UsageError(description: "logship init: --force only applies with -o FILE") }
         if let output, FileManager.default.fileExists(atPath: output), !p.has("--force") {
-            Console.error("logship init: \(output) exists; add --force to replace it")
+            Console.fail("logship init: \(output) exists; add --force to replace it")
             return ExitCode.usage
         }
 
@@ -54,14 +54,14 @@ enum InitCommand {
         if let sample {
             let path = URL(fileURLWithPath: sample).standardizedFileURL.path
             guard FileManager.default.isReadableFile(atPath: path) else {
-                Console.error("logship init: cannot read the sample \(sample)")
+                Console.fail("logship init: cannot read the sample \(sample)")
                 return ExitCode.usage
             }
             starter.sample = path
             switch starter.inferColumns() {
             case .success(let columns): starter.columns = columns
             case .failure(let problem):
-                Console.error("logship init: \(sample): \(problem.description)")
+                Console.fail("logship init: \(sample): \(problem.description)")
                 return ExitCode.usage
             }
         }
@@ -75,10 +75,10 @@ enum InitCommand {
             let url = URL(fileURLWithPath: output)
             try Data((text + "\n").utf8).write(to: url, options: p.has("--force") ? [.atomic] : [.withoutOverwriting])
         } catch {
-            Console.error("logship init: cannot write \(output): \(error.localizedDescription)")
+            Console.fail("logship init: cannot write \(output): \(error.localizedDescription)")
             return ExitCode.usage
         }
-        Console.error("logship init: wrote \(output); next: logship validate \(output)")
+        Console.summary("logship init: wrote \(output); next: logship validate \(output)")
         return 0
     }
 

@@ -9,7 +9,7 @@ enum PreviewCommand {
         options: [
             OptionSpec(name: "--records", value: "N", help: "Records to show (1–10000; default 10); the schema comes from max(N, 1000) records"),
             OptionSpec(name: "--json", value: nil, help: "One JSON document on stdout: {records, schema, warnings, rejected}"),
-        ],
+        ] + LogOptions.specs,
         details: """
             Records the decoder or the transformer refuses are listed with file:line and reason; the preview
             goes on. The schema is the one a new table would get: an existing table keeps its columns' types.

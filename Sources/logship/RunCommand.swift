@@ -10,7 +10,7 @@ import LogshipSupport
 enum RunCommand {
     static let spec = CommandSpec(
         name: "run", summary: "Send the records of a pipeline's files to Log Analytics. Run it again to resume: acknowledged chunks are never sent twice.",
-        usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N] [--restart] [--adopt] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE]",
+        usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N|auto] [--restart] [--adopt] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE|-] [-q|-v] [--log-format text|json]",
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
             OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
@@ -23,9 +23,9 @@ enum RunCommand {
             OptionSpec(name: "--dry-run", value: nil, help: "Do everything but send"),
             OptionSpec(name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
             OptionSpec(name: "--progress", value: "MODE", help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none", choices: ["auto", "bar", "plain", "none"]),
-            OptionSpec(name: "--report", value: "FILE", help: "Write the run report (JSON) to FILE"),
-            OptionSpec(name: "--keep-bodies", value: nil, help: "With --dry-run: keep every request body under <state>/bodies/"),
-        ],
+            OptionSpec(name: "--report", value: "FILE", help: "Write the run report (JSON) to FILE (- for stdout); checked before anything is sent"),
+            OptionSpec(name: "--keep-bodies", value: nil, help: "With --dry-run: keep every request body under <state>/dry-run/bodies/"),
+        ] + LogOptions.specs,
         details: """
             Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
             LOGSHIP_SHARED_KEY_FILE; the systemd credential logship-shared-key ($CREDENTIALS_DIRECTORY);
@@ -80,6 +80,7 @@ enum RunCommand {
         if p.has("--local") && p.has("--endpoint") {
             throw UsageError(description: "logship run: --local starts its own emulator; leave out --endpoint")
         }
+        if let f = p.value("--report") { try ReportFile.check(f, command: "run") }
         guard var (pipeline, _) = loadPipeline(path, command: "run") else { return ExitCode.usage }
         if let c = concurrency {
             pipeline.upload.concurrency = c
@@ -99,7 +100,7 @@ enum RunCommand {
         do {
             lock = try StateDirectory(stateDir).lock(command: p.has("--restart") ? "run --restart" : "run")
         } catch {
-            Console.error("logship run: \(error)")
+            Console.fail("logship run: \(error)")
             return ExitCode.usage
         }
         defer { withExtendedLifetime(lock) {} }
@@ -112,7 +113,7 @@ enum RunCommand {
                 pipeline, endpoint: p.value("--endpoint"), local: p.has("--local"), localDataDir: localData,
                 placeholderCredentials: p.has("--dry-run"))
         } catch let e as UsageError {
-            Console.error("logship run: \(e.description)")
+            Console.fail("logship run: \(e.description)")
             return ExitCode.usage
         }
         let emulator = setup.emulator
@@ -139,16 +140,17 @@ enum RunCommand {
         options.destination = destination
         options.now = try ReferenceClock.now()
         let engine = Engine(spec: pipeline, target: target, options: options)
-        engine.log = { Console.error("\r\u{1B}[2Klogship: \($0)") }
-        let mode: ProgressDisplay.Mode
-        switch progressMode {
-        case "bar": mode = .bar
-        case "plain": mode = .plain
-        case "none": mode = .none
-        default: mode = isatty(2) != 0 ? .bar : .plain
+        engine.log = .standard
+        let terminal = ProgressDisplay.Terminal.current(fd: 2)
+        var mode = ProgressDisplay.mode(progressMode, terminal: terminal, quiet: Logger.shared.configuration.verbosity == .quiet)
+        // A JSON log is for a collector: its progress lines go through the logger like the rest.
+        if Logger.shared.configuration.format == .json && mode == .bar { mode = .plain }
+        // A log line first clears the bar's row; the next tick draws the bar again below it.
+        if mode == .bar { Logger.shared.setPlainPrefix("\r\u{1B}[K") }
+        let bar = mode == .bar
+        let display = ProgressDisplay(mode: mode, counters: engine.counters, terminal: terminal) { s in
+            if bar { StandardStreams.err(s) } else { Logger.shared.log(.info, s) }
         }
-        if mode != .bar { engine.log = { Console.error("logship: \($0)") } }
-        let display = ProgressDisplay(mode: mode, counters: engine.counters) { s in StandardStreams.err(s) }
         display.start()
         let grace = Int(options.gracePeriod)
         let interrupts = InterruptWatcher {
@@ -158,9 +160,11 @@ enum RunCommand {
         let report = await engine.run()
         interrupts.cancel()
         display.stop()
+        Logger.shared.setPlainPrefix("")
         printSummary(report)
         writeReport(report, stateDir: stateDir, extra: p.value("--report"))
-        if let e = emulator {
+        // `--report -`: stdout holds the report alone.
+        if let e = emulator, p.value("--report") != "-" {
             if pipeline.target.api == .logsIngestion, let stream = pipeline.target.stream {
                 printStream(e, stream: stream, declaration: e.config.dcr, dataDir: localData)
             } else {
@@ -171,17 +175,25 @@ enum RunCommand {
     }
 
     static func printSummary(_ r: RunReport) {
-        for w in r.warnings { Console.error("logship: warning: \(w)") }
-        if r.interrupted { Console.error("logship: interrupted; run the same command again to resume") }
-        if let a = r.aborted { Console.error("logship: run stopped: \(a)") }
-        if let f = r.fatalError { Console.error("logship: \(f)") }
+        for w in r.warnings { Console.summary("logship: warning: \(w)", level: .warn) }
+        if r.interrupted { Console.summary("logship: interrupted; run the same command again to resume", level: .warn) }
+        if let a = r.aborted { Console.fail("logship: run stopped: \(a)") }
+        if let f = r.fatalError { Console.fail("logship: \(f)") }
         var line = "logship: \(r.dryRun ? "dry run: would send" : "sent") \(r.recordsSent) records in \(r.chunksAcked) chunk(s)"
-        line += String(format: " (%.1f MB read in %.1f s, %.1f MB/s)", Double(r.inputBytes) / 1e6, r.durationSeconds, r.throughputMBps)
-        Console.error(line)
-        var notes: [String] = []
-        if r.recordsAlreadyDelivered > 0 || r.filesSkipped > 0 {
-            notes.append("\(r.filesSkipped) file(s) and \(r.recordsAlreadyDelivered) record(s) already delivered by earlier runs")
+        let read = r.inputBytes
+        // Files delivered by earlier runs are skipped unread: no speed for bytes not read.
+        if r.recordsSent == 0 && r.filesSkipped > 0 && r.filesSkipped == r.filesMatched {
+            line += String(format: " (nothing new to read; %.1f s)", r.durationSeconds)
+        } else {
+            let rate = r.durationSeconds > 0 ? Double(read) / 1e6 / r.durationSeconds : 0
+            line += String(format: " (%.1f MB read in %.1f s, %.1f MB/s)", Double(read) / 1e6, r.durationSeconds, rate)
         }
+        Console.summary(line, ["records": .int(r.recordsSent), "chunks": .int(r.chunksAcked)])
+        var notes: [String] = []
+        var earlier: [String] = []
+        if r.filesSkipped > 0 { earlier.append("\(r.filesSkipped) file(s)") }
+        if r.recordsAlreadyDelivered > 0 { earlier.append("\(r.recordsAlreadyDelivered) record(s) of the files read") }
+        if !earlier.isEmpty { notes.append(earlier.joined(separator: " and ") + " already delivered by earlier runs") }
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
         if let n = r.recordsFiltered, n > 0 { notes.append("\(n) left out by fields.where") }
         if r.deadLettersResent > 0 {
@@ -210,10 +222,10 @@ enum RunCommand {
         if !r.retriesByStatus.isEmpty {
             notes.append("retries: " + r.retriesByStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
         }
-        if !notes.isEmpty { Console.error("logship: " + notes.joined(separator: "; ")) }
-        for line in pendingDeadLetterLines(r.pendingDeadLetters) { Console.error(line) }
+        if !notes.isEmpty { Console.summary("logship: " + notes.joined(separator: "; ")) }
+        for line in pendingDeadLetterLines(r.pendingDeadLetters) { Console.summary(line, level: .warn) }
         // Each on its own line: a damaged file is not one reject among many, it is lost input.
-        for d in r.damagedFiles { Console.error("logship: \(d.message)") }
+        for d in r.damagedFiles { Console.fail("logship: \(d.message)") }
     }
 
     /// What is still undelivered in deadletter/, and who acts on it: the next run (transient
@@ -239,11 +251,7 @@ enum RunCommand {
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         guard let data = try? enc.encode(r) else { return }
         try? StateDirectory(stateDir).writeLastRun(data)
-        if let f = extra {
-            do { try data.write(to: URL(fileURLWithPath: f), options: .atomic) } catch {
-                Console.error("logship: cannot write the report to \(f): \(error.localizedDescription)")
-            }
-        }
+        if let f = extra { ReportFile.write(data, to: f) }
     }
 
     /// The table the local emulator built: columns with their suffixes, then the first rows.

@@ -8,7 +8,7 @@ enum StatusCommand {
         options: [
             OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
             OptionSpec(name: "--json", value: nil, help: "Print the summary as JSON on stdout"),
-        ],
+        ] + LogOptions.specs,
         details: "Shard state (run --shard K/N) under the state directory is included.")
 
     static func main(_ args: [String]) throws -> Int32 {
@@ -28,7 +28,7 @@ enum StatusCommand {
         do {
             s = try StatusSummary.of(pipeline, stateDirectories: dirs)
         } catch {
-            Console.error("logship status: \(error)")
+            Console.fail("logship status: \(error)")
             return ExitCode.usage
         }
         if p.has("--json") {
@@ -73,6 +73,11 @@ enum StatusCommand {
             out += "  last run: \(r.startedAt), \(String(format: "%.1f", r.durationSeconds)) s, exit \(r.exitCode)\(r.interrupted ? " (interrupted)" : "")\n"
             for d in r.damagedFiles { out += "  damaged:  \(d.message)\n" }
             if let n = r.recordsFiltered, n > 0 { out += "  filtered: \(n) record(s) left out by fields.where in the last run\n" }
+        }
+        if let r = s.lastReplay, s.lastRun.map({ r.finishedAt >= $0.startedAt }) ?? true {
+            out += "  replay:   \(r.finishedAt): \(r.replayed) of \(r.found) dead letter(s) delivered (\(r.records) records), "
+            out += "\(r.stillFailing) still refused, exit \(r.exitCode)"
+            out += letters.isEmpty && r.exitCode == 0 ? "; nothing of the last run is left undelivered\n" : "\n"
         }
         for f in s.partialFiles.prefix(10) { out += "  partial:  \(f)\n" }
         for f in s.pendingFiles.prefix(10) { out += "  pending:  \(f)\n" }

@@ -4,7 +4,10 @@ import LogshipCore
 enum ValidateCommand {
     static let spec = CommandSpec(
         name: "validate", summary: "Check a pipeline file without touching the network: every problem is listed with its file, line, key path and what is allowed.",
-        usage: "logship validate PIPELINE", options: [],
+        usage: "logship validate PIPELINE [--json]",
+        options: [
+            OptionSpec(name: "--json", value: nil, help: "Print the result as JSON on stdout (ok, problems with file/line/column/path/message)")
+        ] + LogOptions.specs,
         details: "Exit 0 with a summary when the file is usable; exit 2 listing every problem otherwise.")
 
     static func main(_ args: [String]) throws -> Int32 {
@@ -14,9 +17,10 @@ enum ValidateCommand {
             return 0
         }
         let path = try pipelineArgument(p, spec)
+        if p.has("--json") { return json(path) }
         guard let (pipeline, _) = loadPipeline(path, command: "validate") else { return ExitCode.usage }
         let discovery = FileDiscovery.expand(pipeline.source.files, relativeTo: pipeline.baseDirectory, followSymlinks: pipeline.source.followSymlinks)
-        for e in discovery.errors { Console.error("\(pipeline.file.lastPathComponent): source.files: \(e)") }
+        for e in discovery.errors { Console.fail("\(pipeline.file.lastPathComponent): source.files: \(e)") }
         if !discovery.errors.isEmpty { return ExitCode.usage }
         for u in discovery.unmatched { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \"\(u)\" matches no file") }
         for w in discovery.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \(w)") }
@@ -39,6 +43,8 @@ enum ValidateCommand {
                     credentialNote = "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
                 case .federatedTokenFile(let f):
                     credentialNote = "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+                case .azureCLI(let az):
+                    credentialNote = "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(c.endpoint.absoluteString)"
                 case .managedIdentity(let mi):
                     let who = mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
                     let from: String
@@ -77,6 +83,55 @@ enum ValidateCommand {
         s += "  limits:  bodies ≤ \(pipeline.limits.maxBodyBytes) bytes, values ≤ \(pipeline.limits.maxValueBytes) bytes (\(pipeline.limits.oversizedValue.rawValue)), ≤ \(pipeline.limits.maxFields) fields (\(pipeline.limits.tooManyFields.rawValue))"
         Console.out(s)
         return 0
+    }
+
+    /// `validate --json`: `{"file", "ok", "problems": [...], "name", "api", "files", "bytes"}` on
+    /// stdout; exit 0 when usable, 2 otherwise (as without --json).
+    struct JSONResult: Encodable {
+        struct Problem: Encodable {
+            var severity: String
+            var file: String
+            var line: Int?
+            var column: Int?
+            var path: String
+            var message: String
+        }
+        var file: String
+        var ok: Bool
+        var problems: [Problem]
+        var name: String?
+        var api: String?
+        var files: Int?
+        var bytes: Int64?
+    }
+
+    static func json(_ path: String) -> Int32 {
+        let result = PipelineLoader().load(URL(fileURLWithPath: path))
+        var problems = result.problems.map {
+            JSONResult.Problem(severity: $0.severity.rawValue, file: $0.file, line: $0.line, column: $0.column, path: $0.path, message: $0.message)
+        }
+        var out = JSONResult(file: path, ok: result.spec != nil, problems: problems)
+        if let spec = result.spec {
+            let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
+            let name = spec.file.lastPathComponent
+            for e in discovery.errors {
+                problems.append(.init(severity: "error", file: name, path: "source.files", message: e.description))
+            }
+            for u in discovery.unmatched {
+                problems.append(.init(severity: "warning", file: name, path: "source.files", message: "\"\(u)\" matches no file"))
+            }
+            for w in discovery.warnings { problems.append(.init(severity: "warning", file: name, path: "source.files", message: w)) }
+            out.ok = discovery.errors.isEmpty
+            out.problems = problems
+            out.name = spec.name
+            out.api = spec.target.api.rawValue
+            out.files = discovery.files.count
+            out.bytes = discovery.files.reduce(Int64(0)) { $0 + $1.size }
+        }
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        if let data = try? enc.encode(out) { Console.out(String(decoding: data, as: UTF8.self)) }
+        return out.ok ? 0 : ExitCode.usage
     }
 }
 

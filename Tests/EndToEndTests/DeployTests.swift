@@ -72,12 +72,10 @@ import LogshipSupport
         #expect(Self.dig(volume, "persistentVolumeClaim.claimName") != nil, "the state volume must be a PersistentVolumeClaim")
         #expect(mount["readOnly"] as? Bool != true)
 
-        // Credentials from a Secret.
+        // The workspace id from a Secret; the key as a file mounted from it (checked below).
         let env = try #require(container["env"] as? [[String: Any]])
-        for name in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY"] {
-            let e = env.first { $0["name"] as? String == name }
-            #expect(Self.dig(e, "valueFrom.secretKeyRef.name") != nil, "\(name) must come from a Secret")
-        }
+        let e = env.first { $0["name"] as? String == "LOGSHIP_WORKSPACE_ID" }
+        #expect(Self.dig(e, "valueFrom.secretKeyRef.name") != nil, "LOGSHIP_WORKSPACE_ID must come from a Secret")
 
         // The pipeline in the ConfigMap loads, with its credentials left to the environment.
         let configMaps = docs.compactMap { $0["data"] as? [String: Any] }
@@ -86,7 +84,33 @@ import LogshipSupport
         defer { dir.cleanup() }
         let loaded = PipelineLoader(environment: [:]).load(dir.write("pipeline.json5", pipeline))
         #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description))")
-        #expect(!pipeline.contains("sharedKey: \"") || pipeline.contains("sharedKey: \"${LOGSHIP_SHARED_KEY}\""))
+        #expect(!pipeline.contains("sharedKey: \""), "the key is not an environment variable in the pipeline")
+        let keyFile = try #require(loaded.spec.flatMap { spec -> String? in
+            if case .value(let v)? = spec.target.sharedKeyFile { return v } else { return nil }
+        }, "the pipeline reads the key from target.sharedKeyFile")
+        try Self.expectSecretFile(keyFile, pod: try #require(Self.dig(job, "spec.template.spec") as? [String: Any]), "backfill-job.yaml")
+    }
+
+    /// Secrets reach the pod as files from a Secret volume, never as environment variables, and
+    /// the pod waits past logship's 30 s grace period before it is killed.
+    static func expectSecretFile(_ path: String, pod: [String: Any], _ whereFrom: String) throws {
+        let container = try #require(dig(pod, "containers.0") as? [String: Any])
+        let env = container["env"] as? [[String: Any]] ?? []
+        for name in ["LOGSHIP_SHARED_KEY", "LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET"] {
+            #expect(!env.contains { $0["name"] as? String == name }, "\(whereFrom): \(name) is an environment variable")
+        }
+        let mounts = container["volumeMounts"] as? [[String: Any]] ?? []
+        let mount = try #require(mounts.first { path.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") }, "\(whereFrom): \(path) is on no volume")
+        #expect(mount["readOnly"] as? Bool == true, "\(whereFrom): the secret volume is read-only")
+        let volumes = pod["volumes"] as? [[String: Any]] ?? []
+        let volume = volumes.first { $0["name"] as? String == mount["name"] as? String }
+        let secret = try #require(dig(volume, "secret") as? [String: Any], "\(whereFrom): \(path) is not on a Secret volume")
+        #expect(secret["defaultMode"] as? Int == 0o400, "\(whereFrom): the key file is for its owner only (0400)")
+        let file = String(path.dropFirst((mount["mountPath"] as? String ?? "").count + 1))
+        let items = secret["items"] as? [[String: Any]] ?? []
+        #expect(items.contains { $0["path"] as? String == file }, "\(whereFrom): the Secret volume has no item \(file)")
+        let grace = try #require(pod["terminationGracePeriodSeconds"] as? Int, "\(whereFrom): no terminationGracePeriodSeconds")
+        #expect(grace > 30, "\(whereFrom): terminationGracePeriodSeconds \(grace) is not above logship's 30 s grace period")
     }
 
     @Test func nightlyCronJobNeverOverlaps() throws {
@@ -96,6 +120,10 @@ import LogshipSupport
         let args = try #require(Self.dig(cron, "spec.jobTemplate.spec.template.spec.containers.0.args") as? [String])
         #expect(args.first == "run")
         Self.expectRunFlags(args.joined(separator: " "), "nightly-cronjob.yaml")
+        let pod = try #require(Self.dig(cron, "spec.jobTemplate.spec.template.spec") as? [String: Any])
+        let env = try #require(Self.dig(pod, "containers.0.env") as? [[String: Any]])
+        let keyFile = try #require(env.first { $0["name"] as? String == "LOGSHIP_SHARED_KEY_FILE" }?["value"] as? String)
+        try Self.expectSecretFile(keyFile, pod: pod, "nightly-cronjob.yaml")
     }
 
     /// The cron line runs `logship run` with flags it has, and deploy/README.md shows that line.
@@ -127,6 +155,8 @@ import LogshipSupport
             "Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict", "NoNewPrivileges=yes",
             // The key as a systemd credential, under the name logship looks for (docs/commands.md "Credentials").
             "LoadCredential=logship-shared-key:/etc/logship/shared-key",
+            // Hardening a tool that reads files and sends HTTPS needs no less than.
+            "ProtectProc=invisible", "ProcSubset=pid", "MemoryDenyWriteExecute=yes", "SystemCallFilter=@system-service",
         ] {
             #expect(service.contains("\n\(setting)\n"), "logship-nightly.service: \(setting)")
         }

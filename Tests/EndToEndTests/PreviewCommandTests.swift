@@ -152,7 +152,7 @@ import Testing
         let r = try run(["preview", p.path])
         #expect(r.status == 2)
         #expect(r.stdout == "")
-        #expect(r.stderr.hasPrefix("broken.json5:4:22: target.logType: \"My-Logs\" may contain only letters, digits and underscore"))
+        #expect(unstamped(r.stderr).hasPrefix("broken.json5:4:22: target.logType: \"My-Logs\" may contain only letters, digits and underscore"))
         let missing = try run(["preview", dir.file("nope.json5").path])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("cannot read the pipeline file"))

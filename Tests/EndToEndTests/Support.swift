@@ -44,7 +44,7 @@ struct TempDir {
 let credentialVariables = [
     "LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT", "LOGSHIP_TENANT_ID", "LOGSHIP_CLIENT_ID",
     "LOGSHIP_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_AUTHORITY_HOST", "LOGSHIP_SHARED_KEY_FILE", "LOGSHIP_CLIENT_SECRET_FILE",
+    "AZURE_AUTHORITY_HOST", "LOGSHIP_SHARED_KEY_FILE", "LOGSHIP_CLIENT_SECRET_FILE", "LOGSHIP_AZ_PATH", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy",
     // Set when the tests themselves run under a systemd unit with credentials.
     "CREDENTIALS_DIRECTORY",
 ]
@@ -256,4 +256,14 @@ enum QuickStart {
 /// Runs a Python 3 script (standard library, plus `yaml` where a test says so) with arguments.
 func python(_ script: String, _ args: [String] = [], timeout: Double = 120) throws -> ProcessResult {
     try run(["python3", "-c", script] + args, executable: "/usr/bin/env", timeout: timeout)
+}
+
+/// `s` without the time and level logship puts before each stderr line when stderr is not a
+/// terminal (`2026-12-02T13:30:00.123Z INFO  `), for tests that compare whole lines.
+func unstamped(_ s: String) -> String {
+    s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
+        guard let r = line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) "#, options: .regularExpression)
+        else { return String(line) }
+        return String(line[r.upperBound...])
+    }.joined(separator: "\n")
 }

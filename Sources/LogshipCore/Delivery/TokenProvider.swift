@@ -18,6 +18,8 @@ public actor TokenProvider {
         case federatedTokenFile(URL)
         /// The identity Azure gives the machine or app (no secret to keep at all).
         case managedIdentity(ManagedIdentity)
+        /// The Azure CLI's sign-in (`az account get-access-token`): last in the chain, for ad-hoc runs.
+        case azureCLI(AzureCLICredential)
     }
 
     /// Where a managed identity's tokens are asked for, and which identity.
@@ -172,7 +174,21 @@ public actor TokenProvider {
         defer { inFlight = nil }
         fetches += 1
         let generation = fetches
+        LogSink.standard(.debug, "token: fetching a new access token (\(generation == 1 ? "first" : "refresh"))", ["attempt": .int(generation)])
         if case .managedIdentity(let mi) = credential { return await fetchManagedIdentity(mi, generation: generation) }
+        if case .azureCLI(let az) = credential {
+            let sentAt = clock()
+            switch await az.fetch(scope: scope, timeout: timeout, now: sentAt) {
+            case .failure(let e): return .failure(e)
+            case .success(let (token, expiresAt)):
+                let lifetime = max(1, expiresAt.timeIntervalSince(sentAt))
+                let t = AccessToken(
+                    value: Secret(token), expiresAt: expiresAt, refreshAt: sentAt.addingTimeInterval(lifetime - min(300, lifetime / 10)),
+                    generation: generation)
+                cached = t
+                return .success(t)
+            }
+        }
         var form: [(String, String)] = [("grant_type", "client_credentials"), ("client_id", clientId), ("scope", scope)]
         var secret: String? = nil
         switch credential {
@@ -195,8 +211,8 @@ public actor TokenProvider {
             form.append(("client_assertion_type", Self.clientAssertionType))
             form.append(("client_assertion", assertion))
             secret = assertion
-        case .managedIdentity:
-            preconditionFailure("managed identities are fetched by fetchManagedIdentity")
+        case .managedIdentity, .azureCLI:
+            preconditionFailure("managed identities and the Azure CLI are fetched above")
         }
         let body = Data(Self.formEncode(form).utf8)
         let sentAt = clock()

@@ -36,7 +36,7 @@ public final class Engine: @unchecked Sendable {
     public let stop = StopFlag()
     let sleep: @Sendable (Double) async -> Void
     /// Status lines for the user (stderr in the CLI).
-    public var log: @Sendable (String) -> Void = { _ in }
+    public var log: LogSink = .discard
     /// A monotonic clock in seconds, for the outage rule (tests inject one).
     public var clock: @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
     /// The DCR lanes, their pacing and the concurrency controller of the current run.

@@ -23,7 +23,7 @@ actor Ledger {
     private let files: [InputFile]
     private let fingerprints: [FileFingerprint?]
     private let counters: ProgressCounters
-    private let log: @Sendable (String) -> Void
+    private let log: LogSink
     private let deadLetters: DeadLetterStore
     private let spec: PipelineSpec
     private let keepBodies: URL?
@@ -40,7 +40,7 @@ actor Ledger {
     private var earlier: [Int: [Range<Int64>]] = [:]
     private var manifestFailed = false
 
-    init(report: RunReport, manifest: ManifestWriter?, files: [InputFile], fingerprints: [FileFingerprint?], counters: ProgressCounters, log: @escaping @Sendable (String) -> Void, deadLetters: DeadLetterStore, spec: PipelineSpec, keepBodies: URL?) {
+    init(report: RunReport, manifest: ManifestWriter?, files: [InputFile], fingerprints: [FileFingerprint?], counters: ProgressCounters, log: LogSink, deadLetters: DeadLetterStore, spec: PipelineSpec, keepBodies: URL?) {
         self.report = report
         self.manifest = manifest
         self.files = files
@@ -114,7 +114,7 @@ actor Ledger {
         do {
             try manifest?.append(e)
         } catch {
-            if !manifestFailed { log("cannot record deliveries: \(error); stopping (the records of this chunk were delivered)") }
+            if !manifestFailed { log(.error, "cannot record deliveries: \(error); stopping (the records of this chunk were delivered)") }
             manifestFailed = true
             report.aborted = "cannot write the manifest: \(error)"
             return false
@@ -141,6 +141,7 @@ actor Ledger {
             $0.recordsSent += records
             $0.bytesSent += Int64(bytes)
         }
+        log(.debug, "chunk \(chunk.id.prefix(16)): acknowledged (\(records) records, \(bytes) bytes)", fields(chunk, ["records": .int(records)]))
         return true
     }
 
@@ -162,7 +163,7 @@ actor Ledger {
         do {
             try deadLetters.write(name: name, body: body, meta: meta)
         } catch {
-            log("chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved and will be sent again next run")
+            log(.error, "chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved and will be sent again next run")
             return true
         }
         var e = ManifestEntry(.dead)
@@ -181,7 +182,8 @@ actor Ledger {
         report.chunksDeadLettered += 1
         report.recordsDeadLettered += records
         outstanding[chunk.id, default: 0] -= records
-        log("chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)")
+        log(.warn, "chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)",
+            fields(chunk, ["attempt": .int(attempts)]))
         return true
     }
 
@@ -203,11 +205,17 @@ actor Ledger {
     /// A body of several records was refused for its data and is halved to find the records.
     func isolating() { report.isolationSplits += 1 }
 
+    /// Recorded once; the summary prints it (logging it here too printed it twice).
     func fatal(_ message: String) {
-        if report.fatalError == nil {
-            report.fatalError = message
-            log(message)
-        }
+        if report.fatalError == nil { report.fatalError = message }
+    }
+
+    /// Structured fields of a log line about `chunk`: its id and its first file.
+    nonisolated func fields(_ chunk: Chunk, _ extra: LogFields = [:]) -> LogFields {
+        var f = extra
+        f["chunk"] = .string(String(chunk.id.prefix(16)))
+        if let s = chunk.segments.first, s.file < files.count { f["file"] = .string(files[s.file].relativePath) }
+        return f
     }
 
     func abort(_ why: String) { report.aborted = why }

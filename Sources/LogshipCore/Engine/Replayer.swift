@@ -27,7 +27,7 @@ public struct Replayer: Sendable {
     public let spec: PipelineSpec
     public let target: DeliveryTarget
     public let stateDirectory: URL
-    public var log: @Sendable (String) -> Void = { _ in }
+    public var log: LogSink = .discard
     public var sleep: @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9)) }
     /// Which letters to send (nil: all). `run` sends only those that failed for no fault of
     /// their content before its new data.
@@ -76,12 +76,12 @@ public struct Replayer: Sendable {
             guard meta.logType == spec.target.logType, meta.api == spec.target.api.rawValue else {
                 // Written for another table: replaying it here would put it in the wrong place.
                 r.skippedOtherTable += 1
-                log("\(name): written for \(meta.api) \(meta.logType), not this pipeline's \(spec.target.logType); left in place")
+                log(.warn, "\(name): written for \(meta.api) \(meta.logType), not this pipeline's \(spec.target.logType); left in place")
                 continue
             }
             let body: Data
             do { body = try store.body(name) } catch {
-                log("\(name): the body file cannot be read (\(error.localizedDescription)); left in place")
+                log(.warn, "\(name): the body file cannot be read (\(error.localizedDescription)); left in place")
                 r.stillFailing += 1
                 continue
             }
@@ -97,7 +97,7 @@ public struct Replayer: Sendable {
             }
             if k < range.upperBound { todo.append(k..<range.upperBound) }
             guard let elements = BodySplitter.elements(body), elements.count == range.count else {
-                log("\(name): the body does not hold the \(range.count) records its meta file names; left in place")
+                log(.warn, "\(name): the body does not hold the \(range.count) records its meta file names; left in place")
                 r.stillFailing += 1
                 continue
             }
@@ -148,7 +148,7 @@ public struct Replayer: Sendable {
                 meta.time = HTTPDate.iso8601(Date())
                 try? store.write(name: name, body: body, meta: meta)
                 r.stillFailing += 1
-                log("\(name): still refused: \(meta.lastError)")
+                log(.warn, "\(name): still refused: \(meta.lastError)")
                 continue
             }
             // Isolated: the letter is replaced by its still-refused pieces, each recorded as dead
@@ -174,11 +174,11 @@ public struct Replayer: Sendable {
                     try store.write(name: pieceName, body: pieceBody, meta: m)
                     try manifest.append(Self.entry(.dead, m, bytes: pieceBody.count, reason: piece.reason))
                 } catch {
-                    log("\(pieceName): could not be written (\(error.localizedDescription)); \(name) is left in place")
+                    log(.error, "\(pieceName): could not be written (\(error.localizedDescription)); \(name) is left in place")
                     written = false
                     break
                 }
-                log("\(pieceName): still refused: \(piece.reason) (\(DeadLetterSegment.describe(m.location ?? [])))")
+                log(.warn, "\(pieceName): still refused: \(piece.reason) (\(DeadLetterSegment.describe(m.location ?? [])))")
             }
             guard written else {
                 r.stillFailing += 1

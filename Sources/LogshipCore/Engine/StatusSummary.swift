@@ -36,6 +36,20 @@ public struct StatusSummary: Codable, Sendable {
     /// Which pipeline spec delivered what, oldest first (more than one after `run --adopt`).
     public var specs: [SpecDelivery] = []
     public var lastRun: RunReport?
+    /// The last `logship replay` (`last-replay.json`), when there was one.
+    public var lastReplay: LastReplay?
+    public struct LastReplay: Codable, Sendable {
+        public var finishedAt: String
+        public var found: Int
+        public var replayed: Int
+        public var records: Int
+        public var stillFailing: Int
+        public var exitCode: Int32
+        public init(finishedAt: String, found: Int, replayed: Int, records: Int, stillFailing: Int, exitCode: Int32) {
+            (self.finishedAt, self.found, self.replayed, self.records) = (finishedAt, found, replayed, records)
+            (self.stillFailing, self.exitCode) = (stillFailing, exitCode)
+        }
+    }
     public var partialFiles: [String] = []
     public var pendingFiles: [String] = []
 
@@ -78,6 +92,11 @@ public struct StatusSummary: Codable, Sendable {
             s.pendingDeadLetters.refusedRecords += letters.refusedRecords
             s.pendingDeadLetters.reasons += letters.reasons
             s.bytesSent += m.bytesSent
+            if let data = try? Data(contentsOf: state.lastReplay), let r = try? JSONDecoder().decode(LastReplay.self, from: data),
+                s.lastReplay == nil || r.finishedAt > s.lastReplay!.finishedAt
+            {
+                s.lastReplay = r
+            }
             if let data = try? Data(contentsOf: state.lastRun),
                 let r = try? RunReport.decodingOlder(data), s.lastRun == nil || r.startedAt > s.lastRun!.startedAt
             {

@@ -59,7 +59,7 @@ struct Uploader: Sendable {
     /// `upload.unreachableAfter`, for the outage message.
     let unreachableAfter: Double
     let sleep: @Sendable (Double) async -> Void
-    let log: @Sendable (String) -> Void
+    let log: LogSink
     /// In-flight and retrying counts for the progress line (nil: not shown).
     var counters: ProgressCounters? = nil
     /// The DCR lanes (pacing to each one's quota, adaptive concurrency); nil: straight to `target`.
@@ -67,7 +67,7 @@ struct Uploader: Sendable {
 
     init(
         target: DeliveryTarget, upload: UploadSpec, stop: StopFlag, clock: @escaping @Sendable () -> Double,
-        sleep: @escaping @Sendable (Double) async -> Void, log: @escaping @Sendable (String) -> Void
+        sleep: @escaping @Sendable (Double) async -> Void, log: LogSink
     ) {
         self.target = target
         self.policy = RetryPolicy(maxAttempts: upload.maxAttempts)
@@ -154,7 +154,9 @@ struct Uploader: Sendable {
                     counters?.update { $0.retrying += 1 }
                 }
                 let next = String(format: "%.1f", delay)
-                log("\(target.endpoint): \(reason); next attempt in \(next) s (\(recorder.label(part)))")
+                log(
+                    .warn, "\(target.endpoint): \(reason); next attempt in \(next) s (\(recorder.label(part)))",
+                    ["chunk": .string(recorder.label(part)), "attempt": .int(unanswered)])
                 // In slices, so an outage stop (or Ctrl-C) does not wait out a long backoff.
                 var left = delay
                 while left > 0 && !stop.isSet {
@@ -186,6 +188,13 @@ struct Uploader: Sendable {
                     counters?.update { $0.retrying += 1 }
                 }
                 if stop.isSet { return false }
+                if case .transient(let status, _, let reason) = outcome {
+                    log(
+                        .debug,
+                        "\(recorder.label(part)): \(reason); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s",
+                        ["chunk": .string(recorder.label(part)), "attempt": .int(attempt),
+                         "status": status.map { .int($0) } ?? "network"])
+                }
                 // The lanes wait out a Retry-After themselves (the throttled DCR pauses; another may take it now).
                 if lanes != nil, case .transient(429, .some, _) = outcome { continue }
                 await sleep(delay)
@@ -233,6 +242,10 @@ struct Uploader: Sendable {
                     retryable: false))
         }
         await recorder.halving(isolating: isolating != nil, attempts: attempts)
+        log(
+            .debug,
+            "\(recorder.label(part)): \(isolating == nil ? "too large" : "refused for its data"); halving its \(records) records",
+            ["chunk": .string(recorder.label(part)), "records": .int(records)])
         guard let elements = BodySplitter.elements(body), elements.count == records else {
             refusals += 1
             return await recorder.refused(

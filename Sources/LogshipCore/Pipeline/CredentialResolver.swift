@@ -143,7 +143,13 @@ public enum CredentialResolver {
     /// `--endpoint`), then the environment (LOGSHIP_* before the Azure SDK's AZURE_* names, which
     /// Kubernetes workload identity sets), then the pipeline file. A client secret, wherever it
     /// comes from, wins over a federated token file.
-    public static func logsIngestion(_ spec: PipelineSpec, endpointFlag: String?, environment: [String: String]) throws(Failure) -> LogsIngestion {
+    ///
+    /// Last in the chain, when none of those names a credential and `az` is on PATH: the Azure
+    /// CLI's sign-in (tenant id optional, no client id). `scope`: the token's scope, by default
+    /// the cloud's Azure Monitor one (`logship dcr --apply` asks for the ARM scope).
+    public static func logsIngestion(
+        _ spec: PipelineSpec, endpointFlag: String?, environment: [String: String], scope: String? = nil
+    ) throws(Failure) -> LogsIngestion {
         let t = spec.target
         let file = spec.file.lastPathComponent
         /// The first non-empty value; nil when none is set. An unset `${VAR}` in the file is an error
@@ -166,7 +172,19 @@ public enum CredentialResolver {
             throw Failure(description: "\(file): target.dcrImmutableId and target.stream are required for api \"logs-ingestion\"")
         }
         if t.managedIdentity {
-            return try managedIdentity(spec, dcr: dcr, stream: stream, endpointFlag: endpointFlag, environment: environment, pick: pick)
+            var r = try managedIdentity(spec, dcr: dcr, stream: stream, endpointFlag: endpointFlag, environment: environment, pick: pick)
+            if let scope { r.scope = scope }
+            return r
+        }
+        if let az = try azureCLI(spec, environment: environment, pick: pick) {
+            let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
+            guard let endpointURL = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce) else {
+                throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
+            }
+            guard let s = scope ?? TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+            return LogsIngestion(
+                endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: az.tenantId ?? "", clientId: "",
+                credential: .azureCLI(az), authorityHost: endpointURL, scope: s)
         }
         let tenant = try pick(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"], t.tenantId, "tenantId", required: "Entra ID tenant id")?.0 ?? ""
         let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", required: "application (client) id")?.0 ?? ""
@@ -225,10 +243,33 @@ public enum CredentialResolver {
         }
         // Workload identity writes the host with a trailing slash; the token URL adds its own.
         if authority.absoluteString.hasSuffix("/"), let u = URL(string: String(authority.absoluteString.dropLast())) { authority = u }
-        guard let scope = TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+        guard let scope = scope ?? TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: tenant, clientId: client,
             credential: credential, authorityHost: authority, scope: scope, warnings: warnings)
+    }
+
+    /// The Azure CLI credential when nothing else is configured: no client secret (value, file or
+    /// systemd credential), no federated token file; and `az` on PATH. nil otherwise.
+    static func azureCLI(
+        _ spec: PipelineSpec, environment: [String: String],
+        pick: ([String], ConfigValue?, String, String?) throws(Failure) -> (String, String)?
+    ) throws(Failure) -> AzureCLICredential? {
+        let t = spec.target
+        func set(_ n: String) -> Bool { !(environment[n] ?? "").isEmpty }
+        if ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "LOGSHIP_CLIENT_SECRET_FILE", "AZURE_FEDERATED_TOKEN_FILE"].contains(where: set) {
+            return nil
+        }
+        if let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty,
+            FileManager.default.fileExists(atPath: URL(fileURLWithPath: dir).appendingPathComponent("logship-client-secret").path)
+        {
+            return nil
+        }
+        // Written in the pipeline (even as an unset ${VAR}): that credential is meant, and its error is the one to show.
+        if t.clientSecret != nil || t.clientSecretFile != nil || t.federatedTokenFile != nil { return nil }
+        guard let exe = AzureCLICredential.find(environment: environment) else { return nil }
+        let tenant = (try? pick(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"], t.tenantId, "tenantId", nil))??.0
+        return AzureCLICredential(executable: exe, tenantId: tenant)
     }
 
     /// `target.managedIdentity: true`: the host's identity. App Service, Functions and Container

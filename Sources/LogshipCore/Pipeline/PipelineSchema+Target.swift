@@ -48,6 +48,12 @@ extension Context {
                 missing(node, "target.logType", "missing; the custom log's name (the table is <logType>_CL)")
             }
             t.workspaceId = configValue(m["workspaceId"], "target.workspaceId")
+            // Only a literal: a ${VAR} is checked where credentials are resolved, naming the variable.
+            if case .value(let w)? = t.workspaceId, let n = m["workspaceId"], case .string(let raw) = n.value, !raw.contains("${"),
+                !GUIDText.isValid(w)
+            {
+                error(n, "target.workspaceId", "\"\(w)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page")
+            }
             t.sharedKey = configValue(m["sharedKey"], "target.sharedKey")
             if case .value(let k)? = t.sharedKey, let node = m["sharedKey"], case .string(let raw) = node.value, !raw.contains("${") {
                 _ = k

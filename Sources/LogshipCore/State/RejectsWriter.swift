@@ -179,7 +179,7 @@ public final class RejectsWriter: @unchecked Sendable {
             try handle?.write(contentsOf: Data(buffer.bytes))
             unsynced = true
         } catch {
-            StandardStreams.err("logship: cannot write \(url.path): \(error.localizedDescription)\n")
+            Logger.shared.log(.error, "logship: cannot write \(url.path): \(error.localizedDescription)")
         }
     }
 

@@ -17,6 +17,8 @@ public struct StateDirectory: Sendable {
     public var deadLetters: DeadLetterStore { DeadLetterStore(directory: deadLetterFolder) }
     /// The report of the last run.
     public var lastRun: URL { url.appendingPathComponent("last-run.json") }
+    /// The last `logship replay`'s report (`status` shows it after the run it followed).
+    public var lastReplay: URL { url.appendingPathComponent("last-replay.json") }
     /// Bodies a dry run keeps with `--keep-bodies`.
     public var bodies: URL { url.appendingPathComponent("bodies") }
     /// The file `StateLock` holds.
@@ -39,7 +41,7 @@ public struct StateDirectory: Sendable {
     /// run sends their records again from the input, so replaying them afterwards would store
     /// those records twice. Call it holding the lock.
     public func restart(now: Date = Date()) -> DeadLettersAside {
-        for file in [manifest, rejects, lastRun, bodies] { try? FileManager.default.removeItem(at: file) }
+        for file in [manifest, rejects, lastRun, lastReplay, bodies] { try? FileManager.default.removeItem(at: file) }
         return setAsideDeadLetters(now: now)
     }
 
