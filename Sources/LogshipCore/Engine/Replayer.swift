@@ -260,12 +260,12 @@ actor LetterRecorder: DeliveryRecorder {
     let base: Int
     let total: Int
     let manifest: ManifestWriter
-    let log: @Sendable (String) -> Void
+    let log: LogSink
     private(set) var settled = Settled()
 
     init(
         name: String, meta: DeadLetterMeta, base: Int, total: Int, manifest: ManifestWriter,
-        log: @escaping @Sendable (String) -> Void
+        log: LogSink
     ) {
         self.name = name
         self.meta = meta
