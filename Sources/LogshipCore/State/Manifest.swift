@@ -67,7 +67,8 @@ public struct ManifestEntry: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case kind = "t"
-        case v, spec, destination, at, id, seg, records, bytes, part, total, reason, dup
+        case v, spec, destination, at, specTarget, specReading, adopted
+        case id, seg, records, bytes, part, total, reason, dup, dcr
         case path, size, sample, head, ordinals
     }
 }
