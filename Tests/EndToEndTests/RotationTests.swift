@@ -20,7 +20,12 @@ import Testing
     /// Starts a run with one request at a time and waits (at most 30 s) for `n` acknowledgements.
     func startOneAtATime(_ args: [String], env: [String: String], state: URL, untilAcks n: Int) throws -> Spawned {
         let proc = try Spawned(args + ["--concurrency", "1"], env: env)
-        for _ in 0..<3000 where acks(state) < n && proc.isRunning { usleep(10_000) }
+        // A `for … where` would go on reading the manifest 3000 times once the count is reached.
+        var polls = 0
+        while polls < 3000 && acks(state) < n && proc.isRunning {
+            usleep(10_000)
+            polls += 1
+        }
         return proc
     }
 
@@ -230,10 +235,19 @@ import Testing
     /// Runs logship (one request at a time) and calls `grow` once its first chunk is
     /// acknowledged. A file after a first one of many chunks is read only once the uploads
     /// have freed bodies, so it is read after `grow`: by the body bound, not by timing.
-    func runWhileGrowing(_ args: [String], env: [String: String], state: URL, grow: () throws -> Void) throws -> (Int32, String) {
+    /// Starts a run, lets the emulator take exactly one data request and hold the next (its
+    /// gate), grows the live file while the run waits on that answer, then opens the gate. The
+    /// reader is held back by the bodies waiting to be sent, so it reaches the live file only
+    /// after it grew, however slow or loaded the machine is.
+    func runWhileGrowing(
+        _ args: [String], env: [String: String], state: URL, gate: EmulatorProcess, grow: () throws -> Void
+    ) throws -> (Int32, String) {
+        try Data("1".utf8).write(to: gate.gate)
+        defer { try? FileManager.default.removeItem(at: gate.gate) }
         let proc = try startOneAtATime(args, env: env, state: state, untilAcks: 1)
         #expect(proc.isRunning, "the run was still going when the file grew")
         try grow()
+        try? FileManager.default.removeItem(at: gate.gate)
         let status = try proc.wait(timeout: 120)
         return (status, proc.stderr)
     }
@@ -251,7 +265,7 @@ import Testing
         let p = pipeline(dir, files: ["in/*.ndjson"])
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state) {
+        let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state, gate: emu) {
             try append(live, "00 ü\"}\n" + records(4001..<4200))
         }
         #expect(status == 0, "nothing rejected: \(stderr)")
@@ -312,7 +326,7 @@ import Testing
             """)
         let state = dir.file("state")
         let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
-        let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state) {
+        let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state, gate: emu) {
             try append(live, " going\"\n" + rows(50_502...50_600) + "\n")
         }
         #expect(status == 0, "nothing rejected: \(stderr)")
