@@ -51,7 +51,8 @@ struct TargetSetup {
             let e = try Emulator(config: config)
             let url = try e.start()
             Console.error("logship: local emulator listening on \(url.absoluteString) (throw-away key; tables in \(localDataDir.map(relativeToCWD) ?? "memory"))")
-            return (e, .dataCollector(CredentialResolver.DataCollector(workspaceId: workspace, sharedKey: key, baseURL: url)))
+            let creds = CredentialResolver.DataCollector(workspaceId: workspace, sharedKey: key, baseURL: url)
+            return (e, .dataCollector(creds))
         case .logsIngestion:
             let t = pipeline.target
             let scope: String
@@ -64,7 +65,8 @@ struct TargetSetup {
             // endpoint on one loopback port, and nothing here is valid anywhere else.
             var keyBytes = [UInt8](repeating: 0, count: 64)
             for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255) }
-            var config = EmulatorConfig(workspaceId: UUID().uuidString.lowercased(), sharedKey: Secret(Data(keyBytes).base64EncodedString()))
+            var config = EmulatorConfig(
+                workspaceId: UUID().uuidString.lowercased(), sharedKey: Secret(Data(keyBytes).base64EncodedString()))
             config.dataDir = localDataDir
             config.timeGeneratedClockOffset = try ReferenceClock.offset()
             config.acceptedScopes = [scope]
@@ -73,9 +75,10 @@ struct TargetSetup {
             let e = try Emulator(config: config)
             let url = try e.start()
             Console.error("logship: local emulator listening on \(url.absoluteString) (token endpoint and ingestion; throw-away credentials; streams in \(localDataDir.map(relativeToCWD) ?? "memory"))")
-            return (e, .logsIngestion(CredentialResolver.LogsIngestion(
+            let creds = CredentialResolver.LogsIngestion(
                 endpoint: url, dcrImmutableId: dcr, stream: stream, tenantId: config.tenantId, clientId: config.clientId,
-                credential: .clientSecret(config.clientSecret), authorityHost: url, scope: scope)))
+                credential: .clientSecret(config.clientSecret), authorityHost: url, scope: scope)
+            return (e, .logsIngestion(creds))
         }
     }
 

@@ -114,7 +114,8 @@ public enum TargetFactory {
             throw Failure(description: "\(error)")
         }
         let isLocal = local != nil
-        var destination = isLocal ? "local emulator" : "data-collector \(creds.workspaceId) \(pipeline.target.logType)_CL"
+        var destination =
+            isLocal ? "local emulator" : "data-collector \(creds.workspaceId) \(pipeline.target.logType)_CL"
         if !isLocal && (endpoint != nil || env["LOGSHIP_ENDPOINT"] != nil || pipeline.target.endpoint != nil) {
             destination += " at \(creds.baseURL.absoluteString)"
         }

@@ -12,7 +12,8 @@ import LogshipSupport
     static let workspace = "0b7c3a52-6f1d-4e8a-9c2b-1d5e6f7a8b9c"
     static let key = Data((0..<64).map { UInt8($0) }).base64EncodedString()
     static let dcr = "dcr-0123456789abcdef0123456789abcdef"
-    static let logsIngestion = #"api: "logs-ingestion", endpoint: "https://app-dce.westeurope-1.ingest.monitor.azure.com", "#
+    static let logsIngestion =
+        #"api: "logs-ingestion", endpoint: "https://app-dce.westeurope-1.ingest.monitor.azure.com", "#
         + #"dcrImmutableId: "\#(dcr)", stream: "Custom-AppLogs""#
     static let ids = ["LOGSHIP_TENANT_ID": tenant, "LOGSHIP_CLIENT_ID": client]
 
@@ -87,7 +88,8 @@ import LogshipSupport
         let b = try build(s, env)
         let t = try #require(b.target as? LogsIngestionTarget)
         #expect(t.dcrImmutableId == Self.dcr && t.stream == "Custom-AppLogs")
-        #expect(b.destination == "logs-ingestion app-dce.westeurope-1.ingest.monitor.azure.com \(Self.dcr) Custom-AppLogs")
+        #expect(
+            b.destination == "logs-ingestion app-dce.westeurope-1.ingest.monitor.azure.com \(Self.dcr) Custom-AppLogs")
         guard case .logsIngestion(let c) = b.credentials else {
             Issue.record("logs-ingestion credentials")
             return
@@ -95,12 +97,12 @@ import LogshipSupport
         #expect(c.scope == "https://monitor.azure.com//.default")
         #expect(c.authorityHost.absoluteString == "https://login.microsoftonline.com")
         // Another scope (dcr --apply asks for ARM's).
-        guard case .logsIngestion(let arm) = try build(s, env, scope: "https://management.azure.com//.default").credentials
-        else {
+        let armScope = "https://management.azure.com//.default"
+        guard case .logsIngestion(let arm) = try build(s, env, scope: armScope).credentials else {
             Issue.record("logs-ingestion credentials")
             return
         }
-        #expect(arm.scope == "https://management.azure.com//.default")
+        #expect(arm.scope == armScope)
         // Several DCRs of one stream: one target each, spread.
         let two = "dcr-11111111111111111111111111111111"
         let spread = try spec(dir, Self.logsIngestion.replacingOccurrences(
@@ -110,7 +112,8 @@ import LogshipSupport
         // Nothing in the chain: its error, or a dry run's placeholders (never a token).
         let empty = ["PATH": ""]
         #expect(failure { _ = try build(s, empty) }.contains("no Entra ID tenant id"))
-        #expect(try build(s, empty, placeholder: true).destination == "logs-ingestion 127.0.0.1 \(Self.dcr) Custom-AppLogs")
+        #expect(
+            try build(s, empty, placeholder: true).destination == "logs-ingestion 127.0.0.1 \(Self.dcr) Custom-AppLogs")
         // A pipeline without a stream fails before any credential is looked at.
         var noStream = s
         noStream.target.stream = nil
@@ -130,13 +133,21 @@ import LogshipSupport
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: az.path)
         let token = dir.write("token.jwt", "x")
         let path = ["PATH": dir.file("bin").path]
-        func with(_ extra: [String: String]) -> [String: String] { Self.ids.merging(path) { a, _ in a }.merging(extra) { _, b in b } }
+        func with(_ extra: [String: String]) -> [String: String] {
+            Self.ids.merging(path) { a, _ in a }.merging(extra) { _, b in b }
+        }
 
-        #expect(credential(try build(s, with(["LOGSHIP_CLIENT_SECRET": "s1", "LOGSHIP_CLIENT_SECRET_FILE": ""]))) == "secret:s1")
-        #expect(credential(try build(s, with(["AZURE_CLIENT_SECRET": "s2", "AZURE_FEDERATED_TOKEN_FILE": token.path])))
-            == "secret:s2")
+        #expect(
+            credential(try build(s, with(["LOGSHIP_CLIENT_SECRET": "s1", "LOGSHIP_CLIENT_SECRET_FILE": ""])))
+                == "secret:s1")
+        #expect(
+            credential(try build(s, with(["AZURE_CLIENT_SECRET": "s2", "AZURE_FEDERATED_TOKEN_FILE": token.path])))
+                == "secret:s2")
         #expect(credential(try build(s, with(["LOGSHIP_CLIENT_SECRET_FILE": secretFile.path,
             "AZURE_FEDERATED_TOKEN_FILE": token.path]))) == "secret:from-file")
+        // The value variables before the `_FILE` one.
+        let valueAndFile = ["AZURE_CLIENT_SECRET": "s2", "LOGSHIP_CLIENT_SECRET_FILE": secretFile.path]
+        #expect(credential(try build(s, with(valueAndFile))) == "secret:s2")
         #expect(credential(try build(s, with(["AZURE_FEDERATED_TOKEN_FILE": token.path]))) == "federated:token.jwt")
         // Nothing configured and `az` on PATH: the Azure CLI's sign-in.
         #expect(credential(try build(s, with([:]))) == "az")
