@@ -41,18 +41,17 @@ enum DcrApply {
         }
         // The target's own credential chain; the endpoint is ARM's for this command (the
         // pipeline's ingestion endpoint is what is being created).
+        let tokens: TokenProvider
         let creds: CredentialResolver.LogsIngestion
         do {
-            creds = try CredentialResolver.logsIngestion(pipeline, endpointFlag: base.absoluteString, environment: env)
+            let chain = try TargetFactory.tokens(
+                pipeline, endpoint: base.absoluteString, environment: env, scope: armScope, timeout: 60)
+            (tokens, creds) = (chain.provider, chain.credentials)
             for w in creds.warnings { Console.error("logship: warning: \(w)") }
         } catch {
             Console.fail("logship dcr: \(error.description)")
             return ExitCode.usage
         }
-        let tokens = TokenProvider(
-            authorityHost: creds.authorityHost, tenantId: creds.tenantId, clientId: creds.clientId,
-            credential: creds.credential,
-            scope: armScope, transport: Transports.for(creds.authorityHost, concurrency: 1), timeout: 60)
         let transport: ARMTransport =
             base.scheme?.lowercased() == "http" ? SocketHTTPTransport() : URLSessionTransport(maxConnections: 1)
         let provisioner = ARMProvisioner(
