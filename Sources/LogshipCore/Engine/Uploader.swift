@@ -52,6 +52,11 @@ protocol DeliveryRecorder: Sendable {
 /// Sends bodies until each is acknowledged, refused, split, or the run stops, with the run's
 /// retry policy and outage rule. Shared by the concurrent deliveries of one run (or a replay).
 struct Uploader: Sendable {
+    /// 429s with `Retry-After` one body waits out before they count toward `upload.maxAttempts`:
+    /// a quota's answer is not the body's failure, but a service that throttles a body for ever
+    /// must not keep the run going for ever (it ends as a retryable dead letter).
+    static let maxThrottledWaits = 100
+
     let target: DeliveryTarget
     let policy: RetryPolicy
     let outage: SharedOutageWatch
@@ -91,6 +96,7 @@ struct Uploader: Sendable {
         knownRefused: String? = nil
     ) async -> Bool {
         var attempt = 0
+        var throttledWaits = 0
         var unanswered = 0
         // Answers the service gave (to any body) when this one's run of unanswered attempts began.
         var answersAtFirstSilence = 0
@@ -169,8 +175,13 @@ struct Uploader: Sendable {
             if outcome.gotAnswer { outage.answered() }
             unanswered = 0
             // A 429 that says when to come back is the quota's answer, not the body's failure:
-            // it is waited out (the lane pauses) and never counts toward upload.maxAttempts.
-            if case .transient(429, .some, _) = outcome {} else { attempt += 1 }
+            // it is waited out (the lane pauses) and counts toward upload.maxAttempts only after
+            // `maxThrottledWaits` of them.
+            if case .transient(429, .some, _) = outcome, throttledWaits < Self.maxThrottledWaits {
+                throttledWaits += 1
+            } else {
+                attempt += 1
+            }
             switch policy.decide(outcome, attempt: attempt, records: records, random: Double.random(in: 0..<1)) {
             case .acknowledged:
                 return await recorder.delivered(

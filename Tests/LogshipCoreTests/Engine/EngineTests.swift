@@ -100,6 +100,21 @@ extension ScriptedTransport.Request {
         #expect(h.state.deadLetters.list().isEmpty)
     }
 
+    @Test func aBodyThrottledForEverEndsAsARetryableDeadLetter() async throws {
+        let h = try EngineHarness(lines: EngineHarness.records(5))
+        defer { h.dir.cleanup() }
+        let throttled = ScriptedTransport.json(
+            429, #"{"Error":"TooManyRequests","Message":"quota"}"#, headers: ["retry-after": "1"])
+        let transport = ScriptedTransport { _ in throttled }
+        let report = try await h.run(transport)
+        #expect(report.exitCode == ExitCode.partial)
+        // The waits the quota asks for, then upload.maxAttempts (3) that count.
+        #expect(transport.requests.count == Uploader.maxThrottledWaits + 3)
+        #expect(report.chunksDeadLettered == 1 && report.recordsSent == 0)
+        let letters = h.state.deadLetters.list()
+        #expect(letters.count == 1 && letters.first?.meta.retryable == true)
+    }
+
     @Test func aRefusedRecordIsIsolatedAndTheRestDelivered() async throws {
         let h = try EngineHarness(lines: EngineHarness.records(8, marking: [5: "BAD"]))
         defer { h.dir.cleanup() }
