@@ -50,26 +50,33 @@ extension Emulator {
     /// of the resources played here.
     func arm(_ req: ServerRequest, parts: [String]) -> ServerReply? {
         let lower = parts.map { $0.lowercased() }
-        guard parts.count >= 9, lower[1] == "subscriptions", lower[3] == "resourcegroups", lower[5] == "providers" else { return nil }
+        guard parts.count >= 9, lower[1] == "subscriptions", lower[3] == "resourcegroups", lower[5] == "providers"
+        else { return nil }
         let isWorkspace = parts.count == 9 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces"
         let isTable =
-            parts.count == 11 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces" && lower[9] == "tables"
+            parts.count == 11 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces"
+            && lower[9] == "tables"
         let isMigrate =
-            parts.count == 12 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces" && lower[9] == "tables"
+            parts.count == 12 && lower[6] == "microsoft.operationalinsights" && lower[7] == "workspaces"
+            && lower[9] == "tables"
             && lower[11] == "migrate"
         let isRule = parts.count == 9 && lower[6] == "microsoft.insights" && lower[7] == "datacollectionrules"
         guard isWorkspace || isTable || isMigrate || isRule else { return nil }
         let allowed = isMigrate ? ["POST"] : isWorkspace ? ["GET"] : ["PUT", "GET"]
         guard allowed.contains(req.method) else {
-            return ingestionError(405, "MethodNotAllowed", "The emulator plays \(allowed.joined(separator: " and ")) on this resource.")
+            return ingestionError(
+                405, "MethodNotAllowed", "The emulator plays \(allowed.joined(separator: " and ")) on this resource.")
         }
         let expected = isMigrate ? ARMVersions.migrate : isRule ? ARMVersions.dataCollectionRules : ARMVersions.tables
         guard let version = req.query["api-version"] else {
-            return ingestionError(400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+            return ingestionError(
+                400, "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.")
         }
         guard version == expected else {
             return ingestionError(
-                400, "InvalidApiVersionParameter", "The api-version '\(version)' is invalid. The emulator supports '\(expected)' for this resource type.")
+                400, "InvalidApiVersionParameter",
+                "The api-version '\(version)' is invalid. The emulator supports '\(expected)' for this resource type.")
         }
         if let refusal = checkBearer(req, audience: ARMVersions.audience) { return refusal }
         let id = parts.joined(separator: "/")
@@ -86,22 +93,30 @@ extension Emulator {
     }
 
     private func resourceReply(_ status: Int, _ object: [String: Any]) -> ServerReply {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-        return .respond(status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: [UInt8](data))
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]))
+            ?? Data()
+        return .respond(
+            status: status, headers: [("Content-Type", "application/json; charset=utf-8")], body: [UInt8](data))
     }
 
     private func getTable(id: String, name: String) -> ServerReply {
-        if let t = lock.withLock({ arm.tables[id.lowercased()] }) { return resourceReply(200, tableResource(id: id, t)) }
+        if let t = lock.withLock({ arm.tables[id.lowercased()] }) {
+            return resourceReply(200, tableResource(id: id, t))
+        }
         if let classic = classicTable(name) { return resourceReply(200, tableResource(id: id, classic)) }
         return notFound("table", id)
     }
 
     /// Every workspace path names the emulator's one workspace, in `ARMVersions.workspaceLocation`.
     private func workspace(id: String, name: String) -> ServerReply {
-        resourceReply(200, [
-            "id": id, "name": name, "type": "Microsoft.OperationalInsights/workspaces", "location": ARMVersions.workspaceLocation,
-            "properties": ["customerId": config.workspaceId, "provisioningState": "Succeeded"],
-        ])
+        resourceReply(
+            200,
+            [
+                "id": id, "name": name, "type": "Microsoft.OperationalInsights/workspaces",
+                "location": ARMVersions.workspaceLocation,
+                "properties": ["customerId": config.workspaceId, "provisioningState": "Succeeded"],
+            ])
     }
 
     /// A table the Data Collector API made in this emulator (records sent to `/api/logs`), as
@@ -123,7 +138,12 @@ extension Emulator {
             cols.append((c.name, t))
         }
         let body: [String: Any] = [
-            "properties": ["schema": ["name": name, "tableSubType": "Classic", "columns": cols.map { ["name": $0.name, "type": $0.type] }]]
+            "properties": [
+                "schema": [
+                    "name": name, "tableSubType": "Classic",
+                    "columns": cols.map { ["name": $0.name, "type": $0.type] },
+                ]
+            ]
         ]
         return ARMResources.Table(name: name, columns: cols, body: body)
     }
@@ -131,7 +151,9 @@ extension Emulator {
     /// The migrate action: the classic table becomes a DCR-based one with the same columns.
     private func migrateTable(id: String, name: String) -> ServerReply {
         if lock.withLock({ arm.tables[id.lowercased()] }) != nil {
-            return ingestionError(400, "InvalidOperation", "The table '\(name)' is not a classic table; it takes DCR-based ingestion already.")
+            return ingestionError(
+                400, "InvalidOperation",
+                "The table '\(name)' is not a classic table; it takes DCR-based ingestion already.")
         }
         guard var t = classicTable(name) else { return notFound("table", id) }
         var props = (t.body["properties"] as? [String: Any]) ?? [:]
@@ -152,7 +174,9 @@ extension Emulator {
     private func tableResource(id: String, _ t: ARMResources.Table) -> [String: Any] {
         var props = (t.body["properties"] as? [String: Any]) ?? [:]
         props["provisioningState"] = "Succeeded"
-        return ["id": id, "name": t.name, "type": "Microsoft.OperationalInsights/workspaces/tables", "properties": props]
+        return [
+            "id": id, "name": t.name, "type": "Microsoft.OperationalInsights/workspaces/tables", "properties": props,
+        ]
     }
 
     /// The body as a JSON object; nil when it is not one.
@@ -165,12 +189,16 @@ extension Emulator {
     /// Letters, digits and `_`, starting with a letter; at most `max` characters.
     static func isValidColumnName(_ s: String, max: Int = 45) -> Bool {
         let u = Array(s.utf8)
-        guard (1...max).contains(u.count), let f = u.first, (f | 0x20) >= 0x61 && (f | 0x20) <= 0x7A else { return false }
+        guard (1...max).contains(u.count), let f = u.first, (f | 0x20) >= 0x61 && (f | 0x20) <= 0x7A else {
+            return false
+        }
         return u.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
     /// The `[{name, type}]` list at `path`, checked: valid unique names, types in `allowed`.
-    static func columns(_ node: Any?, path: String, allowed: [String]) -> Result<[(name: String, type: String)], ARMError> {
+    static func columns(_ node: Any?, path: String, allowed: [String]) -> Result<
+        [(name: String, type: String)], ARMError
+    > {
         guard let list = node as? [Any], !list.isEmpty else {
             return .failure(ARMError("\(path) must be a non-empty list of columns { name, type }."))
         }
@@ -181,15 +209,20 @@ extension Emulator {
                 return .failure(ARMError("\(path)[\(k)].name is missing."))
             }
             guard isValidColumnName(name) else {
-                return .failure(ARMError("\(path)[\(k)].name '\(name)' is not a valid column name: letters, digits and underscore, starting with a letter, at most 45 characters."))
+                return .failure(
+                    ARMError(
+                        "\(path)[\(k)].name '\(name)' is not a valid column name: letters, digits and underscore, starting with a letter, at most 45 characters."
+                    ))
             }
             guard seen.insert(name.lowercased()).inserted else {
                 return .failure(ARMError("\(path)[\(k)].name '\(name)' is declared twice (column names ignore case)."))
             }
             // ARM takes enum values in any case; the canonical spelling is kept.
-            guard let t = o["type"] as? String, let type = allowed.first(where: { $0.lowercased() == t.lowercased() }) else {
+            guard let t = o["type"] as? String, let type = allowed.first(where: { $0.lowercased() == t.lowercased() })
+            else {
                 let given = (o["type"] as? String).map { "'\($0)'" } ?? "missing"
-                return .failure(ARMError("\(path)[\(k)].type is \(given); allowed: \(allowed.joined(separator: ", "))."))
+                return .failure(
+                    ARMError("\(path)[\(k)].type is \(given); allowed: \(allowed.joined(separator: ", "))."))
             }
             out.append((name, type))
         }
@@ -198,7 +231,9 @@ extension Emulator {
 
     private func putTable(_ req: ServerRequest, id: String, name: String) -> ServerReply {
         guard name.hasSuffix("_CL"), Self.isValidColumnName(String(name.dropLast(3)), max: 60) else {
-            return invalidPayload("The table name '\(name)' is invalid: a custom table's name is letters, digits and underscore, starting with a letter, and ends with _CL.")
+            return invalidPayload(
+                "The table name '\(name)' is invalid: a custom table's name is letters, digits and underscore, starting with a letter, and ends with _CL."
+            )
         }
         guard let body = object(req.body) else { return invalidPayload("The request body must be a JSON object.") }
         guard let schema = (body["properties"] as? [String: Any])?["schema"] as? [String: Any] else {
@@ -213,19 +248,25 @@ extension Emulator {
         case .success(let c): columns = c
         }
         guard let tg = columns.first(where: { $0.name == "TimeGenerated" }) else {
-            return invalidPayload("properties.schema.columns must include TimeGenerated (dateTime): every Log Analytics table has it.")
+            return invalidPayload(
+                "properties.schema.columns must include TimeGenerated (dateTime): every Log Analytics table has it.")
         }
         guard tg.type == "dateTime" else {
             return invalidPayload("properties.schema.columns: TimeGenerated must be of type dateTime, not \(tg.type).")
         }
         if classicTable(name) != nil, lock.withLock({ arm.tables[id.lowercased()] }) == nil {
-            return invalidPayload("The table '\(name)' was created by the Data Collector API (a classic table); migrate it first: POST \(id)/migrate?api-version=\(ARMVersions.migrate).")
+            return invalidPayload(
+                "The table '\(name)' was created by the Data Collector API (a classic table); migrate it first: POST \(id)/migrate?api-version=\(ARMVersions.migrate)."
+            )
         }
         // A custom column keeps its type for its life: the service refuses a change.
         if let old = lock.withLock({ arm.tables[id.lowercased()] }) {
             for c in columns {
-                if let was = old.columns.first(where: { $0.name.lowercased() == c.name.lowercased() }), was.type != c.type {
-                    return invalidPayload("Changing the type of column '\(c.name)' from \(was.type) to \(c.type) is not supported.")
+                if let was = old.columns.first(where: { $0.name.lowercased() == c.name.lowercased() }),
+                    was.type != c.type
+                {
+                    return invalidPayload(
+                        "Changing the type of column '\(c.name)' from \(was.type) to \(c.type) is not supported.")
                 }
             }
         }
@@ -251,7 +292,8 @@ extension Emulator {
     /// `/subscriptions/{s}/resourceGroups/{g}/providers/Microsoft.OperationalInsights/workspaces/{w}`.
     static func isWorkspaceResourceId(_ s: String) -> Bool {
         let p = s.split(separator: "/", omittingEmptySubsequences: false).map { $0.lowercased() }
-        return p.count == 9 && p[0].isEmpty && p[1] == "subscriptions" && !p[2].isEmpty && p[3] == "resourcegroups" && !p[4].isEmpty
+        return p.count == 9 && p[0].isEmpty && p[1] == "subscriptions" && !p[2].isEmpty && p[3] == "resourcegroups"
+            && !p[4].isEmpty
             && p[5] == "providers" && p[6] == "microsoft.operationalinsights" && p[7] == "workspaces" && !p[8].isEmpty
     }
 
@@ -281,7 +323,8 @@ extension Emulator {
                 resource["name"] = name
                 resource["type"] = "Microsoft.Insights/dataCollectionRules"
                 let declaration = DCRDeclaration(dcrImmutableId: immutableId, streams: streams)
-                arm.rules[key] = ARMResources.Rule(name: name, immutableId: immutableId, body: resource, declaration: declaration)
+                arm.rules[key] = ARMResources.Rule(
+                    name: name, immutableId: immutableId, body: resource, declaration: declaration)
                 arm.declarations[immutableId] = declaration
                 return (previous == nil ? 201 : 200, resource)
             }
@@ -301,13 +344,21 @@ extension Emulator {
         }
         let region = location.lowercased().replacingOccurrences(of: " ", with: "")
         guard region == ARMVersions.workspaceLocation else {
-            return .failure(ARMError("location '\(location)': a rule sending to a Log Analytics workspace must be in the workspace's region ('\(ARMVersions.workspaceLocation)')."))
+            return .failure(
+                ARMError(
+                    "location '\(location)': a rule sending to a Log Analytics workspace must be in the workspace's region ('\(ARMVersions.workspaceLocation)')."
+                ))
         }
         // Only kind Direct gives the rule its own ingestion endpoint, which is what the emulator serves.
         guard (body["kind"] as? String)?.lowercased() == "direct" else {
-            return .failure(ARMError("kind must be 'Direct' (a rule with its own logs ingestion endpoint); the emulator plays no data collection endpoints."))
+            return .failure(
+                ARMError(
+                    "kind must be 'Direct' (a rule with its own logs ingestion endpoint); the emulator plays no data collection endpoints."
+                ))
         }
-        guard let props = body["properties"] as? [String: Any] else { return .failure(ARMError("properties is required.")) }
+        guard let props = body["properties"] as? [String: Any] else {
+            return .failure(ARMError("properties is required."))
+        }
         guard let declarations = props["streamDeclarations"] as? [String: Any], !declarations.isEmpty else {
             return .failure(ARMError("properties.streamDeclarations must declare at least one stream."))
         }
@@ -315,15 +366,25 @@ extension Emulator {
         for (stream, node) in declarations.sorted(by: { $0.key < $1.key }) {
             let path = "properties.streamDeclarations.\(stream)"
             guard stream.hasPrefix("Custom-"), stream.count > 7, EmulatorStreams.isValidName(stream) else {
-                return .failure(ARMError("\(path): a declared stream's name must begin with 'Custom-' followed by letters, digits, '-' or '_'."))
+                return .failure(
+                    ARMError(
+                        "\(path): a declared stream's name must begin with 'Custom-' followed by letters, digits, '-' or '_'."
+                    ))
             }
-            switch Self.columns((node as? [String: Any])?["columns"], path: "\(path).columns", allowed: ARMVersions.streamTypes) {
+            switch Self.columns(
+                (node as? [String: Any])?["columns"], path: "\(path).columns", allowed: ARMVersions.streamTypes)
+            {
             case .failure(let e): return .failure(e)
             case .success(let c): streams[stream] = c
             }
         }
-        guard let destinations = (props["destinations"] as? [String: Any])?["logAnalytics"] as? [Any], !destinations.isEmpty else {
-            return .failure(ARMError("properties.destinations.logAnalytics must name at least one workspace { workspaceResourceId, name }."))
+        guard let destinations = (props["destinations"] as? [String: Any])?["logAnalytics"] as? [Any],
+            !destinations.isEmpty
+        else {
+            return .failure(
+                ARMError(
+                    "properties.destinations.logAnalytics must name at least one workspace { workspaceResourceId, name }."
+                ))
         }
         var workspaces: [String: String] = [:]
         for (k, d) in destinations.enumerated() {
@@ -332,7 +393,10 @@ extension Emulator {
                 return .failure(ARMError("\(path).name is missing or invalid."))
             }
             guard let ws = o["workspaceResourceId"] as? String, Self.isWorkspaceResourceId(ws) else {
-                return .failure(ARMError("\(path).workspaceResourceId must be a workspace's resource id (/subscriptions/…/resourceGroups/…/providers/Microsoft.OperationalInsights/workspaces/…)."))
+                return .failure(
+                    ARMError(
+                        "\(path).workspaceResourceId must be a workspace's resource id (/subscriptions/…/resourceGroups/…/providers/Microsoft.OperationalInsights/workspaces/…)."
+                    ))
             }
             guard workspaces[name] == nil else { return .failure(ARMError("\(path).name '\(name)' is used twice.")) }
             workspaces[name] = ws
@@ -343,7 +407,9 @@ extension Emulator {
         for (k, f) in flows.enumerated() {
             let path = "properties.dataFlows[\(k)]"
             guard let o = f as? [String: Any] else { return .failure(ARMError("\(path) must be an object.")) }
-            guard let fs = o["streams"] as? [String], !fs.isEmpty else { return .failure(ARMError("\(path).streams must name at least one stream.")) }
+            guard let fs = o["streams"] as? [String], !fs.isEmpty else {
+                return .failure(ARMError("\(path).streams must name at least one stream."))
+            }
             for s in fs where streams[s] == nil {
                 return .failure(ARMError("\(path).streams: '\(s)' is not declared in properties.streamDeclarations."))
             }
@@ -351,52 +417,83 @@ extension Emulator {
                 return .failure(ARMError("\(path).destinations must name at least one destination."))
             }
             for d in ds where workspaces[d] == nil {
-                return .failure(ARMError("\(path).destinations: '\(d)' is not a destination in properties.destinations."))
+                return .failure(
+                    ARMError("\(path).destinations: '\(d)' is not a destination in properties.destinations."))
             }
             guard let output = o["outputStream"] as? String else {
                 return .failure(ARMError("\(path).outputStream is required for a custom stream: 'Custom-<Table>_CL'."))
             }
             guard output.hasPrefix("Custom-"), output.hasSuffix("_CL") else {
-                return .failure(ARMError("\(path).outputStream '\(output)' must name a custom table: 'Custom-<Table>_CL'."))
+                return .failure(
+                    ARMError("\(path).outputStream '\(output)' must name a custom table: 'Custom-<Table>_CL'."))
             }
             let tableName = String(output.dropFirst("Custom-".count))
             // The transformation the emulator can run: the stream as is, or with the ingestion time added.
-            let kql = ((o["transformKql"] as? String) ?? "source").split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            let kql = ((o["transformKql"] as? String) ?? "source").split(whereSeparator: \.isWhitespace).joined(
+                separator: " ")
             let addsTime: Bool
             switch kql {
             case "source": addsTime = false
             case "source | extend TimeGenerated = now()", "source | extend TimeGenerated=now()": addsTime = true
             default:
-                return .failure(ARMError("\(path).transformKql '\(kql)': the emulator runs only 'source' and 'source | extend TimeGenerated = now()'."))
+                return .failure(
+                    ARMError(
+                        "\(path).transformKql '\(kql)': the emulator runs only 'source' and 'source | extend TimeGenerated = now()'."
+                    ))
             }
             for d in ds {
                 let ws = workspaces[d]!
-                if lock.withLock({ arm.tables["\(ws)/tables/\(tableName)".lowercased()] }) == nil, classicTable(tableName) != nil {
-                    return .failure(ARMError("\(path).outputStream: the table '\(tableName)' was created by the Data Collector API; migrate it first (POST …/tables/\(tableName)/migrate)."))
+                if lock.withLock({ arm.tables["\(ws)/tables/\(tableName)".lowercased()] }) == nil,
+                    classicTable(tableName) != nil
+                {
+                    return .failure(
+                        ARMError(
+                            "\(path).outputStream: the table '\(tableName)' was created by the Data Collector API; migrate it first (POST …/tables/\(tableName)/migrate)."
+                        ))
                 }
                 guard let table = lock.withLock({ arm.tables["\(ws)/tables/\(tableName)".lowercased()] }) else {
-                    return .failure(ARMError("\(path).outputStream: the table '\(tableName)' does not exist in workspace '\(ws)'; create it first."))
+                    return .failure(
+                        ARMError(
+                            "\(path).outputStream: the table '\(tableName)' does not exist in workspace '\(ws)'; create it first."
+                        ))
                 }
                 for s in fs {
                     var produced = streams[s]!
-                    if addsTime { produced.removeAll { $0.name == "TimeGenerated" }; produced.append(("TimeGenerated", "datetime")) }
+                    if addsTime {
+                        produced.removeAll { $0.name == "TimeGenerated" };
+                        produced.append(("TimeGenerated", "datetime"))
+                    }
                     guard produced.contains(where: { $0.name == "TimeGenerated" }) else {
-                        return .failure(ARMError("\(path): the output of '\(s)' has no TimeGenerated, which the table '\(tableName)' requires; declare it or add it in transformKql."))
+                        return .failure(
+                            ARMError(
+                                "\(path): the output of '\(s)' has no TimeGenerated, which the table '\(tableName)' requires; declare it or add it in transformKql."
+                            ))
                     }
                     for c in produced {
                         guard let target = table.columns.first(where: { $0.name == c.name }) else {
-                            return .failure(ARMError("\(path): column '\(c.name)' of '\(s)' does not exist in the table '\(tableName)'."))
+                            return .failure(
+                                ARMError(
+                                    "\(path): column '\(c.name)' of '\(s)' does not exist in the table '\(tableName)'.")
+                            )
                         }
                         guard Self.fits(stream: c.type, table: target.type) else {
-                            return .failure(ARMError("\(path): column '\(c.name)' is \(c.type) in '\(s)' but \(target.type) in the table '\(tableName)'."))
+                            return .failure(
+                                ARMError(
+                                    "\(path): column '\(c.name)' is \(c.type) in '\(s)' but \(target.type) in the table '\(tableName)'."
+                                ))
                         }
                     }
                 }
             }
         }
-        return .success(streams.map { name, cols in
-            DCRDeclaration.Stream(name: name, columns: cols.map { DCRDeclaration.Column(name: $0.name, type: DCRDeclaration.ColumnType(rawValue: $0.type)!) })
-        })
+        return .success(
+            streams.map { name, cols in
+                DCRDeclaration.Stream(
+                    name: name,
+                    columns: cols.map {
+                        DCRDeclaration.Column(name: $0.name, type: DCRDeclaration.ColumnType(rawValue: $0.type)!)
+                    })
+            })
     }
 }
 
@@ -405,4 +502,3 @@ struct ARMError: Error {
     var message: String
     init(_ message: String) { self.message = message }
 }
-

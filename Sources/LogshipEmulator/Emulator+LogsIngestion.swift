@@ -14,42 +14,57 @@ extension Emulator {
         guard req.method == "POST" else {
             return tokenError(405, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
         }
-        let mediaType = req.header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let mediaType = req.header("content-type")?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
         guard mediaType == "application/x-www-form-urlencoded" else {
-            return tokenError(400, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded.")
+            return tokenError(
+                400, "invalid_request", "AADSTS900144: The request body must be application/x-www-form-urlencoded.")
         }
         let form = Self.parseForm(req.body)
         guard tenant.lowercased() == config.tenantId.lowercased() else {
-            return tokenError(400, "invalid_request", "AADSTS90002: Tenant '\(tenant)' not found. Check to make sure you have the correct tenant ID.")
+            return tokenError(
+                400, "invalid_request",
+                "AADSTS90002: Tenant '\(tenant)' not found. Check to make sure you have the correct tenant ID.")
         }
         guard let grant = form["grant_type"] else {
-            return tokenError(400, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
+            return tokenError(
+                400, "invalid_request",
+                "AADSTS900144: The request body must contain the following parameter: 'grant_type'.")
         }
         guard grant == "client_credentials" else {
-            return tokenError(400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type '\(grant)'.")
+            return tokenError(
+                400, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type '\(grant)'.")
         }
         guard let client = form["client_id"], !client.isEmpty else {
-            return tokenError(400, "invalid_request", "AADSTS900144: The request body must contain the following parameter: 'client_id'.")
+            return tokenError(
+                400, "invalid_request",
+                "AADSTS900144: The request body must contain the following parameter: 'client_id'.")
         }
         guard client.lowercased() == config.clientId.lowercased() else {
             return tokenError(
                 400, "unauthorized_client",
-                "AADSTS700016: Application with identifier '\(client)' was not found in the directory '\(config.tenantId)'.")
+                "AADSTS700016: Application with identifier '\(client)' was not found in the directory '\(config.tenantId)'."
+            )
         }
         guard let scope = form["scope"], config.acceptedScopes.contains(scope) else {
             return tokenError(
                 400, "invalid_scope",
-                "AADSTS1002012: The provided value for scope \(form["scope"] ?? "(none)") is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
+                "AADSTS1002012: The provided value for scope \(form["scope"] ?? "(none)") is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            )
         }
         if let secret = form["client_secret"] {
             guard Crypto.constantTimeEquals(Array(secret.utf8), Array(config.clientSecret.value.utf8)) else {
                 return tokenError(
                     401, "invalid_client",
-                    "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(config.clientId)'.")
+                    "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '\(config.clientId)'."
+                )
             }
         } else if let assertion = form["client_assertion"] {
             guard form["client_assertion_type"] == EmulatedAPI.jwtBearerAssertionType else {
-                return tokenError(400, "invalid_request", "AADSTS90035: client_assertion_type must be \(EmulatedAPI.jwtBearerAssertionType).")
+                return tokenError(
+                    400, "invalid_request",
+                    "AADSTS90035: client_assertion_type must be \(EmulatedAPI.jwtBearerAssertionType).")
             }
             let accepted: Bool
             if let expected = config.federatedToken {
@@ -58,17 +73,23 @@ extension Emulator {
                 accepted = Self.looksLikeJWT(assertion)
             }
             guard accepted else {
-                return tokenError(401, "invalid_client", "AADSTS700213: No matching federated identity record found for presented assertion.")
+                return tokenError(
+                    401, "invalid_client",
+                    "AADSTS700213: No matching federated identity record found for presented assertion.")
             }
         } else {
             return tokenError(
-                401, "invalid_client", "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type.")
+                401, "invalid_client",
+                "AADSTS7000216: 'client_assertion', 'client_secret' or 'request' is required for the 'client_credentials' grant type."
+            )
         }
 
         let (token, lifetime, _) = issueToken(for: scope)
-        let body = "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),\"access_token\":\"\(token)\"}"
+        let body =
+            "{\"token_type\":\"Bearer\",\"expires_in\":\(lifetime),\"ext_expires_in\":\(lifetime),\"access_token\":\"\(token)\"}"
         return .respond(
-            status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")], body: Array(body.utf8))
+            status: 200, headers: [("Content-Type", "application/json; charset=utf-8"), ("Cache-Control", "no-store")],
+            body: Array(body.utf8))
     }
 
     /// A new access token the ingestion endpoint will take until it expires: the token, its
@@ -123,18 +144,28 @@ extension Emulator {
                 var random = SystemRandomNumberGenerator()
                 let key = Self.base64url((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) })
                 let file = dir.appendingPathComponent("\(UUID().uuidString.lowercased()).key")
-                guard FileManager.default.createFile(atPath: file.path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600]) else {
+                guard
+                    FileManager.default.createFile(
+                        atPath: file.path, contents: Data(key.utf8), attributes: [.posixPermissions: 0o600])
+                else {
                     return imdsError(500, "internal_error", "cannot write the challenge key in \(dir.path)")
                 }
                 lock.withLock { arcKeys[key] = file }
                 lock.withLock { stats.tokenRequestsRefused += 1 }
                 return .respond(
-                    status: 401, headers: [("WWW-Authenticate", "Basic realm=\(file.path)"), ("Content-Type", "application/json; charset=utf-8")],
-                    body: Array("{\"error\":\"unauthorized_client\",\"error_description\":\"Authorization header not present\"}".utf8))
+                    status: 401,
+                    headers: [
+                        ("WWW-Authenticate", "Basic realm=\(file.path)"),
+                        ("Content-Type", "application/json; charset=utf-8"),
+                    ],
+                    body: Array(
+                        "{\"error\":\"unauthorized_client\",\"error_description\":\"Authorization header not present\"}"
+                            .utf8))
             }
             let given = auth.hasPrefix("Basic ") ? String(auth.dropFirst(6)) : ""
             guard let file = lock.withLock({ arcKeys.removeValue(forKey: given) }) else {
-                return imdsError(401, "unauthorized_client", "The key in the Authorization header is not one this agent issued")
+                return imdsError(
+                    401, "unauthorized_client", "The key in the Authorization header is not one this agent issued")
             }
             try? FileManager.default.removeItem(at: file)
         }
@@ -145,7 +176,9 @@ extension Emulator {
         guard let version = q["api-version"], !version.isEmpty else {
             return imdsError(400, "invalid_request", "Required query variable 'api-version' is missing")
         }
-        guard version >= "2018-02-01" else { return imdsError(400, "invalid_request", "Invalid api-version '\(version)'") }
+        guard version >= "2018-02-01" else {
+            return imdsError(400, "invalid_request", "Invalid api-version '\(version)'")
+        }
         guard let resource = q["resource"], !resource.isEmpty else {
             return imdsError(400, "invalid_request", "Required query variable 'resource' is missing")
         }
@@ -155,13 +188,15 @@ extension Emulator {
         guard acceptedResources.contains(resource) else {
             return imdsError(
                 400, "invalid_resource",
-                "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId).")
+                "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId)."
+            )
         }
         let (token, lifetime, expiresOn) = issueToken(for: resource)
         let client = who == "system" ? config.clientId : who
         let body =
             "{\"access_token\":\"\(token)\",\"client_id\":\"\(client)\",\"expires_in\":\"\(lifetime)\",\"expires_on\":\"\(expiresOn)\",\"ext_expires_in\":\"\(lifetime)\",\"not_before\":\"\(expiresOn - lifetime)\",\"resource\":\"\(resource)\",\"token_type\":\"Bearer\"}"
-        return .respond(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body.utf8))
+        return .respond(
+            status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body.utf8))
     }
 
     /// `GET /msi/token`, the identity endpoint App Service, Functions and Container Apps give
@@ -170,23 +205,31 @@ extension Emulator {
     func appServiceToken(_ req: ServerRequest) -> ServerReply {
         lock.withLock { stats.tokenRequests += 1 }
         guard req.method == "GET" else { return appServiceError(405, "Only GET is supported") }
-        guard let h = req.header("x-identity-header"), Crypto.constantTimeEquals(Array(h.utf8), Array(config.identityHeader.value.utf8)) else {
+        guard let h = req.header("x-identity-header"),
+            Crypto.constantTimeEquals(Array(h.utf8), Array(config.identityHeader.value.utf8))
+        else {
             return appServiceError(401, "The X-IDENTITY-HEADER header is missing or does not match IDENTITY_HEADER")
         }
         let q = req.query
         guard q["api-version"] == "2019-08-01" else { return appServiceError(400, "api-version must be 2019-08-01") }
-        guard let resource = q["resource"], !resource.isEmpty else { return appServiceError(400, "The resource parameter is required") }
+        guard let resource = q["resource"], !resource.isEmpty else {
+            return appServiceError(400, "The resource parameter is required")
+        }
         guard let who = identity(q["client_id"] ?? q["mi_res_id"] ?? q["principal_id"]) else {
             return appServiceError(400, "No managed identity with the given id is assigned to this app")
         }
         guard acceptedResources.contains(resource) else {
-            return appServiceError(400, "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId).")
+            return appServiceError(
+                400,
+                "AADSTS500011: The resource principal named \(resource) was not found in the tenant named \(config.tenantId)."
+            )
         }
         let (token, _, expiresOn) = issueToken(for: resource)
         let client = who == "system" ? config.clientId : who
         let body =
             "{\"access_token\":\"\(token)\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"\(resource)\",\"token_type\":\"Bearer\",\"client_id\":\"\(client)\"}"
-        return .respond(status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body.utf8))
+        return .respond(
+            status: 200, headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(body.utf8))
     }
 
     private func imdsError(_ status: Int, _ code: String, _ description: String) -> ServerReply {
@@ -221,7 +264,8 @@ extension Emulator {
         var body: [UInt8] = Array("{\"error\":\"".utf8)
         EmulatorStore.appendEscaped(code, to: &body)
         body += Array("\",\"error_description\":\"".utf8)
-        EmulatorStore.appendEscaped(description + " Trace ID: emulator. Timestamp: \(HTTPDate.iso8601(now()))", to: &body)
+        EmulatorStore.appendEscaped(
+            description + " Trace ID: emulator. Timestamp: \(HTTPDate.iso8601(now()))", to: &body)
         body += Array("\",\"error_codes\":[".utf8)
         let digits = description.dropFirst("AADSTS".count).prefix { $0.isNumber }
         body += Array((digits.isEmpty ? "0" : String(digits)).utf8)
@@ -248,19 +292,27 @@ extension Emulator {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return false }
         return parts.allSatisfy { p in
-            !p.isEmpty && p.utf8.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F || $0 == 0x3D }
+            !p.isEmpty
+                && p.utf8.allSatisfy {
+                    ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F
+                        || $0 == 0x3D
+                }
         }
     }
 
     static func base64url(_ bytes: [UInt8]) -> String {
-        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
     }
 
     // MARK: Ingestion endpoint
 
     /// `{"error":{"code":…,"message":…}}`, the Logs Ingestion API's error body.
-    func ingestionError(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = []) -> ServerReply {
+    func ingestionError(_ status: Int, _ code: String, _ message: String, headers: [(String, String)] = [])
+        -> ServerReply
+    {
         lock.withLock { stats.byErrorCode[code, default: 0] += 1 }
         var body: [UInt8] = Array("{\"error\":{\"code\":\"".utf8)
         EmulatorStore.appendEscaped(code, to: &body)
@@ -273,13 +325,27 @@ extension Emulator {
     func injectedIngestionFault(_ code: Int, headers: [(String, String)]) -> ServerReply {
         switch code {
         case 429:
-            return ingestionError(429, "TooManyRequests", "Injected fault: the data collection rule's request rate limit was exceeded; retry after the Retry-After interval.", headers: headers)
-        case 500: return ingestionError(500, "InternalServerError", "Injected fault: an internal error occurred.", headers: headers)
-        case 503: return ingestionError(503, "ServiceUnavailable", "Injected fault: the service is unavailable; retry later.", headers: headers)
-        case 400: return ingestionError(400, "InvalidPayload", "Injected fault: the data was refused as invalid.", headers: headers)
+            return ingestionError(
+                429, "TooManyRequests",
+                "Injected fault: the data collection rule's request rate limit was exceeded; retry after the Retry-After interval.",
+                headers: headers)
+        case 500:
+            return ingestionError(
+                500, "InternalServerError", "Injected fault: an internal error occurred.", headers: headers)
+        case 503:
+            return ingestionError(
+                503, "ServiceUnavailable", "Injected fault: the service is unavailable; retry later.", headers: headers)
+        case 400:
+            return ingestionError(
+                400, "InvalidPayload", "Injected fault: the data was refused as invalid.", headers: headers)
         case 403:
-            return ingestionError(403, "OperationFailed", "Injected fault: the authentication token provided does not have access to ingest data for the data collection rule.", headers: headers)
-        case 413: return ingestionError(413, "ContentLengthLimitExceeded", "Injected fault: the request is too large.", headers: headers)
+            return ingestionError(
+                403, "OperationFailed",
+                "Injected fault: the authentication token provided does not have access to ingest data for the data collection rule.",
+                headers: headers)
+        case 413:
+            return ingestionError(
+                413, "ContentLengthLimitExceeded", "Injected fault: the request is too large.", headers: headers)
         default: return ingestionError(code, "Injected", "Injected fault \(code).", headers: headers)
         }
     }
@@ -292,27 +358,33 @@ extension Emulator {
             return ingestionError(400, "MissingApiVersion", "The api-version query parameter is required.")
         }
         guard version == EmulatedAPI.logsIngestionVersion else {
-            return ingestionError(400, "InvalidApiVersion", "The api-version '\(version)' is not supported; use \(EmulatedAPI.logsIngestionVersion).")
+            return ingestionError(
+                400, "InvalidApiVersion",
+                "The api-version '\(version)' is not supported; use \(EmulatedAPI.logsIngestionVersion).")
         }
         if let refusal = checkBearer(req) { return refusal }
         // A rule created through the ARM endpoints is served with its own streams; otherwise the
         // one `--dcr` declares (or any, without it).
         let provisioned = lock.withLock { arm.declarations[dcr] }
         if let p = provisioned, p.stream(stream) == nil {
-            return ingestionError(400, "InvalidStream", "Stream '\(stream)' is not declared in data collection rule '\(dcr)'.")
+            return ingestionError(
+                400, "InvalidStream", "Stream '\(stream)' is not declared in data collection rule '\(dcr)'.")
         }
         if provisioned == nil, let d = config.dcr {
             if let id = d.dcrImmutableId, id != dcr {
                 return ingestionError(404, "NotFound", "Data collection rule with immutable Id '\(dcr)' not found.")
             }
             guard d.stream(stream) != nil else {
-                return ingestionError(400, "InvalidStream", "Stream '\(stream)' is not declared in data collection rule '\(dcr)'.")
+                return ingestionError(
+                    400, "InvalidStream", "Stream '\(stream)' is not declared in data collection rule '\(dcr)'.")
             }
         }
         guard EmulatorStreams.isValidName(stream) else {
             return ingestionError(400, "InvalidStream", "Stream '\(stream)' is not a valid stream name.")
         }
-        let mediaType = req.header("content-type")?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let mediaType = req.header("content-type")?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
         guard mediaType == "application/json" else {
             return ingestionError(415, "UnsupportedMediaType", "The Content-Type must be application/json.")
         }
@@ -344,7 +416,8 @@ extension Emulator {
                 return ingestionError(400, "InvalidContentEncoding", "The gzip body could not be decoded: \(why).")
             }
         default:
-            return ingestionError(400, "InvalidContentEncoding", "The Content-Encoding '\(encoding)' is not supported; use gzip or none.")
+            return ingestionError(
+                400, "InvalidContentEncoding", "The Content-Encoding '\(encoding)' is not supported; use gzip or none.")
         }
         lock.withLock {
             stats.maxBodyBytes = max(stats.maxBodyBytes, body.count)
@@ -361,12 +434,16 @@ extension Emulator {
         }
         var records: [([(String, EmulatorJSON.Value)], Range<Int>)] = []
         do {
-            _ = try body.withUnsafeBytes { raw in try EmulatorJSON.forEachRecordWithSpan(raw) { records.append(($0, $1)) } }
+            _ = try body.withUnsafeBytes { raw in
+                try EmulatorJSON.forEachRecordWithSpan(raw) { records.append(($0, $1)) }
+            }
         } catch {
             return ingestionError(400, "InvalidPayload", "The request body is not valid JSON: \(error).")
         }
         if let (k, field) = refusedRecord(records.map(\.0)) {
-            return ingestionError(400, "InvalidPayload", "The record at index \(k) of the body is invalid: the value of '\(field)' cannot be ingested.")
+            return ingestionError(
+                400, "InvalidPayload",
+                "The record at index \(k) of the body is invalid: the value of '\(field)' cannot be ingested.")
         }
         var newlyUndeclared: [String] = []
         do {
@@ -378,7 +455,9 @@ extension Emulator {
                     for (name, value) in members {
                         if let d = declared, d.column(named: name) == nil {
                             stats.undeclaredColumns[name, default: 0] += 1
-                            if reportedUndeclared.insert("\(stream)\u{1}\(name)").inserted { newlyUndeclared.append(name) }
+                            if reportedUndeclared.insert("\(stream)\u{1}\(name)").inserted {
+                                newlyUndeclared.append(name)
+                            }
                         }
                         // The service cuts longer values; stored here as sent, but counted.
                         if case .string(let s) = value, s.utf8.count > 65_536 { stats.truncatedValues += 1 }
@@ -398,7 +477,9 @@ extension Emulator {
         }
         if let log = config.log {
             for name in newlyUndeclared {
-                log("stream \(stream): records carry \"\(name)\", which the DCR does not declare; the service drops it without a word (counted in stats.json undeclaredColumns)")
+                log(
+                    "stream \(stream): records carry \"\(name)\", which the DCR does not declare; the service drops it without a word (counted in stats.json undeclaredColumns)"
+                )
             }
         }
         let lose = lock.withLock { () -> Bool in
@@ -422,11 +503,14 @@ extension Emulator {
     /// nil when the request carries a live token this emulator issued for `audience` (nil: the
     /// ingestion endpoint, any audience but ARM's); otherwise the 401.
     func checkBearer(_ req: ServerRequest, audience: String? = nil) -> ServerReply? {
-        let challenge = "Bearer authorization_uri=\"http://127.0.0.1:\(port)/\(config.tenantId)\", error=\"invalid_token\""
+        let challenge =
+            "Bearer authorization_uri=\"http://127.0.0.1:\(port)/\(config.tenantId)\", error=\"invalid_token\""
         guard let auth = req.header("authorization"), auth.lowercased().hasPrefix("bearer ") else {
             return ingestionError(
                 401, "InvalidToken", "An Authorization header 'Bearer <token>' is required.",
-                headers: [("WWW-Authenticate", "Bearer authorization_uri=\"http://127.0.0.1:\(port)/\(config.tenantId)\"")])
+                headers: [
+                    ("WWW-Authenticate", "Bearer authorization_uri=\"http://127.0.0.1:\(port)/\(config.tenantId)\"")
+                ])
         }
         let token = String(auth.dropFirst("bearer ".count)).trimmingCharacters(in: .whitespaces)
         let (expiry, issuedFor) = lock.withLock { (tokens[token], tokenAudiences[token]) }

@@ -22,7 +22,8 @@ public struct DCRQuota: Sendable, Equatable {
     public static let serviceBytesPerMinute = 2_000_000_000
 
     public init(
-        requestsPerWindow: Int = serviceRequestsPerMinute, bytesPerWindow: Int = serviceBytesPerMinute, windowSeconds: Double = 60
+        requestsPerWindow: Int = serviceRequestsPerMinute, bytesPerWindow: Int = serviceBytesPerMinute,
+        windowSeconds: Double = 60
     ) {
         self.requestsPerWindow = requestsPerWindow
         self.bytesPerWindow = bytesPerWindow
@@ -61,9 +62,11 @@ extension Emulator {
             var w = s.windows[s.windows.count - 1]
             var over: String? = nil
             if w.requests + 1 > q.requestsPerWindow {
-                over = "the data collection rule's request rate limit (\(q.requestsPerWindow) requests per \(Self.span(q.windowSeconds))) was exceeded"
+                over =
+                    "the data collection rule's request rate limit (\(q.requestsPerWindow) requests per \(Self.span(q.windowSeconds))) was exceeded"
             } else if w.requests > 0, w.bytes + bytes > q.bytesPerWindow {
-                over = "the data collection rule's data rate limit (\(q.bytesPerWindow) bytes per \(Self.span(q.windowSeconds))) was exceeded"
+                over =
+                    "the data collection rule's data rate limit (\(q.bytesPerWindow) bytes per \(Self.span(q.windowSeconds))) was exceeded"
             }
             if over != nil {
                 w.throttled += 1
@@ -80,9 +83,11 @@ extension Emulator {
             return (Double(index + 1) * q.windowSeconds - elapsed, over)
         }
         guard let (wait, why) = reply else { return nil }
-        let retryAfter = q.fractionalRetryAfter ? String(format: "%.3f", max(0.001, wait)) : String(Int(max(1, wait.rounded(.up))))
+        let retryAfter =
+            q.fractionalRetryAfter ? String(format: "%.3f", max(0.001, wait)) : String(Int(max(1, wait.rounded(.up))))
         return ingestionError(
-            429, "TooManyRequests", "\(why); retry after \(retryAfter) seconds.", headers: [("Retry-After", retryAfter)])
+            429, "TooManyRequests", "\(why); retry after \(retryAfter) seconds.", headers: [("Retry-After", retryAfter)]
+        )
     }
 
     static func span(_ seconds: Double) -> String {

@@ -64,7 +64,9 @@ public struct EmulatorConfig: Sendable {
     /// `expires_in` of issued tokens; a token is refused (401) once it has run out.
     public var tokenLifetimeSeconds = 3600
     /// Scopes the token endpoint grants.
-    public var acceptedScopes: Set<String> = ["https://monitor.azure.com//.default", "https://management.azure.com/.default"]
+    public var acceptedScopes: Set<String> = [
+        "https://monitor.azure.com//.default", "https://management.azure.com/.default",
+    ]
     /// The DCR's streams and columns (`--dcr`); nil accepts any DCR id and stream.
     public var dcr: DCRDeclaration? = nil
     /// Per-DCR quota of the Logs Ingestion API (Emulator+Quota.swift); nil: none.
@@ -177,10 +179,13 @@ public final class Emulator: @unchecked Sendable {
             let enc = JSONEncoder()
             enc.outputFormatting = [.sortedKeys]
             return .respond(
-                status: 200, headers: [("Content-Type", "application/json")], body: [UInt8]((try? enc.encode(s)) ?? Data()))
+                status: 200, headers: [("Content-Type", "application/json")],
+                body: [UInt8]((try? enc.encode(s)) ?? Data()))
         }
         let reply: ServerReply
-        let parts = req.path.split(separator: "/", omittingEmptySubsequences: false).map { $0.removingPercentEncoding ?? String($0) }
+        let parts = req.path.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.removingPercentEncoding ?? String($0)
+        }
         if req.path == "/api/logs" {
             reply = dataCollector(req)
         } else if req.path == "/metadata/identity/oauth2/token" {
@@ -252,7 +257,9 @@ public final class Emulator: @unchecked Sendable {
         guard let auth = req.header("authorization"), auth.hasPrefix("SharedKey "),
             let colon = auth.lastIndex(of: ":")
         else {
-            return error(403, "InvalidAuthorization", "An Authorization header 'SharedKey <workspace id>:<signature>' is required.")
+            return error(
+                403, "InvalidAuthorization",
+                "An Authorization header 'SharedKey <workspace id>:<signature>' is required.")
         }
         let customerId = String(auth[auth.index(auth.startIndex, offsetBy: 10)..<colon])
         let signature = String(auth[auth.index(after: colon)...])
@@ -267,7 +274,8 @@ public final class Emulator: @unchecked Sendable {
         }
         let skew = abs(now().timeIntervalSince1970 - Double(sent))
         guard skew <= config.clockSkewSeconds else {
-            return error(403, "InvalidAuthorization", "The x-ms-date is \(Int(skew)) seconds away from the service's clock.")
+            return error(
+                403, "InvalidAuthorization", "The x-ms-date is \(Int(skew)) seconds away from the service's clock.")
         }
         // The service's own string to sign: the bare media type and the byte count it received.
         let toSign = "POST\n\(req.body.count)\napplication/json\nx-ms-date:\(date)\n/api/logs"
@@ -303,7 +311,9 @@ public final class Emulator: @unchecked Sendable {
                 let resourceId = req.header("x-ms-azureresourceid")
                 let duplicates = records.reduce(0) { $0 + EmulatorJSON.duplicateKeys($1) }
                 if duplicates > 0, let log = config.log {
-                    log("table \(table): \(duplicates) propert(ies) repeat a name already in the same record; the service keeps one value and drops the rest without a word (counted in stats.json duplicateKeys)")
+                    log(
+                        "table \(table): \(duplicates) propert(ies) repeat a name already in the same record; the service keeps one value and drops the rest without a word (counted in stats.json duplicateKeys)"
+                    )
                 }
                 try lock.withLock {
                     let c = try store.store(
@@ -374,7 +384,9 @@ public final class Emulator: @unchecked Sendable {
         }
         guard held else { return nil }
         lock.withLock { stats.gateHeld += 1 }
-        return .respond(status: 503, headers: [("Retry-After", "1")], body: Array(#"{"Error":"Held","Message":"held at the emulator's gate"}"#.utf8))
+        return .respond(
+            status: 503, headers: [("Retry-After", "1")],
+            body: Array(#"{"Error":"Held","Message":"held at the emulator's gate"}"#.utf8))
     }
 
     /// A fault chosen by `--fail-rate`, with the error body of the API asked.
@@ -394,7 +406,8 @@ public final class Emulator: @unchecked Sendable {
         case 429: return error(429, "", "The service is receiving too much data; retry later.", headers: headers)
         case 500: return error(500, "UnspecifiedError", "The service encountered an internal error.", headers: headers)
         case 503: return error(503, "ServiceUnavailable", "The service is unavailable; retry later.", headers: headers)
-        case 400: return error(400, "InvalidDataFormat", "Injected fault: the data was refused as invalid.", headers: headers)
+        case 400:
+            return error(400, "InvalidDataFormat", "Injected fault: the data was refused as invalid.", headers: headers)
         case 403: return error(403, "InvalidAuthorization", "Injected fault: authorization failed.", headers: headers)
         default: return error(code, "Injected", "Injected fault \(code).", headers: headers)
         }

@@ -22,7 +22,9 @@ enum EmulatorGzip {
             stream.deinitialize(count: 1)
             stream.deallocate()
         }
-        guard logship_inflateInit2(stream, 15 + 16) == Z_OK else { return .failure(.corrupt("zlib: inflateInit2 failed")) }
+        guard logship_inflateInit2(stream, 15 + 16) == Z_OK else {
+            return .failure(.corrupt("zlib: inflateInit2 failed"))
+        }
         defer { inflateEnd(stream) }
         var out: [UInt8] = []
         out.reserveCapacity(min(limit + 1, input.count * 8))
@@ -49,7 +51,9 @@ enum EmulatorGzip {
                     continue
                 case Z_BUF_ERROR:
                     // No progress possible with room to write: the input ended inside a member.
-                    if stream.pointee.avail_in == 0 || produced == 0 { return .failure(.corrupt("the gzip data is truncated")) }
+                    if stream.pointee.avail_in == 0 || produced == 0 {
+                        return .failure(.corrupt("the gzip data is truncated"))
+                    }
                     continue
                 default:
                     let msg = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"

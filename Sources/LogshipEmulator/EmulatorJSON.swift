@@ -67,7 +67,9 @@ enum EmulatorJSON {
             }
         }
 
-        mutating func records(build: Bool, _ onRecord: ([(String, Value)], Range<Int>) -> Void) throws(SyntaxError) -> Int {
+        mutating func records(build: Bool, _ onRecord: ([(String, Value)], Range<Int>) -> Void) throws(SyntaxError)
+            -> Int
+        {
             ws()
             if i < b.count, b[i] == 0xEF, i + 2 < b.count, b[i + 1] == 0xBB, b[i + 2] == 0xBF {
                 throw fail("a byte order mark is not JSON")
@@ -129,7 +131,9 @@ enum EmulatorJSON {
                 if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
                     let start = i
                     try skipValue()
-                    if build { v = .nested(String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self)) }
+                    if build {
+                        v = .nested(String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<i]), as: UTF8.self))
+                    }
                 } else {
                     v = try scalar(build: build)
                 }
@@ -297,10 +301,15 @@ enum EmulatorJSON {
             let n: Int
             var min: UInt32
             var cp: UInt32
-            if c & 0xE0 == 0xC0 { n = 2; cp = UInt32(c & 0x1F); min = 0x80 }
-            else if c & 0xF0 == 0xE0 { n = 3; cp = UInt32(c & 0x0F); min = 0x800 }
-            else if c & 0xF8 == 0xF0 { n = 4; cp = UInt32(c & 0x07); min = 0x10000 }
-            else { throw SyntaxError(offset: j, message: "invalid UTF-8") }
+            if c & 0xE0 == 0xC0 {
+                n = 2; cp = UInt32(c & 0x1F); min = 0x80
+            } else if c & 0xF0 == 0xE0 {
+                n = 3; cp = UInt32(c & 0x0F); min = 0x800
+            } else if c & 0xF8 == 0xF0 {
+                n = 4; cp = UInt32(c & 0x07); min = 0x10000
+            } else {
+                throw SyntaxError(offset: j, message: "invalid UTF-8")
+            }
             guard j + n <= b.count else { throw SyntaxError(offset: j, message: "truncated UTF-8") }
             for k in 1..<n {
                 let cc = b[j + k]
@@ -350,7 +359,9 @@ enum EmulatorJSON {
                 case UInt8(ascii: "u"):
                     var v = hex4(j)
                     j += 4
-                    if (0xD800..<0xDC00).contains(v), j + 6 <= raw.count, raw[j] == 0x5C, raw[j + 1] == UInt8(ascii: "u") {
+                    if (0xD800..<0xDC00).contains(v), j + 6 <= raw.count, raw[j] == 0x5C,
+                        raw[j + 1] == UInt8(ascii: "u")
+                    {
                         let lo = hex4(j + 2)
                         if (0xDC00..<0xE000).contains(lo) {
                             v = 0x10000 + ((v - 0xD800) << 10) + (lo - 0xDC00)

@@ -199,7 +199,8 @@ final class EmulatorStore {
         if let dir = dataDir {
             if t.handle == nil {
                 let url = dir.appendingPathComponent("\(tableName).ndjson")
-                t.handle = FileHandle(fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
+                t.handle = FileHandle(
+                    fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
             }
             try t.handle?.write(contentsOf: out)
             // The schema file carries the row count too, so it is rewritten with every request.
@@ -235,7 +236,11 @@ final class EmulatorStore {
         case (.bool, .bool(let b)): out.append(contentsOf: Array((b ? "true" : "false").utf8))
         case (.bool, .string(let s)): out.append(contentsOf: Array((s.lowercased() == "true" ? "true" : "false").utf8))
         case (.dateTime, .string(let s)):
-            if let p = EmulatorTime.parseISO8601(s) { text(EmulatorTime.format(unixMillis: p.unixMillis)) } else { text(s) }
+            if let p = EmulatorTime.parseISO8601(s) {
+                text(EmulatorTime.format(unixMillis: p.unixMillis))
+            } else {
+                text(s)
+            }
         default: out.append(contentsOf: Array("null".utf8))
         }
     }
@@ -249,7 +254,8 @@ final class EmulatorStore {
             case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
             case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
             case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20: out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            case 0..<0x20:
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(c >> 4)], hex[Int(c & 15)]])
             default: out.append(c)
             }
         }

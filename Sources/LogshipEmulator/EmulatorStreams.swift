@@ -21,7 +21,9 @@ final class EmulatorStreams {
     static func isValidName(_ s: String) -> Bool {
         let u = Array(s.utf8)
         guard (1...200).contains(u.count) else { return false }
-        return u.allSatisfy { ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F }
+        return u.allSatisfy {
+            ($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2D || $0 == 0x5F
+        }
     }
 
     /// Picks up the streams an earlier emulator stored in `dataDir` (row counts and the keys of
@@ -75,7 +77,8 @@ final class EmulatorStreams {
         guard let dir = dataDir else { return }
         if s.handle == nil {
             let url = dir.appendingPathComponent("\(name).ndjson")
-            s.handle = FileHandle(fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
+            s.handle = FileHandle(
+                fileDescriptor: try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND), closeOnDealloc: true)
         }
         try s.handle?.write(contentsOf: out)
     }

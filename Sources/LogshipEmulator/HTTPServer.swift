@@ -321,7 +321,8 @@ final class HTTPServer: @unchecked Sendable {
             if requestLine.isEmpty { continue }  // stray CRLF between requests
             let parts = requestLine.split(separator: " ")
             guard parts.count == 3, parts[2].hasPrefix("HTTP/1.") else {
-                _ = conn.write(Self.encode(status: 400, headers: [], body: Array("bad request line\n".utf8), close: true))
+                _ = conn.write(
+                    Self.encode(status: 400, headers: [], body: Array("bad request line\n".utf8), close: true))
                 return
             }
             var request = ServerRequest(method: String(parts[0]), target: String(parts[1]), headers: [], body: [])
@@ -349,13 +350,15 @@ final class HTTPServer: @unchecked Sendable {
                 case .complete: break
                 case .beyondDiscardLimit: closeAfter = true
                 case .malformed:
-                    _ = conn.write(Self.encode(status: 400, headers: [], body: Array("bad chunked body\n".utf8), close: true))
+                    _ = conn.write(
+                        Self.encode(status: 400, headers: [], body: Array("bad chunked body\n".utf8), close: true))
                     return
                 case .connectionLost: return
                 }
             } else if let cl = request.header("content-length") {
                 guard let length = Int(cl), length >= 0 else {
-                    _ = conn.write(Self.encode(status: 400, headers: [], body: Array("bad Content-Length\n".utf8), close: true))
+                    _ = conn.write(
+                        Self.encode(status: 400, headers: [], body: Array("bad Content-Length\n".utf8), close: true))
                     return
                 }
                 request.declaredLength = length
@@ -377,7 +380,9 @@ final class HTTPServer: @unchecked Sendable {
             case .dropConnection:
                 return
             case .respond(let status, let headers, let body):
-                guard conn.write(Self.encode(status: status, headers: headers, body: body, close: closeAfter)) else { return }
+                guard conn.write(Self.encode(status: status, headers: headers, body: body, close: closeAfter)) else {
+                    return
+                }
                 if closeAfter { return }
             }
         }
@@ -390,9 +395,14 @@ final class HTTPServer: @unchecked Sendable {
     private func readChunked(_ conn: inout Connection, into request: inout ServerRequest) -> ChunkedOutcome {
         while true {
             conn.headerBytes = 0
-            guard let sizeLine = conn.readLine(limit: 4096) else { return conn.overLimit ? .malformed : .connectionLost }
-            let hex = sizeLine.split(separator: ";", omittingEmptySubsequences: false)[0].trimmingCharacters(in: .whitespaces)
-            guard !hex.isEmpty, hex.utf8.count <= 15, hex.utf8.allSatisfy({ $0.isHexDigit }), let size = Int(hex, radix: 16) else {
+            guard let sizeLine = conn.readLine(limit: 4096) else {
+                return conn.overLimit ? .malformed : .connectionLost
+            }
+            let hex = sizeLine.split(separator: ";", omittingEmptySubsequences: false)[0].trimmingCharacters(
+                in: .whitespaces)
+            guard !hex.isEmpty, hex.utf8.count <= 15, hex.utf8.allSatisfy({ $0.isHexDigit }),
+                let size = Int(hex, radix: 16)
+            else {
                 return .malformed
             }
             if size == 0 {
@@ -418,12 +428,14 @@ final class HTTPServer: @unchecked Sendable {
     /// silence when the client went away.
     private func headersTooLarge(_ conn: Connection) {
         guard conn.overLimit else { return }
-        _ = conn.write(Self.encode(status: 431, headers: [], body: Array("request line or headers too large\n".utf8), close: true))
+        _ = conn.write(
+            Self.encode(status: 431, headers: [], body: Array("request line or headers too large\n".utf8), close: true))
     }
 
     static let reasons: [Int: String] = [
         200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-        404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
+        404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type",
+        429: "Too Many Requests",
         431: "Request Header Fields Too Large",
         500: "Internal Server Error", 503: "Service Unavailable",
     ]
@@ -440,5 +452,7 @@ final class HTTPServer: @unchecked Sendable {
 
 extension UInt8 {
     /// 0-9, a-f, A-F.
-    fileprivate var isHexDigit: Bool { (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self) }
+    fileprivate var isHexDigit: Bool {
+        (0x30...0x39).contains(self) || (0x41...0x46).contains(self) || (0x61...0x66).contains(self)
+    }
 }

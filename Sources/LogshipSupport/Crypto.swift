@@ -67,7 +67,8 @@ public final class SHA256Hasher {
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         out.withUnsafeMutableBufferPointer { o in
-            precondition(EVP_DigestFinal_ex(context, o.baseAddress, &length) == 1, "libcrypto: EVP_DigestFinal_ex failed")
+            precondition(
+                EVP_DigestFinal_ex(context, o.baseAddress, &length) == 1, "libcrypto: EVP_DigestFinal_ex failed")
         }
         return out
     }

@@ -76,9 +76,14 @@ public struct DCRDeclaration: Sendable, Equatable {
     }
 
     public static func parse(_ data: Data, file: String) throws(LoadError) -> DCRDeclaration {
-        func fail(_ path: String, _ message: String) -> LoadError { LoadError(file: file, path: path, message: message) }
+        func fail(_ path: String, _ message: String) -> LoadError {
+            LoadError(file: file, path: path, message: message)
+        }
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw fail("", "not a JSON object; expected { \"dcrImmutableId\": \"dcr-…\", \"streams\": { \"Custom-…\": { \"columns\": [ { \"name\": …, \"type\": … } ] } } }")
+            throw fail(
+                "",
+                "not a JSON object; expected { \"dcrImmutableId\": \"dcr-…\", \"streams\": { \"Custom-…\": { \"columns\": [ { \"name\": …, \"type\": … } ] } } }"
+            )
         }
         var id = root["dcrImmutableId"] as? String
         var streamsNode = root["streams"]
@@ -95,13 +100,19 @@ public struct DCRDeclaration: Sendable, Equatable {
             prefix = "streamDeclarations"
         }
         guard let streamsObject = streamsNode as? [String: Any] else {
-            throw fail(prefix, streamsNode == nil ? "missing; declare the DCR's streams and their columns" : "expected an object of stream name → { columns: [...] }")
+            throw fail(
+                prefix,
+                streamsNode == nil
+                    ? "missing; declare the DCR's streams and their columns"
+                    : "expected an object of stream name → { columns: [...] }")
         }
         var streams: [Stream] = []
         for (name, node) in streamsObject.sorted(by: { $0.key < $1.key }) {
             let path = "\(prefix).\(name)"
             guard let columnsNode = (node as? [String: Any])?["columns"] as? [Any] else {
-                throw fail("\(path).columns", "missing or not a list; give the stream's columns as [ { \"name\": …, \"type\": … } ]")
+                throw fail(
+                    "\(path).columns",
+                    "missing or not a list; give the stream's columns as [ { \"name\": …, \"type\": … } ]")
             }
             var columns: [Column] = []
             for (k, c) in columnsNode.enumerated() {
@@ -115,7 +126,8 @@ public struct DCRDeclaration: Sendable, Equatable {
                         "\(found); allowed: \(ColumnType.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 if columns.contains(where: { $0.name.lowercased() == n.lowercased() }) {
-                    throw fail("\(path).columns[\(k)].name", "\"\(n)\" is declared twice (column names ignore letter case)")
+                    throw fail(
+                        "\(path).columns[\(k)].name", "\"\(n)\" is declared twice (column names ignore letter case)")
                 }
                 columns.append(Column(name: n, type: type))
             }

@@ -39,7 +39,9 @@ public enum PrivateFiles {
     /// Writes `data` to `url` all at once (a temporary file renamed into place), mode 0600.
     public static func write(_ data: Data, to url: URL) throws {
         try createDirectory(url.deletingLastPathComponent())
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UInt32.random(in: 0...UInt32.max)).tmp").path
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        ).path
         let fd = cOpen(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw posixError(tmp) }
         var ok = fchmod(fd, fileMode) == 0

@@ -36,7 +36,9 @@ public enum SecretFile {
         guard stat(path, &st) == 0 else { throw fail("cannot read it: \(String(cString: strerror(errno)))") }
         // A FIFO or a device would block or stream forever; a folder is a mistake.
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw fail("not a regular file") }
-        guard st.st_size <= off_t(maxBytes) else { throw fail("\(st.st_size) bytes; a secret file holds at most \(maxBytes) bytes") }
+        guard st.st_size <= off_t(maxBytes) else {
+            throw fail("\(st.st_size) bytes; a secret file holds at most \(maxBytes) bytes")
+        }
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw fail("cannot read it: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
@@ -54,7 +56,9 @@ public enum SecretFile {
             if n == 0 { break }
             count += n
         }
-        guard count <= maxBytes else { throw fail("more than \(maxBytes) bytes; a secret file holds at most \(maxBytes) bytes") }
+        guard count <= maxBytes else {
+            throw fail("more than \(maxBytes) bytes; a secret file holds at most \(maxBytes) bytes")
+        }
         // `echo KEY > file` and editors end the file with a newline that is no part of the key.
         while count > 0, bytes[count - 1] == 0x0A || bytes[count - 1] == 0x0D { count -= 1 }
         guard count > 0 else { throw fail("empty") }
@@ -62,7 +66,8 @@ public enum SecretFile {
         var warning: String? = nil
         let mode = opened.st_mode & 0o777
         if mode & 0o044 != 0 {
-            warning = "\(origin): \(path) is readable by \(mode & 0o004 != 0 ? "others" : "its group") (mode \(String(mode, radix: 8))); chmod 600 it"
+            warning =
+                "\(origin): \(path) is readable by \(mode & 0o004 != 0 ? "others" : "its group") (mode \(String(mode, radix: 8))); chmod 600 it"
         }
         return Loaded(secret: Secret(text), warning: warning)
     }

@@ -62,10 +62,13 @@ enum ArgumentParser {
         while i < args.count {
             var a = args[i]
             i += 1
-            if !onlyPositionals, let long = spec.options.first(where: { $0.short != nil && $0.short == a }) { a = long.name }
+            if !onlyPositionals, let long = spec.options.first(where: { $0.short != nil && $0.short == a }) {
+                a = long.name
+            }
             if onlyPositionals || !a.hasPrefix("--") || a == "-" {
                 if a.hasPrefix("-") && a != "-" && !onlyPositionals && a.count > 1 {
-                    throw UsageError(description: "logship \(spec.name): unknown option \(a); see `logship \(spec.name) --help`")
+                    throw UsageError(
+                        description: "logship \(spec.name): unknown option \(a); see `logship \(spec.name) --help`")
                 }
                 out.positionals.append(a)
                 continue
@@ -87,7 +90,9 @@ enum ArgumentParser {
             guard let opt = spec.options.first(where: { $0.name == name }) else {
                 let names = spec.options.map(\.name) + ["--help"]
                 let hint = NearestName.nearest(name, in: names).map { " (did you mean \($0)?)" } ?? ""
-                throw UsageError(description: "logship \(spec.name): unknown option \(name)\(hint); see `logship \(spec.name) --help`")
+                throw UsageError(
+                    description:
+                        "logship \(spec.name): unknown option \(name)\(hint); see `logship \(spec.name) --help`")
             }
             if opt.value != nil {
                 if let v = inline {
@@ -110,15 +115,19 @@ enum ArgumentParser {
     static func int(_ p: ParsedArguments, _ name: String, _ range: ClosedRange<Int>) throws(UsageError) -> Int? {
         guard let v = p.value(name) else { return nil }
         guard let n = Int(v), range.contains(n) else {
-            throw UsageError(description: "\(name): \"\(v)\" is not a whole number between \(range.lowerBound) and \(range.upperBound)")
+            throw UsageError(
+                description:
+                    "\(name): \"\(v)\" is not a whole number between \(range.lowerBound) and \(range.upperBound)")
         }
         return n
     }
 
-    static func double(_ p: ParsedArguments, _ name: String, _ range: ClosedRange<Double>) throws(UsageError) -> Double? {
+    static func double(_ p: ParsedArguments, _ name: String, _ range: ClosedRange<Double>) throws(UsageError) -> Double?
+    {
         guard let v = p.value(name) else { return nil }
         guard let n = Double(v), range.contains(n) else {
-            throw UsageError(description: "\(name): \"\(v)\" is not a number between \(range.lowerBound) and \(range.upperBound)")
+            throw UsageError(
+                description: "\(name): \"\(v)\" is not a number between \(range.lowerBound) and \(range.upperBound)")
         }
         return n
     }
@@ -139,7 +148,9 @@ enum Console {
         Logger.shared.log(level, s, fields, summary: true)
     }
     /// A pipeline problem at its own level.
-    static func problem(_ p: PipelineProblem) { Logger.shared.log(p.severity == .error ? .error : .warn, p.description) }
+    static func problem(_ p: PipelineProblem) {
+        Logger.shared.log(p.severity == .error ? .error : .warn, p.description)
+    }
     static func out(_ s: String) { StandardStreams.out(s + "\n") }
 }
 
@@ -148,7 +159,9 @@ enum Console {
 enum LogOptions {
     static let specs = [
         OptionSpec(name: "--quiet", value: nil, help: "Only errors and the final summary on stderr (-q)", short: "-q"),
-        OptionSpec(name: "--verbose", value: nil, help: "Also each retry, split, token refresh and chunk acknowledgement (-v)", short: "-v"),
+        OptionSpec(
+            name: "--verbose", value: nil, help: "Also each retry, split, token refresh and chunk acknowledgement (-v)",
+            short: "-v"),
         OptionSpec(
             name: "--log-format", value: "FORMAT",
             help: "stderr lines: text (time and level unless stderr is a terminal) or json (one object per line)",
@@ -168,7 +181,9 @@ enum LogOptions {
             default:
                 var value: String? = nil
                 if a == "--log-format" {
-                    guard i < args.count else { throw UsageError(description: "logship: --log-format needs a value (text or json)") }
+                    guard i < args.count else {
+                        throw UsageError(description: "logship: --log-format needs a value (text or json)")
+                    }
                     value = args[i]
                     i += 1
                 } else if a.hasPrefix("--log-format=") {
@@ -194,13 +209,17 @@ enum ReportFile {
         if path == "-" { return }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw UsageError(description: "logship \(command): --report \(path): is a folder; name a file (or - for stdout); nothing was sent")
+            throw UsageError(
+                description:
+                    "logship \(command): --report \(path): is a folder; name a file (or - for stdout); nothing was sent"
+            )
         }
         let existed = FileManager.default.fileExists(atPath: path)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         if fd < 0 {
             let why = String(cString: strerror(errno))
-            throw UsageError(description: "logship \(command): --report \(path): cannot be written (\(why)); nothing was sent")
+            throw UsageError(
+                description: "logship \(command): --report \(path): cannot be written (\(why)); nothing was sent")
         }
         close(fd)
         if !existed { unlink(path) }

@@ -7,7 +7,8 @@ enum CompletionCommand {
 
     static let spec = CommandSpec(
         name: "completion",
-        summary: "Print a completion script for bash, zsh or fish: commands, their options, the values of options that take a fixed list, and file names.",
+        summary:
+            "Print a completion script for bash, zsh or fish: commands, their options, the values of options that take a fixed list, and file names.",
         usage: "logship completion bash|zsh|fish",
         options: [],
         details: """
@@ -24,7 +25,9 @@ enum CompletionCommand {
             return 0
         }
         guard p.positionals.count == 1, let shell = p.positionals.first, shells.contains(shell) else {
-            throw UsageError(description: "logship completion: name one shell: \(shells.joined(separator: ", ")); usage: \(spec.usage)")
+            throw UsageError(
+                description:
+                    "logship completion: name one shell: \(shells.joined(separator: ", ")); usage: \(spec.usage)")
         }
         let commands = Logship.commands.map(\.spec)
         switch shell {
@@ -80,7 +83,10 @@ enum CompletionCommand {
             if !valueCases.isEmpty {
                 s += "            case \"$prev\" in\n" + valueCases.joined() + "            esac\n"
             }
-            let positional = c.words.isEmpty ? "COMPREPLY=($(compgen -f -- \"$cur\"))" : "COMPREPLY=($(compgen -W \"\(c.words.joined(separator: " "))\" -- \"$cur\"))"
+            let positional =
+                c.words.isEmpty
+                ? "COMPREPLY=($(compgen -f -- \"$cur\"))"
+                : "COMPREPLY=($(compgen -W \"\(c.words.joined(separator: " "))\" -- \"$cur\"))"
             s += """
                             if [[ "$cur" == -* ]]; then
                                 COMPREPLY=($(compgen -W "\(opts.map(\.name).joined(separator: " "))" -- "$cur"))
@@ -163,7 +169,8 @@ enum CompletionCommand {
             }
             s += "        ;;\n"
         }
-        s += "    (--version|-V)\n        _arguments '--json[\(zshEscape(VersionCommand.options[1].help))]'\n        ;;\n"
+        s +=
+            "    (--version|-V)\n        _arguments '--json[\(zshEscape(VersionCommand.options[1].help))]'\n        ;;\n"
         s += """
                 esac
             }

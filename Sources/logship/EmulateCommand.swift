@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
-import LogshipSupport
 import LogshipCore
 import LogshipEmulator
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -10,37 +10,90 @@ import LogshipEmulator
 
 enum EmulateCommand {
     static let spec = CommandSpec(
-        name: "emulate", summary: "Serve the Data Collector API, the Logs Ingestion API and its token endpoint on 127.0.0.1: signatures, tokens, limits and status codes checked as the services do; accepted records stored per table or stream.",
-        usage: "logship emulate [--port N] [--workspace-id ID] [--shared-key KEY] [--tenant-id ID] [--client-id ID] [--client-secret S] [--token-lifetime S] [--dcr FILE] [--data-dir DIR] [--discard] [fault flags]",
+        name: "emulate",
+        summary:
+            "Serve the Data Collector API, the Logs Ingestion API and its token endpoint on 127.0.0.1: signatures, tokens, limits and status codes checked as the services do; accepted records stored per table or stream.",
+        usage:
+            "logship emulate [--port N] [--workspace-id ID] [--shared-key KEY] [--tenant-id ID] [--client-id ID] [--client-secret S] [--token-lifetime S] [--dcr FILE] [--data-dir DIR] [--discard] [fault flags]",
         options: [
             OptionSpec(name: "--port", value: "N", help: "Port on 127.0.0.1 (0 picks a free one; default 0)"),
-            OptionSpec(name: "--workspace-id", value: "ID", help: "Workspace id (default LOGSHIP_WORKSPACE_ID, else a new one)"),
-            OptionSpec(name: "--shared-key", value: "KEY", help: "Base64 key (default LOGSHIP_SHARED_KEY, else a new throw-away key)"),
-            OptionSpec(name: "--tenant-id", value: "ID", help: "Tenant of the token endpoint (default LOGSHIP_TENANT_ID or AZURE_TENANT_ID, else a new one)"),
-            OptionSpec(name: "--client-id", value: "ID", help: "Application (client) id (default LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID, else a new one)"),
-            OptionSpec(name: "--client-secret", value: "S", help: "Client secret (default LOGSHIP_CLIENT_SECRET or AZURE_CLIENT_SECRET, else a throw-away one)"),
-            OptionSpec(name: "--federated-token-file", value: "FILE", help: "Accept as client assertion only this file's contents (default: any JWT-shaped assertion)"),
-            OptionSpec(name: "--user-assigned-identity", value: "IDS", help: "Client ids of user-assigned managed identities the host has (comma-separated)"),
-            OptionSpec(name: "--no-system-identity", value: nil, help: "The host has no system-assigned managed identity"),
-            OptionSpec(name: "--arc-key-dir", value: "DIR", help: "Answer the metadata path as an Azure Arc agent: challenge keys are written in DIR"),
-            OptionSpec(name: "--identity-header", value: "S", help: "IDENTITY_HEADER of the App Service identity endpoint (default IDENTITY_HEADER, else a throw-away one)"),
-            OptionSpec(name: "--token-lifetime", value: "S", help: "expires_in of issued tokens, in seconds (default 3600); expired tokens get 401"),
-            OptionSpec(name: "--dcr", value: "FILE", help: "The DCR's streams and columns (JSON); undeclared columns are reported. Default: any DCR and stream"),
-            OptionSpec(name: "--data-dir", value: "DIR", help: "Where tables (<LogType>_CL.ndjson), streams (<stream>.ndjson) and stats.json go (default ./emulator-data)"),
+            OptionSpec(
+                name: "--workspace-id", value: "ID", help: "Workspace id (default LOGSHIP_WORKSPACE_ID, else a new one)"
+            ),
+            OptionSpec(
+                name: "--shared-key", value: "KEY",
+                help: "Base64 key (default LOGSHIP_SHARED_KEY, else a new throw-away key)"),
+            OptionSpec(
+                name: "--tenant-id", value: "ID",
+                help: "Tenant of the token endpoint (default LOGSHIP_TENANT_ID or AZURE_TENANT_ID, else a new one)"),
+            OptionSpec(
+                name: "--client-id", value: "ID",
+                help: "Application (client) id (default LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID, else a new one)"),
+            OptionSpec(
+                name: "--client-secret", value: "S",
+                help: "Client secret (default LOGSHIP_CLIENT_SECRET or AZURE_CLIENT_SECRET, else a throw-away one)"),
+            OptionSpec(
+                name: "--federated-token-file", value: "FILE",
+                help: "Accept as client assertion only this file's contents (default: any JWT-shaped assertion)"),
+            OptionSpec(
+                name: "--user-assigned-identity", value: "IDS",
+                help: "Client ids of user-assigned managed identities the host has (comma-separated)"),
+            OptionSpec(
+                name: "--no-system-identity", value: nil, help: "The host has no system-assigned managed identity"),
+            OptionSpec(
+                name: "--arc-key-dir", value: "DIR",
+                help: "Answer the metadata path as an Azure Arc agent: challenge keys are written in DIR"),
+            OptionSpec(
+                name: "--identity-header", value: "S",
+                help:
+                    "IDENTITY_HEADER of the App Service identity endpoint (default IDENTITY_HEADER, else a throw-away one)"
+            ),
+            OptionSpec(
+                name: "--token-lifetime", value: "S",
+                help: "expires_in of issued tokens, in seconds (default 3600); expired tokens get 401"),
+            OptionSpec(
+                name: "--dcr", value: "FILE",
+                help:
+                    "The DCR's streams and columns (JSON); undeclared columns are reported. Default: any DCR and stream"
+            ),
+            OptionSpec(
+                name: "--data-dir", value: "DIR",
+                help:
+                    "Where tables (<LogType>_CL.ndjson), streams (<stream>.ndjson) and stats.json go (default ./emulator-data)"
+            ),
             OptionSpec(name: "--discard", value: nil, help: "Verify and count only; store nothing (benchmarks)"),
             OptionSpec(name: "--fail-rate", value: "P", help: "Answer this share of valid requests with a fault (0–1)"),
-            OptionSpec(name: "--fail-codes", value: "LIST", help: "Status codes for injected faults (default 429,500,503)"),
+            OptionSpec(
+                name: "--fail-codes", value: "LIST", help: "Status codes for injected faults (default 429,500,503)"),
             OptionSpec(name: "--retry-after", value: "S", help: "Retry-After seconds sent with injected 429/503"),
-            OptionSpec(name: "--ack-loss-rate", value: "P", help: "Store, then drop the connection without answering (0–1)"),
+            OptionSpec(
+                name: "--ack-loss-rate", value: "P", help: "Store, then drop the connection without answering (0–1)"),
             OptionSpec(name: "--latency-ms", value: "N", help: "Wait before every answer"),
-            OptionSpec(name: "--gate-file", value: "FILE", help: "For tests: once as many data requests passed as FILE's number says, hold the next (then 503, not stored) until it says more or is gone"),
+            OptionSpec(
+                name: "--gate-file", value: "FILE",
+                help:
+                    "For tests: once as many data requests passed as FILE's number says, hold the next (then 503, not stored) until it says more or is gone"
+            ),
             OptionSpec(name: "--seed", value: "N", help: "Seed for fault injection (default 1)"),
-            OptionSpec(name: "--refuse-records-matching", value: "TEXT", help: "Refuse (400 InvalidDataFormat) a request holding a record with a string value containing TEXT"),
-            OptionSpec(name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
-            OptionSpec(name: "--dcr-requests-per-minute", value: "N", help: "Requests per minute each DCR takes (default 12000, the service's); 429 with Retry-After above"),
-            OptionSpec(name: "--dcr-bytes-per-minute", value: "N", help: "Bytes (as decoded) per minute each DCR takes (default 2000000000, the service's); 429 above"),
-            OptionSpec(name: "--quota-window-ms", value: "N", help: "For tests: the quota's fixed window in milliseconds instead of a minute (Retry-After then has decimals)"),
-            OptionSpec(name: "--max-body-bytes", value: "N", help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
+            OptionSpec(
+                name: "--refuse-records-matching", value: "TEXT",
+                help: "Refuse (400 InvalidDataFormat) a request holding a record with a string value containing TEXT"),
+            OptionSpec(
+                name: "--inactive-workspace", value: nil, help: "Answer 400 InactiveCustomer to authorized requests"),
+            OptionSpec(
+                name: "--dcr-requests-per-minute", value: "N",
+                help: "Requests per minute each DCR takes (default 12000, the service's); 429 with Retry-After above"),
+            OptionSpec(
+                name: "--dcr-bytes-per-minute", value: "N",
+                help: "Bytes (as decoded) per minute each DCR takes (default 2000000000, the service's); 429 above"),
+            OptionSpec(
+                name: "--quota-window-ms", value: "N",
+                help:
+                    "For tests: the quota's fixed window in milliseconds instead of a minute (Retry-After then has decimals)"
+            ),
+            OptionSpec(
+                name: "--max-body-bytes", value: "N",
+                help: "Body size limit (default 30000000, 404 above; Logs Ingestion: at most 1000000, 413 above)"),
         ] + LogOptions.specs,
         details: """
             The first line on stdout is `listening on http://127.0.0.1:PORT`. GET /_emulator/stats returns the counters. Stop with Ctrl-C.
@@ -57,7 +110,9 @@ enum EmulateCommand {
             Console.out(spec.helpText)
             return 0
         }
-        guard p.positionals.isEmpty else { throw UsageError(description: "logship emulate: unexpected argument \(p.positionals[0])") }
+        guard p.positionals.isEmpty else {
+            throw UsageError(description: "logship emulate: unexpected argument \(p.positionals[0])")
+        }
         let env = ProcessInfo.processInfo.environment
         let workspace = p.value("--workspace-id") ?? env["LOGSHIP_WORKSPACE_ID"] ?? UUID().uuidString.lowercased()
         var generatedKey = false
@@ -83,17 +138,22 @@ enum EmulateCommand {
         }
         if let f = p.value("--federated-token-file") {
             do {
-                let text = try String(contentsOfFile: f, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-                guard !text.isEmpty else { throw UsageError(description: "--federated-token-file \(f): the file is empty") }
+                let text = try String(contentsOfFile: f, encoding: .utf8).trimmingCharacters(
+                    in: .whitespacesAndNewlines)
+                guard !text.isEmpty else {
+                    throw UsageError(description: "--federated-token-file \(f): the file is empty")
+                }
                 config.federatedToken = Secret(text)
             } catch let e as UsageError {
                 throw e
             } catch {
-                throw UsageError(description: "--federated-token-file \(f): cannot read it (\(error.localizedDescription))")
+                throw UsageError(
+                    description: "--federated-token-file \(f): cannot read it (\(error.localizedDescription))")
             }
         }
         if let ids = p.value("--user-assigned-identity") {
-            config.userAssignedIdentities = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            config.userAssignedIdentities = ids.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
         }
         config.systemAssignedIdentity = !p.has("--no-system-identity")
         if let d = p.value("--arc-key-dir") {
@@ -141,8 +201,10 @@ enum EmulateCommand {
         config.refuseRecordsMatching = p.value("--refuse-records-matching").map { [$0] } ?? []
         config.maxBodyBytes = try ArgumentParser.int(p, "--max-body-bytes", 1...1_000_000_000) ?? config.maxBodyBytes
         var quota = DCRQuota()
-        quota.requestsPerWindow = try ArgumentParser.int(p, "--dcr-requests-per-minute", 1...1_000_000_000) ?? quota.requestsPerWindow
-        quota.bytesPerWindow = try ArgumentParser.int(p, "--dcr-bytes-per-minute", 1...1_000_000_000_000) ?? quota.bytesPerWindow
+        quota.requestsPerWindow =
+            try ArgumentParser.int(p, "--dcr-requests-per-minute", 1...1_000_000_000) ?? quota.requestsPerWindow
+        quota.bytesPerWindow =
+            try ArgumentParser.int(p, "--dcr-bytes-per-minute", 1...1_000_000_000_000) ?? quota.bytesPerWindow
         if let ms = try ArgumentParser.int(p, "--quota-window-ms", 10...3_600_000) {
             quota.windowSeconds = Double(ms) / 1000
             quota.fractionalRetryAfter = true
@@ -159,20 +221,32 @@ enum EmulateCommand {
             return ExitCode.usage
         }
         Console.out("listening on \(url.absoluteString)")
-        Console.error("logship emulate: workspace \(workspace); \(config.discard ? "discarding records" : "tables in \(config.dataDir!.path)")")
+        Console.error(
+            "logship emulate: workspace \(workspace); \(config.discard ? "discarding records" : "tables in \(config.dataDir!.path)")"
+        )
         if generatedKey {
             // A key made up for this emulator only: the client needs it to sign.
             Console.error("logship emulate: no key given; throw-away key for this emulator: \(key)")
         }
-        Console.error("logship emulate: token endpoint \(url.absoluteString)/\(config.tenantId)/oauth2/v2.0/token (tenant \(config.tenantId), client \(config.clientId), tokens live \(config.tokenLifetimeSeconds) s)\(config.dcr.map { d in "; DCR \(d.dcrImmutableId ?? "(any id)") with streams \(d.streams.map(\.name).joined(separator: ", "))" } ?? "")")
-        let identities = (config.systemAssignedIdentity ? ["system-assigned"] : []) + config.userAssignedIdentities.map { "user-assigned \($0)" }
-        Console.error("logship emulate: managed identity endpoints \(url.absoluteString)/metadata/identity/oauth2/token and \(url.absoluteString)/msi/token (identities: \(identities.isEmpty ? "none" : identities.joined(separator: ", ")))")
+        Console.error(
+            "logship emulate: token endpoint \(url.absoluteString)/\(config.tenantId)/oauth2/v2.0/token (tenant \(config.tenantId), client \(config.clientId), tokens live \(config.tokenLifetimeSeconds) s)\(config.dcr.map { d in "; DCR \(d.dcrImmutableId ?? "(any id)") with streams \(d.streams.map(\.name).joined(separator: ", "))" } ?? "")"
+        )
+        let identities =
+            (config.systemAssignedIdentity ? ["system-assigned"] : [])
+            + config.userAssignedIdentities.map { "user-assigned \($0)" }
+        Console.error(
+            "logship emulate: managed identity endpoints \(url.absoluteString)/metadata/identity/oauth2/token and \(url.absoluteString)/msi/token (identities: \(identities.isEmpty ? "none" : identities.joined(separator: ", ")))"
+        )
         if generatedIdentityHeader {
-            Console.error("logship emulate: no identity header given; throw-away IDENTITY_HEADER for this emulator: \(config.identityHeader.value)")
+            Console.error(
+                "logship emulate: no identity header given; throw-away IDENTITY_HEADER for this emulator: \(config.identityHeader.value)"
+            )
         }
         if generatedSecret {
             // Like the shared key: invented for this emulator, so the client needs to be told it.
-            Console.error("logship emulate: no client secret given; throw-away client secret for this emulator: \(config.clientSecret.value)")
+            Console.error(
+                "logship emulate: no client secret given; throw-away client secret for this emulator: \(config.clientSecret.value)"
+            )
         }
         await waitForSignal()
         emulator.stop()

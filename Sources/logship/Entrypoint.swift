@@ -27,7 +27,8 @@ struct Logship {
     ]
 
     /// Options of `logship` itself, before any command.
-    static let globalOptions = [OptionSpec(name: "--help", value: nil, help: "Show this help (-h)")] + VersionCommand.options
+    static let globalOptions =
+        [OptionSpec(name: "--help", value: nil, help: "Show this help (-h)")] + VersionCommand.options
 
     static var help: String {
         var s = """
@@ -38,7 +39,9 @@ struct Logship {
             Commands:
 
             """
-        for (spec, text) in commands { s += "  \(spec.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(text)\n" }
+        for (spec, text) in commands {
+            s += "  \(spec.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(text)\n"
+        }
         s += "\nOptions:\n"
         for o in globalOptions { s += "  \(o.name.padding(toLength: 12, withPad: " ", startingAt: 0))\(o.help)\n" }
         s += """
@@ -65,7 +68,9 @@ struct Logship {
             case "help" where args.first.map { name in commands.contains { $0.spec.name == name } } == true:
                 // `logship help run` is `logship run --help`.
                 let name = args.removeFirst()
-                guard let spec = commands.first(where: { $0.spec.name == name })?.spec else { throw UsageError(description: "") }
+                guard let spec = commands.first(where: { $0.spec.name == name })?.spec else {
+                    throw UsageError(description: "")
+                }
                 Console.out(spec.helpText)
                 code = 0
             case "--help", "-h", "help":
@@ -113,9 +118,11 @@ func loadPipeline(_ path: String, command: String) -> (PipelineSpec, [PipelinePr
 /// The pipeline path argument of a command.
 func pipelineArgument(_ p: ParsedArguments, _ spec: CommandSpec) throws(UsageError) -> String {
     guard p.positionals.count == 1 else {
-        throw UsageError(description: p.positionals.isEmpty
-            ? "logship \(spec.name): name a pipeline file; usage: \(spec.usage)"
-            : "logship \(spec.name): expected one pipeline file, got \(p.positionals.count): \(p.positionals.joined(separator: " "))")
+        throw UsageError(
+            description: p.positionals.isEmpty
+                ? "logship \(spec.name): name a pipeline file; usage: \(spec.usage)"
+                : "logship \(spec.name): expected one pipeline file, got \(p.positionals.count): \(p.positionals.joined(separator: " "))"
+        )
     }
     return p.positionals[0]
 }

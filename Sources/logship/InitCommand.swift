@@ -9,13 +9,27 @@ enum InitCommand {
 
     static let spec = CommandSpec(
         name: "init",
-        summary: "Print a commented starter pipeline for a format and a target, ready for `logship validate`; with --from, its columns are inferred from a sample file the way `logship preview` reads it.",
-        usage: "logship init [--format ndjson|csv|json|nginx|syslog|lines] [--target logs-ingestion|data-collector] [--from FILE] [-o FILE] [--force]",
+        summary:
+            "Print a commented starter pipeline for a format and a target, ready for `logship validate`; with --from, its columns are inferred from a sample file the way `logship preview` reads it.",
+        usage:
+            "logship init [--format ndjson|csv|json|nginx|syslog|lines] [--target logs-ingestion|data-collector] [--from FILE] [-o FILE] [--force]",
         options: [
-            OptionSpec(name: "--format", value: "F", help: "ndjson (default; from --from's extension when given), csv, json, nginx, syslog or lines", choices: formats),
-            OptionSpec(name: "--target", value: "T", help: "logs-ingestion (default; the Data Collector API was retired on 2026-09-14) or data-collector", choices: targets),
-            OptionSpec(name: "--from", value: "FILE", help: "A sample of the logs: source.files points at it and fields.map lists its columns with inferred types"),
-            OptionSpec(name: "--output", value: "FILE", help: "Write the pipeline to FILE instead of stdout (also -o FILE)", short: "-o"),
+            OptionSpec(
+                name: "--format", value: "F",
+                help: "ndjson (default; from --from's extension when given), csv, json, nginx, syslog or lines",
+                choices: formats),
+            OptionSpec(
+                name: "--target", value: "T",
+                help: "logs-ingestion (default; the Data Collector API was retired on 2026-09-14) or data-collector",
+                choices: targets),
+            OptionSpec(
+                name: "--from", value: "FILE",
+                help:
+                    "A sample of the logs: source.files points at it and fields.map lists its columns with inferred types"
+            ),
+            OptionSpec(
+                name: "--output", value: "FILE", help: "Write the pipeline to FILE instead of stdout (also -o FILE)",
+                short: "-o"),
             OptionSpec(name: "--force", value: nil, help: "With --output: replace FILE if it exists"),
         ] + LogOptions.specs,
         details: """
@@ -36,14 +50,18 @@ enum InitCommand {
         let sample = p.value("--from")
         let format = try p.value("--format") ?? sample.map(formatFromExtension) ?? "ndjson"
         guard formats.contains(format) else {
-            throw UsageError(description: "logship init: --format \(format) is not one of \(formats.joined(separator: ", "))")
+            throw UsageError(
+                description: "logship init: --format \(format) is not one of \(formats.joined(separator: ", "))")
         }
         let targetName = p.value("--target") ?? TargetAPI.logsIngestion.rawValue
         guard let target = TargetAPI(rawValue: targetName) else {
-            throw UsageError(description: "logship init: --target \(targetName) is not one of \(targets.joined(separator: ", "))")
+            throw UsageError(
+                description: "logship init: --target \(targetName) is not one of \(targets.joined(separator: ", "))")
         }
         let output = p.value("--output")
-        if p.has("--force") && output == nil { throw UsageError(description: "logship init: --force only applies with -o FILE") }
+        if p.has("--force") && output == nil {
+            throw UsageError(description: "logship init: --force only applies with -o FILE")
+        }
         if let output, FileManager.default.fileExists(atPath: output), !p.has("--force") {
             Console.fail("logship init: \(output) exists; add --force to replace it")
             return ExitCode.usage
@@ -90,7 +108,10 @@ enum InitCommand {
         case "json": return "json"
         case "csv", "tsv": return "csv"
         default:
-            throw UsageError(description: "logship init: cannot tell the format of \(path) from its name; add --format \(formats.joined(separator: "|"))")
+            throw UsageError(
+                description:
+                    "logship init: cannot tell the format of \(path) from its name; add --format \(formats.joined(separator: "|"))"
+            )
         }
     }
 
@@ -126,9 +147,14 @@ struct StarterPipeline {
         case "json":
             return ["format: \"json\",                // a JSON array of objects (or objects one after another)"]
         case "nginx":
-            return ["format: \"lines\",", "lines: { pattern: \"nginx-combined\" },   // nginx's default access log format"]
+            return [
+                "format: \"lines\",", "lines: { pattern: \"nginx-combined\" },   // nginx's default access log format",
+            ]
         case "syslog":
-            return ["format: \"lines\",", "lines: { pattern: \"syslog-rfc5424\" },   // or \"syslog-rfc3164\" for rsyslog's BSD format"]
+            return [
+                "format: \"lines\",",
+                "lines: { pattern: \"syslog-rfc5424\" },   // or \"syslog-rfc3164\" for rsyslog's BSD format",
+            ]
         case "lines":
             return [
                 "format: \"lines\",",
@@ -188,7 +214,8 @@ struct StarterPipeline {
         probe.columns = nil
         probe.target = .dataCollector
         probe.probe = true
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("logship-init-\(UUID().uuidString.prefix(8))")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "logship-init-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: dir) }
         do {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -237,7 +264,9 @@ struct StarterPipeline {
     }
 
     func jsonString(_ s: String) -> String {
-        let d = (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8)
+        let d =
+            (try? JSONSerialization.data(withJSONObject: [s], options: [.withoutEscapingSlashes]))
+            ?? Data("[\"\"]".utf8)
         return String(String(decoding: d, as: UTF8.self).dropFirst().dropLast())
     }
 
@@ -255,7 +284,9 @@ struct StarterPipeline {
             l.append("    // The sample init read; point it at every file to send (globs; .gz is read as gzip).")
             l.append("    files: [\(jsonString(sample))],")
         } else {
-            l.append("    // Globs, relative to this file's folder or absolute (\"/var/log/app/*.log\"); .gz files are read as gzip.")
+            l.append(
+                "    // Globs, relative to this file's folder or absolute (\"/var/log/app/*.log\"); .gz files are read as gzip."
+            )
             l.append("    files: [\(jsonString(defaultFiles))],")
         }
         l += sourceLines.map { "    " + $0 }
@@ -266,7 +297,9 @@ struct StarterPipeline {
         if probe {
             l.append("    passthrough: true,")
         } else if let columns {
-            l.append("    // The columns of \(URL(fileURLWithPath: sample ?? "").lastPathComponent) with the types logship inferred from up to \(PreviewCommand.sampleRecords) records.")
+            l.append(
+                "    // The columns of \(URL(fileURLWithPath: sample ?? "").lastPathComponent) with the types logship inferred from up to \(PreviewCommand.sampleRecords) records."
+            )
             if format == "csv" {
                 l.append("    // CSV values are text, so they read as strings: give numbers and times their type here.")
             } else {
@@ -284,7 +317,8 @@ struct StarterPipeline {
                 }
             } else if target == .logsIngestion {
                 l.append("      // No column of the sample reads as a time: map one as TimeGenerated, which the")
-                l.append("      // Logs Ingestion API requires, e.g. TimeGenerated: { from: \"time\", type: \"datetime\" }.")
+                l.append(
+                    "      // Logs Ingestion API requires, e.g. TimeGenerated: { from: \"time\", type: \"datetime\" }.")
             }
             l.append("    },")
             l.append("    passthrough: false,        // only the columns above")
@@ -299,38 +333,51 @@ struct StarterPipeline {
                 l.append("      EventTime: { from: \(jsonString(time.field)), type: \"datetime\"\(fmt) },")
                 timeKey = "EventTime"
             }
-            l.append("      // More columns: Name: \"field\" or Name: { from: \"field\", type: \"int\" } (string, int, long,")
-            l.append("      // double, bool, datetime, guid, json). `logship init --from SAMPLE` lists a sample's columns.")
+            l.append(
+                "      // More columns: Name: \"field\" or Name: { from: \"field\", type: \"int\" } (string, int, long,"
+            )
+            l.append(
+                "      // double, bool, datetime, guid, json). `logship init --from SAMPLE` lists a sample's columns.")
             l.append("    },")
             if target == .logsIngestion {
-                l.append("    // Every other field as a column of its own name. The Logs Ingestion API drops columns the")
+                l.append(
+                    "    // Every other field as a column of its own name. The Logs Ingestion API drops columns the")
                 l.append("    // DCR's stream does not declare: list them in map and set this to false to be explicit.")
             } else {
-                l.append("    // Every other field as a column of its own name (with the type suffixes _s _d _b _t _g).")
+                l.append(
+                    "    // Every other field as a column of its own name (with the type suffixes _s _d _b _t _g).")
             }
             l.append("    passthrough: true,")
         }
         if !probe {
-            l.append("    recordId: \"LogshipId\",       // a stable id per record, to remove the rare duplicate in a query")
+            l.append(
+                "    recordId: \"LogshipId\",       // a stable id per record, to remove the rare duplicate in a query")
         }
         l.append("  },")
         l.append("  target: {")
         switch target {
         case .logsIngestion:
             l.append("    api: \"logs-ingestion\",")
-            l.append("    endpoint: \"${LOGSHIP_ENDPOINT}\",     // the data collection endpoint: https://<dce>.<region>.ingest.monitor.azure.com")
-            l.append("    dcrImmutableId: \"dcr-00000000000000000000000000000000\",   // your DCR's immutableId (its JSON view)")
+            l.append(
+                "    endpoint: \"${LOGSHIP_ENDPOINT}\",     // the data collection endpoint: https://<dce>.<region>.ingest.monitor.azure.com"
+            )
+            l.append(
+                "    dcrImmutableId: \"dcr-00000000000000000000000000000000\",   // your DCR's immutableId (its JSON view)"
+            )
             l.append("    stream: \"Custom-\(tableName)\",      // the DCR's stream, declaring the columns above")
             l.append("    tenantId: \"${LOGSHIP_TENANT_ID}\",")
             l.append("    clientId: \"${LOGSHIP_CLIENT_ID}\",")
-            l.append("    // Or AZURE_FEDERATED_TOKEN_FILE (workload identity), or managedIdentity: true on an Azure host.")
+            l.append(
+                "    // Or AZURE_FEDERATED_TOKEN_FILE (workload identity), or managedIdentity: true on an Azure host.")
             l.append("    clientSecret: \"${LOGSHIP_CLIENT_SECRET}\",")
         case .dataCollector:
             l.append("    // The Data Collector API was retired on 2026-09-14: prefer --target logs-ingestion.")
             l.append("    api: \"data-collector\",")
             l.append("    logType: \"\(tableName)\",           // the table is \(tableName)_CL")
             if let timeKey {
-                l.append("    timeGeneratedField: \(jsonString(timeKey)),   // TimeGenerated from this column (else the ingestion time)")
+                l.append(
+                    "    timeGeneratedField: \(jsonString(timeKey)),   // TimeGenerated from this column (else the ingestion time)"
+                )
             }
             l.append("    workspaceId: \"${LOGSHIP_WORKSPACE_ID}\",")
             l.append("    sharedKey: \"${LOGSHIP_SHARED_KEY}\",   // the workspace's primary or secondary key")

@@ -4,11 +4,15 @@ import LogshipCore
 enum PreviewCommand {
     static let spec = CommandSpec(
         name: "preview",
-        summary: "Show the first records as they would be sent and the table Log Analytics would create from them (column names with their _s _d _b _t _g suffixes), with warnings about anything that would hit a limit. Nothing is sent.",
+        summary:
+            "Show the first records as they would be sent and the table Log Analytics would create from them (column names with their _s _d _b _t _g suffixes), with warnings about anything that would hit a limit. Nothing is sent.",
         usage: "logship preview PIPELINE [--records N] [--json]",
         options: [
-            OptionSpec(name: "--records", value: "N", help: "Records to show (1–10000; default 10); the schema comes from max(N, 1000) records"),
-            OptionSpec(name: "--json", value: nil, help: "One JSON document on stdout: {records, schema, warnings, rejected}"),
+            OptionSpec(
+                name: "--records", value: "N",
+                help: "Records to show (1–10000; default 10); the schema comes from max(N, 1000) records"),
+            OptionSpec(
+                name: "--json", value: nil, help: "One JSON document on stdout: {records, schema, warnings, rejected}"),
         ] + LogOptions.specs,
         details: """
             Records the decoder or the transformer refuses are listed with file:line and reason; the preview
@@ -42,7 +46,9 @@ enum PreviewCommand {
             return ExitCode.usage
         }
         let schema = SchemaInference.infer(read.sample, options: SchemaInference.Options(spec: pipeline, now: now))
-        let warnings = PreviewReader.warnings(read, spec: pipeline) + schema.warnings + DCRComparison.warnings(read.sample, spec: pipeline)
+        let warnings =
+            PreviewReader.warnings(read, spec: pipeline) + schema.warnings
+            + DCRComparison.warnings(read.sample, spec: pipeline)
         if p.has("--json") {
             Console.out(json(read, schema, warnings, pipeline))
         } else {
@@ -58,20 +64,28 @@ enum PreviewCommand {
     // MARK: JSON
 
     /// Records are spliced in as the exact bytes that would be sent, keys in their order.
-    static func json(_ r: PreviewReader.Result, _ s: InferredSchema, _ w: [SchemaWarning], _ spec: PipelineSpec) -> String {
+    static func json(_ r: PreviewReader.Result, _ s: InferredSchema, _ w: [SchemaWarning], _ spec: PipelineSpec)
+        -> String
+    {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        func encoded<T: Encodable>(_ v: T) -> String { (try? enc.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null" }
+        func encoded<T: Encodable>(_ v: T) -> String {
+            (try? enc.encode(v)).map { String(decoding: $0, as: UTF8.self) } ?? "null"
+        }
         var out = "{\"records\":["
         out += r.shown.map { String(decoding: $0.json, as: UTF8.self) }.joined(separator: ",\n")
         out += "],\n\"schema\":" + encoded(s.columns)
         out += ",\n\"warnings\":" + encoded(w)
         // The raw datetime values beside their UTC conversion, per shown record (`timezone`).
         if r.shown.contains(where: { !$0.timezoneNotes.isEmpty }) {
-            out += ",\n\"timezoneConversions\":" + encoded(r.shown.map { ["location": $0.location, "notes": $0.timezoneNotes.joined(separator: "\n")] })
+            out +=
+                ",\n\"timezoneConversions\":"
+                + encoded(r.shown.map { ["location": $0.location, "notes": $0.timezoneNotes.joined(separator: "\n")] })
         }
         out += ",\n\"rejected\":" + encoded(r.rejected)
-        out += ",\n\"rejectedCount\":\(r.rejectedCount),\"sampledRecords\":\(s.sampledRecords),\"table\":" + encoded(tableName(spec))
+        out +=
+            ",\n\"rejectedCount\":\(r.rejectedCount),\"sampledRecords\":\(s.sampledRecords),\"table\":"
+            + encoded(tableName(spec))
         if !spec.fields.filter.isEmpty {
             out += ",\"filteredOut\":\(r.stats.filtered),\"passedFilter\":\(r.sample.count + r.rejectedCount)"
         }
@@ -81,13 +95,17 @@ enum PreviewCommand {
 
     // MARK: Human
 
-    static func human(_ r: PreviewReader.Result, _ s: InferredSchema, _ w: [SchemaWarning], _ spec: PipelineSpec) -> String {
+    static func human(_ r: PreviewReader.Result, _ s: InferredSchema, _ w: [SchemaWarning], _ spec: PipelineSpec)
+        -> String
+    {
         var out = ""
         let name = spec.file.lastPathComponent
         if r.files.isEmpty {
             out += "\(name): source.files matches no file; nothing to preview\n"
         } else if r.shown.isEmpty {
-            let why = r.rejectedCount > 0 ? "; \(r.rejectedCount) rejected, see below" : w.isEmpty ? "" : "; see the warnings below"
+            let why =
+                r.rejectedCount > 0
+                ? "; \(r.rejectedCount) rejected, see below" : w.isEmpty ? "" : "; see the warnings below"
             out += "\(name): no record could be read from \(r.filesRead) file(s)\(why)\n"
         } else {
             out += "Records (first \(r.shown.count), as they would be sent):\n"
@@ -99,7 +117,8 @@ enum PreviewCommand {
 
         if !spec.fields.filter.isEmpty {
             let passed = r.sample.count + r.rejectedCount
-            out += "\nfields.where: \(passed) of \(passed + r.stats.filtered) record(s) read pass; \(r.stats.filtered) left out\n"
+            out +=
+                "\nfields.where: \(passed) of \(passed + r.stats.filtered) record(s) read pass; \(r.stats.filtered) left out\n"
         }
         // With no record read, the first line already says so; an empty table would add nothing.
         if s.sampledRecords > 0 { out += table(r, s, spec) }
@@ -112,7 +131,8 @@ enum PreviewCommand {
         }
         if r.rejectedCount > 0 {
             let listed = r.rejected.prefix(humanRejects)
-            out += "\nRejected (\(r.rejectedCount)\(r.rejectedCount > listed.count ? ", first \(listed.count) listed" : "")):\n"
+            out +=
+                "\nRejected (\(r.rejectedCount)\(r.rejectedCount > listed.count ? ", first \(listed.count) listed" : "")):\n"
             for x in listed { out += "  \(x.file):\(x.line): \(x.reason)\n" }
         }
         return String(out.dropLast())
@@ -120,12 +140,14 @@ enum PreviewCommand {
 
     /// The schema as a table: Column, Type, Records, Example.
     static func table(_ r: PreviewReader.Result, _ s: InferredSchema, _ spec: PipelineSpec) -> String {
-        let scope = r.exhausted
+        let scope =
+            r.exhausted
             ? "all \(s.sampledRecords) record(s) of \(r.files.count) file(s)"
             : "the first \(s.sampledRecords) record(s), \(r.filesRead) of \(r.files.count) file(s) read"
         var out = "\nTable \(tableName(spec)) as a new table would get it, from \(scope):\n"
         if spec.target.api == .logsIngestion {
-            out += "  (the Logs Ingestion API takes the columns the DCR declares; the suffixes are the Data Collector API's)\n"
+            out +=
+                "  (the Logs Ingestion API takes the columns the DCR declares; the suffixes are the Data Collector API's)\n"
         }
         var rows: [[String]] = [["Column", "Type", "Records", "Example"]]
         for c in s.columns {
@@ -158,7 +180,13 @@ enum PreviewCommand {
         for (k, c) in json.enumerated() {
             out.append(c)
             if inString {
-                if escaped { escaped = false } else if c == 0x5C { escaped = true } else if c == 0x22 { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == 0x5C {
+                    escaped = true
+                } else if c == 0x22 {
+                    inString = false
+                }
             } else if c == 0x22 {
                 inString = true
             } else if (c == 0x3A || c == 0x2C) && k + 1 < json.count && json[k + 1] != 0x20 {

@@ -13,10 +13,11 @@ enum ReferenceClock {
         guard let text = env[variable], !text.isEmpty else { return Date() }
         let millis = Array(text.utf8).withUnsafeBytes { DateTimeParser.parse($0, format: .iso8601) }
         guard let millis else {
-            throw UsageError(description: """
-                logship: \(variable)="\(text)" is not an ISO 8601 time; write e.g. \(variable)=2026-11-23T12:00:00Z \
-                (no offset means UTC), or unset it to use the clock
-                """)
+            throw UsageError(
+                description: """
+                    logship: \(variable)="\(text)" is not an ISO 8601 time; write e.g. \(variable)=2026-11-23T12:00:00Z \
+                    (no offset means UTC), or unset it to use the clock
+                    """)
         }
         return Date(timeIntervalSince1970: Double(millis) / 1000)
     }

@@ -4,14 +4,26 @@ import LogshipSupport
 
 enum ReplayCommand {
     static let spec = CommandSpec(
-        name: "replay", summary: "Re-send dead-lettered chunks (deadletter/<chunk-id>.json) with fresh signatures; each one delivered is recorded in the manifest and removed. Resumable.",
+        name: "replay",
+        summary:
+            "Re-send dead-lettered chunks (deadletter/<chunk-id>.json) with fresh signatures; each one delivered is recorded in the manifest and removed. Resumable.",
         usage: "logship replay PIPELINE [--state-dir DIR] [--endpoint URL] [--report FILE|-]",
         options: [
-            OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
-            OptionSpec(name: "--report", value: "FILE", help: "Write the replay report (JSON) to FILE (- for stdout); checked before anything is sent"),
+            OptionSpec(
+                name: "--state-dir", value: "DIR",
+                help: "State directory (default .logship/<name>/ beside the pipeline)"),
+            OptionSpec(
+                name: "--endpoint", value: "URL",
+                help:
+                    "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"
+            ),
+            OptionSpec(
+                name: "--report", value: "FILE",
+                help: "Write the replay report (JSON) to FILE (- for stdout); checked before anything is sent"),
         ] + LogOptions.specs,
-        details: "Exit 0 when every dead letter was delivered, 1 when some are still refused, 3 when the service refused the run.")
+        details:
+            "Exit 0 when every dead letter was delivered, 1 when some are still refused, 3 when the service refused the run."
+    )
 
     static func main(_ args: [String]) async throws -> Int32 {
         let p = try ArgumentParser.parse(args, spec)
@@ -26,7 +38,8 @@ enum ReplayCommand {
         let lock: StateLock?
         do {
             // No state, nothing to replay: leave no empty folder behind.
-            lock = FileManager.default.fileExists(atPath: dir.path) ? try StateDirectory(dir).lock(command: "replay") : nil
+            lock =
+                FileManager.default.fileExists(atPath: dir.path) ? try StateDirectory(dir).lock(command: "replay") : nil
         } catch {
             Console.fail("logship replay: \(error)")
             return ExitCode.usage
@@ -34,7 +47,9 @@ enum ReplayCommand {
         defer { withExtendedLifetime(lock) {} }
         let setup: TargetSetup
         do {
-            setup = try TargetSetup.make(pipeline, endpoint: p.value("--endpoint"), local: false, localDataDir: nil, placeholderCredentials: false)
+            setup = try TargetSetup.make(
+                pipeline, endpoint: p.value("--endpoint"), local: false, localDataDir: nil,
+                placeholderCredentials: false)
         } catch let e as UsageError {
             Console.fail("logship replay: \(e.description)")
             return ExitCode.usage
@@ -52,19 +67,25 @@ enum ReplayCommand {
         }
         if let f = r.fatalError { Console.fail("logship replay: \(f)") }
         if let u = r.unreachable { Console.fail("logship replay: stopped: \(u)") }
-        var line = "logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused"
+        var line =
+            "logship replay: \(r.replayed) of \(r.found) dead-lettered chunk(s) delivered (\(r.records) records); \(r.stillFailing) still refused"
         if r.split > 0 {
-            line += " (\(r.split) letter(s) were halved until the refused records stood alone: the rest of their records are delivered and each refused part is a letter of its own)"
+            line +=
+                " (\(r.split) letter(s) were halved until the refused records stood alone: the rest of their records are delivered and each refused part is a letter of its own)"
         }
         if r.chunksPossiblyDuplicated > 0 {
-            line += "; \(r.chunksPossiblyDuplicated) letter(s) or parts (\(r.recordsPossiblyDuplicated) records) were re-sent after a lost answer: the service may hold them twice"
+            line +=
+                "; \(r.chunksPossiblyDuplicated) letter(s) or parts (\(r.recordsPossiblyDuplicated) records) were re-sent after a lost answer: the service may hold them twice"
         }
         Console.summary(line)
         if let f = p.value("--report") { ReportFile.write(report(r), to: f) }
         let last = StatusSummary.LastReplay(
-            finishedAt: HTTPDate.iso8601(Date()), found: r.found, replayed: r.replayed, records: r.records, stillFailing: r.stillFailing,
+            finishedAt: HTTPDate.iso8601(Date()), found: r.found, replayed: r.replayed, records: r.records,
+            stillFailing: r.stillFailing,
             exitCode: r.exitCode)
-        if let data = try? JSONEncoder().encode(last) { try? PrivateFiles.write(data, to: StateDirectory(dir).lastReplay) }
+        if let data = try? JSONEncoder().encode(last) {
+            try? PrivateFiles.write(data, to: StateDirectory(dir).lastReplay)
+        }
         return r.exitCode
     }
 

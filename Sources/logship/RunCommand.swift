@@ -9,22 +9,44 @@ import LogshipSupport
 
 enum RunCommand {
     static let spec = CommandSpec(
-        name: "run", summary: "Send the records of a pipeline's files to Log Analytics. Run it again to resume: acknowledged chunks are never sent twice.",
-        usage: "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N|auto] [--restart] [--adopt] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE|-] [-q|-v] [--log-format text|json]",
+        name: "run",
+        summary:
+            "Send the records of a pipeline's files to Log Analytics. Run it again to resume: acknowledged chunks are never sent twice.",
+        usage:
+            "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N|auto] [--restart] [--adopt] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE|-] [-q|-v] [--log-format text|json]",
         options: [
-            OptionSpec(name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(name: "--endpoint", value: "URL", help: "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"),
-            OptionSpec(name: "--concurrency", value: "N", help: "Requests in flight, 1-64 or auto (default upload.concurrency, auto)"),
+            OptionSpec(
+                name: "--state-dir", value: "DIR",
+                help: "State directory (default .logship/<name>/ beside the pipeline)"),
+            OptionSpec(
+                name: "--endpoint", value: "URL",
+                help:
+                    "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"
+            ),
+            OptionSpec(
+                name: "--concurrency", value: "N",
+                help: "Requests in flight, 1-64 or auto (default upload.concurrency, auto)"),
             OptionSpec(name: "--restart", value: nil, help: "Forget what earlier runs delivered and start over"),
             OptionSpec(
                 name: "--adopt", value: nil,
-                help: "Accept a changed pipeline: delivered records stay as sent, the rest is sent with the new mapping"),
-            OptionSpec(name: "--local", value: nil, help: "Send to an emulator started in-process (no Azure account) and print the table"),
+                help: "Accept a changed pipeline: delivered records stay as sent, the rest is sent with the new mapping"
+            ),
+            OptionSpec(
+                name: "--local", value: nil,
+                help: "Send to an emulator started in-process (no Azure account) and print the table"),
             OptionSpec(name: "--dry-run", value: nil, help: "Do everything but send"),
-            OptionSpec(name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
-            OptionSpec(name: "--progress", value: "MODE", help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none", choices: ["auto", "bar", "plain", "none"]),
-            OptionSpec(name: "--report", value: "FILE", help: "Write the run report (JSON) to FILE (- for stdout); checked before anything is sent"),
-            OptionSpec(name: "--keep-bodies", value: nil, help: "With --dry-run: keep every request body under <state>/dry-run/bodies/"),
+            OptionSpec(
+                name: "--shard", value: "K/N", help: "Only the files whose path hash mod N is K (own state per shard)"),
+            OptionSpec(
+                name: "--progress", value: "MODE",
+                help: "auto (bar on a terminal, plain lines otherwise), bar, plain, none",
+                choices: ["auto", "bar", "plain", "none"]),
+            OptionSpec(
+                name: "--report", value: "FILE",
+                help: "Write the run report (JSON) to FILE (- for stdout); checked before anything is sent"),
+            OptionSpec(
+                name: "--keep-bodies", value: nil,
+                help: "With --dry-run: keep every request body under <state>/dry-run/bodies/"),
         ] + LogOptions.specs,
         details: """
             Credentials, in order: --endpoint; LOGSHIP_WORKSPACE_ID, LOGSHIP_SHARED_KEY, LOGSHIP_ENDPOINT;
@@ -53,7 +75,8 @@ enum RunCommand {
         var shard: (Int, Int)? = nil
         if let sh = p.value("--shard") {
             let parts = sh.split(separator: "/")
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= 10_000, k >= 0, k < n else {
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, n <= 10_000, k >= 0, k < n
+            else {
                 throw UsageError(description: "logship run: --shard \(sh): expected K/N with 0 ≤ K < N (e.g. 0/4)")
             }
             shard = (k, n)
@@ -63,7 +86,8 @@ enum RunCommand {
             throw UsageError(description: "logship run: --progress \(progressMode): allowed: auto, bar, plain, none")
         }
         if p.has("--adopt") && p.has("--restart") {
-            throw UsageError(description: "logship run: --adopt keeps what was delivered, --restart forgets it; use one")
+            throw UsageError(
+                description: "logship run: --adopt keeps what was delivered, --restart forgets it; use one")
         }
         if p.has("--keep-bodies") && !p.has("--dry-run") {
             throw UsageError(description: "logship run: --keep-bodies goes with --dry-run")
@@ -73,7 +97,8 @@ enum RunCommand {
         if autoConcurrency {
             concurrency = nil
         } else if let v = p.value("--concurrency"), Int(v) == nil {
-            throw UsageError(description: "logship run: --concurrency: \"\(v)\" is neither auto nor a whole number from 1 to 64")
+            throw UsageError(
+                description: "logship run: --concurrency: \"\(v)\" is neither auto nor a whole number from 1 to 64")
         } else {
             concurrency = try ArgumentParser.int(p, "--concurrency", 1...64)
         }
@@ -126,10 +151,12 @@ enum RunCommand {
             case .none: break
             case .moved(let count, let aside):
                 Console.error(
-                    "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path): this run sends the input again, their records included where their files are still there, so `logship replay` leaves them alone (to replay them instead, move them back into deadletter/)")
+                    "logship: --restart: moved \(count) dead letter(s) of earlier runs to \(aside.path): this run sends the input again, their records included where their files are still there, so `logship replay` leaves them alone (to replay them instead, move them back into deadletter/)"
+                )
             case .failed(_, let reason):
                 Console.error(
-                    "logship: warning: --restart could not move the dead letters in \(StateDirectory(stateDir).deadLetterFolder.path) aside (\(reason)); replaying them after this run would send their records twice")
+                    "logship: warning: --restart could not move the dead letters in \(StateDirectory(stateDir).deadLetterFolder.path) aside (\(reason)); replaying them after this run would send their records twice"
+                )
             }
         }
         var options = RunOptions(stateDirectory: stateDir)
@@ -142,7 +169,8 @@ enum RunCommand {
         let engine = Engine(spec: pipeline, target: target, options: options)
         engine.log = .standard
         let terminal = ProgressDisplay.Terminal.current(fd: 2)
-        var mode = ProgressDisplay.mode(progressMode, terminal: terminal, quiet: Logger.shared.configuration.verbosity == .quiet)
+        var mode = ProgressDisplay.mode(
+            progressMode, terminal: terminal, quiet: Logger.shared.configuration.verbosity == .quiet)
         // A JSON log is for a collector: its progress lines go through the logger like the rest.
         if Logger.shared.configuration.format == .json && mode == .bar { mode = .plain }
         // A log line first clears the bar's row; the next tick draws the bar again below it.
@@ -154,7 +182,9 @@ enum RunCommand {
         display.start()
         let grace = Int(options.gracePeriod)
         let interrupts = InterruptWatcher {
-            Console.error("\nlogship: stopping: no new requests; waiting up to \(grace) s for those in flight (Ctrl-C again to quit now)")
+            Console.error(
+                "\nlogship: stopping: no new requests; waiting up to \(grace) s for those in flight (Ctrl-C again to quit now)"
+            )
             engine.requestStop()
         }
         let report = await engine.run()
@@ -179,7 +209,8 @@ enum RunCommand {
         if r.interrupted { Console.summary("logship: interrupted; run the same command again to resume", level: .warn) }
         if let a = r.aborted { Console.fail("logship: run stopped: \(a)") }
         if let f = r.fatalError { Console.fail("logship: \(f)") }
-        var line = "logship: \(r.dryRun ? "dry run: would send" : "sent") \(r.recordsSent) records in \(r.chunksAcked) chunk(s)"
+        var line =
+            "logship: \(r.dryRun ? "dry run: would send" : "sent") \(r.recordsSent) records in \(r.chunksAcked) chunk(s)"
         let read = r.inputBytes
         // Files delivered by earlier runs are skipped unread: no speed for bytes not read.
         if r.recordsSent == 0 && r.filesSkipped > 0 && r.filesSkipped == r.filesMatched {
@@ -197,30 +228,50 @@ enum RunCommand {
         if r.recordsRejected > 0 { notes.append("\(r.recordsRejected) rejected (see rejects.ndjson)") }
         if let n = r.recordsFiltered, n > 0 { notes.append("\(n) left out by fields.where") }
         if r.deadLettersResent > 0 {
-            notes.append("\(r.deadLettersResent) dead letter(s) of earlier runs delivered (\(r.recordsResentFromDeadLetters) records)")
+            notes.append(
+                "\(r.deadLettersResent) dead letter(s) of earlier runs delivered (\(r.recordsResentFromDeadLetters) records)"
+            )
         }
         if r.isolationSplits > 0 {
-            notes.append("\(r.isolationSplits) refused bod(ies) halved to isolate the records the service refused; only those were dead-lettered")
+            notes.append(
+                "\(r.isolationSplits) refused bod(ies) halved to isolate the records the service refused; only those were dead-lettered"
+            )
         }
-        if r.chunksDeadLettered > 0 { notes.append("\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)") }
+        if r.chunksDeadLettered > 0 {
+            notes.append(
+                "\(r.chunksDeadLettered) chunk(s) dead-lettered (\(r.recordsDeadLettered) records; `logship replay`)")
+        }
         if r.truncatedValues > 0 { notes.append("\(r.truncatedValues) value(s) truncated to the size limit") }
         if r.multilineRecordsCut > 0 {
-            notes.append("\(r.multilineRecordsCut) multi-line record(s) cut at source.multiline.maxLines/maxBytes (the rest sent as records of their own; see the warnings)")
+            notes.append(
+                "\(r.multilineRecordsCut) multi-line record(s) cut at source.multiline.maxLines/maxBytes (the rest sent as records of their own; see the warnings)"
+            )
         }
         if r.timezoneGapValues + r.timezoneRepeatedValues > 0 {
-            notes.append("time zones: \(r.timezoneGapValues) local time(s) in a DST gap (moved forward), \(r.timezoneRepeatedValues) in a repeated hour (earlier instant)")
+            notes.append(
+                "time zones: \(r.timezoneGapValues) local time(s) in a DST gap (moved forward), \(r.timezoneRepeatedValues) in a repeated hour (earlier instant)"
+            )
         }
         if r.extractMisses > 0 {
-            notes.append("\(r.extractMisses) value(s) did not match their fields.map extract (the field was left out, or got its default)")
+            notes.append(
+                "\(r.extractMisses) value(s) did not match their fields.map extract (the field was left out, or got its default)"
+            )
         }
         if r.collidingNames > 0 {
-            notes.append("\(r.collidingNames) field(s) sent under a numbered name (another field of the record had the column name; see `logship preview`)")
+            notes.append(
+                "\(r.collidingNames) field(s) sent under a numbered name (another field of the record had the column name; see `logship preview`)"
+            )
         }
         if r.chunksPossiblyDuplicated > 0 {
-            notes.append("\(r.chunksPossiblyDuplicated) chunk(s) (\(r.recordsPossiblyDuplicated) records) re-sent after a lost answer: the service may hold them twice")
+            notes.append(
+                "\(r.chunksPossiblyDuplicated) chunk(s) (\(r.recordsPossiblyDuplicated) records) re-sent after a lost answer: the service may hold them twice"
+            )
         }
         if !r.retriesByStatus.isEmpty {
-            notes.append("retries: " + r.retriesByStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", "))
+            notes.append(
+                "retries: "
+                    + r.retriesByStatus.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(
+                        separator: ", "))
         }
         if !notes.isEmpty { Console.summary("logship: " + notes.joined(separator: "; ")) }
         for line in pendingDeadLetterLines(r.pendingDeadLetters) { Console.summary(line, level: .warn) }
@@ -232,15 +283,20 @@ enum RunCommand {
     /// failures) or the user (content the service refused).
     static func pendingDeadLetterLines(_ p: PendingDeadLetters) -> [String] {
         guard !p.isEmpty else { return [] }
-        var lines = ["logship: not complete: \(p.letters) dead letter(s) (\(p.records) records) in deadletter/ are undelivered"]
+        var lines = [
+            "logship: not complete: \(p.letters) dead letter(s) (\(p.records) records) in deadletter/ are undelivered"
+        ]
         let retryable = p.letters - p.refusedLetters
         if retryable > 0 {
-            lines.append("logship:   \(retryable) failed for no fault of their content (\(p.records - p.refusedRecords) records); the next run sends them again first")
+            lines.append(
+                "logship:   \(retryable) failed for no fault of their content (\(p.records - p.refusedRecords) records); the next run sends them again first"
+            )
         }
         if p.refusedLetters > 0 {
             lines.append(
                 "logship:   \(p.refusedLetters) the service refused for their content (\(p.refusedRecords) records); they wait for you: "
-                    + "correct the pipeline or the data and `logship replay` (or delete them from deadletter/ to give them up)")
+                    + "correct the pipeline or the data and `logship replay` (or delete them from deadletter/ to give them up)"
+            )
             for reason in p.reasons { lines.append("logship:     \(reason.letters)× \(reason.reason)") }
         }
         return lines
@@ -263,12 +319,17 @@ enum RunCommand {
         let width = max(13, columns.map(\.name.count).max() ?? 0) + 2
         out += "  " + "Column".padding(toLength: width, withPad: " ", startingAt: 0) + "Type\n"
         out += "  " + "TimeGenerated".padding(toLength: width, withPad: " ", startingAt: 0) + "datetime\n"
-        for c in columns { out += "  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.type.name + "\n" }
+        for c in columns {
+            out += "  " + c.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.type.name + "\n"
+        }
         let file = dataDir.appendingPathComponent("\(table).ndjson")
         if let data = try? Data(contentsOf: file) {
-            let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(3)
+            let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(
+                3)
             if !lines.isEmpty { out += "\nFirst rows (\(relativeToCWD(file))):\n" }
-            for l in lines { out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n" }
+            for l in lines {
+                out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n"
+            }
         }
         Console.out(out)
     }
@@ -281,9 +342,12 @@ extension RunCommand {
         let stats = e.currentStats()
         let keys = e.keys(stream: stream)
         let declared = declaration?.stream(stream)
-        var out = "\nStream \(stream): \(stats.streams[stream] ?? 0) row(s), stored as sent (the DCR's transformation is not emulated)\n"
+        var out =
+            "\nStream \(stream): \(stats.streams[stream] ?? 0) row(s), stored as sent (the DCR's transformation is not emulated)\n"
         let width = max(13, keys.map(\.count).max() ?? 0) + 2
-        out += "  " + "Column".padding(toLength: width, withPad: " ", startingAt: 0) + (declared == nil ? "\n" : "Declared type\n")
+        out +=
+            "  " + "Column".padding(toLength: width, withPad: " ", startingAt: 0)
+            + (declared == nil ? "\n" : "Declared type\n")
         for k in keys {
             var line = "  " + k.padding(toLength: width, withPad: " ", startingAt: 0)
             if let d = declared { line += d.column(named: k)?.type.rawValue ?? "not declared: the service drops it" }
@@ -294,14 +358,18 @@ extension RunCommand {
             if !missing.isEmpty { out += "  Declared but never sent: \(missing.joined(separator: ", "))\n" }
         }
         if stats.missingTimeGenerated > 0 {
-            out += "  \(stats.missingTimeGenerated) record(s) without TimeGenerated: the DCR's transformation must produce it\n"
+            out +=
+                "  \(stats.missingTimeGenerated) record(s) without TimeGenerated: the DCR's transformation must produce it\n"
         }
         let file = dataDir.appendingPathComponent("\(stream).ndjson")
         if let h = try? FileHandle(forReadingFrom: file), let data = try? h.read(upToCount: 64 * 1024) {
             try? h.close()
-            let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(3)
+            let lines = data.split(separator: UInt8(ascii: "\n"), maxSplits: 4, omittingEmptySubsequences: true).prefix(
+                3)
             if !lines.isEmpty { out += "\nFirst rows (\(relativeToCWD(file))):\n" }
-            for l in lines { out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n" }
+            for l in lines {
+                out += "  " + String(decoding: l.prefix(400), as: UTF8.self) + (l.count > 400 ? " …" : "") + "\n"
+            }
         }
         Console.out(out)
     }

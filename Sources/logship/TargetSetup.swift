@@ -1,7 +1,7 @@
 import Foundation
-import LogshipSupport
 import LogshipCore
 import LogshipEmulator
+import LogshipSupport
 
 /// Where a command sends: the target, a description of the destination for the manifest,
 /// and the in-process emulator when `--local`.
@@ -50,7 +50,9 @@ struct TargetSetup {
             config.timeGeneratedClockOffset = try ReferenceClock.offset()
             let e = try Emulator(config: config)
             let url = try e.start()
-            Console.error("logship: local emulator listening on \(url.absoluteString) (throw-away key; tables in \(localDataDir.map(relativeToCWD) ?? "memory"))")
+            Console.error(
+                "logship: local emulator listening on \(url.absoluteString) (throw-away key; tables in \(localDataDir.map(relativeToCWD) ?? "memory"))"
+            )
             let creds = CredentialResolver.DataCollector(workspaceId: workspace, sharedKey: key, baseURL: url)
             return (e, .dataCollector(creds))
         case .logsIngestion:
@@ -74,9 +76,12 @@ struct TargetSetup {
             config.log = { Console.error("logship: local emulator: \($0)") }
             let e = try Emulator(config: config)
             let url = try e.start()
-            Console.error("logship: local emulator listening on \(url.absoluteString) (token endpoint and ingestion; throw-away credentials; streams in \(localDataDir.map(relativeToCWD) ?? "memory"))")
+            Console.error(
+                "logship: local emulator listening on \(url.absoluteString) (token endpoint and ingestion; throw-away credentials; streams in \(localDataDir.map(relativeToCWD) ?? "memory"))"
+            )
             let creds = CredentialResolver.LogsIngestion(
-                endpoint: url, dcrImmutableId: dcr, stream: stream, tenantId: config.tenantId, clientId: config.clientId,
+                endpoint: url, dcrImmutableId: dcr, stream: stream, tenantId: config.tenantId,
+                clientId: config.clientId,
                 credential: .clientSecret(config.clientSecret), authorityHost: url, scope: scope)
             return (e, .logsIngestion(creds))
         }
@@ -101,13 +106,15 @@ struct TargetSetup {
         do {
             plan = try ProvisioningPlan.make(pipeline, sampled: try DcrCommand.sample(pipeline))
         } catch let e as ProvisioningPlan.Failure {
-            throw UsageError(description: "--local: cannot plan the DCR for \(pipeline.file.lastPathComponent): \(e.description)")
+            throw UsageError(
+                description: "--local: cannot plan the DCR for \(pipeline.file.lastPathComponent): \(e.description)")
         }
         var columns: [DCRDeclaration.Column] = []
         for c in plan.columns {
             guard let type = DCRDeclaration.ColumnType(rawValue: c.dcrType) else { continue }
             columns.append(DCRDeclaration.Column(name: c.name, type: type))
         }
-        return DCRDeclaration(dcrImmutableId: dcrImmutableId, streams: [DCRDeclaration.Stream(name: plan.stream, columns: columns)])
+        return DCRDeclaration(
+            dcrImmutableId: dcrImmutableId, streams: [DCRDeclaration.Stream(name: plan.stream, columns: columns)])
     }
 }

@@ -3,10 +3,14 @@ import LogshipCore
 
 enum ValidateCommand {
     static let spec = CommandSpec(
-        name: "validate", summary: "Check a pipeline file without touching the network: every problem is listed with its file, line, key path and what is allowed.",
+        name: "validate",
+        summary:
+            "Check a pipeline file without touching the network: every problem is listed with its file, line, key path and what is allowed.",
         usage: "logship validate PIPELINE [--json]",
         options: [
-            OptionSpec(name: "--json", value: nil, help: "Print the result as JSON on stdout (ok, problems with file/line/column/path/message)")
+            OptionSpec(
+                name: "--json", value: nil,
+                help: "Print the result as JSON on stdout (ok, problems with file/line/column/path/message)")
         ] + LogOptions.specs,
         details: "Exit 0 with a summary when the file is usable; exit 2 listing every problem otherwise.")
 
@@ -19,10 +23,13 @@ enum ValidateCommand {
         let path = try pipelineArgument(p, spec)
         if p.has("--json") { return json(path) }
         guard let (pipeline, _) = loadPipeline(path, command: "validate") else { return ExitCode.usage }
-        let discovery = FileDiscovery.expand(pipeline.source.files, relativeTo: pipeline.baseDirectory, followSymlinks: pipeline.source.followSymlinks)
+        let discovery = FileDiscovery.expand(
+            pipeline.source.files, relativeTo: pipeline.baseDirectory, followSymlinks: pipeline.source.followSymlinks)
         for e in discovery.errors { Console.fail("\(pipeline.file.lastPathComponent): source.files: \(e)") }
         if !discovery.errors.isEmpty { return ExitCode.usage }
-        for u in discovery.unmatched { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \"\(u)\" matches no file") }
+        for u in discovery.unmatched {
+            Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \"\(u)\" matches no file")
+        }
         for w in discovery.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \(w)") }
         let env = ProcessInfo.processInfo.environment
         var credentialNote = ""
@@ -40,13 +47,17 @@ enum ValidateCommand {
                 for w in c.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: \(w)") }
                 switch c.credential {
                 case .clientSecret:
-                    credentialNote = "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+                    credentialNote =
+                        "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
                 case .federatedTokenFile(let f):
-                    credentialNote = "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
+                    credentialNote =
+                        "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
                 case .azureCLI(let az):
-                    credentialNote = "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(c.endpoint.absoluteString)"
+                    credentialNote =
+                        "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(c.endpoint.absoluteString)"
                 case .managedIdentity(let mi):
-                    let who = mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
+                    let who =
+                        mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
                     let from: String
                     switch mi.endpoint {
                     case .imds(let host): from = "the instance metadata service \(host.absoluteString)"
@@ -62,7 +73,8 @@ enum ValidateCommand {
         let bytes = discovery.files.reduce(Int64(0)) { $0 + $1.size }
         var s = "\(pipeline.file.lastPathComponent): ok\n"
         s += "  name:    \(pipeline.name)\n"
-        s += "  source:  \(discovery.files.count) file(s), \(formatBytes(bytes)), format \(pipeline.source.format.rawValue)"
+        s +=
+            "  source:  \(discovery.files.count) file(s), \(formatBytes(bytes)), format \(pipeline.source.format.rawValue)"
         if pipeline.source.format == .lines, let l = pipeline.source.lines { s += " (\(l.pattern))" }
         s += "\n"
         s += "  fields:  \(pipeline.fields.map.count) mapped, passthrough \(pipeline.fields.passthrough ? "on" : "off")"
@@ -75,12 +87,14 @@ enum ValidateCommand {
             if let t = pipeline.target.timeGeneratedField { s += ", TimeGenerated from \(t)" }
             s += "\n           \(credentialNote)\n"
         case .logsIngestion:
-            s += "  target:  Logs Ingestion API, stream \(pipeline.target.stream ?? "?") of \(pipeline.target.dcrImmutableId ?? "?")"
+            s +=
+                "  target:  Logs Ingestion API, stream \(pipeline.target.stream ?? "?") of \(pipeline.target.dcrImmutableId ?? "?")"
             s += pipeline.upload.compress ? ", gzip" : ", uncompressed"
             if let d = pipeline.target.dcr { s += ", columns declared in \(d)" }
             s += "\n           \(credentialNote)\n"
         }
-        s += "  limits:  bodies ≤ \(pipeline.limits.maxBodyBytes) bytes, values ≤ \(pipeline.limits.maxValueBytes) bytes (\(pipeline.limits.oversizedValue.rawValue)), ≤ \(pipeline.limits.maxFields) fields (\(pipeline.limits.tooManyFields.rawValue))"
+        s +=
+            "  limits:  bodies ≤ \(pipeline.limits.maxBodyBytes) bytes, values ≤ \(pipeline.limits.maxValueBytes) bytes (\(pipeline.limits.oversizedValue.rawValue)), ≤ \(pipeline.limits.maxFields) fields (\(pipeline.limits.tooManyFields.rawValue))"
         Console.out(s)
         return 0
     }
@@ -108,19 +122,25 @@ enum ValidateCommand {
     static func json(_ path: String) -> Int32 {
         let result = PipelineLoader().load(URL(fileURLWithPath: path))
         var problems = result.problems.map {
-            JSONResult.Problem(severity: $0.severity.rawValue, file: $0.file, line: $0.line, column: $0.column, path: $0.path, message: $0.message)
+            JSONResult.Problem(
+                severity: $0.severity.rawValue, file: $0.file, line: $0.line, column: $0.column, path: $0.path,
+                message: $0.message)
         }
         var out = JSONResult(file: path, ok: result.spec != nil, problems: problems)
         if let spec = result.spec {
-            let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
+            let discovery = FileDiscovery.expand(
+                spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
             let name = spec.file.lastPathComponent
             for e in discovery.errors {
                 problems.append(.init(severity: "error", file: name, path: "source.files", message: e.description))
             }
             for u in discovery.unmatched {
-                problems.append(.init(severity: "warning", file: name, path: "source.files", message: "\"\(u)\" matches no file"))
+                problems.append(
+                    .init(severity: "warning", file: name, path: "source.files", message: "\"\(u)\" matches no file"))
             }
-            for w in discovery.warnings { problems.append(.init(severity: "warning", file: name, path: "source.files", message: w)) }
+            for w in discovery.warnings {
+                problems.append(.init(severity: "warning", file: name, path: "source.files", message: w))
+            }
             out.ok = discovery.errors.isEmpty
             out.problems = problems
             out.name = spec.name

@@ -4,7 +4,8 @@ import Foundation
 /// `logship --version [--json]`: what a bug report needs to name the binary.
 enum VersionCommand {
     static let options = [
-        OptionSpec(name: "--version", value: nil, help: "Print the version, git commit, build date and Swift version (-V)"),
+        OptionSpec(
+            name: "--version", value: nil, help: "Print the version, git commit, build date and Swift version (-V)"),
         OptionSpec(name: "--json", value: nil, help: "With --version: the same as one JSON object"),
     ]
 
@@ -44,7 +45,8 @@ enum VersionCommand {
         if args.contains("--json") {
             // Keys in a fixed order, values escaped by JSONSerialization (one string each).
             let body = fields.map { f -> String in
-                let v = (try? JSONSerialization.data(withJSONObject: [f.value], options: [.withoutEscapingSlashes]))
+                let v =
+                    (try? JSONSerialization.data(withJSONObject: [f.value], options: [.withoutEscapingSlashes]))
                     .map { String(decoding: $0, as: UTF8.self).dropFirst().dropLast() } ?? "\"\""
                 return "\"\(f.key)\":\(v)"
             }
@@ -52,7 +54,9 @@ enum VersionCommand {
         } else {
             let f = fields
             var s = "logship \(f[0].value)\n"
-            for (k, v) in f.dropFirst() { s += "  \((k + ":").padding(toLength: 8, withPad: " ", startingAt: 0)) \(v)\n" }
+            for (k, v) in f.dropFirst() {
+                s += "  \((k + ":").padding(toLength: 8, withPad: " ", startingAt: 0)) \(v)\n"
+            }
             Console.out(String(s.dropLast()))
         }
         return 0

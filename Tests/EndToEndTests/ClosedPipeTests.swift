@@ -16,8 +16,10 @@ struct Ending {
 /// process starts, so every write to them fails with EPIPE (what `| head -1` does once head has
 /// exited, without depending on when it exits). A stream not closed is captured (stderr) or
 /// discarded (stdout). Stopped by PID past `timeout`, and waited for.
-func runWithClosedPipes(_ args: [String], stdout closeOut: Bool, stderr closeErr: Bool, env: [String: String] = [:],
-                        timeout: Double = 120) throws -> Ending {
+func runWithClosedPipes(
+    _ args: [String], stdout closeOut: Bool, stderr closeErr: Bool, env: [String: String] = [:],
+    timeout: Double = 120
+) throws -> Ending {
     var fds: [Int32] = [0, 0]
     guard pipe(&fds) == 0 else { throw TimeoutError(description: "pipe() failed") }
     close(fds[0])  // nobody will ever read: writes fail with EPIPE
@@ -39,7 +41,9 @@ func runWithClosedPipes(_ args: [String], stdout closeOut: Bool, stderr closeErr
     let g = DispatchGroup()
     if !closeErr {
         g.enter()
-        DispatchQueue.global().async { box.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+        DispatchQueue.global().async {
+            box.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
+        }
     }
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning && Date() < deadline { usleep(10_000) }
@@ -50,8 +54,9 @@ func runWithClosedPipes(_ args: [String], stdout closeOut: Bool, stderr closeErr
     }
     p.waitUntilExit()
     _ = g.wait(timeout: .now() + 10)
-    return Ending(status: p.terminationStatus, signalled: p.terminationReason == .uncaughtSignal,
-                  stderr: String(decoding: box.get(), as: UTF8.self))
+    return Ending(
+        status: p.terminationStatus, signalled: p.terminationReason == .uncaughtSignal,
+        stderr: String(decoding: box.get(), as: UTF8.self))
 }
 
 @Suite(.serialized) struct ClosedPipeTests {
@@ -59,12 +64,17 @@ func runWithClosedPipes(_ args: [String], stdout closeOut: Bool, stderr closeErr
     @Test func previewToAClosedPipeEndsQuietly() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let data = dir.write("in.ndjson", (0..<3000).map { "{\"n\":\($0),\"msg\":\"record \($0)\"}" }.joined(separator: "\n"))
-        let pipeline = dir.write("p.json5", """
+        let data = dir.write(
+            "in.ndjson", (0..<3000).map { "{\"n\":\($0),\"msg\":\"record \($0)\"}" }.joined(separator: "\n"))
+        let pipeline = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "pipes", source: { files: ["\(data.path)"], format: "ndjson" }, target: { logType: "Pipes" } }
             """)
-        for args in [["preview", pipeline.path, "--records", "2000"], ["preview", pipeline.path, "--json"],
-                     ["validate", pipeline.path], ["--help"]] {
+        for args in [
+            ["preview", pipeline.path, "--records", "2000"], ["preview", pipeline.path, "--json"],
+            ["validate", pipeline.path], ["--help"],
+        ] {
             let r = try runWithClosedPipes(args, stdout: true, stderr: false)
             #expect(!r.signalled && (r.status == 0 || r.status == 141), "\(args): status \(r.status)\n\(r.stderr)")
             #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Broken pipe"), "\(args): \(r.stderr)")
@@ -82,14 +92,18 @@ func runWithClosedPipes(_ args: [String], stdout closeOut: Bool, stderr closeErr
             var lines = (0..<4000).map { "{\"n\":\($0),\"msg\":\"record number \($0) of the closed pipe test\"}" }
             lines.insert("not json", at: 1234)
             let data = dir.write("in.ndjson", lines.joined(separator: "\n") + "\n")
-            let pipeline = dir.write("p.json5", """
+            let pipeline = dir.write(
+                "p.json5",
+                """
                 { version: 1, name: "pipes", source: { files: ["\(data.path)"], format: "ndjson" },
                   limits: { maxBodyBytes: 8000 }, upload: { concurrency: 2 }, target: { logType: "Pipes" } }
                 """)
             let r = try runWithClosedPipes(
-                ["run", pipeline.path, "--endpoint", emu.url.absoluteString, "--progress", "plain"], stdout: closeOut, stderr: closeErr,
+                ["run", pipeline.path, "--endpoint", emu.url.absoluteString, "--progress", "plain"], stdout: closeOut,
+                stderr: closeErr,
                 env: emu.env)
-            #expect(!r.signalled && r.status == 1, "stdout closed \(closeOut): status \(r.status) signalled \(r.signalled)")
+            #expect(
+                !r.signalled && r.status == 1, "stdout closed \(closeOut): status \(r.status) signalled \(r.signalled)")
             let rows = emu.rows("Pipes_CL")
             #expect(rows.count == 4000)
             #expect(Set(rows.compactMap { $0["n_d"] as? Double }).count == 4000)

@@ -10,11 +10,15 @@ import Testing
         var out: [String: [String]] = [:]
         for c in try ReadmeTests.commands() {
             let help = try run([c, "--help"]).stdout
-            out[c] = help.split(separator: "\n").filter { $0.hasPrefix("  --") }.map { String($0.dropFirst(2).prefix { $0 != " " }) }
+            out[c] = help.split(separator: "\n").filter { $0.hasPrefix("  --") }.map {
+                String($0.dropFirst(2).prefix { $0 != " " })
+            }
         }
         let top = try run(["--help"]).stdout
-        let global = top.components(separatedBy: "Options:\n").last?.components(separatedBy: "\n\n")[0]
-            .split(separator: "\n").filter { $0.hasPrefix("  --") }.map { String($0.dropFirst(2).prefix { $0 != " " }) } ?? []
+        let global =
+            top.components(separatedBy: "Options:\n").last?.components(separatedBy: "\n\n")[0]
+            .split(separator: "\n").filter { $0.hasPrefix("  --") }.map { String($0.dropFirst(2).prefix { $0 != " " }) }
+            ?? []
         return (out, global)
     }
 
@@ -48,7 +52,9 @@ import Testing
             let section = texts["man"]!.components(separatedBy: ".SS \"logship \(command)\"\n")
             #expect(section.count == 2, "man: no section for \(command)")
             let body = section.last!.components(separatedBy: "\n.SS ")[0]
-            for f in flags where f != "--help" { #expect(body.contains("\\fB\(f)\\fR"), "man: \(f) is not under logship \(command)") }
+            for f in flags where f != "--help" {
+                #expect(body.contains("\\fB\(f)\\fR"), "man: \(f) is not under logship \(command)")
+            }
         }
     }
 
@@ -57,7 +63,11 @@ import Testing
     static func bashComplete(_ script: URL, _ words: [String], cwd: URL? = nil) throws -> [String] {
         let quoted = words.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let r = try run(
-            ["-c", "source \"$1\"; COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _logship; printf '%s\\n' \"${COMPREPLY[@]}\"", "bash", script.path],
+            [
+                "-c",
+                "source \"$1\"; COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); _logship; printf '%s\\n' \"${COMPREPLY[@]}\"",
+                "bash", script.path,
+            ],
             executable: "/bin/bash", cwd: cwd)
         #expect(r.status == 0 && r.stderr.isEmpty, "bash: \(r.stderr)")
         return r.stdout.split(separator: "\n").map(String.init)
@@ -74,22 +84,31 @@ import Testing
         #expect(try Self.bashComplete(script, ["logship", "--ver"]) == ["--version"])
         #expect(try Self.bashComplete(script, ["logship", "--version", "--j"]) == ["--json"])
         #expect(try Self.bashComplete(script, ["logship", "run", "p.json5", "--sta"]) == ["--state-dir"])
-        #expect(try Self.bashComplete(script, ["logship", "run", "--progress", ""]).sorted() == ["auto", "bar", "none", "plain"])
-        #expect(try Self.bashComplete(script, ["logship", "init", "--format", ""]) == ["ndjson", "csv", "json", "nginx", "syslog", "lines"])
+        #expect(
+            try Self.bashComplete(script, ["logship", "run", "--progress", ""]).sorted() == [
+                "auto", "bar", "none", "plain",
+            ])
+        #expect(
+            try Self.bashComplete(script, ["logship", "init", "--format", ""]) == [
+                "ndjson", "csv", "json", "nginx", "syslog", "lines",
+            ])
         #expect(try Self.bashComplete(script, ["logship", "init", "--target", "d"]) == ["data-collector"])
         #expect(try Self.bashComplete(script, ["logship", "completion", "z"]) == ["zsh"])
         // File names for a pipeline, folders only for --state-dir.
         dir.write("work/pipe.json5", "{}")
         try FileManager.default.createDirectory(at: dir.file("work/state"), withIntermediateDirectories: true)
         #expect(try Self.bashComplete(script, ["logship", "validate", "pi"], cwd: dir.file("work")) == ["pipe.json5"])
-        #expect(try Self.bashComplete(script, ["logship", "status", "p.json5", "--state-dir", ""], cwd: dir.file("work")) == ["state"])
+        #expect(
+            try Self.bashComplete(script, ["logship", "status", "p.json5", "--state-dir", ""], cwd: dir.file("work"))
+                == ["state"])
     }
 
     /// zsh and fish check their scripts' syntax (`zsh -n`, `fish -n`; `.ci/run` installs both),
     /// and fish completes from its script (`complete -C` asks it as the command line would).
     @Test func zshAndFishScripts() throws {
         var checked = 0
-        for (shell, path) in [("zsh", "/usr/bin/zsh"), ("fish", "/usr/bin/fish")] where FileManager.default.isExecutableFile(atPath: path) {
+        for (shell, path) in [("zsh", "/usr/bin/zsh"), ("fish", "/usr/bin/fish")]
+        where FileManager.default.isExecutableFile(atPath: path) {
             let dir = TempDir("logship-completion")
             defer { dir.cleanup() }
             let script = dir.write("logship.\(shell)", try run(["completion", shell]).stdout)
@@ -97,12 +116,16 @@ import Testing
             #expect(r.status == 0, "\(shell) -n: \(r.stderr)")
             if shell == "fish" {
                 func complete(_ line: String) throws -> [String] {
-                    let c = try run(["-c", "source $argv[1]; complete -C $argv[2]", script.path, line], executable: path)
+                    let c = try run(
+                        ["-c", "source $argv[1]; complete -C $argv[2]", script.path, line], executable: path)
                     #expect(c.status == 0, "fish: \(c.stderr)")
                     return c.stdout.split(separator: "\n").map { String($0.prefix { $0 != "\t" }) }
                 }
                 #expect(try complete("logship ini") == ["init"])
-                #expect(try complete("logship init --format ").sorted() == ["csv", "json", "lines", "ndjson", "nginx", "syslog"])
+                #expect(
+                    try complete("logship init --format ").sorted() == [
+                        "csv", "json", "lines", "ndjson", "nginx", "syslog",
+                    ])
                 #expect(try complete("logship run x.json5 --pro") == ["--progress"])
                 #expect(try complete("logship completion ").sorted() == ["bash", "fish", "zsh"])
             }
@@ -112,7 +135,9 @@ import Testing
     }
 
     @Test func manPageRendersWithoutWarnings() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/groff") else { try Test.cancel("groff is not installed") }
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/groff") else {
+            try Test.cancel("groff is not installed")
+        }
         let dir = TempDir("logship-man")
         defer { dir.cleanup() }
         let page = dir.write("logship.1", try run(["man"]).stdout)
@@ -125,7 +150,9 @@ import Testing
         #expect(text.status == 0)
         let lines = text.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
         #expect(lines.first?.hasPrefix("logship ") == true)
-        for key in ["commit:", "date:", "swift:"] { #expect(lines.contains { $0.hasPrefix(key) }, "--version has no \(key) line") }
+        for key in ["commit:", "date:", "swift:"] {
+            #expect(lines.contains { $0.hasPrefix(key) }, "--version has no \(key) line")
+        }
 
         let json = try run(["--version", "--json"])
         #expect(json.status == 0)

@@ -35,14 +35,18 @@ import Testing
         """#
 
     static func input(_ n: Int) -> String {
-        (0..<n).map { #"{"time":"2026-11-23T10:00:\#(String(format: "%02d", $0 % 60))Z","level":"info","seq":\#($0),"extra":"e\#($0)"}"# }
-            .joined(separator: "\n") + "\n"
+        (0..<n).map {
+            #"{"time":"2026-11-23T10:00:\#(String(format: "%02d", $0 % 60))Z","level":"info","seq":\#($0),"extra":"e\#($0)"}"#
+        }
+        .joined(separator: "\n") + "\n"
     }
 
     func apply(_ p: URL, _ emu: EmulatorProcess, _ extra: [String] = []) throws -> ProcessResult {
         try run(
-            ["dcr", p.path, "--apply", "--subscription", "sub-1", "--resource-group", "rg-1", "--workspace", "ws-1",
-             "--arm-endpoint", emu.url.absoluteString] + extra, env: emu.ingestionEnv)
+            [
+                "dcr", p.path, "--apply", "--subscription", "sub-1", "--resource-group", "rg-1", "--workspace", "ws-1",
+                "--arm-endpoint", emu.url.absoluteString,
+            ] + extra, env: emu.ingestionEnv)
     }
 
     @Test func applyWritesTheTargetAndARunGoesIntoTheRule() throws {
@@ -57,11 +61,16 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("the workspace is in westeurope"), "\(r.stderr)")
         #expect(r.stderr.contains("created table ApplyApp_CL"), "\(r.stderr)")
-        #expect(r.stdout.contains("az role assignment create --assignee \(emu.client) --role \"Monitoring Metrics Publisher\" --scope /subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Insights/dataCollectionRules/logship-apply-test"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains(
+                "az role assignment create --assignee \(emu.client) --role \"Monitoring Metrics Publisher\" --scope /subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Insights/dataCollectionRules/logship-apply-test"
+            ), "\(r.stdout)")
         let text = try String(contentsOf: p, encoding: .utf8)
         let id = try #require(matches(#"dcrImmutableId: "(dcr-[0-9a-f]{32})""#, in: text).first, "\(text)")
         #expect(id != "dcr-00000000000000000000000000000000")
-        #expect(text.contains("endpoint: \"\(emu.url.absoluteString)\",   /* --write replaces this */"), "comments kept: \(text)")
+        #expect(
+            text.contains("endpoint: \"\(emu.url.absoluteString)\",   /* --write replaces this */"),
+            "comments kept: \(text)")
         #expect(text.contains("// The app's logs;") && text.contains("passthrough: false,  // only the mapped columns"))
 
         // The rule the emulator made serves the run, with its declared columns.
@@ -88,13 +97,16 @@ import Testing
         #expect(more.stderr.contains("added Extra"), "\(more.stderr)")
         #expect(more.stdout.contains("dcrImmutableId: \"\(id)\""))
         dir.write("in/b.ndjson", Self.input(7))
-        let sent2 = try run(["run", p.path, "--state-dir", dir.file("state2").path, "--progress", "none"], env: emu.ingestionEnv)
+        let sent2 = try run(
+            ["run", p.path, "--state-dir", dir.file("state2").path, "--progress", "none"], env: emu.ingestionEnv)
         #expect(sent2.status == 0, "\(sent2.stderr)")
         #expect((emu.stats()["undeclaredColumns"] as? [String: Int] ?? [:]).isEmpty, "Extra is declared now")
 
         // A type change is refused before anything changes, saying which column.
-        try (try String(contentsOf: p, encoding: .utf8)).replacingOccurrences(of: #"Seq: { from: "seq", type: "long" }"#, with: #"Seq: { from: "seq", type: "int" }"#)
-            .write(to: p, atomically: true, encoding: .utf8)
+        try (try String(contentsOf: p, encoding: .utf8)).replacingOccurrences(
+            of: #"Seq: { from: "seq", type: "long" }"#, with: #"Seq: { from: "seq", type: "int" }"#
+        )
+        .write(to: p, atomically: true, encoding: .utf8)
         let changed = try apply(p, emu)
         #expect(changed.status == 2, "\(changed.stderr)")
         #expect(changed.stderr.contains("Seq is long in the table but int in the plan"), "\(changed.stderr)")
@@ -143,14 +155,20 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         dir.write("in/a.ndjson", Self.input(5))
-        let p = dir.write("p.json5", Self.pipeline(map: Self.map).replacingOccurrences(of: "dcr-00000000000000000000000000000000", with: "dcr-0123456789abcdef0123456789abcdef"))
+        let p = dir.write(
+            "p.json5",
+            Self.pipeline(map: Self.map).replacingOccurrences(
+                of: "dcr-00000000000000000000000000000000", with: "dcr-0123456789abcdef0123456789abcdef"))
         let emu = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "403"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         var env = emu.ingestionEnv
         env["LOGSHIP_ENDPOINT"] = emu.url.absoluteString
         let r = try run(["run", p.path, "--state-dir", dir.file("state").path, "--progress", "none"], env: env)
         #expect(r.status == 3, "\(r.stderr)")
-        #expect(r.stderr.contains("az role assignment create --assignee \(emu.client) --role \"Monitoring Metrics Publisher\" --scope \"$(az monitor data-collection rule list --query \"[?immutableId=='dcr-0123456789abcdef0123456789abcdef'].id\" -o tsv)\""), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "az role assignment create --assignee \(emu.client) --role \"Monitoring Metrics Publisher\" --scope \"$(az monitor data-collection rule list --query \"[?immutableId=='dcr-0123456789abcdef0123456789abcdef'].id\" -o tsv)\""
+            ), "\(r.stderr)")
     }
 
     /// --write refuses an endpoint kept in an environment variable, and says what to do.
@@ -158,13 +176,17 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         dir.write("in/a.ndjson", Self.input(3))
-        let text = Self.pipeline(map: Self.map).replacingOccurrences(of: "\"https://placeholder.invalid\"", with: "\"${APP_ENDPOINT}\"")
+        let text = Self.pipeline(map: Self.map).replacingOccurrences(
+            of: "\"https://placeholder.invalid\"", with: "\"${APP_ENDPOINT}\"")
         let p = dir.write("p.json5", text)
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         let r = try apply(p, emu, ["--write", "--location", "westeurope"])
         #expect(r.status == 2, "\(r.stderr)")
-        #expect(r.stderr.contains("an environment reference; left as it is: set the variable to \(emu.url.absoluteString) instead"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains(
+                "an environment reference; left as it is: set the variable to \(emu.url.absoluteString) instead"),
+            "\(r.stderr)")
         #expect(r.stdout.contains("dcrImmutableId: \"dcr-"), "the target block is printed instead: \(r.stdout)")
         #expect(try String(contentsOf: p, encoding: .utf8) == text, "the file is untouched")
     }
@@ -189,13 +211,19 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         var lines = ""
-        for i in 0..<30 { lines += #"{"time":"2026-11-23T10:\#(String(format: "%02d", i)):00Z","level":"warn","status":\#(200 + i)}"# + "\n" }
+        for i in 0..<30 {
+            lines +=
+                #"{"time":"2026-11-23T10:\#(String(format: "%02d", i)):00Z","level":"warn","status":\#(200 + i)}"#
+                + "\n"
+        }
         dir.write("in/a.ndjson", lines)
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
 
         // Last year's pipeline fills AppMig_CL through the Data Collector API.
-        let old = dir.write("old.json5", """
+        let old = dir.write(
+            "old.json5",
+            """
             { version: 1, name: "old", source: { files: ["in/*.ndjson"], format: "ndjson" },
               \(Self.fields.replacingOccurrences(of: "TimeGenerated: { from: \"time\", type: \"datetime\" },", with: ""))
               target: { api: "data-collector", logType: "AppMig" } }
@@ -218,11 +246,17 @@ import Testing
         let p = dir.write("new.json5", text)
         let plan = try run(["dcr", p.path, "--from-data-collector"])
         #expect(plan.status == 0, "\(plan.stderr)")
-        #expect(plan.stdout.contains("az rest --method post --url 'https://management.azure.com/subscriptions/<SUBSCRIPTION_ID>/resourceGroups/<RESOURCE_GROUP>/providers/Microsoft.OperationalInsights/workspaces/<WORKSPACE_NAME>/tables/AppMig_CL/migrate?api-version=2021-12-01-preview'"), "\(plan.stdout)")
+        #expect(
+            plan.stdout.contains(
+                "az rest --method post --url 'https://management.azure.com/subscriptions/<SUBSCRIPTION_ID>/resourceGroups/<RESOURCE_GROUP>/providers/Microsoft.OperationalInsights/workspaces/<WORKSPACE_NAME>/tables/AppMig_CL/migrate?api-version=2021-12-01-preview'"
+            ), "\(plan.stdout)")
         #expect(plan.stdout.range(of: #"Status_d\s+real\s+real"#, options: .regularExpression) != nil, "\(plan.stdout)")
 
         // Without the flag, the classic table is not touched.
-        let args = ["--apply", "--subscription", "s", "--resource-group", "g", "--workspace", "w", "--arm-endpoint", emu.url.absoluteString]
+        let args = [
+            "--apply", "--subscription", "s", "--resource-group", "g", "--workspace", "w", "--arm-endpoint",
+            emu.url.absoluteString,
+        ]
         let plain = try run(["dcr", p.path] + args, env: emu.ingestionEnv)
         #expect(plain.status == 2 && plain.stderr.contains("made by the Data Collector API"), "\(plain.stderr)")
 
@@ -230,11 +264,14 @@ import Testing
         #expect(applied.status == 0, "\(applied.stderr)")
         #expect(applied.stderr.contains("POST AppMig_CL/migrate"), "\(applied.stderr)")
         #expect(applied.stderr.contains("(migrated to DCR-based ingestion)"), "\(applied.stderr)")
-        let sent = try run(["run", p.path, "--state-dir", dir.file("s2").path, "--progress", "none"], env: emu.ingestionEnv)
+        let sent = try run(
+            ["run", p.path, "--state-dir", dir.file("s2").path, "--progress", "none"], env: emu.ingestionEnv)
         #expect(sent.status == 0, "\(sent.stderr)")
         let rows = emu.rows("Custom-AppMig")
         #expect(rows.count == 30)
-        #expect(Set(rows.first?.keys.map { $0 } ?? []) == ["TimeGenerated", "Level_s", "Status_d", "When_t"], "\(rows.first ?? [:])")
+        #expect(
+            Set(rows.first?.keys.map { $0 } ?? []) == ["TimeGenerated", "Level_s", "Status_d", "When_t"],
+            "\(rows.first ?? [:])")
         #expect((emu.stats()["undeclaredColumns"] as? [String: Int] ?? [:]).isEmpty)
 
         // Applied again: already migrated, nothing to add.
@@ -245,18 +282,27 @@ import Testing
     @Test func suffixesNeedEveryFieldMappedWithAType() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["x.ndjson"], format: "ndjson" }, fields: { map: { A: "a", B: { from: "b", type: "json" } } },
               target: { api: "logs-ingestion", endpoint: "https://e.invalid", dcrImmutableId: "dcr-00000000000000000000000000000000",
                         stream: "Custom-X", columnSuffixes: "data-collector" } }
             """)
         let r = try run(["validate", p.path])
         #expect(r.status == 2)
-        #expect(r.stderr.contains("target.columnSuffixes: \"data-collector\" needs fields.passthrough: false"), "\(r.stderr)")
-        let q = dir.write("q.json5", try String(contentsOf: p, encoding: .utf8).replacingOccurrences(of: "} } },", with: "} }, passthrough: false },"))
+        #expect(
+            r.stderr.contains("target.columnSuffixes: \"data-collector\" needs fields.passthrough: false"),
+            "\(r.stderr)")
+        let q = dir.write(
+            "q.json5",
+            try String(contentsOf: p, encoding: .utf8).replacingOccurrences(
+                of: "} } },", with: "} }, passthrough: false },"))
         let s = try run(["validate", q.path])
         #expect(s.status == 2)
-        #expect(s.stderr.contains("fields.map.A: with target.columnSuffixes \"data-collector\", give it a type"), "\(s.stderr)")
+        #expect(
+            s.stderr.contains("fields.map.A: with target.columnSuffixes \"data-collector\", give it a type"),
+            "\(s.stderr)")
         #expect(s.stderr.contains("fields.map.B: with target.columnSuffixes"), "\(s.stderr)")
     }
 }

@@ -11,7 +11,10 @@ import Testing
         let dir = root.appendingPathComponent("pipelines")
         return try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".json5") }.sorted()
             .map { dir.appendingPathComponent($0) }
-            .filter { (try? String(contentsOf: $0, encoding: .utf8))?.range(of: #"api:\s*"logs-ingestion""#, options: .regularExpression) != nil }
+            .filter {
+                (try? String(contentsOf: $0, encoding: .utf8))?.range(
+                    of: #"api:\s*"logs-ingestion""#, options: .regularExpression) != nil
+            }
     }
 
     /// An independent ARM client: a token for management.azure.com from the emulator's token
@@ -50,34 +53,47 @@ import Testing
             defer { emu.stop() }
             let name = example.lastPathComponent
 
-            let planned = try run(["dcr", example.path, "--json", "--subscription", "sub-1", "--resource-group", "rg-1", "--workspace", "ws-1", "--location", "westeurope"])
+            let planned = try run([
+                "dcr", example.path, "--json", "--subscription", "sub-1", "--resource-group", "rg-1", "--workspace",
+                "ws-1", "--location", "westeurope",
+            ])
             #expect(planned.status == 0, "\(name): \(planned.stderr)")
             let plan = dir.write("plan.json", planned.stdout)
-            let doc = try #require(try JSONSerialization.jsonObject(with: Data(planned.stdout.utf8)) as? [String: Any], "\(name)")
+            let doc = try #require(
+                try JSONSerialization.jsonObject(with: Data(planned.stdout.utf8)) as? [String: Any], "\(name)")
             let rule = try #require(doc["dataCollectionRule"] as? [String: Any])
-            let stream = try #require(((rule["properties"] as? [String: Any])?["streamDeclarations"] as? [String: Any])?.keys.first)
+            let stream = try #require(
+                ((rule["properties"] as? [String: Any])?["streamDeclarations"] as? [String: Any])?.keys.first)
 
-            let r = try python(Self.armClient, [emu.url.absoluteString, emu.tenant, emu.client, emu.secret, plan.path, "sub-1", "rg-1", "ws-1"])
+            let r = try python(
+                Self.armClient,
+                [emu.url.absoluteString, emu.tenant, emu.client, emu.secret, plan.path, "sub-1", "rg-1", "ws-1"])
             #expect(r.status == 0, "\(name): \(r.stderr)")
-            let answers = r.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let answers = r.stdout.split(separator: "\n").compactMap {
+                try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
             try #require(answers.count == 2, "\(name): \(r.stdout) \(r.stderr)")
             #expect(answers[0]["status"] as? Int == 201, "\(name): table \(answers[0])")
             #expect(answers[1]["status"] as? Int == 201, "\(name): rule \(answers[1])")
-            let props = try #require((answers[1]["body"] as? [String: Any])?["properties"] as? [String: Any], "\(name): \(answers[1])")
+            let props = try #require(
+                (answers[1]["body"] as? [String: Any])?["properties"] as? [String: Any], "\(name): \(answers[1])")
             let immutableId = try #require(props["immutableId"] as? String)
             let endpoint = try #require((props["endpoints"] as? [String: Any])?["logsIngestion"] as? String)
             #expect(endpoint == emu.url.absoluteString)
 
             // The example, pointed at the created rule; its relative paths made absolute.
             var text = try String(contentsOf: example, encoding: .utf8)
-            text = text.replacingOccurrences(of: #"dcrImmutableId:\s*(\[[^\]]*\]|"[^"]*")"#, with: "dcrImmutableId: \"\(immutableId)\"", options: .regularExpression)
+            text = text.replacingOccurrences(
+                of: #"dcrImmutableId:\s*(\[[^\]]*\]|"[^"]*")"#, with: "dcrImmutableId: \"\(immutableId)\"",
+                options: .regularExpression)
             text = text.replacingOccurrences(of: "\"../", with: "\"\(Self.root.path)/")
             text = text.replacingOccurrences(of: "\"dcr/", with: "\"\(Self.root.path)/pipelines/dcr/")
             let p = dir.write(name, text)
             let state = dir.file("state")
             var env = emu.ingestionEnv
             env["LOGSHIP_ENDPOINT"] = endpoint
-            let sent = try run(["run", p.path, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 300)
+            let sent = try run(
+                ["run", p.path, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 300)
             #expect(sent.status == 0, "\(name): \(sent.stderr)")
             let rep = report(state)
             let read = rep["recordsRead"] as? Int ?? -1
@@ -85,7 +101,9 @@ import Testing
             #expect(rep["recordsSent"] as? Int == read && rep["recordsRejected"] as? Int == 0, "\(name): \(rep)")
             let stats = emu.stats()
             #expect((stats["streams"] as? [String: Int])?[stream] == read, "\(name): every record stored (\(stats))")
-            #expect((stats["undeclaredColumns"] as? [String: Int] ?? [:]).isEmpty, "\(name): \(stats["undeclaredColumns"] ?? "")")
+            #expect(
+                (stats["undeclaredColumns"] as? [String: Int] ?? [:]).isEmpty,
+                "\(name): \(stats["undeclaredColumns"] ?? "")")
             #expect(stats["missingTimeGenerated"] as? Int == 0, "\(name)")
         }
     }
@@ -99,7 +117,9 @@ import Testing
         let write = try run(["dcr", li, "--write"])
         #expect(write.status == 2 && write.stderr.contains("--write goes with --apply"), "\(write.stderr)")
         let from = try run(["dcr", li, "--from-data-collector"])
-        #expect(from.status == 2 && from.stderr.contains("set target.columnSuffixes to \"data-collector\""), "\(from.stderr)")
+        #expect(
+            from.status == 2 && from.stderr.contains("set target.columnSuffixes to \"data-collector\""),
+            "\(from.stderr)")
         for r in [apply, write, from] { #expect(r.stdout.isEmpty) }
         let dcPath = Self.root.appendingPathComponent("pipelines/syslog-rfc3164.json5").path
         let dc = try run(["dcr", dcPath, "--json"])
@@ -118,8 +138,13 @@ import Testing
         #expect(r.stdout.contains("Table AppLogs_CL"))
         #expect(r.stdout.range(of: #"RequestId\s+string\s+guid"#, options: .regularExpression) != nil, "\(r.stdout)")
         #expect(r.stdout.range(of: #"TimeGenerated\s+datetime\s+dateTime"#, options: .regularExpression) != nil)
-        #expect(r.stdout.contains("az rest --method put --url 'https://management.azure.com/subscriptions/<SUBSCRIPTION_ID>/resourceGroups/<RESOURCE_GROUP>/providers/Microsoft.OperationalInsights/workspaces/<WORKSPACE_NAME>/tables/AppLogs_CL?api-version=2022-10-01'"))
-        #expect(r.stdout.contains("Microsoft.Insights/dataCollectionRules/logship-app-logs-ingestion?api-version=2023-03-11"))
+        #expect(
+            r.stdout.contains(
+                "az rest --method put --url 'https://management.azure.com/subscriptions/<SUBSCRIPTION_ID>/resourceGroups/<RESOURCE_GROUP>/providers/Microsoft.OperationalInsights/workspaces/<WORKSPACE_NAME>/tables/AppLogs_CL?api-version=2022-10-01'"
+            ))
+        #expect(
+            r.stdout.contains(
+                "Microsoft.Insights/dataCollectionRules/logship-app-logs-ingestion?api-version=2023-03-11"))
     }
 }
 
@@ -130,7 +155,9 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         dir.write("in/a.ndjson", records(0..<500))
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "planned", source: { files: ["in/*.ndjson"], format: "ndjson" },
               fields: { map: { Seq: { from: "seq", type: "long" }, Msg: "msg" }, passthrough: false, recordId: "LogshipId" },
               target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-00000000000000000000000000000000",
@@ -151,7 +178,9 @@ import Testing
         defer { dir.cleanup() }
         let fields = (0..<60).map { "\"f\($0)\":\($0)" }.joined(separator: ",")
         dir.write("in/a.ndjson", "{\"time\":\"2026-11-23T10:00:00Z\",\(fields)}\n")
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "wide", source: { files: ["in/*.ndjson"], format: "ndjson" },
               fields: { map: { TimeGenerated: { from: "time", type: "datetime" } } },
               target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-00000000000000000000000000000000",

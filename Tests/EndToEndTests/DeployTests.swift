@@ -1,7 +1,7 @@
 import Foundation
 import LogshipCore
-import Testing
 import LogshipSupport
+import Testing
 
 /// deploy/: the cron line, the systemd units and the Kubernetes manifests run logship commands
 /// that exist, and what deploy/README.md says about shards is what logship does.
@@ -41,7 +41,11 @@ import LogshipSupport
     static func dig(_ o: Any?, _ path: String) -> Any? {
         var cur = o
         for key in path.split(separator: ".") {
-            if let k = Int(key), let a = cur as? [Any] { cur = k < a.count ? a[k] : nil } else { cur = (cur as? [String: Any])?[String(key)] }
+            if let k = Int(key), let a = cur as? [Any] {
+                cur = k < a.count ? a[k] : nil
+            } else {
+                cur = (cur as? [String: Any])?[String(key)]
+            }
         }
         return cur
     }
@@ -60,16 +64,22 @@ import LogshipSupport
         let args = try #require(container["args"] as? [String])
         #expect(args.first == "run")
         let shard = try #require(args.firstIndex(of: "--shard").map { args[$0 + 1] })
-        #expect(shard == "$(JOB_COMPLETION_INDEX)/\(n)", "--shard must be $(JOB_COMPLETION_INDEX)/N with N = completions (\(n))")
+        #expect(
+            shard == "$(JOB_COMPLETION_INDEX)/\(n)",
+            "--shard must be $(JOB_COMPLETION_INDEX)/N with N = completions (\(n))")
         Self.expectRunFlags(args.joined(separator: " "), "backfill-job.yaml")
 
         // State on a persistent volume.
         let stateDir = try #require(args.firstIndex(of: "--state-dir").map { args[$0 + 1] })
         let mounts = try #require(container["volumeMounts"] as? [[String: Any]])
-        let mount = try #require(mounts.first { stateDir.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") }, "--state-dir is on no volume")
+        let mount = try #require(
+            mounts.first { stateDir.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") },
+            "--state-dir is on no volume")
         let volumes = try #require(Self.dig(job, "spec.template.spec.volumes") as? [[String: Any]])
         let volume = volumes.first { $0["name"] as? String == mount["name"] as? String }
-        #expect(Self.dig(volume, "persistentVolumeClaim.claimName") != nil, "the state volume must be a PersistentVolumeClaim")
+        #expect(
+            Self.dig(volume, "persistentVolumeClaim.claimName") != nil,
+            "the state volume must be a PersistentVolumeClaim")
         #expect(mount["readOnly"] as? Bool != true)
 
         // The workspace id from a Secret; the key as a file mounted from it (checked below).
@@ -85,10 +95,12 @@ import LogshipSupport
         let loaded = PipelineLoader(environment: [:]).load(dir.write("pipeline.json5", pipeline))
         #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description))")
         #expect(!pipeline.contains("sharedKey: \""), "the key is not an environment variable in the pipeline")
-        let keyFile = try #require(loaded.spec.flatMap { spec -> String? in
-            if case .value(let v)? = spec.target.sharedKeyFile { return v } else { return nil }
-        }, "the pipeline reads the key from target.sharedKeyFile")
-        try Self.expectSecretFile(keyFile, pod: try #require(Self.dig(job, "spec.template.spec") as? [String: Any]), "backfill-job.yaml")
+        let keyFile = try #require(
+            loaded.spec.flatMap { spec -> String? in
+                if case .value(let v)? = spec.target.sharedKeyFile { return v } else { return nil }
+            }, "the pipeline reads the key from target.sharedKeyFile")
+        try Self.expectSecretFile(
+            keyFile, pod: try #require(Self.dig(job, "spec.template.spec") as? [String: Any]), "backfill-job.yaml")
     }
 
     /// Secrets reach the pod as files from a Secret volume, never as environment variables, and
@@ -100,17 +112,22 @@ import LogshipSupport
             #expect(!env.contains { $0["name"] as? String == name }, "\(whereFrom): \(name) is an environment variable")
         }
         let mounts = container["volumeMounts"] as? [[String: Any]] ?? []
-        let mount = try #require(mounts.first { path.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") }, "\(whereFrom): \(path) is on no volume")
+        let mount = try #require(
+            mounts.first { path.hasPrefix(($0["mountPath"] as? String ?? "?") + "/") },
+            "\(whereFrom): \(path) is on no volume")
         #expect(mount["readOnly"] as? Bool == true, "\(whereFrom): the secret volume is read-only")
         let volumes = pod["volumes"] as? [[String: Any]] ?? []
         let volume = volumes.first { $0["name"] as? String == mount["name"] as? String }
-        let secret = try #require(dig(volume, "secret") as? [String: Any], "\(whereFrom): \(path) is not on a Secret volume")
+        let secret = try #require(
+            dig(volume, "secret") as? [String: Any], "\(whereFrom): \(path) is not on a Secret volume")
         #expect(secret["defaultMode"] as? Int == 0o400, "\(whereFrom): the key file is for its owner only (0400)")
         let file = String(path.dropFirst((mount["mountPath"] as? String ?? "").count + 1))
         let items = secret["items"] as? [[String: Any]] ?? []
         #expect(items.contains { $0["path"] as? String == file }, "\(whereFrom): the Secret volume has no item \(file)")
-        let grace = try #require(pod["terminationGracePeriodSeconds"] as? Int, "\(whereFrom): no terminationGracePeriodSeconds")
-        #expect(grace > 30, "\(whereFrom): terminationGracePeriodSeconds \(grace) is not above logship's 30 s grace period")
+        let grace = try #require(
+            pod["terminationGracePeriodSeconds"] as? Int, "\(whereFrom): no terminationGracePeriodSeconds")
+        #expect(
+            grace > 30, "\(whereFrom): terminationGracePeriodSeconds \(grace) is not above logship's 30 s grace period")
     }
 
     @Test func nightlyCronJobNeverOverlaps() throws {
@@ -122,17 +139,24 @@ import LogshipSupport
         Self.expectRunFlags(args.joined(separator: " "), "nightly-cronjob.yaml")
         let pod = try #require(Self.dig(cron, "spec.jobTemplate.spec.template.spec") as? [String: Any])
         let env = try #require(Self.dig(pod, "containers.0.env") as? [[String: Any]])
-        let keyFile = try #require(env.first { $0["name"] as? String == "LOGSHIP_SHARED_KEY_FILE" }?["value"] as? String)
+        let keyFile = try #require(
+            env.first { $0["name"] as? String == "LOGSHIP_SHARED_KEY_FILE" }?["value"] as? String)
         try Self.expectSecretFile(keyFile, pod: pod, "nightly-cronjob.yaml")
     }
 
     /// The cron line runs `logship run` with flags it has, and deploy/README.md shows that line.
     @Test func cronLine() throws {
-        let lines = try Self.text("cron/logship.cron").split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        let lines = try Self.text("cron/logship.cron").split(separator: "\n").map(String.init).filter {
+            !$0.hasPrefix("#") && !$0.isEmpty
+        }
         #expect(lines.count == 1)
         let line = try #require(lines.first)
         let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        #expect(fields.count > 6 && fields[..<5].allSatisfy { $0.allSatisfy { $0.isNumber || $0 == "*" || $0 == "/" || $0 == "," || $0 == "-" } })
+        #expect(
+            fields.count > 6
+                && fields[..<5].allSatisfy {
+                    $0.allSatisfy { $0.isNumber || $0 == "*" || $0 == "/" || $0 == "," || $0 == "-" }
+                })
         #expect(!line.contains("%"), "cron turns % into a line break")
         let command = try #require(line.components(separatedBy: "logship run ").dropFirst().first)
         #expect(command.contains("--state-dir /var/lib/logship/"))
@@ -141,7 +165,9 @@ import LogshipSupport
         let readme = try Self.text("README.md")
         let schedule = fields[..<5].joined(separator: " ")
         let shown = line.replacingOccurrences(of: #"^(\S+\s+){6}"#, with: "", options: .regularExpression)
-        #expect(readme.contains("\(schedule) \(shown)"), "deploy/README.md should show the cron line:\n\(schedule) \(shown)")
+        #expect(
+            readme.contains("\(schedule) \(shown)"), "deploy/README.md should show the cron line:\n\(schedule) \(shown)"
+        )
     }
 
     @Test func systemdUnits() throws {
@@ -149,10 +175,14 @@ import LogshipSupport
         let exec = try #require(service.split(separator: "\n").first { $0.hasPrefix("ExecStart=") }.map(String.init))
         #expect(exec.contains("logship run "))
         Self.expectRunFlags(exec, "logship-nightly.service")
-        let state = try #require(service.split(separator: "\n").first { $0.hasPrefix("StateDirectory=") }).dropFirst("StateDirectory=".count)
-        #expect(exec.contains("--state-dir /var/lib/\(state)"), "--state-dir must be the StateDirectory= (/var/lib/\(state))")
+        let state = try #require(service.split(separator: "\n").first { $0.hasPrefix("StateDirectory=") }).dropFirst(
+            "StateDirectory=".count)
+        #expect(
+            exec.contains("--state-dir /var/lib/\(state)"),
+            "--state-dir must be the StateDirectory= (/var/lib/\(state))")
         for setting in [
-            "Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict", "NoNewPrivileges=yes",
+            "Type=oneshot", "DynamicUser=yes", "EnvironmentFile=/etc/logship/logship.env", "ProtectSystem=strict",
+            "NoNewPrivileges=yes",
             // The key as a systemd credential, under the name logship looks for (docs/commands.md "Credentials").
             "LoadCredential=logship-shared-key:/etc/logship/shared-key",
             // Hardening a tool that reads files and sends HTTPS needs no less than.
@@ -166,12 +196,16 @@ import LogshipSupport
         // systemd a key variable there would outrank the credential, so none is set (cron's
         // LOGSHIP_SHARED_KEY_FILE stays a comment).
         let env = try Self.text("systemd/logship.env.example")
-        let assignments = env.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }.map { String($0.prefix { $0 != "=" }) }
+        let assignments = env.split(separator: "\n").filter { !$0.hasPrefix("#") && $0.contains("=") }.map {
+            String($0.prefix { $0 != "=" })
+        }
         #expect(assignments == ["LOGSHIP_WORKSPACE_ID"])
         #expect(env.contains("\n#LOGSHIP_SHARED_KEY_FILE=/etc/logship/shared-key\n"))
         // The credential name in the unit is the one logship reads, and the reference documents it.
         let (doc, credentials) = try Readme.subsection("Credentials")
-        for name in ["logship-shared-key", "logship-client-secret"] { #expect(credentials.contains("`\(name)`"), "\(doc.name) Credentials: \(name)") }
+        for name in ["logship-shared-key", "logship-client-secret"] {
+            #expect(credentials.contains("`\(name)`"), "\(doc.name) Credentials: \(name)")
+        }
     }
 
     /// What the unit does, done by hand: the key only in `$CREDENTIALS_DIRECTORY/logship-shared-key`
@@ -182,7 +216,8 @@ import LogshipSupport
         let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
         defer { emu.stop() }
         let service = try Self.text("systemd/logship-nightly.service")
-        let load = try #require(service.split(separator: "\n").first { $0.hasPrefix("LoadCredential=") }).dropFirst("LoadCredential=".count)
+        let load = try #require(service.split(separator: "\n").first { $0.hasPrefix("LoadCredential=") }).dropFirst(
+            "LoadCredential=".count)
         let name = String(load.prefix { $0 != ":" })
         let credentials = dir.file("credentials")
         let keyFile = dir.write("credentials/\(name)", emu.key + "\n")
@@ -194,7 +229,9 @@ import LogshipSupport
             if parts.count == 2 { env[parts[0]] = parts[0] == "LOGSHIP_WORKSPACE_ID" ? emu.workspace : parts[1] }
         }
         let data = dir.write("in.ndjson", (0..<20).map { "{\"n\":\($0)}" }.joined(separator: "\n") + "\n")
-        let pipeline = dir.write("p.json5", """
+        let pipeline = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "unit", source: { files: ["\(data.path)"], format: "ndjson" },
               target: { logType: "Unit", workspaceId: "${LOGSHIP_WORKSPACE_ID}" } }
             """)
@@ -205,11 +242,13 @@ import LogshipSupport
     }
 
     /// systemd itself reads the units (ExecStart pointed at /bin/true: the binary is not installed).
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "needs systemd-analyze"))
     func systemdAnalyzeVerifies() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let service = try Self.text("systemd/logship-nightly.service").replacingOccurrences(of: "/usr/local/bin/logship", with: "/bin/true")
+        let service = try Self.text("systemd/logship-nightly.service").replacingOccurrences(
+            of: "/usr/local/bin/logship", with: "/bin/true")
         let s = dir.write("logship-nightly.service", service)
         let t = dir.write("logship-nightly.timer", try Self.text("systemd/logship-nightly.timer"))
         let r = try run(["verify", s.path, t.path], executable: "/usr/bin/systemd-analyze")
@@ -223,11 +262,14 @@ import LogshipSupport
         let snippet = try #require(Readme.fencedBlocks(readme).first { $0.info == "python" }).lines
         let function = snippet.prefix { !$0.hasPrefix("print(") }.joined(separator: "\n")
         let paths = [
-            "../../archive/nginx/web-01/access.log-20261121.gz", "in/f0.ndjson", "in/f17.ndjson", "../samples/nginx/access.log.2.gz",
+            "../../archive/nginx/web-01/access.log-20261121.gz", "in/f0.ndjson", "in/f17.ndjson",
+            "../samples/nginx/access.log.2.gz",
             "a", "", "données/été.csv", "deep/er/path/with spaces.log",
         ]
         let counts = [1, 2, 3, 7, 64]
-        let r = try python(function + "\nimport sys\nfor p in sys.argv[2:]:\n    print(' '.join(str(shard(p, int(n))) for n in sys.argv[1].split(',')))",
+        let r = try python(
+            function
+                + "\nimport sys\nfor p in sys.argv[2:]:\n    print(' '.join(str(shard(p, int(n))) for n in sys.argv[1].split(',')))",
             [counts.map(String.init).joined(separator: ",")] + paths)
         #expect(r.status == 0, "\(r.stderr)")
         let rows = r.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Int($0) } }
@@ -250,7 +292,9 @@ import LogshipSupport
                 if helps[command] == nil { helps[command] = try run([command, "--help"]).stdout }
                 for f in flags(in: ns.substring(with: m.range(at: 2))) {
                     checked += 1
-                    #expect(helps[command]!.contains("  \(f)"), "deploy/README.md: logship \(command) has no \(f) (\(snippet))")
+                    #expect(
+                        helps[command]!.contains("  \(f)"),
+                        "deploy/README.md: logship \(command) has no \(f) (\(snippet))")
                 }
             }
         }

@@ -37,11 +37,15 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
         let rows = try #require(o["rows"] as? [String: [Any]])
-        return (Dictionary(uniqueKeysWithValues: rows.map { (Int($0.key)!, $0.value) }), try #require(o["host"] as? String))
+        return (
+            Dictionary(uniqueKeysWithValues: rows.map { (Int($0.key)!, $0.value) }), try #require(o["host"] as? String)
+        )
     }
 
     func pipeline(_ dir: TempDir, map: String, logType: String = "Web") -> URL {
-        dir.write("web.json5", """
+        dir.write(
+            "web.json5",
+            """
             { version: 1,
               source: { files: ["servers/*/access.log"], format: "ndjson" },
               fields: { map: { \(map) } },
@@ -65,7 +69,11 @@ import Testing
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         let p = pipeline(dir, map: Self.derivedMap)
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path,
+                "--progress", "none",
+            ], env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         var seen: [Int: Int] = [:]
         for row in emu.rows("Web_CL") {
@@ -91,7 +99,9 @@ import Testing
         defer { emu.stop() }
         let state = dir.file("state")
         let p = pipeline(dir, map: #"Version: { value: "one" }"#)
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         // Three chunks of 100 acknowledged (the emulator holds the fourth), then killed: web-01
         // is delivered in part.
         let rotation = RotationTests()
@@ -121,7 +131,9 @@ import Testing
         #expect(Set(stored.keys) == Set(want.rows.keys), "nothing lost")
         // The first 300 records of web-01 (in file order) went out with the old mapping, the
         // rest with the new one, derived columns included.
-        let firstFile = want.rows.filter { ($0.value[0] as? String) == "web-01" }.sorted { ($0.value[2] as! Int) < ($1.value[2] as! Int) }
+        let firstFile = want.rows.filter { ($0.value[0] as? String) == "web-01" }.sorted {
+            ($0.value[2] as! Int) < ($1.value[2] as! Int)
+        }
         let old = Set(firstFile.prefix(300).map(\.key))
         for (seq, row) in stored {
             if old.contains(seq) {
@@ -169,7 +181,9 @@ import Testing
         defer { emu.stop() }
         let state = dir.file("state")
         let p = pipeline(dir, map: #"Version: { value: "one" }"#)
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         #expect(try run(args, env: emu.env).status == 0)
         var text = try String(contentsOf: p, encoding: .utf8)
         text = text.replacingOccurrences(of: #"format: "ndjson""#, with: #"format: "lines", lines: { pattern: "raw" }"#)

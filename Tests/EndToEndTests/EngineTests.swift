@@ -23,7 +23,8 @@ enum API: String, CaseIterable, Sendable, CustomTestStringConvertible {
         switch self {
         case .dataCollector: return "target: { logType: \"\(name)\" }"
         case .logsIngestion:
-            return "target: { api: \"logs-ingestion\", endpoint: \"http://127.0.0.1:9\", dcrImmutableId: \"dcr-engine\", stream: \"Custom-\(name)\" }"
+            return
+                "target: { api: \"logs-ingestion\", endpoint: \"http://127.0.0.1:9\", dcrImmutableId: \"dcr-engine\", stream: \"Custom-\(name)\" }"
         }
     }
 
@@ -41,10 +42,13 @@ enum API: String, CaseIterable, Sendable, CustomTestStringConvertible {
 }
 
 func pipeline(
-    _ dir: TempDir, files: [String], maxBody: Int = 20_000, extra: String = "", logType: String = "Engine", name: String = "p.json5",
+    _ dir: TempDir, files: [String], maxBody: Int = 20_000, extra: String = "", logType: String = "Engine",
+    name: String = "p.json5",
     api: API = .dataCollector
 ) -> URL {
-    dir.write(name, """
+    dir.write(
+        name,
+        """
         { version: 1, name: "engine",
           source: { files: [\(files.map { "\"\($0)\"" }.joined(separator: ", "))], format: "ndjson" },
           limits: { maxBodyBytes: \(maxBody) },
@@ -72,7 +76,8 @@ func report(_ state: URL) -> [String: Any] {
     @Test(arguments: API.allCases) func injectedFaultsStillDeliverEveryRecordExactlyOnce(api: API) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let faults = api == .dataCollector
+        let faults =
+            api == .dataCollector
             ? ["--fail-rate", "0.3", "--fail-codes", "429,500,503", "--retry-after", "1", "--seed", "7"]
             : ["--fail-rate", "0.2", "--fail-codes", "429,503", "--retry-after", "1", "--seed", "7"]
         let emu = try EmulatorProcess(faults, dataDir: dir.file("emu"))
@@ -81,7 +86,9 @@ func report(_ state: URL) -> [String: Any] {
         dir.write("in/b.ndjson", records(10_000..<15_000))
         let p = pipeline(dir, files: ["in/*.ndjson"], api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: api.env(emu), timeout: 300)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: api.env(emu), timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
         let counts = seqCounts(emu, api)
         #expect(counts.count == 15_000)
@@ -103,7 +110,9 @@ func report(_ state: URL) -> [String: Any] {
         dir.write("in/a.ndjson", records(0..<20_000))
         let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: api.env(emu), timeout: 300)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: api.env(emu), timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
         let counts = seqCounts(emu, api)
         #expect(counts.count == 20_000, "every record at least once")
@@ -111,7 +120,9 @@ func report(_ state: URL) -> [String: Any] {
         let rep = report(state)
         #expect(emu.int("ackLost") > 0)
         #expect(rep["chunksPossiblyDuplicated"] as? Int == emu.int("ackLost"))
-        #expect(rep["recordsPossiblyDuplicated"] as? Int == extra, "duplicates come only from lost answers, and all are counted")
+        #expect(
+            rep["recordsPossiblyDuplicated"] as? Int == extra,
+            "duplicates come only from lost answers, and all are counted")
         #expect(r.stderr.contains("may hold them twice"))
     }
 
@@ -124,7 +135,9 @@ func report(_ state: URL) -> [String: Any] {
         dir.write("in/b.ndjson", records(3000..<5000))
         let p = pipeline(dir, files: ["in/*.ndjson"], api: api)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         #expect(try run(args, env: api.env(emu)).status == 0)
         let requests = emu.int("requests")
         let again = try run(args, env: api.env(emu))
@@ -151,7 +164,9 @@ func report(_ state: URL) -> [String: Any] {
         let f = dir.write("in/app.ndjson", records(0..<2000))
         let p = pipeline(dir, files: ["in/app.ndjson"], api: api)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         #expect(try run(args, env: api.env(emu)).status == 0)
         let h = try FileHandle(forWritingTo: f)
         try h.seekToEnd()
@@ -172,17 +187,23 @@ func report(_ state: URL) -> [String: Any] {
         dir.write("in/a.ndjson", records(0..<500))
         let state = dir.file("state")
         let p1 = pipeline(dir, files: ["in/a.ndjson"], maxBody: 20_000)
-        #expect(try run(["run", p1.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env).status == 0)
+        #expect(
+            try run(["run", p1.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env)
+                .status == 0)
         let p2 = pipeline(dir, files: ["in/a.ndjson"], maxBody: 30_000)
-        let refused = try run(["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env)
+        let refused = try run(
+            ["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.env)
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("--restart"))
-        let restarted = try run(["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--restart"], env: emu.env)
+        let restarted = try run(
+            ["run", p2.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--restart"], env: emu.env
+        )
         #expect(restarted.status == 0)
         #expect(seqCounts(emu).values.allSatisfy { $0 == 2 }, "--restart sends everything again")
         // The same state, now towards the Logs Ingestion API: another table, another spec.
         let p3 = pipeline(dir, files: ["in/a.ndjson"], maxBody: 30_000, api: .logsIngestion)
-        let moved = try run(["run", p3.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.ingestionEnv)
+        let moved = try run(
+            ["run", p3.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: emu.ingestionEnv)
         #expect(moved.status == 2, "\(moved.stderr)")
         #expect(moved.stderr.contains("--restart"))
     }
@@ -205,9 +226,13 @@ func report(_ state: URL) -> [String: Any] {
         #expect(r.status == 0, "\(r.stderr)")
         #expect(seqCounts(emu, api).values.allSatisfy { $0 == 1 })
         let text = try String(contentsOf: state.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
-        for line in text.split(separator: "\n") { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)") }
+        for line in text.split(separator: "\n") {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)")
+        }
         if api == .logsIngestion {
-            #expect(text.contains("logs-ingestion 127.0.0.1 dcr-engine Custom-Engine"), "the destination names the endpoint host, DCR and stream")
+            #expect(
+                text.contains("logs-ingestion 127.0.0.1 dcr-engine Custom-Engine"),
+                "the destination names the endpoint host, DCR and stream")
         }
     }
 
@@ -218,12 +243,15 @@ func report(_ state: URL) -> [String: Any] {
         let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
         let refusing = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu1"))
-        let r = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path], env: api.env(refusing))
+        let r = try run(
+            ["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path],
+            env: api.env(refusing))
         refusing.stop()
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("dead-lettered"))
         let requests = api.dataRequests(refusing)
-        let letters = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)
+        let letters = try FileManager.default.contentsOfDirectory(
+            atPath: state.appendingPathComponent("deadletter").path)
         // A 400 is never retried as it is: each refused body is halved to isolate the refused
         // records, within a bound per chunk even when the service refuses everything.
         let metas = letters.filter { $0.hasSuffix(".meta.json") }
@@ -231,7 +259,9 @@ func report(_ state: URL) -> [String: Any] {
         let chunks = Set(metas.map { String($0.prefix(while: { $0 != "-" && $0 != "." })) }).count
         #expect(requests <= chunks * 100, "\(requests) requests for \(chunks) chunk(s)")
         let dead = try metas.reduce(0) { n, m in
-            let o = try JSONSerialization.jsonObject(with: Data(contentsOf: state.appendingPathComponent("deadletter/\(m)"))) as? [String: Any]
+            let o =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: state.appendingPathComponent("deadletter/\(m)"))) as? [String: Any]
             return n + (o?["records"] as? Int ?? 0)
         }
         #expect(dead == 1000, "every record is in a letter")
@@ -248,12 +278,18 @@ func report(_ state: URL) -> [String: Any] {
         // The same workspace (or tenant and application), now accepting.
         let accepting = try EmulatorProcess(dataDir: dir.file("emu2"), identity: refusing)
         defer { accepting.stop() }
-        let replay = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: api.env(accepting))
+        let replay = try run(
+            ["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path],
+            env: api.env(accepting))
         #expect(replay.status == 0, "\(replay.stderr)")
         let counts = seqCounts(accepting, api)
         #expect(counts.count == 1000 && counts.values.allSatisfy { $0 == 1 })
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)) ?? []).isEmpty)
-        let again = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: api.env(accepting))
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path))
+                ?? []).isEmpty)
+        let again = try run(
+            ["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path],
+            env: api.env(accepting))
         #expect(again.status == 0)
         #expect(again.stderr.contains("no dead letters"))
         let after = try run(["status", p.path, "--state-dir", state.path, "--json"])
@@ -272,26 +308,37 @@ func report(_ state: URL) -> [String: Any] {
         let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
         let refusing = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu1"))
-        let first = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path], env: api.env(refusing))
+        let first = try run(
+            ["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path],
+            env: api.env(refusing))
         refusing.stop()
         #expect(first.status == 1, "\(first.stderr)")
-        let letters = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)
+        let letters = try FileManager.default.contentsOfDirectory(
+            atPath: state.appendingPathComponent("deadletter").path)
         let metas = letters.filter { $0.hasSuffix(".meta.json") }.count
         #expect(metas > 0)
 
         let accepting = try EmulatorProcess(dataDir: dir.file("emu2"), identity: refusing)
         defer { accepting.stop() }
-        let again = try run(["run", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path, "--restart"], env: api.env(accepting))
+        let again = try run(
+            ["run", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path, "--restart"],
+            env: api.env(accepting))
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stderr.contains("moved \(metas) dead letter(s) of earlier runs to"), "\(again.stderr)")
         let entries = try FileManager.default.contentsOfDirectory(atPath: state.path)
         let aside = try #require(entries.first { $0.hasPrefix("deadletter.before-restart-") })
-        #expect(try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent(aside).path).count == letters.count)
-        let replay = try run(["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path], env: api.env(accepting))
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent(aside).path).count
+                == letters.count)
+        let replay = try run(
+            ["replay", p.path, "--endpoint", accepting.url.absoluteString, "--state-dir", state.path],
+            env: api.env(accepting))
         #expect(replay.status == 0)
         #expect(replay.stderr.contains("no dead letters"), "\(replay.stderr)")
         let counts = seqCounts(accepting, api)
-        #expect(counts.count == 1000 && counts.values.allSatisfy { $0 == 1 }, "each record once, not again from the letters")
+        #expect(
+            counts.count == 1000 && counts.values.allSatisfy { $0 == 1 }, "each record once, not again from the letters"
+        )
     }
 
     /// The Data Collector says "too large" with 404 above its limit, the Logs Ingestion API with
@@ -305,7 +352,9 @@ func report(_ state: URL) -> [String: Any] {
         dir.write("in/a.ndjson", records(0..<20_000, size: 200))
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: api == .dataCollector ? 4_000_000 : 1_000_000, api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: api.env(emu), timeout: 300)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: api.env(emu),
+            timeout: 300)
         #expect(r.status == 0, "\(r.stderr)")
         let counts = seqCounts(emu, api)
         #expect(counts.count == 20_000 && counts.values.allSatisfy { $0 == 1 })
@@ -313,7 +362,10 @@ func report(_ state: URL) -> [String: Any] {
         if api == .logsIngestion { #expect((emu.stats()["byStatus"] as? [String: Int])?["413"] ?? 0 > 0) }
         // Resuming after splits sends nothing again.
         let requests = emu.int("requests")
-        #expect(try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: api.env(emu)).status == 0)
+        #expect(
+            try run(
+                ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path], env: api.env(emu)
+            ).status == 0)
         #expect(emu.int("requests") == requests)
     }
 
@@ -325,7 +377,9 @@ func report(_ state: URL) -> [String: Any] {
         dir.write("in/a.ndjson", records(0..<8000))
         let p = pipeline(dir, files: ["in/a.ndjson"], api: api)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         // At most 8 requests get through until the interrupt; it comes once one was acknowledged.
         try Data("8".utf8).write(to: emu.gate)
         let proc = try Spawned(args, env: api.env(emu))
@@ -343,7 +397,8 @@ func report(_ state: URL) -> [String: Any] {
         #expect(r.status == 0)
         let counts = seqCounts(emu, api)
         #expect(counts.count == 8000)
-        #expect(counts.values.allSatisfy { $0 == 1 }, "requests in flight at the interrupt were recorded: nothing repeats")
+        #expect(
+            counts.values.allSatisfy { $0 == 1 }, "requests in flight at the interrupt were recorded: nothing repeats")
     }
 
     /// SIGKILL at random moments, resume each time: every record arrives, and the only
@@ -359,10 +414,14 @@ func report(_ state: URL) -> [String: Any] {
         // maxRecordsPerChunk bounds what one chunk in flight can duplicate.
         let p = pipeline(dir, files: ["in/*.ndjson"], maxBody: 200_000, api: api)
         let text = try String(contentsOf: p, encoding: .utf8)
-            .replacingOccurrences(of: "limits: { maxBodyBytes: 200000 }", with: "limits: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 }")
+            .replacingOccurrences(
+                of: "limits: { maxBodyBytes: 200000 }",
+                with: "limits: { maxBodyBytes: 200000, maxRecordsPerChunk: 1000 }")
         try Data(text.utf8).write(to: p)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         var kills = 0
         var rng = SystemRandomNumberGenerator()
         for _ in 0..<40 where kills < 20 {
@@ -395,7 +454,11 @@ func report(_ state: URL) -> [String: Any] {
         let p = pipeline(dir, files: ["in/*.ndjson"])
         var perShard: [Int] = []
         for k in 0..<3 {
-            let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--shard", "\(k)/3", "--state-dir", dir.file("state").path], env: emu.env)
+            let r = try run(
+                [
+                    "run", p.path, "--endpoint", emu.url.absoluteString, "--shard", "\(k)/3", "--state-dir",
+                    dir.file("state").path,
+                ], env: emu.env)
             #expect(r.status == 0, "\(r.stderr)")
             perShard.append(report(dir.file("state/shard-\(k)-of-3"))["filesMatched"] as? Int ?? 0)
         }
@@ -412,7 +475,11 @@ func report(_ state: URL) -> [String: Any] {
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<500))
         let p = pipeline(dir, files: ["in/a.ndjson"])
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--dry-run", "--keep-bodies", "--state-dir", dir.file("state").path], env: emu.env)
+        let r = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--dry-run", "--keep-bodies", "--state-dir",
+                dir.file("state").path,
+            ], env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("would send 500 records"))
         #expect((emu.stats()["requests"] as? Int ?? 0) == 0)

@@ -23,7 +23,9 @@ import Testing
     static let logsIngestion = all.filter { isLogsIngestion($0) }
 
     @Test func theIssuesExamplesAreThere() {
-        for name in ["quickstart", "nginx-access", "orders-csv", "services-ndjson", "syslog-rfc3164", "syslog-rfc5424", "replay"] {
+        for name in [
+            "quickstart", "nginx-access", "orders-csv", "services-ndjson", "syslog-rfc3164", "syslog-rfc5424", "replay",
+        ] {
             #expect(Self.all.contains("\(name).json5"), "pipelines/\(name).json5 is missing")
         }
         #expect(Self.all.count >= 7)
@@ -39,7 +41,8 @@ import Testing
         let text = try String(contentsOf: Self.folder.appendingPathComponent(name), encoding: .utf8)
         for key in ["workspaceId", "sharedKey", "clientSecret"] {
             for value in matches("\\b\(key)\\s*:\\s*\"([^\"]*)\"", in: text) {
-                #expect(value.hasPrefix("${") && value.hasSuffix("}"), "\(name): target.\(key) must be a ${VAR} reference")
+                #expect(
+                    value.hasPrefix("${") && value.hasSuffix("}"), "\(name): target.\(key) must be a ${VAR} reference")
             }
         }
     }
@@ -65,7 +68,9 @@ import Testing
         let then = try warnings(samplesClock)
         let later = try warnings(yearAhead)
         func kinds(_ w: [[String: Any]]) -> [String] { w.map { "\($0["kind"] ?? "")|\($0["message"] ?? "")" } }
-        func others(_ w: [[String: Any]]) -> [String] { kinds(w.filter { $0["kind"] as? String != "old-time-generated" }) }
+        func others(_ w: [[String: Any]]) -> [String] {
+            kinds(w.filter { $0["kind"] as? String != "old-time-generated" })
+        }
         #expect(others(later) == others(then), "\(name): only the age warning may differ")
         let spec = try #require(PipelineLoader(environment: [:]).load(URL(fileURLWithPath: path)).spec)
         if spec.target.timeGeneratedField != nil || spec.target.api == .logsIngestion {
@@ -119,10 +124,13 @@ import Testing
             }
             #expect(r.status == 0, "\(name): \(r.stderr)")
             let expected = try Self.countRecords(pipeline)
-            #expect(report(state.appendingPathComponent("local"))["recordsSent"] as? Int == expected, "\(name): \(r.stderr)")
+            #expect(
+                report(state.appendingPathComponent("local"))["recordsSent"] as? Int == expected, "\(name): \(r.stderr)"
+            )
         }
         if !unavailable.isEmpty {
-            try Test.cancel("the Logs Ingestion target is not in this build yet; not run: \(unavailable.joined(separator: ", "))")
+            try Test.cancel(
+                "the Logs Ingestion target is not in this build yet; not run: \(unavailable.joined(separator: ", "))")
         }
     }
 
@@ -249,7 +257,9 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         let out = dir.file("samples")
-        let gen = try run(["python3", Binary.packageRoot.appendingPathComponent("samples/make_samples.py").path, "--out", out.path], executable: "/usr/bin/env")
+        let gen = try run(
+            ["python3", Binary.packageRoot.appendingPathComponent("samples/make_samples.py").path, "--out", out.path],
+            executable: "/usr/bin/env")
         #expect(gen.status == 0, "\(gen.stderr)")
         let r = try python(
             """

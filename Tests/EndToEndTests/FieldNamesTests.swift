@@ -19,15 +19,23 @@ func ordinal(ofRecordId id: String) -> Int? {
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         let n = 300
-        dir.write("in.ndjson", (0..<n).map { #"{"seq":\#($0),"my field":\#($0),"my_field":\#($0 + 1000),"a.b":\#($0 + 2000),"a_b":\#($0 + 3000)}"# }.joined(separator: "\n") + "\n")
-        let p = dir.write("p.json5", """
+        dir.write(
+            "in.ndjson",
+            (0..<n).map {
+                #"{"seq":\#($0),"my field":\#($0),"my_field":\#($0 + 1000),"a.b":\#($0 + 2000),"a_b":\#($0 + 3000)}"#
+            }.joined(separator: "\n") + "\n")
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "names", source: { files: ["in.ndjson"], format: "ndjson" },
               fields: { passthrough: true, recordId: "LogshipId" },
               limits: { maxBodyBytes: 5000 },
               target: { logType: "Names", workspaceId: "${LOGSHIP_WORKSPACE_ID}", sharedKey: "${LOGSHIP_SHARED_KEY}" } }
             """)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
 
         let rows = emu.rows("Names_CL")
@@ -80,14 +88,18 @@ func ordinal(ofRecordId id: String) -> Int? {
             lines.append("{" + parts.joined(separator: ",") + "}")
         }
         dir.write("in.ndjson", lines.joined(separator: "\n") + "\n")
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "pack", source: { files: ["in.ndjson"], format: "ndjson" },
               fields: { passthrough: true, recordId: "LogshipId" },
               limits: { maxFields: 50, tooManyFields: "pack", maxBodyBytes: 500000 },
               target: { logType: "Packed", workspaceId: "${LOGSHIP_WORKSPACE_ID}", sharedKey: "${LOGSHIP_SHARED_KEY}" } }
             """)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
 
         let rows = emu.rows("Packed_CL")

@@ -64,9 +64,11 @@ import Testing
         let w = try run(["init", "--from", sample.path, "--target", "data-collector", "-o", file.path])
         #expect(w.status == 0, "\(w.stderr)")
         let text = try String(contentsOf: file, encoding: .utf8)
-        for line in ["time: { from: \"time\", type: \"datetime\" }", "requestId: { from: \"requestId\", type: \"guid\" }",
-                     "cached: { from: \"cached\", type: \"bool\" }", "client: { from: \"client\", type: \"json\" }",
-                     "level: \"level\"", "timeGeneratedField: \"time\""] {
+        for line in [
+            "time: { from: \"time\", type: \"datetime\" }", "requestId: { from: \"requestId\", type: \"guid\" }",
+            "cached: { from: \"cached\", type: \"bool\" }", "client: { from: \"client\", type: \"json\" }",
+            "level: \"level\"", "timeGeneratedField: \"time\"",
+        ] {
             #expect(text.contains(line), "init --from: no \(line) in\n\(text)")
         }
         #expect(try run(["validate", file.path]).status == 0)
@@ -79,9 +81,15 @@ import Testing
         let li = try run(["init", "--from", sample.path])
         #expect(li.stdout.contains("TimeGenerated: { from: \"time\", type: \"datetime\" }"))
         // A CSV sample: its header names the columns.
-        let csv = try run(["init", "--from", Binary.packageRoot.appendingPathComponent("samples/orders/orders-2026-11-21.csv").path])
-        #expect(csv.status == 0 && csv.stdout.contains("format: \"csv\"") && csv.stdout.contains("order_id: \"order_id\""), "\(csv.stdout)\(csv.stderr)")
+        let csv = try run([
+            "init", "--from", Binary.packageRoot.appendingPathComponent("samples/orders/orders-2026-11-21.csv").path,
+        ])
+        #expect(
+            csv.status == 0 && csv.stdout.contains("format: \"csv\"") && csv.stdout.contains("order_id: \"order_id\""),
+            "\(csv.stdout)\(csv.stderr)")
         // A name that says nothing of the format needs --format.
-        #expect(try run(["init", "--from", Binary.packageRoot.appendingPathComponent("samples/syslog/messages").path]).status == 2)
+        #expect(
+            try run(["init", "--from", Binary.packageRoot.appendingPathComponent("samples/syslog/messages").path])
+                .status == 2)
     }
 }

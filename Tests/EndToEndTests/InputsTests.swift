@@ -54,7 +54,9 @@ import Testing
     }
 
     func jsonPipeline(_ dir: TempDir, maxBody: Int = 20_000, extra: String = "") -> URL {
-        dir.write("p.json5", """
+        dir.write(
+            "p.json5",
+            """
             { version: 1, name: "inputs",
               source: { files: ["in/*.json"], format: "json" },
               limits: { maxBodyBytes: \(maxBody) },
@@ -76,7 +78,11 @@ import Testing
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         let state = dir.file("state")
-        let r = try run(["run", jsonPipeline(dir).path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            [
+                "run", jsonPipeline(dir).path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path,
+                "--progress", "none",
+            ], env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         let rows = emu.rows("Engine_CL")
         var stored: [Int: String] = [:]
@@ -102,7 +108,8 @@ import Testing
         defer { dir.cleanup() }
         let input = dir.file("in")
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        let w = try python(#"""
+        let w = try python(
+            #"""
             import json, sys
             recs = [{"seq": i, "msg": "record \"%d\" [x]" % i, "pad": "p" * (i % 50)} for i in range(6000)]
             open(sys.argv[1] + "/big.json", "w").write(json.dumps(recs, indent=2 if len(sys.argv) > 2 else None))
@@ -112,7 +119,10 @@ import Testing
         let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         let state = dir.file("state")
-        let args = ["run", jsonPipeline(dir).path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", jsonPipeline(dir).path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path,
+            "--progress", "none",
+        ]
         let rotation = RotationTests()
         try rotation.killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state, gate: emu)
@@ -125,7 +135,9 @@ import Testing
         // Only chunks in flight at a kill may be stored twice (at most concurrency per kill).
         let twice = counts.values.filter { $0 > 1 }.count
         #expect(twice <= 2 * 4 * 1000, "\(twice)")
-        #expect((report(state)["recordsAlreadyDelivered"] as? Int ?? 0) > 0, "the resumed run skipped what was acknowledged")
+        #expect(
+            (report(state)["recordsAlreadyDelivered"] as? Int ?? 0) > 0, "the resumed run skipped what was acknowledged"
+        )
     }
 
     /// CSV with null tokens and a filter: what is stored is what Python's csv module reads,
@@ -135,7 +147,8 @@ import Testing
         defer { dir.cleanup() }
         let input = dir.file("in")
         try FileManager.default.createDirectory(at: input, withIntermediateDirectories: true)
-        let w = try python(#"""
+        let w = try python(
+            #"""
             import csv, random, sys
             rng = random.Random(6)
             with open(sys.argv[1] + "/orders.csv", "w", newline="") as f:
@@ -148,7 +161,9 @@ import Testing
                     f.write(f"{i},{status},{level},{amount},{note}\n")
             """#, [input.path])
         #expect(w.status == 0, "\(w.stderr)")
-        let p = dir.write("p.json5", #"""
+        let p = dir.write(
+            "p.json5",
+            #"""
             { version: 1, name: "nulls",
               source: { files: ["in/*.csv"], format: "csv", nullValues: ["NULL", "\\N", ""] },
               fields: {
@@ -164,10 +179,13 @@ import Testing
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         // Python: csv.reader with quoting noted per field (a field is quoted when its raw text starts with a quote).
-        let py = try python(#"""
+        let py = try python(
+            #"""
             import csv, json, sys
             raw = open(sys.argv[1] + "/orders.csv", newline="").read().split("\n")[1:]
             rows = []
@@ -218,6 +236,7 @@ import Testing
         let status = try run(["status", p.path, "--state-dir", state.path])
         #expect(status.stdout.contains("filtered: \(2000 - expected.count) record(s)"), "\(status.stdout)")
         let preview = try run(["preview", p.path])
-        #expect(preview.stdout.contains("fields.where: \(expected.count) of 2000 record(s) read pass"), "\(preview.stdout)")
+        #expect(
+            preview.stdout.contains("fields.where: \(expected.count) of 2000 record(s) read pass"), "\(preview.stdout)")
     }
 }

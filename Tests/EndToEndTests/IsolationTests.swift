@@ -10,7 +10,9 @@ private func recordsWithBad(_ range: Range<Int>, bad: Set<Int>) -> String {
 
 private func letters(_ state: URL) -> [(name: String, meta: [String: Any], body: String)] {
     let dir = state.appendingPathComponent("deadletter")
-    let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter { $0.hasSuffix(".meta.json") }.sorted()
+    let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir.path)) ?? []).filter {
+        $0.hasSuffix(".meta.json")
+    }.sorted()
     return names.compactMap { n in
         let base = String(n.dropLast(".meta.json".count))
         guard let m = try? Data(contentsOf: dir.appendingPathComponent(n)),
@@ -28,11 +30,14 @@ private func letters(_ state: URL) -> [(name: String, meta: [String: Any], body:
 
     /// One chunk of 10,000 records (maxBodyBytes large enough), `bad` of them refused by the
     /// emulator's own reading of the values; returns the emulator's data requests.
-    private func runOneChunk(api: API, bad: Set<Int>, dir: TempDir, emu: EmulatorProcess) throws -> (ProcessResult, URL) {
+    private func runOneChunk(api: API, bad: Set<Int>, dir: TempDir, emu: EmulatorProcess) throws -> (ProcessResult, URL)
+    {
         dir.write("in/a.ndjson", recordsWithBad(0..<Self.total, bad: bad))
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 1_000_000, api: api)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: api.env(emu))
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: api.env(emu))
         return (r, state)
     }
 
@@ -93,13 +98,16 @@ private func letters(_ state: URL) -> [(name: String, meta: [String: Any], body:
         let dir = TempDir()
         defer { dir.cleanup() }
         // Slow answers, so the kill lands part-way through the halving.
-        let emu = try EmulatorProcess(["--refuse-records-matching", "BAD-RECORD", "--latency-ms", "300"], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(
+            ["--refuse-records-matching", "BAD-RECORD", "--latency-ms", "300"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         let bad: Set<Int> = [9999]
         dir.write("in/a.ndjson", recordsWithBad(0..<Self.total, bad: bad))
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 1_000_000)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let proc = try Spawned(args, env: emu.env)
         // Until two parts are acknowledged in the manifest (bounded: 60 s).
         let manifest = state.appendingPathComponent("manifest.jsonl")
@@ -116,7 +124,8 @@ private func letters(_ state: URL) -> [(name: String, meta: [String: Any], body:
         // record's position in the chunk is its seq).
         var ackedBefore = Set<Int>()
         for line in ((try? String(contentsOf: manifest, encoding: .utf8)) ?? "").split(separator: "\n") {
-            guard let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], e["t"] as? String == "ack",
+            guard let e = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                e["t"] as? String == "ack",
                 let part = e["part"] as? [Int], part.count == 2
             else { continue }
             ackedBefore.formUnion(part[0]..<part[1])
@@ -146,7 +155,11 @@ private func letters(_ state: URL) -> [(name: String, meta: [String: Any], body:
         // The first service refuses every request without looking at the data: one 1,000-record body is
         // halved a bounded number of times, and the rest stays in letters.
         let refusing = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu1"))
-        let r = try run(["run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: refusing.env)
+        let r = try run(
+            [
+                "run", p.path, "--endpoint", refusing.url.absoluteString, "--state-dir", state.path, "--progress",
+                "none",
+            ], env: refusing.env)
         refusing.stop()
         #expect(r.status == 1, "\(r.stderr)")
         let before = letters(state)
@@ -154,20 +167,27 @@ private func letters(_ state: URL) -> [(name: String, meta: [String: Any], body:
         #expect(before.reduce(0) { $0 + ($1.meta["records"] as? Int ?? 0) } == n)
         #expect(API.dataCollector.dataRequests(refusing) <= 100, "far fewer than two per record")
         // The same workspace, now refusing only the bad record.
-        let judging = try EmulatorProcess(["--refuse-records-matching", "BAD-RECORD"], dataDir: dir.file("emu2"), identity: refusing)
+        let judging = try EmulatorProcess(
+            ["--refuse-records-matching", "BAD-RECORD"], dataDir: dir.file("emu2"), identity: refusing)
         defer { judging.stop() }
-        let replay = try run(["replay", p.path, "--endpoint", judging.url.absoluteString, "--state-dir", state.path], env: judging.env)
+        let replay = try run(
+            ["replay", p.path, "--endpoint", judging.url.absoluteString, "--state-dir", state.path], env: judging.env)
         #expect(replay.status == 1, "\(replay.stderr)")
         let counts = seqCounts(judging)
         #expect(Set(counts.keys) == Set(0..<n).subtracting([500]))
         #expect(counts.values.allSatisfy { $0 == 1 })
         let after = letters(state)
-        #expect(after.count == 1 && after.first?.meta["records"] as? Int == 1 && after.first?.body.contains("\"seq\":500,") == true)
+        #expect(
+            after.count == 1 && after.first?.meta["records"] as? Int == 1
+                && after.first?.body.contains("\"seq\":500,") == true)
         // A second replay sends only that record, and the state says what is left.
         let requests = API.dataCollector.dataRequests(judging)
-        let again = try run(["replay", p.path, "--endpoint", judging.url.absoluteString, "--state-dir", state.path], env: judging.env)
+        let again = try run(
+            ["replay", p.path, "--endpoint", judging.url.absoluteString, "--state-dir", state.path], env: judging.env)
         #expect(again.status == 1)
-        #expect(API.dataCollector.dataRequests(judging) == requests + 1, "converges: one request for the one refused record")
+        #expect(
+            API.dataCollector.dataRequests(judging) == requests + 1, "converges: one request for the one refused record"
+        )
         let status = try run(["status", p.path, "--state-dir", state.path, "--json"])
         let s = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         #expect(s?["recordsDeadLettered"] as? Int == 1)

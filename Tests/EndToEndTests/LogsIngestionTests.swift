@@ -18,7 +18,9 @@ import Testing
         let p = pipeline(dir, files: ["in/a.ndjson"], api: .logsIngestion)
         let state = dir.file("state")
         let started = Date()
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.ingestionEnv, timeout: 300)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.ingestionEnv, timeout: 300)
         let seconds = Date().timeIntervalSince(started)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(seconds > 3, "the run must outlive the token (took \(seconds) s)")
@@ -27,7 +29,9 @@ import Testing
         let issued = emu.int("tokensIssued")
         let requests = API.logsIngestion.dataRequests(emu)
         #expect(issued >= 2, "refreshed after the first one ran out")
-        #expect(issued <= Int(seconds / 1.5) + 2, "one token per lifetime, not one per request (\(issued) tokens, \(requests) requests)")
+        #expect(
+            issued <= Int(seconds / 1.5) + 2,
+            "one token per lifetime, not one per request (\(issued) tokens, \(requests) requests)")
         #expect(report(state)["chunksDeadLettered"] as? Int == 0)
         #expect(emu.int("tokenRequestsRefused") == 0)
     }
@@ -41,15 +45,22 @@ import Testing
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<20_000, size: 300))
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 1_000_000, api: .logsIngestion)
-        let dry = try run(["run", p.path, "--dry-run", "--keep-bodies", "--state-dir", dir.file("dry").path], env: emu.ingestionEnv)
+        let dry = try run(
+            ["run", p.path, "--dry-run", "--keep-bodies", "--state-dir", dir.file("dry").path], env: emu.ingestionEnv)
         #expect(dry.status == 0, "\(dry.stderr)")
         let bodiesDir = dir.file("dry/dry-run/bodies")
-        let bodies = try FileManager.default.contentsOfDirectory(atPath: bodiesDir.path).sorted().map { try Data(contentsOf: bodiesDir.appendingPathComponent($0)) }
+        let bodies = try FileManager.default.contentsOfDirectory(atPath: bodiesDir.path).sorted().map {
+            try Data(contentsOf: bodiesDir.appendingPathComponent($0))
+        }
         #expect(bodies.count >= 6)
         #expect(bodies.allSatisfy { $0.count <= 1_000_000 })
         #expect(bodies.dropLast().allSatisfy { $0.count > 990_000 }, "chunks are filled up to the limit")
 
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"], env: emu.ingestionEnv)
+        let r = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path,
+                "--progress", "none",
+            ], env: emu.ingestionEnv)
         #expect(r.status == 0, "\(r.stderr)")
         let requests = API.logsIngestion.dataRequests(emu)
         #expect(requests == bodies.count)
@@ -62,10 +73,15 @@ import Testing
 
         // The stream file holds each record as sent, one request's records together: rebuild
         // every cut body from them and compare bytes.
-        let lines = try String(contentsOf: dir.file("emu/Custom-Engine.ndjson"), encoding: .utf8).split(separator: "\n").map(String.init)
+        let lines = try String(contentsOf: dir.file("emu/Custom-Engine.ndjson"), encoding: .utf8).split(separator: "\n")
+            .map(String.init)
         var position: [Int: Int] = [:]
         for (k, l) in lines.enumerated() {
-            if let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], let s = o["seq"] as? NSNumber { position[s.intValue] = k }
+            if let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any],
+                let s = o["seq"] as? NSNumber
+            {
+                position[s.intValue] = k
+            }
         }
         #expect(lines.count == 20_000 && position.count == 20_000)
         for body in bodies {
@@ -86,7 +102,10 @@ import Testing
         // Injected 400s are refusals of whole bodies, which halving gets past; record 42 ("r42 ü")
         // is refused for its data, so a dead letter is written.
         let emu = try EmulatorProcess(
-            ["--fail-rate", "0.3", "--fail-codes", "400,429", "--retry-after", "0", "--seed", "5", "--refuse-records-matching", "r42 "],
+            [
+                "--fail-rate", "0.3", "--fail-codes", "400,429", "--retry-after", "0", "--seed", "5",
+                "--refuse-records-matching", "r42 ",
+            ],
             dataDir: dir.file("emu"))
         defer { emu.stop() }
         var lines = records(0..<3000).split(separator: "\n").map(String.init)
@@ -94,7 +113,8 @@ import Testing
         dir.write("in/a.ndjson", lines.joined(separator: "\n") + "\n")
         let p = pipeline(dir, files: ["in/a.ndjson"], api: .logsIngestion)
         let text = try String(contentsOf: p, encoding: .utf8).replacingOccurrences(
-            of: "stream: \"Custom-Engine\"", with: "stream: \"Custom-Engine\", clientSecret: \"${LOGSHIP_CLIENT_SECRET}\"")
+            of: "stream: \"Custom-Engine\"",
+            with: "stream: \"Custom-Engine\", clientSecret: \"${LOGSHIP_CLIENT_SECRET}\"")
         try Data(text.utf8).write(to: p)
         let state = dir.file("state")
         let reportFile = dir.file("report.json")
@@ -116,7 +136,8 @@ import Testing
         _ = try record(["run", p.path, "--dry-run", "--state-dir", dir.file("dry").path])
         var wrong = emu.ingestionEnv
         wrong["LOGSHIP_CLIENT_SECRET"] = emu.secret + "x"
-        let refused = try record(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state2").path], env: wrong)
+        let refused = try record(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state2").path], env: wrong)
         #expect(refused.status == 3, "\(refused.stderr)")
 
         let probes = [emu.secret, String(emu.secret.prefix(12)), String(emu.secret.suffix(12))]
@@ -131,7 +152,9 @@ import Testing
         for f in files where !f.hasPrefix("emu") && !f.hasPrefix("in/") {
             let url = dir.url.appendingPathComponent(f)
             var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue, let data = FileManager.default.contents(atPath: url.path) else { continue }
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue,
+                let data = FileManager.default.contents(atPath: url.path)
+            else { continue }
             checked.append(f)
             let text = String(decoding: data, as: UTF8.self)
             for probe in probes { #expect(!text.contains(probe), "\(f) holds the secret") }
@@ -139,7 +162,9 @@ import Testing
         for must in ["state/manifest.jsonl", "state/rejects.ndjson", "state/last-run.json", "report.json"] {
             #expect(checked.contains(must), "\(must) was written and checked")
         }
-        #expect(checked.contains { $0.hasPrefix("state/deadletter/") && $0.hasSuffix(".meta.json") }, "dead letters were written and checked")
+        #expect(
+            checked.contains { $0.hasPrefix("state/deadletter/") && $0.hasSuffix(".meta.json") },
+            "dead letters were written and checked")
         #expect(!emu.stderr.contains(emu.secret), "a secret given to the emulator is not echoed")
     }
 
@@ -153,7 +178,8 @@ import Testing
         var env = emu.ingestionEnv
         env["LOGSHIP_CLIENT_SECRET"] = "not-the-secret"
         let started = Date()
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path], env: env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path], env: env)
         #expect(r.status == 3, "\(r.stderr)")
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(r.stderr.contains("invalid_client") && r.stderr.contains("AADSTS7000215"), "the service's own words")
@@ -166,7 +192,8 @@ import Testing
     @Test func workloadIdentityWithAFederatedTokenFile() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let assertion = dir.write("azure-identity-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl\n")
+        let assertion = dir.write(
+            "azure-identity-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJl\n")
         let emu = try EmulatorProcess(["--federated-token-file", assertion.path], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<500))
@@ -175,13 +202,15 @@ import Testing
             "AZURE_TENANT_ID": emu.tenant, "AZURE_CLIENT_ID": emu.client, "AZURE_FEDERATED_TOKEN_FILE": assertion.path,
             "AZURE_AUTHORITY_HOST": emu.url.absoluteString + "/",
         ]
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path], env: env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path], env: env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(seqCounts(emu, .logsIngestion).count == 500)
         let other = dir.write("other-token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJvdGhlciJ9.c2ln")
         var wrong = env
         wrong["AZURE_FEDERATED_TOKEN_FILE"] = other.path
-        let refused = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state2").path], env: wrong)
+        let refused = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state2").path], env: wrong)
         #expect(refused.status == 3)
         #expect(refused.stderr.contains("AADSTS700213"))
     }
@@ -194,10 +223,13 @@ import Testing
         defer { dir.cleanup() }
         let user = "11111111-2222-3333-4444-555555555555"
         let header = "hdr-" + UUID().uuidString
-        let emu = try EmulatorProcess(["--user-assigned-identity", user, "--identity-header", header], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(
+            ["--user-assigned-identity", user, "--identity-header", header], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<3000))
-        let p = dir.write("mi.json5", """
+        let p = dir.write(
+            "mi.json5",
+            """
             { version: 1, source: { files: ["in/a.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 40000 },
               target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-engine", stream: "Custom-Engine",
                         managedIdentity: true } }
@@ -206,7 +238,11 @@ import Testing
         var outputs: [ProcessResult] = []
 
         // A VM's system-assigned identity.
-        let vm = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path, "--progress", "none"], env: imds)
+        let vm = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path, "--progress",
+                "none",
+            ], env: imds)
         outputs.append(vm)
         #expect(vm.status == 0, "\(vm.stderr)")
         #expect(seqCounts(emu, .logsIngestion).count == 3000)
@@ -214,30 +250,43 @@ import Testing
 
         // An app's user-assigned identity through IDENTITY_ENDPOINT and IDENTITY_HEADER.
         dir.write("in/a.ndjson", records(3000..<4000))
-        let appEnv = ["IDENTITY_ENDPOINT": emu.url.absoluteString + "/msi/token", "IDENTITY_HEADER": header, "AZURE_CLIENT_ID": user]
-        let app = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path, "--progress", "none"], env: appEnv)
+        let appEnv = [
+            "IDENTITY_ENDPOINT": emu.url.absoluteString + "/msi/token", "IDENTITY_HEADER": header,
+            "AZURE_CLIENT_ID": user,
+        ]
+        let app = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path, "--progress",
+                "none",
+            ], env: appEnv)
         outputs.append(app)
         #expect(app.status == 0, "\(app.stderr)")
         #expect(seqCounts(emu, .logsIngestion).count == 4000)
         outputs.append(try run(["validate", p.path], env: appEnv))
-        #expect(outputs.last?.stdout.contains("user-assigned managed identity \(user)") == true, "\(outputs.last?.stdout ?? "")")
+        #expect(
+            outputs.last?.stdout.contains("user-assigned managed identity \(user)") == true,
+            "\(outputs.last?.stdout ?? "")")
 
         // An identity this host does not have: exit 3 at once, the service's words, nothing sent.
         let sentBefore = API.logsIngestion.dataRequests(emu)
         var other = imds
         other["AZURE_CLIENT_ID"] = "99999999-2222-3333-4444-555555555555"
         let started = Date()
-        let missing = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s3").path], env: other)
+        let missing = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s3").path], env: other)
         outputs.append(missing)
         #expect(missing.status == 3, "\(missing.stderr)")
         #expect(Date().timeIntervalSince(started) < 10)
-        #expect(missing.stderr.contains("99999999-2222-3333-4444-555555555555") && missing.stderr.contains("Identity not found"), "\(missing.stderr)")
+        #expect(
+            missing.stderr.contains("99999999-2222-3333-4444-555555555555")
+                && missing.stderr.contains("Identity not found"), "\(missing.stderr)")
         #expect(API.logsIngestion.dataRequests(emu) == sentBefore)
 
         // A wrong IDENTITY_HEADER is refused; the header is never printed.
         var badHeader = appEnv
         badHeader["IDENTITY_HEADER"] = header + "x"
-        let refused = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s4").path], env: badHeader)
+        let refused = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s4").path], env: badHeader)
         outputs.append(refused)
         #expect(refused.status == 3, "\(refused.stderr)")
 
@@ -247,7 +296,9 @@ import Testing
             env: ["AZURE_POD_IDENTITY_AUTHORITY_HOST": "http://127.0.0.1:9"])
         outputs.append(nowhere)
         #expect(nowhere.status == 3, "\(nowhere.stderr)")
-        #expect(nowhere.stderr.contains("ManagedIdentityUnavailable") && nowhere.stderr.contains("client secret or workload identity"), "\(nowhere.stderr)")
+        #expect(
+            nowhere.stderr.contains("ManagedIdentityUnavailable")
+                && nowhere.stderr.contains("client secret or workload identity"), "\(nowhere.stderr)")
 
         for r in outputs {
             #expect(!r.stdout.contains(header) && !r.stderr.contains(header), "the identity header was printed")
@@ -265,16 +316,23 @@ import Testing
         let emu = try EmulatorProcess(["--arc-key-dir", keys.path], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<1500))
-        let p = dir.write("mi.json5", """
+        let p = dir.write(
+            "mi.json5",
+            """
             { version: 1, source: { files: ["in/a.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 40000 },
               target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-engine", stream: "Custom-Engine",
                         managedIdentity: true } }
             """)
         let arc = [
-            "IDENTITY_ENDPOINT": emu.url.absoluteString + "/metadata/identity/oauth2/token", "IMDS_ENDPOINT": emu.url.absoluteString,
+            "IDENTITY_ENDPOINT": emu.url.absoluteString + "/metadata/identity/oauth2/token",
+            "IMDS_ENDPOINT": emu.url.absoluteString,
             "LOGSHIP_ARC_KEY_DIR": keys.path,
         ]
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path, "--progress", "none"], env: arc)
+        let r = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path, "--progress",
+                "none",
+            ], env: arc)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(seqCounts(emu, .logsIngestion).count == 1500)
         #expect(emu.int("tokensIssued") == 1)
@@ -282,14 +340,18 @@ import Testing
         // Challenge keys are read from the agent's own folder only (by default /var/opt/azcmagent/tokens).
         var elsewhere = arc
         elsewhere["LOGSHIP_ARC_KEY_DIR"] = nil
-        let refused = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path], env: elsewhere)
+        let refused = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path], env: elsewhere)
         #expect(refused.status == 3, "\(refused.stderr)")
-        #expect(refused.stderr.contains("is not a .key file in /var/opt/azcmagent/tokens; refusing to read it"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("is not a .key file in /var/opt/azcmagent/tokens; refusing to read it"),
+            "\(refused.stderr)")
 
         // Arc has only the system-assigned identity: a client id is a usage error, before anything is sent.
         var user = arc
         user["AZURE_CLIENT_ID"] = "11111111-2222-3333-4444-555555555555"
-        let usage = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s3").path], env: user)
+        let usage = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s3").path], env: user)
         #expect(usage.status == 2, "\(usage.stderr)")
         #expect(usage.stderr.contains("only its system-assigned identity"), "\(usage.stderr)")
         let leftover = (try? FileManager.default.contentsOfDirectory(atPath: keys.path)) ?? []
@@ -313,7 +375,9 @@ import Testing
         #expect(preview.stdout.contains("No warnings."), "\(preview.stdout)")
         let later = try run(["preview", Self.example], env: ["LOGSHIP_NOW": "2027-11-23T12:00:00Z"])
         #expect(later.status == 0, "\(later.stderr)")
-        #expect(later.stdout.contains("TimeGenerated: 240 record(s) have TimeGenerated values more than two days old"), "\(later.stdout)")
+        #expect(
+            later.stdout.contains("TimeGenerated: 240 record(s) have TimeGenerated values more than two days old"),
+            "\(later.stdout)")
         let validate = try run(["validate", Self.example])
         #expect(validate.status == 0 && validate.stdout.contains("logs-ingestion.json5: ok"))
     }
@@ -323,7 +387,9 @@ import Testing
     @Test func undeclaredColumnsAreReportedByTheEmulatorAndByPreview() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let decl = dir.write("dcr.json", """
+        let decl = dir.write(
+            "dcr.json",
+            """
             {"dcrImmutableId":"dcr-engine","streams":{"Custom-Engine":{"columns":[
               {"name":"TimeGenerated","type":"datetime"},{"name":"seq","type":"int"},{"name":"msg","type":"string"}]}}}
             """)
@@ -331,7 +397,8 @@ import Testing
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<300))
         let p = pipeline(dir, files: ["in/a.ndjson"], api: .logsIngestion)
-        let text = try String(contentsOf: p, encoding: .utf8).replacingOccurrences(of: "stream: \"Custom-Engine\"", with: "stream: \"Custom-Engine\", dcr: \"dcr.json\"")
+        let text = try String(contentsOf: p, encoding: .utf8).replacingOccurrences(
+            of: "stream: \"Custom-Engine\"", with: "stream: \"Custom-Engine\", dcr: \"dcr.json\"")
         try Data(text.utf8).write(to: p)
         let preview = try run(["preview", p.path, "--json"])
         #expect(preview.status == 0, "\(preview.stderr)")
@@ -339,7 +406,9 @@ import Testing
         let warnings = doc?["warnings"] as? [[String: Any]] ?? []
         #expect(warnings.contains { $0["kind"] as? String == "undeclared-column" && $0["field"] as? String == "pad" })
         #expect(warnings.contains { $0["kind"] as? String == "missing-time-generated" })
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path], env: emu.ingestionEnv)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path],
+            env: emu.ingestionEnv)
         #expect(r.status == 0, "the service accepts them: \(r.stderr)")
         #expect((emu.stats()["undeclaredColumns"] as? [String: Int])?["pad"] == 300)
         #expect(emu.int("missingTimeGenerated") == 300)
@@ -353,19 +422,32 @@ import Testing
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
-        dir.write("in/a.ndjson", (0..<100).map { "{\"seq\":\($0),\"ts\":\"23/Nov/2026:10:00:\(String(format: "%02d", $0 % 60)) +0100\"}" }.joined(separator: "\n") + "\n")
-        let fields = #"fields: { map: { EventTime: { from: "ts", type: "datetime", format: "%d/%b/%Y:%H:%M:%S %z" } } },"#
-        let dc = dir.write("dc.json5", """
+        dir.write(
+            "in/a.ndjson",
+            (0..<100).map { "{\"seq\":\($0),\"ts\":\"23/Nov/2026:10:00:\(String(format: "%02d", $0 % 60)) +0100\"}" }
+                .joined(separator: "\n") + "\n")
+        let fields =
+            #"fields: { map: { EventTime: { from: "ts", type: "datetime", format: "%d/%b/%Y:%H:%M:%S %z" } } },"#
+        let dc = dir.write(
+            "dc.json5",
+            """
             { version: 1, name: "moved", source: { files: ["in/a.ndjson"], format: "ndjson" }, \(fields)
               target: { logType: "Moved", timeGeneratedField: "EventTime" } }
             """)
-        let li = dir.write("li.json5", """
+        let li = dir.write(
+            "li.json5",
+            """
             { version: 1, name: "moved", source: { files: ["in/a.ndjson"], format: "ndjson" }, \(fields)
               target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-moved", stream: "Custom-Moved",
                         timeGeneratedField: "EventTime" } }
             """)
-        #expect(try run(["run", dc.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path], env: emu.env).status == 0)
-        let r = try run(["run", li.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path], env: emu.ingestionEnv)
+        #expect(
+            try run(
+                ["run", dc.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s1").path], env: emu.env
+            ).status == 0)
+        let r = try run(
+            ["run", li.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("s2").path],
+            env: emu.ingestionEnv)
         #expect(r.status == 0, "\(r.stderr)")
         let dcRows = emu.rows("Moved_CL")
         let liRows = emu.rows("Custom-Moved")

@@ -12,7 +12,9 @@ import Testing
         for command in ["validate", "preview", "run", "status"] {
             let r = try runWithClosedPipes([command, file.path], stdout: false, stderr: false)
             #expect(!r.signalled && r.status == 2, "\(command): status \(r.status)\n\(r.stderr)")
-            #expect(r.stderr.contains("p.json5:1:2:") && r.stderr.contains("UTF-8") && r.stderr.contains("0xFF"), "\(command): \(r.stderr)")
+            #expect(
+                r.stderr.contains("p.json5:1:2:") && r.stderr.contains("UTF-8") && r.stderr.contains("0xFF"),
+                "\(command): \(r.stderr)")
             #expect(!r.stderr.contains("Fatal error"))
         }
     }
@@ -36,25 +38,32 @@ import Testing
                 let at = next() % (b.count + 1)
                 switch next() % 4 {
                 case 0 where !b.isEmpty: b[min(at, b.count - 1)] = UInt8(truncatingIfNeeded: next())
-                case 1: b.insert(contentsOf: [[0xFF], [0xC3], [0x22], [0x7B], [0x5C, 0x75], [0x0D], [0x00]][next() % 7], at: at)
+                case 1:
+                    b.insert(
+                        contentsOf: [[0xFF], [0xC3], [0x22], [0x7B], [0x5C, 0x75], [0x0D], [0x00]][next() % 7], at: at)
                 case 2 where !b.isEmpty: b.remove(at: min(at, b.count - 1))
                 default: b.removeLast(b.count - at)
                 }
             }
             return b
         }
-        let pipelineText = Array("""
+        let pipelineText = Array(
+            """
             { version: 1, name: "mutated", source: { files: ["in.csv"], format: "csv" },
               fields: { map: { N: { from: "n", type: "int" }, T: { from: "t", type: "datetime" } } }, target: { logType: "Mutated" } }
             """.utf8)
-        let csv = Array("n,t,msg\n1,2026-11-23T13:09:43Z,\"a, \"\"quoted\"\" value\"\n2,bad,plain\n3,2026-11-23T13:09:44Z,\"multi\nline\"\n".utf8)
+        let csv = Array(
+            "n,t,msg\n1,2026-11-23T13:09:43Z,\"a, \"\"quoted\"\" value\"\n2,bad,plain\n3,2026-11-23T13:09:44Z,\"multi\nline\"\n"
+                .utf8)
         for k in 0..<12 {
             try Data(k % 2 == 0 ? mutate(pipelineText) : pipelineText).write(to: dir.file("p.json5"))
             try Data(k % 2 == 1 ? mutate(csv) : csv).write(to: dir.file("in.csv"))
             for command in [["validate"], ["preview", "--json"], ["preview"]] {
-                let r = try runWithClosedPipes([command[0], dir.file("p.json5").path] + command.dropFirst(), stdout: false, stderr: false,
-                                               timeout: 60)
-                #expect(!r.signalled && (0...3).contains(r.status), "case \(k) \(command): status \(r.status)\n\(r.stderr)")
+                let r = try runWithClosedPipes(
+                    [command[0], dir.file("p.json5").path] + command.dropFirst(), stdout: false, stderr: false,
+                    timeout: 60)
+                #expect(
+                    !r.signalled && (0...3).contains(r.status), "case \(k) \(command): status \(r.status)\n\(r.stderr)")
             }
         }
     }

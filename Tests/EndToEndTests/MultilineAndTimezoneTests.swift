@@ -18,7 +18,10 @@ import Testing
         let spec = try #require(PipelineLoader(environment: [:]).load(pipeline).spec)
         let state = dir.file("state")
         let r = try run(
-            ["run", pipeline.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            [
+                "run", pipeline.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress",
+                "none",
+            ],
             env: emu.env.merging(samplesClock) { $1 })
         #expect(r.status == 0, "\(r.stderr)")
         let py = try python(
@@ -43,19 +46,23 @@ import Testing
             print(json.dumps({"rows": rows, "repeated": repeated}))
             """,
             [
-                spec.baseDirectory.appendingPathComponent(spec.source.files[0]).path, try #require(spec.source.lines?.pattern),
+                spec.baseDirectory.appendingPathComponent(spec.source.files[0]).path,
+                try #require(spec.source.lines?.pattern),
                 try #require(spec.source.timezone),
             ])
         try #require(py.status == 0, "\(py.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(py.stdout.utf8)) as? [String: Any])
         let expected = try #require(doc["rows"] as? [[String: String]])
         func key(_ row: [String: Any]) -> String {
-            ["EventTime_t", "Level_s", "Thread_s", "Logger_s", "Message_s"].map { "\(row[$0] ?? "-")" }.joined(separator: "|")
+            ["EventTime_t", "Level_s", "Thread_s", "Logger_s", "Message_s"].map { "\(row[$0] ?? "-")" }.joined(
+                separator: "|")
         }
         let stored = emu.rows("JvmApp_CL")
         #expect(stored.count == expected.count)
         #expect(stored.map(key).sorted() == expected.map(key).sorted())
-        #expect(stored.contains { ($0["Message_s"] as? String)?.contains("\n\tat com.acme") == true }, "stack traces kept with their line breaks")
+        #expect(
+            stored.contains { ($0["Message_s"] as? String)?.contains("\n\tat com.acme") == true },
+            "stack traces kept with their line breaks")
         let rep = report(state)
         #expect(rep["recordsSent"] as? Int == expected.count)
         #expect(rep["timezoneRepeatedValues"] as? Int == doc["repeated"] as? Int)
@@ -82,10 +89,17 @@ import Testing
               target: { api: "data-collector", logType: "Cut", workspaceId: "${LOGSHIP_WORKSPACE_ID}", sharedKey: "${LOGSHIP_SHARED_KEY}" } }
             """)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         let texts = emu.rows("Cut_CL").compactMap { $0["Text_s"] as? String }
-        #expect(texts.sorted() == ["START a\n 1\n 2", "START b\n trace 1\n trace 2\n trace 3\n trace 4", " trace 5\n trace 6\n trace 7\n trace 8\n trace 9", " trace 10\n trace 11\n trace 12", "START c"].sorted())
+        #expect(
+            texts.sorted()
+                == [
+                    "START a\n 1\n 2", "START b\n trace 1\n trace 2\n trace 3\n trace 4",
+                    " trace 5\n trace 6\n trace 7\n trace 8\n trace 9", " trace 10\n trace 11\n trace 12", "START c",
+                ].sorted())
         #expect(texts.joined(separator: "\n").split(separator: "\n").count == lines.count - 1, "no line lost")
         let rep = report(state)
         #expect(rep["multilineRecordsCut"] as? Int == 2)
@@ -105,7 +119,10 @@ import Testing
         var text = ""
         for k in 0..<n {
             text += "2026-03-29 0\(k % 4):\(10 + k % 50):00 seq=\(k) event \(k)\n"
-            if k % 3 == 0 { text += "Traceback (most recent call last):\n  File \"a.py\", line \(k), in f\n    g()\nValueError: bad \(k)\n\n" }
+            if k % 3 == 0 {
+                text +=
+                    "Traceback (most recent call last):\n  File \"a.py\", line \(k), in f\n    g()\nValueError: bad \(k)\n\n"
+            }
         }
         let input = dir.write("in/app.log", text)
         let p = dir.write(
@@ -119,7 +136,9 @@ import Testing
               target: { api: "data-collector", logType: "Resume", workspaceId: "${LOGSHIP_WORKSPACE_ID}", sharedKey: "${LOGSHIP_SHARED_KEY}" } }
             """)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let rotation = RotationTests()
         try rotation.killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state, gate: emu)
@@ -155,7 +174,8 @@ import Testing
         #expect(want.count == n)
         var differ = 0
         for row in rows {
-            guard let seq = (row["Seq_d"] as? NSNumber)?.intValue, want[String(seq)] == row["Message_s"] as? String else {
+            guard let seq = (row["Seq_d"] as? NSNumber)?.intValue, want[String(seq)] == row["Message_s"] as? String
+            else {
                 differ += 1
                 continue
             }

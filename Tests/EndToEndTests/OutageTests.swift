@@ -11,7 +11,9 @@ import Testing
         let total = 6_000
         dir.write("in/a.ndjson", records(0..<total))
         // maxAttempts 2: before the outage rule, two refused connections dead-lettered a chunk.
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "outage",
               source: { files: ["in/a.ndjson"], format: "ndjson" },
               fields: { recordId: "LogshipId" },
@@ -29,12 +31,15 @@ import Testing
         probe.stop()
         let down = "http://127.0.0.1:\(port)"
         let env = api.env(identity).merging(api == .logsIngestion ? ["AZURE_AUTHORITY_HOST": down] : [:]) { $1 }
-        let r = try run(["run", p.path, "--endpoint", down, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 60)
+        let r = try run(
+            ["run", p.path, "--endpoint", down, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 60)
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("run stopped: no answer from \(down)"), "\(r.stderr)")
         #expect(r.stderr.contains("upload.unreachableAfter: 2"), "\(r.stderr)")
         #expect(r.stderr.contains("next attempt in"), "each retry is said as it happens: \(r.stderr)")
-        let letters = (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)) ?? []
+        let letters =
+            (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path))
+            ?? []
         #expect(letters.isEmpty, "nothing dead-lettered: \(letters.count) file(s)")
         let first = report(state)
         #expect(first["unreachable"] as? Bool == true)
@@ -44,7 +49,9 @@ import Testing
         // The service is back: the same command (towards it) delivers everything, once.
         let emu = try EmulatorProcess(dataDir: dir.file("emu"), identity: identity, port: port)
         defer { emu.stop() }
-        let again = try run(["run", p.path, "--endpoint", down, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 120)
+        let again = try run(
+            ["run", p.path, "--endpoint", down, "--state-dir", state.path, "--progress", "none"], env: env, timeout: 120
+        )
         #expect(again.status == 0, "\(again.stderr)")
         let counts = seqCounts(emu, api)
         #expect(counts.count == total && counts.values.allSatisfy { $0 == 1 })
@@ -57,21 +64,30 @@ import Testing
         let emu = try EmulatorProcess(["--fail-rate", "1", "--fail-codes", "400"], dataDir: dir.file("emu"))
         let total = 500
         dir.write("in/a.ndjson", records(0..<total))
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "outage", source: { files: ["in/a.ndjson"], format: "ndjson" },
               limits: { maxBodyBytes: 20000 }, upload: { concurrency: 1, maxAttempts: 2, unreachableAfter: 2 },
               \(API.dataCollector.target("Engine")) }
             """)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         emu.stop()
         #expect(r.status == 1, "\(r.stderr)")
-        let letters = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path).sorted()
+        let letters = try FileManager.default.contentsOfDirectory(
+            atPath: state.appendingPathComponent("deadletter").path
+        ).sorted()
         #expect(!letters.isEmpty)
-        let replay = try run(["replay", p.path, "--endpoint", "http://127.0.0.1:1", "--state-dir", state.path], env: emu.env, timeout: 60)
+        let replay = try run(
+            ["replay", p.path, "--endpoint", "http://127.0.0.1:1", "--state-dir", state.path], env: emu.env, timeout: 60
+        )
         #expect(replay.status == 1, "\(replay.stderr)")
         #expect(replay.stderr.contains("stopped: no answer from http://127.0.0.1:1"), "\(replay.stderr)")
-        let after = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path).sorted()
+        let after = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)
+            .sorted()
         #expect(after == letters, "every letter is still there, unchanged")
     }
 }

@@ -17,7 +17,9 @@ import Testing
 
         init(api: API, total: Int) throws {
             dir.write("in/a.ndjson", records(0..<total))
-            p = dir.write("p.json5", """
+            p = dir.write(
+                "p.json5",
+                """
                 { version: 1, name: "letters", source: { files: ["in/*.ndjson"], format: "ndjson" },
                   fields: { recordId: "LogshipId" },
                   limits: { maxBodyBytes: 20000 }, upload: { concurrency: 2, maxAttempts: 2 },
@@ -64,7 +66,9 @@ import Testing
         let second = report(s.state)
         #expect(second["recordsResentFromDeadLetters"] as? Int == 2_000)
         #expect((second["pendingDeadLetters"] as? [String: Any])?["letters"] as? Int == 0)
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: s.state.appendingPathComponent("deadletter").path)) ?? []).isEmpty)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: s.state.appendingPathComponent("deadletter").path))
+                ?? []).isEmpty)
 
         // Night 3: new data only; nothing is sent twice.
         s.dir.write("in/b.ndjson", records(2_000..<2_500))

@@ -5,7 +5,9 @@ import Testing
 @Suite struct PreviewCommandTests {
     /// The quick start's application logs, passed through to the Data Collector API (whose
     /// column suffixes preview shows).
-    static var quickstart: String { Binary.packageRoot.appendingPathComponent("pipelines/app-data-collector.json5").path }
+    static var quickstart: String {
+        Binary.packageRoot.appendingPathComponent("pipelines/app-data-collector.json5").path
+    }
     static var samples: String { Binary.packageRoot.appendingPathComponent("samples/app").path }
 
     static func json(_ text: String) throws -> [String: Any] {
@@ -17,12 +19,21 @@ import Testing
         let r = try run(["preview", Self.quickstart])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr == "")
-        for column in ["TimeGenerated", "requestId_g", "durationMs_d", "cached_b", "time_t", "message_s", "client_s", "LogshipId_g", "tags_s"] {
+        for column in [
+            "TimeGenerated", "requestId_g", "durationMs_d", "cached_b", "time_t", "message_s", "client_s",
+            "LogshipId_g", "tags_s",
+        ] {
             #expect(r.stdout.contains("\n  \(column) "), "\(column) missing from:\n\(r.stdout)")
         }
-        #expect(r.stdout.hasPrefix("Records (first 10, as they would be sent):\n  ../samples/app/app-2026-11-22.ndjson:1\n"))
-        #expect(r.stdout.contains("Table QuickstartApp_CL as a new table would get it, from all 240 record(s) of 2 file(s):"))
-        #expect(r.stdout.contains("  Column         Type      Records  Example\n  TimeGenerated  datetime      240  ingestion time\n"))
+        #expect(
+            r.stdout.hasPrefix("Records (first 10, as they would be sent):\n  ../samples/app/app-2026-11-22.ndjson:1\n")
+        )
+        #expect(
+            r.stdout.contains(
+                "Table QuickstartApp_CL as a new table would get it, from all 240 record(s) of 2 file(s):"))
+        #expect(
+            r.stdout.contains(
+                "  Column         Type      Records  Example\n  TimeGenerated  datetime      240  ingestion time\n"))
         #expect(r.stdout.contains("  tags_s         string         35  [\"eu\", \"mobile\"]\n"))
         #expect(r.stdout.contains("No warnings."))
     }
@@ -37,7 +48,9 @@ import Testing
         let schema = try #require(doc["schema"] as? [[String: Any]])
         let names = schema.compactMap { $0["name"] as? String }
         #expect(names.first == "TimeGenerated")
-        for column in ["requestId_g", "durationMs_d", "cached_b", "time_t", "message_s", "client_s"] { #expect(names.contains(column)) }
+        for column in ["requestId_g", "durationMs_d", "cached_b", "time_t", "message_s", "client_s"] {
+            #expect(names.contains(column))
+        }
         let duration = try #require(schema.first { $0["name"] as? String == "durationMs_d" })
         #expect(duration["type"] as? String == "real")
         #expect(duration["records"] as? Int == 240)
@@ -68,18 +81,27 @@ import Testing
         let dir = TempDir("preview-vs-emulator-awkward")
         defer { dir.cleanup() }
         let values: [(String, String)] = [
-            ("iso", "\"2016-05-12T20:00:00.625Z\""), ("lower", "\"2016-05-12t20:00z\""), ("offset", "\"2016-05-12T20:00:00+02:00\""),
-            ("micro", "\"2016-05-12T20:00:00.123456Z\""), ("nozone", "\"2016-05-12T20:00:00\""), ("dateonly", "\"2016-05-12\""),
-            ("spaced", "\"2016-05-12 20:00:00Z\""), ("leap", "\"2016-12-31T23:59:60Z\""), ("badday", "\"2016-02-30T00:00:00Z\""),
-            ("guidU", "\"9909ED01-A74C-4874-8ABF-D2678E3AE23D\""), ("guidBraced", "\"{9909ed01-a74c-4874-8abf-d2678e3ae23d}\""),
+            ("iso", "\"2016-05-12T20:00:00.625Z\""), ("lower", "\"2016-05-12t20:00z\""),
+            ("offset", "\"2016-05-12T20:00:00+02:00\""),
+            ("micro", "\"2016-05-12T20:00:00.123456Z\""), ("nozone", "\"2016-05-12T20:00:00\""),
+            ("dateonly", "\"2016-05-12\""),
+            ("spaced", "\"2016-05-12 20:00:00Z\""), ("leap", "\"2016-12-31T23:59:60Z\""),
+            ("badday", "\"2016-02-30T00:00:00Z\""),
+            ("guidU", "\"9909ED01-A74C-4874-8ABF-D2678E3AE23D\""),
+            ("guidBraced", "\"{9909ed01-a74c-4874-8abf-d2678e3ae23d}\""),
             ("numText", "\"42\""), ("boolText", "\"true\""), ("num", "1.5"), ("flag", "false"), ("nested", "{\"a\":1}"),
         ]
         let record = "{" + values.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}"
         dir.write("in/a.ndjson", record + "\n")
-        let p = dir.write("p.json5", #"{ version: 1, name: "awkward", source: { files: ["in/*.ndjson"], format: "ndjson" }, target: { logType: "Awkward" } }"#)
+        let p = dir.write(
+            "p.json5",
+            #"{ version: 1, name: "awkward", source: { files: ["in/*.ndjson"], format: "ndjson" }, target: { logType: "Awkward" } }"#
+        )
         let local = try run(["run", p.path, "--local", "--state-dir", dir.file("state").path])
         #expect(local.status == 0, "\(local.stderr)")
-        let stored = try Self.json(String(decoding: try Data(contentsOf: dir.file("state/local/emulator/Awkward_CL.schema.json")), as: UTF8.self))
+        let stored = try Self.json(
+            String(
+                decoding: try Data(contentsOf: dir.file("state/local/emulator/Awkward_CL.schema.json")), as: UTF8.self))
         let emulated = try #require(stored["columns"] as? [[String: Any]]).compactMap { $0["name"] as? String }
         let preview = try run(["preview", p.path, "--json"])
         let schema = try #require(try Self.json(preview.stdout)["schema"] as? [[String: Any]])
@@ -89,7 +111,8 @@ import Testing
 
     @Test func everyPipelineInTheRepositoryValidates() throws {
         let folder = Binary.packageRoot.appendingPathComponent("pipelines")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json5") }.sorted()
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json5") }
+            .sorted()
         #expect(!files.isEmpty)
         for f in files {
             let r = try run(["validate", folder.appendingPathComponent(f).path])
@@ -104,7 +127,8 @@ import Testing
         dir.write("in.ndjson", "{\"n\": 1}\n{\"n\": \n{\"n\": \"x\"}\n")
         let p = dir.write(
             "p.json5",
-            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { N: { from: "n", type: "int" } } }, target: { logType: "T" } }"#)
+            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { N: { from: "n", type: "int" } } }, target: { logType: "T" } }"#
+        )
         let r = try run(["preview", p.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("  in.ndjson:1\n    {\"N\": 1}\n"))
@@ -119,17 +143,24 @@ import Testing
     @Test func warnsAboutOldTimeGeneratedAndUnstableTypes() throws {
         let dir = TempDir("preview-warnings")
         defer { dir.cleanup() }
-        dir.write("in.ndjson", "{\"t\": \"2020-01-01T00:00:00Z\", \"code\": 200}\n{\"t\": \"2020-01-02T00:00:00Z\", \"code\": \"n/a\"}\n")
+        dir.write(
+            "in.ndjson",
+            "{\"t\": \"2020-01-01T00:00:00Z\", \"code\": 200}\n{\"t\": \"2020-01-02T00:00:00Z\", \"code\": \"n/a\"}\n")
         let p = dir.write(
             "p.json5",
-            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { EventTime: { from: "t", type: "datetime" } } }, target: { logType: "T", timeGeneratedField: "EventTime" } }"#)
+            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { EventTime: { from: "t", type: "datetime" } } }, target: { logType: "T", timeGeneratedField: "EventTime" } }"#
+        )
         let r = try run(["preview", p.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("  EventTime_t    datetime        2  2020-01-01T00:00:00.000Z\n"))
         #expect(r.stdout.contains("  code_d         real            1  200\n  code_s         string          1  n/a\n"))
-        #expect(r.stdout.contains("more than two days old (oldest 2020-01-01T00:00:00.000Z, first in.ndjson:1); the service replaces them with the ingestion time; the event time stays in EventTime_t"))
+        #expect(
+            r.stdout.contains(
+                "more than two days old (oldest 2020-01-01T00:00:00.000Z, first in.ndjson:1); the service replaces them with the ingestion time; the event time stays in EventTime_t"
+            ))
         #expect(r.stdout.contains("\"code\" would create 2 columns"))
-        let warnings = try #require(try Self.json(try run(["preview", p.path, "--json"]).stdout)["warnings"] as? [[String: Any]])
+        let warnings = try #require(
+            try Self.json(try run(["preview", p.path, "--json"]).stdout)["warnings"] as? [[String: Any]])
         #expect(warnings.compactMap { $0["kind"] as? String } == ["two-columns", "old-time-generated"])
     }
 
@@ -138,9 +169,11 @@ import Testing
         #expect(help.status == 0)
         #expect(help.stdout.contains("Usage: logship preview PIPELINE [--records N] [--json]"))
         #expect(help.stdout.contains("--records N"))
-        for bad in [["preview"], ["preview", Self.quickstart, "--records", "0"], ["preview", Self.quickstart, "--records", "10001"],
-            ["preview", Self.quickstart, "--records", "ten"], ["preview", Self.quickstart, "--recrods", "3"]]
-        {
+        for bad in [
+            ["preview"], ["preview", Self.quickstart, "--records", "0"],
+            ["preview", Self.quickstart, "--records", "10001"],
+            ["preview", Self.quickstart, "--records", "ten"], ["preview", Self.quickstart, "--recrods", "3"],
+        ] {
             let r = try run(bad)
             #expect(r.status == 2, "\(bad)")
             #expect(r.stdout == "")
@@ -148,11 +181,16 @@ import Testing
         }
         let dir = TempDir("preview-broken")
         defer { dir.cleanup() }
-        let p = dir.write("broken.json5", "{\n  version: 1,\n  source: { files: [\"a\"], format: \"ndjson\" },\n  target: { logType: \"My-Logs\" },\n}\n")
+        let p = dir.write(
+            "broken.json5",
+            "{\n  version: 1,\n  source: { files: [\"a\"], format: \"ndjson\" },\n  target: { logType: \"My-Logs\" },\n}\n"
+        )
         let r = try run(["preview", p.path])
         #expect(r.status == 2)
         #expect(r.stdout == "")
-        #expect(unstamped(r.stderr).hasPrefix("broken.json5:4:22: target.logType: \"My-Logs\" may contain only letters, digits and underscore"))
+        #expect(
+            unstamped(r.stderr).hasPrefix(
+                "broken.json5:4:22: target.logType: \"My-Logs\" may contain only letters, digits and underscore"))
         let missing = try run(["preview", dir.file("nope.json5").path])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("cannot read the pipeline file"))
@@ -177,7 +215,9 @@ import Testing
             }
             """)
         var outputs: [(String, ProcessResult)] = []
-        for (pipeline, environment) in [(Self.quickstart, env), (literal.path, [String: String]()), (literal.path, env)] {
+        for (pipeline, environment) in [
+            (Self.quickstart, env), (literal.path, [String: String]()), (literal.path, env),
+        ] {
             let state = dir.url.appendingPathComponent("state-\(outputs.count)").path
             for args in [
                 ["validate", pipeline], ["preview", pipeline], ["preview", pipeline, "--json", "--records", "100"],
@@ -198,7 +238,9 @@ import Testing
         // Nor do the files a dry run leaves behind (the report, rejects).
         let files = FileManager.default.enumerator(atPath: dir.url.path)?.compactMap { $0 as? String } ?? []
         for f in files where f.hasPrefix("state-") {
-            guard let data = FileManager.default.contents(atPath: dir.url.appendingPathComponent(f).path) else { continue }
+            guard let data = FileManager.default.contents(atPath: dir.url.appendingPathComponent(f).path) else {
+                continue
+            }
             #expect(!String(decoding: data, as: UTF8.self).contains(key), "\(f) holds the key")
         }
         // The test would be worthless if the commands had not run.

@@ -12,12 +12,15 @@ import Testing
     @Test func stateFilesArePrivateWhateverTheUmask() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--fail-rate", "0.5", "--fail-codes", "400", "--seed", "7"], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(
+            ["--fail-rate", "0.5", "--fail-codes", "400", "--seed", "7"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         var lines = (0..<600).map { "{\"n\":\($0),\"email\":\"person\($0)@example.com\"}" }
         lines[42] = "{\"n\": broken"
         dir.write("in.ndjson", lines.joined(separator: "\n") + "\n")
-        let pipeline = dir.write("p.json5", """
+        let pipeline = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "private", source: { files: ["in.ndjson"], format: "ndjson" },
               limits: { maxBodyBytes: 2000 }, target: { logType: "Private", workspaceId: "${LOGSHIP_WORKSPACE_ID}", sharedKey: "${LOGSHIP_SHARED_KEY}" } }
             """)
@@ -25,11 +28,14 @@ import Testing
         let first = try runUnderUmask000(["run", pipeline.path, "--progress", "none"] + endpoint, env: emu.env)
         #expect(first.status == 1, "rejects and dead letters: \(first.stderr)")
         let state = dir.file(".logship/private")
-        let letters = (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path)) ?? []
+        let letters =
+            (try? FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("deadletter").path))
+            ?? []
         #expect(letters.contains { $0.hasSuffix(".meta.json") }, "the run must leave dead letters to check")
         #expect(FileManager.default.fileExists(atPath: state.appendingPathComponent("rejects.ndjson").path))
         _ = try runUnderUmask000(["replay", pipeline.path] + endpoint, env: emu.env)
-        let dry = try runUnderUmask000(["run", pipeline.path, "--dry-run", "--keep-bodies", "--progress", "none"], env: emu.env)
+        let dry = try runUnderUmask000(
+            ["run", pipeline.path, "--dry-run", "--keep-bodies", "--progress", "none"], env: emu.env)
         #expect(dry.status == 1, "\(dry.stderr)")
         let local = try runUnderUmask000(["run", pipeline.path, "--local", "--progress", "none"], env: emu.env)
         #expect(local.status == 1, "\(local.stderr)")
@@ -55,11 +61,17 @@ import Testing
             }
         }
         // manifest, rejects, last-run, dead letters, bodies/, the local emulator's rows: all seen.
-        for part in ["private/manifest.jsonl", "private/rejects.ndjson", "private/last-run.json", "private/deadletter",
-                     "private/dry-run/bodies", "private/local/emulator/Private_CL.ndjson"] {
-            #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(part).path), "\(part) was not written")
+        for part in [
+            "private/manifest.jsonl", "private/rejects.ndjson", "private/last-run.json", "private/deadletter",
+            "private/dry-run/bodies", "private/local/emulator/Private_CL.ndjson",
+        ] {
+            #expect(
+                FileManager.default.fileExists(atPath: root.appendingPathComponent(part).path),
+                "\(part) was not written")
         }
         #expect(files > 10 && folders >= 5)
-        for r in [first, dry, local] { for probe in probes { #expect(!r.stderr.contains(probe) && !r.stdout.contains(probe)) } }
+        for r in [first, dry, local] {
+            for probe in probes { #expect(!r.stderr.contains(probe) && !r.stdout.contains(probe)) }
+        }
     }
 }

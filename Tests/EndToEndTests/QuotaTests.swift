@@ -6,7 +6,9 @@ import Testing
 /// itself instead of dead-lettering or storming. Counts only, never speed.
 @Suite(.serialized) struct QuotaTests {
     static func pipeline(_ dir: TempDir, dcrs: [String], maxAttempts: Int) -> URL {
-        dir.write("p.json5", """
+        dir.write(
+            "p.json5",
+            """
             { version: 1, name: "quota",
               source: { files: ["in/a.ndjson"], format: "ndjson" },
               limits: { maxBodyBytes: 20000 },
@@ -21,14 +23,18 @@ import Testing
     }
 
     static func windows(_ q: [String: Any]?) -> [(requests: Int, throttled: Int)] {
-        ((q?["windows"] as? [[String: Any]]) ?? []).map { (($0["requests"] as? Int) ?? 0, ($0["throttled"] as? Int) ?? 0) }
+        ((q?["windows"] as? [[String: Any]]) ?? []).map {
+            (($0["requests"] as? Int) ?? 0, ($0["throttled"] as? Int) ?? 0)
+        }
     }
 
     static func ackedBy(_ state: URL) throws -> [String: Int] {
         var out: [String: Int] = [:]
         let text = try String(contentsOf: state.appendingPathComponent("manifest.jsonl"), encoding: .utf8)
         for line in text.split(separator: "\n") {
-            guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], o["t"] as? String == "ack" else { continue }
+            guard let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                o["t"] as? String == "ack"
+            else { continue }
             out[(o["dcr"] as? String) ?? "(none)", default: 0] += 1
         }
         return out
@@ -39,12 +45,15 @@ import Testing
     @Test func aRunAgainstAQuotaPacesItselfWithNoDeadLetters() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--dcr-requests-per-minute", "4", "--quota-window-ms", "2000"], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(
+            ["--dcr-requests-per-minute", "4", "--quota-window-ms", "2000"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<9_000))
         let p = Self.pipeline(dir, dcrs: ["dcr-engine"], maxAttempts: 2)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.ingestionEnv, timeout: 600)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.ingestionEnv, timeout: 600)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(report(state)["chunksDeadLettered"] as? Int == 0)
         let counts = seqCounts(emu, .logsIngestion)
@@ -70,12 +79,15 @@ import Testing
     @Test func chunksAreSpreadOverTwoDCRsAndTheManifestNamesEach() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--dcr-requests-per-minute", "4", "--quota-window-ms", "2000"], dataDir: dir.file("emu"))
+        let emu = try EmulatorProcess(
+            ["--dcr-requests-per-minute", "4", "--quota-window-ms", "2000"], dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<9_000))
         let p = Self.pipeline(dir, dcrs: ["dcr-a", "dcr-b"], maxAttempts: 2)
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.ingestionEnv, timeout: 600)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.ingestionEnv, timeout: 600)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(report(state)["chunksDeadLettered"] as? Int == 0)
         let counts = seqCounts(emu, .logsIngestion)

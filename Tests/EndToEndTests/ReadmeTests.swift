@@ -1,6 +1,7 @@
 import Foundation
-@testable import LogshipCore
 import Testing
+
+@testable import LogshipCore
 
 /// A Markdown file of the package, cut into the pieces the documentation tests check.
 struct Readme {
@@ -23,7 +24,8 @@ struct Readme {
     /// docs/*.md file (the reference) in name order.
     static func all() throws -> [Readme] {
         let folder = Binary.packageRoot.appendingPathComponent("docs")
-        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".md") }.sorted()
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".md") }
+            .sorted()
         return try [load()] + names.map { try load("docs/\($0)") }
     }
 
@@ -183,15 +185,23 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         }
         // The reference documents each one in a section of its own…
         let (doc, commands) = try Readme.documented("Commands")
-        for c in listed { #expect(commands.contains("\n### logship \(c)\n"), "\(doc.name): no \"### logship \(c)\" under Commands") }
+        for c in listed {
+            #expect(commands.contains("\n### logship \(c)\n"), "\(doc.name): no \"### logship \(c)\" under Commands")
+        }
         // … and the README's table at a glance names each one.
-        let glance = try #require(try Readme.load().section("Commands at a glance"), "README.md has no \"## Commands at a glance\"")
-        for c in listed { #expect(glance.contains("| `logship \(c)"), "README.md: `logship \(c)` is not in Commands at a glance") }
+        let glance = try #require(
+            try Readme.load().section("Commands at a glance"), "README.md has no \"## Commands at a glance\"")
+        for c in listed {
+            #expect(glance.contains("| `logship \(c)"), "README.md: `logship \(c)` is not in Commands at a glance")
+        }
     }
 
     @Test func runHelpListsTheContractFlags() throws {
         let help = try run(["run", "--help"]).stdout
-        for f in ["--state-dir", "--endpoint", "--concurrency", "--restart", "--local", "--dry-run", "--shard", "--progress", "--report"] {
+        for f in [
+            "--state-dir", "--endpoint", "--concurrency", "--restart", "--local", "--dry-run", "--shard", "--progress",
+            "--report",
+        ] {
             #expect(help.contains("  \(f)"), "logship run --help does not list \(f)")
         }
     }
@@ -238,10 +248,14 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                     #expect(v.status == 0 && v.stdout.hasPrefix("logship "))
                 default:
                     if let owner {
-                        #expect(helps[owner]!.contains("  \(flag) ") || helps[owner]!.contains("  \(flag)\n") || helps[owner]!.contains("[\(flag)"),
+                        #expect(
+                            helps[owner]!.contains("  \(flag) ") || helps[owner]!.contains("  \(flag)\n")
+                                || helps[owner]!.contains("[\(flag)"),
                             "\(file): \(flag) is not in `logship \(owner) --help` (line: \(line))")
                     } else {
-                        #expect(helps.values.contains { $0.contains("  \(flag)") }, "\(file): \(flag) is in no command's --help (line: \(line))")
+                        #expect(
+                            helps.values.contains { $0.contains("  \(flag)") },
+                            "\(file): \(flag) is in no command's --help (line: \(line))")
                     }
                 }
             }
@@ -261,8 +275,12 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                     #expect(known.contains(word), "\(file): `logship \(word)` is not a command (in: \(snippet))")
                 }
             }
-            if file == "README.md" { #expect(seen.isSuperset(of: known), "README.md never shows \(known.subtracting(seen).sorted())") }
-            if file == "docs/commands.md" { #expect(seen.isSuperset(of: known), "docs/commands.md never shows \(known.subtracting(seen).sorted())") }
+            if file == "README.md" {
+                #expect(seen.isSuperset(of: known), "README.md never shows \(known.subtracting(seen).sorted())")
+            }
+            if file == "docs/commands.md" {
+                #expect(seen.isSuperset(of: known), "docs/commands.md never shows \(known.subtracting(seen).sorted())")
+            }
         }
     }
 
@@ -280,7 +298,9 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
                     guard let help = helps[ns.substring(with: m.range(at: 1))] else { continue }
                     for f in flags(in: ns.substring(with: m.range(at: 2))) {
                         checked += 1
-                        #expect(help.contains("  \(f)"), "\(doc.name): logship \(ns.substring(with: m.range(at: 1))) has no \(f) (\(snippet))")
+                        #expect(
+                            help.contains("  \(f)"),
+                            "\(doc.name): logship \(ns.substring(with: m.range(at: 1))) has no \(f) (\(snippet))")
                     }
                 }
             }
@@ -299,7 +319,9 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
 
     @Test func ciRunEndsWithTheReadmeTestCommand() throws {
         let ci = try String(contentsOf: Binary.packageRoot.appendingPathComponent(".ci/run"), encoding: .utf8)
-        let last = ci.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.last { !$0.isEmpty && !$0.hasPrefix("#") }
+        let last = ci.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.last {
+            !$0.isEmpty && !$0.hasPrefix("#")
+        }
         #expect(last == QuickStart.testCommand)
         #expect(FileManager.default.isExecutableFile(atPath: Binary.packageRoot.appendingPathComponent(".ci/run").path))
     }
@@ -314,12 +336,16 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
             let folder = doc.url.deletingLastPathComponent()
             for target in matches("\\]\\(([^)\\s]+)\\)", in: doc.text) where !target.hasPrefix("http") {
                 checked += 1
-                let parts = target.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                let parts = target.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).map(
+                    String.init)
                 var linked = doc
                 if !parts[0].isEmpty {
                     let u = folder.appendingPathComponent(parts[0])
-                    #expect(FileManager.default.fileExists(atPath: u.path), "\(file): the link \(target) points at nothing")
-                    if parts[0].hasSuffix(".md"), let d = try? String(contentsOf: u, encoding: .utf8) { linked = Readme(url: u, text: d) }
+                    #expect(
+                        FileManager.default.fileExists(atPath: u.path), "\(file): the link \(target) points at nothing")
+                    if parts[0].hasSuffix(".md"), let d = try? String(contentsOf: u, encoding: .utf8) {
+                        linked = Readme(url: u, text: d)
+                    }
                 }
                 if parts.count == 2 {
                     #expect(linked.anchors.contains(parts[1]), "\(file): the link \(target) names no heading")
@@ -333,13 +359,18 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
     /// contents link every section it has and every docs/*.md file, so none is left out of them.
     @Test func readmeIsAFrontDoor() throws {
         let readme = try Readme.load()
-        #expect(readme.text.utf8.count <= 25_000, "README.md is \(readme.text.utf8.count) bytes; move reference text to docs/")
+        #expect(
+            readme.text.utf8.count <= 25_000,
+            "README.md is \(readme.text.utf8.count) bytes; move reference text to docs/")
         let contents = try #require(readme.section("Contents"), "README.md has no \"## Contents\"")
-        for title in readme.lines.filter({ $0.hasPrefix("## ") }).map({ String($0.dropFirst(3)) }) where title != "Contents" {
+        for title in readme.lines.filter({ $0.hasPrefix("## ") }).map({ String($0.dropFirst(3)) })
+        where title != "Contents" {
             #expect(contents.contains("](#\(Readme.anchor(title)))"), "README.md Contents: no link to \"\(title)\"")
         }
         for doc in try Readme.all().dropFirst() {
-            #expect(contents.contains("](\(doc.name))") || contents.contains("](\(doc.name)#"), "README.md Contents: no link to \(doc.name)")
+            #expect(
+                contents.contains("](\(doc.name))") || contents.contains("](\(doc.name)#"),
+                "README.md Contents: no link to \(doc.name)")
             if doc.name == "docs/service-facts.md" { continue }
             // Each reference file opens with its title and a way back to the front door's list.
             #expect(doc.lines.first?.hasPrefix("# ") == true, "\(doc.name) has no title")
@@ -349,7 +380,8 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
     /// Every exit code logship has is in the README's short table and in the reference's.
     @Test func exitCodesAreDocumented() throws {
         let codes = [ExitCode.success, ExitCode.partial, ExitCode.usage, ExitCode.refused, ExitCode.interrupted]
-        let short = try #require(try Readme.load().section("Exit codes in short"), "README.md has no \"## Exit codes in short\"")
+        let short = try #require(
+            try Readme.load().section("Exit codes in short"), "README.md has no \"## Exit codes in short\"")
         let (doc, full) = try Readme.subsection("Exit codes")
         for code in codes {
             #expect(short.contains("\n| \(code) |"), "README.md Exit codes in short: no row for \(code)")
@@ -357,7 +389,9 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         }
         // No row for a code logship does not have.
         for table in [short, full] {
-            for row in matches("(?m)^\\| ([0-9]+) \\|", in: table) { #expect(codes.contains(Int32(row) ?? -1), "an exit code \(row) logship does not have") }
+            for row in matches("(?m)^\\| ([0-9]+) \\|", in: table) {
+                #expect(codes.contains(Int32(row) ?? -1), "an exit code \(row) logship does not have")
+            }
         }
     }
 
@@ -367,9 +401,13 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         let section = try #require(try Readme.load().section("Example pipelines"))
         let listed = Set(matches("\\(pipelines/([a-z0-9-]+\\.json5)\\)", in: section))
         for p in listed {
-            #expect(FileManager.default.fileExists(atPath: Binary.packageRoot.appendingPathComponent("pipelines/\(p)").path))
+            #expect(
+                FileManager.default.fileExists(atPath: Binary.packageRoot.appendingPathComponent("pipelines/\(p)").path)
+            )
         }
-        for p in ExamplePipelineTests.dataCollector { #expect(listed.contains(p), "README.md: pipelines/\(p) is not in the example table") }
+        for p in ExamplePipelineTests.dataCollector {
+            #expect(listed.contains(p), "README.md: pipelines/\(p) is not in the example table")
+        }
     }
 
     /// The example in the pipeline reference is a pipeline logship reads without an error.
@@ -378,7 +416,8 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         let example = try #require(Readme.fencedBlocks(section).first { $0.info == "json5" })
         let dir = TempDir()
         defer { dir.cleanup() }
-        let loaded = PipelineLoader(environment: [:]).load(dir.write("example.json5", example.lines.joined(separator: "\n")))
+        let loaded = PipelineLoader(environment: [:]).load(
+            dir.write("example.json5", example.lines.joined(separator: "\n")))
         #expect(loaded.errors.isEmpty, "\(loaded.errors.map(\.description))")
     }
 
@@ -389,20 +428,25 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         let reference = try Readme.documented("Pipeline reference").body
         func subsection(_ title: String) -> String {
             let parts = reference.components(separatedBy: "\n### \(title)\n")
-            return parts.count > 1 ? parts[1].components(separatedBy: "\n### ")[0].components(separatedBy: "\n#### ")[0] : ""
+            return parts.count > 1
+                ? parts[1].components(separatedBy: "\n### ")[0].components(separatedBy: "\n#### ")[0] : ""
         }
         /// Keys allowed in the object at `path` of `pipeline`, from the unknown-key error.
         func allowed(_ pipeline: String, _ path: String) throws -> [String] {
             let dir = TempDir()
             defer { dir.cleanup() }
             let problems = PipelineLoader(environment: [:]).load(dir.write("p.json5", pipeline)).problems
-            let p = try #require(problems.first { $0.path == (path.isEmpty ? "zzz" : "\(path).zzz") }, "\(problems.map(\.description))")
+            let p = try #require(
+                problems.first { $0.path == (path.isEmpty ? "zzz" : "\(path).zzz") }, "\(problems.map(\.description))")
             let list = try #require(p.message.components(separatedBy: "allowed here: ").last)
             return list.components(separatedBy: ", ")
         }
         let source = #"source: { files: ["x"], format: "csv", csv: { header: true CSV }, LINES SRC }"#
-        func pipeline(top: String = "", src: String = "", csv: String = "", fields: String = "", target: String = "", limits: String = "",
-                      upload: String = "", errors: String = "", api: String = "data-collector") -> String {
+        func pipeline(
+            top: String = "", src: String = "", csv: String = "", fields: String = "", target: String = "",
+            limits: String = "",
+            upload: String = "", errors: String = "", api: String = "data-collector"
+        ) -> String {
             """
             { version: 1, \(top)
               \(source.replacingOccurrences(of: "CSV", with: csv).replacingOccurrences(of: "LINES", with: "").replacingOccurrences(of: "SRC", with: src)),
@@ -427,20 +471,25 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
             let documented = Set(matches("(?m)^\\| `([A-Za-z0-9.]+)` \\|", in: c.readme))
             for k in keys {
                 // An object key (source.csv) is documented by its own keys (csv.delimiter, …).
-                #expect(documented.contains(c.prefix + k) || documented.contains { $0.hasPrefix("\(c.prefix)\(k).") }, "pipeline reference: \(c.path.isEmpty ? "top level" : c.path).\(k) is not documented")
+                #expect(
+                    documented.contains(c.prefix + k) || documented.contains { $0.hasPrefix("\(c.prefix)\(k).") },
+                    "pipeline reference: \(c.path.isEmpty ? "top level" : c.path).\(k) is not documented")
             }
             for d in documented where d.hasPrefix(c.prefix) && !d.dropFirst(c.prefix.count).contains(".") {
-                #expect(keys.contains(String(d.dropFirst(c.prefix.count))), "pipeline reference documents \(d), which logship does not accept in \(c.path)")
+                #expect(
+                    keys.contains(String(d.dropFirst(c.prefix.count))),
+                    "pipeline reference documents \(d), which logship does not accept in \(c.path)")
             }
         }
         // The Logs Ingestion keys are named somewhere in the documentation (the migration explains them).
         let li = try allowed(pipeline(target: "zzz: 1", api: "logs-ingestion"), "target")
         let docs = try Readme.all().map(\.text).joined(separator: "\n")
-        for k in li { #expect(docs.contains("`\(k)`"), "README.md and docs/: target.\(k) (logs-ingestion) is not named") }
+        for k in li {
+            #expect(docs.contains("`\(k)`"), "README.md and docs/: target.\(k) (logs-ingestion) is not named")
+        }
         // lines.pattern is the only key of source.lines.
         #expect(subsection("source").contains("| `lines.pattern` |"))
     }
-
 
     /// The presets table names every preset with the fields it really produces, in order.
     @Test func presetTableMatchesThePresets() throws {
@@ -454,10 +503,11 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
         }
         for name in PipelineLoader.presets {
             let preset = try #require(LinePreset(name: name))
-            #expect(rows[name] == preset.fieldNames, "the preset table, \(name): \(rows[name] ?? []) but logship: \(preset.fieldNames)")
+            #expect(
+                rows[name] == preset.fieldNames,
+                "the preset table, \(name): \(rows[name] ?? []) but logship: \(preset.fieldNames)")
         }
     }
-
 
     /// And the other way round: every option a command's `--help` lists is in that command's
     /// section of the reference.
@@ -469,7 +519,9 @@ func flags(in text: String) -> [String] { matches("(?<![\\w-])(--[a-z][a-z-]*[a-
             for line in help.split(separator: "\n") where line.hasPrefix("  --") {
                 let flag = String(line.dropFirst(2).prefix { $0 != " " })
                 if flag == "--help" { continue }
-                #expect(documented.contains("`\(flag)"), "\(doc.name): `logship \(command)` section does not document \(flag)")
+                #expect(
+                    documented.contains("`\(flag)"),
+                    "\(doc.name): `logship \(command)` section does not document \(flag)")
             }
         }
     }

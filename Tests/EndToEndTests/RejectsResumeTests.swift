@@ -34,9 +34,13 @@ import Testing
     func check(_ state: URL, _ emu: EmulatorProcess, _ expected: (file: URL, rejects: Set<Int>, valid: Int)) throws {
         let found = try rejectsByLocation(state)
         let repeated = found.filter { $0.value > 1 }
-        #expect(repeated.isEmpty, "\(repeated.count) rejects written more than once, e.g. \(repeated.keys.sorted().prefix(3))")
+        #expect(
+            repeated.isEmpty,
+            "\(repeated.count) rejects written more than once, e.g. \(repeated.keys.sorted().prefix(3))")
         let lines = Set(found.keys.compactMap { Int($0.split(separator: ":")[1]) })
-        #expect(lines == expected.rejects, "every reject is in rejects.ndjson (\(lines.count) of \(expected.rejects.count))")
+        #expect(
+            lines == expected.rejects, "every reject is in rejects.ndjson (\(lines.count) of \(expected.rejects.count))"
+        )
         #expect(found.keys.allSatisfy { $0.hasPrefix("in/a.ndjson:") })
         #expect(seqCounts(emu).count == expected.valid, "every valid record arrives")
     }
@@ -52,7 +56,9 @@ import Testing
         let expected = input(dir)
         let p = pipeline(dir, files: ["in/a.ndjson"])
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let proc = try RotationTests().startOneAtATime(args, env: emu.env, state: state, untilAcks: 3)
         #expect(proc.isRunning, "the run was still going at its third acknowledgement")
         kill(proc.pid, SIGINT)
@@ -72,7 +78,9 @@ import Testing
         let expected = input(dir)
         let p = pipeline(dir, files: ["in/a.ndjson"])
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let rotation = RotationTests()
         try rotation.killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state, gate: emu)
@@ -92,8 +100,11 @@ import Testing
         let p = pipeline(dir, files: ["in/a.ndjson"])
         let state = dir.file("state")
         try FileManager.default.createDirectory(at: state, withIntermediateDirectories: true)
-        try Data("{\"file\":\"in/a.ndjson\",\"line\":6,\"off".utf8).write(to: state.appendingPathComponent("rejects.ndjson"))
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        try Data("{\"file\":\"in/a.ndjson\",\"line\":6,\"off".utf8).write(
+            to: state.appendingPathComponent("rejects.ndjson"))
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         #expect(r.status == 1, "\(r.stderr)")
         try check(state, emu, expected)
     }

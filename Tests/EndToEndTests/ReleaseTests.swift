@@ -19,7 +19,9 @@ import Testing
     }
 
     static func version() throws -> String {
-        let o = try JSONSerialization.jsonObject(with: Data(try run(["--version", "--json"]).stdout.utf8)) as? [String: String]
+        let o =
+            try JSONSerialization.jsonObject(with: Data(try run(["--version", "--json"]).stdout.utf8))
+            as? [String: String]
         return try #require(o?["version"])
     }
 
@@ -33,7 +35,8 @@ import Testing
             FileManager.default.fileExists(atPath: libs.appendingPathComponent("libswiftCore.a").path),
             FileManager.default.fileExists(atPath: libs.appendingPathComponent("libFoundation.a").path)
         else {
-            try Test.cancel("this toolchain has no static Swift libraries (lib/swift_static/linux): no static release build here")
+            try Test.cancel(
+                "this toolchain has no static Swift libraries (lib/swift_static/linux): no static release build here")
         }
         let dir = TempDir("logship-release")
         defer { dir.cleanup() }
@@ -56,11 +59,16 @@ import Testing
         let check = try run(["--check", "SHA256SUMS"], executable: "/usr/bin/sha256sum", cwd: dist)
         #expect(check.status == 0 && sums.contains("  \(name).tar.gz\n"), "\(sums) \(check.stdout) \(check.stderr)")
 
-        let listing = try run(["-tzf", archive.path], executable: "/bin/tar").stdout.split(separator: "\n").map(String.init)
+        let listing = try run(["-tzf", archive.path], executable: "/bin/tar").stdout.split(separator: "\n").map(
+            String.init)
         // The README links into docs/, so the reference travels with it: every docs/*.md file.
         let docs = try Readme.all().map(\.name).filter { $0.hasPrefix("docs/") }
         #expect(docs.contains("docs/pipeline.md"))
-        let expected = ["logship", "README.md", "NOTICE", "completions/logship.bash", "completions/_logship", "completions/logship.fish", "man/logship.1"] + docs
+        let expected =
+            [
+                "logship", "README.md", "NOTICE", "completions/logship.bash", "completions/_logship",
+                "completions/logship.fish", "man/logship.1",
+            ] + docs
         for e in expected { #expect(listing.contains("\(name)/\(e)"), "the archive has no \(e): \(listing)") }
 
         let out = dir.file("unpacked")
@@ -84,10 +92,14 @@ import Testing
         #expect(stamp?["swift"]?.split(separator: ".").count ?? 0 >= 2)
 
         // The completions and the man page are the binary's own.
-        for (file, args) in [("completions/logship.bash", ["completion", "bash"]), ("completions/_logship", ["completion", "zsh"]),
-                             ("completions/logship.fish", ["completion", "fish"]), ("man/logship.1", ["man"])] {
+        for (file, args) in [
+            ("completions/logship.bash", ["completion", "bash"]), ("completions/_logship", ["completion", "zsh"]),
+            ("completions/logship.fish", ["completion", "fish"]), ("man/logship.1", ["man"]),
+        ] {
             let packed = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8)
-            #expect(packed == (try run(args, executable: binary).stdout), "\(file) is not `logship \(args.joined(separator: " "))`")
+            #expect(
+                packed == (try run(args, executable: binary).stdout),
+                "\(file) is not `logship \(args.joined(separator: " "))`")
         }
         for doc in try Readme.all() {
             let packed = try String(contentsOf: root.appendingPathComponent(doc.name), encoding: .utf8)
@@ -100,8 +112,10 @@ import Testing
     static func dockerfile() throws -> [String] {
         let text = try String(contentsOf: Binary.packageRoot.appendingPathComponent("Dockerfile"), encoding: .utf8)
         // Continuation lines joined, comments dropped: one instruction per element.
-        return text.replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        return text.replacingOccurrences(of: "\\\n", with: " ").split(separator: "\n").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        .filter { !$0.isEmpty && !$0.hasPrefix("#") }
     }
 
     /// Docker is not available to the tests: what can be checked is that the image is built by
@@ -113,7 +127,9 @@ import Testing
         let builder = try #require(froms.first)
         let toolchain = try run(["swift", "--version"], executable: "/usr/bin/env").stdout
         let minor = matches("Swift version (\\d+\\.\\d+)", in: toolchain).first ?? "?"
-        #expect(builder.hasPrefix("FROM swift:\(minor)-") && builder.hasSuffix(" AS build"), "\(builder): not swift:\(minor) (the toolchain the tests build with)")
+        #expect(
+            builder.hasPrefix("FROM swift:\(minor)-") && builder.hasSuffix(" AS build"),
+            "\(builder): not swift:\(minor) (the toolchain the tests build with)")
 
         // The builder's build is the release script, not a command of its own.
         let runs = lines.filter { $0.hasPrefix("RUN ") }
@@ -131,13 +147,16 @@ import Testing
         #expect(runtime.contains("ENTRYPOINT [\"/usr/local/bin/logship\"]"))
 
         let ignore = try String(contentsOf: Binary.packageRoot.appendingPathComponent(".dockerignore"), encoding: .utf8)
-        for p in [".build", "dist"] { #expect(ignore.split(separator: "\n").contains(Substring(p)), ".dockerignore does not leave out \(p)") }
+        for p in [".build", "dist"] {
+            #expect(ignore.split(separator: "\n").contains(Substring(p)), ".dockerignore does not leave out \(p)")
+        }
     }
 
     /// The Kubernetes examples run the image the Dockerfile builds, under the user it creates.
     @Test func kubernetesExamplesUseTheLocalImage() throws {
         let version = try Self.version()
-        let user = try #require(try Self.dockerfile().last { $0.hasPrefix("USER ") }).dropFirst(5).split(separator: ":")[0]
+        let user = try #require(try Self.dockerfile().last { $0.hasPrefix("USER ") }).dropFirst(5).split(
+            separator: ":")[0]
         for file in ["kubernetes/backfill-job.yaml", "kubernetes/nightly-cronjob.yaml"] {
             let text = try DeployTests.text(file)
             #expect(text.contains("image: logship:\(version)\n"), "\(file): not image logship:\(version)")

@@ -34,7 +34,9 @@ import Testing
     /// per acknowledgement: no faults, one request at a time) and holds the next, so the run
     /// cannot finish before the kill however slow or loaded the machine is; the gate opens again
     /// for the run after.
-    func killAfter(acks n: Int, _ args: [String], env: [String: String], state: URL, gate: EmulatorProcess? = nil) throws {
+    func killAfter(acks n: Int, _ args: [String], env: [String: String], state: URL, gate: EmulatorProcess? = nil)
+        throws
+    {
         if let gate { try Data("\(n)".utf8).write(to: gate.gate) }
         defer { if let gate { try? FileManager.default.removeItem(at: gate.gate) } }
         let proc = try startOneAtATime(args, env: env, state: state, untilAcks: n)
@@ -43,7 +45,9 @@ import Testing
     }
 
     func gzip(_ from: URL, to: URL) throws {
-        let r = try python("import gzip, shutil, sys\nwith open(sys.argv[1], 'rb') as f, gzip.open(sys.argv[2], 'wb') as g: shutil.copyfileobj(f, g)", [from.path, to.path])
+        let r = try python(
+            "import gzip, shutil, sys\nwith open(sys.argv[1], 'rb') as f, gzip.open(sys.argv[2], 'wb') as g: shutil.copyfileobj(f, g)",
+            [from.path, to.path])
         #expect(r.status == 0, "\(r.stderr)")
         try FileManager.default.removeItem(at: from)
     }
@@ -58,7 +62,10 @@ import Testing
         defer { emu.stop() }
         let log = dir.write("in/access.log", records(0..<3000))
         let p = pipeline(dir, files: ["in/access.log*"], api: api)
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress",
+            "none",
+        ]
         func night(_ what: String) throws -> ProcessResult {
             let r = try run(args, env: api.env(emu))
             #expect(r.status == 0, "\(what): \(r.stderr)")
@@ -72,14 +79,20 @@ import Testing
         dir.write("in/access.log", records(3500..<4000))
         // `status` already sees what the run will do: the rotated file is partly delivered.
         let status = try run(["status", p.path, "--state-dir", dir.file("state").path, "--json"], env: api.env(emu))
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stderr)")
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stderr)")
         #expect(summary["partialFiles"] as? [String] == ["in/access.log.1"], "\(status.stdout)")
         #expect(summary["pendingFiles"] as? [String] == ["in/access.log"], "\(status.stdout)")
         let second = try night("second night")
-        #expect(second.stderr.contains("in/access.log.1 begins with in/access.log as it was delivered"), "\(second.stderr)")
-        #expect(!second.stderr.contains("changed since it was delivered"), "the new access.log is a new file: \(second.stderr)")
+        #expect(
+            second.stderr.contains("in/access.log.1 begins with in/access.log as it was delivered"), "\(second.stderr)")
+        #expect(
+            !second.stderr.contains("changed since it was delivered"),
+            "the new access.log is a new file: \(second.stderr)")
         var counts = seqCounts(emu, api)
-        #expect(counts.count == 4000 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+        #expect(
+            counts.count == 4000 && counts.values.allSatisfy { $0 == 1 },
+            "\(counts.values.filter { $0 > 1 }.count) records twice")
 
         // Next rotation: access.log.1 compressed to access.log.2.gz, access.log → access.log.1.
         try gzip(dir.file("in/access.log.1"), to: dir.file("in/access.log.2.gz"))
@@ -88,11 +101,16 @@ import Testing
         let before = try run(["status", p.path, "--state-dir", dir.file("state").path, "--json"], env: api.env(emu))
         let third = try night("third night")
         let counted = try #require(try JSONSerialization.jsonObject(with: Data(before.stdout.utf8)) as? [String: Any])
-        #expect(counted["filesDone"] as? Int == 2 && counted["pendingFiles"] as? [String] == ["in/access.log"], "\(before.stdout)")
-        #expect(third.stderr.contains("in/access.log.2.gz holds in/access.log.1 as it was delivered"), "\(third.stderr)")
+        #expect(
+            counted["filesDone"] as? Int == 2 && counted["pendingFiles"] as? [String] == ["in/access.log"],
+            "\(before.stdout)")
+        #expect(
+            third.stderr.contains("in/access.log.2.gz holds in/access.log.1 as it was delivered"), "\(third.stderr)")
         #expect(third.stderr.contains("in/access.log.1 holds in/access.log as it was delivered"), "\(third.stderr)")
         counts = seqCounts(emu, api)
-        #expect(counts.count == 4200 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+        #expect(
+            counts.count == 4200 && counts.values.allSatisfy { $0 == 1 },
+            "\(counts.values.filter { $0 > 1 }.count) records twice")
 
         // Numbered archives shift: .2.gz → .3.gz (the same bytes), .1 → .2.gz, and so on.
         try FileManager.default.moveItem(at: dir.file("in/access.log.2.gz"), to: dir.file("in/access.log.3.gz"))
@@ -100,9 +118,13 @@ import Testing
         try FileManager.default.moveItem(at: dir.file("in/access.log"), to: dir.file("in/access.log.1"))
         dir.write("in/access.log", records(4200..<4300))
         let fourth = try night("fourth night")
-        #expect(fourth.stderr.contains("in/access.log.3.gz holds in/access.log.2.gz as it was delivered"), "\(fourth.stderr)")
+        #expect(
+            fourth.stderr.contains("in/access.log.3.gz holds in/access.log.2.gz as it was delivered"),
+            "\(fourth.stderr)")
         counts = seqCounts(emu, api)
-        #expect(counts.count == 4300 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+        #expect(
+            counts.count == 4300 && counts.values.allSatisfy { $0 == 1 },
+            "\(counts.values.filter { $0 > 1 }.count) records twice")
 
         // Nothing new: nothing sent, and the moved files are known by their own fingerprints now.
         let sent = api.dataRequests(emu)
@@ -120,21 +142,30 @@ import Testing
         defer { emu.stop() }
         let log = dir.write("in/app.log", records(0..<2000))
         let p = pipeline(dir, files: ["in/app.log*"])
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress",
+            "none",
+        ]
         #expect(try run(args, env: emu.env).status == 0)
         try append(log, records(2000..<2300))
         try FileManager.default.copyItem(at: log, to: dir.file("in/app.log-20261123"))
         try Data(records(2300..<2400).utf8).write(to: log)
         let second = try run(args, env: emu.env)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("in/app.log-20261123 begins with in/app.log as it was delivered"), "\(second.stderr)")
+        #expect(
+            second.stderr.contains("in/app.log-20261123 begins with in/app.log as it was delivered"), "\(second.stderr)"
+        )
         try gzip(dir.file("in/app.log-20261123"), to: dir.file("in/app.log-20261123.gz"))
         try append(log, records(2400..<2500))
         let third = try run(args, env: emu.env)
         #expect(third.status == 0, "\(third.stderr)")
-        #expect(third.stderr.contains("in/app.log-20261123.gz holds in/app.log-20261123 as it was delivered"), "\(third.stderr)")
+        #expect(
+            third.stderr.contains("in/app.log-20261123.gz holds in/app.log-20261123 as it was delivered"),
+            "\(third.stderr)")
         let counts = seqCounts(emu)
-        #expect(counts.count == 2500 && counts.values.allSatisfy { $0 == 1 }, "\(counts.values.filter { $0 > 1 }.count) records twice")
+        #expect(
+            counts.count == 2500 && counts.values.allSatisfy { $0 == 1 },
+            "\(counts.values.filter { $0 > 1 }.count) records twice")
     }
 
     /// Content that is still where it was delivered is not "moved": a nightly full export under
@@ -146,7 +177,10 @@ import Testing
         defer { emu.stop() }
         dir.write("in/export-1.ndjson", records(0..<2000))
         let p = pipeline(dir, files: ["in/*.ndjson"])
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress",
+            "none",
+        ]
         #expect(try run(args, env: emu.env).status == 0)
         dir.write("in/export-2.ndjson", records(0..<2500))
         let r = try run(args, env: emu.env)
@@ -166,7 +200,10 @@ import Testing
         defer { emu.stop() }
         let f = dir.write("in/app.ndjson", records(0..<1000))
         let p = pipeline(dir, files: ["in/app.ndjson"])
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress",
+            "none",
+        ]
         #expect(try run(args, env: emu.env).status == 0)
         for night in 1...4 {
             try append(f, records(night * 1000..<(night + 1) * 1000))
@@ -174,7 +211,9 @@ import Testing
             #expect(r.status == 0, "night \(night): \(r.stderr)")
             let counts = seqCounts(emu)
             #expect(counts.count == (night + 1) * 1000, "night \(night)")
-            #expect(counts.values.allSatisfy { $0 == 1 }, "night \(night): \(counts.values.filter { $0 > 1 }.count) records sent twice")
+            #expect(
+                counts.values.allSatisfy { $0 == 1 },
+                "night \(night): \(counts.values.filter { $0 > 1 }.count) records sent twice")
         }
     }
 
@@ -189,7 +228,9 @@ import Testing
         let f = dir.write("in/app.ndjson", records(0..<3000))
         let p = pipeline(dir, files: ["in/app.ndjson"])
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         #expect(try run(args, env: emu.env).status == 0)
         try append(f, records(3000..<6000))
         // One request at a time, 600 ms each (room for a slow, loaded machine to notice the
@@ -219,7 +260,9 @@ import Testing
         let f = dir.write("in/app.ndjson", records(0..<3000))
         let p = pipeline(dir, files: ["in/app.ndjson"])
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         let partial = seqCounts(emu).count
         #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
@@ -229,7 +272,9 @@ import Testing
         #expect(r.stderr.contains("grew since a run that stopped part way through it"), "\(r.stderr)")
         let counts = seqCounts(emu)
         #expect(counts.count == 3500)
-        #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
+        #expect(
+            counts.values.filter { $0 > 1 }.count <= 300,
+            "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
     }
 
     /// Runs logship (one request at a time) and calls `grow` once its first chunk is
@@ -264,18 +309,25 @@ import Testing
         let live = dir.write("in/b-live.ndjson", records(3000..<4000) + "{\"seq\":4000,\"msg\":\"r40")
         let p = pipeline(dir, files: ["in/*.ndjson"])
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state, gate: emu) {
             try append(live, "00 ü\"}\n" + records(4001..<4200))
         }
         #expect(status == 0, "nothing rejected: \(stderr)")
-        #expect(stderr.contains("in/b-live.ndjson: its last line has no line end yet and the file is still being written"), "\(stderr)")
+        #expect(
+            stderr.contains("in/b-live.ndjson: its last line has no line end yet and the file is still being written"),
+            "\(stderr)")
         #expect(seqCounts(emu).count == 4000, "the records before it, and none after the size the run looked at")
         let second = try run(args, env: emu.env)
         #expect(second.status == 0, "\(second.stderr)")
         let counts = seqCounts(emu)
         #expect(counts.count == 4200 && counts.values.allSatisfy { $0 == 1 })
-        #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 4000 && $0["msg_s"] as? String == "r4000 ü" })
+        #expect(
+            emu.rows(API.dataCollector.table()).contains {
+                ($0["seq_d"] as? NSNumber)?.intValue == 4000 && $0["msg_s"] as? String == "r4000 ü"
+            })
     }
 
     /// A file that is not growing is complete: its last line counts without a line end (a
@@ -292,7 +344,10 @@ import Testing
         // Complete, only without its line end.
         let whole = dir.write("in/whole.ndjson", records(5000..<5100) + "{\"seq\":5100,\"msg\":\"r5100\"}")
         let p = pipeline(dir, files: ["in/*.ndjson"])
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path, "--progress",
+            "none",
+        ]
         let first = try run(args, env: emu.env)
         #expect(first.status == 1, "the cut line is rejected: \(first.stderr)")
         #expect(seqCounts(emu).count == 1101, "the last lines count")
@@ -300,12 +355,16 @@ import Testing
         try append(whole, "\n" + records(5101..<5200))
         let second = try run(args, env: emu.env)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("in/cut.ndjson: its last line had no line end when it was read"), "\(second.stderr)")
+        #expect(
+            second.stderr.contains("in/cut.ndjson: its last line had no line end when it was read"), "\(second.stderr)")
         #expect(!second.stderr.contains("in/whole.ndjson: its last line"), "\(second.stderr)")
         let counts = seqCounts(emu)
         #expect(counts.count == 1400)
         #expect(counts.values.allSatisfy { $0 == 1 }, "\(counts.filter { $0.value > 1 }.keys.sorted())")
-        #expect(emu.rows(API.dataCollector.table()).contains { ($0["seq_d"] as? NSNumber)?.intValue == 1000 && $0["msg_s"] as? String == "r1000 ü" })
+        #expect(
+            emu.rows(API.dataCollector.table()).contains {
+                ($0["seq_d"] as? NSNumber)?.intValue == 1000 && $0["msg_s"] as? String == "r1000 ü"
+            })
     }
 
     /// A CSV export still being written, cut inside a quoted field that spans lines: the
@@ -315,17 +374,23 @@ import Testing
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(["--latency-ms", "100"], dataDir: dir.file("emu"))
         defer { emu.stop() }
-        func rows(_ r: ClosedRange<Int>) -> String { r.map { "\($0),row \($0) \(String(repeating: "x", count: 60))" }.joined(separator: "\n") }
+        func rows(_ r: ClosedRange<Int>) -> String {
+            r.map { "\($0),row \($0) \(String(repeating: "x", count: 60))" }.joined(separator: "\n")
+        }
         // Typed CSV is decoded ahead on a thread of its own, up to about 20,000 records ahead
         // of the chunker: the first file is long enough that the second is reached only after
         // several acknowledgements.
         dir.write("in/a-first.csv", "id,note\n" + rows(1...40_000) + "\n")
         let live = dir.write("in/b-live.csv", "id,note\n" + rows(50_001...50_500) + "\n50501,\"first line\nstill")
-        let p = dir.write("csv.json5", """
+        let p = dir.write(
+            "csv.json5",
+            """
             { version: 1, source: { files: ["in/*.csv"], format: "csv" }, limits: { maxBodyBytes: 200000 }, target: { logType: "Csv" } }
             """)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let (status, stderr) = try runWhileGrowing(args, env: emu.env, state: state, gate: emu) {
             try append(live, " going\"\n" + rows(50_502...50_600) + "\n")
         }
@@ -341,7 +406,10 @@ import Testing
         #expect(second.status == 0, "\(second.stderr)")
         let counts = ids()
         #expect(counts.count == 40_600 && counts.values.allSatisfy { $0 == 1 }, "\(counts.count) ids")
-        #expect(emu.rows("Csv_CL").contains { $0["id_s"] as? String == "50501" && $0["note_s"] as? String == "first line\nstill going" })
+        #expect(
+            emu.rows("Csv_CL").contains {
+                $0["id_s"] as? String == "50501" && $0["note_s"] as? String == "first line\nstill going"
+            })
     }
 
     /// A run killed part way through `access.log`, then logrotate renamed it before the next
@@ -354,7 +422,9 @@ import Testing
         let log = dir.write("in/access.log", records(0..<3000))
         let p = pipeline(dir, files: ["in/access.log*"])
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         let partial = seqCounts(emu).count
         #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
@@ -363,10 +433,14 @@ import Testing
         dir.write("in/access.log", records(3200..<3400))
         let r = try run(args, env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stderr.contains("in/access.log.1 begins with in/access.log as a run that stopped part way delivered it"), "\(r.stderr)")
+        #expect(
+            r.stderr.contains("in/access.log.1 begins with in/access.log as a run that stopped part way delivered it"),
+            "\(r.stderr)")
         #expect(!r.stderr.contains("changed since it was delivered"), "\(r.stderr)")
         let counts = seqCounts(emu)
         #expect(counts.count == 3400)
-        #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
+        #expect(
+            counts.values.filter { $0 > 1 }.count <= 300,
+            "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
     }
 }

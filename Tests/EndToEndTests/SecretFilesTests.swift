@@ -19,7 +19,9 @@ import Testing
     static func expectNoKey(under root: URL, _ key: String) {
         let probes = [key, String(key.prefix(12)), String(key.suffix(12))]
         var files = 0
-        for case let rel as String in FileManager.default.enumerator(atPath: root.path) ?? FileManager.DirectoryEnumerator() {
+        for case let rel as String in FileManager.default.enumerator(atPath: root.path)
+            ?? FileManager.DirectoryEnumerator()
+        {
             let path = root.appendingPathComponent(rel).path
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue else { continue }
@@ -36,7 +38,8 @@ import Testing
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
         defer { emu.stop() }
-        let data = dir.write("in.ndjson", (0..<250).map { "{\"n\":\($0),\"msg\":\"é\($0)\"}" }.joined(separator: "\n") + "\n")
+        let data = dir.write(
+            "in.ndjson", (0..<250).map { "{\"n\":\($0),\"msg\":\"é\($0)\"}" }.joined(separator: "\n") + "\n")
         var env = ["LOGSHIP_WORKSPACE_ID": emu.workspace]
         var keyLine = ""
         switch via {
@@ -50,7 +53,9 @@ import Testing
             _ = try Self.secret(dir, "credentials/logship-shared-key", emu.key, mode: 0o400)
             env["CREDENTIALS_DIRECTORY"] = dir.file("credentials").path
         }
-        let pipeline = dir.write("p.json5", """
+        let pipeline = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "from-file", source: { files: ["\(data.path)"], format: "ndjson" }, limits: { maxBodyBytes: 2000 },
               target: { logType: "FromFile"\(keyLine) } }
             """)
@@ -76,14 +81,19 @@ import Testing
         let emu = try EmulatorProcess(dataDir: dir.file("emulator"))
         defer { emu.stop() }
         let data = dir.write("in.ndjson", (0..<10).map { "{\"n\":\($0)}" }.joined(separator: "\n") + "\n")
-        let pipeline = dir.write("p.json5", """
+        let pipeline = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "bad-file", source: { files: ["\(data.path)"], format: "ndjson" }, target: { logType: "BadFile" } }
             """)
         let args = ["run", pipeline.path, "--endpoint", emu.url.absoluteString, "--progress", "none"]
         let open = try Self.secret(dir, "open-key", emu.key + "\n", mode: 0o644)
         let ok = try run(args, env: ["LOGSHIP_WORKSPACE_ID": emu.workspace, "LOGSHIP_SHARED_KEY_FILE": open.path])
         #expect(ok.status == 0, "\(ok.stderr)")
-        #expect(ok.stderr.contains("warning: LOGSHIP_SHARED_KEY_FILE: \(open.path) is readable by others (mode 644); chmod 600 it"), "\(ok.stderr)")
+        #expect(
+            ok.stderr.contains(
+                "warning: LOGSHIP_SHARED_KEY_FILE: \(open.path) is readable by others (mode 644); chmod 600 it"),
+            "\(ok.stderr)")
         #expect(!ok.stderr.contains(emu.key))
 
         let before = emu.int("requests")
@@ -92,10 +102,19 @@ import Testing
         #expect(e.status == 2 && e.stderr.contains("LOGSHIP_SHARED_KEY_FILE: \(empty.path): empty"), "\(e.stderr)")
         let wrong = try Self.secret(dir, "wrong-key", "hunter2-not-base64!")
         let w = try run(args, env: ["LOGSHIP_WORKSPACE_ID": emu.workspace, "LOGSHIP_SHARED_KEY_FILE": wrong.path])
-        #expect(w.status == 2 && w.stderr.contains("the shared key (from LOGSHIP_SHARED_KEY_FILE) is not valid base64"), "\(w.stderr)")
+        #expect(
+            w.status == 2 && w.stderr.contains("the shared key (from LOGSHIP_SHARED_KEY_FILE) is not valid base64"),
+            "\(w.stderr)")
         #expect(!w.stderr.contains("hunter2") && !w.stdout.contains("hunter2"))
-        let both = try run(args, env: ["LOGSHIP_WORKSPACE_ID": emu.workspace, "LOGSHIP_SHARED_KEY_FILE": open.path, "LOGSHIP_SHARED_KEY": emu.key])
-        #expect(both.status == 2 && both.stderr.contains("LOGSHIP_SHARED_KEY and LOGSHIP_SHARED_KEY_FILE are both set"), "\(both.stderr)")
+        let both = try run(
+            args,
+            env: [
+                "LOGSHIP_WORKSPACE_ID": emu.workspace, "LOGSHIP_SHARED_KEY_FILE": open.path,
+                "LOGSHIP_SHARED_KEY": emu.key,
+            ])
+        #expect(
+            both.status == 2 && both.stderr.contains("LOGSHIP_SHARED_KEY and LOGSHIP_SHARED_KEY_FILE are both set"),
+            "\(both.stderr)")
         #expect(!both.stderr.contains(emu.key))
         #expect(emu.int("requests") == before, "nothing is sent with a bad key file")
     }

@@ -15,7 +15,9 @@ import Testing
         let work = dir.file("work")
         try FileManager.default.copyItem(at: fixture, to: work)
         var lines = ""
-        for i in 0..<10 { lines += "{\"time\":\"2026-11-23T11:\(10 + i):00Z\",\"level\":\"warn\",\"seq\":\(100 + i)}\n" }
+        for i in 0..<10 {
+            lines += "{\"time\":\"2026-11-23T11:\(10 + i):00Z\",\"level\":\"warn\",\"seq\":\(100 + i)}\n"
+        }
         try lines.write(to: work.appendingPathComponent("in/b.ndjson"), atomically: true, encoding: .utf8)
 
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))

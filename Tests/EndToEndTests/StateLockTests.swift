@@ -25,7 +25,9 @@ import Testing
         dir.write("in/a.ndjson", records(0..<total))
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 20_000, extra: "fields: { recordId: \"LogshipId\" },")
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         // The emulator holds the first run's third request until the gate opens, so the first
         // run is still going however long the others take to start on a loaded machine.
         try Data("2".utf8).write(to: emu.gate)
@@ -37,7 +39,9 @@ import Testing
         #expect(waitForLock(state, first), "the first run took the lock: \(first.stderr)")
 
         for (command, extra) in [("run", [String]()), ("run", ["--restart"]), ("replay", [])] {
-            let base = command == "run" ? args : ["replay", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path]
+            let base =
+                command == "run"
+                ? args : ["replay", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path]
             let second = try run(base + extra, env: emu.env, timeout: 30)
             #expect(second.status == 2, "\(command) \(extra): \(second.stderr)")
             #expect(second.stderr.contains(state.path), "names the state directory: \(second.stderr)")
@@ -68,7 +72,9 @@ import Testing
         dir.write("in/a.ndjson", records(0..<total))
         let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 20_000)
         let state = dir.file("state")
-        let args = ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"]
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
         let first = try Spawned(args + ["--concurrency", "1"], env: emu.env)
         #expect(waitForLock(state, first), "\(first.stderr)")
         kill(first.pid, SIGKILL)

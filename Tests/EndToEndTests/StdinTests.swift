@@ -19,9 +19,13 @@ import Testing
         let o = DataBox(), r = DataBox()
         let g = DispatchGroup()
         g.enter()
-        DispatchQueue.global().async { o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+        DispatchQueue.global().async {
+            o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave()
+        }
         g.enter()
-        DispatchQueue.global().async { r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+        DispatchQueue.global().async {
+            r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
+        }
         inp.fileHandleForWriting.write(Data(input.utf8))
         try inp.fileHandleForWriting.close()
         let deadline = Date().addingTimeInterval(60)
@@ -33,7 +37,9 @@ import Testing
         }
         p.waitUntilExit()
         _ = g.wait(timeout: .now() + 10)
-        return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self), stderr: String(decoding: r.get(), as: UTF8.self))
+        return ProcessResult(
+            status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self),
+            stderr: String(decoding: r.get(), as: UTF8.self))
     }
 
     /// Two runs on one state directory, each fed other records on stdin (the same number of
@@ -43,14 +49,17 @@ import Testing
     @Test func laterRunsOnTheSameStateSendWhatIsPiped() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let p = dir.write("stdin.json5", """
+        let p = dir.write(
+            "stdin.json5",
+            """
             { version: 1, name: "stdin", source: { files: ["-"], format: "ndjson" },
               fields: { recordId: "Id" }, target: { logType: "Piped" } }
             """)
         let state = dir.file("state")
         for batch in ["a", "b"] {
             let input = (1...3).map { "{\"n\":\($0),\"batch\":\"\(batch)\"}" }.joined(separator: "\n") + "\n"
-            let r = try Self.run(["run", p.path, "--local", "--state-dir", state.path, "--progress", "none"], input: input)
+            let r = try Self.run(
+                ["run", p.path, "--local", "--state-dir", state.path, "--progress", "none"], input: input)
             #expect(r.status == 0, "\(r.stderr)")
             #expect(r.stderr.contains("sent 3 records"), "\(r.stderr)")
         }

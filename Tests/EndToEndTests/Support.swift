@@ -9,7 +9,9 @@ enum Binary {
             let p = dir.appendingPathComponent("logship").path
             if FileManager.default.isExecutableFile(atPath: p) { return p }
         }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/logship").path
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+            ".build/debug/logship"
+        ).path
     }()
 
     /// The package's root folder (pipelines/, samples/).
@@ -44,7 +46,8 @@ struct TempDir {
 let credentialVariables = [
     "LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT", "LOGSHIP_TENANT_ID", "LOGSHIP_CLIENT_ID",
     "LOGSHIP_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_AUTHORITY_HOST", "LOGSHIP_SHARED_KEY_FILE", "LOGSHIP_CLIENT_SECRET_FILE", "LOGSHIP_AZ_PATH", "HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy",
+    "AZURE_AUTHORITY_HOST", "LOGSHIP_SHARED_KEY_FILE", "LOGSHIP_CLIENT_SECRET_FILE", "LOGSHIP_AZ_PATH", "HTTPS_PROXY",
+    "https_proxy", "NO_PROXY", "no_proxy",
     // Set when the tests themselves run under a systemd unit with credentials.
     "CREDENTIALS_DIRECTORY",
 ]
@@ -71,7 +74,10 @@ final class DataBox: @unchecked Sendable {
 }
 
 /// Runs `logship` (or another program) to completion within `timeout` seconds.
-func run(_ args: [String], executable: String = Binary.path, env: [String: String] = [:], cwd: URL? = nil, timeout: Double = 120) throws -> ProcessResult {
+func run(
+    _ args: [String], executable: String = Binary.path, env: [String: String] = [:], cwd: URL? = nil,
+    timeout: Double = 120
+) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
@@ -90,9 +96,13 @@ func run(_ args: [String], executable: String = Binary.path, env: [String: Strin
     let o = DataBox(), r = DataBox()
     let g = DispatchGroup()
     g.enter()
-    DispatchQueue.global().async { o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+    DispatchQueue.global().async {
+        o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave()
+    }
     g.enter()
-    DispatchQueue.global().async { r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+    DispatchQueue.global().async {
+        r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
+    }
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning && Date() < deadline { usleep(10_000) }
     if p.isRunning {
@@ -102,7 +112,9 @@ func run(_ args: [String], executable: String = Binary.path, env: [String: Strin
     }
     p.waitUntilExit()
     _ = g.wait(timeout: .now() + 10)
-    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self), stderr: String(decoding: r.get(), as: UTF8.self))
+    return ProcessResult(
+        status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self),
+        stderr: String(decoding: r.get(), as: UTF8.self))
 }
 
 /// `logship emulate` in a process of its own; stopped by PID and waited for. It serves both
@@ -125,7 +137,8 @@ final class EmulatorProcess {
 
     /// - Parameter port: a fixed port (0: any free one).
     init(
-        _ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil, identity: EmulatorProcess? = nil,
+        _ extra: [String] = [], dataDir: URL, workspace: String? = nil, key: String? = nil,
+        identity: EmulatorProcess? = nil,
         port: Int = 0
     ) throws {
         gate = dataDir.deletingLastPathComponent().appendingPathComponent("gate-\(UUID().uuidString)")
@@ -136,13 +149,17 @@ final class EmulatorProcess {
         self.tenant = identity?.tenant ?? UUID().uuidString.lowercased()
         self.client = identity?.client ?? UUID().uuidString.lowercased()
         // Letters and digits like a portal secret, with a marker tests can grep for.
-        self.secret = identity?.secret ?? "Sx8Q~" + UUID().uuidString.replacingOccurrences(of: "-", with: "") + "~secret"
+        self.secret =
+            identity?.secret ?? "Sx8Q~" + UUID().uuidString.replacingOccurrences(of: "-", with: "") + "~secret"
         self.dataDir = dataDir
         process.executableURL = URL(fileURLWithPath: Binary.path)
-        process.arguments = [
-            "emulate", "--port", String(port), "--data-dir", dataDir.path, "--workspace-id", self.workspace, "--shared-key", self.key,
-            "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret, "--gate-file", gate.path,
-        ] + extra
+        process.arguments =
+            [
+                "emulate", "--port", String(port), "--data-dir", dataDir.path, "--workspace-id", self.workspace,
+                "--shared-key", self.key,
+                "--tenant-id", self.tenant, "--client-id", self.client, "--client-secret", self.secret, "--gate-file",
+                gate.path,
+            ] + extra
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -178,7 +195,9 @@ final class EmulatorProcess {
 
     func rows(_ table: String) -> [[String: Any]] {
         guard let data = try? Data(contentsOf: dataDir.appendingPathComponent("\(table).ndjson")) else { return [] }
-        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]
+        }
     }
 
     /// SIGTERM by PID, then wait (SIGKILL after 10 s).
@@ -195,7 +214,10 @@ final class EmulatorProcess {
 
     /// For a logs-ingestion pipeline: the identity, and this emulator as the token service.
     var ingestionEnv: [String: String] {
-        ["LOGSHIP_TENANT_ID": tenant, "LOGSHIP_CLIENT_ID": client, "LOGSHIP_CLIENT_SECRET": secret, "AZURE_AUTHORITY_HOST": url.absoluteString]
+        [
+            "LOGSHIP_TENANT_ID": tenant, "LOGSHIP_CLIENT_ID": client, "LOGSHIP_CLIENT_SECRET": secret,
+            "AZURE_AUTHORITY_HOST": url.absoluteString,
+        ]
     }
 
     func int(_ key: String) -> Int { (stats()[key] as? NSNumber)?.intValue ?? 0 }
@@ -262,7 +284,9 @@ func python(_ script: String, _ args: [String] = [], timeout: Double = 120) thro
 /// terminal (`2026-12-02T13:30:00.123Z INFO  `), for tests that compare whole lines.
 func unstamped(_ s: String) -> String {
     s.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-        guard let r = line.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) "#, options: .regularExpression)
+        guard
+            let r = line.range(
+                of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO |WARN |ERROR) "#, options: .regularExpression)
         else { return String(line) }
         return String(line[r.upperBound...])
     }.joined(separator: "\n")

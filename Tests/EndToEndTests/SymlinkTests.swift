@@ -19,7 +19,9 @@ import Testing
         let dir = TempDir()
         defer { dir.cleanup() }
         try loopingTree(dir)
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "links", source: { files: ["tree/**/*.ndjson"], format: "ndjson" }, target: { logType: "Links" } }
             """)
         let r = try run(["validate", p.path], timeout: 30)
@@ -36,7 +38,9 @@ import Testing
         try loopingTree(dir)
         dir.write("tree/c/z.ndjson", records(20..<30))
         try FileManager.default.createSymbolicLink(atPath: dir.file("tree/a/clink").path, withDestinationPath: "../c")
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, name: "links", source: { files: ["tree/**/*.ndjson"], format: "ndjson", followSymlinks: true },
               target: { logType: "Links" } }
             """)
@@ -44,7 +48,9 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("3 file(s)"), "\(r.stdout)")
         #expect(r.stderr.contains("tree/c/z.ndjson is the same file as tree/a/clink/z.ndjson"), "\(r.stderr)")
-        let bad = dir.write("bad.json5", """
+        let bad = dir.write(
+            "bad.json5",
+            """
             { version: 1, name: "links", source: { files: ["tree/**/*.ndjson"], format: "ndjson", followSymlinks: "yes" },
               target: { logType: "Links" } }
             """)
@@ -63,16 +69,22 @@ import Testing
         dir.write("tree/a/b/x.ndjson", records(0..<400))
         dir.write("tree/a/y.ndjson", records(400..<700))
         try FileManager.default.createSymbolicLink(atPath: dir.file("tree/alink").path, withDestinationPath: "a")
-        try FileManager.default.createSymbolicLink(atPath: dir.file("tree/z-link.ndjson").path, withDestinationPath: "a/y.ndjson")
-        let p = pipeline(dir, files: ["tree/**/*.ndjson", "tree/a/*.ndjson"], extra: "fields: { recordId: \"LogshipId\" },")
+        try FileManager.default.createSymbolicLink(
+            atPath: dir.file("tree/z-link.ndjson").path, withDestinationPath: "a/y.ndjson")
+        let p = pipeline(
+            dir, files: ["tree/**/*.ndjson", "tree/a/*.ndjson"], extra: "fields: { recordId: \"LogshipId\" },")
         let state = dir.file("state")
-        let r = try run(["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"], env: emu.env)
+        let r = try run(
+            ["run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none"],
+            env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("tree/z-link.ndjson is the same file as tree/a/y.ndjson"), "\(r.stderr)")
         var ids: [String: Int] = [:]
         for row in emu.rows("Engine_CL") { if let id = row["LogshipId_g"] as? String { ids[id, default: 0] += 1 } }
         #expect(ids.count == 700, "every record arrives")
-        #expect(ids.filter { $0.value > 1 }.isEmpty, "\(ids.filter { $0.value > 1 }.count) record ids arrived more than once")
+        #expect(
+            ids.filter { $0.value > 1 }.isEmpty,
+            "\(ids.filter { $0.value > 1 }.count) record ids arrived more than once")
         #expect(seqCounts(emu).count == 700)
     }
 }

@@ -6,7 +6,8 @@ import Testing
 /// PATH. Every command exits as the text says, and the records end where the text says.
 @Suite struct TourTests {
     @Test func theTourRunsAsWritten() throws {
-        let section = try #require(try Readme.load().section("A five-minute tour"), "README.md has no \"## A five-minute tour\"")
+        let section = try #require(
+            try Readme.load().section("A five-minute tour"), "README.md has no \"## A five-minute tour\"")
         let blocks = Readme.fencedBlocks(section).filter { $0.info == "sh" }
             .map { $0.lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty } }
         try #require(blocks.count == 5, "the tour has \(blocks.count) sh blocks; this test knows five steps")
@@ -14,11 +15,13 @@ import Testing
         let dir = TempDir("logship-tour")
         defer { dir.cleanup() }
         for folder in ["samples", "pipelines"] {
-            try FileManager.default.copyItem(at: Binary.packageRoot.appendingPathComponent(folder), to: dir.file(folder))
+            try FileManager.default.copyItem(
+                at: Binary.packageRoot.appendingPathComponent(folder), to: dir.file(folder))
         }
         let bin = dir.file("bin")
         try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
-        try FileManager.default.createSymbolicLink(atPath: bin.appendingPathComponent("logship").path, withDestinationPath: Binary.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: bin.appendingPathComponent("logship").path, withDestinationPath: Binary.path)
         // The tour's fixed port 8089 becomes one an emulator had a moment ago (a fixed port
         // would collide with other tests running beside this one).
         let probe = try EmulatorProcess(dataDir: dir.file("probe"))
@@ -42,7 +45,9 @@ import Testing
         script += "kill $(jobs -p) 2>/dev/null; wait\n"
         let r: ProcessResult
         do {
-            r = try run([dir.write("tour.sh", script).path], executable: "/bin/bash", env: samplesClock, cwd: dir.url, timeout: 300)
+            r = try run(
+                [dir.write("tour.sh", script).path], executable: "/bin/bash", env: samplesClock, cwd: dir.url,
+                timeout: 300)
         } catch {
             // bash was killed before its last line stopped and waited for the emulators.
             Self.stopAll(listedIn: dir.file("pids"))
@@ -58,16 +63,22 @@ import Testing
 
         // Step 1 wrote the pipeline; step 3 sent its 140 records once, though it ran twice.
         #expect(FileManager.default.fileExists(atPath: dir.file("orders.json5").path))
-        let local = try String(contentsOf: dir.file(".logship/orders/local/emulator/Custom-Orders.ndjson"), encoding: .utf8)
+        let local = try String(
+            contentsOf: dir.file(".logship/orders/local/emulator/Custom-Orders.ndjson"), encoding: .utf8)
         #expect(local.split(separator: "\n").count == 140)
         // Step 4: the two records of the refused customer were dead-lettered, then replayed; the
         // emulators stored the 300 records of the orders once each, and nothing waits.
-        let stored = try String(contentsOf: dir.file("emulator-data/OrdersNightly_CL.ndjson"), encoding: .utf8).split(separator: "\n")
+        let stored = try String(contentsOf: dir.file("emulator-data/OrdersNightly_CL.ndjson"), encoding: .utf8).split(
+            separator: "\n")
         #expect(stored.count == 300)
         #expect(stored.filter { $0.contains("zoe.nowak@example.com") }.count == 2)
-        let ids = stored.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["LogshipId_g"] as? String }
+        let ids = stored.compactMap {
+            (try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["LogshipId_g"] as? String
+        }
         #expect(Set(ids).count == 300)
-        let letters = (try? FileManager.default.contentsOfDirectory(atPath: dir.file("pipelines/.logship/orders-csv/deadletter").path)) ?? []
+        let letters =
+            (try? FileManager.default.contentsOfDirectory(
+                atPath: dir.file("pipelines/.logship/orders-csv/deadletter").path)) ?? []
         #expect(letters.isEmpty, "\(letters)")
     }
 

@@ -99,7 +99,9 @@ public final class ByteBuffer {
         let old = base, oldCapacity = capacity, isMapped = mapped
         let data: Data
         if let pool {
-            data = Data(bytesNoCopy: old, count: count, deallocator: .custom { _, _ in pool.give(old, capacity: oldCapacity, mapped: isMapped) })
+            data = Data(
+                bytesNoCopy: old, count: count,
+                deallocator: .custom { _, _ in pool.give(old, capacity: oldCapacity, mapped: isMapped) })
         } else if mapped {
             data = Data(bytesNoCopy: old, count: count, deallocator: .custom { p, _ in Pages.free(p, oldCapacity) })
         } else {

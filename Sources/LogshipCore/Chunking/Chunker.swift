@@ -57,7 +57,9 @@ public final class Chunker {
     ///   - fileIdentity: a stable identity per file index (relative path and fingerprint).
     ///   - bodies: the most bodies alive at once (sent, queued and being filled); the chunker
     ///     waits for one to be released past that.
-    public init(maxBodyBytes: Int, maxRecords: Int?, specHash: String, bodies: Int = 8, fileIdentity: @escaping (Int) -> String) {
+    public init(
+        maxBodyBytes: Int, maxRecords: Int?, specHash: String, bodies: Int = 8, fileIdentity: @escaping (Int) -> String
+    ) {
         self.pool = BufferPool(limit: bodies)
         self.maxBodyBytes = maxBodyBytes
         self.maxRecords = maxRecords ?? Int.max

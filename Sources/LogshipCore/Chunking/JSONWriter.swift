@@ -127,7 +127,8 @@ public enum JSONWriter {
             hi = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) | 0x4141_4141_0000_0000
         } else if n > 0 {
             // First, middle and last byte cover one to three bytes.
-            lo = 0x4141_4141_4100_0000 | UInt64(p.load(as: UInt8.self))
+            lo =
+                0x4141_4141_4100_0000 | UInt64(p.load(as: UInt8.self))
                 | UInt64(p.load(fromByteOffset: n >> 1, as: UInt8.self)) << 8
                 | UInt64(p.load(fromByteOffset: n - 1, as: UInt8.self)) << 16
         }

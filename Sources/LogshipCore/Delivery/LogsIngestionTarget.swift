@@ -166,11 +166,16 @@ public struct LogsIngestionTarget: DeliveryTarget {
     }
 
     /// What the engine does when no token could be had.
-    static func outcome(_ e: TokenProvider.TokenError, tokenURL: URL, managedIdentity: Bool = false) -> DeliveryOutcome {
+    static func outcome(_ e: TokenProvider.TokenError, tokenURL: URL, managedIdentity: Bool = false) -> DeliveryOutcome
+    {
         switch e {
         case .refused(let status, let code, let message):
-            if managedIdentity { return .fatal(status: status, code: code, reason: "no managed identity token: \(message)") }
-            return .fatal(status: status, code: code, reason: "the token service \(tokenURL.host ?? "") refused the credentials: \(message)")
+            if managedIdentity {
+                return .fatal(status: status, code: code, reason: "no managed identity token: \(message)")
+            }
+            return .fatal(
+                status: status, code: code,
+                reason: "the token service \(tokenURL.host ?? "") refused the credentials: \(message)")
         case .unavailable(let status, let retryAfter, let message):
             // Nothing reached the ingestion endpoint, so a retry cannot duplicate. No answer at
             // all from the token service is an outage like any other.

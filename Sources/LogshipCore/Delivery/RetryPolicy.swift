@@ -46,13 +46,15 @@ public struct RetryPolicy: Sendable {
             return .deadLetter(reason: "\(status) \(code): \(reason)")
         case .tooLarge(let status, let reason):
             if records > 1 { return .split }
-            return .deadLetter(reason: "\(status.map { "\($0) " } ?? "")\(reason); the body holds one record and cannot be split")
+            return .deadLetter(
+                reason: "\(status.map { "\($0) " } ?? "")\(reason); the body holds one record and cannot be split")
         case .unreachable:
             // Never the chunk's fault, never a dead letter: the engine's outage rule ends the wait.
             return .retry(afterSeconds: min(maxUnreachableDelay, baseDelay * pow2(attempt - 1)) * (0.5 + random / 2))
         case .transient(let status, let retryAfter, let reason):
             if attempt >= maxAttempts {
-                return .deadLetter(reason: "gave up after \(attempt) attempts; last: \(status.map { "\($0) " } ?? "")\(reason)")
+                return .deadLetter(
+                    reason: "gave up after \(attempt) attempts; last: \(status.map { "\($0) " } ?? "")\(reason)")
             }
             let exp = min(maxDelay, baseDelay * pow2(attempt - 1))
             var delay = exp * random

@@ -14,11 +14,14 @@ import Foundation
 public final class SocketHTTPTransport: HTTPTransport {
     public init() {}
 
-    public func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+    public func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
         try await perform(Request(method: "POST", url: url, headers: headers, body: body, timeout: timeout))
     }
 
-    public func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+    public func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse
+    {
         try await perform(Request(method: "GET", url: url, headers: headers, body: Data(), timeout: timeout))
     }
 
@@ -78,7 +81,9 @@ public final class SocketHTTPTransport: HTTPTransport {
         }
 
         func perform() -> Result<HTTPResponse, TransportError> {
-            guard let host = url.host, url.scheme?.lowercased() == "http" else { return .failure(.other("not an http:// URL")) }
+            guard let host = url.host, url.scheme?.lowercased() == "http" else {
+                return .failure(.other("not an http:// URL"))
+            }
             let port = UInt16(url.port ?? 80)
             let s: Int32
             switch connect(host: host, port: port) {
@@ -96,7 +101,9 @@ public final class SocketHTTPTransport: HTTPTransport {
             var head = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\n"
             if method != "GET" { head += "Content-Length: \(body.count)\r\n" }
             head += "Connection: close\r\n"
-            for (k, v) in headers where k.lowercased() != "content-length" && k.lowercased() != "connection" { head += "\(k): \(v)\r\n" }
+            for (k, v) in headers where k.lowercased() != "content-length" && k.lowercased() != "connection" {
+                head += "\(k): \(v)\r\n"
+            }
             head += "\r\n"
             let headBytes = Array(head.utf8)
             if let e = sendAll(s, headBytes, body) { return .failure(e) }
@@ -158,8 +165,13 @@ public final class SocketHTTPTransport: HTTPTransport {
                     while sentHead < h.count || sentBody < b.count {
                         if let e = wait(s, Int16(POLLOUT)) { return e }
                         var iov = [
-                            iovec(iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress! + sentHead), iov_len: h.count - sentHead),
-                            iovec(iov_base: UnsafeMutableRawPointer(mutating: (b.baseAddress ?? h.baseAddress!) + sentBody), iov_len: b.count - sentBody),
+                            iovec(
+                                iov_base: UnsafeMutableRawPointer(mutating: h.baseAddress! + sentHead),
+                                iov_len: h.count - sentHead),
+                            iovec(
+                                iov_base: UnsafeMutableRawPointer(
+                                    mutating: (b.baseAddress ?? h.baseAddress!) + sentBody), iov_len: b.count - sentBody
+                            ),
                         ]
                         let n = iov.withUnsafeMutableBufferPointer { writev(s, $0.baseAddress, 2) }
                         if n < 0 {
@@ -203,7 +215,9 @@ public final class SocketHTTPTransport: HTTPTransport {
                     let text = String(decoding: buf[0..<r], as: UTF8.self)
                     var lines = text.components(separatedBy: "\r\n")
                     let statusLine = lines.removeFirst().split(separator: " ")
-                    guard statusLine.count >= 2, let code = Int(statusLine[1]) else { return .failure(.connectionLost("not an HTTP answer")) }
+                    guard statusLine.count >= 2, let code = Int(statusLine[1]) else {
+                        return .failure(.connectionLost("not an HTTP answer"))
+                    }
                     if code == 100 {
                         // An interim answer: drop it and read on.
                         buf.removeSubrange(0..<(r + 4))
@@ -213,14 +227,16 @@ public final class SocketHTTPTransport: HTTPTransport {
                     status = code
                     for l in lines {
                         guard let colon = l.firstIndex(of: ":") else { continue }
-                        headers[l[..<colon].lowercased()] = l[l.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                        headers[l[..<colon].lowercased()] = l[l.index(after: colon)...].trimmingCharacters(
+                            in: .whitespaces)
                     }
                     contentLength = headers["content-length"].flatMap { Int($0) }
                     chunked = headers["transfer-encoding"]?.lowercased().contains("chunked") == true
                 }
                 if let start = headerEnd {
                     if let n = contentLength, buf.count - start >= n {
-                        return .success(HTTPResponse(status: status, headers: headers, body: Array(buf[start..<start + n])))
+                        return .success(
+                            HTTPResponse(status: status, headers: headers, body: Array(buf[start..<start + n])))
                     }
                     if chunked, let body = dechunk(buf[start...]) {
                         return .success(HTTPResponse(status: status, headers: headers, body: body))
@@ -232,7 +248,9 @@ public final class SocketHTTPTransport: HTTPTransport {
                         return .failure(.connectionLost("the answer was cut short"))
                     }
                 } else if eof {
-                    return .failure(.connectionLost(buf.isEmpty ? "the connection closed without an answer" : "the answer was cut short"))
+                    return .failure(
+                        .connectionLost(
+                            buf.isEmpty ? "the connection closed without an answer" : "the answer was cut short"))
                 }
                 if buf.count > 4 << 20 { return .failure(.other("the answer is larger than 4 MB")) }
                 if let e = fill() { return .failure(e) }
@@ -241,7 +259,8 @@ public final class SocketHTTPTransport: HTTPTransport {
 
         private func find(_ hay: [UInt8], _ needle: [UInt8]) -> Int? {
             guard hay.count >= needle.count else { return nil }
-            for i in 0...(hay.count - needle.count) where hay[i] == needle[0] && Array(hay[i..<i + needle.count]) == needle { return i }
+            for i in 0...(hay.count - needle.count)
+            where hay[i] == needle[0] && Array(hay[i..<i + needle.count]) == needle { return i }
             return nil
         }
 
@@ -251,7 +270,8 @@ public final class SocketHTTPTransport: HTTPTransport {
             var i = b.startIndex
             while true {
                 guard let crlf = b[i...].firstIndex(of: 13), crlf + 1 < b.endIndex else { return nil }
-                let sizeText = String(decoding: b[i..<crlf], as: UTF8.self).split(separator: ";").first.map(String.init) ?? ""
+                let sizeText =
+                    String(decoding: b[i..<crlf], as: UTF8.self).split(separator: ";").first.map(String.init) ?? ""
                 guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
                 i = crlf + 2
                 if size == 0 { return out }

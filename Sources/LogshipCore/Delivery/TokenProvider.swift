@@ -109,7 +109,8 @@ public actor TokenProvider {
         } else {
             var base = authorityHost.absoluteString
             while base.hasSuffix("/") { base.removeLast() }
-            let tenant = tenantId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? tenantId
+            let tenant =
+                tenantId.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? tenantId
             // The base came from a URL and the tenant is percent-encoded: the result is always a URL.
             self.tokenURL = URL(string: "\(base)/\(tenant)/oauth2/v2.0/token") ?? authorityHost
         }
@@ -174,7 +175,9 @@ public actor TokenProvider {
         defer { inFlight = nil }
         fetches += 1
         let generation = fetches
-        LogSink.standard(.debug, "token: fetching a new access token (\(generation == 1 ? "first" : "refresh"))", ["attempt": .int(generation)])
+        LogSink.standard(
+            .debug, "token: fetching a new access token (\(generation == 1 ? "first" : "refresh"))",
+            ["attempt": .int(generation)])
         if case .managedIdentity(let mi) = credential { return await fetchManagedIdentity(mi, generation: generation) }
         if case .azureCLI(let az) = credential {
             let sentAt = clock()
@@ -183,13 +186,16 @@ public actor TokenProvider {
             case .success(let (token, expiresAt)):
                 let lifetime = max(1, expiresAt.timeIntervalSince(sentAt))
                 let t = AccessToken(
-                    value: Secret(token), expiresAt: expiresAt, refreshAt: sentAt.addingTimeInterval(lifetime - min(300, lifetime / 10)),
+                    value: Secret(token), expiresAt: expiresAt,
+                    refreshAt: sentAt.addingTimeInterval(lifetime - min(300, lifetime / 10)),
                     generation: generation)
                 cached = t
                 return .success(t)
             }
         }
-        var form: [(String, String)] = [("grant_type", "client_credentials"), ("client_id", clientId), ("scope", scope)]
+        var form: [(String, String)] = [
+            ("grant_type", "client_credentials"), ("client_id", clientId), ("scope", scope),
+        ]
         var secret: String? = nil
         switch credential {
         case .clientSecret(let s):
@@ -206,7 +212,10 @@ public actor TokenProvider {
                         message: "cannot read the federated token file \(url.path): \(error.localizedDescription)"))
             }
             guard !assertion.isEmpty else {
-                return .failure(.refused(status: 0, code: "FederatedTokenFile", message: "the federated token file \(url.path) is empty"))
+                return .failure(
+                    .refused(
+                        status: 0, code: "FederatedTokenFile", message: "the federated token file \(url.path) is empty")
+                )
             }
             form.append(("client_assertion_type", Self.clientAssertionType))
             form.append(("client_assertion", assertion))
@@ -223,7 +232,10 @@ public actor TokenProvider {
                 headers: [("Content-Type", "application/x-www-form-urlencoded"), ("Accept", "application/json")],
                 body: body, timeout: timeout)
         } catch {
-            return .failure(.unavailable(status: nil, retryAfter: nil, message: "\(tokenURL.host ?? "the token service"): \(Self.describe(error))"))
+            return .failure(
+                .unavailable(
+                    status: nil, retryAfter: nil,
+                    message: "\(tokenURL.host ?? "the token service"): \(Self.describe(error))"))
         }
         let result = Self.parse(response, sentAt: sentAt, generation: generation, redacting: secret)
         if case .success(let t) = result { cached = t }
@@ -234,7 +246,8 @@ public actor TokenProvider {
     private var managedIdentityAnswered = false
 
     /// The managed identity endpoint's GET request for `scope`'s resource.
-    static func managedIdentityRequest(_ mi: ManagedIdentity, scope: String) -> (url: URL, headers: [(String, String)]) {
+    static func managedIdentityRequest(_ mi: ManagedIdentity, scope: String) -> (url: URL, headers: [(String, String)])
+    {
         // A token for a resource, not a scope: "https://monitor.azure.com//.default" asks for
         // "https://monitor.azure.com/" (what the Azure SDKs send).
         let resource = scope.hasSuffix("/.default") ? String(scope.dropLast("/.default".count)) : scope
@@ -277,7 +290,8 @@ public actor TokenProvider {
         case .appService: endpointName = "IDENTITY_ENDPOINT \(url.host ?? "")"
         case .arc: endpointName = "the Azure Arc agent at \(url.host ?? ""):\(url.port.map(String.init) ?? "")"
         }
-        let which = mi.clientId.map { "the user-assigned identity with client id \($0)" } ?? "the system-assigned identity"
+        let which =
+            mi.clientId.map { "the user-assigned identity with client id \($0)" } ?? "the system-assigned identity"
         var sentAt = clock()
         var response: HTTPResponse
         do {
@@ -304,12 +318,17 @@ public actor TokenProvider {
                 return .failure(
                     .refused(
                         status: 0, code: "ManagedIdentityUnavailable",
-                        message: "\(message); managed identity tokens come from the Azure host logship runs on (a VM, scale set, AKS node, App Service, Container App or Azure Arc-enabled server). Elsewhere, use a client secret or workload identity"))
+                        message:
+                            "\(message); managed identity tokens come from the Azure host logship runs on (a VM, scale set, AKS node, App Service, Container App or Azure Arc-enabled server). Elsewhere, use a client secret or workload identity"
+                    ))
             }
             return .failure(.unavailable(status: nil, retryAfter: nil, message: message))
         }
         if response.status == 404 || response.status == 410 {
-            return .failure(.unavailable(status: response.status, retryAfter: parseRetryAfter(response.headers["retry-after"]), message: "\(endpointName) is not ready (HTTP \(response.status))"))
+            return .failure(
+                .unavailable(
+                    status: response.status, retryAfter: parseRetryAfter(response.headers["retry-after"]),
+                    message: "\(endpointName) is not ready (HTTP \(response.status))"))
         }
         let result = Self.parse(response, sentAt: sentAt, generation: generation, redacting: secret)
         switch result {
@@ -318,7 +337,8 @@ public actor TokenProvider {
             managedIdentityAnswered = true
             return result
         case .failure(.refused(let status, let code, let message)):
-            return .failure(.refused(status: status, code: code, message: "\(endpointName) has no token for \(which): \(message)"))
+            return .failure(
+                .refused(status: status, code: code, message: "\(endpointName) has no token for \(which): \(message)"))
         case .failure:
             return result
         }
@@ -336,14 +356,19 @@ public actor TokenProvider {
         let file = URL(fileURLWithPath: path).standardizedFileURL
         let dir = URL(fileURLWithPath: keyDirectory).standardizedFileURL
         guard file.deletingLastPathComponent().path == dir.path, file.pathExtension == "key" else {
-            return .failure(ChallengeProblem("its challenge names \(path), which is not a .key file in \(keyDirectory); refusing to read it"))
+            return .failure(
+                ChallengeProblem(
+                    "its challenge names \(path), which is not a .key file in \(keyDirectory); refusing to read it"))
         }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
-            (attributes[.type] as? FileAttributeType) == .typeRegular, let size = attributes[.size] as? NSNumber, size.intValue <= 4096,
+            (attributes[.type] as? FileAttributeType) == .typeRegular, let size = attributes[.size] as? NSNumber,
+            size.intValue <= 4096,
             let data = FileManager.default.contents(atPath: file.path)
         else {
             return .failure(
-                ChallengeProblem("cannot read its challenge key \(file.path) (a file of at most 4096 bytes that only the himds group may read: run logship as a member of himds)"))
+                ChallengeProblem(
+                    "cannot read its challenge key \(file.path) (a file of at most 4096 bytes that only the himds group may read: run logship as a member of himds)"
+                ))
         }
         return .success(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
     }
@@ -362,7 +387,9 @@ public actor TokenProvider {
 
     /// Reads the token service's answer (a pure function; tested alone). `redacting` is blanked
     /// out of any text quoted from the answer, in case a service ever echoes what it was sent.
-    static func parse(_ r: HTTPResponse, sentAt: Date, generation: Int, redacting secret: String?) -> Result<AccessToken, TokenError> {
+    static func parse(_ r: HTTPResponse, sentAt: Date, generation: Int, redacting secret: String?) -> Result<
+        AccessToken, TokenError
+    > {
         let object = (try? JSONSerialization.jsonObject(with: Data(r.body))) as? [String: Any]
         func clean(_ s: String) -> String {
             var t = s.count > 600 ? String(s.prefix(600)) + "…" : s
@@ -371,20 +398,29 @@ public actor TokenProvider {
         }
         let code = (object?["error"] as? String) ?? "HTTP\(r.status)"
         // Entra ID and the metadata service say `error_description`; App Service says `message`.
-        let description = clean((object?["error_description"] as? String) ?? (object?["message"] as? String) ?? (r.body.isEmpty ? "no error text" : r.bodyText))
+        let description = clean(
+            (object?["error_description"] as? String) ?? (object?["message"] as? String)
+                ?? (r.body.isEmpty ? "no error text" : r.bodyText))
         switch r.status {
         case 200:
             guard let access = object?["access_token"] as? String, !access.isEmpty else {
-                return .failure(.refused(status: 200, code: "InvalidTokenResponse", message: "the answer holds no access_token; is the authority host right?"))
+                return .failure(
+                    .refused(
+                        status: 200, code: "InvalidTokenResponse",
+                        message: "the answer holds no access_token; is the authority host right?"))
             }
             // v2.0 sends a number; v1.0 and some proxies send the number as a string.
             func number(_ key: String) -> Double? {
                 (object?[key] as? NSNumber)?.doubleValue ?? (object?[key] as? String).flatMap(Double.init)
             }
             // Managed identity endpoints send `expires_on` (Unix seconds), App Service only that.
-            let lifetime = number("expires_in") ?? number("expires_on").map { $0 - sentAt.timeIntervalSince1970 } ?? 3600
+            let lifetime =
+                number("expires_in") ?? number("expires_on").map { $0 - sentAt.timeIntervalSince1970 } ?? 3600
             guard lifetime.isFinite, lifetime > 0 else {
-                return .failure(.refused(status: 200, code: "InvalidTokenResponse", message: "expires_in is not a positive number of seconds"))
+                return .failure(
+                    .refused(
+                        status: 200, code: "InvalidTokenResponse",
+                        message: "expires_in is not a positive number of seconds"))
             }
             let margin = min(300, lifetime / 10)
             return .success(
@@ -392,9 +428,15 @@ public actor TokenProvider {
                     value: Secret(access), expiresAt: sentAt.addingTimeInterval(lifetime),
                     refreshAt: sentAt.addingTimeInterval(lifetime - margin), generation: generation))
         case 408, 429, 500..<600:
-            return .failure(.unavailable(status: r.status, retryAfter: parseRetryAfter(r.headers["retry-after"]), message: "\(code): \(description)"))
+            return .failure(
+                .unavailable(
+                    status: r.status, retryAfter: parseRetryAfter(r.headers["retry-after"]),
+                    message: "\(code): \(description)"))
         case 404:
-            return .failure(.refused(status: 404, code: code, message: "no token endpoint here (check the tenant id and the authority host): \(description)"))
+            return .failure(
+                .refused(
+                    status: 404, code: code,
+                    message: "no token endpoint here (check the tenant id and the authority host): \(description)"))
         default:
             return .failure(.refused(status: r.status, code: code, message: description))
         }

@@ -36,7 +36,8 @@ public final class URLSessionTransport: HTTPTransport {
         return try await exchange(request, body: body)
     }
 
-    public func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse {
+    public func get(url: URL, headers: [(String, String)], timeout: Double) async throws(TransportError) -> HTTPResponse
+    {
         var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: timeout)
         request.httpMethod = "GET"
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }

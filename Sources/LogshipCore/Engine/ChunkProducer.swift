@@ -67,12 +67,19 @@ public final class ChunkProducer: @unchecked Sendable {
     ///     chunking (worth it when both sides have real work: typed mappings, other formats).
     ///   - inflateAhead: inflate gzip files on a thread of its own, into large buffers ahead of
     ///     the decoder (inflating is most of a gzip file's cost).
-    public init(spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter, plan: ResumePlan = ResumePlan(), decodeAhead: Bool = false,
+    public init(
+        spec: PipelineSpec, files: [InputFile], fingerprints: [FileFingerprint?], rejects: RejectsWriter,
+        plan: ResumePlan = ResumePlan(), decodeAhead: Bool = false,
         inflateAhead: Bool = false, now: Date = Date()
     ) {
-        self.input = decodeAhead
-            ? ThreadedInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts, inflateAhead: inflateAhead)
-            : InlineInput(files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts, inflateAhead: inflateAhead)
+        self.input =
+            decodeAhead
+            ? ThreadedInput(
+                files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts,
+                inflateAhead: inflateAhead)
+            : InlineInput(
+                files: files, source: spec.source, skip: plan.doneFiles, cutLog: multilineCuts,
+                inflateAhead: inflateAhead)
         self.spec = spec
         self.files = files
         self.fingerprints = fingerprints
@@ -171,16 +178,20 @@ public final class ChunkProducer: @unchecked Sendable {
                 ackedCursor = 0
                 inAckedRange = false
                 currentAcked = plan.acked[file] ?? []
-                transformer.beginFile(fileKey: fingerprints[file]?.key ?? streamKey, names: names, path: files[file].relativePath)
+                transformer.beginFile(
+                    fileKey: fingerprints[file]?.key ?? streamKey, names: names, path: files[file].relativePath)
             case .fileSkipped(let file):
                 pending.append(.fileSkipped(file: file))
             case .fileFailed(let file, let error):
-                rejects.write(file: files[file].relativePath, line: 0, offset: error.offset, reason: "cannot read the file: \(error.message)", excerpt: [], content: content(file))
+                rejects.write(
+                    file: files[file].relativePath, line: 0, offset: error.offset,
+                    reason: "cannot read the file: \(error.message)", excerpt: [], content: content(file))
                 pending.append(.fileFinished(file: file, ordinals: 0, error: error, heldBackAt: nil))
             case .fileEnded(let file, let error, let heldBack):
                 if let error {
                     rejects.write(
-                        file: files[file].relativePath, line: 0, offset: error.offset, reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read",
+                        file: files[file].relativePath, line: 0, offset: error.offset,
+                        reason: "reading stopped: \(error.message); \(currentOrdinals) records before it were read",
                         excerpt: [], content: content(file))
                 }
                 finishFile(error: error, heldBackAt: heldBack)
@@ -213,7 +224,10 @@ public final class ChunkProducer: @unchecked Sendable {
                 case .added(let closed):
                     if let c = closed { emit(c) }
                 case .tooLarge(let bytes):
-                    try reject(p, "the record is \(bytes) bytes after transformation; limits.maxBodyBytes is \(chunker.maxBodyBytes)", excerpt: view.base)
+                    try reject(
+                        p,
+                        "the record is \(bytes) bytes after transformation; limits.maxBodyBytes is \(chunker.maxBodyBytes)",
+                        excerpt: view.base)
                 }
             case .rejected(let p, let err, let excerpt):
                 currentOrdinals = p.ordinal + 1
@@ -229,9 +243,14 @@ public final class ChunkProducer: @unchecked Sendable {
     }
 
     private func reject(_ p: Provenance, _ reason: String, excerpt: [UInt8]) throws(Abort) {
-        rejects.write(file: files[p.fileIndex].relativePath, line: p.line, offset: p.offset, reason: reason, excerpt: excerpt, content: content(p.fileIndex))
+        rejects.write(
+            file: files[p.fileIndex].relativePath, line: p.line, offset: p.offset, reason: reason, excerpt: excerpt,
+            content: content(p.fileIndex))
         if rejects.count > spec.errors.maxRejectedRecords {
-            throw Abort(description: "more than \(spec.errors.maxRejectedRecords) records were rejected (errors.maxRejectedRecords); the last: \(files[p.fileIndex].relativePath):\(p.line): \(reason)")
+            throw Abort(
+                description:
+                    "more than \(spec.errors.maxRejectedRecords) records were rejected (errors.maxRejectedRecords); the last: \(files[p.fileIndex].relativePath):\(p.line): \(reason)"
+            )
         }
     }
 
@@ -241,7 +260,8 @@ public final class ChunkProducer: @unchecked Sendable {
     }
 
     private func finishFile(error: ReadError?, heldBackAt: Int64?) {
-        let finished = Event.fileFinished(file: fileIndex, ordinals: currentOrdinals, error: error, heldBackAt: heldBackAt)
+        let finished = Event.fileFinished(
+            file: fileIndex, ordinals: currentOrdinals, error: error, heldBackAt: heldBackAt)
         if chunker.pendingBytes == 0 {
             pending.append(finished)
         } else {
@@ -249,4 +269,3 @@ public final class ChunkProducer: @unchecked Sendable {
         }
     }
 }
-

@@ -44,7 +44,9 @@ public final class Engine: @unchecked Sendable {
 
     public init(
         spec: PipelineSpec, target: DeliveryTarget, options: RunOptions,
-        sleep: @escaping @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9)) }
+        sleep: @escaping @Sendable (Double) async -> Void = { s in
+            try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9))
+        }
     ) {
         self.spec = spec
         self.target = target
@@ -86,8 +88,10 @@ public final class Engine: @unchecked Sendable {
         let rejects = openRejects(inputs, plan: planned.plan)
         let producer = makeProducer(inputs, rejects: rejects, plan: planned.plan, inputBytes: report.inputBytes)
         let ledger = Ledger(
-            report: report, manifest: manifest, files: inputs.files, fingerprints: inputs.fingerprints, counters: counters,
-            log: log, deadLetters: deadLetterStore, spec: spec, keepBodies: options.keepBodies ? stateDirectory.bodies : nil)
+            report: report, manifest: manifest, files: inputs.files, fingerprints: inputs.fingerprints,
+            counters: counters,
+            log: log, deadLetters: deadLetterStore, spec: spec,
+            keepBodies: options.keepBodies ? stateDirectory.bodies : nil)
         await ledger.setEarlierDeliveries(planned.plan.acked)
         let reading = startReading(producer)
         await upload(from: reading.channel, state: state, producer: producer, ledger: ledger)
@@ -151,7 +155,9 @@ public final class Engine: @unchecked Sendable {
             return nil
         }
         if let old = state.spec, old != spec.specHash {
-            if let refusal = Self.adoptRefusal(state, spec: spec, adopt: options.adopt, stateDirectory: options.stateDirectory) {
+            if let refusal = Self.adoptRefusal(
+                state, spec: spec, adopt: options.adopt, stateDirectory: options.stateDirectory)
+            {
                 report.aborted = refusal
                 report.exitCode = ExitCode.usage
                 return nil
@@ -159,7 +165,8 @@ public final class Engine: @unchecked Sendable {
             report.adoptedSpec = old
             report.warnings.append(
                 "--adopt: the pipeline changed since the state was written; what was delivered stays as it was sent (spec \(old.prefix(12))), "
-                    + "the rest is sent with this pipeline (spec \(spec.specHash.prefix(12))), partly delivered files from their next record on")
+                    + "the rest is sent with this pipeline (spec \(spec.specHash.prefix(12))), partly delivered files from their next record on"
+            )
             if state.specTarget == nil {
                 report.warnings.append(
                     "--adopt: the state was written by an older logship that did not record its table and record cutting; "
@@ -275,7 +282,9 @@ public final class Engine: @unchecked Sendable {
                 if stop.isSet { break }
                 switch event {
                 case .chunk(let chunk):
-                    guard let todo = await ledger.dispatch(chunk, handled: state.handledParts(chunk.id)) else { continue }
+                    guard let todo = await ledger.dispatch(chunk, handled: state.handledParts(chunk.id)) else {
+                        continue
+                    }
                     if options.dryRun {
                         await ledger.dryRun(chunk)
                         continue
@@ -358,17 +367,23 @@ public final class Engine: @unchecked Sendable {
         let cuts = producer.multilineCuts.summary
         final.multilineRecordsCut = cuts.count
         if cuts.count > 0, let ml = spec.source.multiline {
-            let places = cuts.places.map { "\(files[$0.file].relativePath):\($0.line) (byte \($0.offset), \($0.reason))" }
+            let places = cuts.places.map {
+                "\(files[$0.file].relativePath):\($0.line) (byte \($0.offset), \($0.reason))"
+            }
             final.warnings.append(
-                "\(cuts.count) multi-line record(s) reached source.multiline.maxLines (\(ml.maxLines)) or maxBytes (\(ml.maxBytes)) and were cut before a line; the lines from the cut on were sent as a record of their own. Cuts at: \(places.joined(separator: ", "))\(cuts.count > places.count ? ", …" : "")")
+                "\(cuts.count) multi-line record(s) reached source.multiline.maxLines (\(ml.maxLines)) or maxBytes (\(ml.maxBytes)) and were cut before a line; the lines from the cut on were sent as a record of their own. Cuts at: \(places.joined(separator: ", "))\(cuts.count > places.count ? ", …" : "")"
+            )
         }
         // The two-day rule is documented for the Data Collector API (docs/service-facts.md).
-        if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField, t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0 {
+        if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField,
+            t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0
+        {
             var what: [String] = []
             if t.timeGeneratedTooOld > 0 { what.append("\(t.timeGeneratedTooOld) more than two days old") }
             if t.timeGeneratedInFuture > 0 { what.append("\(t.timeGeneratedInFuture) more than a day in the future") }
             final.warnings.append(
-                "target.timeGeneratedField \"\(tf)\": \(what.joined(separator: " and ")); the service replaces those with the ingestion time as TimeGenerated. The event time stays in its own column (\(tf)); query by it for backfills")
+                "target.timeGeneratedField \"\(tf)\": \(what.joined(separator: " and ")); the service replaces those with the ingestion time as TimeGenerated. The event time stays in its own column (\(tf)); query by it for backfills"
+            )
         }
         if stop.reason == .interrupted { final.interrupted = true }
         if !options.dryRun { final.pendingDeadLetters = PendingDeadLetters.of(deadLetterStore) }
@@ -417,7 +432,9 @@ public final class Engine: @unchecked Sendable {
     static func exitCode(_ r: RunReport) -> Int32 {
         if r.fatalError != nil { return ExitCode.refused }
         if r.interrupted { return ExitCode.interrupted }
-        if r.aborted != nil || r.recordsRejected > 0 || r.chunksDeadLettered > 0 || r.filesWithReadErrors > 0 { return ExitCode.partial }
+        if r.aborted != nil || r.recordsRejected > 0 || r.chunksDeadLettered > 0 || r.filesWithReadErrors > 0 {
+            return ExitCode.partial
+        }
         // Exit 0 means nothing of the pipeline is undelivered: earlier runs' dead letters count too.
         if !r.pendingDeadLetters.isEmpty { return ExitCode.partial }
         return ExitCode.success

@@ -60,7 +60,10 @@ final class InlineInput: InputStage, @unchecked Sendable {
     private let cutLog: MultilineCutLog?
     private let inflateAhead: Bool
 
-    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, cutLog: MultilineCutLog? = nil, inflateAhead: Bool = false) {
+    init(
+        files: [InputFile], source: SourceSpec, skip: Set<Int>, cutLog: MultilineCutLog? = nil,
+        inflateAhead: Bool = false
+    ) {
         self.inflateAhead = inflateAhead
         self.files = files
         self.source = source
@@ -192,8 +195,10 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
     private var names: NameTable?
     private var consumerProgress: Int64 = 0
 
-    init(files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3, cutLog: MultilineCutLog? = nil,
-         inflateAhead: Bool = false) {
+    init(
+        files: [InputFile], source: SourceSpec, skip: Set<Int>, depth: Int = 3, cutLog: MultilineCutLog? = nil,
+        inflateAhead: Bool = false
+    ) {
         self.depth = depth
         for _ in 0..<(depth + 2) { spare.append(Batch()) }
         let inner = InlineInput(files: files, source: source, skip: skip, cutLog: cutLog, inflateAhead: inflateAhead)
@@ -229,7 +234,10 @@ final class ThreadedInput: InputStage, @unchecked Sendable {
                     b.bytes.append(v.base)
                     let s = b.slots.count
                     b.slots.append(contentsOf: v.fields)
-                    b.append(RecordItem(base: base, count: v.base.count, slots: s, slotCount: v.fields.count, provenance: v.provenance, plain: v.allNamesPlain, longest: v.longestValue))
+                    b.append(
+                        RecordItem(
+                            base: base, count: v.base.count, slots: s, slotCount: v.fields.count,
+                            provenance: v.provenance, plain: v.allNamesPlain, longest: v.longestValue))
                 case .fileOpened(let f, let n): b.others.append((b.recordCount, .opened(f, n)))
                 case .rejected(let p, let err, let x): b.others.append((b.recordCount, .rejected(p, err, x)))
                 case .fileEnded(let f, let err, let held): b.others.append((b.recordCount, .ended(f, err, held)))

@@ -40,7 +40,10 @@ actor Ledger {
     private var earlier: [Int: [Range<Int64>]] = [:]
     private var manifestFailed = false
 
-    init(report: RunReport, manifest: ManifestWriter?, files: [InputFile], fingerprints: [FileFingerprint?], counters: ProgressCounters, log: LogSink, deadLetters: DeadLetterStore, spec: PipelineSpec, keepBodies: URL?) {
+    init(
+        report: RunReport, manifest: ManifestWriter?, files: [InputFile], fingerprints: [FileFingerprint?],
+        counters: ProgressCounters, log: LogSink, deadLetters: DeadLetterStore, spec: PipelineSpec, keepBodies: URL?
+    ) {
         self.report = report
         self.manifest = manifest
         self.files = files
@@ -81,7 +84,9 @@ actor Ledger {
         report.recordsSent += chunk.records
         report.bytesSent += Int64(chunk.body.count)
         if let dir = keepBodies {
-            try? PrivateFiles.write(chunk.body, to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json"))
+            try? PrivateFiles.write(
+                chunk.body, to: dir.appendingPathComponent("\(String(format: "%06d", chunk.sequence))-\(chunk.id).json")
+            )
         }
         counters.update {
             $0.chunksAcked += 1
@@ -93,13 +98,15 @@ actor Ledger {
     private func segments(_ chunk: Chunk) -> [ManifestSegment] {
         chunk.segments.map { s in
             ManifestSegment(
-                path: files[s.file].relativePath, sample: fingerprints[s.file]?.sample ?? "stream", start: s.start, end: s.end,
+                path: files[s.file].relativePath, sample: fingerprints[s.file]?.sample ?? "stream", start: s.start,
+                end: s.end,
                 size: fingerprints[s.file]?.size)
         }
     }
 
     /// Records an acknowledgement (fsync'd) before it counts; false if the manifest cannot be written.
-    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int, dcr: String? = nil) -> Bool {
+    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int, dcr: String? = nil) -> Bool
+    {
         var e = ManifestEntry(.ack)
         e.dcr = dcr
         e.id = chunk.id
@@ -114,7 +121,9 @@ actor Ledger {
         do {
             try manifest?.append(e)
         } catch {
-            if !manifestFailed { log(.error, "cannot record deliveries: \(error); stopping (the records of this chunk were delivered)") }
+            if !manifestFailed {
+                log(.error, "cannot record deliveries: \(error); stopping (the records of this chunk were delivered)")
+            }
             manifestFailed = true
             report.aborted = "cannot write the manifest: \(error)"
             return false
@@ -141,29 +150,38 @@ actor Ledger {
             $0.recordsSent += records
             $0.bytesSent += Int64(bytes)
         }
-        log(.debug, "chunk \(chunk.id.prefix(16)): acknowledged (\(records) records, \(bytes) bytes)", fields(chunk, ["records": .int(records)]))
+        log(
+            .debug, "chunk \(chunk.id.prefix(16)): acknowledged (\(records) records, \(bytes) bytes)",
+            fields(chunk, ["records": .int(records)]))
         return true
     }
 
     /// - Parameter retryable: the failure was not the content's (attempts ran out on 429/5xx):
     ///   the next run sends it again by itself.
     func deadLetter(
-        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, attempts: Int, reason: String, retryable: Bool = false
+        _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, attempts: Int, reason: String,
+        retryable: Bool = false
     ) -> Bool {
         let whole = part == 0..<chunk.records
         let name = whole ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
         var meta = DeadLetterMeta(
-            chunkId: chunk.id, api: spec.target.api.rawValue, logType: spec.target.logType, timeGeneratedField: spec.target.timeGeneratedField,
+            chunkId: chunk.id, api: spec.target.api.rawValue, logType: spec.target.logType,
+            timeGeneratedField: spec.target.timeGeneratedField,
             records: records, bytes: body.count, attempts: attempts, lastError: reason,
-            segments: segments(chunk).map { DeadLetterSegment(file: $0.path, start: $0.start, end: $0.end) }, time: HTTPDate.iso8601(Date()),
-            part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records, sample: segments(chunk).map(\.sample),
+            segments: segments(chunk).map { DeadLetterSegment(file: $0.path, start: $0.start, end: $0.end) },
+            time: HTTPDate.iso8601(Date()),
+            part: whole ? nil : [part.lowerBound, part.upperBound], total: chunk.records,
+            sample: segments(chunk).map(\.sample),
             retryable: retryable, sizes: segments(chunk).map(\.size))
         let location = DeadLetterSegment.locate(part, records: chunk.records, in: meta.segments)
         meta.location = location
         do {
             try deadLetters.write(name: name, body: body, meta: meta)
         } catch {
-            log(.error, "chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved and will be sent again next run")
+            log(
+                .error,
+                "chunk \(name): could not be dead-lettered (\(error.localizedDescription)); its \(records) records are NOT saved and will be sent again next run"
+            )
             return true
         }
         var e = ManifestEntry(.dead)
@@ -182,7 +200,9 @@ actor Ledger {
         report.chunksDeadLettered += 1
         report.recordsDeadLettered += records
         outstanding[chunk.id, default: 0] -= records
-        log(.warn, "chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)",
+        log(
+            .warn,
+            "chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)",
             fields(chunk, ["attempt": .int(attempts)]))
         return true
     }
@@ -242,7 +262,8 @@ actor Ledger {
             report.warnings.append(
                 spec.source.multiline == nil
                     ? "\(files[file].relativePath): its last line has no line end yet and the file is still being written, so that line was left for the next run; \(ordinals) records up to byte \(at) were read"
-                    : "\(files[file].relativePath): the file is still being written, so its last multi-line record (from byte \(at)), which more lines may still continue, was left for the next run; \(ordinals) records before it were read")
+                    : "\(files[file].relativePath): the file is still being written, so its last multi-line record (from byte \(at)), which more lines may still continue, was left for the next run; \(ordinals) records before it were read"
+            )
         }
         maybeDone(file)
     }
@@ -258,7 +279,9 @@ actor Ledger {
         e.sample = fp.sample
         e.head = fp.head
         e.size = fp.size
-        if let at = f.heldBackAt, at < fp.size, let (sample, head) = FileFingerprint.sampleAndHead(path: files[file].path, size: at) {
+        if let at = f.heldBackAt, at < fp.size,
+            let (sample, head) = FileFingerprint.sampleAndHead(path: files[file].path, size: at)
+        {
             // Done up to the line left unread: recorded as the file that ends there, which the
             // next run finds grown.
             e.sample = sample
@@ -276,9 +299,12 @@ actor Ledger {
     func finish() -> RunReport {
         // Counted now, once every chunk holding the file's records has its answer.
         report.damagedFiles = damaged.map { d in
-            let before = (earlier[d.file] ?? []).reduce(Int64(0)) { $0 + max(0, min($1.upperBound, d.ordinals) - $1.lowerBound) }
+            let before = (earlier[d.file] ?? []).reduce(Int64(0)) {
+                $0 + max(0, min($1.upperBound, d.ordinals) - $1.lowerBound)
+            }
             return DamagedFile(
-                path: files[d.file].relativePath, offset: d.error.offset, size: files[d.file].size, reason: d.error.message,
+                path: files[d.file].relativePath, offset: d.error.offset, size: files[d.file].size,
+                reason: d.error.message,
                 recordsRead: d.ordinals, recordsDelivered: (deliveredByFile[d.file] ?? 0) + Int(before))
         }
         return report

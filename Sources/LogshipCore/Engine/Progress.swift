@@ -51,12 +51,17 @@ public final class ProgressDisplay: @unchecked Sendable {
             self.dumb = dumb
         }
 
-        public static func current(fd: Int32, environment: [String: String] = ProcessInfo.processInfo.environment) -> Terminal {
-            Terminal(isTerminal: isatty(fd) != 0, width: width(fd: fd, environment: environment), dumb: environment["TERM"] == "dumb")
+        public static func current(fd: Int32, environment: [String: String] = ProcessInfo.processInfo.environment)
+            -> Terminal
+        {
+            Terminal(
+                isTerminal: isatty(fd) != 0, width: width(fd: fd, environment: environment),
+                dumb: environment["TERM"] == "dumb")
         }
 
         /// The terminal's columns: the kernel's window size, else `COLUMNS`, else 80.
-        public static func width(fd: Int32, environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+        public static func width(fd: Int32, environment: [String: String] = ProcessInfo.processInfo.environment) -> Int
+        {
             var ws = winsize()
             if ioctl(fd, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_col > 0 { return Int(ws.ws_col) }
             if let c = environment["COLUMNS"].flatMap(Int.init), c > 0 { return c }
@@ -122,7 +127,8 @@ public final class ProgressDisplay: @unchecked Sendable {
     }
 
     func line(final: Bool) -> String {
-        Self.render(counters.snapshot, elapsed: max(0.001, Date().timeIntervalSince(started)), width: width(), mode: mode)
+        Self.render(
+            counters.snapshot, elapsed: max(0.001, Date().timeIntervalSince(started)), width: width(), mode: mode)
     }
 
     /// One redraw of the bar (`\r`, the text, clear to end of line) or one plain line (no escapes,
@@ -144,11 +150,13 @@ public final class ProgressDisplay: @unchecked Sendable {
         let barWidth: Int
         if width >= 100 {
             barWidth = 24
-            text = "\(percent) \(bytes(s.bytesRead))/\(bytes(s.totalBytes))  \(speed)  \(count(rps)) rec/s  "
+            text =
+                "\(percent) \(bytes(s.bytesRead))/\(bytes(s.totalBytes))  \(speed)  \(count(rps)) rec/s  "
                 + "chunks \(s.chunksAcked) acked, \(s.inFlight) in flight, \(s.retrying) retrying\(eta)"
         } else if width >= 80 {
             barWidth = 12
-            text = "\(percent) of \(bytes(s.totalBytes)) \(speed) \(s.chunksAcked) acked \(s.inFlight) up \(s.retrying) retry\(eta)"
+            text =
+                "\(percent) of \(bytes(s.totalBytes)) \(speed) \(s.chunksAcked) acked \(s.inFlight) up \(s.retrying) retry\(eta)"
         } else if width >= 40 {
             barWidth = 10
             text = "\(percent) \(speed) \(s.chunksAcked) acked \(s.inFlight) up\(eta)"
@@ -184,6 +192,7 @@ public final class ProgressDisplay: @unchecked Sendable {
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
-        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+        return t >= 3600
+            ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
 }

@@ -28,7 +28,9 @@ public struct Replayer: Sendable {
     public let target: DeliveryTarget
     public let stateDirectory: URL
     public var log: LogSink = .discard
-    public var sleep: @Sendable (Double) async -> Void = { s in try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9)) }
+    public var sleep: @Sendable (Double) async -> Void = { s in
+        try? await Task.sleep(nanoseconds: UInt64(max(0, s) * 1e9))
+    }
     /// Which letters to send (nil: all). `run` sends only those that failed for no fault of
     /// their content before its new data.
     public var only: (@Sendable (DeadLetterMeta) -> Bool)? = nil
@@ -76,7 +78,10 @@ public struct Replayer: Sendable {
             guard meta.logType == spec.target.logType, meta.api == spec.target.api.rawValue else {
                 // Written for another table: replaying it here would put it in the wrong place.
                 r.skippedOtherTable += 1
-                log(.warn, "\(name): written for \(meta.api) \(meta.logType), not this pipeline's \(spec.target.logType); left in place")
+                log(
+                    .warn,
+                    "\(name): written for \(meta.api) \(meta.logType), not this pipeline's \(spec.target.logType); left in place"
+                )
                 continue
             }
             let body: Data
@@ -88,7 +93,8 @@ public struct Replayer: Sendable {
             let total = meta.total ?? meta.records
             let range = (meta.part?.first ?? 0)..<(meta.part?.last ?? meta.records)
             // Parts an earlier replay delivered while it isolated this letter's refused records.
-            let delivered = ManifestState.merge((state.ackedParts[meta.chunkId] ?? []).map { Int64($0.lowerBound)..<Int64($0.upperBound) })
+            let delivered = ManifestState.merge(
+                (state.ackedParts[meta.chunkId] ?? []).map { Int64($0.lowerBound)..<Int64($0.upperBound) })
             var todo: [Range<Int>] = []
             var k = range.lowerBound
             for d in delivered where Int(d.upperBound) > k && Int(d.lowerBound) < range.upperBound {
@@ -97,7 +103,9 @@ public struct Replayer: Sendable {
             }
             if k < range.upperBound { todo.append(k..<range.upperBound) }
             guard let elements = BodySplitter.elements(body), elements.count == range.count else {
-                log(.warn, "\(name): the body does not hold the \(range.count) records its meta file names; left in place")
+                log(
+                    .warn,
+                    "\(name): the body does not hold the \(range.count) records its meta file names; left in place")
                 r.stillFailing += 1
                 continue
             }
@@ -110,8 +118,9 @@ public struct Replayer: Sendable {
                 let piece =
                     inLetter.count == elements.count
                     ? body : BodySplitter.body(body, elements: elements, range: inLetter)
-                stopped = !(await uploader.deliver(
-                    piece, records: part.count, part: part, to: letter, refusals: &refusals))
+                stopped =
+                    !(await uploader.deliver(
+                        piece, records: part.count, part: part, to: letter, refusals: &refusals))
             }
             let settled = await letter.settled
             r.records += settled.records
@@ -159,7 +168,8 @@ public struct Replayer: Sendable {
                 let inLetter = (piece.range.lowerBound - range.lowerBound)..<(piece.range.upperBound - range.lowerBound)
                 let pieceBody = BodySplitter.body(body, elements: elements, range: inLetter)
                 let whole = piece.range == 0..<total
-                let pieceName = whole ? meta.chunkId : "\(meta.chunkId)-\(piece.range.lowerBound)-\(piece.range.upperBound)"
+                let pieceName =
+                    whole ? meta.chunkId : "\(meta.chunkId)-\(piece.range.lowerBound)-\(piece.range.upperBound)"
                 m.part = whole ? nil : [piece.range.lowerBound, piece.range.upperBound]
                 m.total = total
                 m.records = piece.range.count
@@ -174,21 +184,33 @@ public struct Replayer: Sendable {
                     try store.write(name: pieceName, body: pieceBody, meta: m)
                     try manifest.append(Self.entry(.dead, m, bytes: pieceBody.count, reason: piece.reason))
                 } catch {
-                    log(.error, "\(pieceName): could not be written (\(error.localizedDescription)); \(name) is left in place")
+                    log(
+                        .error,
+                        "\(pieceName): could not be written (\(error.localizedDescription)); \(name) is left in place")
                     written = false
                     break
                 }
-                log(.warn, "\(pieceName): still refused: \(piece.reason) (\(DeadLetterSegment.describe(m.location ?? [])))")
+                log(
+                    .warn,
+                    "\(pieceName): still refused: \(piece.reason) (\(DeadLetterSegment.describe(m.location ?? [])))")
             }
             guard written else {
                 r.stillFailing += 1
                 continue
             }
-            if !settled.refused.contains(where: { "\(meta.chunkId)-\($0.range.lowerBound)-\($0.range.upperBound)" == name }) { store.remove(name) }
+            if !settled.refused.contains(where: {
+                "\(meta.chunkId)-\($0.range.lowerBound)-\($0.range.upperBound)" == name
+            }) {
+                store.remove(name)
+            }
             r.split += 1
             r.stillFailing += settled.refused.count
         }
-        if stop.isSet { r.exitCode = ExitCode.interrupted } else if r.stillFailing > 0 || r.skippedOtherTable > 0 { r.exitCode = ExitCode.partial }
+        if stop.isSet {
+            r.exitCode = ExitCode.interrupted
+        } else if r.stillFailing > 0 || r.skippedOtherTable > 0 {
+            r.exitCode = ExitCode.partial
+        }
         return r
     }
 }

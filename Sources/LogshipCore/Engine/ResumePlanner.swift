@@ -11,7 +11,9 @@ public enum ResumePlanner {
         public var warnings: [String] = []
     }
 
-    public static func plan(_ state: ManifestState, files: [InputFile], fingerprints: [FileFingerprint?], compression: Compression) -> Result {
+    public static func plan(
+        _ state: ManifestState, files: [InputFile], fingerprints: [FileFingerprint?], compression: Compression
+    ) -> Result {
         var out = Result()
         // Delivered content no longer at its path: rotated files are looked for among the others.
         let moved = MovedContent.Index(state, files: files, fingerprints: fingerprints)
@@ -27,7 +29,9 @@ public enum ResumePlanner {
             guard let hash = k.lastIndex(of: "#") else { continue }
             let path = String(k[..<hash])
             deliveredPaths.insert(path)
-            if let size = state.sizes[k], state.doneFiles[k] == nil { partialByPath[path, default: []].append((String(k[k.index(after: hash)...]), size)) }
+            if let size = state.sizes[k], state.doneFiles[k] == nil {
+                partialByPath[path, default: []].append((String(k[k.index(after: hash)...]), size))
+            }
         }
         for f in files {
             guard let fp = fingerprints[f.index] else { continue }
@@ -46,7 +50,8 @@ public enum ResumePlanner {
                 out.warnings.append("\(f.relativePath) grew since the last run; its earlier records are not sent again")
                 if reopened {
                     out.warnings.append(
-                        "\(f.relativePath): its last line had no line end when it was read, and the file went on from there: that line is sent again whole (the part sent before stays in the table)")
+                        "\(f.relativePath): its last line had no line end when it was read, and the file went on from there: that line is sent again whole (the part sent before stays in the table)"
+                    )
                 }
             }
             // A shorter version a stopped run delivered in part (after a done one, or alone).
@@ -55,7 +60,9 @@ public enum ResumePlanner {
             {
                 acked += r
                 if !grew {
-                    out.warnings.append("\(f.relativePath) grew since a run that stopped part way through it; the records that run delivered are not sent again")
+                    out.warnings.append(
+                        "\(f.relativePath) grew since a run that stopped part way through it; the records that run delivered are not sent again"
+                    )
                 }
                 grew = true
             }
@@ -64,11 +71,13 @@ public enum ResumePlanner {
                 if let part = m.partRanges {
                     acked += part
                     out.warnings.append(
-                        "\(f.relativePath) \(m.grown ? "begins with" : "holds") \(m.from) as a run that stopped part way delivered it (renamed since); the records that run delivered are not sent again")
+                        "\(f.relativePath) \(m.grown ? "begins with" : "holds") \(m.from) as a run that stopped part way delivered it (renamed since); the records that run delivered are not sent again"
+                    )
                 } else if m.grown, let entry = m.entry {
                     if let n = entry.ordinals, n > 0 { acked.append(0..<n) }
                     out.warnings.append(
-                        "\(f.relativePath) begins with \(m.from) as it was delivered (renamed or compressed since, then grown); only the records after those are sent")
+                        "\(f.relativePath) begins with \(m.from) as it was delivered (renamed or compressed since, then grown); only the records after those are sent"
+                    )
                 } else {
                     out.plan.doneFiles.insert(f.index)
                     var e = ManifestEntry(.done)
@@ -78,7 +87,9 @@ public enum ResumePlanner {
                     e.size = fp.size
                     e.ordinals = m.entry?.ordinals
                     out.movedDone.append(e)
-                    out.warnings.append("\(f.relativePath) holds \(m.from) as it was delivered (renamed or compressed since); it is not sent again")
+                    out.warnings.append(
+                        "\(f.relativePath) holds \(m.from) as it was delivered (renamed or compressed since); it is not sent again"
+                    )
                     continue
                 }
             } else if !grew, acked.isEmpty, deliveredPaths.contains(f.relativePath) {
@@ -88,14 +99,17 @@ public enum ResumePlanner {
         }
         // A path whose delivered content moved to another file holds a new file, not a changed one.
         for path in changed where !movedFrom.contains(path) {
-            out.warnings.append("\(path) changed since it was delivered (its content differs); it is sent again in full")
+            out.warnings.append(
+                "\(path) changed since it was delivered (its content differs); it is sent again in full")
         }
         return out
     }
 
     /// The sample of the largest shorter version of this file that a stopped run delivered in
     /// part, when the file begins with it.
-    static func partlyDelivered(_ f: InputFile, _ fp: FileFingerprint, versions: [(sample: String, size: Int64)]) -> String? {
+    static func partlyDelivered(_ f: InputFile, _ fp: FileFingerprint, versions: [(sample: String, size: Int64)])
+        -> String?
+    {
         for v in versions.filter({ $0.size < fp.size && $0.sample != fp.sample }).sorted(by: { $0.size > $1.size }) {
             if FileFingerprint.sample(path: f.path, size: v.size) == v.sample { return v.sample }
         }
@@ -111,14 +125,18 @@ public enum ResumePlanner {
     /// kept: it is read again whole (`reopened`). A line that was only given its line end
     /// later is the same record and stays delivered.
     /// - Parameter earlier: the `done` entries of this path.
-    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, earlier: [ManifestEntry]) -> (ranges: [Range<Int64>], reopened: Bool)? {
+    static func appendedRanges(_ f: InputFile, _ fp: FileFingerprint, earlier: [ManifestEntry]) -> (
+        ranges: [Range<Int64>], reopened: Bool
+    )? {
         let shorter = earlier.filter { e in
             guard let size = e.size, size < fp.size else { return false }
             // From 64 KB on, the head tells at once; below, the sample at that size does.
             return size < 65_536 || e.head == fp.head
         }.sorted { ($0.size ?? 0) > ($1.size ?? 0) }
         for e in shorter {
-            guard let size = e.size, var ordinals = e.ordinals, FileFingerprint.sample(path: f.path, size: size) == e.sample else { continue }
+            guard let size = e.size, var ordinals = e.ordinals,
+                FileFingerprint.sample(path: f.path, size: size) == e.sample
+            else { continue }
             var reopened = false
             if ordinals > 0, FileFingerprint.lineContinues(path: f.path, at: size) {
                 ordinals -= 1

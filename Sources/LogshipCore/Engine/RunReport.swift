@@ -122,7 +122,8 @@ public struct DamagedFile: Codable, Sendable, Equatable {
         if offset == 0 && recordsRead == 0 {
             return "\(path): could not be read (\(reason)): nothing of it was delivered"
         }
-        return "\(path): damaged at byte \(n(offset)) of \(n(size)) (\(reason)): \(n(recordsDelivered)) record(s) before the damage were delivered; the rest of the file was not read"
+        return
+            "\(path): damaged at byte \(n(offset)) of \(n(size)) (\(reason)): \(n(recordsDelivered)) record(s) before the damage were delivered; the rest of the file was not read"
     }
 }
 
@@ -142,7 +143,8 @@ extension RunReport {
     /// Reads a report that an earlier version wrote: keys it did not have yet take their
     /// defaults (a `last-run.json` from before an upgrade still shows in `status`).
     public static func decodingOlder(_ data: Data) throws -> RunReport {
-        let defaults = try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunReport())) as? [String: Any] ?? [:]
+        let defaults =
+            try JSONSerialization.jsonObject(with: JSONEncoder().encode(RunReport())) as? [String: Any] ?? [:]
         let given = try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
         let merged = defaults.merging(given) { $1 }
         return try JSONDecoder().decode(RunReport.self, from: JSONSerialization.data(withJSONObject: merged))

@@ -80,7 +80,8 @@ public struct StatusSummary: Codable, Sendable {
                 } else {
                     s.specs.append(
                         SpecDelivery(
-                            spec: u.spec, since: u.since, adoptedFrom: u.adopted, files: u.files.count, records: u.records,
+                            spec: u.spec, since: u.since, adoptedFrom: u.adopted, files: u.files.count,
+                            records: u.records,
                             current: u.spec == spec.specHash))
                 }
             }
@@ -92,7 +93,8 @@ public struct StatusSummary: Codable, Sendable {
             s.pendingDeadLetters.refusedRecords += letters.refusedRecords
             s.pendingDeadLetters.reasons += letters.reasons
             s.bytesSent += m.bytesSent
-            if let data = try? Data(contentsOf: state.lastReplay), let r = try? JSONDecoder().decode(LastReplay.self, from: data),
+            if let data = try? Data(contentsOf: state.lastReplay),
+                let r = try? JSONDecoder().decode(LastReplay.self, from: data),
                 s.lastReplay == nil || r.finishedAt > s.lastReplay!.finishedAt
             {
                 s.lastReplay = r

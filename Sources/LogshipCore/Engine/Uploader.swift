@@ -203,8 +203,10 @@ struct Uploader: Sendable {
                     log(
                         .debug,
                         "\(recorder.label(part)): \(reason); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s",
-                        ["chunk": .string(recorder.label(part)), "attempt": .int(attempt),
-                         "status": status.map { .int($0) } ?? "network"])
+                        [
+                            "chunk": .string(recorder.label(part)), "attempt": .int(attempt),
+                            "status": status.map { .int($0) } ?? "network",
+                        ])
                 }
                 // The lanes wait out a Retry-After themselves (the throttled DCR pauses; another may take it now).
                 if lanes != nil, case .transient(429, .some, _) = outcome { continue }

@@ -24,42 +24,71 @@ public enum CredentialResolver {
         }
     }
 
-    public static func dataCollector(_ spec: PipelineSpec, endpointFlag: String?, environment: [String: String]) throws(Failure) -> DataCollector {
+    public static func dataCollector(_ spec: PipelineSpec, endpointFlag: String?, environment: [String: String])
+        throws(Failure) -> DataCollector
+    {
         let t = spec.target
         func pick(_ envName: String, _ fileValue: ConfigValue?, _ key: String, what: String) throws(Failure) -> String {
             if let v = environment[envName], !v.isEmpty { return v }
             switch fileValue {
             case .value(let v)? where !v.isEmpty: return v
             case .unsetVariable(let name)?:
-                throw Failure(description: "\(spec.file.lastPathComponent): target.\(key): environment variable \(name) is not set (nor is \(envName)); set one of them to the \(what)")
+                throw Failure(
+                    description:
+                        "\(spec.file.lastPathComponent): target.\(key): environment variable \(name) is not set (nor is \(envName)); set one of them to the \(what)"
+                )
             default:
-                throw Failure(description: "no \(what): set \(envName) or target.\(key) in \(spec.file.lastPathComponent) (e.g. \"${\(envName)}\")")
+                throw Failure(
+                    description:
+                        "no \(what): set \(envName) or target.\(key) in \(spec.file.lastPathComponent) (e.g. \"${\(envName)}\")"
+                )
             }
         }
         let workspaceId = try pick("LOGSHIP_WORKSPACE_ID", t.workspaceId, "workspaceId", what: "workspace id")
         var warnings: [String] = []
         let found = try secret(
-            variables: ["LOGSHIP_SHARED_KEY"], fileVariable: "LOGSHIP_SHARED_KEY_FILE", credential: "logship-shared-key",
+            variables: ["LOGSHIP_SHARED_KEY"], fileVariable: "LOGSHIP_SHARED_KEY_FILE",
+            credential: "logship-shared-key",
             key: "sharedKey", value: t.sharedKey, fileKey: "sharedKeyFile", file: t.sharedKeyFile,
             spec: spec, environment: environment, warnings: &warnings)
         guard let (key, origin) = found else {
             let file = spec.file.lastPathComponent
             if case .unsetVariable(let name)? = t.sharedKey {
-                throw Failure(description: "\(file): target.sharedKey: environment variable \(name) is not set (nor is LOGSHIP_SHARED_KEY); set one of them to the workspace shared key, or LOGSHIP_SHARED_KEY_FILE to a file holding it")
+                throw Failure(
+                    description:
+                        "\(file): target.sharedKey: environment variable \(name) is not set (nor is LOGSHIP_SHARED_KEY); set one of them to the workspace shared key, or LOGSHIP_SHARED_KEY_FILE to a file holding it"
+                )
             }
             if case .unsetVariable(let name)? = t.sharedKeyFile {
-                throw Failure(description: "\(file): target.sharedKeyFile: environment variable \(name) is not set (nor is LOGSHIP_SHARED_KEY or LOGSHIP_SHARED_KEY_FILE); set it to the path of a file holding the workspace shared key")
+                throw Failure(
+                    description:
+                        "\(file): target.sharedKeyFile: environment variable \(name) is not set (nor is LOGSHIP_SHARED_KEY or LOGSHIP_SHARED_KEY_FILE); set it to the path of a file holding the workspace shared key"
+                )
             }
-            throw Failure(description: "no workspace shared key: set LOGSHIP_SHARED_KEY or target.sharedKey in \(file) (e.g. \"${LOGSHIP_SHARED_KEY}\"), or keep the key in a file: LOGSHIP_SHARED_KEY_FILE, target.sharedKeyFile or the systemd credential logship-shared-key")
+            throw Failure(
+                description:
+                    "no workspace shared key: set LOGSHIP_SHARED_KEY or target.sharedKey in \(file) (e.g. \"${LOGSHIP_SHARED_KEY}\"), or keep the key in a file: LOGSHIP_SHARED_KEY_FILE, target.sharedKeyFile or the systemd credential logship-shared-key"
+            )
         }
         guard GUIDText.isValid(workspaceId) else {
-            throw Failure(description: "the workspace id \"\(workspaceId)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page")
+            throw Failure(
+                description:
+                    "the workspace id \"\(workspaceId)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page"
+            )
         }
-        guard let decoded = Data(base64Encoded: key.value.trimmingCharacters(in: .whitespacesAndNewlines)), !decoded.isEmpty else {
-            throw Failure(description: "the shared key (from \(origin)) is not valid base64; copy the workspace's primary or secondary key")
+        guard let decoded = Data(base64Encoded: key.value.trimmingCharacters(in: .whitespacesAndNewlines)),
+            !decoded.isEmpty
+        else {
+            throw Failure(
+                description:
+                    "the shared key (from \(origin)) is not valid base64; copy the workspace's primary or secondary key"
+            )
         }
         let base: URL
-        if let e = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: spec.file.lastPathComponent, what: "") {
+        if let e = try endpoint(
+            flag: endpointFlag, environment: environment, file: t.endpoint, fileName: spec.file.lastPathComponent,
+            what: "")
+        {
             base = e
         } else {
             guard let u = DataCollectorTarget.baseURL(workspaceId: workspaceId, cloud: t.cloud) else {
@@ -100,7 +129,9 @@ public enum CredentialResolver {
         if let dir = set("CREDENTIALS_DIRECTORY") {
             let path = URL(fileURLWithPath: dir).appendingPathComponent(credential).path
             // The directory holds only the credentials the unit loads; without this one, go on.
-            if (try? FileManager.default.attributesOfItem(atPath: path)) != nil { return try load(path, "$CREDENTIALS_DIRECTORY/\(credential)") }
+            if (try? FileManager.default.attributesOfItem(atPath: path)) != nil {
+                return try load(path, "$CREDENTIALS_DIRECTORY/\(credential)")
+            }
         }
         if case .value(let v)? = value, !v.isEmpty { return (Secret(v), "target.\(key)") }
         if case .value(let p)? = file, !p.isEmpty {
@@ -154,7 +185,9 @@ public enum CredentialResolver {
         let file = spec.file.lastPathComponent
         /// The first non-empty value; nil when none is set. An unset `${VAR}` in the file is an error
         /// only when nothing else supplies the value, and then it names the variable.
-        func pick(_ envNames: [String], _ fileValue: ConfigValue?, _ key: String, required what: String?) throws(Failure) -> (String, String)? {
+        func pick(_ envNames: [String], _ fileValue: ConfigValue?, _ key: String, required what: String?)
+            throws(Failure) -> (String, String)?
+        {
             for n in envNames { if let v = environment[n], !v.isEmpty { return (v, n) } }
             switch fileValue {
             case .value(let v)? where !v.isEmpty: return (v, "target.\(key)")
@@ -162,38 +195,67 @@ public enum CredentialResolver {
                 guard let what else { return nil }
                 let others = envNames.filter { $0 != name }
                 let nor = others.isEmpty ? "" : " (nor is \(others.joined(separator: " or ")))"
-                throw Failure(description: "\(file): target.\(key): environment variable \(name) is not set\(nor); set \(others.isEmpty ? "it" : "one of them") to the \(what)")
+                throw Failure(
+                    description:
+                        "\(file): target.\(key): environment variable \(name) is not set\(nor); set \(others.isEmpty ? "it" : "one of them") to the \(what)"
+                )
             default:
                 guard let what else { return nil }
-                throw Failure(description: "no \(what): set \(envNames.joined(separator: " or ")) or target.\(key) in \(file) (e.g. \"${\(envNames[0])}\")")
+                throw Failure(
+                    description:
+                        "no \(what): set \(envNames.joined(separator: " or ")) or target.\(key) in \(file) (e.g. \"${\(envNames[0])}\")"
+                )
             }
         }
         guard let dcr = t.dcrImmutableId, let stream = t.stream else {
-            throw Failure(description: "\(file): target.dcrImmutableId and target.stream are required for api \"logs-ingestion\"")
+            throw Failure(
+                description: "\(file): target.dcrImmutableId and target.stream are required for api \"logs-ingestion\"")
         }
         if t.managedIdentity {
-            var r = try managedIdentity(spec, dcr: dcr, stream: stream, endpointFlag: endpointFlag, environment: environment, pick: pick)
+            var r = try managedIdentity(
+                spec, dcr: dcr, stream: stream, endpointFlag: endpointFlag, environment: environment, pick: pick)
             if let scope { r.scope = scope }
             return r
         }
         if let az = try azureCLI(spec, environment: environment, pick: pick) {
             let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
-            guard let endpointURL = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce) else {
-                throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
+            guard
+                let endpointURL = try endpoint(
+                    flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce)
+            else {
+                throw Failure(
+                    description:
+                        "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
+                )
             }
-            guard let s = scope ?? TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+            guard let s = scope ?? TokenProvider.scope(cloud: t.cloud) else {
+                throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
+            }
             return LogsIngestion(
                 endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: az.tenantId ?? "", clientId: "",
                 credential: .azureCLI(az), authorityHost: endpointURL, scope: s)
         }
-        let tenant = try pick(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"], t.tenantId, "tenantId", required: "Entra ID tenant id")?.0 ?? ""
-        let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", required: "application (client) id")?.0 ?? ""
+        let tenant =
+            try pick(["LOGSHIP_TENANT_ID", "AZURE_TENANT_ID"], t.tenantId, "tenantId", required: "Entra ID tenant id")?
+            .0 ?? ""
+        let client =
+            try pick(
+                ["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", required: "application (client) id")?
+            .0 ?? ""
         // The tenant goes into the token URL's path; a GUID or a domain name, nothing else.
-        guard !tenant.isEmpty, tenant.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x2E }) else {
-            throw Failure(description: "the tenant id \"\(tenant)\" is neither a GUID nor a domain name (contoso.onmicrosoft.com); copy it from the Entra ID overview page")
+        guard !tenant.isEmpty,
+            tenant.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x2E })
+        else {
+            throw Failure(
+                description:
+                    "the tenant id \"\(tenant)\" is neither a GUID nor a domain name (contoso.onmicrosoft.com); copy it from the Entra ID overview page"
+            )
         }
         guard GUIDText.isValid(client) else {
-            throw Failure(description: "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the application (client) id of the app registration")
+            throw Failure(
+                description:
+                    "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the application (client) id of the app registration"
+            )
         }
 
         let credential: TokenProvider.Credential
@@ -201,37 +263,50 @@ public enum CredentialResolver {
         let fileNames = ["AZURE_FEDERATED_TOKEN_FILE"]
         let found = try secret(
             variables: ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET"], fileVariable: "LOGSHIP_CLIENT_SECRET_FILE",
-            credential: "logship-client-secret", key: "clientSecret", value: t.clientSecret, fileKey: "clientSecretFile",
+            credential: "logship-client-secret", key: "clientSecret", value: t.clientSecret,
+            fileKey: "clientSecretFile",
             file: t.clientSecretFile, spec: spec, environment: environment, warnings: &warnings)
         if let (secret, _) = found {
             credential = .clientSecret(secret)
         } else if let (path, source) = try pick(fileNames, t.federatedTokenFile, "federatedTokenFile", required: nil) {
             // A path in the pipeline file is relative to it; one from the environment to the working directory.
-            let url = source.hasPrefix("target.") && !path.hasPrefix("/")
+            let url =
+                source.hasPrefix("target.") && !path.hasPrefix("/")
                 ? spec.baseDirectory.appendingPathComponent(path).standardizedFileURL : URL(fileURLWithPath: path)
             credential = .federatedTokenFile(url)
         } else {
             var unset: [String] = []
             if case .unsetVariable(let n)? = t.clientSecret { unset.append("target.clientSecret's ${\(n)}") }
             if case .unsetVariable(let n)? = t.clientSecretFile { unset.append("target.clientSecretFile's ${\(n)}") }
-            if case .unsetVariable(let n)? = t.federatedTokenFile { unset.append("target.federatedTokenFile's ${\(n)}") }
-            throw Failure(description: """
-                no client credential: set LOGSHIP_CLIENT_SECRET (or AZURE_CLIENT_SECRET) to the application's client secret \
-                (or LOGSHIP_CLIENT_SECRET_FILE to a file holding it, or the systemd credential logship-client-secret), \
-                or AZURE_FEDERATED_TOKEN_FILE for workload identity, or target.clientSecret / target.clientSecretFile / \
-                target.federatedTokenFile in \(file)\
-                \(unset.isEmpty ? "" : " (\(unset.joined(separator: " and ")) is not set)")
-                """)
+            if case .unsetVariable(let n)? = t.federatedTokenFile {
+                unset.append("target.federatedTokenFile's ${\(n)}")
+            }
+            throw Failure(
+                description: """
+                    no client credential: set LOGSHIP_CLIENT_SECRET (or AZURE_CLIENT_SECRET) to the application's client secret \
+                    (or LOGSHIP_CLIENT_SECRET_FILE to a file holding it, or the systemd credential logship-client-secret), \
+                    or AZURE_FEDERATED_TOKEN_FILE for workload identity, or target.clientSecret / target.clientSecretFile / \
+                    target.federatedTokenFile in \(file)\
+                    \(unset.isEmpty ? "" : " (\(unset.joined(separator: " and ")) is not set)")
+                    """)
         }
 
         let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
-        guard let endpointURL = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce) else {
-            throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
+        guard
+            let endpointURL = try endpoint(
+                flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce)
+        else {
+            throw Failure(
+                description:
+                    "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
+            )
         }
 
         var authority: URL
         if let a = environment["AZURE_AUTHORITY_HOST"], !a.isEmpty {
-            if let problem = Context.endpointProblem(a) { throw Failure(description: "AZURE_AUTHORITY_HOST: \(problem)") }
+            if let problem = Context.endpointProblem(a) {
+                throw Failure(description: "AZURE_AUTHORITY_HOST: \(problem)")
+            }
             guard let u = URL(string: a) else { throw Failure(description: "AZURE_AUTHORITY_HOST: not a URL") }
             authority = u
         } else if let a = t.authorityHost, let u = URL(string: a) {
@@ -242,8 +317,12 @@ public enum CredentialResolver {
             throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
         }
         // Workload identity writes the host with a trailing slash; the token URL adds its own.
-        if authority.absoluteString.hasSuffix("/"), let u = URL(string: String(authority.absoluteString.dropLast())) { authority = u }
-        guard let scope = scope ?? TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+        if authority.absoluteString.hasSuffix("/"), let u = URL(string: String(authority.absoluteString.dropLast())) {
+            authority = u
+        }
+        guard let scope = scope ?? TokenProvider.scope(cloud: t.cloud) else {
+            throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
+        }
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: tenant, clientId: client,
             credential: credential, authorityHost: authority, scope: scope, warnings: warnings)
@@ -257,11 +336,14 @@ public enum CredentialResolver {
     ) throws(Failure) -> AzureCLICredential? {
         let t = spec.target
         func set(_ n: String) -> Bool { !(environment[n] ?? "").isEmpty }
-        if ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "LOGSHIP_CLIENT_SECRET_FILE", "AZURE_FEDERATED_TOKEN_FILE"].contains(where: set) {
+        if ["LOGSHIP_CLIENT_SECRET", "AZURE_CLIENT_SECRET", "LOGSHIP_CLIENT_SECRET_FILE", "AZURE_FEDERATED_TOKEN_FILE"]
+            .contains(where: set)
+        {
             return nil
         }
         if let dir = environment["CREDENTIALS_DIRECTORY"], !dir.isEmpty,
-            FileManager.default.fileExists(atPath: URL(fileURLWithPath: dir).appendingPathComponent("logship-client-secret").path)
+            FileManager.default.fileExists(
+                atPath: URL(fileURLWithPath: dir).appendingPathComponent("logship-client-secret").path)
         {
             return nil
         }
@@ -285,11 +367,17 @@ public enum CredentialResolver {
         if case .unsetVariable(let name)? = t.clientId, environment["LOGSHIP_CLIENT_ID"].map({ $0.isEmpty }) ?? true,
             environment["AZURE_CLIENT_ID"].map({ $0.isEmpty }) ?? true
         {
-            throw Failure(description: "\(file): target.clientId: environment variable \(name) is not set (nor is LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID); set it to the user-assigned identity's client id, or remove target.clientId to use the system-assigned identity")
+            throw Failure(
+                description:
+                    "\(file): target.clientId: environment variable \(name) is not set (nor is LOGSHIP_CLIENT_ID or AZURE_CLIENT_ID); set it to the user-assigned identity's client id, or remove target.clientId to use the system-assigned identity"
+            )
         }
         let client = try pick(["LOGSHIP_CLIENT_ID", "AZURE_CLIENT_ID"], t.clientId, "clientId", nil)?.0
         if let client, !GUIDText.isValid(client) {
-            throw Failure(description: "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the user-assigned managed identity's client id")
+            throw Failure(
+                description:
+                    "the client id \"\(client)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy the user-assigned managed identity's client id"
+            )
         }
         func hostURL(_ text: String, _ name: String) throws(Failure) -> URL {
             guard let u = URL(string: text), let scheme = u.scheme?.lowercased(), let host = u.host?.lowercased() else {
@@ -298,7 +386,10 @@ public enum CredentialResolver {
             // The host's own endpoints are plain http on loopback or link-local addresses.
             let local = host == "127.0.0.1" || host == "localhost" || host == "::1" || host.hasPrefix("169.254.")
             guard scheme == "https" || (scheme == "http" && local) else {
-                throw Failure(description: "\(name): \"\(text)\": plain http is allowed only to a loopback or link-local (169.254.x.x) address; use https")
+                throw Failure(
+                    description:
+                        "\(name): \"\(text)\": plain http is allowed only to a loopback or link-local (169.254.x.x) address; use https"
+                )
             }
             return u
         }
@@ -306,28 +397,49 @@ public enum CredentialResolver {
         let identityEndpoint = environment["IDENTITY_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
         let identityHeader = environment["IDENTITY_HEADER"].flatMap { $0.isEmpty ? nil : $0 }
         let imdsEndpoint = environment["IMDS_ENDPOINT"].flatMap { $0.isEmpty ? nil : $0 }
-        if identityEndpoint != nil, identityHeader != nil, environment["IDENTITY_SERVER_THUMBPRINT"].map({ !$0.isEmpty }) ?? false {
-            throw Failure(description: "IDENTITY_SERVER_THUMBPRINT is set (a Service Fabric managed identity): logship does not take tokens from Service Fabric; use a client secret or workload identity there")
+        if identityEndpoint != nil, identityHeader != nil,
+            environment["IDENTITY_SERVER_THUMBPRINT"].map({ !$0.isEmpty }) ?? false
+        {
+            throw Failure(
+                description:
+                    "IDENTITY_SERVER_THUMBPRINT is set (a Service Fabric managed identity): logship does not take tokens from Service Fabric; use a client secret or workload identity there"
+            )
         } else if let e = identityEndpoint, let h = identityHeader {
             mi = .init(endpoint: .appService(try hostURL(e, "IDENTITY_ENDPOINT"), header: Secret(h)), clientId: client)
         } else if let e = identityEndpoint, imdsEndpoint != nil {
             if let client {
-                throw Failure(description: "an Azure Arc-enabled server has only its system-assigned identity; remove the client id \(client) (LOGSHIP_CLIENT_ID, AZURE_CLIENT_ID or target.clientId)")
+                throw Failure(
+                    description:
+                        "an Azure Arc-enabled server has only its system-assigned identity; remove the client id \(client) (LOGSHIP_CLIENT_ID, AZURE_CLIENT_ID or target.clientId)"
+                )
             }
-            let dir = environment["LOGSHIP_ARC_KEY_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? TokenProvider.ManagedIdentity.arcKeyDirectory
+            let dir =
+                environment["LOGSHIP_ARC_KEY_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? TokenProvider.ManagedIdentity.arcKeyDirectory
             mi = .init(endpoint: .arc(try hostURL(e, "IDENTITY_ENDPOINT"), keyDirectory: dir), clientId: nil)
         } else if identityEndpoint != nil {
-            throw Failure(description: "IDENTITY_ENDPOINT is set without IDENTITY_HEADER or IMDS_ENDPOINT: not an identity endpoint logship knows (App Service sets IDENTITY_HEADER, Azure Arc IMDS_ENDPOINT)")
+            throw Failure(
+                description:
+                    "IDENTITY_ENDPOINT is set without IDENTITY_HEADER or IMDS_ENDPOINT: not an identity endpoint logship knows (App Service sets IDENTITY_HEADER, Azure Arc IMDS_ENDPOINT)"
+            )
         } else if let host = environment["AZURE_POD_IDENTITY_AUTHORITY_HOST"], !host.isEmpty {
             mi = .init(endpoint: .imds(try hostURL(host, "AZURE_POD_IDENTITY_AUTHORITY_HOST")), clientId: client)
         } else {
             mi = .init(endpoint: .imds(TokenProvider.ManagedIdentity.imdsHost), clientId: client)
         }
         let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
-        guard let endpointURL = try endpoint(flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce) else {
-            throw Failure(description: "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT")
+        guard
+            let endpointURL = try endpoint(
+                flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce)
+        else {
+            throw Failure(
+                description:
+                    "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
+            )
         }
-        guard let scope = TokenProvider.scope(cloud: t.cloud) else { throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown") }
+        guard let scope = TokenProvider.scope(cloud: t.cloud) else {
+            throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
+        }
         let tokenHost: URL
         switch mi.endpoint {
         case .imds(let u): tokenHost = u
@@ -341,7 +453,9 @@ public enum CredentialResolver {
 
     /// The endpoint in the contract's order: `--endpoint`, then `LOGSHIP_ENDPOINT`, then
     /// `target.endpoint`; nil when none is given. `what` ends the unset-variable message.
-    static func endpoint(flag: String?, environment: [String: String], file value: ConfigValue?, fileName: String, what: String) throws(Failure) -> URL? {
+    static func endpoint(
+        flag: String?, environment: [String: String], file value: ConfigValue?, fileName: String, what: String
+    ) throws(Failure) -> URL? {
         var text: String
         var source: String
         if let f = flag {
@@ -352,7 +466,10 @@ public enum CredentialResolver {
             switch value {
             case .value(let v)?: (text, source) = (v, "target.endpoint")
             case .unsetVariable(let name)?:
-                throw Failure(description: "\(fileName): target.endpoint: environment variable \(name) is not set (nor is LOGSHIP_ENDPOINT)\(what)")
+                throw Failure(
+                    description:
+                        "\(fileName): target.endpoint: environment variable \(name) is not set (nor is LOGSHIP_ENDPOINT)\(what)"
+                )
             case nil: return nil
             }
         }

@@ -79,7 +79,9 @@ public enum JSON5Reader {
         let hex = "0x" + String(bytes[offset], radix: 16, uppercase: true)
         return SyntaxError(
             line: line, column: column,
-            message: "not UTF-8: the byte at offset \(offset) (\(hex)) does not begin a valid character; save the file as UTF-8")
+            message:
+                "not UTF-8: the byte at offset \(offset) (\(hex)) does not begin a valid character; save the file as UTF-8"
+        )
     }
 
     /// Accepts any JSON value; used only to ask Foundation whether the text is valid.
@@ -143,7 +145,8 @@ public enum JSON5Reader {
                 switch c {
                 case 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C: advance()
                 case 0xC2 where i + 1 < bytes.count && bytes[i + 1] == 0xA0: i += 2
-                case 0xE2 where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
+                case 0xE2
+                where i + 2 < bytes.count && bytes[i + 1] == 0x80 && (bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9):
                     i += 3
                 case 0xEF where i + 2 < bytes.count && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF: i += 3
                 case 0x2F:  // comment
@@ -213,7 +216,9 @@ public enum JSON5Reader {
         }
 
         func isIdentifierByte(_ c: UInt8, first: Bool) -> Bool {
-            if (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x24 || c >= 0x80 { return true }
+            if (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F || c == 0x24 || c >= 0x80 {
+                return true
+            }
             return !first && c >= 0x30 && c <= 0x39
         }
 
@@ -244,7 +249,9 @@ public enum JSON5Reader {
                 guard peek == UInt8(ascii: ":") else { throw error("':' expected after the key '\(key)'") }
                 i += 1
                 let v = try value()
-                if seen.contains(key) { throw SyntaxError(line: kl, column: kc, message: "the key '\(key)' appears twice") }
+                if seen.contains(key) {
+                    throw SyntaxError(line: kl, column: kc, message: "the key '\(key)' appears twice")
+                }
                 seen.insert(key)
                 members.append((key, v))
                 try skipSpace()
@@ -315,11 +322,13 @@ public enum JSON5Reader {
                 case UInt8(ascii: "x"), UInt8(ascii: "u"):
                     let n = e == UInt8(ascii: "x") ? 2 : 4
                     i += 1
-                    guard i + n <= bytes.count, let v = UInt32(String(decoding: bytes[i..<i + n], as: UTF8.self), radix: 16)
+                    guard i + n <= bytes.count,
+                        let v = UInt32(String(decoding: bytes[i..<i + n], as: UTF8.self), radix: 16)
                     else { throw error("invalid \\\(Character(Unicode.Scalar(e))) escape") }
                     i += n
                     var scalar = v
-                    if (0xD800..<0xDC00).contains(v), i + 6 <= bytes.count, bytes[i] == 0x5C, bytes[i + 1] == UInt8(ascii: "u"),
+                    if (0xD800..<0xDC00).contains(v), i + 6 <= bytes.count, bytes[i] == 0x5C,
+                        bytes[i + 1] == UInt8(ascii: "u"),
                         let lo = UInt32(String(decoding: bytes[i + 2..<i + 6], as: UTF8.self), radix: 16),
                         (0xDC00..<0xE000).contains(lo)
                     {
@@ -357,7 +366,9 @@ public enum JSON5Reader {
                 return sign * Double(v)
             }
             let ds = i
-            while let c = peek, (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D {
+            while let c = peek,
+                (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D
+            {
                 i += 1
             }
             var text = String(decoding: bytes[ds..<i], as: UTF8.self)

@@ -17,7 +17,8 @@ struct Context {
     }
 
     mutating func warning(_ node: JSONNode?, _ path: String, _ message: String) {
-        problems.append(.init(.warning, file: file, line: node?.line, column: node?.column, path: path, message: message))
+        problems.append(
+            .init(.warning, file: file, line: node?.line, column: node?.column, path: path, message: message))
     }
 
     /// The members of an object node, after reporting keys that are not in `allowed`.
@@ -33,7 +34,9 @@ struct Context {
             } else {
                 let where_ = Self.join(path, k)
                 if let near = Self.nearest(k, allowed) { typoTargets.insert(Self.join(path, near)) }
-                error(v, where_, "unknown key \"\(k)\"\(Self.hint(k, allowed)); allowed here: \(allowed.joined(separator: ", "))")
+                error(
+                    v, where_,
+                    "unknown key \"\(k)\"\(Self.hint(k, allowed)); allowed here: \(allowed.joined(separator: ", "))")
             }
         }
         return out
@@ -82,7 +85,10 @@ struct Context {
         switch interpolate(s) {
         case .success(let v): return v
         case .failure(let missing):
-            error(node, path, "environment variable \(missing.name) is not set (referenced as ${\(missing.name)}); set it, or write the value itself (a literal $ is written $$)")
+            error(
+                node, path,
+                "environment variable \(missing.name) is not set (referenced as ${\(missing.name)}); set it, or write the value itself (a literal $ is written $$)"
+            )
             return nil
         }
     }
@@ -142,7 +148,10 @@ struct Context {
     mutating func integer(_ node: JSONNode?, _ path: String, _ range: ClosedRange<Int>) -> Int? {
         guard let node else { return nil }
         guard case .number(let d) = node.value, d.isFinite, d == d.rounded(), abs(d) < 1e15 else {
-            error(node, path, "expected a whole number between \(range.lowerBound) and \(range.upperBound), found \(Self.found(node))")
+            error(
+                node, path,
+                "expected a whole number between \(range.lowerBound) and \(range.upperBound), found \(Self.found(node))"
+            )
             return nil
         }
         guard range.contains(Int(d)) else {
@@ -155,11 +164,17 @@ struct Context {
     mutating func number(_ node: JSONNode?, _ path: String, _ range: ClosedRange<Double>) -> Double? {
         guard let node else { return nil }
         guard case .number(let d) = node.value, d.isFinite else {
-            error(node, path, "expected a number between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound)), found \(Self.found(node))")
+            error(
+                node, path,
+                "expected a number between \(Self.show(range.lowerBound)) and \(Self.show(range.upperBound)), found \(Self.found(node))"
+            )
             return nil
         }
         guard range.contains(d) else {
-            error(node, path, "\(Self.show(d)) is out of range; allowed: \(Self.show(range.lowerBound)) to \(Self.show(range.upperBound))")
+            error(
+                node, path,
+                "\(Self.show(d)) is out of range; allowed: \(Self.show(range.lowerBound)) to \(Self.show(range.upperBound))"
+            )
             return nil
         }
         return d
@@ -195,7 +210,8 @@ struct Context {
         guard let node, let s = string(node, path) else { return nil }
         if let v = E(rawValue: s) { return v }
         let allowed = E.allCases.map(\.rawValue)
-        error(node, path, "\"\(s)\" is not allowed\(Self.hint(s, allowed)); allowed: \(allowed.joined(separator: ", "))")
+        error(
+            node, path, "\"\(s)\" is not allowed\(Self.hint(s, allowed)); allowed: \(allowed.joined(separator: ", "))")
         return nil
     }
 

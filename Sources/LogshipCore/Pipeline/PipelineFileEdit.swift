@@ -53,7 +53,7 @@ public enum PipelineFileEdit {
                 throw Refusal(
                     description:
                         "\(file):\(node.line):\(node.column): target.\(key) is not a plain string literal; "
-                            + "set it yourself"
+                        + "set it yourself"
                 )
             }
             let quote = bytes[start]

@@ -4,10 +4,13 @@ import LogshipSupport
 /// Reads a pipeline file into a `PipelineSpec`, collecting every problem with its location
 /// and key path instead of stopping at the first.
 public struct PipelineLoader {
-    public static let presets = ["nginx-combined", "apache-common", "apache-combined", "syslog-rfc3164", "syslog-rfc5424", "raw"]
+    public static let presets = [
+        "nginx-combined", "apache-common", "apache-combined", "syslog-rfc3164", "syslog-rfc5424", "raw",
+    ]
     /// Keys whose `${VAR}` may be left unset in the file: flags or LOGSHIP_* variables can supply them.
     static let credentialKeys: Set<String> = [
-        "target.workspaceId", "target.sharedKey", "target.sharedKeyFile", "target.endpoint", "target.tenantId", "target.clientId",
+        "target.workspaceId", "target.sharedKey", "target.sharedKeyFile", "target.endpoint", "target.tenantId",
+        "target.clientId",
         "target.clientSecret", "target.clientSecretFile", "target.federatedTokenFile",
     ]
 
@@ -34,7 +37,9 @@ public struct PipelineLoader {
             return Result(
                 spec: nil,
                 problems: [
-                    .init(.error, file: url.path, line: nil, column: nil, path: "", message: "cannot read the pipeline file: \(Self.reason(error))")
+                    .init(
+                        .error, file: url.path, line: nil, column: nil, path: "",
+                        message: "cannot read the pipeline file: \(Self.reason(error))")
                 ])
         }
         let root: JSONNode
@@ -43,7 +48,11 @@ public struct PipelineLoader {
         } catch {
             return Result(
                 spec: nil,
-                problems: [.init(.error, file: display, line: error.line, column: error.column, path: "", message: "syntax error: \(error.message)")])
+                problems: [
+                    .init(
+                        .error, file: display, line: error.line, column: error.column, path: "",
+                        message: "syntax error: \(error.message)")
+                ])
         }
         var ctx = Context(file: display, environment: environment)
         let spec = ctx.pipeline(root, url: url.standardizedFileURL)

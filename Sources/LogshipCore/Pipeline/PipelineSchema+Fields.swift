@@ -5,7 +5,9 @@ import LogshipSupport
 extension Context {
     mutating func fieldsSpec(_ node: JSONNode) -> FieldsSpec {
         var spec = FieldsSpec()
-        guard let m = members(node, "fields", allowed: ["map", "passthrough", "drop", "recordId", "where"]) else { return spec }
+        guard let m = members(node, "fields", allowed: ["map", "passthrough", "drop", "recordId", "where"]) else {
+            return spec
+        }
         if let w = m["where"] { spec.filter = filterConditions(w, "fields.where") }
         if let p = bool(m["passthrough"], "fields.passthrough") { spec.passthrough = p }
         if let d = stringArray(m["drop"], "fields.drop") { spec.drop = d }
@@ -19,7 +21,9 @@ extension Context {
             }
             for (out, v) in entries {
                 let path = "fields.map.\(out)"
-                if let problem = FieldNames.problem(out, allowTimeGenerated: api == .logsIngestion) { error(v, path, problem) }
+                if let problem = FieldNames.problem(out, allowTimeGenerated: api == .logsIngestion) {
+                    error(v, path, problem)
+                }
                 if let f = mapping(out, v, path) { spec.map.append(f) }
             }
         }
@@ -34,7 +38,10 @@ extension Context {
         }
         let allowed = ["from", "type", "format", "timezone", "default", "onError", "value", "nullValues", "extract"]
         guard case .object = v.value else {
-            error(v, path, "expected an input field name (a string) or an object { from, type, format, default, onError } or { value }, found \(v.typeName)")
+            error(
+                v, path,
+                "expected an input field name (a string) or an object { from, type, format, default, onError } or { value }, found \(v.typeName)"
+            )
             return nil
         }
         guard let m = members(v, path, allowed: allowed) else { return nil }
@@ -42,7 +49,8 @@ extension Context {
         if let value = m["value"] {
             if m["from"] != nil { error(m["from"], "\(path).from", "use either \"from\" or \"value\", not both") }
             if case .string = value.value, let s = string(value, "\(path).value") {
-                f = FieldMapping(output: out, source: .constant(JSONNode(value: .string(s), line: value.line, column: value.column)))
+                f = FieldMapping(
+                    output: out, source: .constant(JSONNode(value: .string(s), line: value.line, column: value.column)))
             } else {
                 f = FieldMapping(output: out, source: .constant(value))
             }
@@ -50,13 +58,17 @@ extension Context {
             if from.isEmpty { error(fromNode, "\(path).from", "the input field name is empty") }
             f = FieldMapping(output: out, source: inputSource(from, fromNode, "\(path).from"))
         } else {
-            if m["from"] == nil { missing(v, "\(path).from", "missing; name the input field (from) or give a constant (value)") }
+            if m["from"] == nil {
+                missing(v, "\(path).from", "missing; name the input field (from) or give a constant (value)")
+            }
             return nil
         }
         if let t = choice(m["type"], "\(path).type", FieldType.self) { f.type = t }
         if let fmtNode = m["format"], let fmt = string(fmtNode, "\(path).format") {
             if let t = f.type, t != .datetime {
-                error(fmtNode, "\(path).format", "\"format\" applies to type \"datetime\" only; this field's type is \"\(t.rawValue)\"")
+                error(
+                    fmtNode, "\(path).format",
+                    "\"format\" applies to type \"datetime\" only; this field's type is \"\(t.rawValue)\"")
             } else if f.type == nil {
                 error(fmtNode, "\(path).format", "\"format\" applies to type \"datetime\" only; add type: \"datetime\"")
             } else if let problem = DateTimeFormat.problem(fmt) {
@@ -66,7 +78,10 @@ extension Context {
         }
         if let tzNode = m["timezone"], let tz = timezone(tzNode, "\(path).timezone") {
             if f.type != .datetime {
-                error(tzNode, "\(path).timezone", "\"timezone\" applies to type \"datetime\" only\(f.type.map { "; this field's type is \"\($0.rawValue)\"" } ?? "; add type: \"datetime\"")")
+                error(
+                    tzNode, "\(path).timezone",
+                    "\"timezone\" applies to type \"datetime\" only\(f.type.map { "; this field's type is \"\($0.rawValue)\"" } ?? "; add type: \"datetime\"")"
+                )
             }
             f.timezone = tz
         }
@@ -79,20 +94,31 @@ extension Context {
         }
         if let e = choice(m["onError"], "\(path).onError", ConversionFailure.self) { f.onError = e }
         if let n = m["nullValues"], let tokens = stringArray(n, "\(path).nullValues") {
-            if case .constant = f.source { error(n, "\(path).nullValues", "applies to an input field (from), not to a constant (value)") }
-            if case .derived(let d) = f.source { error(n, "\(path).nullValues", "applies to an input field, not to \(d.rawValue)") }
+            if case .constant = f.source {
+                error(n, "\(path).nullValues", "applies to an input field (from), not to a constant (value)")
+            }
+            if case .derived(let d) = f.source {
+                error(n, "\(path).nullValues", "applies to an input field, not to \(d.rawValue)")
+            }
             f.nullValues = tokens
         }
         if let n = m["extract"], let re = string(n, "\(path).extract") {
             switch f.source {
             case .constant: error(n, "\(path).extract", "applies to a field (from), not to a constant (value)")
-            case .derived(.line): error(n, "\(path).extract", "applies to an input field, $file, $host or $pipeline, not to $line")
+            case .derived(.line):
+                error(n, "\(path).extract", "applies to an input field, $file, $host or $pipeline, not to $line")
             default:
-                if let problem = ValueExtractor.problem(re) { error(n, "\(path).extract", problem) } else { f.extract = re }
+                if let problem = ValueExtractor.problem(re) {
+                    error(n, "\(path).extract", problem)
+                } else {
+                    f.extract = re
+                }
             }
         }
         if case .derived(.line) = f.source, let t = f.type, ![.int, .long, .double, .string].contains(t) {
-            error(Self.child(v, "type"), "\(path).type", "$line is a line number: type \"int\", \"long\", \"double\" or \"string\", not \"\(t.rawValue)\"")
+            error(
+                Self.child(v, "type"), "\(path).type",
+                "$line is a line number: type \"int\", \"long\", \"double\" or \"string\", not \"\(t.rawValue)\"")
         }
         return f
     }
@@ -101,18 +127,26 @@ extension Context {
     /// logship derives. `$$name` is the input field `$name`.
     mutating func inputSource(_ from: String, _ node: JSONNode, _ path: String) -> FieldMapping.Source {
         // `$$` was turned into `$` (and `${VAR}` into its value) already: the text as written tells.
-        guard from.hasPrefix("$"), case .string(let written) = node.value, !written.hasPrefix("$$"), !written.hasPrefix("${") else {
+        guard from.hasPrefix("$"), case .string(let written) = node.value, !written.hasPrefix("$$"),
+            !written.hasPrefix("${")
+        else {
             return .input(from)
         }
         if let d = DerivedValue(rawValue: from) { return .derived(d) }
         let known = DerivedValue.allCases.map(\.rawValue).joined(separator: ", ")
-        error(node, path, "\"\(from)\" is not a value logship derives; known: \(known) (an input field whose name begins with $ is written $$\(from.dropFirst()))")
+        error(
+            node, path,
+            "\"\(from)\" is not a value logship derives; known: \(known) (an input field whose name begins with $ is written $$\(from.dropFirst()))"
+        )
         return .input(from)
     }
 
     mutating func filterConditions(_ node: JSONNode, _ path: String) -> [FilterCondition] {
         guard case .array(let items) = node.value else {
-            error(node, path, "expected a list of conditions [{ field, equals | in | matches | gt | gte | lt | lte | exists }, { any: [ … ] }], found \(node.typeName)")
+            error(
+                node, path,
+                "expected a list of conditions [{ field, equals | in | matches | gt | gte | lt | lte | exists }, { any: [ … ] }], found \(node.typeName)"
+            )
             return []
         }
         if items.isEmpty, path.hasSuffix(".any") { error(node, path, "the list is empty; name at least one condition") }
@@ -123,18 +157,24 @@ extension Context {
 
     mutating func filterCondition(_ node: JSONNode, _ path: String) -> FilterCondition? {
         guard case .object = node.value else {
-            error(node, path, "expected a condition { field, equals | in | matches | gt | gte | lt | lte | exists } or { any: [ … ] }, found \(node.typeName)")
+            error(
+                node, path,
+                "expected a condition { field, equals | in | matches | gt | gte | lt | lte | exists } or { any: [ … ] }, found \(node.typeName)"
+            )
             return nil
         }
         guard let m = members(node, path, allowed: Self.filterKeys) else { return nil }
         if let any = m["any"] {
             for k in Self.filterKeys where k != "any" && m[k] != nil {
-                error(m[k], "\(path).\(k)", "a condition is either { any: [ … ] } or a test on a field, not both; move it into the any list")
+                error(
+                    m[k], "\(path).\(k)",
+                    "a condition is either { any: [ … ] } or a test on a field, not both; move it into the any list")
             }
             return .any(filterConditions(any, "\(path).any"))
         }
         guard let fieldNode = m["field"] else {
-            missing(node, "\(path).field", "missing; name the input field the condition tests (or write { any: [ … ] })")
+            missing(
+                node, "\(path).field", "missing; name the input field the condition tests (or write { any: [ … ] })")
             return nil
         }
         guard let field = string(fieldNode, "\(path).field") else { return nil }
@@ -175,7 +215,10 @@ extension Context {
             case .number(let d) where d.isFinite: tests.append(.compare(c, .number(d)))
             case .string(let s): tests.append(.compare(c, .string(s)))
             default:
-                error(n, "\(path).\(c.rawValue)", "expected a number (compared numerically) or a string (compared byte for byte, e.g. ISO 8601 times), found \(Self.found(n))")
+                error(
+                    n, "\(path).\(c.rawValue)",
+                    "expected a number (compared numerically) or a string (compared byte for byte, e.g. ISO 8601 times), found \(Self.found(n))"
+                )
             }
         }
         if let n = m["exists"], let b = bool(n, "\(path).exists") { tests.append(.exists(b)) }
@@ -194,7 +237,9 @@ extension Context {
         let tfNode = Self.child(m["target"], "timeGeneratedField")
         if fields.map.contains(where: { FieldNames.isTimeGenerated($0.output) }) {
             if tf != "TimeGenerated" {
-                warning(tfNode, "target.timeGeneratedField", "fields.map.TimeGenerated is mapped; \"\(tf)\" is not used for it (leave timeGeneratedField out)")
+                warning(
+                    tfNode, "target.timeGeneratedField",
+                    "fields.map.TimeGenerated is mapped; \"\(tf)\" is not used for it (leave timeGeneratedField out)")
             }
             return
         }

@@ -6,13 +6,18 @@ extension Context {
     mutating func targetSpec(_ node: JSONNode) -> TargetSpec? {
         let common = ["api", "timeGeneratedField", "cloud", "endpoint"]
         let dc = ["logType", "workspaceId", "sharedKey", "sharedKeyFile", "resourceId"]
-        let li = ["dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "clientSecretFile", "federatedTokenFile", "managedIdentity", "authorityHost", "dcr", "columnSuffixes"]
+        let li = [
+            "dcrImmutableId", "stream", "tenantId", "clientId", "clientSecret", "clientSecretFile",
+            "federatedTokenFile", "managedIdentity", "authorityHost", "dcr", "columnSuffixes",
+        ]
         guard case .object(let raw) = node.value else {
             error(node, "target", "expected an object, found \(node.typeName)")
             return nil
         }
         var t = TargetSpec()
-        if let apiNode = raw.first(where: { $0.key == "api" })?.node, let api = choice(apiNode, "target.api", TargetAPI.self) {
+        if let apiNode = raw.first(where: { $0.key == "api" })?.node,
+            let api = choice(apiNode, "target.api", TargetAPI.self)
+        {
             t.api = api
         }
         let own = t.api == .dataCollector ? dc : li
@@ -21,22 +26,35 @@ extension Context {
         var filtered: [(key: String, node: JSONNode)] = []
         for (k, v) in raw {
             if other.contains(k) {
-                error(v, "target.\(k)", "belongs to api \"\(t.api == .dataCollector ? "logs-ingestion" : "data-collector")\"; this target's api is \"\(t.api.rawValue)\"")
+                error(
+                    v, "target.\(k)",
+                    "belongs to api \"\(t.api == .dataCollector ? "logs-ingestion" : "data-collector")\"; this target's api is \"\(t.api.rawValue)\""
+                )
             } else {
                 filtered.append((k, v))
             }
         }
-        guard let m = members(JSONNode(value: .object(filtered), line: node.line, column: node.column), "target", allowed: common + own)
+        guard
+            let m = members(
+                JSONNode(value: .object(filtered), line: node.line, column: node.column), "target",
+                allowed: common + own)
         else { return nil }
         if let c = m["cloud"], let s = string(c, "target.cloud") {
             let clouds = ["public", "usgov", "china"]
-            if clouds.contains(s) { t.cloud = s } else {
-                error(c, "target.cloud", "\"\(s)\" is not allowed\(Self.hint(s, clouds)); allowed: \(clouds.joined(separator: ", ")); or endpoint: \"https://…\"")
+            if clouds.contains(s) {
+                t.cloud = s
+            } else {
+                error(
+                    c, "target.cloud",
+                    "\"\(s)\" is not allowed\(Self.hint(s, clouds)); allowed: \(clouds.joined(separator: ", ")); or endpoint: \"https://…\""
+                )
             }
         }
         if let e = m["endpoint"] {
             t.endpoint = configValue(e, "target.endpoint")
-            if case .value(let s)? = t.endpoint, let problem = Self.endpointProblem(s) { error(e, "target.endpoint", problem) }
+            if case .value(let s)? = t.endpoint, let problem = Self.endpointProblem(s) {
+                error(e, "target.endpoint", problem)
+            }
         }
         if let f = m["timeGeneratedField"], let s = string(f, "target.timeGeneratedField") { t.timeGeneratedField = s }
         switch t.api {
@@ -49,15 +67,24 @@ extension Context {
             }
             t.workspaceId = configValue(m["workspaceId"], "target.workspaceId")
             // Only a literal: a ${VAR} is checked where credentials are resolved, naming the variable.
-            if case .value(let w)? = t.workspaceId, let n = m["workspaceId"], case .string(let raw) = n.value, !raw.contains("${"),
+            if case .value(let w)? = t.workspaceId, let n = m["workspaceId"], case .string(let raw) = n.value,
+                !raw.contains("${"),
                 !GUIDText.isValid(w)
             {
-                error(n, "target.workspaceId", "\"\(w)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page")
+                error(
+                    n, "target.workspaceId",
+                    "\"\(w)\" is not a GUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); copy it from the workspace's Agents page"
+                )
             }
             t.sharedKey = configValue(m["sharedKey"], "target.sharedKey")
-            if case .value(let k)? = t.sharedKey, let node = m["sharedKey"], case .string(let raw) = node.value, !raw.contains("${") {
+            if case .value(let k)? = t.sharedKey, let node = m["sharedKey"], case .string(let raw) = node.value,
+                !raw.contains("${")
+            {
                 _ = k
-                warning(node, "target.sharedKey", "a literal key is written in the pipeline file; prefer \"${LOGSHIP_SHARED_KEY}\" and keep the key out of files")
+                warning(
+                    node, "target.sharedKey",
+                    "a literal key is written in the pipeline file; prefer \"${LOGSHIP_SHARED_KEY}\" and keep the key out of files"
+                )
             }
             t.sharedKeyFile = configValue(m["sharedKeyFile"], "target.sharedKeyFile")
             secretAndFile(m, "sharedKey", "sharedKeyFile")
@@ -71,7 +98,9 @@ extension Context {
             // One id, or a list of DCRs of the same stream and table (each has its own quota).
             var ids: [(String, JSONNode)] = []
             if let node = m["dcrImmutableId"], case .array(let items) = node.value {
-                if items.isEmpty { error(node, "target.dcrImmutableId", "an empty list; give one DCR immutable id or several") }
+                if items.isEmpty {
+                    error(node, "target.dcrImmutableId", "an empty list; give one DCR immutable id or several")
+                }
                 for (k, item) in items.enumerated() {
                     if let id = string(item, "target.dcrImmutableId[\(k)]") { ids.append((id, item)) }
                 }
@@ -80,18 +109,31 @@ extension Context {
             }
             var seen: Set<String> = []
             for (id, node) in ids {
-                if id.isEmpty || !id.utf8.allSatisfy({ FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x5F }) {
-                    error(node, "target.dcrImmutableId", "\"\(id)\" is not an immutable id (dcr- and 32 hexadecimal digits, as the DCR's JSON view shows it)")
+                if id.isEmpty
+                    || !id.utf8.allSatisfy({
+                        FieldNames.isLetter($0) || FieldNames.isDigit($0) || $0 == 0x2D || $0 == 0x5F
+                    })
+                {
+                    error(
+                        node, "target.dcrImmutableId",
+                        "\"\(id)\" is not an immutable id (dcr- and 32 hexadecimal digits, as the DCR's JSON view shows it)"
+                    )
                 } else if !seen.insert(id).inserted {
                     error(node, "target.dcrImmutableId", "\"\(id)\" is listed twice; list each DCR once")
                 }
             }
             t.dcrImmutableIds = ids.map(\.0)
             t.dcrImmutableId = ids.first?.0
-            if m["dcrImmutableId"] == nil { missing(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)") }
+            if m["dcrImmutableId"] == nil {
+                missing(node, "target.dcrImmutableId", "missing; the data collection rule's immutable id (dcr-…)")
+            }
             t.stream = string(m["stream"], "target.stream")
             if m["stream"] == nil { missing(node, "target.stream", "missing; the DCR stream name (Custom-…)") }
-            if m["endpoint"] == nil { missing(node, "target.endpoint", "missing; the data collection endpoint or the DCR's ingestion endpoint URL") }
+            if m["endpoint"] == nil {
+                missing(
+                    node, "target.endpoint", "missing; the data collection endpoint or the DCR's ingestion endpoint URL"
+                )
+            }
             t.tenantId = configValue(m["tenantId"], "target.tenantId")
             t.clientId = configValue(m["clientId"], "target.clientId")
             t.clientSecret = configValue(m["clientSecret"], "target.clientSecret")
@@ -103,10 +145,15 @@ extension Context {
                 if on {
                     let others = ["clientSecret", "clientSecretFile", "federatedTokenFile"].filter { m[$0] != nil }
                     if !others.isEmpty {
-                        error(node, "target.managedIdentity", "true together with \(others.map { "target.\($0)" }.joined(separator: " and ")); choose one credential")
+                        error(
+                            node, "target.managedIdentity",
+                            "true together with \(others.map { "target.\($0)" }.joined(separator: " and ")); choose one credential"
+                        )
                     }
                     for k in ["tenantId", "authorityHost"] where m[k] != nil {
-                        warning(m[k]!, "target.\(k)", "not used with a managed identity (its tokens come from the Azure host)")
+                        warning(
+                            m[k]!, "target.\(k)",
+                            "not used with a managed identity (its tokens come from the Azure host)")
                     }
                 }
             }
@@ -121,11 +168,14 @@ extension Context {
                     t.dataCollectorSuffixes = v == "data-collector"
                 } else {
                     error(
-                        c, "target.columnSuffixes", "\"\(v)\" is not allowed; allowed: \(allowed.joined(separator: ", "))")
+                        c, "target.columnSuffixes",
+                        "\"\(v)\" is not allowed; allowed: \(allowed.joined(separator: ", "))")
                 }
             }
             if let name = t.stream, !name.hasPrefix("Custom-"), !name.hasPrefix("Microsoft-") {
-                error(m["stream"], "target.stream", "\"\(name)\": stream names start with Custom- (or Microsoft- for built-in tables)")
+                error(
+                    m["stream"], "target.stream",
+                    "\"\(name)\": stream names start with Custom- (or Microsoft- for built-in tables)")
             }
             if let name = t.stream { t.logType = name }
         }
@@ -136,7 +186,10 @@ extension Context {
     /// could send with a stale key, so neither wins (docs/commands.md "Credentials").
     mutating func secretAndFile(_ m: [String: JSONNode], _ key: String, _ fileKey: String) {
         guard m[key] != nil, let node = m[fileKey] else { return }
-        error(node, "target.\(fileKey)", "target.\(key) and target.\(fileKey) are both set; keep one (the file keeps the secret out of the pipeline)")
+        error(
+            node, "target.\(fileKey)",
+            "target.\(key) and target.\(fileKey) are both set; keep one (the file keeps the secret out of the pipeline)"
+        )
     }
 
     /// `fields.where` (or an `any` inside it): a list of conditions, each checked with its key path.
@@ -176,7 +229,14 @@ extension Context {
 
     mutating func limitsSpec(_ node: JSONNode) -> LimitsSpec {
         var l = LimitsSpec()
-        guard let m = members(node, "limits", allowed: ["maxBodyBytes", "maxRecordsPerChunk", "oversizedValue", "maxValueBytes", "maxFields", "tooManyFields", "packField"]) else {
+        guard
+            let m = members(
+                node, "limits",
+                allowed: [
+                    "maxBodyBytes", "maxRecordsPerChunk", "oversizedValue", "maxValueBytes", "maxFields",
+                    "tooManyFields", "packField",
+                ])
+        else {
             return l
         }
         // The widest of the two APIs' limits (docs/service-facts.md); a Logs Ingestion pipeline
@@ -192,8 +252,12 @@ extension Context {
                 l.maxBodyBytes = n
             }
         }
-        if let n = integer(m["maxRecordsPerChunk"], "limits.maxRecordsPerChunk", 1...10_000_000) { l.maxRecordsPerChunk = n }
-        if let o = choice(m["oversizedValue"], "limits.oversizedValue", OversizedValuePolicy.self) { l.oversizedValue = o }
+        if let n = integer(m["maxRecordsPerChunk"], "limits.maxRecordsPerChunk", 1...10_000_000) {
+            l.maxRecordsPerChunk = n
+        }
+        if let o = choice(m["oversizedValue"], "limits.oversizedValue", OversizedValuePolicy.self) {
+            l.oversizedValue = o
+        }
         // As for the body: the widest of the two APIs' limits.
         if let n = integer(m["maxValueBytes"], "limits.maxValueBytes", 16...ServiceLimits.LogsIngestion.maxValueBytes) {
             l.maxValueBytes = n
@@ -211,7 +275,11 @@ extension Context {
 
     mutating func uploadSpec(_ node: JSONNode) -> UploadSpec {
         var u = UploadSpec()
-        guard let m = members(node, "upload", allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "unreachableAfter", "compress"]) else { return u }
+        guard
+            let m = members(
+                node, "upload",
+                allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "unreachableAfter", "compress"])
+        else { return u }
         if let c = m["concurrency"] {
             if case .string(let s) = c.value, s == "auto" {
                 u.adaptive = true
@@ -220,7 +288,10 @@ extension Context {
                 u.adaptive = false
             } else if case .number = c.value {
             } else {
-                error(c, "upload.concurrency", "expected \"auto\" (the default: adapts between 1 and 64) or a whole number from 1 to 64, found \(Self.found(c))")
+                error(
+                    c, "upload.concurrency",
+                    "expected \"auto\" (the default: adapts between 1 and 64) or a whole number from 1 to 64, found \(Self.found(c))"
+                )
             }
         }
         if let n = integer(m["maxAttempts"], "upload.maxAttempts", 1...100) { u.maxAttempts = n }
@@ -231,50 +302,79 @@ extension Context {
     }
 
     /// Checks that need more than one section.
-    mutating func crossChecks(root: JSONNode, m: [String: JSONNode], source: SourceSpec, fields: FieldsSpec, target: TargetSpec, limits: LimitsSpec) {
+    mutating func crossChecks(
+        root: JSONNode, m: [String: JSONNode], source: SourceSpec, fields: FieldsSpec, target: TargetSpec,
+        limits: LimitsSpec
+    ) {
         let mapNode = Self.child(m["fields"], "map")
         var outputs: [String: String] = [:]
         for f in fields.map {
             if let first = outputs[f.output.lowercased()] {
-                error(Self.child(mapNode, f.output) ?? mapNode, "fields.map.\(f.output)", "\"\(f.output)\" and \"\(first)\" differ only in letter case; column names are case-insensitive, so rename one")
+                error(
+                    Self.child(mapNode, f.output) ?? mapNode, "fields.map.\(f.output)",
+                    "\"\(f.output)\" and \"\(first)\" differ only in letter case; column names are case-insensitive, so rename one"
+                )
             } else {
                 outputs[f.output.lowercased()] = f.output
             }
         }
         if let r = fields.recordId, outputs[r.lowercased()] != nil {
-            error(Self.child(m["fields"], "recordId"), "fields.recordId", "\"\(r)\" is also a mapped field; choose another name for the id column")
+            error(
+                Self.child(m["fields"], "recordId"), "fields.recordId",
+                "\"\(r)\" is also a mapped field; choose another name for the id column")
         }
         if let tf = target.timeGeneratedField {
             let tfNode = Self.child(m["target"], "timeGeneratedField")
             if let f = fields.map.first(where: { $0.output == tf }) {
                 if let t = f.type, t != .datetime {
-                    error(tfNode, "target.timeGeneratedField", "\"\(tf)\" is mapped with type \"\(t.rawValue)\"; the time-generated field must be type \"datetime\"")
+                    error(
+                        tfNode, "target.timeGeneratedField",
+                        "\"\(tf)\" is mapped with type \"\(t.rawValue)\"; the time-generated field must be type \"datetime\""
+                    )
                 } else if f.type == nil, case .input = f.source {
-                    warning(tfNode, "target.timeGeneratedField", "\"\(tf)\" is passed through as it is; give it type \"datetime\" so values are normalised to ISO 8601 UTC")
+                    warning(
+                        tfNode, "target.timeGeneratedField",
+                        "\"\(tf)\" is passed through as it is; give it type \"datetime\" so values are normalised to ISO 8601 UTC"
+                    )
                 }
             } else if !fields.passthrough {
-                error(tfNode, "target.timeGeneratedField", "\"\(tf)\" is not a mapped field and passthrough is off; map it with type \"datetime\"")
+                error(
+                    tfNode, "target.timeGeneratedField",
+                    "\"\(tf)\" is not a mapped field and passthrough is off; map it with type \"datetime\"")
             }
         }
         if !fields.passthrough, fields.map.isEmpty {
-            error(Self.child(m["fields"], "passthrough") ?? m["fields"], "fields.passthrough", "passthrough is off and nothing is mapped: every record would be empty; map fields (fields.map) or turn passthrough on")
+            error(
+                Self.child(m["fields"], "passthrough") ?? m["fields"], "fields.passthrough",
+                "passthrough is off and nothing is mapped: every record would be empty; map fields (fields.map) or turn passthrough on"
+            )
         }
         if limits.tooManyFields == .pack {
             // The pack columns (packField, packField2, …) would hold the same key twice.
             let pack = limits.packField.lowercased()
             for name in fields.map.map(\.output) + (fields.recordId.map { [$0] } ?? []) {
                 let l = name.lowercased()
-                guard l.hasPrefix(pack), l == pack || Int(l.dropFirst(pack.count)).map({ $0 >= 2 && $0 <= limits.maxFields }) == true else { continue }
-                error(Self.child(mapNode, name) ?? m["fields"], fields.map.contains { $0.output == name } ? "fields.map.\(name)" : "fields.recordId",
-                      "\"\(name)\" is also a pack column (limits.packField is \"\(limits.packField)\"); choose another name or another limits.packField")
+                guard l.hasPrefix(pack),
+                    l == pack || Int(l.dropFirst(pack.count)).map({ $0 >= 2 && $0 <= limits.maxFields }) == true
+                else { continue }
+                error(
+                    Self.child(mapNode, name) ?? m["fields"],
+                    fields.map.contains { $0.output == name } ? "fields.map.\(name)" : "fields.recordId",
+                    "\"\(name)\" is also a pack column (limits.packField is \"\(limits.packField)\"); choose another name or another limits.packField"
+                )
             }
         }
         let mapped = fields.map.count + (fields.recordId == nil ? 0 : 1)
         if mapped > limits.maxFields, limits.tooManyFields == .fail {
-            error(mapNode ?? m["fields"], "fields.map", "\(mapped) columns are mapped; limits.maxFields is \(limits.maxFields) (raise it, or set limits.tooManyFields to \"warn\" or \"pack\")")
+            error(
+                mapNode ?? m["fields"], "fields.map",
+                "\(mapped) columns are mapped; limits.maxFields is \(limits.maxFields) (raise it, or set limits.tooManyFields to \"warn\" or \"pack\")"
+            )
         }
         if source.format == .csv, !source.csv.header, source.csv.columns == nil {
-            error(Self.child(m["source"], "csv") ?? m["source"], "source.csv.columns", "with header: false, name the columns (source.csv.columns)")
+            error(
+                Self.child(m["source"], "csv") ?? m["source"], "source.csv.columns",
+                "with header: false, name the columns (source.csv.columns)")
         }
     }
 }

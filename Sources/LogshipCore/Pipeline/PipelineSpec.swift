@@ -54,7 +54,9 @@ public struct MultilineSpec: Sendable, Equatable {
     public var maxLines = MultilineSpec.defaultMaxLines
     public var maxBytes = MultilineSpec.defaultMaxBytes
 
-    public init(start: Start, maxLines: Int = MultilineSpec.defaultMaxLines, maxBytes: Int = MultilineSpec.defaultMaxBytes) {
+    public init(
+        start: Start, maxLines: Int = MultilineSpec.defaultMaxLines, maxBytes: Int = MultilineSpec.defaultMaxBytes
+    ) {
         self.start = start
         self.maxLines = maxLines
         self.maxBytes = maxBytes

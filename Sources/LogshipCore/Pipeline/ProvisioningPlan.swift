@@ -125,8 +125,7 @@ public struct ProvisioningPlan: Sendable {
     /// pipeline must send its suffixed names (`target.columnSuffixes: "data-collector"`).
     public static func make(
         _ spec: PipelineSpec, sampled: [SampledColumn]?, fromDataCollector: Bool = false
-    ) throws(Failure) -> ProvisioningPlan
-    {
+    ) throws(Failure) -> ProvisioningPlan {
         if fromDataCollector && !spec.target.dataCollectorSuffixes {
             throw Failure(
                 description: "--from-data-collector keeps the table's suffixed column names (level_s); set "
@@ -134,10 +133,14 @@ public struct ProvisioningPlan: Sendable {
                     + "with a type (README, logship dcr)")
         }
         guard spec.target.api == .logsIngestion else {
-            throw Failure(description: "target.api is \"\(spec.target.api.rawValue)\"; a DCR and table are planned for a \"logs-ingestion\" pipeline")
+            throw Failure(
+                description:
+                    "target.api is \"\(spec.target.api.rawValue)\"; a DCR and table are planned for a \"logs-ingestion\" pipeline"
+            )
         }
         guard let stream = spec.target.stream, stream.hasPrefix("Custom-"), stream.count > "Custom-".count else {
-            throw Failure(description: "target.stream must name a custom stream (\"Custom-<Name>\") to plan its DCR and table")
+            throw Failure(
+                description: "target.stream must name a custom stream (\"Custom-<Name>\") to plan its DCR and table")
         }
         // Custom-AppLogs → AppLogs_CL; a stream already named after its table keeps one suffix.
         var base = String(stream.dropFirst("Custom-".count))
@@ -178,7 +181,9 @@ public struct ProvisioningPlan: Sendable {
             // Names the Data Collector API gave: the suffix decides, as it did in the old table.
             if spec.target.dataCollectorSuffixes, let dc = dataCollectorTypes(m.output) { t = dc }
             if FieldNames.isTimeGenerated(m.output) && t.dcr != "datetime" {
-                notes.append("TimeGenerated is mapped as \(m.type?.rawValue ?? "untyped"); declared datetime, as the table requires (give it type: \"datetime\")")
+                notes.append(
+                    "TimeGenerated is mapped as \(m.type?.rawValue ?? "untyped"); declared datetime, as the table requires (give it type: \"datetime\")"
+                )
                 t = ("datetime", "dateTime")
             }
             add(Column(name: m.output, dcrType: t.dcr, tableType: t.table, origin: "fields.map"))
@@ -190,21 +195,26 @@ public struct ProvisioningPlan: Sendable {
         }
         if spec.fields.passthrough {
             if sampled == nil {
-                notes.append("fields.passthrough is on but no record could be sampled: only the mapped columns are declared")
+                notes.append(
+                    "fields.passthrough is on but no record could be sampled: only the mapped columns are declared")
             }
             let dropped = Set(spec.fields.drop)
-            for c in sampled ?? [] where !dropped.contains(c.field) && FieldNames.problem(c.field, allowTimeGenerated: true) == nil {
+            for c in sampled ?? []
+            where !dropped.contains(c.field) && FieldNames.problem(c.field, allowTimeGenerated: true) == nil {
                 var t = (dcr: c.dcrType, table: c.tableType)
                 if FieldNames.isTimeGenerated(c.field) { t = ("datetime", "dateTime") }
                 add(Column(name: c.field, dcrType: t.dcr, tableType: t.table, origin: "sampled"))
             }
         }
         guard !columns.isEmpty else {
-            throw Failure(description: "the pipeline produces no column to declare (no fields.map, and no record sampled)")
+            throw Failure(
+                description: "the pipeline produces no column to declare (no fields.map, and no record sampled)")
         }
         let fromData = columns.contains { FieldNames.isTimeGenerated($0.name) }
         if !fromData {
-            notes.append("the records carry no TimeGenerated: the DCR's transformation sets it to the ingestion time (map one with type \"datetime\" to keep the event's time)")
+            notes.append(
+                "the records carry no TimeGenerated: the DCR's transformation sets it to the ingestion time (map one with type \"datetime\" to keep the event's time)"
+            )
         }
         return ProvisioningPlan(
             table: table, stream: stream, columns: columns, timeGeneratedFromData: fromData, notes: notes,
@@ -215,7 +225,8 @@ public struct ProvisioningPlan: Sendable {
     /// `_`, `.`; at most 64).
     static func ruleName(_ pipeline: String) -> String {
         let cleaned = pipeline.unicodeScalars.map { s -> Character in
-            s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == ".") ? Character(s) : "-"
+            s.isASCII && (CharacterSet.alphanumerics.contains(s) || s == "-" || s == "_" || s == ".")
+                ? Character(s) : "-"
         }
         return String(("logship-" + String(cleaned)).prefix(64))
     }

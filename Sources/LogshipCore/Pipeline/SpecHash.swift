@@ -13,7 +13,8 @@ extension PipelineSpec {
         if let ml = s.multiline { t += "source.multiline=\(ml.canonical)\n" }
         if let tz = s.timezone { t += "source.timezone=\(tz)\n" }
         if s.format == .csv {
-            t += "source.csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
+            t +=
+                "source.csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
             // Only when set, so that the hash of a pipeline without null tokens stays what it was.
             if !s.csv.nullValues.isEmpty || !s.csv.columnNullValues.isEmpty {
                 t += "source.nullValues=\(s.csv.nullValues.joined(separator: "\u{1}"))\n"
@@ -35,14 +36,16 @@ extension PipelineSpec {
             t += ",default:\(m.defaultValue?.canonical ?? ""),onError:\(m.onError.rawValue)\n"
         }
         if !fields.filter.isEmpty { t += "where=\(fields.filter.map(\.canonical).joined(separator: "\u{1}"))\n" }
-        t += "passthrough=\(fields.passthrough)\ndrop=\(fields.drop.joined(separator: "\u{1}"))\nrecordId=\(fields.recordId ?? "")\n"
+        t +=
+            "passthrough=\(fields.passthrough)\ndrop=\(fields.drop.joined(separator: "\u{1}"))\nrecordId=\(fields.recordId ?? "")\n"
         t += "api=\(target.api.rawValue)\nlogType=\(target.logType)\ntime=\(target.timeGeneratedField ?? "")\n"
         t += "dcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
         let l = limits
         // A defaulted maxFields counts as the old default (50): the logs-ingestion default rose
         // to 500, and state directories written before must still resume.
         let fields = l.maxFieldsDefaulted ? LimitsSpec.hashedDefaultMaxFields : l.maxFields
-        t += "limits=\(l.maxBodyBytes),\(l.maxRecordsPerChunk ?? 0),\(l.oversizedValue.rawValue),\(l.maxValueBytes),\(fields),\(l.tooManyFields.rawValue),\(l.packField)\n"
+        t +=
+            "limits=\(l.maxBodyBytes),\(l.maxRecordsPerChunk ?? 0),\(l.oversizedValue.rawValue),\(l.maxValueBytes),\(fields),\(l.tooManyFields.rawValue),\(l.packField)\n"
         return Crypto.sha256(Array(t.utf8)).hexString
     }
 }
@@ -53,7 +56,8 @@ extension PipelineSpec {
 extension PipelineSpec {
     /// api, Data Collector log type, DCR and stream: where the rows land.
     public var specTargetHash: String {
-        let t = "target.v1\napi=\(target.api.rawValue)\nlogType=\(target.logType)\ndcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
+        let t =
+            "target.v1\napi=\(target.api.rawValue)\nlogType=\(target.logType)\ndcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
         return Crypto.sha256(Array(t.utf8)).hexString
     }
 
@@ -63,7 +67,8 @@ extension PipelineSpec {
         var t = "reading.v1\nformat=\(s.format.rawValue)\ncompression=\(s.compression.rawValue)\n"
         if let ml = s.multiline { t += "multiline=\(ml.canonical)\n" }
         if s.format == .csv {
-            t += "csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
+            t +=
+                "csv=\(s.csv.delimiter),\(s.csv.quote),\(s.csv.header),\(s.csv.columns?.joined(separator: "\u{1}") ?? "")\n"
         }
         return Crypto.sha256(Array(t.utf8)).hexString
     }
@@ -76,7 +81,9 @@ extension JSONNode {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
         case .number(let d): return "\(d)"
-        case .string(let s): return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .string(let s):
+            return "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                + "\""
         case .array(let a): return "[" + a.map(\.canonical).joined(separator: ",") + "]"
         case .object(let o): return "{" + o.map { "\"\($0.key)\":\($0.node.canonical)" }.joined(separator: ",") + "}"
         }
@@ -100,15 +107,16 @@ extension FilterCondition {
         switch self {
         case .any(let c): return "any[" + c.map(\.canonical).joined(separator: ";") + "]"
         case .field(let f, let tests):
-            return "field:" + JSONNode(value: .string(f), line: 0, column: 0).canonical + tests.map { t -> String in
-                switch t {
-                case .equals(let v): return ",equals:" + v.canonical
-                case .oneOf(let vs): return ",in:[" + vs.map(\.canonical).joined(separator: ",") + "]"
-                case .matches(let r): return ",matches:" + JSONNode(value: .string(r), line: 0, column: 0).canonical
-                case .compare(let c, let v): return ",\(c.rawValue):" + v.canonical
-                case .exists(let b): return ",exists:\(b)"
-                }
-            }.joined()
+            return "field:" + JSONNode(value: .string(f), line: 0, column: 0).canonical
+                + tests.map { t -> String in
+                    switch t {
+                    case .equals(let v): return ",equals:" + v.canonical
+                    case .oneOf(let vs): return ",in:[" + vs.map(\.canonical).joined(separator: ",") + "]"
+                    case .matches(let r): return ",matches:" + JSONNode(value: .string(r), line: 0, column: 0).canonical
+                    case .compare(let c, let v): return ",\(c.rawValue):" + v.canonical
+                    case .exists(let b): return ",exists:\(b)"
+                    }
+                }.joined()
         }
     }
 }

@@ -21,24 +21,32 @@ public enum DCRComparison {
         do {
             declaration = try DCRDeclaration.load(url)
         } catch {
-            return out + [SchemaWarning(kind: .dcrDeclaration, field: nil, records: 0, message: "target.dcr: \(error.description)")]
+            return out + [
+                SchemaWarning(
+                    kind: .dcrDeclaration, field: nil, records: 0, message: "target.dcr: \(error.description)")
+            ]
         }
         let name = spec.target.stream ?? ""
         guard let stream = declaration.stream(name) else {
             return out + [
                 SchemaWarning(
                     kind: .dcrDeclaration, field: nil, records: 0,
-                    message: "target.dcr: \(path) does not declare stream \(name) (it declares \(declaration.streams.map(\.name).joined(separator: ", ")))")
+                    message:
+                        "target.dcr: \(path) does not declare stream \(name) (it declares \(declaration.streams.map(\.name).joined(separator: ", ")))"
+                )
             ]
         }
         return out + compare(parsed, stream: stream, path: path)
     }
 
     /// Records without `TimeGenerated`: the Logs Ingestion API has no header for it.
-    static func timeGenerated(_ parsed: [(location: String, members: [(name: String, value: SchemaInference.Value)])]) -> [SchemaWarning] {
+    static func timeGenerated(_ parsed: [(location: String, members: [(name: String, value: SchemaInference.Value)])])
+        -> [SchemaWarning]
+    {
         var count = 0
         var first: String?
-        for (location, members) in parsed where !members.contains(where: { FieldNames.isTimeGenerated($0.name) && !isNull($0.value) }) {
+        for (location, members) in parsed
+        where !members.contains(where: { FieldNames.isTimeGenerated($0.name) && !isNull($0.value) }) {
             count += 1
             if first == nil { first = location }
         }
@@ -46,13 +54,16 @@ public enum DCRComparison {
         return [
             SchemaWarning(
                 kind: .missingTimeGenerated, field: "TimeGenerated", records: count,
-                message: "TimeGenerated: \(count) record(s) carry none (first \(first)); the Logs Ingestion API takes the time from the data, "
-                    + "so map the event time to it (fields.map.TimeGenerated: { from: …, type: \"datetime\" }) unless the DCR's transformation sets it")
+                message:
+                    "TimeGenerated: \(count) record(s) carry none (first \(first)); the Logs Ingestion API takes the time from the data, "
+                    + "so map the event time to it (fields.map.TimeGenerated: { from: …, type: \"datetime\" }) unless the DCR's transformation sets it"
+            )
         ]
     }
 
     static func compare(
-        _ parsed: [(location: String, members: [(name: String, value: SchemaInference.Value)])], stream: DCRDeclaration.Stream, path: String
+        _ parsed: [(location: String, members: [(name: String, value: SchemaInference.Value)])],
+        stream: DCRDeclaration.Stream, path: String
     ) -> [SchemaWarning] {
         var present: [String: Int] = [:]  // declared name → records carrying it
         var extra: [String: (count: Int, location: String)] = [:]
@@ -77,12 +88,14 @@ public enum DCRComparison {
         var out: [SchemaWarning] = []
         for name in extraOrder {
             guard let e = extra[name] else { continue }
-            let fix = stream.column(ignoringCaseOf: name).map { "write it as declared, \"\($0.name)\" (fields.map)" }
+            let fix =
+                stream.column(ignoringCaseOf: name).map { "write it as declared, \"\($0.name)\" (fields.map)" }
                 ?? "declare it in the DCR (and the table), or leave it out (fields.drop, or passthrough: false)"
             out.append(
                 SchemaWarning(
                     kind: .undeclaredColumn, field: name, records: e.count,
-                    message: "\"\(name)\" is not a column of \(stream.name) in \(path) (\(e.count) record(s), first \(e.location)); "
+                    message:
+                        "\"\(name)\" is not a column of \(stream.name) in \(path) (\(e.count) record(s), first \(e.location)); "
                         + "the service drops it without a word: \(fix)"))
         }
         for c in stream.columns {
@@ -90,7 +103,8 @@ public enum DCRComparison {
                 out.append(
                     SchemaWarning(
                         kind: .columnTypeMismatch, field: c.name, records: m.count,
-                        message: "\"\(c.name)\" is declared \(c.type.rawValue) in \(path), but \(m.count) record(s) carry \(m.kind) (first \(m.location): \(SchemaInference.quoted(m.example, .string))); "
+                        message:
+                            "\"\(c.name)\" is declared \(c.type.rawValue) in \(path), but \(m.count) record(s) carry \(m.kind) (first \(m.location): \(SchemaInference.quoted(m.example, .string))); "
                             + "give it a matching type in fields.map (\(suggestion(c.type)))"))
             }
         }
@@ -99,7 +113,8 @@ public enum DCRComparison {
             out.append(
                 SchemaWarning(
                     kind: .missingColumn, field: nil, records: 0,
-                    message: "\(missing.count) declared column(s) of \(stream.name) get no value from the \(parsed.count) sampled record(s): "
+                    message:
+                        "\(missing.count) declared column(s) of \(stream.name) get no value from the \(parsed.count) sampled record(s): "
                         + "\(missing.map(\.name).joined(separator: ", ")); map them in fields.map, or they stay empty"))
         }
         return out

@@ -44,10 +44,14 @@ public enum PreviewReader {
     /// `now` is the time TimeGenerated ages are measured from.
     public static func read(_ spec: PipelineSpec, records: Int = 10, sample: Int = 1000, now: Date = Date()) -> Result {
         let wanted = max(records, sample)
-        let discovery = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
+        let discovery = FileDiscovery.expand(
+            spec.source.files, relativeTo: spec.baseDirectory, followSymlinks: spec.source.followSymlinks)
         var result = Result(
-            shown: [], sample: [], rejected: [], rejectedCount: 0, files: discovery.files, filesRead: 0, exhausted: true,
-            stats: Transformer.Stats(), firstTruncated: nil, notes: discovery.unmatched.map { "source.files: \"\($0)\" matches no file" } + discovery.warnings.map { "source.files: \($0)" },
+            shown: [], sample: [], rejected: [], rejectedCount: 0, files: discovery.files, filesRead: 0,
+            exhausted: true,
+            stats: Transformer.Stats(), firstTruncated: nil,
+            notes: discovery.unmatched.map { "source.files: \"\($0)\" matches no file" }
+                + discovery.warnings.map { "source.files: \($0)" },
             errors: discovery.errors.map { "source.files: \($0)" })
         guard discovery.errors.isEmpty else { return result }
 
@@ -62,7 +66,9 @@ public enum PreviewReader {
         // Datetime mappings read in a zone, with their tables (built once, as the transformer does).
         var tables: [String: ZoneTable] = [:]
         let zoned: [(FieldMapping, ZoneTable)] = spec.fields.map.compactMap { m in
-            guard m.type == .datetime, case .input = m.source, let name = m.timezone ?? spec.source.timezone else { return nil }
+            guard m.type == .datetime, case .input = m.source, let name = m.timezone ?? spec.source.timezone else {
+                return nil
+            }
             if tables[name] == nil { tables[name] = ZoneTable(identifier: name) }
             return tables[name].map { (m, $0) }
         }
@@ -98,7 +104,8 @@ public enum PreviewReader {
                 do {
                     next = try decoder.next()
                 } catch {
-                    result.notes.append("\(file.relativePath): reading stopped after line \(lastLine): \(error.message)")
+                    result.notes.append(
+                        "\(file.relativePath): reading stopped after line \(lastLine): \(error.message)")
                     break
                 }
                 guard let next else { break }
@@ -142,10 +149,12 @@ public enum PreviewReader {
         for (m, zone) in zoned {
             guard case .input(let from) = m.source else { continue }
             let want = Array(from.utf8)
-            guard let slot = view.fields.first(where: { f in
-                let n = view.nameBytes(f)
-                return n.count == want.count && zip(n, want).allSatisfy { $0 == $1 }
-            }) else { continue }
+            guard
+                let slot = view.fields.first(where: { f in
+                    let n = view.nameBytes(f)
+                    return n.count == want.count && zip(n, want).allSatisfy { $0 == $1 }
+                })
+            else { continue }
             let raw = Transformer.trimmed(view.value(slot))
             let text = String(decoding: raw, as: UTF8.self)
             let format = m.format.flatMap(DateTimeFormat.parse) ?? .iso8601
@@ -161,7 +170,8 @@ public enum PreviewReader {
             case .gap: note = " (in a DST gap: moved forward by the gap)"
             case .repeated: note = " (a repeated hour: the earlier instant)"
             }
-            notes.append("\(m.output): \"\(text)\" in \(zone.identifier) → \(String(decoding: iso, as: UTF8.self))\(note)")
+            notes.append(
+                "\(m.output): \"\(text)\" in \(zone.identifier) → \(String(decoding: iso, as: UTF8.self))\(note)")
         }
         return notes
     }
@@ -174,52 +184,67 @@ public enum PreviewReader {
             out.append(
                 SchemaWarning(
                     kind: .reading, field: nil, records: s.extractMisses,
-                    message: "\(s.extractMisses) value(s) did not match their fields.map extract: the field was left out (or got its default)"))
+                    message:
+                        "\(s.extractMisses) value(s) did not match their fields.map extract: the field was left out (or got its default)"
+                ))
         }
         if s.timezoneGapValues + s.timezoneRepeatedValues > 0 {
             out.append(
                 SchemaWarning(
                     kind: .reading, field: nil, records: s.timezoneGapValues + s.timezoneRepeatedValues,
                     message:
-                        "\(s.timezoneGapValues) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s.timezoneRepeatedValues) in a repeated hour (the earlier instant taken); see docs/pipeline.md \"Time zones\""))
+                        "\(s.timezoneGapValues) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s.timezoneRepeatedValues) in a repeated hour (the earlier instant taken); see docs/pipeline.md \"Time zones\""
+                ))
         }
         if s.truncatedValues > 0 {
             out.append(
                 SchemaWarning(
                     kind: .oversizedValue, field: nil, records: s.truncatedValues,
-                    message: "\(s.truncatedValues) value(s) were cut to \(spec.limits.maxValueBytes) bytes\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
-                        + "limits.oversizedValue is \"truncate\" (\"reject\" sends such records to rejects.ndjson instead)"))
+                    message:
+                        "\(s.truncatedValues) value(s) were cut to \(spec.limits.maxValueBytes) bytes\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
+                        + "limits.oversizedValue is \"truncate\" (\"reject\" sends such records to rejects.ndjson instead)"
+                ))
         }
         if s.tooManyFieldsRecords > 0, spec.limits.tooManyFields == .warn {
             out.append(
                 SchemaWarning(
                     kind: .tooManyColumns, field: nil, records: s.tooManyFieldsRecords,
-                    message: "\(s.tooManyFieldsRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields and are sent as they are (limits.tooManyFields is \"warn\")"))
+                    message:
+                        "\(s.tooManyFieldsRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields and are sent as they are (limits.tooManyFields is \"warn\")"
+                ))
         }
         if s.packedRecords > 0 {
             out.append(
                 SchemaWarning(
                     kind: .tooManyColumns, field: spec.limits.packField, records: s.packedRecords,
-                    message: "\(s.packedRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; the extra ones are packed into \(spec.limits.packField) as JSON text"))
+                    message:
+                        "\(s.packedRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; the extra ones are packed into \(spec.limits.packField) as JSON text"
+                ))
         }
         if s.renamedFields > 0 {
             out.append(
                 SchemaWarning(
                     kind: .reading, field: nil, records: 0,
-                    message: "\(s.renamedFields) input field name(s) are not valid column names and were renamed (letters, digits and underscore, at most 45 characters, not reserved); map them to choose the names"))
+                    message:
+                        "\(s.renamedFields) input field name(s) are not valid column names and were renamed (letters, digits and underscore, at most 45 characters, not reserved); map them to choose the names"
+                ))
         }
         if s.collidingNames > 0 {
             let examples = r.collisionExamples.isEmpty ? "" : " (\(r.collisionExamples.joined(separator: ", ")))"
             out.append(
                 SchemaWarning(
                     kind: .reading, field: nil, records: s.collidingNames,
-                    message: "\(s.collidingNames) passed-through field(s) share a column name with another field of the same record once made valid, and are sent under a numbered name\(examples); map them to choose the names"))
+                    message:
+                        "\(s.collidingNames) passed-through field(s) share a column name with another field of the same record once made valid, and are sent under a numbered name\(examples); map them to choose the names"
+                ))
         }
         if s.replacedUTF8 > 0 {
             out.append(
                 SchemaWarning(
                     kind: .reading, field: nil, records: s.replacedUTF8,
-                    message: "\(s.replacedUTF8) value(s) held invalid UTF-8, replaced with U+FFFD (source.invalidUTF8 is \"replace\")"))
+                    message:
+                        "\(s.replacedUTF8) value(s) held invalid UTF-8, replaced with U+FFFD (source.invalidUTF8 is \"replace\")"
+                ))
         }
         return out
     }

@@ -139,7 +139,9 @@ public enum SchemaInference {
         /// `limits.tooManyFields`: the advice offers `pack` only where it is not already set.
         public var tooManyFields: TooManyFieldsPolicy = .fail
 
-        public init(timeGeneratedField: String? = nil, maxFields: Int = 50, maxValueBytes: Int = 32_766, now: Date = Date()) {
+        public init(
+            timeGeneratedField: String? = nil, maxFields: Int = 50, maxValueBytes: Int = 32_766, now: Date = Date()
+        ) {
             self.timeGeneratedField = timeGeneratedField
             self.maxFields = maxFields
             self.maxValueBytes = maxValueBytes
@@ -149,7 +151,8 @@ public enum SchemaInference {
         public init(spec: PipelineSpec, now: Date = Date()) {
             let ingestion = spec.target.api == .logsIngestion
             self.init(
-                timeGeneratedField: ingestion ? "TimeGenerated" : spec.target.timeGeneratedField, maxFields: spec.limits.maxFields,
+                timeGeneratedField: ingestion ? "TimeGenerated" : spec.target.timeGeneratedField,
+                maxFields: spec.limits.maxFields,
                 maxValueBytes: spec.limits.maxValueBytes, now: now)
             api = spec.target.api
             tooManyFields = spec.limits.tooManyFields
@@ -269,7 +272,8 @@ public enum SchemaInference {
                 if index == nil, let type = newColumnType(value) {
                     columns.append(
                         Building(
-                            column: InferredColumn(name: name + type.suffix, field: name, type: type, records: 0, example: value.text),
+                            column: InferredColumn(
+                                name: name + type.suffix, field: name, type: type, records: 0, example: value.text),
                             firstLocation: record.location))
                     index = columns.count - 1
                     byField[name, default: []].append(columns.count - 1)
@@ -288,13 +292,16 @@ public enum SchemaInference {
             guard let idx = byField[field], idx.count > 1 else { continue }
             let parts = idx.map { i -> String in
                 let c = columns[i]
-                return "\(c.column.name) (\(c.column.records) record(s), first \(c.firstLocation): \(quoted(c.column.example, c.column.type)))"
+                return
+                    "\(c.column.name) (\(c.column.records) record(s), first \(c.firstLocation): \(quoted(c.column.example, c.column.type)))"
             }
             warnings.append(
                 SchemaWarning(
-                    kind: .twoColumns, field: field, records: idx.dropFirst().reduce(0) { $0 + columns[$1].column.records },
+                    kind: .twoColumns, field: field,
+                    records: idx.dropFirst().reduce(0) { $0 + columns[$1].column.records },
                     message: "\"\(field)\" would create \(idx.count) columns: \(parts.joined(separator: ", ")); "
-                        + "give it one type in fields.map (type: \"string\" keeps every value) so all its values land in one column"))
+                        + "give it one type in fields.map (type: \"string\" keeps every value) so all its values land in one column"
+                ))
         }
 
         let custom = columns.count
@@ -303,18 +310,21 @@ public enum SchemaInference {
         let packed = options.tooManyFields == .pack
         if custom > maxColumns {
             let dropped = columns[maxColumns...].map(\.column.name)
-            let advice = packed
+            let advice =
+                packed
                 ? "limits.tooManyFields is already \"pack\", which bounds the fields of each record, not the names across records: map only the fields you need (fields.passthrough: false) or drop fields (fields.drop)"
                 : "drop fields or pack them (limits.tooManyFields: \"pack\")"
             warnings.append(
                 SchemaWarning(
                     kind: .columnLimit, field: nil, records: 0,
-                    message: "the sample creates \(custom) columns; a table holds at most \(maxColumns) custom columns and the service drops the rest "
+                    message:
+                        "the sample creates \(custom) columns; a table holds at most \(maxColumns) custom columns and the service drops the rest "
                         + "(\(dropped.prefix(5).joined(separator: ", "))\(dropped.count > 5 ? ", …" : "")); \(advice)"))
         }
         // With maxFields at the table's own limit, the 500-column warning already says it.
         if custom > options.maxFields && options.maxFields < maxColumns {
-            let advice = packed
+            let advice =
+                packed
                 ? "drop fields (fields.drop) or map only what you need (fields.passthrough: false); limits.tooManyFields is already \"pack\", which bounds each record, not the table"
                 : "drop fields (fields.drop), map only what you need (fields.passthrough: false), or pack the rest (limits.tooManyFields: \"pack\")"
             warnings.append(
@@ -328,24 +338,31 @@ public enum SchemaInference {
             warnings.append(
                 SchemaWarning(
                     kind: .oversizedValue, field: name, records: o.count,
-                    message: "\"\(name)\": \(o.count) value(s) longer than limits.maxValueBytes (\(options.maxValueBytes) bytes; largest \(o.largest), first \(o.location)); "
-                        + "the service cuts long values without a word (the Data Collector API at \(serviceMaxValueBytes) bytes)"))
+                    message:
+                        "\"\(name)\": \(o.count) value(s) longer than limits.maxValueBytes (\(options.maxValueBytes) bytes; largest \(o.largest), first \(o.location)); "
+                        + "the service cuts long values without a word (the Data Collector API at \(serviceMaxValueBytes) bytes)"
+                ))
         }
         for name in reservedOrder {
             guard let r = reserved[name] else { continue }
             warnings.append(
                 SchemaWarning(
                     kind: .reservedField, field: name, records: r.count,
-                    message: "\"\(name)\" is reserved by Log Analytics; the service drops or renames it (first \(r.location)); rename it in fields.map"))
+                    message:
+                        "\"\(name)\" is reserved by Log Analytics; the service drops or renames it (first \(r.location)); rename it in fields.map"
+                ))
         }
         for (location, excerpt) in invalid.prefix(5) {
             warnings.append(
                 SchemaWarning(
                     kind: .invalidRecord, field: nil, records: 1,
-                    message: "\(location): the transformed record is not a JSON object Foundation can read: \(excerpt)"))
+                    message: "\(location): the transformed record is not a JSON object Foundation can read: \(excerpt)")
+            )
         }
         // Without TimeGenerated a Logs Ingestion record has no time at all; DCRComparison says so.
-        warnings += time.warnings(columns: columns.map(\.column)).filter { options.api == .dataCollector || $0.kind != .missingTimeGenerated }
+        warnings += time.warnings(columns: columns.map(\.column)).filter {
+            options.api == .dataCollector || $0.kind != .missingTimeGenerated
+        }
 
         var out = columns.map(\.column)
         out.insert(time.column(sampled: records.count - invalid.count), at: 0)
@@ -379,7 +396,8 @@ public enum SchemaInference {
                     Transformer.unescape(n, to: b)
                     name = String(decoding: b.toArray(), as: UTF8.self)
                 }
-                let asWritten = f.kind == .number || f.kind == .nested
+                let asWritten =
+                    f.kind == .number || f.kind == .nested
                     ? String(decoding: raw[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)], as: UTF8.self) : nil
                 names.append((name, asWritten))
             }

@@ -45,7 +45,9 @@ struct TimeCheck {
     }
 
     private mutating func noteInvalid(_ text: String, at location: String) {
-        invalid = (count: (invalid?.count ?? 0) + 1, location: invalid?.location ?? location, example: invalid?.example ?? text)
+        invalid = (
+            count: (invalid?.count ?? 0) + 1, location: invalid?.location ?? location, example: invalid?.example ?? text
+        )
     }
 
     func column(sampled: Int) -> InferredColumn {
@@ -53,7 +55,9 @@ struct TimeCheck {
         var example = ""
         if let f = field {
             if valid > 0 {
-                note = valid == sampled ? "from \(f)" : "from \(f) in \(valid) of \(sampled) records; ingestion time in the rest"
+                note =
+                    valid == sampled
+                    ? "from \(f)" : "from \(f) in \(valid) of \(sampled) records; ingestion time in the rest"
                 example = firstValue ?? example
             } else {
                 note = "ingestion time (no usable \(f) value)"
@@ -61,42 +65,51 @@ struct TimeCheck {
         } else {
             note = "ingestion time"
         }
-        return InferredColumn(name: "TimeGenerated", field: "TimeGenerated", type: .datetime, records: sampled, example: example, note: note)
+        return InferredColumn(
+            name: "TimeGenerated", field: "TimeGenerated", type: .datetime, records: sampled, example: example,
+            note: note)
     }
 
     func warnings(columns: [InferredColumn]) -> [SchemaWarning] {
         guard let f = field else { return [] }
         // The field stays a column of its own: say which one holds the event time.
         let own = columns.first { $0.field == f }?.name
-        let keep = own.map { "the event time stays in \($0): query that column for when events happened" }
+        let keep =
+            own.map { "the event time stays in \($0): query that column for when events happened" }
             ?? "keep the event time in a column of its own (map it a second time under another name) to query when events happened"
         var out: [SchemaWarning] = []
         if let o = old {
             out.append(
                 SchemaWarning(
                     kind: .oldTimeGenerated, field: f, records: o.count,
-                    message: "TimeGenerated: \(o.count) record(s) have \(f) values more than two days old (oldest \(ISODateTime.format(o.oldest)), first \(o.location)); "
+                    message:
+                        "TimeGenerated: \(o.count) record(s) have \(f) values more than two days old (oldest \(ISODateTime.format(o.oldest)), first \(o.location)); "
                         + "the service replaces them with the ingestion time; \(keep)"))
         }
         if let fu = future {
             out.append(
                 SchemaWarning(
                     kind: .futureTimeGenerated, field: f, records: fu.count,
-                    message: "TimeGenerated: \(fu.count) record(s) have \(f) values in the future (latest \(ISODateTime.format(fu.latest)), first \(fu.location)); "
-                        + "check the source's clock and time zone (the format's %z); the service replaces values more than a day ahead with the ingestion time; \(keep)"))
+                    message:
+                        "TimeGenerated: \(fu.count) record(s) have \(f) values in the future (latest \(ISODateTime.format(fu.latest)), first \(fu.location)); "
+                        + "check the source's clock and time zone (the format's %z); the service replaces values more than a day ahead with the ingestion time; \(keep)"
+                ))
         }
         if let i = invalid {
             out.append(
                 SchemaWarning(
                     kind: .invalidTimeGenerated, field: f, records: i.count,
-                    message: "TimeGenerated: \(i.count) record(s) have \(f) values that are not ISO 8601 date-times with at most millisecond precision (first \(i.location): \(i.example.prefix(60))); "
+                    message:
+                        "TimeGenerated: \(i.count) record(s) have \(f) values that are not ISO 8601 date-times with at most millisecond precision (first \(i.location): \(i.example.prefix(60))); "
                         + "the service uses the ingestion time for them; map \(f) with type \"datetime\""))
         }
         if let m = missing {
             out.append(
                 SchemaWarning(
                     kind: .missingTimeGenerated, field: f, records: m.count,
-                    message: "TimeGenerated: \(m.count) record(s) have no \(f) value (first \(m.location)); the service uses the ingestion time for them"))
+                    message:
+                        "TimeGenerated: \(m.count) record(s) have no \(f) value (first \(m.location)); the service uses the ingestion time for them"
+                ))
         }
         return out
     }

@@ -243,7 +243,7 @@ public struct ARMProvisioner: Sendable {
         throw Failure(
             description:
                 "\(what): not there after \(Int(waitSeconds)) s; run the same command again later "
-                    + "(it changes nothing twice)",
+                + "(it changes nothing twice)",
             kind: .unanswered)
     }
 

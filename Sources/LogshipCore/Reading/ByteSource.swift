@@ -142,7 +142,9 @@ public final class GzipByteSource: ByteSource {
                 }
                 if stream.pointee.avail_in == 0 && !inputEnd {
                     let n = try inner.read(into: input)
-                    if n == 0 { inputEnd = true } else {
+                    if n == 0 {
+                        inputEnd = true
+                    } else {
                         stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
                         stream.pointee.avail_in = UInt32(n)
                     }
@@ -207,8 +209,10 @@ public enum ByteSources {
     /// Opens `path` ("-" is stdin), decoding gzip when `compression` says so or, for `auto`,
     /// when the first two bytes are the gzip magic.
     /// - Parameter limit: raw bytes to read at most (the size the run fingerprinted).
-    public static func open(path: String, compression: Compression, limit: Int64 = .max) throws(ReadError) -> ByteSource {
-        let file: ByteSource = path == "-" ? FileByteSource(standardInput: ()) : try FileByteSource(path: path, limit: limit)
+    public static func open(path: String, compression: Compression, limit: Int64 = .max) throws(ReadError) -> ByteSource
+    {
+        let file: ByteSource =
+            path == "-" ? FileByteSource(standardInput: ()) : try FileByteSource(path: path, limit: limit)
         switch compression {
         case .none: return file
         case .gzip: return try GzipByteSource(file)

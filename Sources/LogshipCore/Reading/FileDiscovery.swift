@@ -97,13 +97,17 @@ public enum FileDiscovery {
         // The first path of a file in sorted order is the one read: the same on every run.
         var firstPath: [FileID: String] = [:]
         var sameFile: [String] = []
-        for path in found.sorted(by: { relative($0, to: base).utf8.lexicographicallyPrecedes(relative($1, to: base).utf8) }) {
+        for path in found.sorted(by: {
+            relative($0, to: base).utf8.lexicographicallyPrecedes(relative($1, to: base).utf8)
+        }) {
             var st = stat()
             guard stat(path, &st) == 0 else { continue }
             guard (st.st_mode & S_IFMT) == S_IFREG else { continue }
             let id = FileID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
             if let first = firstPath[id] {
-                sameFile.append("\(relative(path, to: base)) is the same file as \(first) (a link, or another pattern, reaches it); it is read once, as \(first)")
+                sameFile.append(
+                    "\(relative(path, to: base)) is the same file as \(first) (a link, or another pattern, reaches it); it is read once, as \(first)"
+                )
                 continue
             }
             firstPath[id] = relative(path, to: base)
@@ -114,7 +118,10 @@ public enum FileDiscovery {
         }
         // A followed link to a big folder can name thousands of files twice: a few are enough.
         warnings += sameFile.prefix(10)
-        if sameFile.count > 10 { warnings.append("\(sameFile.count - 10) more paths are files already listed under another path; each is read once") }
+        if sameFile.count > 10 {
+            warnings.append(
+                "\(sameFile.count - 10) more paths are files already listed under another path; each is read once")
+        }
         if stdin {
             files.append(InputFile(index: files.count, path: "-", relativePath: "-", size: 0, modified: 0))
         }
@@ -124,7 +131,9 @@ public enum FileDiscovery {
     static func isGlob(_ s: String) -> Bool { s.contains("*") || s.contains("?") || s.contains("[") }
 
     /// - Parameter inside: the folders (device and inode) the walk is in, `dir` included.
-    private static func walk(_ dir: String, _ rest: [String], followSymlinks: Bool, inside: inout Set<FileID>, _ out: inout [String]) {
+    private static func walk(
+        _ dir: String, _ rest: [String], followSymlinks: Bool, inside: inout Set<FileID>, _ out: inout [String]
+    ) {
         guard let first = rest.first else { return }
         let tail = Array(rest.dropFirst())
         if first == "**" {
@@ -217,7 +226,9 @@ public struct FileFingerprint: Sendable, Equatable, Codable {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var magic: (UInt8, UInt8) = (0, 0)
-        guard withUnsafeMutableBytes(of: &magic, { pread(fd, $0.baseAddress, 2, 0) }) == 2 || offset < 2 else { return false }
+        guard withUnsafeMutableBytes(of: &magic, { pread(fd, $0.baseAddress, 2, 0) }) == 2 || offset < 2 else {
+            return false
+        }
         if magic.0 == 0x1F && magic.1 == 0x8B { return false }
         var before: UInt8 = 0x0A
         var after: UInt8 = 0x0A

@@ -55,7 +55,10 @@ public final class JSONStreamDecoder: RecordDecoder {
     private let slots = SlotBuffer()
     private var repaired: UnsafeMutableRawBufferPointer
 
-    public init(source: ByteSource, fileIndex: Int, invalidUTF8: InvalidUTF8Policy, bufferSize: Int = 1 << 20, maxRecordBytes: Int = 32 << 20) {
+    public init(
+        source: ByteSource, fileIndex: Int, invalidUTF8: InvalidUTF8Policy, bufferSize: Int = 1 << 20,
+        maxRecordBytes: Int = 32 << 20
+    ) {
         self.source = source
         self.fileIndex = fileIndex
         self.invalidUTF8 = invalidUTF8
@@ -90,7 +93,9 @@ public final class JSONStreamDecoder: RecordDecoder {
                     heldBackAt = decodedOffset
                     return nil
                 }
-                return .rejected(provenance(), RecordError("\(position(0)): the file ends inside the top-level array (']' missing)"), excerpt: [])
+                return .rejected(
+                    provenance(), RecordError("\(position(0)): the file ends inside the top-level array (']' missing)"),
+                    excerpt: [])
             }
             let c = buffer[start]
             switch state {
@@ -113,7 +118,11 @@ public final class JSONStreamDecoder: RecordDecoder {
                     let at = position(0)
                     consume(to: start + 1)
                     state = .top
-                    if let p { return .rejected(p, RecordError("\(at): ']' after a comma (a trailing comma is not JSON)"), excerpt: [UInt8(ascii: "]")]) }
+                    if let p {
+                        return .rejected(
+                            p, RecordError("\(at): ']' after a comma (a trailing comma is not JSON)"),
+                            excerpt: [UInt8(ascii: "]")])
+                    }
                     continue
                 }
                 // Not the start of any JSON value: skipped like anything else between records.
@@ -124,7 +133,9 @@ public final class JSONStreamDecoder: RecordDecoder {
                 let excerpt = take(4096)
                 state = .arrayNext
                 if try !skipValue() { state = .done }
-                return .rejected(p, RecordError("\(at): an array element must be an object, found \(Self.describe(c))"), excerpt: excerpt)
+                return .rejected(
+                    p, RecordError("\(at): an array element must be an object, found \(Self.describe(c))"),
+                    excerpt: excerpt)
             case .arrayNext:
                 if c == UInt8(ascii: ",") {
                     consume(to: start + 1)
@@ -205,7 +216,11 @@ public final class JSONStreamDecoder: RecordDecoder {
                         heldBackAt = prov.offset
                         return nil
                     }
-                    return .rejected(prov, RecordError("\(position(-1, line: prov.line, offset: prov.offset)): the file ends inside this record (cut short?)"), excerpt: excerpt)
+                    return .rejected(
+                        prov,
+                        RecordError(
+                            "\(position(-1, line: prov.line, offset: prov.offset)): the file ends inside this record (cut short?)"
+                        ), excerpt: excerpt)
                 }
                 return .rejected(prov, RecordError("\(at): \(message)", column: err.offset), excerpt: excerpt)
             }
@@ -215,7 +230,11 @@ public final class JSONStreamDecoder: RecordDecoder {
     private func tooLong(_ prov: Provenance) throws(ReadError) -> DecodeResult {
         let excerpt = take(4096)
         if try !skipValue() { state = .done }
-        return .rejected(prov, RecordError("\(position(-1, line: prov.line, offset: prov.offset)): record longer than \(maxRecordBytes) bytes"), excerpt: excerpt)
+        return .rejected(
+            prov,
+            RecordError(
+                "\(position(-1, line: prov.line, offset: prov.offset)): record longer than \(maxRecordBytes) bytes"),
+            excerpt: excerpt)
     }
 
     /// Something other than a record where one was expected: rejected with its position, and
@@ -230,15 +249,21 @@ public final class JSONStreamDecoder: RecordDecoder {
             var k = start
             while k < end {
                 let c = buffer[k]
-                if c == UInt8(ascii: "{") || (inArray && c == UInt8(ascii: "]")) || (!inArray && c == UInt8(ascii: "[")) {
-                    if excerpt.count < 4096 { excerpt += UnsafeRawBufferPointer(rebasing: buffer[start..<min(k, start + 4096 - excerpt.count)]) }
+                if c == UInt8(ascii: "{") || (inArray && c == UInt8(ascii: "]")) || (!inArray && c == UInt8(ascii: "["))
+                {
+                    if excerpt.count < 4096 {
+                        excerpt += UnsafeRawBufferPointer(
+                            rebasing: buffer[start..<min(k, start + 4096 - excerpt.count)])
+                    }
                     consume(to: k)
                     if inArray { state = c == UInt8(ascii: "{") ? .arrayValue : .arrayNext }
                     break scan
                 }
                 k += 1
             }
-            if excerpt.count < 4096 { excerpt += UnsafeRawBufferPointer(rebasing: buffer[start..<min(end, start + 4096 - excerpt.count)]) }
+            if excerpt.count < 4096 {
+                excerpt += UnsafeRawBufferPointer(rebasing: buffer[start..<min(end, start + 4096 - excerpt.count)])
+            }
             consume(to: end)
             if eof {
                 // Nothing more to read; an open array is reported by the next call.
@@ -248,7 +273,9 @@ public final class JSONStreamDecoder: RecordDecoder {
             try refill()
         }
         // Trailing whitespace is no part of what was wrong.
-        while let last = excerpt.last, last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 { excerpt.removeLast() }
+        while let last = excerpt.last, last == 0x20 || last == 0x0A || last == 0x0D || last == 0x09 {
+            excerpt.removeLast()
+        }
         return .rejected(prov, RecordError("\(at): \(expected), found \(found)"), excerpt: excerpt)
     }
 

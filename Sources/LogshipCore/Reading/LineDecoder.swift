@@ -24,7 +24,8 @@ public final class LineDecoder: RecordDecoder {
     /// With `multiline`, the pattern applies to a record's whole joined text, and in a regex `.`
     /// matches line breaks too, so the last group takes the continuation lines (docs/pipeline.md
     /// "Multi-line records").
-    public init(reader: LineReader, pattern: String, fileIndex: Int, multiline: MultilineSpec? = nil) throws(ReadError) {
+    public init(reader: LineReader, pattern: String, fileIndex: Int, multiline: MultilineSpec? = nil) throws(ReadError)
+    {
         self.reader = reader
         self.fileIndex = fileIndex
         self.grouper = try multiline.map { spec throws(ReadError) in try MultilineGrouper(reader: reader, spec: spec) }
@@ -35,9 +36,11 @@ public final class LineDecoder: RecordDecoder {
             let (icu, groups) = LinePattern.icuPattern(pattern)
             let regex: NSRegularExpression
             do {
-                regex = try NSRegularExpression(pattern: icu, options: multiline == nil ? [] : [.dotMatchesLineSeparators])
+                regex = try NSRegularExpression(
+                    pattern: icu, options: multiline == nil ? [] : [.dotMatchesLineSeparators])
             } catch {
-                throw ReadError(message: "source.lines.pattern is not a valid regular expression (ICU syntax)", offset: 0)
+                throw ReadError(
+                    message: "source.lines.pattern is not a valid regular expression (ICU syntax)", offset: 0)
             }
             // The compiled pattern names its groups g0, g1, …; the fields keep the users' names.
             matcher = .regex(RegexLineMatcher(regex: regex, groups: groups.indices.map { "g\($0)" }))
@@ -74,7 +77,9 @@ public final class LineDecoder: RecordDecoder {
             var offset = line.offset
             // A BOM opening the file is an encoding mark, not part of the first record (the
             // grouper has taken it off already).
-            if grouper == nil, offset == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF, !line.overlong {
+            if grouper == nil, offset == 0, bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF,
+                !line.overlong
+            {
                 bytes = UnsafeRawBufferPointer(rebasing: bytes[3...])
                 offset = 3
             }

@@ -10,7 +10,9 @@ public enum LinePattern {
             return "\"\(pattern)\" is neither a preset nor a valid regular expression"
         }
         let names = groupNames(pattern)
-        if names.isEmpty { return "the regular expression has no named groups (?<name>…); nothing would become a field" }
+        if names.isEmpty {
+            return "the regular expression has no named groups (?<name>…); nothing would become a field"
+        }
         return nil
     }
 
@@ -35,7 +37,8 @@ public enum LinePattern {
             let c = u[i]
             if c == UInt8(ascii: "\\"), i + 1 < u.count {
                 // A named back-reference \k<name> follows the renaming.
-                if u[i + 1] == UInt8(ascii: "k"), i + 2 < u.count, u[i + 2] == UInt8(ascii: "<"), let (name, end) = groupName(at: i + 3),
+                if u[i + 1] == UInt8(ascii: "k"), i + 2 < u.count, u[i + 2] == UInt8(ascii: "<"),
+                    let (name, end) = groupName(at: i + 3),
                     let k = names.firstIndex(of: name)
                 {
                     out += Array("\\k<g\(k)>".utf8)

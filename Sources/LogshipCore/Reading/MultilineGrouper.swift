@@ -133,7 +133,8 @@ final class MultilineGrouper {
                 if cutPlaces.count < 5 {
                     let why =
                         openLines + 1 > spec.maxLines
-                        ? "source.multiline.maxLines (\(spec.maxLines))" : "source.multiline.maxBytes (\(spec.maxBytes))"
+                        ? "source.multiline.maxLines (\(spec.maxLines))"
+                        : "source.multiline.maxBytes (\(spec.maxBytes))"
                     cutPlaces.append(CutPlace(line: line.number, offset: offset, reason: why))
                 }
                 let done = close()
@@ -152,7 +153,9 @@ final class MultilineGrouper {
         openLines = 1
         openCount = 0
         reserve(bytes.count)
-        if bytes.count > 0 { buffers[current].baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+        if bytes.count > 0 {
+            buffers[current].baseAddress!.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
         openCount = bytes.count
         contentCount = openCount
     }
@@ -182,7 +185,8 @@ final class MultilineGrouper {
     private func close() -> Record {
         open = false
         return Record(
-            bytes: UnsafeRawBufferPointer(rebasing: buffers[current][0..<contentCount]), number: openLine, offset: openOffset)
+            bytes: UnsafeRawBufferPointer(rebasing: buffers[current][0..<contentCount]), number: openLine,
+            offset: openOffset)
     }
 }
 
@@ -209,10 +213,12 @@ struct StartClassifier {
             do {
                 regex = try NSRegularExpression(pattern: pattern)
             } catch {
-                throw ReadError(message: "source.multiline.start is not a valid regular expression (ICU syntax)", offset: 0)
+                throw ReadError(
+                    message: "source.multiline.start is not a valid regular expression (ICU syntax)", offset: 0)
             }
             kind = .regex(
-                RegexLineMatcher(regex: regex, groups: []), SlotBuffer(capacity: 8), firstBytes: Self.firstBytes(pattern),
+                RegexLineMatcher(regex: regex, groups: []), SlotBuffer(capacity: 8),
+                firstBytes: Self.firstBytes(pattern),
                 exact: PrefixProgram(pattern))
         }
     }
@@ -264,7 +270,9 @@ struct StartClassifier {
             if c == UInt8(ascii: ":") { break }
             if c == UInt8(ascii: ".") {
                 dot = i
-            } else if !(FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "$")) {
+            } else if !(FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == UInt8(ascii: "_")
+                || c == UInt8(ascii: "$"))
+            {
                 return false
             }
             i += 1
@@ -305,7 +313,8 @@ struct StartClassifier {
         let n = line.count
         while i < n, line[i] != UInt8(ascii: ":") {
             let c = line[i]
-            guard FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: ".") else { return false }
+            guard FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: ".")
+            else { return false }
             i += 1
         }
         return i > 0
@@ -363,7 +372,9 @@ struct StartClassifier {
             switch e {
             case UInt8(ascii: "d"): for b in UInt8(ascii: "0")...UInt8(ascii: "9") { table[Int(b)] = true }
             case UInt8(ascii: "w"):
-                for b in 0..<128 where FieldNames.isLetter(UInt8(b)) || FieldNames.isDigit(UInt8(b)) || b == 0x5F { table[b] = true }
+                for b in 0..<128 where FieldNames.isLetter(UInt8(b)) || FieldNames.isDigit(UInt8(b)) || b == 0x5F {
+                    table[b] = true
+                }
             default:
                 // An escaped punctuation character stands for itself; letters are classes.
                 guard e < 0x80, !FieldNames.isLetter(e), !FieldNames.isDigit(e) else { return nil }
@@ -388,8 +399,11 @@ struct StartClassifier {
             }
             guard j < u.count else { return nil }
             i = j + 1
-        } else if c < 0x80, FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == 0x20 || c == UInt8(ascii: "<") || c == UInt8(ascii: "-")
-            || c == UInt8(ascii: "=") || c == UInt8(ascii: "#") || c == UInt8(ascii: "/") || c == UInt8(ascii: ":") || c == UInt8(ascii: "@")
+        } else if c < 0x80,
+            FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == 0x20 || c == UInt8(ascii: "<")
+                || c == UInt8(ascii: "-")
+                || c == UInt8(ascii: "=") || c == UInt8(ascii: "#") || c == UInt8(ascii: "/") || c == UInt8(ascii: ":")
+                || c == UInt8(ascii: "@")
         {
             table[Int(c)] = true
             i += 1
@@ -429,7 +443,9 @@ struct PrefixProgram {
                 switch e {
                 case UInt8(ascii: "d"): for b in UInt8(ascii: "0")...UInt8(ascii: "9") { set[Int(b)] = true }
                 case UInt8(ascii: "w"):
-                    for b in 0..<128 where FieldNames.isLetter(UInt8(b)) || FieldNames.isDigit(UInt8(b)) || b == 0x5F { set[b] = true }
+                    for b in 0..<128 where FieldNames.isLetter(UInt8(b)) || FieldNames.isDigit(UInt8(b)) || b == 0x5F {
+                        set[b] = true
+                    }
                 case UInt8(ascii: "s"): for b: UInt8 in [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D] { set[Int(b)] = true }
                 default:
                     guard e < 0x80, !FieldNames.isLetter(e), !FieldNames.isDigit(e) else { return nil }
@@ -454,9 +470,12 @@ struct PrefixProgram {
                 }
                 guard j < u.count else { return nil }
                 i = j + 1
-            } else if c < 0x80, FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == 0x20 || c == UInt8(ascii: "-")
-                || c == UInt8(ascii: ":") || c == UInt8(ascii: "/") || c == UInt8(ascii: "<") || c == UInt8(ascii: "=")
-                || c == UInt8(ascii: "#") || c == UInt8(ascii: "@") || c == UInt8(ascii: ",") || c == UInt8(ascii: "_")
+            } else if c < 0x80,
+                FieldNames.isLetter(c) || FieldNames.isDigit(c) || c == 0x20 || c == UInt8(ascii: "-")
+                    || c == UInt8(ascii: ":") || c == UInt8(ascii: "/") || c == UInt8(ascii: "<")
+                    || c == UInt8(ascii: "=")
+                    || c == UInt8(ascii: "#") || c == UInt8(ascii: "@") || c == UInt8(ascii: ",")
+                    || c == UInt8(ascii: "_")
             {
                 set[Int(c)] = true
                 i += 1
@@ -471,7 +490,10 @@ struct PrefixProgram {
                 times = n
                 i = close + 1
             }
-            if i < u.count, [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(u[i]) { return nil }
+            if i < u.count, [UInt8(ascii: "?"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "{")].contains(u[i])
+            {
+                return nil
+            }
             for _ in 0..<times { steps.append(set) }
         }
         if steps.isEmpty { return nil }

@@ -36,7 +36,9 @@ public final class NDJSONDecoder: RecordDecoder {
             let prov = Provenance(fileIndex: fileIndex, line: line.number, offset: line.offset, ordinal: ordinal)
             ordinal += 1
             if line.overlong {
-                return .rejected(prov, RecordError("line longer than \(reader.maxLineBytes) bytes"), excerpt: Array(bytes.prefix(4096)))
+                return .rejected(
+                    prov, RecordError("line longer than \(reader.maxLineBytes) bytes"),
+                    excerpt: Array(bytes.prefix(4096)))
             }
             bytes = UnsafeRawBufferPointer(rebasing: bytes[s..<e])
             view.provenance = prov
@@ -67,7 +69,9 @@ public final class NDJSONDecoder: RecordDecoder {
         return nil
     }
 
-    @inline(__always) private func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
+    @inline(__always) private func isSpace(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C
+    }
 
     /// A copy of `bytes` with every invalid UTF-8 sequence replaced by U+FFFD.
     private func repair(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
@@ -147,20 +151,28 @@ struct NDJSONScanner {
                 let vs = i + 1
                 let esc = try string()
                 if i - 1 - vs > longestValue { longestValue = i - 1 - vs }
-                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - 1 - vs, kind: .jsonString, valueEscaped: esc)
+                slot = FieldSlot(
+                    nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs,
+                    valueCount: i - 1 - vs, kind: .jsonString, valueEscaped: esc)
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 let vs = i
                 try nested(depth: 1)
                 if i - vs > longestValue { longestValue = i - vs }
-                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: .nested, valueEscaped: false)
+                slot = FieldSlot(
+                    nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs,
+                    valueCount: i - vs, kind: .nested, valueEscaped: false)
             case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
                 let vs = i
                 let kind = try literal()
-                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: kind, valueEscaped: false)
+                slot = FieldSlot(
+                    nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs,
+                    valueCount: i - vs, kind: kind, valueEscaped: false)
             default:
                 let vs = i
                 try number()
-                slot = FieldSlot(nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs, valueCount: i - vs, kind: .number, valueEscaped: false)
+                slot = FieldSlot(
+                    nameStart: keyStart, nameCount: keyEnd - keyStart, nameEscaped: keyEscaped, valueStart: vs,
+                    valueCount: i - vs, kind: .number, valueEscaped: false)
             }
             fields.append(slot)
             ws()
@@ -198,7 +210,9 @@ struct NDJSONScanner {
         }
         if plain, k < n, at(k) == 0x22 {
             let len = k - start - 1
-            if len > FieldNames.maxLength || (len == 4 || len == 6 || len == 7 || len == 13) && isReservedName(start + 1, len) {
+            if len > FieldNames.maxLength
+                || (len == 4 || len == 6 || len == 7 || len == 13) && isReservedName(start + 1, len)
+            {
                 allNamesPlain = false
             }
             i = k + 1
@@ -237,7 +251,8 @@ struct NDJSONScanner {
                 guard i + 1 < n else { throw fail("unterminated escape") }
                 let e = at(i + 1)
                 switch e {
-                case 0x22, 0x5C, 0x2F, UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                case 0x22, 0x5C, 0x2F, UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"),
+                    UInt8(ascii: "t"):
                     i += 2
                 case UInt8(ascii: "u"):
                     guard i + 5 < n, isHex(at(i + 2)), isHex(at(i + 3)), isHex(at(i + 4)), isHex(at(i + 5)) else {
@@ -266,15 +281,21 @@ struct NDJSONScanner {
 
     mutating func literal() throws(Failure) -> ValueKind {
         let c = at(i)
-        if c == UInt8(ascii: "t"), i + 4 <= n, at(i + 1) == UInt8(ascii: "r"), at(i + 2) == UInt8(ascii: "u"), at(i + 3) == UInt8(ascii: "e") {
+        if c == UInt8(ascii: "t"), i + 4 <= n, at(i + 1) == UInt8(ascii: "r"), at(i + 2) == UInt8(ascii: "u"),
+            at(i + 3) == UInt8(ascii: "e")
+        {
             i += 4
             return .bool
         }
-        if c == UInt8(ascii: "f"), i + 5 <= n, at(i + 1) == UInt8(ascii: "a"), at(i + 2) == UInt8(ascii: "l"), at(i + 3) == UInt8(ascii: "s"), at(i + 4) == UInt8(ascii: "e") {
+        if c == UInt8(ascii: "f"), i + 5 <= n, at(i + 1) == UInt8(ascii: "a"), at(i + 2) == UInt8(ascii: "l"),
+            at(i + 3) == UInt8(ascii: "s"), at(i + 4) == UInt8(ascii: "e")
+        {
             i += 5
             return .bool
         }
-        if c == UInt8(ascii: "n"), i + 4 <= n, at(i + 1) == UInt8(ascii: "u"), at(i + 2) == UInt8(ascii: "l"), at(i + 3) == UInt8(ascii: "l") {
+        if c == UInt8(ascii: "n"), i + 4 <= n, at(i + 1) == UInt8(ascii: "u"), at(i + 2) == UInt8(ascii: "l"),
+            at(i + 3) == UInt8(ascii: "l")
+        {
             i += 4
             return .null
         }

@@ -217,7 +217,6 @@ public final class SlotBuffer {
         set { base[i] = newValue }
     }
 
-
     /// The slots as a buffer for a view.
     @inline(__always)
     public var view: UnsafeBufferPointer<FieldSlot> { UnsafeBufferPointer(start: base, count: count) }

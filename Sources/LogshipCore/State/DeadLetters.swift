@@ -69,7 +69,9 @@ public struct PendingDeadLetters: Codable, Sendable, Equatable {
                 counts[meta.lastError, default: 0] += 1
             }
         }
-        p.reasons = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5).map { Reason(reason: $0.key, letters: $0.value) }
+        p.reasons = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(5).map {
+            Reason(reason: $0.key, letters: $0.value)
+        }
         return p
     }
 }
@@ -87,7 +89,8 @@ public struct DeadLetterSegment: Codable, Sendable, Equatable {
     /// Where records `part` of a chunk can be in its files. The segments tile ordinals, rejected
     /// and filtered records included, so a chunk may hold fewer records than its segments span
     /// (`gaps`): record k is then somewhere in positions k ... k + gaps. Exact when there are none.
-    public static func locate(_ part: Range<Int>, records: Int, in segments: [DeadLetterSegment]) -> [DeadLetterSegment] {
+    public static func locate(_ part: Range<Int>, records: Int, in segments: [DeadLetterSegment]) -> [DeadLetterSegment]
+    {
         let span = segments.reduce(0) { $0 + Int($1.end - $1.start) }
         let gaps = max(0, span - records)
         let lo = part.lowerBound, hi = min(span, part.upperBound + gaps)
@@ -96,7 +99,9 @@ public struct DeadLetterSegment: Codable, Sendable, Equatable {
         for s in segments {
             let n = Int(s.end - s.start)
             let a = max(lo, k), b = min(hi, k + n)
-            if a < b { out.append(DeadLetterSegment(file: s.file, start: s.start + Int64(a - k), end: s.start + Int64(b - k))) }
+            if a < b {
+                out.append(DeadLetterSegment(file: s.file, start: s.start + Int64(a - k), end: s.start + Int64(b - k)))
+            }
             k += n
         }
         return out

@@ -151,7 +151,10 @@ public struct ManifestState: Sendable {
                             + "state directory was written by a newer logship, or is damaged (move it away, or run "
                             + "with --restart)")
                 }
-                throw ManifestError(description: "\(place): not a manifest entry; the state directory is damaged (move it away, or run with --restart)")
+                throw ManifestError(
+                    description:
+                        "\(place): not a manifest entry; the state directory is damaged (move it away, or run with --restart)"
+                )
             }
             s.apply(e)
         }
@@ -164,7 +167,9 @@ public struct ManifestState: Sendable {
         case .run:
             runs += 1
             if let s = e.spec {
-                if s != spec || specUses.isEmpty { specUses.append(SpecUse(spec: s, since: e.at ?? "", adopted: e.adopted)) }
+                if s != spec || specUses.isEmpty {
+                    specUses.append(SpecUse(spec: s, since: e.at ?? "", adopted: e.adopted))
+                }
                 spec = s
                 specTarget = e.specTarget
                 specReading = e.specReading
@@ -174,13 +179,16 @@ public struct ManifestState: Sendable {
             guard let id = e.id else { return }
             let records = e.records ?? 0
             let key = e.part.map { "\(id)/\($0[0])-\($0.last ?? 0)" } ?? id
-            if let p = e.part, p.count == 2, deadKeys[key] == nil { supersedeDead(id, part: p[0]..<p[1], records: records) }
+            if let p = e.part, p.count == 2, deadKeys[key] == nil {
+                supersedeDead(id, part: p[0]..<p[1], records: records)
+            }
             if e.kind == .ack, !specUses.isEmpty {
                 specUses[specUses.count - 1].records += records
                 for s in e.seg ?? [] { specUses[specUses.count - 1].files.insert(s.path) }
             }
             if e.kind == .ack {
-                ackedParts[id, default: []].append(e.part.flatMap { $0.count == 2 ? $0[0]..<$0[1] : nil } ?? 0..<Int.max)
+                ackedParts[id, default: []].append(
+                    e.part.flatMap { $0.count == 2 ? $0[0]..<$0[1] : nil } ?? 0..<Int.max)
                 if e.part == nil { ackedChunks += 1 }
                 ackedRecords += records
                 bytesSent += Int64(e.bytes ?? 0)
@@ -352,7 +360,9 @@ public final class ManifestWriter: @unchecked Sendable {
                 off += n
             }
         }
-        guard fsync(fd) == 0 else { throw ManifestError(description: "cannot flush \(url.path): \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else {
+            throw ManifestError(description: "cannot flush \(url.path): \(String(cString: strerror(errno)))")
+        }
     }
 
     public func append(_ e: ManifestEntry) throws { try append([e]) }

@@ -48,7 +48,9 @@ public enum MovedContent {
             var now: [String: FileFingerprint] = [:]
             for f in files { if let fp = fingerprints[f.index] { now[f.relativePath] = fp } }
             for e in state.doneFiles.values {
-                guard let path = e.path, let sample = e.sample, let size = e.size, size > 0, let head = e.head, e.ordinals != nil else { continue }
+                guard let path = e.path, let sample = e.sample, let size = e.size, size > 0, let head = e.head,
+                    e.ordinals != nil
+                else { continue }
                 if let current = now[path] {
                     if current.sample == sample { continue }
                     if current.head == head && current.size > size { continue }
@@ -86,11 +88,15 @@ public enum MovedContent {
             if !(source is GzipByteSource) {
                 // Plain bytes: the fingerprint says it, reading 64 KB more at most per candidate.
                 for e in byHead[fp.head] ?? [] where e.path != file.relativePath {
-                    guard let size = e.size, size < fp.size, FileFingerprint.sample(path: file.path, size: size) == e.sample else { continue }
+                    guard let size = e.size, size < fp.size,
+                        FileFingerprint.sample(path: file.path, size: size) == e.sample
+                    else { continue }
                     return Match(from: e.path!, entry: e, grown: true)
                 }
                 for p in partials where p.path != file.relativePath && p.size <= fp.size {
-                    let same = p.size == fp.size ? p.sample == fp.sample : FileFingerprint.sample(path: file.path, size: p.size) == p.sample
+                    let same =
+                        p.size == fp.size
+                        ? p.sample == fp.sample : FileFingerprint.sample(path: file.path, size: p.size) == p.sample
                     if same { return Match(from: p.path, entry: nil, grown: p.size < fp.size, partRanges: p.ranges) }
                 }
                 return nil
@@ -100,7 +106,9 @@ public enum MovedContent {
             guard let head = try? readPrefix(source, 65_536) else { return nil }
             let hash = Crypto.sha256(head).hexString
             if head.count < 65_536 {
-                guard let e = smallByHead[hash], e.size == Int64(head.count), e.path != file.relativePath else { return nil }
+                guard let e = smallByHead[hash], e.size == Int64(head.count), e.path != file.relativePath else {
+                    return nil
+                }
                 return Match(from: e.path!, entry: e, grown: false)
             }
             for e in byHead[hash] ?? [] where e.path != file.relativePath {

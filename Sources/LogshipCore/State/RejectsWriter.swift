@@ -93,7 +93,9 @@ public final class RejectsWriter: @unchecked Sendable {
                     break
                 }
                 // The file grew since: its first `size` bytes are that content.
-                if let size = p.fileSize, size < f.fingerprint.size, FileFingerprint.sample(path: f.path, size: size) == sample {
+                if let size = p.fileSize, size < f.fingerprint.size,
+                    FileFingerprint.sample(path: f.path, size: size) == sample
+                {
                     match = f.fingerprint.sample
                     break
                 }
@@ -135,7 +137,10 @@ public final class RejectsWriter: @unchecked Sendable {
 
     /// - Parameter content: the sample and size of the file's content (nil for stdin, or a
     ///   file that could not be read): rejects with it are written once per location.
-    public func write(file: String, line: Int, offset: Int64, reason: String, excerpt: [UInt8], content: (sample: String, size: Int64)? = nil) {
+    public func write(
+        file: String, line: Int, offset: Int64, reason: String, excerpt: [UInt8],
+        content: (sample: String, size: Int64)? = nil
+    ) {
         count += 1
         if let content {
             guard known.insert(Location(file: file, sample: content.sample, line: line, offset: offset)).inserted else {
@@ -172,7 +177,9 @@ public final class RejectsWriter: @unchecked Sendable {
                 let fd = try PrivateFiles.open(url, flags: O_WRONLY | O_APPEND)
                 handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
                 // A torn last line is cut so the next line starts on a line of its own.
-                if let whole = wholeLength, let end = try handle?.seekToEnd(), end > whole { try handle?.truncate(atOffset: whole) }
+                if let whole = wholeLength, let end = try handle?.seekToEnd(), end > whole {
+                    try handle?.truncate(atOffset: whole)
+                }
                 try handle?.seekToEnd()
             }
             // One write per line: a kill leaves whole lines, or a torn last one cut above.
@@ -194,7 +201,9 @@ public final class RejectsWriter: @unchecked Sendable {
 
     private func field(_ s: String) {
         var s = s
-        s.withUTF8 { _ = JSONWriter.writeString(UnsafeRawBufferPointer($0), to: buffer, maxBytes: Int.max, invalidUTF8: .replace) }
+        s.withUTF8 {
+            _ = JSONWriter.writeString(UnsafeRawBufferPointer($0), to: buffer, maxBytes: Int.max, invalidUTF8: .replace)
+        }
     }
 
     public func close() {

@@ -50,7 +50,8 @@ public struct StateDirectory: Sendable {
         let names = (try? fm.contentsOfDirectory(atPath: deadLetterFolder.path)) ?? []
         let count = names.filter { $0.hasSuffix(".meta.json") }.count
         guard count > 0 else { return .none }
-        let stamp = HTTPDate.iso8601(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: "-", with: "")
+        let stamp = HTTPDate.iso8601(now).replacingOccurrences(of: ":", with: "").replacingOccurrences(
+            of: "-", with: "")
         var aside = url.appendingPathComponent("deadletter.before-restart-\(stamp)")
         var n = 2
         while fm.fileExists(atPath: aside.path) {

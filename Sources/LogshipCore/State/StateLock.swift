@@ -1,6 +1,5 @@
 import Foundation
 import LogshipSupport
-import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -43,7 +42,8 @@ public final class StateLock: @unchecked Sendable {
         do {
             try PrivateFiles.createDirectory(directory)
         } catch {
-            throw Failed(description: "cannot create the state directory \(directory.path): \(error.localizedDescription)")
+            throw Failed(
+                description: "cannot create the state directory \(directory.path): \(error.localizedDescription)")
         }
         url = directory.appendingPathComponent(Self.fileName)
         let fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, PrivateFiles.fileMode)

@@ -32,9 +32,15 @@ public enum DateTimeFormat: Sendable, Equatable {
                 switch d {
                 case UInt8(ascii: "%"): items.append(.literal(d))
                 case UInt8(ascii: "T"):
-                    items += [.directive(UInt8(ascii: "H")), .literal(0x3A), .directive(UInt8(ascii: "M")), .literal(0x3A), .directive(UInt8(ascii: "S"))]
+                    items += [
+                        .directive(UInt8(ascii: "H")), .literal(0x3A), .directive(UInt8(ascii: "M")), .literal(0x3A),
+                        .directive(UInt8(ascii: "S")),
+                    ]
                 case UInt8(ascii: "F"):
-                    items += [.directive(UInt8(ascii: "Y")), .literal(0x2D), .directive(UInt8(ascii: "m")), .literal(0x2D), .directive(UInt8(ascii: "d"))]
+                    items += [
+                        .directive(UInt8(ascii: "Y")), .literal(0x2D), .directive(UInt8(ascii: "m")), .literal(0x2D),
+                        .directive(UInt8(ascii: "d")),
+                    ]
                 default:
                     guard directives.contains(d) else { return nil }
                     items.append(.directive(d == UInt8(ascii: "h") ? UInt8(ascii: "b") : d))
@@ -45,7 +51,9 @@ public enum DateTimeFormat: Sendable, Equatable {
                 i += 1
             }
         }
-        guard items.contains(where: { if case .directive = $0 { return true } else { return false } }) else { return nil }
+        guard items.contains(where: { if case .directive = $0 { return true } else { return false } }) else {
+            return nil
+        }
         return .pattern(items)
     }
 
@@ -58,14 +66,17 @@ public enum DateTimeFormat: Sendable, Equatable {
             if u[i] == UInt8(ascii: "%") {
                 if i + 1 >= u.count { return "the format ends with a lone '%'" }
                 let d = u[i + 1]
-                if d != UInt8(ascii: "%") && d != UInt8(ascii: "T") && d != UInt8(ascii: "F") && !directives.contains(d) {
-                    return "unknown directive %\(Character(Unicode.Scalar(d))) in \"\(text)\"; allowed: %Y %y %m %d %e %H %I %M %S %f %z %Z %b %B %a %A %p %j %s %T %F %%, or \"iso8601\", \"epoch\", \"epoch-ms\""
+                if d != UInt8(ascii: "%") && d != UInt8(ascii: "T") && d != UInt8(ascii: "F") && !directives.contains(d)
+                {
+                    return
+                        "unknown directive %\(Character(Unicode.Scalar(d))) in \"\(text)\"; allowed: %Y %y %m %d %e %H %I %M %S %f %z %Z %b %B %a %A %p %j %s %T %F %%, or \"iso8601\", \"epoch\", \"epoch-ms\""
                 }
                 i += 2
             } else {
                 i += 1
             }
         }
-        return "\"\(text)\" is not a datetime format; use \"iso8601\", \"epoch\", \"epoch-ms\" or a strftime pattern such as \"%d/%b/%Y:%H:%M:%S %z\""
+        return
+            "\"\(text)\" is not a datetime format; use \"iso8601\", \"epoch\", \"epoch-ms\" or a strftime pattern such as \"%d/%b/%Y:%H:%M:%S %z\""
     }
 }

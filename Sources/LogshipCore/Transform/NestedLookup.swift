@@ -4,20 +4,26 @@ import Foundation
 enum NestedLookup {
     /// The value of member `name` in the JSON object `bytes`: its bytes (string contents
     /// without quotes), kind, and whether a string has escapes.
-    static func member(_ name: [UInt8], in bytes: UnsafeRawBufferPointer) -> (UnsafeRawBufferPointer, ValueKind, Bool)? {
+    static func member(_ name: [UInt8], in bytes: UnsafeRawBufferPointer) -> (UnsafeRawBufferPointer, ValueKind, Bool)?
+    {
         name.withUnsafeBytes { member($0, in: bytes, slots: SlotBuffer(capacity: 16)) }
     }
 
     /// The same, with the caller's name bytes and slot storage, so a caller that looks up
     /// per record (`fields.where`) allocates nothing. The result points into `bytes`, not into
     /// `slots`, so `slots` may be reused for the next component at once.
-    static func member(_ name: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer, slots fields: SlotBuffer) -> (UnsafeRawBufferPointer, ValueKind, Bool)? {
+    static func member(_ name: UnsafeRawBufferPointer, in bytes: UnsafeRawBufferPointer, slots fields: SlotBuffer) -> (
+        UnsafeRawBufferPointer, ValueKind, Bool
+    )? {
         var s = NDJSONScanner(bytes)
         guard (try? s.object(into: fields)) != nil else { return nil }
         for f in fields.view where Int(f.nameCount) == name.count {
             let n = UnsafeRawBufferPointer(rebasing: bytes[Int(f.nameStart)..<Int(f.nameStart + f.nameCount)])
             if name.count == 0 || memcmp(name.baseAddress!, n.baseAddress!, name.count) == 0 {
-                return (UnsafeRawBufferPointer(rebasing: bytes[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)]), f.kind, f.valueEscaped)
+                return (
+                    UnsafeRawBufferPointer(rebasing: bytes[Int(f.valueStart)..<Int(f.valueStart + f.valueCount)]),
+                    f.kind, f.valueEscaped
+                )
             }
         }
         return nil

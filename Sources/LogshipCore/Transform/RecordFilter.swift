@@ -109,7 +109,10 @@ final class RecordFilter {
             let comps = name.split(separator: ".", omittingEmptySubsequences: false)
             let path = Int32(componentList.count)
             for c in comps { componentList.append(span(c.utf8)) }
-            fieldList.append(Field(name: span(name.utf8), path: path, pathCount: Int32(comps.count), dotted: comps.count > 1 && comps.allSatisfy { !$0.isEmpty }, column: -1))
+            fieldList.append(
+                Field(
+                    name: span(name.utf8), path: path, pathCount: Int32(comps.count),
+                    dotted: comps.count > 1 && comps.allSatisfy { !$0.isEmpty }, column: -1))
             index[name] = fieldList.count - 1
             return Int32(fieldList.count - 1)
         }
@@ -118,7 +121,8 @@ final class RecordFilter {
             switch v {
             case .string(let s): operandList.append(Operand(kind: .text, text: span(s.utf8), number: 0))
             case .number(let d): operandList.append(Operand(kind: .number, text: none, number: d))
-            case .bool(let b): operandList.append(Operand(kind: .text, text: span((b ? "true" : "false").utf8), number: 0))
+            case .bool(let b):
+                operandList.append(Operand(kind: .text, text: span((b ? "true" : "false").utf8), number: 0))
             case .null: operandList.append(Operand(kind: .null, text: none, number: 0))
             }
         }
@@ -333,7 +337,9 @@ final class RecordFilter {
             var kind = ValueKind.nested
             var escaped = false
             for c in (path + 1)..<(path + Int(f.pathCount)) {
-                guard kind == .nested, let (r, k2, e) = NestedLookup.member(self.bytes(components[c]), in: bytes, slots: nestedSlots) else { return none }
+                guard kind == .nested,
+                    let (r, k2, e) = NestedLookup.member(self.bytes(components[c]), in: bytes, slots: nestedSlots)
+                else { return none }
                 bytes = r
                 kind = k2
                 escaped = e

@@ -25,7 +25,10 @@ extension Transformer {
             }
             if !ok { return nil }
         case .array, .object:
-            guard let data = try? JSONSerialization.data(withJSONObject: Transformer.foundationValue(node), options: [.sortedKeys]) else {
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: Transformer.foundationValue(node), options: [.sortedKeys])
+            else {
                 return nil
             }
             out.append([UInt8](data))
@@ -40,7 +43,8 @@ extension Transformer {
         case .number(let d): return d
         case .string(let s): return s
         case .array(let a): return a.map(foundationValue)
-        case .object(let o): return Dictionary(o.map { ($0.key, foundationValue($0.node)) }, uniquingKeysWith: { a, _ in a })
+        case .object(let o):
+            return Dictionary(o.map { ($0.key, foundationValue($0.node)) }, uniquingKeysWith: { a, _ in a })
         }
     }
 

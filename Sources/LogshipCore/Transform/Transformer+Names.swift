@@ -72,13 +72,17 @@ extension Transformer {
     func compileProgram() {
         programArena.removeAll()
         var ops: [Op] = []
-        func add(_ action: Op.Action, _ parts: [UnsafeRawBufferPointer], column: Int32 = -1, type: FieldType = .string,
-                 timeGenerated: Bool = false, format: Int = 0) {
+        func add(
+            _ action: Op.Action, _ parts: [UnsafeRawBufferPointer], column: Int32 = -1, type: FieldType = .string,
+            timeGenerated: Bool = false, format: Int = 0
+        ) {
             let start = Int32(programArena.count)
             if !ops.isEmpty { programArena.append(UInt8(ascii: ",")) }
             for p in parts { programArena.append(p) }
-            ops.append(Op(key: Span(start: start, count: Int32(programArena.count) - start), action: action, type: type,
-                          isTimeGenerated: timeGenerated, column: column, format: format))
+            ops.append(
+                Op(
+                    key: Span(start: start, count: Int32(programArena.count) - start), action: action, type: type,
+                    isTimeGenerated: timeGenerated, column: column, format: format))
         }
         let rendered = ByteBuffer(capacity: 256)
         for k in 0..<outputs.count {
@@ -103,7 +107,9 @@ extension Transformer {
                 let before = stats
                 let ok: Bool
                 if let t = p.type {
-                    ok = convert(raw, kind: .text, escaped: false, type: t, format: formats[p.format], zone: zones[p.format], to: rendered)
+                    ok = convert(
+                        raw, kind: .text, escaped: false, type: t, format: formats[p.format], zone: zones[p.format],
+                        to: rendered)
                 } else {
                     ok = copyValue(raw, kind: .text, to: rendered)
                 }
@@ -119,7 +125,9 @@ extension Transformer {
                 return
             } else if p.column >= 0 {
                 if let t = p.type {
-                    add(.convert, [bytes(p.key)], column: p.column, type: t, timeGenerated: p.isTimeGenerated, format: p.format)
+                    add(
+                        .convert, [bytes(p.key)], column: p.column, type: t, timeGenerated: p.isTimeGenerated,
+                        format: p.format)
                 } else {
                     add(.copy, [bytes(p.key)], column: p.column)
                 }
@@ -132,7 +140,9 @@ extension Transformer {
         if passthrough {
             for c in 0..<columns where passKeys[c].present {
                 let s = passKeys[c]
-                add(.copy, [UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))], column: Int32(c))
+                add(
+                    .copy, [UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))],
+                    column: Int32(c))
             }
         }
         // More fields than a record may have: the general path applies limits.tooManyFields.
@@ -176,7 +186,10 @@ extension Transformer {
                 out.append(key)
                 let format: DateTimeFormat = op.type == .datetime ? formats[op.format] : .iso8601
                 let zone = op.type == .datetime ? zones[op.format] : nil
-                guard convert(raw, kind: f.kind, escaped: f.valueEscaped, type: op.type, format: format, zone: zone, to: out) else { return false }
+                guard
+                    convert(
+                        raw, kind: f.kind, escaped: f.valueEscaped, type: op.type, format: format, zone: zone, to: out)
+                else { return false }
                 if op.isTimeGenerated && op.type == .datetime { checkTimeGenerated() }
             case .copy:
                 let f = fields[Int(op.column)]
@@ -325,7 +338,8 @@ extension Transformer {
         nameArena.append(out)
         nameArena.append("\":")
         let entry = NameEntry(
-            raw: Span(start: rawStart, count: Int32(n.count)), key: Span(start: keyStart, count: Int32(nameArena.count) - keyStart),
+            raw: Span(start: rawStart, count: Int32(n.count)),
+            key: Span(start: keyStart, count: Int32(nameArena.count) - keyStart),
             hash: hash, group: group, skip: skip, plain: plain, reserved: reservedNames.contains(lower))
         if nameCount == nameCapacity {
             let bigger = UnsafeMutablePointer<NameEntry>.allocate(capacity: nameCapacity * 2)
@@ -421,7 +435,11 @@ extension Transformer {
                 continue
             }
             // A null is not written by `emit`, but the identity path copies it: it claims too.
-            if entry.reserved || stamps[Int(entry.group)] == stamp { clean = false } else { stamps[Int(entry.group)] = stamp }
+            if entry.reserved || stamps[Int(entry.group)] == stamp {
+                clean = false
+            } else {
+                stamps[Int(entry.group)] = stamp
+            }
             if f.kind == .null { chosen[i] = -1 }
         }
         // Remembered only when every name has an entry (one past the cache is decided alone).
@@ -515,7 +533,9 @@ extension Transformer {
             let f = fields[i]
             let n = v.nameBytes(f)
             raws.append(Array(n))
-            if f.kind == .null || consumed.contains(where: { equal($0, n) }) || dropped.contains(where: { equal($0, n) }) {
+            if f.kind == .null || consumed.contains(where: { equal($0, n) })
+                || dropped.contains(where: { equal($0, n) })
+            {
                 candidates.append(nil)
                 continue
             }

@@ -21,7 +21,9 @@ extension Transformer {
         // NDJSON: every passed-through name decided before anything is written; a record whose
         // names collide gets its names worked out (rare), the others cost a probe per field.
         let namesOwn = bound || !passthrough || claimNames(v)
-        if identityPossible, !bound, v.allNamesPlain, namesOwn, v.fields.count <= maxFields, v.longestValue <= maxValueBytes {
+        if identityPossible, !bound, v.allNamesPlain, namesOwn, v.fields.count <= maxFields,
+            v.longestValue <= maxValueBytes
+        {
             out.append(v.base)
             stats.records += 1
             return nil
@@ -56,7 +58,9 @@ extension Transformer {
                 out.truncate(to: mark)
                 stats = before
                 stats.tooManyFieldsRecords += 1
-                return RecordError("the record has \(st.fields) fields; limits.maxFields is \(maxFields) (set limits.tooManyFields to \"pack\" or \"warn\", or drop fields)")
+                return RecordError(
+                    "the record has \(st.fields) fields; limits.maxFields is \(maxFields) (set limits.tooManyFields to \"pack\" or \"warn\", or drop fields)"
+                )
             case .warn:
                 stats.tooManyFieldsRecords += 1
             case .pack:
@@ -91,7 +95,9 @@ extension Transformer {
                     out.truncate(to: mark)
                     stats = before
                     let name = packedName(i)
-                    return RecordError("field \"\(name)\" does not fit in a pack column: packed, it is \(length) bytes of JSON text and a pack column (limits.packField) holds at most \(maxValueBytes); map it to a column of its own, drop it (fields.drop), or raise limits.maxFields")
+                    return RecordError(
+                        "field \"\(name)\" does not fit in a pack column: packed, it is \(length) bytes of JSON text and a pack column (limits.packField) holds at most \(maxValueBytes); map it to a column of its own, drop it (fields.drop), or raise limits.maxFields"
+                    )
                 }
                 if needed == 0 || size + 1 + length > maxValueBytes {
                     needed += 1
@@ -107,7 +113,9 @@ extension Transformer {
             if needed > maxFields {
                 out.truncate(to: mark)
                 stats = before
-                return RecordError("the record's packed fields need \(needed) pack columns of at most \(maxValueBytes) bytes; limits.maxFields is \(maxFields) (raise it, or drop fields)")
+                return RecordError(
+                    "the record's packed fields need \(needed) pack columns of at most \(maxValueBytes) bytes; limits.maxFields is \(maxFields) (raise it, or drop fields)"
+                )
             }
             columns = needed
         }
@@ -171,14 +179,20 @@ extension Transformer {
         let fields = v.fields
         if bound {
             for c in 0..<columns { columnSlot[c] = -1 }
-            for (s, f) in fields.enumerated() where Int(f.nameIndex) < columns { columnSlot[Int(f.nameIndex)] = Int32(s) }
+            for (s, f) in fields.enumerated() where Int(f.nameIndex) < columns {
+                columnSlot[Int(f.nameIndex)] = Int32(s)
+            }
         }
 
         // Mapped fields, in the order written.
         for k in 0..<outputs.count {
             let p = plans[k]
             if p.constant.present {
-                if open(bytes(p.key), &st, out, mark) { packBuffer.append(bytes(p.constant)) } else { out.append(bytes(p.constant)) }
+                if open(bytes(p.key), &st, out, mark) {
+                    packBuffer.append(bytes(p.constant))
+                } else {
+                    out.append(bytes(p.constant))
+                }
                 continue
             }
             var found = false
@@ -221,10 +235,15 @@ extension Transformer {
                 (found, raw, kind) = extract(raw, kind: kind, escaped: escaped, p.extractor)
                 escaped = false
             }
-            let missing = !found || kind == .null || (raw.count == 0 && kind == .text && p.type != nil && p.type != .string)
+            let missing =
+                !found || kind == .null || (raw.count == 0 && kind == .text && p.type != nil && p.type != .string)
             if missing {
                 if p.fallback.present {
-                    if open(bytes(p.key), &st, out, mark) { packBuffer.append(bytes(p.fallback)) } else { out.append(bytes(p.fallback)) }
+                    if open(bytes(p.key), &st, out, mark) {
+                        packBuffer.append(bytes(p.fallback))
+                    } else {
+                        out.append(bytes(p.fallback))
+                    }
                 }
                 continue
             }
@@ -237,7 +256,9 @@ extension Transformer {
             if let t = p.type {
                 let format: DateTimeFormat = t == .datetime ? formats[p.format] : .iso8601
                 let zone = t == .datetime ? zones[p.format] : nil
-                ok = toPack ? convert(raw, kind: kind, escaped: escaped, type: t, format: format, zone: zone, to: packBuffer)
+                ok =
+                    toPack
+                    ? convert(raw, kind: kind, escaped: escaped, type: t, format: format, zone: zone, to: packBuffer)
                     : convert(raw, kind: kind, escaped: escaped, type: t, format: format, zone: zone, to: out)
                 if ok && p.isTimeGenerated && t == .datetime { checkTimeGenerated() }
             } else {
@@ -255,7 +276,11 @@ extension Transformer {
                 if p.nullOnError {
                     stats.nulledConversions += 1
                     if p.fallback.present {
-                        if open(bytes(p.key), &st, out, mark) { packBuffer.append(bytes(p.fallback)) } else { out.append(bytes(p.fallback)) }
+                        if open(bytes(p.key), &st, out, mark) {
+                            packBuffer.append(bytes(p.fallback))
+                        } else {
+                            out.append(bytes(p.fallback))
+                        }
                     }
                     continue
                 }
@@ -298,7 +323,10 @@ extension Transformer {
                     name = UnsafeRawBufferPointer(start: nameArena.base + Int(s.start), count: Int(s.count))
                 }
                 let toPack = open(name, &st, out, mark)
-                if !(toPack ? copyValue(v.value(f), kind: f.kind, to: packBuffer) : copyValue(v.value(f), kind: f.kind, to: out)) {
+                if !(toPack
+                    ? copyValue(v.value(f), kind: f.kind, to: packBuffer)
+                    : copyValue(v.value(f), kind: f.kind, to: out))
+                {
                     out.truncate(to: mark)
                     return policyRefusal(String(decoding: v.nameBytes(f), as: UTF8.self))
                 }
@@ -314,7 +342,9 @@ extension Transformer {
         return nil
     }
 
-    func nestedLookup(_ object: UnsafeRawBufferPointer, _ path: [[UInt8]]) -> (Bool, UnsafeRawBufferPointer, ValueKind, Bool) {
+    func nestedLookup(_ object: UnsafeRawBufferPointer, _ path: [[UInt8]]) -> (
+        Bool, UnsafeRawBufferPointer, ValueKind, Bool
+    ) {
         var bytes = object
         var kind = ValueKind.nested
         var escaped = false
@@ -336,8 +366,11 @@ extension Transformer {
             invalidUTF8Hit = false
             oversizedHit = false
         }
-        if invalidUTF8Hit { return RecordError("\(what): the value is not valid UTF-8 (source.invalidUTF8 is \"reject\")") }
-        return RecordError("\(what): the value is longer than \(maxValueBytes) bytes (limits.oversizedValue is \"reject\")")
+        if invalidUTF8Hit {
+            return RecordError("\(what): the value is not valid UTF-8 (source.invalidUTF8 is \"reject\")")
+        }
+        return RecordError(
+            "\(what): the value is longer than \(maxValueBytes) bytes (limits.oversizedValue is \"reject\")")
     }
 
     func formatName(_ f: DateTimeFormat) -> String {

@@ -55,7 +55,10 @@ extension Transformer {
     }
 
     /// Converts a value to `type` and writes it; false when it cannot be converted.
-    func convert(_ raw0: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, type: FieldType, format: DateTimeFormat, zone: ZoneTable? = nil, to out: ByteBuffer) -> Bool {
+    func convert(
+        _ raw0: UnsafeRawBufferPointer, kind: ValueKind, escaped: Bool, type: FieldType, format: DateTimeFormat,
+        zone: ZoneTable? = nil, to out: ByteBuffer
+    ) -> Bool {
         var raw = raw0
         if kind == .jsonString && escaped && type != .string {
             scratch.removeAll()
@@ -173,8 +176,11 @@ extension Transformer {
 
     @inline(__always)
     func checkTimeGenerated() {
-        if lastDateTime < oldestTimeGenerated { stats.timeGeneratedTooOld += 1 }
-        else if lastDateTime > newestTimeGenerated { stats.timeGeneratedInFuture += 1 }
+        if lastDateTime < oldestTimeGenerated {
+            stats.timeGeneratedTooOld += 1
+        } else if lastDateTime > newestTimeGenerated {
+            stats.timeGeneratedInFuture += 1
+        }
     }
 
     func integralDouble(_ raw: UnsafeRawBufferPointer) -> Int64? {
@@ -244,7 +250,10 @@ extension Transformer {
         out.append(0x22)
         let o = UInt64(bitPattern: ordinal)
         for k in 0..<16 {
-            let b = k < 8 ? UInt8(truncatingIfNeeded: fileKey >> (56 - 8 * k)) : UInt8(truncatingIfNeeded: o >> (56 - 8 * (k - 8)))
+            let b =
+                k < 8
+                ? UInt8(truncatingIfNeeded: fileKey >> (56 - 8 * k))
+                : UInt8(truncatingIfNeeded: o >> (56 - 8 * (k - 8)))
             if k == 4 || k == 6 || k == 8 || k == 10 { out.append(0x2D) }
             out.append(hex.utf8Start[Int(b >> 4)])
             out.append(hex.utf8Start[Int(b & 15)])

@@ -272,7 +272,8 @@ public final class Transformer {
             formats.append(m.format.flatMap(DateTimeFormat.parse) ?? .iso8601)
             zones.append(m.type == .datetime ? table(m.timezone ?? spec.source.timezone) : nil)
             var p = Plan(
-                key: span(key(m.output)), from: .none, first: .none, dotted: false, constant: .none, fallback: .none, type: m.type,
+                key: span(key(m.output)), from: .none, first: .none, dotted: false, constant: .none, fallback: .none,
+                type: m.type,
                 nullOnError: m.onError == .null, isTimeGenerated: m.output == spec.target.timeGeneratedField,
                 format: formats.count - 1, column: -1)
             switch m.source {
@@ -296,7 +297,9 @@ public final class Transformer {
                 extractors.append(e)
                 p.extractor = Int32(extractors.count - 1)
             }
-            if let d = m.defaultValue { p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!, zone: zones.last!)) }
+            if let d = m.defaultValue {
+                p.fallback = span(Transformer.render(d, type: m.type, format: formats.last!, zone: zones.last!))
+            }
             plans.append(p)
             taken.insert(Array(m.output.lowercased().utf8))
         }
@@ -366,7 +369,8 @@ public final class Transformer {
 
     @inline(__always)
     func equal(_ s: Span, _ b: UnsafeRawBufferPointer) -> Bool {
-        Int(s.count) == b.count && (b.count == 0 || memcmp(arena.baseAddress! + Int(s.start), b.baseAddress!, b.count) == 0)
+        Int(s.count) == b.count
+            && (b.count == 0 || memcmp(arena.baseAddress! + Int(s.start), b.baseAddress!, b.count) == 0)
     }
 
     /// A bare instance that only converts constants at load time.

@@ -24,7 +24,9 @@ final class ValueExtractor {
     /// nil when the pattern is unusable (the loader has refused it already).
     init?(_ pattern: String) {
         let (icu, names) = LinePattern.icuPattern(pattern)
-        guard let re = try? NSRegularExpression(pattern: icu), !names.isEmpty || re.numberOfCaptureGroups > 0 else { return nil }
+        guard let re = try? NSRegularExpression(pattern: icu), !names.isEmpty || re.numberOfCaptureGroups > 0 else {
+            return nil
+        }
         matcher = RegexLineMatcher(regex: re, groups: [])
         group = names.isEmpty ? nil : "g0"
     }

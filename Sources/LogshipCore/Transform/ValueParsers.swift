@@ -173,7 +173,9 @@ public enum ValueParsers {
         case 2:
             if lower(0) == UInt8(ascii: "n") && lower(1) == UInt8(ascii: "o") { return false }
         case 3:
-            if lower(0) == UInt8(ascii: "y") && lower(1) == UInt8(ascii: "e") && lower(2) == UInt8(ascii: "s") { return true }
+            if lower(0) == UInt8(ascii: "y") && lower(1) == UInt8(ascii: "e") && lower(2) == UInt8(ascii: "s") {
+                return true
+            }
         case 4:
             if lower(0) == UInt8(ascii: "t") && lower(1) == UInt8(ascii: "r") && lower(2) == UInt8(ascii: "u")
                 && lower(3) == UInt8(ascii: "e")
@@ -209,7 +211,8 @@ public enum ValueParsers {
             let v = src.loadUnaligned(fromByteOffset: at, as: SIMD16<UInt8>.self)
             let lower = v | SIMD16<UInt8>(repeating: 0x20)
             out.storeBytes(of: lower, toByteOffset: at, as: SIMD16<UInt8>.self)
-            let hex = ((v &- SIMD16<UInt8>(repeating: 0x30)) .< SIMD16<UInt8>(repeating: 10))
+            let hex =
+                ((v &- SIMD16<UInt8>(repeating: 0x30)) .< SIMD16<UInt8>(repeating: 10))
                 .| ((lower &- SIMD16<UInt8>(repeating: 0x61)) .< SIMD16<UInt8>(repeating: 6))
             let dash = v .== SIMD16<UInt8>(repeating: 0x2D)
             let wantDash = dashes .== SIMD16<UInt8>(repeating: 1)

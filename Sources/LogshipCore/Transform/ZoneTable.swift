@@ -39,8 +39,10 @@ public final class ZoneTable: Sendable {
     public init?(identifier: String) {
         guard let tz = TimeZone(identifier: identifier) else { return nil }
         self.identifier = identifier
-        let from = Date(timeIntervalSince1970: Double(CivilDate.toDays(year: Self.years.lowerBound, month: 1, day: 1) * 86_400))
-        let until = Date(timeIntervalSince1970: Double(CivilDate.toDays(year: Self.years.upperBound + 1, month: 1, day: 1) * 86_400))
+        let from = Date(
+            timeIntervalSince1970: Double(CivilDate.toDays(year: Self.years.lowerBound, month: 1, day: 1) * 86_400))
+        let until = Date(
+            timeIntervalSince1970: Double(CivilDate.toDays(year: Self.years.upperBound + 1, month: 1, day: 1) * 86_400))
         var transitions: [Int64] = []
         var offsets: [Int64] = [Int64(tz.secondsFromGMT(for: from)) * 1000]
         var at = from

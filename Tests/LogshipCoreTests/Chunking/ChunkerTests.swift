@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 @Suite struct ChunkerTests {
     func chunker(maxBodyBytes: Int = 1000, maxRecords: Int? = nil, identity: String = "f") -> Chunker {
@@ -32,7 +32,9 @@ import LogshipSupport
         let chunks = cut(chunker(maxRecords: 2), (0..<5).map { "{\"n\":\($0)}" })
         #expect(chunks.map(\.records) == [2, 2, 1])
         #expect(chunks.map(text) == [#"[{"n":0},{"n":1}]"#, #"[{"n":2},{"n":3}]"#, #"[{"n":4}]"#])
-        let tiles = [0..<2, 2..<4, 4..<5].map { [Segment(file: 0, start: Int64($0.lowerBound), end: Int64($0.upperBound))] }
+        let tiles = [0..<2, 2..<4, 4..<5].map {
+            [Segment(file: 0, start: Int64($0.lowerBound), end: Int64($0.upperBound))]
+        }
         #expect(chunks.map(\.segments) == tiles)
         #expect(chunks.map(\.sequence) == [0, 1, 2])
         #expect(chunks.allSatisfy { BodySplitter.elements($0.body)?.count == $0.records })

@@ -48,7 +48,9 @@ struct JSONWriterTests {
             let n = Int.random(in: 0...40, using: &rng)
             var s = ""
             for _ in 0..<n {
-                if Bool.random(using: &rng) { s += "x" } else {
+                if Bool.random(using: &rng) {
+                    s += "x"
+                } else {
                     let pick = Int.random(in: 0..<8, using: &rng)
                     s += ["a", " ", "\"", "\\", "\n", "\u{01}", "é", "😀"][pick]
                 }
@@ -56,7 +58,9 @@ struct JSONWriterTests {
 
             out.removeAll()
             let bytes = Array(s.utf8)
-            let r = bytes.withUnsafeBytes { JSONWriter.writeString($0, to: out, maxBytes: 1 << 20, invalidUTF8: .reject) }
+            let r = bytes.withUnsafeBytes {
+                JSONWriter.writeString($0, to: out, maxBytes: 1 << 20, invalidUTF8: .reject)
+            }
             #expect(!r.truncated && !r.invalid)
             let back = try JSONSerialization.jsonObject(with: Data(out.bytes), options: [.fragmentsAllowed]) as? String
             #expect(back == s)

@@ -26,7 +26,10 @@ import Testing
         #expect(ra == 7)
     }
 
-    @Test(arguments: ["InactiveCustomer", "InvalidCustomerId", "InvalidLogType", "InvalidApiVersion", "MissingApiVersion", "MissingContentType", "MissingLogType", "UnsupportedContentType"])
+    @Test(arguments: [
+        "InactiveCustomer", "InvalidCustomerId", "InvalidLogType", "InvalidApiVersion", "MissingApiVersion",
+        "MissingContentType", "MissingLogType", "UnsupportedContentType",
+    ])
     func fatal400(code: String) {
         let o = DataCollectorTarget.classify(answer(400, code), bodyLength: 10)
         guard case .fatal(400, let c, _) = o else {
@@ -37,11 +40,16 @@ import Testing
     }
 
     @Test func invalidDataFormatIsPermanentForTheChunk() {
-        #expect(DataCollectorTarget.classify(answer(400, "InvalidDataFormat"), bodyLength: 10) == .permanent(status: 400, code: "InvalidDataFormat", reason: "m"))
+        #expect(
+            DataCollectorTarget.classify(answer(400, "InvalidDataFormat"), bodyLength: 10)
+                == .permanent(status: 400, code: "InvalidDataFormat", reason: "m"))
     }
 
     @Test func forbiddenIsFatal() {
-        guard case .fatal(403, "InvalidAuthorization", _) = DataCollectorTarget.classify(answer(403, "InvalidAuthorization"), bodyLength: 10) else {
+        guard
+            case .fatal(403, "InvalidAuthorization", _) = DataCollectorTarget.classify(
+                answer(403, "InvalidAuthorization"), bodyLength: 10)
+        else {
             Issue.record("403 must stop the run")
             return
         }
@@ -61,13 +69,20 @@ import Testing
     /// A connection dropped mid-answer is the chunk's transient failure (and may have been
     /// stored); no connection, or no answer at all, is an outage: `unreachable`.
     @Test func networkErrorsAreTransientOrUnreachable() {
-        guard case .transient(nil, nil, _) = DataCollectorTarget.classify(TransportError.connectionLost("reset"), bodyLength: 10) else {
+        guard
+            case .transient(nil, nil, _) = DataCollectorTarget.classify(
+                TransportError.connectionLost("reset"), bodyLength: 10)
+        else {
             Issue.record("a lost connection must be transient")
             return
         }
-        #expect(DataCollectorTarget.classify(TransportError.cannotConnect("refused"), bodyLength: 10)
-            == .unreachable(reason: "cannot connect: refused", mayHaveArrived: false))
-        guard case .unreachable(_, mayHaveArrived: true) = DataCollectorTarget.classify(TransportError.timedOut, bodyLength: 10) else {
+        #expect(
+            DataCollectorTarget.classify(TransportError.cannotConnect("refused"), bodyLength: 10)
+                == .unreachable(reason: "cannot connect: refused", mayHaveArrived: false))
+        guard
+            case .unreachable(_, mayHaveArrived: true) = DataCollectorTarget.classify(
+                TransportError.timedOut, bodyLength: 10)
+        else {
             Issue.record("a timeout after sending is unreachable, and the body may have arrived")
             return
         }
@@ -124,25 +139,50 @@ import Testing
     /// refused ones; one record refused is a dead letter with the service's message.
     @Test func refusedDataOfSeveralRecordsIsIsolated() {
         let bad = DeliveryOutcome.permanent(status: 400, code: "InvalidDataFormat", reason: "record 3 is invalid")
-        #expect(policy.decide(bad, attempt: 1, records: 10_000, random: 0) == .isolate(reason: "400 InvalidDataFormat: record 3 is invalid"))
-        #expect(policy.decide(bad, attempt: 1, records: 2, random: 0) == .isolate(reason: "400 InvalidDataFormat: record 3 is invalid"))
-        #expect(policy.decide(bad, attempt: 1, records: 1, random: 0) == .deadLetter(reason: "400 InvalidDataFormat: record 3 is invalid"))
+        #expect(
+            policy.decide(bad, attempt: 1, records: 10_000, random: 0)
+                == .isolate(reason: "400 InvalidDataFormat: record 3 is invalid"))
+        #expect(
+            policy.decide(bad, attempt: 1, records: 2, random: 0)
+                == .isolate(reason: "400 InvalidDataFormat: record 3 is invalid"))
+        #expect(
+            policy.decide(bad, attempt: 1, records: 1, random: 0)
+                == .deadLetter(reason: "400 InvalidDataFormat: record 3 is invalid"))
         // Not a judgement of the data: halving would be refused the same way.
-        #expect(policy.decide(.permanent(status: 405, code: "MethodNotAllowed", reason: "m"), attempt: 1, records: 50, random: 0) == .deadLetter(reason: "405 MethodNotAllowed: m"))
+        #expect(
+            policy.decide(
+                .permanent(status: 405, code: "MethodNotAllowed", reason: "m"), attempt: 1, records: 50, random: 0)
+                == .deadLetter(reason: "405 MethodNotAllowed: m"))
         // Fatal answers stop the run whatever the body holds.
-        #expect(policy.decide(.fatal(status: 400, code: "InvalidLogType", reason: "t"), attempt: 1, records: 50, random: 0) == .stopRun(reason: "400 InvalidLogType: t"))
+        #expect(
+            policy.decide(.fatal(status: 400, code: "InvalidLogType", reason: "t"), attempt: 1, records: 50, random: 0)
+                == .stopRun(reason: "400 InvalidLogType: t"))
     }
 
     /// Where an isolated record is: exact without gaps; a range when records between were rejected.
     @Test func anIsolatedRecordIsLocatedInItsFile() {
-        let segs = [DeadLetterSegment(file: "a.ndjson", start: 100, end: 103), DeadLetterSegment(file: "b.ndjson", start: 0, end: 5)]
-        #expect(DeadLetterSegment.locate(3..<4, records: 8, in: segs) == [DeadLetterSegment(file: "b.ndjson", start: 0, end: 1)])
-        #expect(DeadLetterSegment.locate(1..<2, records: 8, in: segs) == [DeadLetterSegment(file: "a.ndjson", start: 101, end: 102)])
+        let segs = [
+            DeadLetterSegment(file: "a.ndjson", start: 100, end: 103),
+            DeadLetterSegment(file: "b.ndjson", start: 0, end: 5),
+        ]
+        #expect(
+            DeadLetterSegment.locate(3..<4, records: 8, in: segs) == [
+                DeadLetterSegment(file: "b.ndjson", start: 0, end: 1)
+            ])
+        #expect(
+            DeadLetterSegment.locate(1..<2, records: 8, in: segs) == [
+                DeadLetterSegment(file: "a.ndjson", start: 101, end: 102)
+            ])
         // One record of the 8 ordinals was rejected: record 2 is ordinal 2 or 3 of the span.
         #expect(
             DeadLetterSegment.locate(2..<3, records: 7, in: segs)
-                == [DeadLetterSegment(file: "a.ndjson", start: 102, end: 103), DeadLetterSegment(file: "b.ndjson", start: 0, end: 1)])
-        #expect(DeadLetterSegment.describe([DeadLetterSegment(file: "a.ndjson", start: 101, end: 102)]) == "a.ndjson record 102")
+                == [
+                    DeadLetterSegment(file: "a.ndjson", start: 102, end: 103),
+                    DeadLetterSegment(file: "b.ndjson", start: 0, end: 1),
+                ])
+        #expect(
+            DeadLetterSegment.describe([DeadLetterSegment(file: "a.ndjson", start: 101, end: 102)])
+                == "a.ndjson record 102")
     }
 
     @Test func backoffGrowsAndHonoursRetryAfter() {
@@ -162,16 +202,23 @@ import Testing
     }
 
     @Test func fatalStopsPermanentDeadLettersTooLargeSplits() {
-        guard case .stopRun = policy.decide(.fatal(status: 403, code: "InvalidAuthorization", reason: "r"), attempt: 1, records: 5, random: 0) else {
+        guard
+            case .stopRun = policy.decide(
+                .fatal(status: 403, code: "InvalidAuthorization", reason: "r"), attempt: 1, records: 5, random: 0)
+        else {
             Issue.record("403 must stop")
             return
         }
-        guard case .deadLetter = policy.decide(.permanent(status: 400, code: "InvalidDataFormat", reason: "r"), attempt: 1, records: 1, random: 0) else {
+        guard
+            case .deadLetter = policy.decide(
+                .permanent(status: 400, code: "InvalidDataFormat", reason: "r"), attempt: 1, records: 1, random: 0)
+        else {
             Issue.record("400 InvalidDataFormat for one record must dead-letter it, never retry")
             return
         }
         #expect(policy.decide(.tooLarge(status: 404, reason: "r"), attempt: 1, records: 5, random: 0) == .split)
-        guard case .deadLetter = policy.decide(.tooLarge(status: 404, reason: "r"), attempt: 1, records: 1, random: 0) else {
+        guard case .deadLetter = policy.decide(.tooLarge(status: 404, reason: "r"), attempt: 1, records: 1, random: 0)
+        else {
             Issue.record("a single record cannot be split")
             return
         }

@@ -1,9 +1,9 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
 @testable import LogshipEmulator
-import LogshipSupport
 
 /// Records requests and answers with a fixed response.
 final class CapturingTransport: HTTPTransport, @unchecked Sendable {
@@ -13,7 +13,9 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
     let answer: HTTPResponse
     init(answer: HTTPResponse = HTTPResponse(status: 200)) { self.answer = answer }
     var requests: [(URL, [(String, String)], [UInt8])] { lock.withLock { _requests } }
-    func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+    func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
         lock.withLock { _requests.append((url, headers, [UInt8](body))) }
         return answer
     }
@@ -27,8 +29,10 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
         let (w, k) = testCredentials()
         let t = CapturingTransport()
         let target = DataCollectorTarget(
-            baseURL: DataCollectorTarget.baseURL(workspaceId: w, cloud: "public")!, logType: "MyLogs", timeGeneratedField: "EventTime",
-            azureResourceId: "/subscriptions/x/resourceGroups/y", signer: try SharedKeySigner(workspaceId: w, sharedKey: k), transport: t,
+            baseURL: DataCollectorTarget.baseURL(workspaceId: w, cloud: "public")!, logType: "MyLogs",
+            timeGeneratedField: "EventTime",
+            azureResourceId: "/subscriptions/x/resourceGroups/y",
+            signer: try SharedKeySigner(workspaceId: w, sharedKey: k), transport: t,
             clock: { Date(timeIntervalSince1970: 1_459_756_800) })
         let body = Array("[{\"a\":\"ě\"}]".utf8)
         #expect(await target.send(body: Data(body)) == .acknowledged(status: 200))
@@ -49,8 +53,12 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
     }
 
     @Test func sovereignClouds() {
-        #expect(DataCollectorTarget.baseURL(workspaceId: "w", cloud: "usgov")?.absoluteString == "https://w.ods.opinsights.azure.us")
-        #expect(DataCollectorTarget.baseURL(workspaceId: "w", cloud: "china")?.absoluteString == "https://w.ods.opinsights.azure.cn")
+        #expect(
+            DataCollectorTarget.baseURL(workspaceId: "w", cloud: "usgov")?.absoluteString
+                == "https://w.ods.opinsights.azure.us")
+        #expect(
+            DataCollectorTarget.baseURL(workspaceId: "w", cloud: "china")?.absoluteString
+                == "https://w.ods.opinsights.azure.cn")
         #expect(DataCollectorTarget.baseURL(workspaceId: "w", cloud: "mars") == nil)
     }
 
@@ -58,7 +66,8 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
         let (w, k) = testCredentials()
         let target = DataCollectorTarget(
             baseURL: URL(string: "http://127.0.0.1:1")!, logType: "L", timeGeneratedField: nil, azureResourceId: nil,
-            signer: try SharedKeySigner(workspaceId: w, sharedKey: k), transport: CapturingTransport(), maxBodyBytes: 31_457_280)
+            signer: try SharedKeySigner(workspaceId: w, sharedKey: k), transport: CapturingTransport(),
+            maxBodyBytes: 31_457_280)
         #expect(target.maxBodyBytes == 30_000_000)
     }
 
@@ -68,11 +77,14 @@ final class CapturingTransport: HTTPTransport, @unchecked Sendable {
         defer { e.stop() }
         let target = DataCollectorTarget(
             baseURL: e.url, logType: "Together", timeGeneratedField: nil, azureResourceId: nil,
-            signer: try SharedKeySigner(workspaceId: e.workspace, sharedKey: e.key), transport: URLSessionTransport(maxConnections: 2))
-        #expect(await target.send(body: Data("[{\"msg\":\"Grüße 🚀\"},{\"msg\":\"b\"}]".utf8)) == .acknowledged(status: 200))
+            signer: try SharedKeySigner(workspaceId: e.workspace, sharedKey: e.key),
+            transport: URLSessionTransport(maxConnections: 2))
+        #expect(
+            await target.send(body: Data("[{\"msg\":\"Grüße 🚀\"},{\"msg\":\"b\"}]".utf8)) == .acknowledged(status: 200))
         let bad = DataCollectorTarget(
             baseURL: e.url, logType: "Bad-Type", timeGeneratedField: nil, azureResourceId: nil,
-            signer: try SharedKeySigner(workspaceId: e.workspace, sharedKey: e.key), transport: URLSessionTransport(maxConnections: 2))
+            signer: try SharedKeySigner(workspaceId: e.workspace, sharedKey: e.key),
+            transport: URLSessionTransport(maxConnections: 2))
         guard case .fatal(400, "InvalidLogType", _) = await bad.send(body: Data("[]".utf8)) else {
             Issue.record("expected InvalidLogType")
             return

@@ -26,7 +26,9 @@ import Testing
 
     /// Sends `requests` requests through a pacer, `parallel` at a time, each answered after
     /// `latency`; returns (accepted per window, 429s, finish time).
-    static func simulate(requests: Int, parallel: Int, latency: Double, quota: Int, window: Double) -> ([Int: Int], Int, Double) {
+    static func simulate(requests: Int, parallel: Int, latency: Double, quota: Int, window: Double) -> (
+        [Int: Int], Int, Double
+    ) {
         var pacer = DCRPacer()
         var service = WindowQuota(quota: quota, window: window)
         var perWindow: [Int: Int] = [:]
@@ -57,7 +59,8 @@ import Testing
 
     @Test func thePacerLearnsTheQuotaAndStopsBouncingOffIt() {
         // 100 requests per 10 s, 30 windows' worth of requests, 16 in parallel, 50 ms answers.
-        let (perWindow, throttled, end) = Self.simulate(requests: 3000, parallel: 16, latency: 0.05, quota: 100, window: 10)
+        let (perWindow, throttled, end) = Self.simulate(
+            requests: 3000, parallel: 16, latency: 0.05, quota: 100, window: 10)
         // Without pacing every window would end in a burst of 429s (16 per window, ~480);
         // with it, the first window teaches the rate and later ones are mostly clean.
         #expect(throttled < 60, "429s: \(throttled)")

@@ -25,7 +25,10 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     var delayNanoseconds: UInt64 = 0
 
     /// Answers in order; after the last one, `fallback` every time.
-    init(_ answers: [Result<HTTPResponse, TransportError>] = [], fallback: Result<HTTPResponse, TransportError> = .success(HTTPResponse(status: 204))) {
+    init(
+        _ answers: [Result<HTTPResponse, TransportError>] = [],
+        fallback: Result<HTTPResponse, TransportError> = .success(HTTPResponse(status: 204))
+    ) {
         self.answers = answers
         self.fallback = fallback
         self.respond = nil
@@ -40,7 +43,9 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
 
     var requests: [Request] { lock.withLock { _requests } }
 
-    func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError) -> HTTPResponse {
+    func post(url: URL, headers: [(String, String)], body: Data, timeout: Double) async throws(TransportError)
+        -> HTTPResponse
+    {
         try await answer(Request(url: url, headers: headers, body: [UInt8](body)))
     }
 
@@ -61,7 +66,9 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         return try answer.get()
     }
 
-    static func json(_ status: Int, _ text: String, headers: [String: String] = [:]) -> Result<HTTPResponse, TransportError> {
+    static func json(_ status: Int, _ text: String, headers: [String: String] = [:]) -> Result<
+        HTTPResponse, TransportError
+    > {
         .success(HTTPResponse(status: status, headers: headers, body: Array(text.utf8)))
     }
 

@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// `TargetFactory`: each target kind built from a small pipeline and an injected environment
 /// (no network), and the credential the chain chooses.
@@ -68,8 +68,9 @@ import LogshipSupport
         }
         #expect(c.sharedKey.value == Self.key)
         // An endpoint from the flag or the environment is named in the destination.
-        #expect(try build(s, env, endpoint: "http://127.0.0.1:9999").destination
-            == "data-collector \(Self.workspace) AppLogs_CL at http://127.0.0.1:9999")
+        #expect(
+            try build(s, env, endpoint: "http://127.0.0.1:9999").destination
+                == "data-collector \(Self.workspace) AppLogs_CL at http://127.0.0.1:9999")
         var moved = env
         moved["LOGSHIP_ENDPOINT"] = "http://127.0.0.1:9998"
         #expect(try build(s, moved).destination.hasSuffix(" at http://127.0.0.1:9998"))
@@ -105,8 +106,10 @@ import LogshipSupport
         #expect(arm.scope == armScope)
         // Several DCRs of one stream: one target each, spread.
         let two = "dcr-11111111111111111111111111111111"
-        let spread = try spec(dir, Self.logsIngestion.replacingOccurrences(
-            of: #"dcrImmutableId: "\#(Self.dcr)""#, with: #"dcrImmutableId: ["\#(Self.dcr)", "\#(two)"]"#))
+        let spread = try spec(
+            dir,
+            Self.logsIngestion.replacingOccurrences(
+                of: #"dcrImmutableId: "\#(Self.dcr)""#, with: #"dcrImmutableId: ["\#(Self.dcr)", "\#(two)"]"#))
         let st = try #require(try build(spread, env).target as? SpreadTarget)
         #expect(st.members.compactMap { ($0 as? LogsIngestionTarget)?.dcrImmutableId } == [Self.dcr, two])
         // Nothing in the chain: its error, or a dry run's placeholders (never a token).
@@ -117,8 +120,9 @@ import LogshipSupport
         // A pipeline without a stream fails before any credential is looked at.
         var noStream = s
         noStream.target.stream = nil
-        #expect(failure { _ = try build(noStream, env) }
-            == "target: dcrImmutableId, stream and a known cloud are required for api \"logs-ingestion\"")
+        #expect(
+            failure { _ = try build(noStream, env) }
+                == "target: dcrImmutableId, stream and a known cloud are required for api \"logs-ingestion\"")
     }
 
     /// The client secret (value, then its file), then the federated token file, then the Azure
@@ -143,8 +147,14 @@ import LogshipSupport
         #expect(
             credential(try build(s, with(["AZURE_CLIENT_SECRET": "s2", "AZURE_FEDERATED_TOKEN_FILE": token.path])))
                 == "secret:s2")
-        #expect(credential(try build(s, with(["LOGSHIP_CLIENT_SECRET_FILE": secretFile.path,
-            "AZURE_FEDERATED_TOKEN_FILE": token.path]))) == "secret:from-file")
+        #expect(
+            credential(
+                try build(
+                    s,
+                    with([
+                        "LOGSHIP_CLIENT_SECRET_FILE": secretFile.path,
+                        "AZURE_FEDERATED_TOKEN_FILE": token.path,
+                    ]))) == "secret:from-file")
         // The value variables before the `_FILE` one.
         let valueAndFile = ["AZURE_CLIENT_SECRET": "s2", "LOGSHIP_CLIENT_SECRET_FILE": secretFile.path]
         #expect(credential(try build(s, with(valueAndFile))) == "secret:s2")
@@ -183,8 +193,11 @@ import LogshipSupport
         #expect(tokenRequest.form["client_secret"] == "the-secret")
         #expect(tokenRequest.form["client_id"] == Self.client)
         #expect(service.ingestion.requests.count == 1)
-        #expect(chosen.all.sorted() == ["app-dce.westeurope-1.ingest.monitor.azure.com \(s.upload.concurrency)",
-            "login.example.test 1"])
+        #expect(
+            chosen.all.sorted() == [
+                "app-dce.westeurope-1.ingest.monitor.azure.com \(s.upload.concurrency)",
+                "login.example.test 1",
+            ])
     }
 
     @Test func localCredentialsAreUsedAsGiven() throws {

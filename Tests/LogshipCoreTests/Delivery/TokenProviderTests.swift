@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 @Suite struct TokenProviderTests {
     static let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -10,10 +10,12 @@ import LogshipSupport
     static let scope = "https://monitor.azure.com//.default"
 
     func provider(
-        _ t: ScriptedTransport, credential: TokenProvider.Credential = .clientSecret(Secret("s3cr3t+/=&value")), clock: TestClock = TestClock()
+        _ t: ScriptedTransport, credential: TokenProvider.Credential = .clientSecret(Secret("s3cr3t+/=&value")),
+        clock: TestClock = TestClock()
     ) -> TokenProvider {
         TokenProvider(
-            authorityHost: URL(string: "https://login.microsoftonline.com/")!, tenantId: Self.tenant, clientId: Self.client,
+            authorityHost: URL(string: "https://login.microsoftonline.com/")!, tenantId: Self.tenant,
+            clientId: Self.client,
             credential: credential, scope: Self.scope, transport: t, clock: { clock.now })
     }
 
@@ -24,7 +26,11 @@ import LogshipSupport
         let r = try #require(t.requests.first)
         #expect(r.url.absoluteString == "https://login.microsoftonline.com/\(Self.tenant)/oauth2/v2.0/token")
         #expect(r.header("Content-Type") == "application/x-www-form-urlencoded")
-        #expect(r.form == ["grant_type": "client_credentials", "client_id": Self.client, "client_secret": "s3cr3t+/=&value", "scope": Self.scope])
+        #expect(
+            r.form == [
+                "grant_type": "client_credentials", "client_id": Self.client, "client_secret": "s3cr3t+/=&value",
+                "scope": Self.scope,
+            ])
         // Reserved characters are percent-encoded, not left to mean something else.
         #expect(String(decoding: r.body, as: UTF8.self).contains("client_secret=s3cr3t%2B%2F%3D%26value"))
         #expect(String(decoding: r.body, as: UTF8.self).contains("scope=https%3A%2F%2Fmonitor.azure.com%2F%2F.default"))
@@ -35,7 +41,9 @@ import LogshipSupport
         defer { dir.cleanup() }
         let file = dir.write("token", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl\n")
         let clock = TestClock()
-        let t = ScriptedTransport([ScriptedTransport.token("one", expiresIn: 600), ScriptedTransport.token("two", expiresIn: 600)])
+        let t = ScriptedTransport([
+            ScriptedTransport.token("one", expiresIn: 600), ScriptedTransport.token("two", expiresIn: 600),
+        ])
         let p = provider(t, credential: .federatedTokenFile(file), clock: clock)
         _ = try await p.token()
         #expect(t.requests[0].form["client_assertion"] == "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl")
@@ -49,7 +57,9 @@ import LogshipSupport
 
     @Test func cachedAndRefreshedAheadOfExpiry() async throws {
         let clock = TestClock()
-        let t = ScriptedTransport([ScriptedTransport.token("first", expiresIn: 3600), ScriptedTransport.token("second", expiresIn: 3600)])
+        let t = ScriptedTransport([
+            ScriptedTransport.token("first", expiresIn: 3600), ScriptedTransport.token("second", expiresIn: 3600),
+        ])
         let p = provider(t, clock: clock)
         #expect(try await p.token().value.value == "first")
         clock.advance(3299)
@@ -63,7 +73,8 @@ import LogshipSupport
     /// A short lifetime gets a proportionate margin (a tenth), not five minutes.
     @Test func shortLifetimesRefreshAtNinetyPercent() async throws {
         let clock = TestClock()
-        let t = ScriptedTransport([ScriptedTransport.token("a", expiresIn: 2)], fallback: ScriptedTransport.token("b", expiresIn: 2))
+        let t = ScriptedTransport(
+            [ScriptedTransport.token("a", expiresIn: 2)], fallback: ScriptedTransport.token("b", expiresIn: 2))
         let p = provider(t, clock: clock)
         let a = try await p.token()
         #expect(abs(a.refreshAt.timeIntervalSince(clock.now) - 1.8) < 0.001)
@@ -77,7 +88,10 @@ import LogshipSupport
     @Test func anUnreachableServiceAtRenewalKeepsTheOldTokenUntilItExpires() async throws {
         let clock = TestClock()
         let t = ScriptedTransport(
-            [ScriptedTransport.token("old", expiresIn: 3600), .failure(.timedOut), .failure(.timedOut), ScriptedTransport.token("new", expiresIn: 3600)])
+            [
+                ScriptedTransport.token("old", expiresIn: 3600), .failure(.timedOut), .failure(.timedOut),
+                ScriptedTransport.token("new", expiresIn: 3600),
+            ])
         let p = provider(t, clock: clock)
         #expect(try await p.token().value.value == "old")
         clock.advance(3400)
@@ -102,7 +116,9 @@ import LogshipSupport
     }
 
     @Test func invalidateDropsOnlyTheTokenThatWasRefused() async throws {
-        let t = ScriptedTransport([ScriptedTransport.token("one"), ScriptedTransport.token("two"), ScriptedTransport.token("three")])
+        let t = ScriptedTransport([
+            ScriptedTransport.token("one"), ScriptedTransport.token("two"), ScriptedTransport.token("three"),
+        ])
         let p = provider(t)
         let one = try await p.token()
         await p.invalidate(one)
@@ -116,7 +132,8 @@ import LogshipSupport
 
     @Test func refusalsCarryTheServiceTextAndNeverTheSecret() async throws {
         let secret = "s3cr3t+/=&value"
-        let body = #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. (sent: s3cr3t+/=&value)\r\nTrace ID: 1"}"#
+        let body =
+            #"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided. (sent: s3cr3t+/=&value)\r\nTrace ID: 1"}"#
         let p = provider(ScriptedTransport([ScriptedTransport.json(401, body)]))
         do {
             _ = try await p.token()
@@ -133,18 +150,28 @@ import LogshipSupport
     }
 
     @Test func answersAreClassified() {
-        func parse(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> Result<TokenProvider.AccessToken, TokenProvider.TokenError> {
-            TokenProvider.parse(HTTPResponse(status: status, headers: headers, body: Array(body.utf8)), sentAt: Date(timeIntervalSince1970: 0), generation: 1, redacting: nil)
+        func parse(_ status: Int, _ body: String, _ headers: [String: String] = [:]) -> Result<
+            TokenProvider.AccessToken, TokenProvider.TokenError
+        > {
+            TokenProvider.parse(
+                HTTPResponse(status: status, headers: headers, body: Array(body.utf8)),
+                sentAt: Date(timeIntervalSince1970: 0), generation: 1, redacting: nil)
         }
-        guard case .success(let t) = parse(200, #"{"access_token":"x","expires_in":"3599","token_type":"Bearer"}"#) else {
+        guard case .success(let t) = parse(200, #"{"access_token":"x","expires_in":"3599","token_type":"Bearer"}"#)
+        else {
             Issue.record("expires_in as a string (v1.0 endpoints) is read too")
             return
         }
         #expect(t.expiresAt == Date(timeIntervalSince1970: 3599))
         #expect(t.refreshAt == Date(timeIntervalSince1970: 3299))
-        #expect(parse(503, "busy", ["retry-after": "7"]) == .failure(.unavailable(status: 503, retryAfter: 7, message: "HTTP503: busy")))
+        #expect(
+            parse(503, "busy", ["retry-after": "7"])
+                == .failure(.unavailable(status: 503, retryAfter: 7, message: "HTTP503: busy")))
         #expect(parse(429, "{}") == .failure(.unavailable(status: 429, retryAfter: nil, message: "HTTP429: {}")))
-        guard case .failure(.refused(400, "invalid_scope", _)) = parse(400, #"{"error":"invalid_scope","error_description":"AADSTS1002012"}"#) else {
+        guard
+            case .failure(.refused(400, "invalid_scope", _)) = parse(
+                400, #"{"error":"invalid_scope","error_description":"AADSTS1002012"}"#)
+        else {
             Issue.record("a 400 is a refusal")
             return
         }
@@ -184,7 +211,11 @@ import LogshipSupport
 
     // MARK: Managed identity
 
-    func managed(_ t: ScriptedTransport, _ endpoint: TokenProvider.ManagedIdentity.Endpoint = .imds(TokenProvider.ManagedIdentity.imdsHost), clientId: String? = nil, clock: TestClock = TestClock()) -> TokenProvider {
+    func managed(
+        _ t: ScriptedTransport,
+        _ endpoint: TokenProvider.ManagedIdentity.Endpoint = .imds(TokenProvider.ManagedIdentity.imdsHost),
+        clientId: String? = nil, clock: TestClock = TestClock()
+    ) -> TokenProvider {
         provider(t, credential: .managedIdentity(.init(endpoint: endpoint, clientId: clientId)), clock: clock)
     }
 
@@ -192,7 +223,10 @@ import LogshipSupport
         let clock = TestClock()
         let expiresOn = Int(clock.now.timeIntervalSince1970) + 86399
         let t = ScriptedTransport([
-            ScriptedTransport.json(200, "{\"access_token\":\"mi-1\",\"client_id\":\"x\",\"expires_in\":\"86399\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"https://monitor.azure.com/\",\"token_type\":\"Bearer\"}"),
+            ScriptedTransport.json(
+                200,
+                "{\"access_token\":\"mi-1\",\"client_id\":\"x\",\"expires_in\":\"86399\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"https://monitor.azure.com/\",\"token_type\":\"Bearer\"}"
+            ),
             ScriptedTransport.token("mi-2"),
         ])
         let p = managed(t, clock: clock)
@@ -201,7 +235,10 @@ import LogshipSupport
         #expect(token.expiresAt == clock.now.addingTimeInterval(86399), "expires_in as a string")
         let r = try #require(t.requests.first)
         #expect(r.method == "GET" && r.body.isEmpty)
-        #expect(r.url.absoluteString == "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmonitor.azure.com%2F")
+        #expect(
+            r.url.absoluteString
+                == "http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https%3A%2F%2Fmonitor.azure.com%2F"
+        )
         #expect(r.header("Metadata") == "true")
         let host = await p.tokenURL.host
         #expect(host == "169.254.169.254" && p.isManagedIdentity)
@@ -216,24 +253,38 @@ import LogshipSupport
         let clock = TestClock()
         let expiresOn = Int(clock.now.timeIntervalSince1970) + 1800
         let t = ScriptedTransport([
-            ScriptedTransport.json(200, "{\"access_token\":\"app-1\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"https://monitor.azure.com/\",\"token_type\":\"Bearer\"}")
+            ScriptedTransport.json(
+                200,
+                "{\"access_token\":\"app-1\",\"expires_on\":\"\(expiresOn)\",\"resource\":\"https://monitor.azure.com/\",\"token_type\":\"Bearer\"}"
+            )
         ])
-        let p = managed(t, .appService(URL(string: "http://localhost:42356/msi/token")!, header: Secret("hdr-secret")), clock: clock)
+        let p = managed(
+            t, .appService(URL(string: "http://localhost:42356/msi/token")!, header: Secret("hdr-secret")), clock: clock
+        )
         let token = try await p.token()
         #expect(token.expiresAt == clock.now.addingTimeInterval(1800), "lifetime from expires_on")
         #expect(token.refreshAt == clock.now.addingTimeInterval(1800 - 180))
         let r = try #require(t.requests.first)
         #expect(r.method == "GET")
-        #expect(r.url.absoluteString == "http://localhost:42356/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmonitor.azure.com%2F")
+        #expect(
+            r.url.absoluteString
+                == "http://localhost:42356/msi/token?api-version=2019-08-01&resource=https%3A%2F%2Fmonitor.azure.com%2F"
+        )
         #expect(r.header("X-IDENTITY-HEADER") == "hdr-secret")
     }
 
     @Test func managedIdentityRefusalsAndOutages() async throws {
         // No such identity on this host: final, and says which identity was asked for.
-        let missing = ScriptedTransport([ScriptedTransport.json(400, "{\"error\":\"invalid_request\",\"error_description\":\"Identity not found\"}")])
-        await #expect(throws: TokenProvider.TokenError.refused(
-            status: 400, code: "invalid_request",
-            message: "the instance metadata service at 169.254.169.254 has no token for the user-assigned identity with client id \(Self.client): Identity not found")) {
+        let missing = ScriptedTransport([
+            ScriptedTransport.json(400, "{\"error\":\"invalid_request\",\"error_description\":\"Identity not found\"}")
+        ])
+        await #expect(
+            throws: TokenProvider.TokenError.refused(
+                status: 400, code: "invalid_request",
+                message:
+                    "the instance metadata service at 169.254.169.254 has no token for the user-assigned identity with client id \(Self.client): Identity not found"
+            )
+        ) {
             _ = try await managed(missing, clientId: Self.client).token()
         }
         // The service updating (404, 410), throttling and 5xx: try again later.
@@ -247,9 +298,13 @@ import LogshipSupport
             }
         }
         // An App Service refusal in its own shape, with the identity header never quoted back.
-        let app = ScriptedTransport([ScriptedTransport.json(401, "{\"statusCode\":401,\"message\":\"bad header hdr-secret\"}")])
+        let app = ScriptedTransport([
+            ScriptedTransport.json(401, "{\"statusCode\":401,\"message\":\"bad header hdr-secret\"}")
+        ])
         await #expect {
-            _ = try await managed(app, .appService(URL(string: "http://127.0.0.1:1/msi/token")!, header: Secret("hdr-secret"))).token()
+            _ = try await managed(
+                app, .appService(URL(string: "http://127.0.0.1:1/msi/token")!, header: Secret("hdr-secret"))
+            ).token()
         } throws: { e in
             guard case .refused(401, _, let m) = e as? TokenProvider.TokenError else { return false }
             return m.contains("bad header <redacted>") && !m.contains("hdr-secret")
@@ -262,13 +317,18 @@ import LogshipSupport
         await #expect {
             _ = try await managed(t, clock: clock).token()
         } throws: { e in
-            guard case .refused(0, "ManagedIdentityUnavailable", let m) = e as? TokenProvider.TokenError else { return false }
+            guard case .refused(0, "ManagedIdentityUnavailable", let m) = e as? TokenProvider.TokenError else {
+                return false
+            }
             return m.contains("No route to host") && m.contains("client secret or workload identity")
         }
         // Once the endpoint has answered, an outage at renewal is only that: the old token
         // serves until it expires, then the error is one to retry.
         let later = ScriptedTransport(
-            [ScriptedTransport.token("first", expiresIn: 600), .failure(.cannotConnect("refused")), .failure(.timedOut)])
+            [
+                ScriptedTransport.token("first", expiresIn: 600), .failure(.cannotConnect("refused")),
+                .failure(.timedOut),
+            ])
         let p = managed(later, clock: clock)
         #expect(try await p.token().value.value == "first")
         clock.advance(590)
@@ -298,19 +358,25 @@ import LogshipSupport
         #expect(token.value.value == "arc-1")
         #expect(t.requests.count == 2)
         #expect(t.requests.allSatisfy { $0.method == "GET" && $0.header("Metadata") == "true" })
-        #expect(t.requests[0].url.absoluteString == "http://localhost:40342/metadata/identity/oauth2/token?api-version=2020-06-01&resource=https%3A%2F%2Fmonitor.azure.com%2F")
+        #expect(
+            t.requests[0].url.absoluteString
+                == "http://localhost:40342/metadata/identity/oauth2/token?api-version=2020-06-01&resource=https%3A%2F%2Fmonitor.azure.com%2F"
+        )
         #expect(t.requests[0].header("Authorization") == nil)
         #expect(t.requests[1].header("Authorization") == "Basic arc-key-secret")
 
         // The key is a credential: quoted back by a refusal, it is blanked out.
         let refused = ScriptedTransport([
             ScriptedTransport.json(401, "{}", headers: ["www-authenticate": "Basic realm=\"\(key.path)\""]),
-            ScriptedTransport.json(401, "{\"error\":\"unauthorized_client\",\"error_description\":\"bad key arc-key-secret\"}"),
+            ScriptedTransport.json(
+                401, "{\"error\":\"unauthorized_client\",\"error_description\":\"bad key arc-key-secret\"}"),
         ])
         await #expect {
             _ = try await managed(refused, .arc(endpoint, keyDirectory: keys.path)).token()
         } throws: { e in
-            guard case .refused(401, "unauthorized_client", let m) = e as? TokenProvider.TokenError else { return false }
+            guard case .refused(401, "unauthorized_client", let m) = e as? TokenProvider.TokenError else {
+                return false
+            }
             return m.contains("<redacted>") && !m.contains("arc-key-secret")
         }
     }
@@ -321,13 +387,16 @@ import LogshipSupport
         let dir = TempDir("arc-bad")
         defer { dir.cleanup() }
         let keys = dir.url.appendingPathComponent("tokens")
-        try FileManager.default.createDirectory(at: keys.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: keys.appendingPathComponent("sub"), withIntermediateDirectories: true)
         try Data("k".utf8).write(to: keys.appendingPathComponent("ok.key"))
         try Data("k".utf8).write(to: keys.appendingPathComponent("sub/deeper.key"))
         try Data("k".utf8).write(to: keys.appendingPathComponent("wrong.txt"))
         try Data(repeating: 0x41, count: 4097).write(to: keys.appendingPathComponent("big.key"))
         try Data("secret".utf8).write(to: dir.url.appendingPathComponent("outside.key"))
-        func key(_ header: String?) -> String? { try? TokenProvider.arcChallengeKey(header, keyDirectory: keys.path).get() }
+        func key(_ header: String?) -> String? {
+            try? TokenProvider.arcChallengeKey(header, keyDirectory: keys.path).get()
+        }
         #expect(key("Basic realm=\(keys.path)/ok.key") == "k")
         #expect(key("basic REALM=\"\(keys.path)/ok.key\"") == "k")
         #expect(key("Basic realm=\(keys.path)/../outside.key") == nil)

@@ -1,16 +1,18 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipEmulator
-import LogshipSupport
 
 /// The emulator's ARM side: custom tables and data collection rules, validated as the service
 /// does (one test per refusal), and ingestion into the rules it created. The bodies here are
 /// written by hand from docs/service-facts.md, not by logship's planner.
 @Suite struct ARMEmulatorTests {
-    static let workspace = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.OperationalInsights/workspaces/ws-1"
+    static let workspace =
+        "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.OperationalInsights/workspaces/ws-1"
     static let tablePath = workspace + "/tables/App_CL?api-version=2022-10-01"
-    static let rulePath = "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Insights/dataCollectionRules/rule-1?api-version=2023-03-11"
+    static let rulePath =
+        "/subscriptions/sub-1/resourceGroups/rg-1/providers/Microsoft.Insights/dataCollectionRules/rule-1?api-version=2023-03-11"
 
     /// A started emulator (for its URL) and tokens for ARM and for ingestion; stopped by `close`.
     final class Fixture {
@@ -20,7 +22,9 @@ import LogshipSupport
         let ingestToken: String
 
         init() throws {
-            let config = EmulatorConfig(workspaceId: UUID().uuidString.lowercased(), sharedKey: Secret(Data(repeating: 7, count: 32).base64EncodedString()))
+            let config = EmulatorConfig(
+                workspaceId: UUID().uuidString.lowercased(),
+                sharedKey: Secret(Data(repeating: 7, count: 32).base64EncodedString()))
             emulator = try Emulator(config: config)
             url = try emulator.start()
             armToken = try Self.token(emulator, scope: "https://management.azure.com/.default")
@@ -32,15 +36,19 @@ import LogshipSupport
         static func token(_ e: Emulator, scope: String) throws -> String {
             var form = URLComponents()
             form.queryItems = [
-                URLQueryItem(name: "grant_type", value: "client_credentials"), URLQueryItem(name: "client_id", value: e.config.clientId),
-                URLQueryItem(name: "client_secret", value: e.config.clientSecret.value), URLQueryItem(name: "scope", value: scope),
+                URLQueryItem(name: "grant_type", value: "client_credentials"),
+                URLQueryItem(name: "client_id", value: e.config.clientId),
+                URLQueryItem(name: "client_secret", value: e.config.clientSecret.value),
+                URLQueryItem(name: "scope", value: scope),
             ]
             let body = (form.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
             let req = ServerRequest(
                 method: "POST", target: "/\(e.config.tenantId)/oauth2/v2.0/token",
                 headers: [("content-type", "application/x-www-form-urlencoded")], body: Array(body.utf8))
             let (status, json) = reply(e.handle(req))
-            guard status == 200, let t = json["access_token"] as? String else { throw ARMError("token: \(status) \(json)") }
+            guard status == 200, let t = json["access_token"] as? String else {
+                throw ARMError("token: \(status) \(json)")
+            }
             return t
         }
 
@@ -54,14 +62,18 @@ import LogshipSupport
             var headers: [(String, String)] = [("content-type", "application/json")]
             if let token { headers.append(("authorization", "Bearer \(token)")) }
             let data = body.map { (try? JSONSerialization.data(withJSONObject: $0)) ?? Data() } ?? Data()
-            return Self.reply(emulator.handle(ServerRequest(method: method, target: target, headers: headers, body: [UInt8](data))))
+            return Self.reply(
+                emulator.handle(ServerRequest(method: method, target: target, headers: headers, body: [UInt8](data))))
         }
 
         func put(_ target: String, _ body: Any) -> (Int, [String: Any]) { call("PUT", target, body, token: armToken) }
     }
 
     static var columns: [[String: Any]] {
-        [["name": "TimeGenerated", "type": "dateTime"], ["name": "Message", "type": "string"], ["name": "Id", "type": "guid"], ["name": "N", "type": "int"]]
+        [
+            ["name": "TimeGenerated", "type": "dateTime"], ["name": "Message", "type": "string"],
+            ["name": "Id", "type": "guid"], ["name": "N", "type": "int"],
+        ]
     }
 
     static func table(_ columns: [[String: Any]] = columns, name: String = "App_CL") -> [String: Any] {
@@ -69,12 +81,16 @@ import LogshipSupport
     }
 
     static var streamColumns: [[String: Any]] {
-        [["name": "TimeGenerated", "type": "datetime"], ["name": "Message", "type": "string"], ["name": "Id", "type": "string"], ["name": "N", "type": "int"]]
+        [
+            ["name": "TimeGenerated", "type": "datetime"], ["name": "Message", "type": "string"],
+            ["name": "Id", "type": "string"], ["name": "N", "type": "int"],
+        ]
     }
 
     static func rule(
         stream: String = "Custom-App", columns: [[String: Any]] = streamColumns, flowStreams: [String] = ["Custom-App"],
-        flowDestinations: [String] = ["ws"], output: String? = "Custom-App_CL", kql: String = "source", kind: String? = "Direct",
+        flowDestinations: [String] = ["ws"], output: String? = "Custom-App_CL", kql: String = "source",
+        kind: String? = "Direct",
         workspaceId: String = workspace
     ) -> [String: Any] {
         var flow: [String: Any] = ["streams": flowStreams, "destinations": flowDestinations, "transformKql": kql]
@@ -91,7 +107,9 @@ import LogshipSupport
         return body
     }
 
-    static func message(_ json: [String: Any]) -> String { ((json["error"] as? [String: Any])?["message"] as? String) ?? "" }
+    static func message(_ json: [String: Any]) -> String {
+        ((json["error"] as? [String: Any])?["message"] as? String) ?? ""
+    }
     static func code(_ json: [String: Any]) -> String { ((json["error"] as? [String: Any])?["code"] as? String) ?? "" }
 
     @Test func aTableAndARuleAreCreatedReadBackAndServeIngestion() throws {
@@ -110,13 +128,16 @@ import LogshipSupport
         #expect((props["endpoints"] as? [String: Any])?["logsIngestion"] as? String == f.url.absoluteString)
         let (again, aj) = f.put(Self.rulePath, Self.rule())
         #expect(again == 200)
-        #expect((aj["properties"] as? [String: Any])?["immutableId"] as? String == id, "an update keeps the immutable id")
+        #expect(
+            (aj["properties"] as? [String: Any])?["immutableId"] as? String == id, "an update keeps the immutable id")
         let (gs, gj) = f.call("GET", Self.rulePath, token: f.armToken)
         #expect(gs == 200 && (gj["properties"] as? [String: Any])?["immutableId"] as? String == id)
 
         // Ingestion into the rule: its declared stream only, undeclared properties counted.
         let ingest = "/dataCollectionRules/\(id)/streams/Custom-App?api-version=2023-01-01"
-        let records: [[String: Any]] = [["TimeGenerated": "2026-01-01T00:00:00Z", "Message": "m", "N": 1], ["Message": "x", "Extra": true]]
+        let records: [[String: Any]] = [
+            ["TimeGenerated": "2026-01-01T00:00:00Z", "Message": "m", "N": 1], ["Message": "x", "Extra": true],
+        ]
         #expect(f.call("POST", ingest, records, token: f.ingestToken).0 == 204)
         #expect(f.emulator.currentStats().undeclaredColumns == ["Extra": 1])
         let other = "/dataCollectionRules/\(id)/streams/Custom-Other?api-version=2023-01-01"
@@ -127,16 +148,23 @@ import LogshipSupport
         let f = try Fixture()
         defer { f.close() }
         #expect(f.call("PUT", Self.tablePath, Self.table(), token: nil).0 == 401)
-        #expect(f.call("PUT", Self.tablePath, Self.table(), token: f.ingestToken).0 == 401, "a monitor.azure.com token is not for ARM")
+        #expect(
+            f.call("PUT", Self.tablePath, Self.table(), token: f.ingestToken).0 == 401,
+            "a monitor.azure.com token is not for ARM")
         #expect(f.call("PUT", Self.tablePath, Self.table(), token: "made-up").0 == 401)
-        #expect(f.call("POST", "/dataCollectionRules/dcr-x/streams/Custom-App?api-version=2023-01-01", [[String: Any]](), token: f.armToken).0 == 401)
+        #expect(
+            f.call(
+                "POST", "/dataCollectionRules/dcr-x/streams/Custom-App?api-version=2023-01-01", [[String: Any]](),
+                token: f.armToken
+            ).0 == 401)
         #expect(f.call("GET", Self.tablePath, token: f.armToken).0 == 404)
     }
 
     @Test func apiVersionsAreChecked() throws {
         let f = try Fixture()
         defer { f.close() }
-        let (s1, j1) = f.put(Self.tablePath.replacingOccurrences(of: "2022-10-01", with: "2021-12-01-preview"), Self.table())
+        let (s1, j1) = f.put(
+            Self.tablePath.replacingOccurrences(of: "2022-10-01", with: "2021-12-01-preview"), Self.table())
         #expect(s1 == 400 && Self.code(j1) == "InvalidApiVersionParameter")
         let (s2, j2) = f.put(Self.rulePath.replacingOccurrences(of: "?api-version=2023-03-11", with: ""), Self.rule())
         #expect(s2 == 400 && Self.code(j2) == "MissingApiVersionParameter")
@@ -210,7 +238,8 @@ import LogshipSupport
         case "no outputStream": body = Self.rule(output: nil)
         case "outputStream not a custom table": body = Self.rule(output: "Microsoft-Syslog")
         case "output table does not exist": body = Self.rule(output: "Custom-Missing_CL")
-        case "column missing from the table": cols.append(["name": "Level", "type": "string"]); body = Self.rule(columns: cols)
+        case "column missing from the table":
+            cols.append(["name": "Level", "type": "string"]); body = Self.rule(columns: cols)
         case "column type differs": cols[3]["type"] = "long"; body = Self.rule(columns: cols)
         case "no TimeGenerated out": body = Self.rule(columns: Array(cols.dropFirst()))
         case "kind not Direct": body = Self.rule(kind: nil)
@@ -232,7 +261,9 @@ import LogshipSupport
         let f = try Fixture()
         defer { f.close() }
         #expect(f.put(Self.tablePath, Self.table()).0 == 201)
-        let (status, json) = f.put(Self.rulePath, Self.rule(columns: Array(Self.streamColumns.dropFirst()), kql: "source | extend TimeGenerated = now()"))
+        let (status, json) = f.put(
+            Self.rulePath,
+            Self.rule(columns: Array(Self.streamColumns.dropFirst()), kql: "source | extend TimeGenerated = now()"))
         #expect(status == 201, "\(json)")
     }
 }

@@ -1,103 +1,103 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
 @testable import LogshipEmulator
-import LogshipSupport
 
 /// An independent client: its own string to sign, its own HTTP (Python's http.client and raw
 /// sockets). Reads a JSON list of cases on stdin, prints one JSON result per line.
 let independentClient = #"""
-import base64, datetime, hashlib, hmac, http.client, json, socket, sys, threading
+    import base64, datetime, hashlib, hmac, http.client, json, socket, sys, threading
 
-url, workspace, key = sys.argv[1], sys.argv[2], sys.argv[3]
-host, port = url.split("//")[1].split(":")
-port = int(port)
+    url, workspace, key = sys.argv[1], sys.argv[2], sys.argv[3]
+    host, port = url.split("//")[1].split(":")
+    port = int(port)
 
-def sign(ws, k, date, length, ctype="application/json"):
-    text = "POST\n%d\n%s\nx-ms-date:%s\n/api/logs" % (length, ctype, date)
-    mac = hmac.new(base64.b64decode(k), text.encode("utf-8"), hashlib.sha256).digest()
-    return "SharedKey %s:%s" % (ws, base64.b64encode(mac).decode())
+    def sign(ws, k, date, length, ctype="application/json"):
+        text = "POST\n%d\n%s\nx-ms-date:%s\n/api/logs" % (length, ctype, date)
+        mac = hmac.new(base64.b64decode(k), text.encode("utf-8"), hashlib.sha256).digest()
+        return "SharedKey %s:%s" % (ws, base64.b64encode(mac).decode())
 
-def rfc1123(offset=0):
-    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset)
-    return t.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    def rfc1123(offset=0):
+        t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset)
+        return t.strftime("%a, %d %b %Y %H:%M:%S GMT")
 
-def run(case):
-    body = case.get("body", "[]").encode("utf-8")
-    if "bodySize" in case:
-        n = case["bodySize"]
-        filler = n - len('[{"x":""}]')
-        body = b'[{"x":"' + b"a" * filler + b'"}]'
-    date = rfc1123(case.get("dateOffset", 0))
-    length = len(case.get("body", "")) if case.get("lengthInChars") else len(body)
-    ctype = case.get("contentType", "application/json")
-    headers = {}
-    if ctype is not None:
-        headers["Content-Type"] = ctype
-    if case.get("logType", "Tests") is not None:
-        headers["Log-Type"] = case.get("logType", "Tests")
-    headers["x-ms-date"] = date
-    ws = case.get("workspace", workspace)
-    headers["Authorization"] = sign(ws, case.get("key", key), date, length, ctype or "application/json")
-    if case.get("timeField"):
-        headers["time-generated-field"] = case["timeField"]
-    query = case.get("query", "?api-version=2016-04-01")
-    path = "/api/logs" + query
-    if case.get("mode") == "expect":
-        s = socket.create_connection((host, port))
-        head = "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n" % (path, host, len(body))
-        head += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
-        s.sendall(head.encode())
-        first = s.recv(4096).decode()
-        if not first.startswith("HTTP/1.1 100"):
-            return {"status": -1, "error": "no 100 Continue: " + first[:80]}
-        s.sendall(body)
-        resp = s.recv(65536).decode()
-        s.close()
-        return {"status": int(resp.split(" ")[1]), "body": resp.split("\r\n\r\n", 1)[1]}
-    conn = http.client.HTTPConnection(host, port, timeout=120)
-    if case.get("mode") == "chunked":
-        conn.putrequest("POST", path)
-        for k, v in headers.items():
-            conn.putheader(k, v)
-        conn.putheader("Transfer-Encoding", "chunked")
-        conn.endheaders()
-        for i in range(0, len(body), 7):
-            part = body[i:i+7]
-            conn.send(b"%x\r\n%s\r\n" % (len(part), part))
-        conn.send(b"0\r\n\r\n")
+    def run(case):
+        body = case.get("body", "[]").encode("utf-8")
+        if "bodySize" in case:
+            n = case["bodySize"]
+            filler = n - len('[{"x":""}]')
+            body = b'[{"x":"' + b"a" * filler + b'"}]'
+        date = rfc1123(case.get("dateOffset", 0))
+        length = len(case.get("body", "")) if case.get("lengthInChars") else len(body)
+        ctype = case.get("contentType", "application/json")
+        headers = {}
+        if ctype is not None:
+            headers["Content-Type"] = ctype
+        if case.get("logType", "Tests") is not None:
+            headers["Log-Type"] = case.get("logType", "Tests")
+        headers["x-ms-date"] = date
+        ws = case.get("workspace", workspace)
+        headers["Authorization"] = sign(ws, case.get("key", key), date, length, ctype or "application/json")
+        if case.get("timeField"):
+            headers["time-generated-field"] = case["timeField"]
+        query = case.get("query", "?api-version=2016-04-01")
+        path = "/api/logs" + query
+        if case.get("mode") == "expect":
+            s = socket.create_connection((host, port))
+            head = "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\nExpect: 100-continue\r\n" % (path, host, len(body))
+            head += "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+            s.sendall(head.encode())
+            first = s.recv(4096).decode()
+            if not first.startswith("HTTP/1.1 100"):
+                return {"status": -1, "error": "no 100 Continue: " + first[:80]}
+            s.sendall(body)
+            resp = s.recv(65536).decode()
+            s.close()
+            return {"status": int(resp.split(" ")[1]), "body": resp.split("\r\n\r\n", 1)[1]}
+        conn = http.client.HTTPConnection(host, port, timeout=120)
+        if case.get("mode") == "chunked":
+            conn.putrequest("POST", path)
+            for k, v in headers.items():
+                conn.putheader(k, v)
+            conn.putheader("Transfer-Encoding", "chunked")
+            conn.endheaders()
+            for i in range(0, len(body), 7):
+                part = body[i:i+7]
+                conn.send(b"%x\r\n%s\r\n" % (len(part), part))
+            conn.send(b"0\r\n\r\n")
+        else:
+            conn.request("POST", path, body=body, headers=headers)
+        r = conn.getresponse()
+        out = {"status": r.status, "body": r.read().decode("utf-8", "replace")}
+        if case.get("mode") == "keepalive":
+            conn.request("POST", path, body=body, headers=headers)
+            r2 = conn.getresponse()
+            out["second"] = r2.status
+            r2.read()
+        conn.close()
+        return out
+
+    cases = json.load(sys.stdin)
+    if cases and cases[0].get("parallel"):
+        results = [None] * len(cases)
+        def work(i):
+            try:
+                results[i] = run(cases[i])
+            except Exception as e:
+                results[i] = {"status": -1, "error": repr(e)}
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(cases))]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        for r in results: print(json.dumps(r))
     else:
-        conn.request("POST", path, body=body, headers=headers)
-    r = conn.getresponse()
-    out = {"status": r.status, "body": r.read().decode("utf-8", "replace")}
-    if case.get("mode") == "keepalive":
-        conn.request("POST", path, body=body, headers=headers)
-        r2 = conn.getresponse()
-        out["second"] = r2.status
-        r2.read()
-    conn.close()
-    return out
-
-cases = json.load(sys.stdin)
-if cases and cases[0].get("parallel"):
-    results = [None] * len(cases)
-    def work(i):
-        try:
-            results[i] = run(cases[i])
-        except Exception as e:
-            results[i] = {"status": -1, "error": repr(e)}
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(cases))]
-    for t in threads: t.start()
-    for t in threads: t.join()
-    for r in results: print(json.dumps(r))
-else:
-    for c in cases:
-        try:
-            print(json.dumps(run(c)))
-        except Exception as e:
-            print(json.dumps({"status": -1, "error": repr(e)}))
-"""#
+        for c in cases:
+            try:
+                print(json.dumps(run(c)))
+            except Exception as e:
+                print(json.dumps({"status": -1, "error": repr(e)}))
+    """#
 
 struct ClientResult: Decodable {
     var status: Int
@@ -105,7 +105,9 @@ struct ClientResult: Decodable {
     var second: Int?
     var error: String?
     var code: String? {
-        guard let b = body, let d = b.data(using: .utf8), let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any] else { return nil }
+        guard let b = body, let d = b.data(using: .utf8),
+            let o = try? JSONSerialization.jsonObject(with: d) as? [String: Any]
+        else { return nil }
         return o["Error"] as? String
     }
 }
@@ -132,14 +134,19 @@ struct LocalEmulator {
 
     func send(_ cases: [[String: Any]], timeout: Double = 120) throws -> [ClientResult] {
         let input = String(decoding: try JSONSerialization.data(withJSONObject: cases), as: UTF8.self)
-        let r = try python(independentClient, [url.absoluteString, workspace, key.value], stdin: input, timeout: timeout)
+        let r = try python(
+            independentClient, [url.absoluteString, workspace, key.value], stdin: input, timeout: timeout)
         #expect(r.status == 0, "client failed: \(r.stderr)")
-        return try r.stdout.split(separator: "\n").map { try JSONDecoder().decode(ClientResult.self, from: Data($0.utf8)) }
+        return try r.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(ClientResult.self, from: Data($0.utf8))
+        }
     }
 
     func rows(_ table: String) -> [[String: Any]] {
         guard let data = try? Data(contentsOf: dir.file("\(table).ndjson")) else { return [] }
-        return data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+        return data.split(separator: UInt8(ascii: "\n")).compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]
+        }
     }
 
     func stop() {
@@ -188,7 +195,9 @@ struct LocalEmulator {
         let results = try e.send(cases.map(\.0))
         #expect(results.count == cases.count)
         for (k, (c, status, code)) in cases.enumerated() where k < results.count {
-            #expect(results[k].status == status, "case \(k) \(c): got \(results[k].status) \(results[k].body ?? results[k].error ?? "")")
+            #expect(
+                results[k].status == status,
+                "case \(k) \(c): got \(results[k].status) \(results[k].body ?? results[k].error ?? "")")
             #expect(results[k].code == code, "case \(k) \(c): got \(results[k].code ?? "no code")")
         }
         #expect(e.rows("Tests_CL").isEmpty, "nothing refused may be stored")
@@ -245,8 +254,11 @@ struct LocalEmulator {
         #expect(try e.send([["body": body]])[0].status == 200)
         let cols = Dictionary(uniqueKeysWithValues: e.emulator.columns(table: "Tests_CL").map { ($0.base, $0.name) })
         // A date alone, or a space for the T, is text (as preview says too).
-        #expect(cols == ["n": "n_d", "b": "b_b", "t": "t_t", "g": "g_g", "s": "s_s", "o": "o_s", "sn": "sn_s",
-                         "tl": "tl_t", "d": "d_s", "sp": "sp_s"])
+        #expect(
+            cols == [
+                "n": "n_d", "b": "b_b", "t": "t_t", "g": "g_g", "s": "s_s", "o": "o_s", "sn": "sn_s",
+                "tl": "tl_t", "d": "d_s", "sp": "sp_s",
+            ])
         let row = e.rows("Tests_CL")[0]
         #expect(row["z_s"] == nil && row["z_d"] == nil, "nulls are dropped")
         #expect(row["o_s"] as? String == "{\"a\":[1,2]}")
@@ -331,7 +343,10 @@ struct LocalEmulator {
     }
 
     @Test func invalidBodies() {
-        for s in ["", "[", "[{]", "[{\"a\":01}]", "[{\"a\":1.}]", "[{\"a\":\"\\x\"}]", "[{'a':1}]", "[{\"a\":1}]x", "[{\"a\":tru}]", "\u{FEFF}[]"] {
+        for s in [
+            "", "[", "[{]", "[{\"a\":01}]", "[{\"a\":1.}]", "[{\"a\":\"\\x\"}]", "[{'a':1}]", "[{\"a\":1}]x",
+            "[{\"a\":tru}]", "\u{FEFF}[]",
+        ] {
             #expect(count(s) == nil, "\(s) must be refused")
         }
         let badUTF8: [UInt8] = Array("[{\"a\":\"".utf8) + [0xC3, 0x28] + Array("\"}]".utf8)
@@ -348,7 +363,8 @@ struct LocalEmulator {
             #"[ {"k" : "v" , "t":false} , {"s":"a longer string value, over sixteen bytes"} ]"#,
         ]
         var rng = SplitMix64(seed: 2026)
-        let alphabet: [UInt8] = Array("{}[],:\"\\ 0123456789.eE+-tfnulrsa".utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xA9, 0xFF, 0xE2, 0x82]
+        let alphabet: [UInt8] =
+            Array("{}[],:\"\\ 0123456789.eE+-tfnulrsa".utf8) + [0x00, 0x1F, 0x7F, 0xC3, 0xA9, 0xFF, 0xE2, 0x82]
         var accepted = 0, refused = 0
         for round in 0..<20_000 {
             var body = Array(seeds[round % seeds.count].utf8)
@@ -360,8 +376,12 @@ struct LocalEmulator {
                 default: if at < body.count { body[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))] }
                 }
             }
-            let counted = body.withUnsafeBytes { b in Result { () throws(EmulatorJSON.SyntaxError) -> Int in try EmulatorJSON.countRecords(b) } }
-            let parsed = body.withUnsafeBytes { b in Result { () throws(EmulatorJSON.SyntaxError) -> Int in try EmulatorJSON.forEachRecord(b) { _ in } } }
+            let counted = body.withUnsafeBytes { b in
+                Result { () throws(EmulatorJSON.SyntaxError) -> Int in try EmulatorJSON.countRecords(b) }
+            }
+            let parsed = body.withUnsafeBytes { b in
+                Result { () throws(EmulatorJSON.SyntaxError) -> Int in try EmulatorJSON.forEachRecord(b) { _ in } }
+            }
             switch (counted, parsed) {
             case (.success(let a), .success(let b)):
                 #expect(a == b)

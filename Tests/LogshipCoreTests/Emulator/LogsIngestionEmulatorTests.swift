@@ -1,66 +1,66 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
 @testable import LogshipEmulator
-import LogshipSupport
 
 /// An independent client for the emulator's Logs Ingestion side: Python's http.client, gzip and
 /// urllib.parse. Reads a JSON list of cases on stdin, prints one JSON result per line.
 let ingestionClient = #"""
-import gzip, http.client, json, sys, urllib.parse
+    import gzip, http.client, json, sys, urllib.parse
 
-url, tenant, client, secret = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-host, port = url.split("//")[1].split(":")
-port = int(port)
+    url, tenant, client, secret = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+    host, port = url.split("//")[1].split(":")
+    port = int(port)
 
-def post(path, body, headers):
-    conn = http.client.HTTPConnection(host, port, timeout=60)
-    conn.request("POST", path, body=body, headers=headers)
-    r = conn.getresponse()
-    out = {"status": r.status, "body": r.read().decode("utf-8", "replace"), "auth": r.getheader("WWW-Authenticate")}
-    conn.close()
-    return out
+    def post(path, body, headers):
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        conn.request("POST", path, body=body, headers=headers)
+        r = conn.getresponse()
+        out = {"status": r.status, "body": r.read().decode("utf-8", "replace"), "auth": r.getheader("WWW-Authenticate")}
+        conn.close()
+        return out
 
-def token(case):
-    form = {"grant_type": case.get("grant", "client_credentials"), "client_id": case.get("client", client),
-            "scope": case.get("scope", "https://monitor.azure.com//.default")}
-    if "assertion" in case:
-        form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
-        form["client_assertion"] = case["assertion"]
-    else:
-        form["client_secret"] = case.get("secret", secret)
-    return post("/%s/oauth2/v2.0/token" % case.get("tenant", tenant), urllib.parse.urlencode(form),
-                {"Content-Type": "application/x-www-form-urlencoded"})
+    def token(case):
+        form = {"grant_type": case.get("grant", "client_credentials"), "client_id": case.get("client", client),
+                "scope": case.get("scope", "https://monitor.azure.com//.default")}
+        if "assertion" in case:
+            form["client_assertion_type"] = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+            form["client_assertion"] = case["assertion"]
+        else:
+            form["client_secret"] = case.get("secret", secret)
+        return post("/%s/oauth2/v2.0/token" % case.get("tenant", tenant), urllib.parse.urlencode(form),
+                    {"Content-Type": "application/x-www-form-urlencoded"})
 
-good = json.loads(token({})["body"])["access_token"]
+    good = json.loads(token({})["body"])["access_token"]
 
-def ingest(case):
-    if "bodySize" in case:
-        n = case["bodySize"]
-        body = b'[{"x":"' + b"a" * (n - len(b'[{"x":""}]')) + b'"}]'
-    else:
-        body = case.get("body", "[]").encode("utf-8")
-    headers = {"Content-Type": case.get("contentType", "application/json"), "x-ms-client-request-id": case.get("requestId", "r-1")}
-    if case.get("gzip"):
-        body = gzip.compress(body)
-        headers["Content-Encoding"] = "gzip"
-    if "encoding" in case:
-        headers["Content-Encoding"] = case["encoding"]
-    if case.get("auth", "good") == "good":
-        headers["Authorization"] = "Bearer " + good
-    elif case["auth"] != "none":
-        headers["Authorization"] = "Bearer " + case["auth"]
-    path = "/dataCollectionRules/%s/streams/%s%s" % (case.get("dcr", "dcr-test"), case.get("stream", "Custom-Test"),
-                                                    case.get("query", "?api-version=2023-01-01"))
-    return post(path, body, headers)
+    def ingest(case):
+        if "bodySize" in case:
+            n = case["bodySize"]
+            body = b'[{"x":"' + b"a" * (n - len(b'[{"x":""}]')) + b'"}]'
+        else:
+            body = case.get("body", "[]").encode("utf-8")
+        headers = {"Content-Type": case.get("contentType", "application/json"), "x-ms-client-request-id": case.get("requestId", "r-1")}
+        if case.get("gzip"):
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        if "encoding" in case:
+            headers["Content-Encoding"] = case["encoding"]
+        if case.get("auth", "good") == "good":
+            headers["Authorization"] = "Bearer " + good
+        elif case["auth"] != "none":
+            headers["Authorization"] = "Bearer " + case["auth"]
+        path = "/dataCollectionRules/%s/streams/%s%s" % (case.get("dcr", "dcr-test"), case.get("stream", "Custom-Test"),
+                                                        case.get("query", "?api-version=2023-01-01"))
+        return post(path, body, headers)
 
-for c in json.load(sys.stdin):
-    try:
-        print(json.dumps(token(c) if c.get("kind") == "token" else ingest(c)))
-    except Exception as e:
-        print(json.dumps({"status": -1, "error": repr(e)}))
-"""#
+    for c in json.load(sys.stdin):
+        try:
+            print(json.dumps(token(c) if c.get("kind") == "token" else ingest(c)))
+        except Exception as e:
+            print(json.dumps({"status": -1, "error": repr(e)}))
+    """#
 
 struct IngestionResult: Decodable {
     var status: Int
@@ -68,7 +68,9 @@ struct IngestionResult: Decodable {
     var auth: String?
     var error: String?
     private var object: [String: Any]? {
-        guard let b = body, let o = try? JSONSerialization.jsonObject(with: Data(b.utf8)) as? [String: Any] else { return nil }
+        guard let b = body, let o = try? JSONSerialization.jsonObject(with: Data(b.utf8)) as? [String: Any] else {
+            return nil
+        }
         return o
     }
     /// `error.code` (ingestion) or `error` (token endpoint).
@@ -94,12 +96,17 @@ struct IngestionResult: Decodable {
         }
         func send(_ cases: [[String: Any]]) throws -> [IngestionResult] {
             let input = String(decoding: try JSONSerialization.data(withJSONObject: cases), as: UTF8.self)
-            let r = try python(ingestionClient, [url.absoluteString, config.tenantId, config.clientId, config.clientSecret.value], stdin: input, timeout: 120)
+            let r = try python(
+                ingestionClient, [url.absoluteString, config.tenantId, config.clientId, config.clientSecret.value],
+                stdin: input, timeout: 120)
             #expect(r.status == 0, "client failed: \(r.stderr)")
-            return try r.stdout.split(separator: "\n").map { try JSONDecoder().decode(IngestionResult.self, from: Data($0.utf8)) }
+            return try r.stdout.split(separator: "\n").map {
+                try JSONDecoder().decode(IngestionResult.self, from: Data($0.utf8))
+            }
         }
         func lines(_ stream: String = "Custom-Test") -> [String] {
-            ((try? String(contentsOf: dir.file("\(stream).ndjson"), encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            ((try? String(contentsOf: dir.file("\(stream).ndjson"), encoding: .utf8)) ?? "").split(separator: "\n").map(
+                String.init)
         }
         func stop() {
             emulator.stop()
@@ -179,7 +186,9 @@ struct IngestionResult: Decodable {
             """#
         let r = try python(script, [e.url.absoluteString])
         #expect(r.status == 0, "\(r.stderr)")
-        let results = try r.stdout.split(separator: "\n").map { try JSONDecoder().decode(IngestionResult.self, from: Data($0.utf8)) }
+        let results = try r.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(IngestionResult.self, from: Data($0.utf8))
+        }
         try #require(results.count == 12)
         #expect(results.map(\.status) == [200, 200, 400, 400, 400, 400, 400, 405, 200, 401, 400, 204])
         let imds = try #require(results[0].tokenField)
@@ -199,7 +208,9 @@ struct IngestionResult: Decodable {
     @Test func onlyAFederatedTokenEqualToTheConfiguredFileIsAccepted() throws {
         let e = try Local { $0.federatedToken = Secret("aaa.bbb.ccc") }
         defer { e.stop() }
-        let r = try e.send([["kind": "token", "assertion": "aaa.bbb.ccc"], ["kind": "token", "assertion": "xxx.yyy.zzz"]])
+        let r = try e.send([
+            ["kind": "token", "assertion": "aaa.bbb.ccc"], ["kind": "token", "assertion": "xxx.yyy.zzz"],
+        ])
         #expect(r.map(\.status) == [200, 401])
     }
 
@@ -232,7 +243,11 @@ struct IngestionResult: Decodable {
             #expect(r[k].code == code, "case \(k) \(c): \(r[k].body ?? "")")
         }
         #expect(r[2].auth?.hasPrefix("Bearer") == true, "401 says how to authenticate")
-        #expect(e.lines() == ["{\"TimeGenerated\":\"2026-11-23T10:00:00Z\",\"a\":1}", "{\"a\":1}", "{\"x\":\"" + String(repeating: "a", count: 999_990) + "\"}"])
+        #expect(
+            e.lines() == [
+                "{\"TimeGenerated\":\"2026-11-23T10:00:00Z\",\"a\":1}", "{\"a\":1}",
+                "{\"x\":\"" + String(repeating: "a", count: 999_990) + "\"}",
+            ])
         let s = e.emulator.currentStats()
         #expect(s.streams["Custom-Test"] == 3)
         #expect(s.missingTimeGenerated == 2)
@@ -243,7 +258,9 @@ struct IngestionResult: Decodable {
 
     @Test func theDeclaredRuleAndStreamAreEnforcedAndUndeclaredColumnsReported() throws {
         let decl = try DCRDeclaration.parse(
-            Data(#"{"dcrImmutableId":"dcr-test","streams":{"Custom-Test":{"columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"Message","type":"string"}]}}}"#.utf8),
+            Data(
+                #"{"dcrImmutableId":"dcr-test","streams":{"Custom-Test":{"columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"Message","type":"string"}]}}}"#
+                    .utf8),
             file: "dcr.json")
         let logged = DataBox()
         let e = try Local {
@@ -252,7 +269,10 @@ struct IngestionResult: Decodable {
         }
         defer { e.stop() }
         let r = try e.send([
-            ["body": #"[{"TimeGenerated":"2026-11-23T10:00:00Z","Message":"m","Extra":1,"message":2},{"Message":"x","Extra":3}]"#],
+            [
+                "body":
+                    #"[{"TimeGenerated":"2026-11-23T10:00:00Z","Message":"m","Extra":1,"message":2},{"Message":"x","Extra":3}]"#
+            ],
             ["body": "[]", "stream": "Custom-Other"],
             ["body": "[]", "dcr": "dcr-other"],
         ])
@@ -265,7 +285,9 @@ struct IngestionResult: Decodable {
         let log = String(decoding: logged.get(), as: UTF8.self)
         #expect(log.contains("\"Extra\"") && log.contains("\"message\""))
         #expect(log.components(separatedBy: "\"Extra\"").count == 2, "each name reported once")
-        #expect(e.lines().count == 2, "stored as sent: the service would drop the undeclared ones, the emulator keeps them to show")
+        #expect(
+            e.lines().count == 2,
+            "stored as sent: the service would drop the undeclared ones, the emulator keeps them to show")
     }
 
     @Test func faultsCarryTheIngestionErrorBodyAndRetryAfter() throws {

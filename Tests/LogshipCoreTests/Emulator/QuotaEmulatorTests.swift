@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipEmulator
-import LogshipSupport
 
 /// The emulator's per-DCR quota (Emulator+Quota.swift): fixed windows, 429 with Retry-After
 /// until the window ends, each DCR counted on its own. The clock is injected: no waiting.
@@ -15,26 +15,32 @@ import LogshipSupport
     }
 
     static func emulator(_ quota: DCRQuota, clock: Clock) throws -> (Emulator, String) {
-        var config = EmulatorConfig(workspaceId: UUID().uuidString.lowercased(), sharedKey: Secret(Data(repeating: 7, count: 32).base64EncodedString()))
+        var config = EmulatorConfig(
+            workspaceId: UUID().uuidString.lowercased(),
+            sharedKey: Secret(Data(repeating: 7, count: 32).base64EncodedString()))
         config.quota = quota
         let e = try Emulator(config: config, now: { clock.now })
         let token = try ARMEmulatorTests.Fixture.token(e, scope: "https://monitor.azure.com//.default")
         return (e, token)
     }
 
-    static func ingest(_ e: Emulator, token: String, dcr: String, body: String = #"[{"TimeGenerated":"2026-11-23T12:00:00Z","m":"x"}]"#)
+    static func ingest(
+        _ e: Emulator, token: String, dcr: String, body: String = #"[{"TimeGenerated":"2026-11-23T12:00:00Z","m":"x"}]"#
+    )
         -> (Int, String?, String)
     {
         let req = ServerRequest(
             method: "POST", target: "/dataCollectionRules/\(dcr)/streams/Custom-Test?api-version=2023-01-01",
-            headers: [("content-type", "application/json"), ("authorization", "Bearer \(token)")], body: Array(body.utf8))
+            headers: [("content-type", "application/json"), ("authorization", "Bearer \(token)")],
+            body: Array(body.utf8))
         guard case .respond(let status, let headers, let b) = e.handle(req) else { return (0, nil, "") }
         return (status, headers.first { $0.0.lowercased() == "retry-after" }?.1, String(decoding: b, as: UTF8.self))
     }
 
     @Test func requestsOverTheQuotaGet429WithRetryAfterUntilTheWindowEnds() throws {
         let clock = Clock()
-        let (e, token) = try Self.emulator(DCRQuota(requestsPerWindow: 3, bytesPerWindow: 1_000_000, windowSeconds: 60), clock: clock)
+        let (e, token) = try Self.emulator(
+            DCRQuota(requestsPerWindow: 3, bytesPerWindow: 1_000_000, windowSeconds: 60), clock: clock)
         for _ in 0..<3 { #expect(Self.ingest(e, token: token, dcr: "dcr-a").0 == 204) }
         clock.advance(20)
         let (status, retryAfter, body) = Self.ingest(e, token: token, dcr: "dcr-a")
@@ -55,7 +61,8 @@ import LogshipSupport
     @Test func theByteQuotaCountsTheDecodedBody() throws {
         let clock = Clock()
         let body = #"[{"m":"\#(String(repeating: "a", count: 100))"}]"#
-        let (e, token) = try Self.emulator(DCRQuota(requestsPerWindow: 100, bytesPerWindow: 2 * body.utf8.count + 10, windowSeconds: 1), clock: clock)
+        let (e, token) = try Self.emulator(
+            DCRQuota(requestsPerWindow: 100, bytesPerWindow: 2 * body.utf8.count + 10, windowSeconds: 1), clock: clock)
         #expect(Self.ingest(e, token: token, dcr: "dcr-a", body: body).0 == 204)
         #expect(Self.ingest(e, token: token, dcr: "dcr-a", body: body).0 == 204)
         clock.advance(0.25)

@@ -1,21 +1,26 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 @Suite struct ChunkProducerTests {
     /// Everything a producer emits, in order, as comparable text.
-    func drain(_ spec: PipelineSpec, decodeAhead: Bool, plan: ChunkProducer.ResumePlan = .init(), rejectsFile: URL) throws -> [String] {
+    func drain(_ spec: PipelineSpec, decodeAhead: Bool, plan: ChunkProducer.ResumePlan = .init(), rejectsFile: URL)
+        throws -> [String]
+    {
         let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
         let fps = files.map { FileFingerprint.of($0) }
         let rejects = RejectsWriter(url: rejectsFile)
-        let p = ChunkProducer(spec: spec, files: files, fingerprints: fps, rejects: rejects, plan: plan, decodeAhead: decodeAhead)
+        let p = ChunkProducer(
+            spec: spec, files: files, fingerprints: fps, rejects: rejects, plan: plan, decodeAhead: decodeAhead)
         var out: [String] = []
         while let e = try p.next() {
             switch e {
-            case .chunk(let c): out.append("chunk \(c.id) \(c.records) \(c.segments) \(Crypto.sha256([UInt8](c.body)).hexString)")
-            case .fileFinished(let f, let n, let err, let held): out.append("finished \(f) \(n) \(err?.message ?? "") \(held.map(String.init) ?? "")")
+            case .chunk(let c):
+                out.append("chunk \(c.id) \(c.records) \(c.segments) \(Crypto.sha256([UInt8](c.body)).hexString)")
+            case .fileFinished(let f, let n, let err, let held):
+                out.append("finished \(f) \(n) \(err?.message ?? "") \(held.map(String.init) ?? "")")
             case .fileSkipped(let f): out.append("skipped \(f)")
             case .abort(let m): out.append("abort \(m)")
             }
@@ -43,8 +48,13 @@ import LogshipSupport
             }
             _ = dir.write("in/f\(k).\(format)", lines.joined(separator: "\n") + "\n")
         }
-        let map = format == "csv" ? "fields: { map: { Id: { from: \"id\", type: \"long\" }, When: { from: \"when\", type: \"datetime\" } } }," : "fields: { map: { Id: \"id\" } },"
-        let p = dir.write("p.json5", """
+        let map =
+            format == "csv"
+            ? "fields: { map: { Id: { from: \"id\", type: \"long\" }, When: { from: \"when\", type: \"datetime\" } } },"
+            : "fields: { map: { Id: \"id\" } },"
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in/*.\(format)"], format: "\(format)" }, \(map)
               limits: { maxBodyBytes: 40000 }, errors: { maxRejectedRecords: 100000 }, target: { logType: "T" } }
             """)
@@ -53,8 +63,12 @@ import LogshipSupport
         let ahead = try drain(spec, decodeAhead: true, rejectsFile: dir.file("r2.ndjson"))
         #expect(inline.count > 20)
         #expect(inline == ahead)
-        let r1 = try String(contentsOf: dir.file("r1.ndjson"), encoding: .utf8).split(separator: "\n").map { $0.replacingOccurrences(of: #","time":"[^"]*""#, with: "", options: .regularExpression) }
-        let r2 = try String(contentsOf: dir.file("r2.ndjson"), encoding: .utf8).split(separator: "\n").map { $0.replacingOccurrences(of: #","time":"[^"]*""#, with: "", options: .regularExpression) }
+        let r1 = try String(contentsOf: dir.file("r1.ndjson"), encoding: .utf8).split(separator: "\n").map {
+            $0.replacingOccurrences(of: #","time":"[^"]*""#, with: "", options: .regularExpression)
+        }
+        let r2 = try String(contentsOf: dir.file("r2.ndjson"), encoding: .utf8).split(separator: "\n").map {
+            $0.replacingOccurrences(of: #","time":"[^"]*""#, with: "", options: .regularExpression)
+        }
         #expect(r1 == r2 && r1.count == 5 * 31)
 
         // Resuming: with the first two chunks and the first file known delivered, both modes
@@ -76,14 +90,17 @@ import LogshipSupport
         defer { dir.cleanup() }
         let lines = (0..<4000).map { "{\"id\":\($0),\"note\":\"\(String(repeating: "x", count: 40))\"}" }
         _ = dir.write("in/a.ndjson", lines.joined(separator: "\n") + "\n")
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in/*.ndjson"], format: "ndjson" }, limits: { maxBodyBytes: 20000 },
               upload: { concurrency: 2 }, target: { logType: "T" } }
             """)
         let spec = try #require(PipelineLoader(environment: [:]).load(p).spec)
         let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
         let rejects = RejectsWriter(url: dir.file("r.ndjson"))
-        let producer = ChunkProducer(spec: spec, files: files, fingerprints: files.map { FileFingerprint.of($0) }, rejects: rejects)
+        let producer = ChunkProducer(
+            spec: spec, files: files, fingerprints: files.map { FileFingerprint.of($0) }, rejects: rejects)
 
         // The chunks the "uploads" still hold, and whether the producer has finished.
         final class Held: @unchecked Sendable {
@@ -99,7 +116,11 @@ import LogshipSupport
         let thread = Thread {
             defer { finished.signal() }
             while let e = try? producer.next() {
-                if case .chunk(let c) = e { held.lock.withLock { held.chunks.append(c); held.emitted += 1; held.records += c.records } }
+                if case .chunk(let c) = e {
+                    held.lock.withLock {
+                        held.chunks.append(c); held.emitted += 1; held.records += c.records
+                    }
+                }
             }
             held.lock.withLock { held.done = true }
         }

@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// A clock that moves only when the engine sleeps: the outage rule and backoffs are tested
 /// without waiting, on any machine at any load.
@@ -181,8 +181,16 @@ final class LockStep: @unchecked Sendable {
     private let lock = NSLock()
     private var counts = Counts()
 
-    func slowAttempt() -> Int { lock.withLock { counts.slowAttempts += 1; return counts.slowAttempts } }
-    func okRequest() -> Int { lock.withLock { counts.okRequests += 1; return counts.okRequests } }
+    func slowAttempt() -> Int {
+        lock.withLock {
+            counts.slowAttempts += 1; return counts.slowAttempts
+        }
+    }
+    func okRequest() -> Int {
+        lock.withLock {
+            counts.okRequests += 1; return counts.okRequests
+        }
+    }
     func okAnswer() { lock.withLock { counts.okAnswered += 1 } }
 
     /// Waits until `ready` holds: bounded (2,000 polls, 20 s at least), so a broken engine fails

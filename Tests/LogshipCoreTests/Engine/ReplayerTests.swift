@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// `logship replay` in-process: letters written by a real engine run (every request answered
 /// 503 until attempts run out), then re-sent through a scripted transport.

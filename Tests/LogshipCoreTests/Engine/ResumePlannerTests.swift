@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 @Suite struct ResumePlannerTests {
     /// The files under `dir/in`, as a run finds them, with their fingerprints.

@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// The readers take any bytes: records or rejects with a reason, never a crash, never a
 /// decoder that stops making progress.
@@ -12,20 +12,21 @@ import LogshipSupport
         let loader = PipelineLoader(environment: ["LOGSHIP_WORKSPACE_ID": "w", "LOGSHIP_SHARED_KEY": "a2V5"])
         var out: [(String, PipelineSpec)] = []
         let pipelines = repositoryRoot.appendingPathComponent("pipelines")
-        for name in try FileManager.default.contentsOfDirectory(atPath: pipelines.path).sorted() where name.hasSuffix(".json5") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: pipelines.path).sorted()
+        where name.hasSuffix(".json5") {
             if let spec = loader.load(pipelines.appendingPathComponent(name)).spec { out.append((name, spec)) }
         }
         let extra = [
             "csv-no-header": """
-                { version: 1, source: { files: ["x"], format: "csv", csv: { delimiter: ";", quote: "'", header: false, columns: ["a", "b", "c"] } },
-                  fields: { map: { A: { from: "a", type: "int" }, B: { from: "b", type: "datetime", format: "epoch-ms" }, C: { from: "c", type: "json" } } },
-                  target: { logType: "T" } }
-                """,
+            { version: 1, source: { files: ["x"], format: "csv", csv: { delimiter: ";", quote: "'", header: false, columns: ["a", "b", "c"] } },
+              fields: { map: { A: { from: "a", type: "int" }, B: { from: "b", type: "datetime", format: "epoch-ms" }, C: { from: "c", type: "json" } } },
+              target: { logType: "T" } }
+            """,
             "lines-regex": """
-                { version: 1, source: { files: ["x"], format: "lines", lines: { pattern: "^(?<level>[A-Z]+) (?<time>\\\\S+) (?<msg>.*)$" } },
-                  fields: { map: { T: { from: "time", type: "datetime", format: "%Y-%m-%dT%H:%M:%S" }, L: "level" }, passthrough: true },
-                  limits: { maxFields: 3, tooManyFields: "pack" }, target: { logType: "T" } }
-                """,
+            { version: 1, source: { files: ["x"], format: "lines", lines: { pattern: "^(?<level>[A-Z]+) (?<time>\\\\S+) (?<msg>.*)$" } },
+              fields: { map: { T: { from: "time", type: "datetime", format: "%Y-%m-%dT%H:%M:%S" }, L: "level" }, passthrough: true },
+              limits: { maxFields: 3, tooManyFields: "pack" }, target: { logType: "T" } }
+            """,
         ]
         for (name, text) in extra.sorted(by: { $0.key < $1.key }) {
             let spec = try #require(loader.load(dir.write("\(name).json5", text)).spec, "\(name)")
@@ -41,7 +42,9 @@ import LogshipSupport
             var out = [UInt8](repeating: 0, count: max)
             let n = out.withUnsafeMutableBytes { buf -> Int in
                 var got = 0
-                while got < buf.count, let k = try? source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[got...])), k > 0 { got += k }
+                while got < buf.count,
+                    let k = try? source.read(into: UnsafeMutableRawBufferPointer(rebasing: buf[got...])), k > 0
+                { got += k }
                 return got
             }
             return Array(out.prefix(n))
@@ -63,7 +66,8 @@ import LogshipSupport
                 (decoder, names) = (d, d.names)
             case .json:
                 decoder = JSONStreamDecoder(
-                    source: ChoppyByteSource(bytes, seed: seed), fileIndex: 0, invalidUTF8: spec.source.invalidUTF8, bufferSize: 4096)
+                    source: ChoppyByteSource(bytes, seed: seed), fileIndex: 0, invalidUTF8: spec.source.invalidUTF8,
+                    bufferSize: 4096)
                 names = nil
             case .lines:
                 let d = try LineDecoder(reader: reader, pattern: spec.source.lines?.pattern ?? "raw", fileIndex: 0)
@@ -87,7 +91,9 @@ import LogshipSupport
                 _ = t.transform(v, to: out)
             }
         }
-        if results > bytes.count + 2 { Issue.record("the decoder returned more results than the input has bytes: it is not progressing") }
+        if results > bytes.count + 2 {
+            Issue.record("the decoder returned more results than the input has bytes: it is not progressing")
+        }
         return results
     }
 
@@ -96,12 +102,16 @@ import LogshipSupport
         defer { dir.cleanup() }
         let specs = try Self.specs(dir)
         #expect(specs.count >= 8)
-        let words = ["\"", "\"\"", ",", ";", "'", "\\", "{", "}", "[", "]", ":", "null", "1e999", "-0", "9223372036854775808",
-                     "2026-11-23T13:09:43Z", "2026-02-30T25:61:61", "23/Nov/2026:13:09:43 +0000", "<34>", "<999>", "1 ", " - ",
-                     "00000000-0000-0000-0000-000000000000", "true", "\\u0000", "\\ud800", "\t", "\r\n", "\n\n"]
+        let words = [
+            "\"", "\"\"", ",", ";", "'", "\\", "{", "}", "[", "]", ":", "null", "1e999", "-0", "9223372036854775808",
+            "2026-11-23T13:09:43Z", "2026-02-30T25:61:61", "23/Nov/2026:13:09:43 +0000", "<34>", "<999>", "1 ", " - ",
+            "00000000-0000-0000-0000-000000000000", "true", "\\u0000", "\\ud800", "\t", "\r\n", "\n\n",
+        ]
         for (name, spec) in specs {
             var seeds = Self.samples(spec)
-            if seeds.isEmpty { seeds = [Array("a;b;c\n1;2;{}\n".utf8), Array("INFO 2026-11-23T13:09:43 hello\n".utf8)] }
+            if seeds.isEmpty {
+                seeds = [Array("a;b;c\n1;2;{}\n".utf8), Array("INFO 2026-11-23T13:09:43 hello\n".utf8)]
+            }
             #expect(Self.decode(seeds[0], spec, seed: 0) > 0, "\(name): the seed itself decodes to nothing")
             var fuzzer = Fuzzer(target: "decode-\(name)", seeds: seeds, dictionary: words, maxLength: 1 << 15)
             var results = 0
@@ -121,7 +131,8 @@ import LogshipSupport
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         for k in 0..<Fuzzer.iterations {
             let input = fuzzer.next()
-            guard let source = try? GzipByteSource(ChoppyByteSource(input, seed: UInt64(k)), inputBufferSize: 512) else { continue }
+            guard let source = try? GzipByteSource(ChoppyByteSource(input, seed: UInt64(k)), inputBufferSize: 512)
+            else { continue }
             var total = 0, reads = 0
             // Bounded: deflate expands at most ~1032:1; stop well past what any mutation gives.
             while total < 64 << 20, reads < 100_000 {

@@ -53,7 +53,11 @@ func loadBroken(_ text: String) -> PipelineLoader.Result {
         let result = loadBroken(c.text)
         #expect(result.errors.count == 6)
         // In file order, each with its own line and key path.
-        #expect(result.errors.map(\.path) == ["version", "source.format", "fields.map.Type", "fields.map.Status.type", "target.logType", "upload.concurrency"])
+        #expect(
+            result.errors.map(\.path) == [
+                "version", "source.format", "fields.map.Type", "fields.map.Status.type", "target.logType",
+                "upload.concurrency",
+            ])
         #expect(result.errors.compactMap(\.line) == [2, 3, 4, 4, 5, 6])
     }
 
@@ -66,37 +70,48 @@ func loadBroken(_ text: String) -> PipelineLoader.Result {
     }
 
     @Test func anUnsetVariableIsReportedOnceInALongerList() {
-        let result = loadBroken(#"{ version: 1, source: { files: ["a/*.ndjson", "${NOPE}/b"], format: "ndjson" }, target: { logType: "A" } }"#)
+        let result = loadBroken(
+            #"{ version: 1, source: { files: ["a/*.ndjson", "${NOPE}/b"], format: "ndjson" }, target: { logType: "A" } }"#
+        )
         #expect(result.errors.map(\.path) == ["source.files[1]"])
     }
 
     @Test func credentialVariablesMayBeUnsetInTheFile() {
         // Flags or LOGSHIP_* variables can supply them at run time.
-        let result = loadBroken(#"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { logType: "A", workspaceId: "${WS}", sharedKey: "${KEY}" } }"#)
+        let result = loadBroken(
+            #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { logType: "A", workspaceId: "${WS}", sharedKey: "${KEY}" } }"#
+        )
         #expect(result.problems.isEmpty)
         #expect(result.spec?.target.sharedKey == .unsetVariable("KEY"))
     }
 
     @Test func aLiteralKeyIsAWarningThatNeverShowsTheKey() {
         let key = "c2VjcmV0LWtleS1mb3ItdGVzdHMtb25seQ=="
-        let result = loadBroken(#"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { logType: "A", sharedKey: "\#(key)" } }"#)
+        let result = loadBroken(
+            #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { logType: "A", sharedKey: "\#(key)" } }"#
+        )
         #expect(result.spec != nil)
-        #expect(result.problems.map(\.description) == [
-            #"broken.json5:1:94: warning: target.sharedKey: a literal key is written in the pipeline file; prefer "${LOGSHIP_SHARED_KEY}" and keep the key out of files"#
-        ])
+        #expect(
+            result.problems.map(\.description) == [
+                #"broken.json5:1:94: warning: target.sharedKey: a literal key is written in the pipeline file; prefer "${LOGSHIP_SHARED_KEY}" and keep the key out of files"#
+            ])
         #expect(!result.problems.map(\.description).joined().contains(key))
     }
 
     @Test func valuesTheDataCollectorCutsAreAWarning() {
-        let result = loadBroken(#"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { logType: "A" }, limits: { maxValueBytes: 40000 } }"#)
+        let result = loadBroken(
+            #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { logType: "A" }, limits: { maxValueBytes: 40000 } }"#
+        )
         #expect(result.spec != nil)
         #expect(result.warnings.map(\.path) == ["limits.maxValueBytes"])
         #expect(result.warnings.first?.message.contains("32,766") == true)
     }
 
     @Test(arguments: [
-        ("integer", "int"), ("Integer", "int"), ("INT", "int"), ("boolean", "bool"), ("float", "double"), ("number", "double"),
-        ("timestamp", "datetime"), ("date", "datetime"), ("uuid", "guid"), ("str", "string"), ("text", "string"), ("object", "json"),
+        ("integer", "int"), ("Integer", "int"), ("INT", "int"), ("boolean", "bool"), ("float", "double"),
+        ("number", "double"),
+        ("timestamp", "datetime"), ("date", "datetime"), ("uuid", "guid"), ("str", "string"), ("text", "string"),
+        ("object", "json"),
         ("strnig", "string"), ("dobule", "double"),
     ])
     func typeNameHints(_ written: String, _ meant: String) {
@@ -115,7 +130,9 @@ func loadBroken(_ text: String) -> PipelineLoader.Result {
 
     @Test func noHintWhenNothingIsClose() {
         #expect(Context.nearest("xml", InputFormat.allCases.map(\.rawValue)) == nil)
-        #expect(Context.nearest("output", ["version", "name", "source", "fields", "target", "limits", "upload", "errors"]) == nil)
+        #expect(
+            Context.nearest("output", ["version", "name", "source", "fields", "target", "limits", "upload", "errors"])
+                == nil)
     }
 }
 

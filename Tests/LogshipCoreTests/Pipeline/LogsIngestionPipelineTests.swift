@@ -1,14 +1,17 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// Loading a logs-ingestion pipeline: TimeGenerated, the DCR declaration, credentials.
 @Suite struct LogsIngestionPipelineTests {
-    static let target = #"api: "logs-ingestion", endpoint: "https://app-dce.westeurope-1.ingest.monitor.azure.com", dcrImmutableId: "dcr-0123456789abcdef0123456789abcdef", stream: "Custom-AppLogs""#
+    static let target =
+        #"api: "logs-ingestion", endpoint: "https://app-dce.westeurope-1.ingest.monitor.azure.com", dcrImmutableId: "dcr-0123456789abcdef0123456789abcdef", stream: "Custom-AppLogs""#
 
-    func load(_ text: String, files: [String: String] = [:], env: [String: String] = [:]) -> (PipelineLoader.Result, TempDir) {
+    func load(_ text: String, files: [String: String] = [:], env: [String: String] = [:]) -> (
+        PipelineLoader.Result, TempDir
+    ) {
         let dir = TempDir("li-pipeline")
         for (name, content) in files { _ = dir.write(name, content) }
         let url = dir.write("p.json5", text)
@@ -16,7 +19,9 @@ import LogshipSupport
     }
 
     @Test func timeGeneratedIsAColumnHereNotAReservedName() throws {
-        let (r, dir) = load(#"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, fields: { map: { TimeGenerated: { from: "ts", type: "datetime" } } }, target: { \#(Self.target) } }"#)
+        let (r, dir) = load(
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, fields: { map: { TimeGenerated: { from: "ts", type: "datetime" } } }, target: { \#(Self.target) } }"#
+        )
         defer { dir.cleanup() }
         #expect(r.errors.isEmpty, "\(r.problems)")
         let spec = try #require(r.spec)
@@ -35,7 +40,9 @@ import LogshipSupport
         let (li, d1) = load("{ version: 1, \(src), \(map), target: { \(Self.target) } }")
         let (li50, d2) = load("{ version: 1, \(src), \(map), target: { \(Self.target) }, limits: { maxFields: 50 } }")
         let (li500, d3) = load("{ version: 1, \(src), \(map), target: { \(Self.target) }, limits: { maxFields: 500 } }")
-        let (dc, d4) = load(#"{ version: 1, \#(src), \#(map.replacingOccurrences(of: "TimeGenerated", with: "T")), target: { logType: "A" } }"#)
+        let (dc, d4) = load(
+            #"{ version: 1, \#(src), \#(map.replacingOccurrences(of: "TimeGenerated", with: "T")), target: { logType: "A" } }"#
+        )
         defer { for d in [d1, d2, d3, d4] { d.cleanup() } }
         let spec = try #require(li.spec)
         #expect(spec.limits.maxFields == 500)
@@ -48,8 +55,12 @@ import LogshipSupport
     /// The value limit defaults to the Logs Ingestion API's own; one written in the pipeline is
     /// kept, 32766 too (it used to be taken for "not written" and raised to 65535).
     @Test func aWrittenValueLimitIsKept() throws {
-        for (written, expected) in [("", 65_535), ("limits: { maxValueBytes: 32766 },", 32_766), ("limits: { maxValueBytes: 1000 },", 1_000)] {
-            let (r, dir) = load(#"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, \#(written) target: { \#(Self.target) } }"#)
+        for (written, expected) in [
+            ("", 65_535), ("limits: { maxValueBytes: 32766 },", 32_766), ("limits: { maxValueBytes: 1000 },", 1_000),
+        ] {
+            let (r, dir) = load(
+                #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, \#(written) target: { \#(Self.target) } }"#
+            )
             defer { dir.cleanup() }
             let spec = try #require(r.spec, "\(r.problems)")
             #expect(spec.limits.maxValueBytes == expected, "\(written)")
@@ -59,20 +70,23 @@ import LogshipSupport
     /// A pipeline moved over from the Data Collector keeps its timeGeneratedField and gets a
     /// TimeGenerated column from the same input.
     @Test func timeGeneratedFieldBecomesATimeGeneratedColumn() throws {
-        let mapped = #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, fields: { map: { EventTime: { from: "ts", type: "datetime", format: "epoch" } } }, target: { \#(Self.target), timeGeneratedField: "EventTime" } }"#
+        let mapped =
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, fields: { map: { EventTime: { from: "ts", type: "datetime", format: "epoch" } } }, target: { \#(Self.target), timeGeneratedField: "EventTime" } }"#
         let (r, dir) = load(mapped)
         defer { dir.cleanup() }
         let spec = try #require(r.spec, "\(r.problems)")
         #expect(spec.fields.map.map(\.output) == ["TimeGenerated", "EventTime"])
         #expect(spec.fields.map[0].type == .datetime && spec.fields.map[0].format == "epoch")
 
-        let passed = #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(Self.target), timeGeneratedField: "when" } }"#
+        let passed =
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(Self.target), timeGeneratedField: "when" } }"#
         let (r2, dir2) = load(passed)
         defer { dir2.cleanup() }
         let spec2 = try #require(r2.spec, "\(r2.problems)")
         #expect(spec2.fields.map.map(\.output) == ["TimeGenerated", "when"], "the field keeps its own column")
 
-        let both = #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, fields: { map: { TimeGenerated: { from: "a", type: "datetime" }, B: { from: "b", type: "datetime" } } }, target: { \#(Self.target), timeGeneratedField: "B" } }"#
+        let both =
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, fields: { map: { TimeGenerated: { from: "a", type: "datetime" }, B: { from: "b", type: "datetime" } } }, target: { \#(Self.target), timeGeneratedField: "B" } }"#
         let (r3, dir3) = load(both)
         defer { dir3.cleanup() }
         #expect(r3.spec?.fields.map.map(\.output) == ["TimeGenerated", "B"])
@@ -83,32 +97,49 @@ import LogshipSupport
         let dir = TempDir("li-transform")
         defer { dir.cleanup() }
         _ = dir.write("in.ndjson", "{\"ts\":1763900000,\"TimeGenerated\":\"x\",\"n\":1}\n")
-        let url = dir.write("p.json5", #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, target: { \#(Self.target), timeGeneratedField: "ts" } }"#)
+        let url = dir.write(
+            "p.json5",
+            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, target: { \#(Self.target), timeGeneratedField: "ts" } }"#
+        )
         let r = PipelineLoader(environment: [:]).load(url)
         let spec = try #require(r.spec, "\(r.problems)")
         #expect(spec.fields.map.first?.output == "TimeGenerated")
         let read = PreviewReader.read(spec, records: 1, sample: 1)
-        #expect(read.rejectedCount == 1, "a number of seconds is not an ISO 8601 date-time: refused, not sent without a time")
-        let (r2, d2) = load(#"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { TimeGenerated: { from: "ts", type: "datetime", format: "epoch" } } }, target: { \#(Self.target) } }"#, files: ["in.ndjson": "{\"ts\":1763900000,\"n\":1}\n"])
+        #expect(
+            read.rejectedCount == 1,
+            "a number of seconds is not an ISO 8601 date-time: refused, not sent without a time")
+        let (r2, d2) = load(
+            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { TimeGenerated: { from: "ts", type: "datetime", format: "epoch" } } }, target: { \#(Self.target) } }"#,
+            files: ["in.ndjson": "{\"ts\":1763900000,\"n\":1}\n"])
         defer { d2.cleanup() }
         let read2 = PreviewReader.read(try #require(r2.spec), records: 1, sample: 1)
         let text = String(decoding: try #require(read2.shown.first).json, as: UTF8.self)
         #expect(text == #"{"TimeGenerated":"2025-11-23T12:13:20.000Z","n":1}"#)
         // Passed through, an input TimeGenerated keeps its name (the Data Collector renames it).
-        let (r3, d3) = load(#"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, target: { \#(Self.target) } }"#, files: ["in.ndjson": "{\"TimeGenerated\":\"2026-11-23T10:00:00Z\",\"n\":1}\n"])
+        let (r3, d3) = load(
+            #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, target: { \#(Self.target) } }"#,
+            files: ["in.ndjson": "{\"TimeGenerated\":\"2026-11-23T10:00:00Z\",\"n\":1}\n"])
         defer { d3.cleanup() }
         let read3 = PreviewReader.read(try #require(r3.spec), records: 1, sample: 1)
-        #expect(String(decoding: try #require(read3.shown.first).json, as: UTF8.self) == #"{"TimeGenerated":"2026-11-23T10:00:00Z","n":1}"#)
+        #expect(
+            String(decoding: try #require(read3.shown.first).json, as: UTF8.self)
+                == #"{"TimeGenerated":"2026-11-23T10:00:00Z","n":1}"#)
     }
 
     @Test func theDCRDeclarationMustDeclareTheStream() throws {
-        let decl = #"{"dcrImmutableId":"dcr-0123456789abcdef0123456789abcdef","streams":{"Custom-Other":{"columns":[{"name":"TimeGenerated","type":"datetime"}]}}}"#
-        let (r, dir) = load(#"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(Self.target), dcr: "dcr.json" } }"#, files: ["dcr.json": decl])
+        let decl =
+            #"{"dcrImmutableId":"dcr-0123456789abcdef0123456789abcdef","streams":{"Custom-Other":{"columns":[{"name":"TimeGenerated","type":"datetime"}]}}}"#
+        let (r, dir) = load(
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(Self.target), dcr: "dcr.json" } }"#,
+            files: ["dcr.json": decl])
         defer { dir.cleanup() }
-        #expect(r.errors.map(\.description) == [
-            "p.json5:1:230: target.stream: \"Custom-AppLogs\" is not declared in dcr.json; declared: Custom-Other"
-        ])
-        let (r2, dir2) = load(#"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(Self.target), dcr: "missing.json" } }"#)
+        #expect(
+            r.errors.map(\.description) == [
+                "p.json5:1:230: target.stream: \"Custom-AppLogs\" is not declared in dcr.json; declared: Custom-Other"
+            ])
+        let (r2, dir2) = load(
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(Self.target), dcr: "missing.json" } }"#
+        )
         defer { dir2.cleanup() }
         #expect(r2.errors.count == 1)
         #expect(r2.errors.first?.path == "target.dcr")
@@ -126,20 +157,29 @@ import LogshipSupport
 
     @Test func declarationsAreReadInBothShapes() throws {
         let small = try DCRDeclaration.parse(
-            Data(#"{"dcrImmutableId":"dcr-1","streams":{"Custom-B":{"columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"N","type":"Long"}]},"Custom-A":{"columns":[]}}}"#.utf8),
+            Data(
+                #"{"dcrImmutableId":"dcr-1","streams":{"Custom-B":{"columns":[{"name":"TimeGenerated","type":"datetime"},{"name":"N","type":"Long"}]},"Custom-A":{"columns":[]}}}"#
+                    .utf8),
             file: "d.json")
         #expect(small.dcrImmutableId == "dcr-1")
         #expect(small.streams.map(\.name) == ["Custom-A", "Custom-B"])
-        #expect(small.stream("Custom-B")?.columns == [.init(name: "TimeGenerated", type: .datetime), .init(name: "N", type: .long)])
+        #expect(
+            small.stream("Custom-B")?.columns == [
+                .init(name: "TimeGenerated", type: .datetime), .init(name: "N", type: .long),
+            ])
         let arm = try DCRDeclaration.parse(
-            Data(#"{"id":"/subscriptions/x","properties":{"immutableId":"dcr-2","streamDeclarations":{"Custom-C":{"columns":[{"name":"Raw","type":"dynamic"}]}}}}"#.utf8),
+            Data(
+                #"{"id":"/subscriptions/x","properties":{"immutableId":"dcr-2","streamDeclarations":{"Custom-C":{"columns":[{"name":"Raw","type":"dynamic"}]}}}}"#
+                    .utf8),
             file: "arm.json")
         #expect(arm.dcrImmutableId == "dcr-2")
         #expect(arm.stream("Custom-C")?.column(named: "Raw")?.type == .dynamic)
         #expect(arm.stream("Custom-C")?.column(named: "raw") == nil, "names as written")
         #expect(arm.stream("Custom-C")?.column(ignoringCaseOf: "raw")?.name == "Raw")
         let cli = try DCRDeclaration.parse(
-            Data(#"{"immutableId":"dcr-3","streamDeclarations":{"Custom-D":{"columns":[{"name":"TimeGenerated","type":"datetime"}]}}}"#.utf8), file: "cli.json")
+            Data(
+                #"{"immutableId":"dcr-3","streamDeclarations":{"Custom-D":{"columns":[{"name":"TimeGenerated","type":"datetime"}]}}}"#
+                    .utf8), file: "cli.json")
         #expect(cli.dcrImmutableId == "dcr-3" && cli.streams.map(\.name) == ["Custom-D"])
     }
 
@@ -153,19 +193,27 @@ import LogshipSupport
             }
         }
         #expect(error("[]").hasPrefix("d.json: not a JSON object"))
-        #expect(error(#"{"dcrImmutableId":"dcr-1"}"#) == "d.json: streams: missing; declare the DCR's streams and their columns")
-        #expect(error(#"{"streams":{"Custom-A":{"columns":[{"name":"a","type":"guid"}]}}}"#)
-            == "d.json: streams.Custom-A.columns[0].type: \"guid\" is not a column type; allowed: string, int, long, real, boolean, datetime, dynamic")
-        #expect(error(#"{"streams":{"Custom-A":{"columns":[{"name":"a","type":"int"},{"name":"A","type":"int"}]}}}"#)
-            == "d.json: streams.Custom-A.columns[1].name: \"A\" is declared twice (column names ignore letter case)")
-        #expect(error(#"{"streams":{"Custom-A":{}}}"#).hasPrefix("d.json: streams.Custom-A.columns: missing or not a list"))
+        #expect(
+            error(#"{"dcrImmutableId":"dcr-1"}"#)
+                == "d.json: streams: missing; declare the DCR's streams and their columns")
+        #expect(
+            error(#"{"streams":{"Custom-A":{"columns":[{"name":"a","type":"guid"}]}}}"#)
+                == "d.json: streams.Custom-A.columns[0].type: \"guid\" is not a column type; allowed: string, int, long, real, boolean, datetime, dynamic"
+        )
+        #expect(
+            error(#"{"streams":{"Custom-A":{"columns":[{"name":"a","type":"int"},{"name":"A","type":"int"}]}}}"#)
+                == "d.json: streams.Custom-A.columns[1].name: \"A\" is declared twice (column names ignore letter case)"
+        )
+        #expect(
+            error(#"{"streams":{"Custom-A":{}}}"#).hasPrefix("d.json: streams.Custom-A.columns: missing or not a list"))
     }
 
     // MARK: Credentials
 
     func spec(_ target: String) throws -> PipelineSpec {
         let dir = TempDir("li-creds")
-        let url = dir.write("p.json5", #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(target) } }"#)
+        let url = dir.write(
+            "p.json5", #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, target: { \#(target) } }"#)
         let r = PipelineLoader(environment: [:]).load(url)
         return try #require(r.spec, "\(r.problems)")
     }
@@ -174,9 +222,11 @@ import LogshipSupport
     static let client = "0c6d5a4e-8b1f-4a73-9e2d-3f1b2c4d5e6f"
 
     @Test func flagsThenEnvironmentThenTheFile() throws {
-        let s = try spec(Self.target + #", tenantId: "\#(Self.tenant)", clientId: "\#(Self.client)", clientSecret: "${APP_SECRET}""#)
+        let s = try spec(
+            Self.target + #", tenantId: "\#(Self.tenant)", clientId: "\#(Self.client)", clientSecret: "${APP_SECRET}""#)
         // The file's ${APP_SECRET} is unset; LOGSHIP_CLIENT_SECRET supplies it.
-        let a = try CredentialResolver.logsIngestion(s, endpointFlag: nil, environment: ["LOGSHIP_CLIENT_SECRET": "from-env"])
+        let a = try CredentialResolver.logsIngestion(
+            s, endpointFlag: nil, environment: ["LOGSHIP_CLIENT_SECRET": "from-env"])
         #expect(a.tenantId == Self.tenant && a.clientId == Self.client)
         guard case .clientSecret(let secret) = a.credential else {
             Issue.record("a client secret")
@@ -191,13 +241,15 @@ import LogshipSupport
         let b = try CredentialResolver.logsIngestion(
             s, endpointFlag: "http://127.0.0.1:8080",
             environment: [
-                "AZURE_TENANT_ID": other, "LOGSHIP_CLIENT_SECRET": "x", "AZURE_CLIENT_ID": other, "LOGSHIP_CLIENT_ID": Self.client,
+                "AZURE_TENANT_ID": other, "LOGSHIP_CLIENT_SECRET": "x", "AZURE_CLIENT_ID": other,
+                "LOGSHIP_CLIENT_ID": Self.client,
                 "LOGSHIP_ENDPOINT": "https://ignored.example", "AZURE_AUTHORITY_HOST": "http://127.0.0.1:8080/",
             ])
         #expect(b.tenantId == other)
         #expect(b.clientId == Self.client)
         #expect(b.endpoint.absoluteString == "http://127.0.0.1:8080")
-        #expect(b.authorityHost.absoluteString == "http://127.0.0.1:8080", "workload identity's trailing slash is dropped")
+        #expect(
+            b.authorityHost.absoluteString == "http://127.0.0.1:8080", "workload identity's trailing slash is dropped")
     }
 
     @Test func workloadIdentityUsesTheFederatedTokenFile() throws {
@@ -205,7 +257,8 @@ import LogshipSupport
         let r = try CredentialResolver.logsIngestion(
             s, endpointFlag: nil,
             environment: [
-                "AZURE_TENANT_ID": Self.tenant, "AZURE_CLIENT_ID": Self.client, "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token",
+                "AZURE_TENANT_ID": Self.tenant, "AZURE_CLIENT_ID": Self.client,
+                "AZURE_FEDERATED_TOKEN_FILE": "/var/run/secrets/azure/tokens/azure-identity-token",
                 "AZURE_AUTHORITY_HOST": "https://login.microsoftonline.com/",
             ])
         guard case .federatedTokenFile(let url) = r.credential else {
@@ -213,12 +266,20 @@ import LogshipSupport
             return
         }
         #expect(url.path == "/var/run/secrets/azure/tokens/azure-identity-token")
-        let inFile = try spec(Self.target + #", tenantId: "\#(Self.tenant)", clientId: "\#(Self.client)", federatedTokenFile: "tokens/t.jwt""#)
-        guard case .federatedTokenFile(let rel) = try CredentialResolver.logsIngestion(inFile, endpointFlag: nil, environment: [:]).credential else {
+        let inFile = try spec(
+            Self.target
+                + #", tenantId: "\#(Self.tenant)", clientId: "\#(Self.client)", federatedTokenFile: "tokens/t.jwt""#)
+        guard
+            case .federatedTokenFile(let rel) = try CredentialResolver.logsIngestion(
+                inFile, endpointFlag: nil, environment: [:]
+            ).credential
+        else {
             Issue.record("the federated token file")
             return
         }
-        #expect(rel.path == inFile.baseDirectory.appendingPathComponent("tokens/t.jwt").standardizedFileURL.path, "relative to the pipeline")
+        #expect(
+            rel.path == inFile.baseDirectory.appendingPathComponent("tokens/t.jwt").standardizedFileURL.path,
+            "relative to the pipeline")
     }
 
     @Test func missingCredentialsSayWhatToSetAndNeverShowASecret() throws {
@@ -231,12 +292,21 @@ import LogshipSupport
                 return error.description
             }
         }
-        #expect(failure([:]).contains("no Entra ID tenant id: set LOGSHIP_TENANT_ID or AZURE_TENANT_ID or target.tenantId"))
+        #expect(
+            failure([:]).contains("no Entra ID tenant id: set LOGSHIP_TENANT_ID or AZURE_TENANT_ID or target.tenantId"))
         let noSecret = failure(["LOGSHIP_TENANT_ID": Self.tenant, "LOGSHIP_CLIENT_ID": Self.client])
         #expect(noSecret.contains("no client credential") && noSecret.contains("${APP_SECRET}"))
-        #expect(failure(["LOGSHIP_TENANT_ID": Self.tenant, "LOGSHIP_CLIENT_ID": "my-app", "LOGSHIP_CLIENT_SECRET": "hush"]).contains("is not a GUID"))
-        #expect(!failure(["LOGSHIP_TENANT_ID": "a/b", "LOGSHIP_CLIENT_ID": Self.client, "LOGSHIP_CLIENT_SECRET": "hush"]).contains("hush"))
-        #expect(failure(["LOGSHIP_TENANT_ID": Self.tenant, "LOGSHIP_CLIENT_ID": Self.client, "LOGSHIP_CLIENT_SECRET": "hush", "AZURE_AUTHORITY_HOST": "http://login.example.com"])
+        #expect(
+            failure(["LOGSHIP_TENANT_ID": Self.tenant, "LOGSHIP_CLIENT_ID": "my-app", "LOGSHIP_CLIENT_SECRET": "hush"])
+                .contains("is not a GUID"))
+        #expect(
+            !failure(["LOGSHIP_TENANT_ID": "a/b", "LOGSHIP_CLIENT_ID": Self.client, "LOGSHIP_CLIENT_SECRET": "hush"])
+                .contains("hush"))
+        #expect(
+            failure([
+                "LOGSHIP_TENANT_ID": Self.tenant, "LOGSHIP_CLIENT_ID": Self.client, "LOGSHIP_CLIENT_SECRET": "hush",
+                "AZURE_AUTHORITY_HOST": "http://login.example.com",
+            ])
             .contains("plain http is allowed only to a loopback address"))
     }
 }

@@ -1,15 +1,17 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 @Suite struct DCRComparisonTests {
     let stream = DCRDeclaration.Stream(
         name: "Custom-App",
         columns: [
-            .init(name: "TimeGenerated", type: .datetime), .init(name: "Message", type: .string), .init(name: "Status", type: .int),
-            .init(name: "Bytes", type: .long), .init(name: "Ms", type: .real), .init(name: "Ok", type: .boolean), .init(name: "At", type: .datetime),
+            .init(name: "TimeGenerated", type: .datetime), .init(name: "Message", type: .string),
+            .init(name: "Status", type: .int),
+            .init(name: "Bytes", type: .long), .init(name: "Ms", type: .real), .init(name: "Ok", type: .boolean),
+            .init(name: "At", type: .datetime),
             .init(name: "Bag", type: .dynamic), .init(name: "Never", type: .string),
         ])
 
@@ -19,7 +21,9 @@ import LogshipSupport
 
     @Test func matchingRecordsGiveOnlyTheNeverSentColumn() {
         let w = DCRComparison.compare(
-            parsed([#"{"TimeGenerated":"2026-11-23T10:00:00Z","Message":"m","Status":200,"Bytes":5000000000,"Ms":1.5,"Ok":true,"At":"2026-11-23T10:00:00.123Z","Bag":{"a":[1]}}"#]),
+            parsed([
+                #"{"TimeGenerated":"2026-11-23T10:00:00Z","Message":"m","Status":200,"Bytes":5000000000,"Ms":1.5,"Ok":true,"At":"2026-11-23T10:00:00.123Z","Bag":{"a":[1]}}"#
+            ]),
             stream: stream, path: "dcr.json")
         #expect(w.map(\.kind) == [.missingColumn])
         #expect(w.first?.message.contains(": Never;") == true)
@@ -44,7 +48,8 @@ import LogshipSupport
     }
 
     @Test func timeGeneratedIsRequiredWithOrWithoutADeclaration() {
-        let w = DCRComparison.timeGenerated(parsed([#"{"a":1}"#, #"{"TimeGenerated":null}"#, #"{"TimeGenerated":"2026-11-23T10:00:00Z"}"#]))
+        let w = DCRComparison.timeGenerated(
+            parsed([#"{"a":1}"#, #"{"TimeGenerated":null}"#, #"{"TimeGenerated":"2026-11-23T10:00:00Z"}"#]))
         #expect(w.map(\.kind) == [.missingTimeGenerated])
         #expect(w.first?.records == 2)
         #expect(w.first?.message.contains("first in.ndjson:1") == true)

@@ -8,7 +8,9 @@ import Testing
     func pipeline(_ files: [String: String], fields: String = "") throws -> (PipelineSpec, TempDir) {
         let dir = TempDir("preview-reader")
         for (name, text) in files { _ = dir.write(name, text) }
-        let url = dir.write("p.json5", #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, \#(fields) target: { logType: "T" } }"#)
+        let url = dir.write(
+            "p.json5",
+            #"{ version: 1, source: { files: ["*.ndjson"], format: "ndjson" }, \#(fields) target: { logType: "T" } }"#)
         let result = PipelineLoader(environment: [:]).load(url)
         return (try #require(result.spec, "\(result.problems)"), dir)
     }
@@ -39,7 +41,8 @@ import Testing
 
     @Test func rejectedRecordsAreListedNotFatal() throws {
         let (spec, dir) = try pipeline(
-            ["a.ndjson": "{\"n\": 1}\nnot json\n{\"n\": \"x\"}\n{\"n\": 2}\n"], fields: #"fields: { map: { N: { from: "n", type: "int" } } },"#)
+            ["a.ndjson": "{\"n\": 1}\nnot json\n{\"n\": \"x\"}\n{\"n\": 2}\n"],
+            fields: #"fields: { map: { N: { from: "n", type: "int" } } },"#)
         defer { dir.cleanup() }
         let r = PreviewReader.read(spec, records: 10)
         #expect(r.shown.map { String(decoding: $0.json, as: UTF8.self) } == [#"{"N":1}"#, #"{"N":2}"#])
@@ -58,7 +61,10 @@ import Testing
         let hex = String(key, radix: 16)
         let prefix = String(repeating: "0", count: 16 - hex.count) + hex
         let first = String(decoding: r.shown[0].json, as: UTF8.self)
-        #expect(first.contains("\"Id\":\"\(prefix.prefix(8))-\(prefix.dropFirst(8).prefix(4))-\(prefix.dropFirst(12))-0000-000000000000\""), "\(first)")
+        #expect(
+            first.contains(
+                "\"Id\":\"\(prefix.prefix(8))-\(prefix.dropFirst(8).prefix(4))-\(prefix.dropFirst(12))-0000-000000000000\""
+            ), "\(first)")
     }
 
     @Test func truncationsAreCountedForShownRecordsOnly() throws {
@@ -82,7 +88,10 @@ import Testing
     @Test func aFolderThatDoesNotExistIsAnError() throws {
         let dir = TempDir("preview-reader")
         defer { dir.cleanup() }
-        let url = dir.write("p.json5", #"{ version: 1, source: { files: ["nope/*.ndjson", "*.none"], format: "ndjson" }, target: { logType: "T" } }"#)
+        let url = dir.write(
+            "p.json5",
+            #"{ version: 1, source: { files: ["nope/*.ndjson", "*.none"], format: "ndjson" }, target: { logType: "T" } }"#
+        )
         let spec = try #require(PipelineLoader(environment: [:]).load(url).spec)
         let r = PreviewReader.read(spec)
         #expect(r.errors == ["source.files: nope/*.ndjson: the folder nope does not exist"])

@@ -7,7 +7,8 @@ import Testing
 private let now = Date(timeIntervalSince1970: 1_795_435_200)
 
 private func infer(_ lines: [String], _ options: SchemaInference.Options = .init(now: now)) -> InferredSchema {
-    SchemaInference.infer(lines.enumerated().map { PreviewRecord($1, location: "in.ndjson:\($0 + 1)") }, options: options)
+    SchemaInference.infer(
+        lines.enumerated().map { PreviewRecord($1, location: "in.ndjson:\($0 + 1)") }, options: options)
 }
 
 /// Column names after TimeGenerated.
@@ -27,11 +28,14 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
     @Test(arguments: [
         (#"1"#, "x_d"), (#"-2.5"#, "x_d"), (#"1e3"#, "x_d"), (#"0"#, "x_d"), (#"12345678901234567890"#, "x_d"),
         (#"true"#, "x_b"), (#"false"#, "x_b"),
-        (#""2026-11-22T10:00:00Z""#, "x_t"), (#""2026-11-22T10:00:00.123Z""#, "x_t"), (#""2026-11-22T10:00:00+02:00""#, "x_t"),
-        (#""2026-11-22T10:00:00.1234567-0530""#, "x_t"), (#""2026-11-22T10:00Z""#, "x_t"), (#""2026-11-22T10:00:00""#, "x_t"),
+        (#""2026-11-22T10:00:00Z""#, "x_t"), (#""2026-11-22T10:00:00.123Z""#, "x_t"),
+        (#""2026-11-22T10:00:00+02:00""#, "x_t"),
+        (#""2026-11-22T10:00:00.1234567-0530""#, "x_t"), (#""2026-11-22T10:00Z""#, "x_t"),
+        (#""2026-11-22T10:00:00""#, "x_t"),
         (#""627655da-ab13-49df-a094-a0c50ff9bb51""#, "x_g"), (#""627655DA-AB13-49DF-A094-A0C50FF9BB51""#, "x_g"),
         (#""hello""#, "x_s"), (#""""#, "x_s"), (#""42""#, "x_s"), (#""true""#, "x_s"),
-        (#""2026-11-22""#, "x_s"), (#""2026-11-22 10:00:00""#, "x_s"), (#""20261122T100000Z""#, "x_s"), (#""2026-13-01T00:00:00Z""#, "x_s"),
+        (#""2026-11-22""#, "x_s"), (#""2026-11-22 10:00:00""#, "x_s"), (#""20261122T100000Z""#, "x_s"),
+        (#""2026-13-01T00:00:00Z""#, "x_s"),
         (#""2026-02-29T00:00:00Z""#, "x_s"), (#""2028-02-29T00:00:00Z""#, "x_t"),
         (#""627655daab1349dfa094a0c50ff9bb51""#, "x_s"), (#""{627655da-ab13-49df-a094-a0c50ff9bb51}""#, "x_s"),
         (#""627655da-ab13-49df-a094-a0c50ff9bb5g""#, "x_s"),
@@ -60,7 +64,9 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
 
     @Test func typesNamesAndSuffixes() {
         #expect(InferredColumnType.allCases.map(\.suffix) == ["_s", "_d", "_b", "_t", "_g"])
-        let s = infer([#"{"s": "a", "d": 1.5, "b": true, "t": "2026-11-22T00:00:00Z", "g": "627655da-ab13-49df-a094-a0c50ff9bb51"}"#])
+        let s = infer([
+            #"{"s": "a", "d": 1.5, "b": true, "t": "2026-11-22T00:00:00Z", "g": "627655da-ab13-49df-a094-a0c50ff9bb51"}"#
+        ])
         #expect(s.columns.map(\.type) == [.datetime, .string, .real, .bool, .datetime, .guid])
     }
 
@@ -146,18 +152,24 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
     @Test func valuesOverMaxValueBytesAreReported() {
         let big = String(repeating: "é", count: 20)  // 40 bytes of UTF-8, 20 characters
         let s = infer(
-            [#"{"a": "short", "b": "\#(big)"}"#, #"{"a": "\#(String(repeating: "x", count: 33))"}"#, #"{"o": {"k": "\#(big)"}}"#],
+            [
+                #"{"a": "short", "b": "\#(big)"}"#, #"{"a": "\#(String(repeating: "x", count: 33))"}"#,
+                #"{"o": {"k": "\#(big)"}}"#,
+            ],
             .init(maxValueBytes: 32, now: now))
         #expect(kinds(s) == [.oversizedValue, .oversizedValue, .oversizedValue])
         #expect(s.warnings.map(\.field) == ["b", "a", "o"])
         #expect(
             s.warnings[0].message
-                == #""b": 1 value(s) longer than limits.maxValueBytes (32 bytes; largest 40, first in.ndjson:1); the service cuts long values without a word (the Data Collector API at 32766 bytes)"#)
+                == #""b": 1 value(s) longer than limits.maxValueBytes (32 bytes; largest 40, first in.ndjson:1); the service cuts long values without a word (the Data Collector API at 32766 bytes)"#
+        )
         #expect(s.warnings[1].message.contains("largest 33, first in.ndjson:2"))
     }
 
     @Test func valuesAtTheLimitAreFine() {
-        let s = infer([#"{"a": "\#(String(repeating: "x", count: 32))"}"#, #"{"n": 123456789012345678901234567890123}"#], .init(maxValueBytes: 32, now: now))
+        let s = infer(
+            [#"{"a": "\#(String(repeating: "x", count: 32))"}"#, #"{"n": 123456789012345678901234567890123}"#],
+            .init(maxValueBytes: 32, now: now))
         #expect(s.warnings.isEmpty)
     }
 
@@ -183,7 +195,10 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
         let s = infer(records, .init(maxFields: 500, now: now))
         #expect(s.columns.count == 601)
         #expect(kinds(s) == [.columnLimit])
-        #expect(s.warnings[0].message.hasPrefix("the sample creates 600 columns; a table holds at most 500 custom columns and the service drops the rest (c5_0_d, c5_1_d"))
+        #expect(
+            s.warnings[0].message.hasPrefix(
+                "the sample creates 600 columns; a table holds at most 500 custom columns and the service drops the rest (c5_0_d, c5_1_d"
+            ))
         #expect(kinds(infer(records, .init(maxFields: 50, now: now))) == [.columnLimit, .tooManyColumns])
     }
 
@@ -192,23 +207,33 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
     private func timeOptions() -> SchemaInference.Options { .init(timeGeneratedField: "EventTime", now: now) }
 
     @Test func timeGeneratedFromTheTimeField() {
-        let s = infer([#"{"EventTime": "2026-11-23T11:00:00.000Z", "x": 1}"#, #"{"EventTime": "2026-11-21T12:00:01Z"}"#], timeOptions())
+        let s = infer(
+            [#"{"EventTime": "2026-11-23T11:00:00.000Z", "x": 1}"#, #"{"EventTime": "2026-11-21T12:00:01Z"}"#],
+            timeOptions())
         #expect(s.warnings.isEmpty)
-        #expect(s.columns[0] == InferredColumn(name: "TimeGenerated", field: "TimeGenerated", type: .datetime, records: 2, example: "2026-11-23T11:00:00.000Z", note: "from EventTime"))
+        #expect(
+            s.columns[0]
+                == InferredColumn(
+                    name: "TimeGenerated", field: "TimeGenerated", type: .datetime, records: 2,
+                    example: "2026-11-23T11:00:00.000Z", note: "from EventTime"))
         // The field also stays a column of its own.
         #expect(names(s) == ["EventTime_t", "x_d"])
     }
 
     @Test func oldValuesAreReplacedByIngestionTime() {
         let s = infer(
-            [#"{"EventTime": "2026-11-20T00:00:00.000Z"}"#, #"{"EventTime": "2026-11-23T11:00:00.000Z"}"#, #"{"EventTime": "2019-05-01T08:30:00.000Z"}"#],
+            [
+                #"{"EventTime": "2026-11-20T00:00:00.000Z"}"#, #"{"EventTime": "2026-11-23T11:00:00.000Z"}"#,
+                #"{"EventTime": "2019-05-01T08:30:00.000Z"}"#,
+            ],
             timeOptions())
         #expect(kinds(s) == [.oldTimeGenerated])
         #expect(s.warnings[0].records == 2)
         #expect(
             s.warnings[0].message
                 == "TimeGenerated: 2 record(s) have EventTime values more than two days old (oldest 2019-05-01T08:30:00.000Z, first in.ndjson:1); "
-                + "the service replaces them with the ingestion time; the event time stays in EventTime_t: query that column for when events happened")
+                + "the service replaces them with the ingestion time; the event time stays in EventTime_t: query that column for when events happened"
+        )
         #expect(s.columns[0].note == "from EventTime in 1 of 3 records; ingestion time in the rest")
     }
 
@@ -228,7 +253,9 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
     @Test func futureValues() {
         let soon = infer([#"{"EventTime": "2026-11-23T12:04:00Z"}"#], timeOptions())
         #expect(soon.warnings.isEmpty)
-        let s = infer([#"{"EventTime": "2026-11-23T13:00:00+00:00"}"#, #"{"EventTime": "2026-11-23T14:00:00+01:00"}"#], timeOptions())
+        let s = infer(
+            [#"{"EventTime": "2026-11-23T13:00:00+00:00"}"#, #"{"EventTime": "2026-11-23T14:00:00+01:00"}"#],
+            timeOptions())
         #expect(kinds(s) == [.futureTimeGenerated])
         #expect(s.warnings[0].records == 2)
         #expect(s.warnings[0].message.contains("in the future (latest 2026-11-23T13:00:00.000Z, first in.ndjson:1)"))
@@ -246,7 +273,10 @@ private func kinds(_ s: InferredSchema) -> [SchemaWarning.Kind] { s.warnings.map
         #expect(s.warnings[0].message.contains("first in.ndjson:1: 22/Nov/2026:10:00:00 +0000"))
         #expect(s.warnings[0].message.contains(#"map EventTime with type "datetime""#))
         #expect(s.warnings[1].records == 2)
-        #expect(s.warnings[1].message == "TimeGenerated: 2 record(s) have no EventTime value (first in.ndjson:4); the service uses the ingestion time for them")
+        #expect(
+            s.warnings[1].message
+                == "TimeGenerated: 2 record(s) have no EventTime value (first in.ndjson:4); the service uses the ingestion time for them"
+        )
     }
 
     @Test func withoutATimeFieldNothingIsCheckedAboutTime() {

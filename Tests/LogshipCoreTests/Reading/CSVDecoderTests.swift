@@ -488,7 +488,6 @@ private final class TemporaryDirectory: Sendable {
 
 // MARK: - Generated input
 
-
 /// CSV with every awkward thing a writer or a hand can put in a file: quoting needed and not,
 /// doubled quotes, line ends inside quotes, stray quotes, bytes after a closing quote, blank
 /// lines, mixed line ends, ragged rows, multi-byte characters. Quotes are always closed, so

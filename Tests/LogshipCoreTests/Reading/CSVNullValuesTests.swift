@@ -15,7 +15,9 @@ import Testing
         """
 
     @Test func sourceTokensMakeUnquotedValuesAbsent() throws {
-        let r = try transform("fields: { passthrough: true }", format: "csv", input: Self.input, extraSource: #", nullValues: ["NULL", "\\N", ""]"#)
+        let r = try transform(
+            "fields: { passthrough: true }", format: "csv", input: Self.input,
+            extraSource: #", nullValues: ["NULL", "\\N", ""]"#)
         let rows = r.map(ok)
         #expect(rows.count == 4)
         #expect(rows[0]["name"] == nil && rows[0]["note"] == nil && rows[0]["amount"] as? String == "12.5")
@@ -28,7 +30,10 @@ import Testing
     }
 
     @Test func csvKeyWorksTooAndWithoutTokensNothingChanges() throws {
-        let a = try transform("fields: { passthrough: true }", format: "csv", input: Self.input, extraSource: #", csv: { nullValues: ["NULL"] }"#).map(ok)
+        let a = try transform(
+            "fields: { passthrough: true }", format: "csv", input: Self.input,
+            extraSource: #", csv: { nullValues: ["NULL"] }"#
+        ).map(ok)
         #expect(a[0]["name"] == nil && a[0]["note"] as? String == "\\N" && a[1]["name"] as? String == "NULL")
         let b = try transform("fields: { passthrough: true }", format: "csv", input: Self.input).map(ok)
         #expect(b[0]["name"] as? String == "NULL" && b[3]["name"] as? String == "")
@@ -52,7 +57,10 @@ import Testing
     @Test func nullValuesAreForCSVOnly() throws {
         let dir = TempDir("nulls")
         defer { dir.cleanup() }
-        let p = dir.write("p.json5", #"{ version: 1, source: { files: ["x"], format: "ndjson", nullValues: ["NULL"] }, fields: { map: { A: { from: "a", nullValues: [""] }, B: { value: 1, nullValues: ["x"] } } }, target: { logType: "T" } }"#)
+        let p = dir.write(
+            "p.json5",
+            #"{ version: 1, source: { files: ["x"], format: "ndjson", nullValues: ["NULL"] }, fields: { map: { A: { from: "a", nullValues: [""] }, B: { value: 1, nullValues: ["x"] } } }, target: { logType: "T" } }"#
+        )
         let errors = PipelineLoader(environment: [:]).load(p).errors.map { "\($0.path): \($0.message)" }
         #expect(errors.contains { $0.hasPrefix("source.nullValues: only for format \"csv\"") }, "\(errors)")
         #expect(errors.contains { $0.hasPrefix("fields.map.A.nullValues: only for format \"csv\"") }, "\(errors)")

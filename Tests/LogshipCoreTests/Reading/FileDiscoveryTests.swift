@@ -29,7 +29,8 @@ struct FileDiscoveryTests {
         let dir = try tree()
         defer { dir.cleanup() }
         try FileManager.default.createSymbolicLink(atPath: dir.file("tree/z.log").path, withDestinationPath: "a/y.log")
-        let r = FileDiscovery.expand(["tree/*.log", "tree/**/*.log", "tree/a/y.log", "tree/alink/y.log"], relativeTo: dir.url)
+        let r = FileDiscovery.expand(
+            ["tree/*.log", "tree/**/*.log", "tree/a/y.log", "tree/alink/y.log"], relativeTo: dir.url)
         #expect(r.files.map(\.relativePath) == ["tree/a/y.log"])
         #expect(r.files.map(\.index) == [0])
     }

@@ -11,8 +11,13 @@ private struct Item {
     var reason: String?
 }
 
-private func decodeJSON(_ input: [UInt8], piece: Int = 7, bufferSize: Int = 64, maxRecordBytes: Int = 1 << 20, stillBeingWritten: Bool = false) throws -> ([Item], JSONStreamDecoder) {
-    let d = JSONStreamDecoder(source: PieceSource(input, piece: piece), fileIndex: 2, invalidUTF8: .replace, bufferSize: bufferSize, maxRecordBytes: maxRecordBytes)
+private func decodeJSON(
+    _ input: [UInt8], piece: Int = 7, bufferSize: Int = 64, maxRecordBytes: Int = 1 << 20,
+    stillBeingWritten: Bool = false
+) throws -> ([Item], JSONStreamDecoder) {
+    let d = JSONStreamDecoder(
+        source: PieceSource(input, piece: piece), fileIndex: 2, invalidUTF8: .replace, bufferSize: bufferSize,
+        maxRecordBytes: maxRecordBytes)
     if stillBeingWritten { d.stillBeingWritten = { true } }
     var out: [Item] = []
     var guardCount = 0
@@ -22,7 +27,10 @@ private func decodeJSON(_ input: [UInt8], piece: Int = 7, bufferSize: Int = 64, 
         switch r {
         case .record(let v):
             var item = Item(provenance: v.provenance, text: String(decoding: v.base, as: UTF8.self))
-            for f in v.fields { item.fields[String(decoding: v.nameBytes(f), as: UTF8.self)] = String(decoding: v.value(f), as: UTF8.self) }
+            for f in v.fields {
+                item.fields[String(decoding: v.nameBytes(f), as: UTF8.self)] = String(
+                    decoding: v.value(f), as: UTF8.self)
+            }
             out.append(item)
         case .rejected(let p, let e, _):
             out.append(Item(provenance: p, reason: e.reason))
@@ -31,7 +39,9 @@ private func decodeJSON(_ input: [UInt8], piece: Int = 7, bufferSize: Int = 64, 
     return (out, d)
 }
 
-private func decodeJSON(_ text: String, piece: Int = 7, bufferSize: Int = 64, stillBeingWritten: Bool = false) throws -> [Item] {
+private func decodeJSON(_ text: String, piece: Int = 7, bufferSize: Int = 64, stillBeingWritten: Bool = false) throws
+    -> [Item]
+{
     try decodeJSON(Array(text.utf8), piece: piece, bufferSize: bufferSize, stillBeingWritten: stillBeingWritten).0
 }
 
@@ -115,11 +125,15 @@ private func decodeJSON(_ text: String, piece: Int = 7, bufferSize: Int = 64, st
         #expect(reasons[2].hasPrefix("line 6, column 1: a JSON object or array expected"), "\(reasons)")
         // Rejects take ordinals too: a resumed run counts the same records.
         #expect(items.map(\.provenance.ordinal) == Array(0..<Int64(items.count)))
-        expectExactPositions(items.filter { $0.reason == nil }.enumerated().map { k, i in var c = i; c.provenance.ordinal = Int64(k); return c }, in: text)
+        expectExactPositions(
+            items.filter { $0.reason == nil }.enumerated().map { k, i in
+                var c = i; c.provenance.ordinal = Int64(k); return c
+            }, in: text)
     }
 
     @Test func invalidRecordsAndElementsAreRejectedAndSkipped() throws {
-        let text = "[{\"a\":1},\n {\"a\":tru, \"b\":[1,2]},\n 42, [1,{\"x\":1}], \"s\",\n {\"a\":\"\\x\"},\n {\"a\":2},]"
+        let text =
+            "[{\"a\":1},\n {\"a\":tru, \"b\":[1,2]},\n 42, [1,{\"x\":1}], \"s\",\n {\"a\":\"\\x\"},\n {\"a\":2},]"
         let items = try decodeJSON(text)
         #expect(items.compactMap { $0.fields["a"] } == ["1", "2"])
         let reasons = items.compactMap(\.reason)
@@ -167,8 +181,10 @@ private func decodeJSON(_ text: String, piece: Int = 7, bufferSize: Int = 64, st
     /// The same records as NDJSON lines: each JSON record's bytes are the line's, whatever the
     /// piece size, and the NDJSON scanner's verdicts are the same.
     @Test(arguments: [1, 13, 4096]) func agreesWithTheNDJSONDecoderOnAwkwardRecords(piece: Int) throws {
-        let lines = awkwardNDJSON(lines: 400, seed: 14).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { $0.hasPrefix("{") && !$0.contains("unterminated") && !$0.hasSuffix(" x") }
+        let lines = awkwardNDJSON(lines: 400, seed: 14).split(separator: "\n").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        .filter { $0.hasPrefix("{") && !$0.contains("unterminated") && !$0.hasSuffix(" x") }
         let text = "[\n" + lines.joined(separator: ",\n") + "\n]\n"
         let items = try decodeJSON(Array(text.utf8), piece: piece, bufferSize: 128).0
         #expect(items.count == lines.count)

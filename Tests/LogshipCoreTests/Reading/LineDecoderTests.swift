@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 @testable import LogshipEmulator
 
 /// A decode result copied out of the decoder's buffers.

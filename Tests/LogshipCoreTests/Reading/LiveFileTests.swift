@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// Reading a file that may still be written to: no further than the size the run looked at,
 /// and, when asked, without an unfinished last line.
@@ -50,7 +50,8 @@ import LogshipSupport
 
     /// The file grew after the run looked at it: read up to that size, and its last line there,
     /// without a line end, is left; a file that did not grow is read to its end.
-    @Test(arguments: ["ndjson", "csv"]) func aFileThatGrewIsReadToItsSizeWithoutItsUnfinishedLine(format: String) throws {
+    @Test(arguments: ["ndjson", "csv"]) func aFileThatGrewIsReadToItsSizeWithoutItsUnfinishedLine(format: String) throws
+    {
         let dir = TempDir("live-grew")
         defer { dir.cleanup() }
         let f = dir.file("a.\(format)")
@@ -67,8 +68,15 @@ import LogshipSupport
                 if case .record = r { records += 1 } else { rejected += 1 }
             }
             #expect(records == 2, "\(format), grew \(grew)")
-            #expect(rejected == (grew ? 0 : 1), "\(format), grew \(grew): the unfinished record is rejected only in a file that is not written to")
-            #expect(decoder.heldBackAt == (grew ? Int64(head.utf8.count - (format == "csv" ? "3,\"d\n".utf8.count : "{\"id\":3,".utf8.count)) : nil), "\(format)")
+            #expect(
+                rejected == (grew ? 0 : 1),
+                "\(format), grew \(grew): the unfinished record is rejected only in a file that is not written to")
+            #expect(
+                decoder.heldBackAt
+                    == (grew
+                        ? Int64(head.utf8.count - (format == "csv" ? "3,\"d\n".utf8.count : "{\"id\":3,".utf8.count))
+                        : nil),
+                "\(format)")
         }
     }
 

@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 private struct Rec: Equatable, CustomStringConvertible {
     var line: Int
@@ -11,7 +11,9 @@ private struct Rec: Equatable, CustomStringConvertible {
     var description: String { "\(line)@\(offset): \(text.debugDescription)" }
 }
 
-private func group(_ text: String, _ spec: MultilineSpec, piece: Int = 7, stillWritten: Bool = false) throws -> (records: [Rec], grouper: MultilineGrouper) {
+private func group(_ text: String, _ spec: MultilineSpec, piece: Int = 7, stillWritten: Bool = false) throws -> (
+    records: [Rec], grouper: MultilineGrouper
+) {
     let reader = LineReader(source: PieceSource(Array(text.utf8), piece: piece), bufferSize: 4096)
     reader.stillBeingWritten = { stillWritten }
     let g = try MultilineGrouper(reader: reader, spec: spec)
@@ -55,12 +57,13 @@ private func lineOffsets(_ text: String) -> [Int64] {
         let (recs, g) = try group(Self.java, MultilineSpec(start: .preset(.java)), piece: piece)
         let lines = Self.java.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         let at = lineOffsets(Self.java)
-        #expect(recs == [
-            Rec(line: 1, offset: at[0], text: lines[0]),
-            Rec(line: 2, offset: at[1], text: lines[1...9].joined(separator: "\n")),
-            Rec(line: 11, offset: at[10], text: lines[10...11].joined(separator: "\n")),
-            Rec(line: 13, offset: at[12], text: lines[12]),
-        ])
+        #expect(
+            recs == [
+                Rec(line: 1, offset: at[0], text: lines[0]),
+                Rec(line: 2, offset: at[1], text: lines[1...9].joined(separator: "\n")),
+                Rec(line: 11, offset: at[10], text: lines[10...11].joined(separator: "\n")),
+                Rec(line: 13, offset: at[12], text: lines[12]),
+            ])
         #expect(g.cuts == 0 && g.heldBackAt == nil)
     }
 
@@ -70,7 +73,9 @@ private func lineOffsets(_ text: String) -> [Int64] {
         let got = try group(crlf, MultilineSpec(start: .preset(.java))).records
         #expect(got.map(\.text) == lf.map(\.text))
         #expect(got.map(\.line) == lf.map(\.line))
-        #expect(got.map(\.offset) == [0] + lineOffsets(crlf).enumerated().filter { [1, 10, 12].contains($0.offset) }.map(\.element))
+        #expect(
+            got.map(\.offset) == [0]
+                + lineOffsets(crlf).enumerated().filter { [1, 10, 12].contains($0.offset) }.map(\.element))
     }
 
     @Test func pythonTracebacksWithChaining() throws {
@@ -94,7 +99,9 @@ private func lineOffsets(_ text: String) -> [Int64] {
         let recs = try group(text, MultilineSpec(start: .preset(.python))).records
         #expect(recs.map(\.line) == [1, 2, 13, 14])
         #expect(recs[1].text.hasSuffix("app.errors.ConfigError: bad config"))
-        #expect(recs[1].text.split(separator: "\n", omittingEmptySubsequences: false).count == 11, "blank lines inside stay")
+        #expect(
+            recs[1].text.split(separator: "\n", omittingEmptySubsequences: false).count == 11, "blank lines inside stay"
+        )
     }
 
     @Test func goPanics() throws {
@@ -135,7 +142,9 @@ private func lineOffsets(_ text: String) -> [Int64] {
     /// The byte program answers as the regex does, on lines built from the bytes the patterns
     /// look at (and some non-ASCII ones, which it leaves to the regex).
     @Test func bytePrefixProgramAgreesWithTheRegex() throws {
-        let patterns = [#"^\d{4}-\d\d-\d\d "#, #"^\[\d{2}:\d{2}\]"#, #"^[A-Z][a-z]{2} \d"#, #"^\w{3}\s\d$"#, #"^ERROR"#, #"^#\d,"#]
+        let patterns = [
+            #"^\d{4}-\d\d-\d\d "#, #"^\[\d{2}:\d{2}\]"#, #"^[A-Z][a-z]{2} \d"#, #"^\w{3}\s\d$"#, #"^ERROR"#, #"^#\d,"#,
+        ]
         #expect(PrefixProgram(#"^\d+-"#) == nil && PrefixProgram(#"^a|b"#) == nil && PrefixProgram(#"\d{4}"#) == nil)
         let alphabet = Array("0123456789-: []ERORabcXYZ_\t#,é٣".unicodeScalars)
         var rng = SystemRandomNumberGenerator()
@@ -147,12 +156,16 @@ private func lineOffsets(_ text: String) -> [Int64] {
             var decided = 0
             for k in 0..<4000 {
                 // Half the lines are mutations of a matching-looking seed, half random.
-                let seed = ["2026-12-01 x", "[12:34] y", "Dec 1 z", "abc 1", "ERROR!", "#1,"][patterns.firstIndex(of: p)!]
+                let seed = ["2026-12-01 x", "[12:34] y", "Dec 1 z", "abc 1", "ERROR!", "#1,"][
+                    patterns.firstIndex(of: p)!]
                 var scalars = Array(seed.unicodeScalars)
                 if k % 2 == 0 {
-                    if !scalars.isEmpty { scalars[Int.random(in: 0..<scalars.count, using: &rng)] = alphabet.randomElement(using: &rng)! }
+                    if !scalars.isEmpty {
+                        scalars[Int.random(in: 0..<scalars.count, using: &rng)] = alphabet.randomElement(using: &rng)!
+                    }
                 } else {
-                    scalars = (0..<Int.random(in: 1...14, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! }
+                    scalars = (0..<Int.random(in: 1...14, using: &rng)).map { _ in alphabet.randomElement(using: &rng)!
+                    }
                 }
                 let bytes = Array(String(String.UnicodeScalarView(scalars)).utf8)
                 let want = bytes.withUnsafeBytes { matcher.match($0, into: slots) }
@@ -225,7 +238,10 @@ private func lineOffsets(_ text: String) -> [Int64] {
         let z = try read(zipped, size: Int64(try Data(contentsOf: zipped).count))
         #expect(a.0.count == 4 && a.0 == z.0)
         // The run looked at the file when it ended after "… job 7 failed\njava.lang…: boom\n".
-        let cut = Self.java.utf8.count - Self.java.split(separator: "\n", omittingEmptySubsequences: false)[3...].joined(separator: "\n").utf8.count
+        let cut =
+            Self.java.utf8.count
+            - Self.java.split(separator: "\n", omittingEmptySubsequences: false)[3...].joined(separator: "\n").utf8
+            .count
         let grown = try read(plain, size: Int64(cut))
         #expect(grown.0.count == 1)
         #expect(grown.1 == Int64(lineOffsets(Self.java)[1]))
@@ -236,7 +252,9 @@ private func lineOffsets(_ text: String) -> [Int64] {
     @Test func theLinePatternReadsTheJoinedText() throws {
         let reader = LineReader(source: PieceSource(Array(Self.java.utf8), piece: 5), bufferSize: 4096)
         let d = try LineDecoder(
-            reader: reader, pattern: #"^(?<time>\S+ \S+) (?<level>[A-Z]+)\s+\[(?<thread>[^\]]+)\] (?<logger>\S+) - (?<message>.*)$"#, fileIndex: 0,
+            reader: reader,
+            pattern: #"^(?<time>\S+ \S+) (?<level>[A-Z]+)\s+\[(?<thread>[^\]]+)\] (?<logger>\S+) - (?<message>.*)$"#,
+            fileIndex: 0,
             multiline: MultilineSpec(start: .preset(.java)))
         var messages: [String] = []
         while let r = try d.next() {

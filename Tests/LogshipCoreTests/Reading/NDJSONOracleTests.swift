@@ -38,7 +38,8 @@ func awkwardNDJSON(lines: Int, seed: UInt64) -> String {
             case 1: members.append("\"\(key)\":\(pick(numbers))")
             case 2: members.append("\"\(key)\":null")
             case 3: members.append("\"\(key)\":\(pick(["true", "false"]))")
-            case 4: members.append("\"\(key)\":{\"n\":[\(pick(numbers)),{\"s\":\"\(pick(strings))\"},null,[]],\"e\":{}}")
+            case 4:
+                members.append("\"\(key)\":{\"n\":[\(pick(numbers)),{\"s\":\"\(pick(strings))\"},null,[]],\"e\":{}}")
             default: members.append("\"\(key)\":[\"\(pick(strings))\",\(pick(numbers))]")
             }
         }
@@ -50,7 +51,9 @@ func awkwardNDJSON(lines: Int, seed: UInt64) -> String {
 /// Decodes and transforms every record of `file` with `pipeline` settings; returns the output
 /// objects as NDJSON text and the 1-based line numbers of rejected records.
 func decodeAll(_ dir: TempDir, _ file: String, pipelineExtra: String = "") throws -> (String, [Int]) {
-    let p = dir.write("p-\(UUID().uuidString.prefix(6)).json5", """
+    let p = dir.write(
+        "p-\(UUID().uuidString.prefix(6)).json5",
+        """
         { version: 1, source: { files: ["\(file)"], format: "ndjson" }, \(pipelineExtra) target: { logType: "T" } }
         """)
     let spec = try #require(PipelineLoader(environment: [:]).load(p).spec)
@@ -79,36 +82,36 @@ func decodeAll(_ dir: TempDir, _ file: String, pipelineExtra: String = "") throw
 
 /// Python's json module as the oracle: the objects per line (strict: no NaN), and the lines it refuses.
 let ndjsonOracleScript = #"""
-import json, sys
-def strict(c): raise ValueError(c)
-ours = open(sys.argv[2], encoding="utf-8").read().split("\n")[:-1]
-expected, bad = [], []
-with open(sys.argv[1], "rb") as f:
-    for n, raw in enumerate(f, 1):
-        line = raw.decode("utf-8", "surrogateescape").strip(" \t\r\n")
-        if not line:
-            continue
-        try:
-            o = json.loads(line, parse_constant=strict)
-            if not isinstance(o, dict):
-                raise ValueError("not an object")
-            expected.append(o)
-        except ValueError:
-            bad.append(n)
-mine = [json.loads(l) for l in ours]
-drop = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else []
-for o in mine:
-    for k in drop:
-        o.pop(k, None)
-if drop:
-    # The transformer leaves nulls out when it re-serialises records (the service drops them).
-    def nonull(v):
-        if isinstance(v, dict): return {k: nonull(x) for k, x in v.items() if x is not None}
-        return v
-    expected = [{k: x for k, x in o.items() if x is not None} for o in expected]
-print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": len(expected),
-                  "first": next((i for i, (a, b) in enumerate(zip(mine, expected)) if a != b), None)}))
-"""#
+    import json, sys
+    def strict(c): raise ValueError(c)
+    ours = open(sys.argv[2], encoding="utf-8").read().split("\n")[:-1]
+    expected, bad = [], []
+    with open(sys.argv[1], "rb") as f:
+        for n, raw in enumerate(f, 1):
+            line = raw.decode("utf-8", "surrogateescape").strip(" \t\r\n")
+            if not line:
+                continue
+            try:
+                o = json.loads(line, parse_constant=strict)
+                if not isinstance(o, dict):
+                    raise ValueError("not an object")
+                expected.append(o)
+            except ValueError:
+                bad.append(n)
+    mine = [json.loads(l) for l in ours]
+    drop = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else []
+    for o in mine:
+        for k in drop:
+            o.pop(k, None)
+    if drop:
+        # The transformer leaves nulls out when it re-serialises records (the service drops them).
+        def nonull(v):
+            if isinstance(v, dict): return {k: nonull(x) for k, x in v.items() if x is not None}
+            return v
+        expected = [{k: x for k, x in o.items() if x is not None} for o in expected]
+    print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": len(expected),
+                      "first": next((i for i, (a, b) in enumerate(zip(mine, expected)) if a != b), None)}))
+    """#
 
 @Suite struct NDJSONOracleTests {
     @Test(arguments: [(1, ""), (2, "fields: { recordId: \"LogshipRid\" },")])
@@ -121,7 +124,9 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
         let r = try python(ndjsonOracleScript, [input.path, outFile.path, extra.isEmpty ? "" : "LogshipRid"])
         #expect(r.status == 0, "\(r.stderr)")
         let o = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
-        #expect(o["match"] as? Bool == true, "first difference at record \(o["first"] ?? "?"); ours \(o["n"] ?? "?") vs \(o["m"] ?? "?")")
+        #expect(
+            o["match"] as? Bool == true,
+            "first difference at record \(o["first"] ?? "?"); ours \(o["n"] ?? "?") vs \(o["m"] ?? "?")")
         #expect(o["bad"] as? [Int] == rejected, "the same lines are refused")
         #expect(rejected.count > 50)
     }
@@ -136,14 +141,22 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
         let (replaced, r1) = try decodeAll(dir, "in.ndjson")
         #expect(r1.isEmpty)
         #expect(replaced.split(separator: "\n")[1] == "{\"a\":\"x\u{FFFD}\u{FFFD}y\"}")
-        let (_, r2) = try decodeAll(dir, "in.ndjson", pipelineExtra: "") // default is replace
+        let (_, r2) = try decodeAll(dir, "in.ndjson", pipelineExtra: "")  // default is replace
         #expect(r2.isEmpty)
-        let p = dir.write("reject.json5", "{ version: 1, source: { files: [\"in.ndjson\"], format: \"ndjson\", invalidUTF8: \"reject\" }, target: { logType: \"T\" } }")
+        let p = dir.write(
+            "reject.json5",
+            "{ version: 1, source: { files: [\"in.ndjson\"], format: \"ndjson\", invalidUTF8: \"reject\" }, target: { logType: \"T\" } }"
+        )
         let spec = try #require(PipelineLoader(environment: [:]).load(p).spec)
-        let (d, _) = try DecoderFactory.open(FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0], spec: spec.source)
+        let (d, _) = try DecoderFactory.open(
+            FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0], spec: spec.source)
         var kinds: [String] = []
         while let x = try d.next() {
-            if case .rejected(let pr, let e, _) = x { kinds.append("\(pr.line): \(e.reason)") } else { kinds.append("ok") }
+            if case .rejected(let pr, let e, _) = x {
+                kinds.append("\(pr.line): \(e.reason)")
+            } else {
+                kinds.append("ok")
+            }
         }
         #expect(kinds.count == 3 && kinds[0] == "ok" && kinds[2] == "ok")
         #expect(kinds[1].hasPrefix("2: ") && kinds[1].contains("UTF-8"))
@@ -155,7 +168,8 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
     ///   with small buffers so that members and lines straddle hand-overs.
     func readAll(_ path: String, ahead: Bool = false) throws -> (Data, ReadError?) {
         let opened = try ByteSources.open(path: path, compression: .auto)
-        let src: ByteSource = ahead && opened is GzipByteSource ? ReadAheadByteSource(opened, bufferSize: 5003, buffers: 2) : opened
+        let src: ByteSource =
+            ahead && opened is GzipByteSource ? ReadAheadByteSource(opened, bufferSize: 5003, buffers: 2) : opened
         var out = Data()
         let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 7919, alignment: 1)  // odd size on purpose
         defer { buf.deallocate() }
@@ -176,7 +190,8 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
         defer { dir.cleanup() }
         let text = awkwardNDJSON(lines: 4000, seed: 9)
         let plain = dir.write("p.ndjson", text)
-        let r = try python("""
+        let r = try python(
+            """
             import gzip, sys
             data = open(sys.argv[1], 'rb').read()
             open(sys.argv[1] + '.gz', 'wb').write(gzip.compress(data))
@@ -208,7 +223,8 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
         let lines = (0..<20_000).map { "{\"seq\":\($0),\"pad\":\"\(String(repeating: "z", count: 40))\"}" }
         let text = lines.joined(separator: "\n") + "\n"
         let plain = dir.write("in.ndjson", text)
-        let r = try python("""
+        let r = try python(
+            """
             import gzip, os, sys
             d = os.path.dirname(sys.argv[1])
             data = gzip.compress(open(sys.argv[1], 'rb').read())
@@ -224,8 +240,9 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
             // Inflated ahead on its own thread: the same bytes, then the same error at the same offset.
             let (aheadData, aheadErr) = try readAll(dir.file("\(name).ndjson.gz").path, ahead: true)
             #expect(aheadData == data, "\(name): read ahead, the same bytes come before the damage")
-            #expect(aheadErr?.message == err?.message && aheadErr?.offset == err?.offset,
-                    "\(name): read ahead, the same error (\(String(describing: aheadErr)) vs \(String(describing: err)))")
+            #expect(
+                aheadErr?.message == err?.message && aheadErr?.offset == err?.offset,
+                "\(name): read ahead, the same error (\(String(describing: aheadErr)) vs \(String(describing: err)))")
             let e = try #require(err, "\(name): the damage must be reported")
             #expect(e.message.contains(name == "truncated" ? "truncated" : "corrupt"), "\(e.message)")
             #expect(e.offset > 0)
@@ -240,7 +257,9 @@ print(json.dumps({"bad": bad, "match": mine == expected, "n": len(mine), "m": le
             } else {
                 // Deflate data damaged in the middle can decode to garbage for a while before
                 // zlib notices; the bytes before the damage are kept intact.
-                #expect(common > original.count / 3, "the bytes before the damage are kept (\(common) of \(original.count))")
+                #expect(
+                    common > original.count / 3, "the bytes before the damage are kept (\(common) of \(original.count))"
+                )
             }
         }
     }

@@ -1,9 +1,9 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
 @testable import LogshipEmulator
-import LogshipSupport
 
 /// The client's service limits say what docs/service-facts.md says, and the emulator, which
 /// keeps its own constants, agrees with both.

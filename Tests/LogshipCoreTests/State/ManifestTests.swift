@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 @Suite struct ManifestTests {
     /// `Fixtures/manifest-v1.jsonl`: written by `logship run` (twice) and `logship replay` before the

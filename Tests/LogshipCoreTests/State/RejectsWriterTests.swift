@@ -8,18 +8,23 @@ import Testing
 struct RejectsWriterTests {
     func resumed(_ dir: TempDir, _ name: String) throws -> RejectsWriter.ResumedFile {
         let f = try #require(FileDiscovery.expand([name], relativeTo: dir.url).files.first)
-        return RejectsWriter.ResumedFile(relativePath: f.relativePath, path: f.path, fingerprint: try #require(FileFingerprint.of(f)))
+        return RejectsWriter.ResumedFile(
+            relativePath: f.relativePath, path: f.path, fingerprint: try #require(FileFingerprint.of(f)))
     }
 
     /// Writes the reject of line 2 (offset 10) of `in/a.ndjson` as read now; returns the lines in the file.
     func rejectLine2(_ dir: TempDir) throws -> Int {
         let r = try resumed(dir, "in/a.ndjson")
         let w = RejectsWriter(url: dir.file("rejects.ndjson"), resuming: [r])
-        w.write(file: r.relativePath, line: 2, offset: 10, reason: "not JSON", excerpt: Array("{oops".utf8), content: (r.fingerprint.sample, r.fingerprint.size))
+        w.write(
+            file: r.relativePath, line: 2, offset: 10, reason: "not JSON", excerpt: Array("{oops".utf8),
+            content: (r.fingerprint.sample, r.fingerprint.size))
         w.close()
         #expect(w.count == 1)
         let text = try String(contentsOf: dir.file("rejects.ndjson"), encoding: .utf8)
-        for line in text.split(separator: "\n") { #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)") }
+        for line in text.split(separator: "\n") {
+            #expect((try? JSONSerialization.jsonObject(with: Data(line.utf8))) != nil, "\(line)")
+        }
         return text.split(separator: "\n").count
     }
 
@@ -50,7 +55,8 @@ struct RejectsWriterTests {
             let w = RejectsWriter(url: dir.file("rejects.ndjson"), resuming: [])
             w.write(file: "-", line: 1, offset: 0, reason: "not JSON", excerpt: [])
             w.close()
-            #expect(try String(contentsOf: dir.file("rejects.ndjson"), encoding: .utf8).split(separator: "\n").count == n)
+            #expect(
+                try String(contentsOf: dir.file("rejects.ndjson"), encoding: .utf8).split(separator: "\n").count == n)
         }
     }
 }

@@ -35,7 +35,9 @@ import Testing
         }
         #expect(count == 1 && to.lastPathComponent == "deadletter.before-restart-20261118T110640Z")
         #expect(FileManager.default.fileExists(atPath: to.appendingPathComponent("c1.meta.json").path))
-        for f in [s.manifest, s.rejects, s.lastRun, s.deadLetterFolder] { #expect(!FileManager.default.fileExists(atPath: f.path)) }
+        for f in [s.manifest, s.rejects, s.lastRun, s.deadLetterFolder] {
+            #expect(!FileManager.default.fileExists(atPath: f.path))
+        }
         // Nothing to set aside the second time.
         #expect(s.restart(now: when) == .none)
     }

@@ -1,9 +1,9 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
 @testable import LogshipEmulator
-import LogshipSupport
 
 @Suite struct GzipTests {
     /// Python's gzip module decodes what `Gzip.compress` writes: an independent reader.
@@ -18,13 +18,16 @@ import LogshipSupport
         #expect(z.prefix(2) == Data([0x1F, 0x8B]))
         let file = dir.file("b.gz")
         try z.write(to: file)
-        let r = try python("import gzip,sys,hashlib; print(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())", [file.path])
+        let r = try python(
+            "import gzip,sys,hashlib; print(hashlib.sha256(gzip.open(sys.argv[1]).read()).hexdigest())", [file.path])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == Crypto.sha256([UInt8](body)).hexString)
     }
 
     @Test func theEmulatorsDecoderAgrees() throws {
-        for body in [Data(), Data("[]".utf8), Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) })] {
+        for body in [
+            Data(), Data("[]".utf8), Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }),
+        ] {
             let z = try Gzip.compress(body)
             #expect(EmulatorGzip.decode([UInt8](z), limit: 1_000_000) == .success([UInt8](body)))
         }
@@ -73,7 +76,10 @@ import LogshipSupport
         let z = try Gzip.compress(big)
         #expect(z.count < 10_000, "a small body that inflates to 2 MB")
         #expect(EmulatorGzip.decode([UInt8](z), limit: 1_000_000) == .failure(.tooLarge))
-        guard case .failure(.corrupt) = EmulatorGzip.decode(Array("[{\"a\":1}]".utf8) + Array(repeating: 0, count: 20), limit: 100) else {
+        guard
+            case .failure(.corrupt) = EmulatorGzip.decode(
+                Array("[{\"a\":1}]".utf8) + Array(repeating: 0, count: 20), limit: 100)
+        else {
             Issue.record("plain JSON is not gzip")
             return
         }

@@ -1,6 +1,5 @@
-import Testing
-
 import LogshipSupport
+import Testing
 
 /// The one "did you mean" rule, as the command line uses it (the pipeline loader's cases, with
 /// its aliases, are in BrokenPipelineTests).

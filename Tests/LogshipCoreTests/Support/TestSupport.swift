@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
 /// A fresh temporary folder, removed by `cleanup()`.
 struct TempDir {
@@ -29,7 +29,9 @@ struct ProcessResult {
 }
 
 /// Runs a program with a time limit (killed past it); stdout/stderr captured.
-func runProcess(_ executable: String, _ args: [String], stdin: String? = nil, env: [String: String]? = nil, timeout: Double = 60) throws -> ProcessResult {
+func runProcess(
+    _ executable: String, _ args: [String], stdin: String? = nil, env: [String: String]? = nil, timeout: Double = 60
+) throws -> ProcessResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args
@@ -45,20 +47,27 @@ func runProcess(_ executable: String, _ args: [String], stdin: String? = nil, en
     let outData = DataBox(), errData = DataBox()
     let g = DispatchGroup()
     g.enter()
-    DispatchQueue.global().async { outData.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+    DispatchQueue.global().async {
+        outData.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave()
+    }
     g.enter()
-    DispatchQueue.global().async { errData.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave() }
+    DispatchQueue.global().async {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
+    }
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning && Date() < deadline { usleep(10_000) }
     if p.isRunning {
         kill(p.processIdentifier, SIGKILL)
         p.waitUntilExit()
         _ = g.wait(timeout: .now() + 5)
-        throw TimeoutError(description: "\(executable) \(args.joined(separator: " ")) ran over \(timeout) s and was killed")
+        throw TimeoutError(
+            description: "\(executable) \(args.joined(separator: " ")) ran over \(timeout) s and was killed")
     }
     p.waitUntilExit()
     _ = g.wait(timeout: .now() + 10)
-    return ProcessResult(status: p.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self), stderr: String(decoding: errData.get(), as: UTF8.self))
+    return ProcessResult(
+        status: p.terminationStatus, stdout: String(decoding: outData.get(), as: UTF8.self),
+        stderr: String(decoding: errData.get(), as: UTF8.self))
 }
 
 struct TimeoutError: Error, CustomStringConvertible { var description: String }
@@ -71,7 +80,8 @@ final class DataBox: @unchecked Sendable {
     func get() -> Data { lock.withLock { data } }
 }
 
-func python(_ script: String, _ args: [String] = [], stdin: String? = nil, timeout: Double = 60) throws -> ProcessResult {
+func python(_ script: String, _ args: [String] = [], stdin: String? = nil, timeout: Double = 60) throws -> ProcessResult
+{
     try runProcess("/usr/bin/env", ["python3", "-c", script] + args, stdin: stdin, timeout: timeout)
 }
 

@@ -12,12 +12,16 @@ struct TransformHarness {
     /// - Parameters:
     ///   - body: the pipeline's keys besides `source` and `target` (`fields: { … }`).
     ///   - extraSource: more `source` keys, written after `format`.
-    init(_ body: String, format: String, input: String, extraSource: String = "", fileKey: UInt64 = 0x0102_0304_0506_0708) throws {
+    init(
+        _ body: String, format: String, input: String, extraSource: String = "", fileKey: UInt64 = 0x0102_0304_0506_0708
+    ) throws {
         let dir = TempDir("transform")
         defer { dir.cleanup() }
         let ext = ["csv": "csv", "lines": "log", "json": "json"][format] ?? "ndjson"
         _ = dir.write("in.\(ext)", input)
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in.\(ext)"], format: "\(format)" \(extraSource) },
               \(body),
               target: { logType: "T" } }

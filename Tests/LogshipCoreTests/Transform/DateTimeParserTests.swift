@@ -1,8 +1,8 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 @testable import LogshipEmulator
 
 private func parse(_ s: String, _ format: DateTimeFormat) -> Int64? {
@@ -27,7 +27,6 @@ private func utc(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s
     CivilDate.toDays(year: y, month: mo, day: d) * 86_400_000 + Int64(h * 3_600_000 + mi * 60_000 + s * 1000 + ms)
 }
 
-
 private func pad(_ v: Int, _ width: Int = 2) -> String {
     let s = String(v)
     return String(repeating: "0", count: max(0, width - s.count)) + s
@@ -35,7 +34,8 @@ private func pad(_ v: Int, _ width: Int = 2) -> String {
 
 private let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 private let fullMonthNames = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December",
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December",
 ]
 private let weekdayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
 private let fullWeekdayNames = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
@@ -86,31 +86,31 @@ private func runPython(_ script: String, input: String, timeout: TimeInterval = 
 
 /// Epoch milliseconds (floor) per input line `format<TAB>text`; `ERR` where Python rejects.
 private let oracleScript = #"""
-import sys, datetime
-from decimal import Decimal, ROUND_FLOOR
-U = datetime.timezone.utc
-E = datetime.datetime(1970, 1, 1, tzinfo=U)
-MS = datetime.timedelta(milliseconds=1)
-out = []
-for line in sys.stdin.read().split('\n'):
-    if not line:
-        continue
-    f, t = line.split('\t')
-    try:
-        if f == 'epoch':
-            r = int((Decimal(t) * 1000).to_integral_value(rounding=ROUND_FLOOR))
-        elif f == 'epoch-ms':
-            r = int(Decimal(t).to_integral_value(rounding=ROUND_FLOOR))
-        else:
-            d = datetime.datetime.fromisoformat(t) if f == 'iso' else datetime.datetime.strptime(t, f)
-            if d.tzinfo is None:
-                d = d.replace(tzinfo=U)
-            r = (d - E) // MS
-        out.append(str(r))
-    except Exception:
-        out.append('ERR')
-print('\n'.join(out))
-"""#
+    import sys, datetime
+    from decimal import Decimal, ROUND_FLOOR
+    U = datetime.timezone.utc
+    E = datetime.datetime(1970, 1, 1, tzinfo=U)
+    MS = datetime.timedelta(milliseconds=1)
+    out = []
+    for line in sys.stdin.read().split('\n'):
+        if not line:
+            continue
+        f, t = line.split('\t')
+        try:
+            if f == 'epoch':
+                r = int((Decimal(t) * 1000).to_integral_value(rounding=ROUND_FLOOR))
+            elif f == 'epoch-ms':
+                r = int(Decimal(t).to_integral_value(rounding=ROUND_FLOOR))
+            else:
+                d = datetime.datetime.fromisoformat(t) if f == 'iso' else datetime.datetime.strptime(t, f)
+                if d.tzinfo is None:
+                    d = d.replace(tzinfo=U)
+                r = (d - E) // MS
+            out.append(str(r))
+        except Exception:
+            out.append('ERR')
+    print('\n'.join(out))
+    """#
 
 private struct OracleCase {
     var ours: DateTimeFormat
@@ -175,7 +175,8 @@ struct DateTimeParserTests {
         #expect(iso(parse("2024-01-01T00:30:00+01:00", .iso8601)!) == "2023-12-31T23:30:00.000Z")
         #expect(iso(parse("2023-12-31T23:30:00-01:00", .iso8601)!) == "2024-01-01T00:30:00.000Z")
         #expect(iso(parse("2024-03-01T00:00:00+00:01", .iso8601)!) == "2024-02-29T23:59:00.000Z")
-        #expect(iso(parse("01/Jan/2024:00:30:00 +0100", pattern("%d/%b/%Y:%H:%M:%S %z"))!) == "2023-12-31T23:30:00.000Z")
+        #expect(
+            iso(parse("01/Jan/2024:00:30:00 +0100", pattern("%d/%b/%Y:%H:%M:%S %z"))!) == "2023-12-31T23:30:00.000Z")
         // Offsets that push the instant outside years 1–9999 are rejected, not wrapped.
         #expect(parse("0001-01-01T00:30:00+01:00", .iso8601) == nil)
         #expect(parse("0001-01-01T00:30:00-01:00", .iso8601) == utc(1, 1, 1, 1, 30))
@@ -263,7 +264,8 @@ struct DateTimeParserTests {
     }
 
     @Test func patternDirectives() {
-        #expect(parse("Tue, 05 Mar 2024 10:20:30 GMT", pattern("%a, %d %b %Y %H:%M:%S %Z")) == utc(2024, 3, 5, 10, 20, 30))
+        #expect(
+            parse("Tue, 05 Mar 2024 10:20:30 GMT", pattern("%a, %d %b %Y %H:%M:%S %Z")) == utc(2024, 3, 5, 10, 20, 30))
         #expect(parse("Tuesday 5 MARCH 2024 10:20", pattern("%A %d %B %Y %H:%M")) == utc(2024, 3, 5, 10, 20))
         #expect(parse("September 1, 2024", pattern("%B %d, %Y")) == utc(2024, 9, 1))
         #expect(parse("Sep 1, 2024", pattern("%B %d, %Y")) == utc(2024, 9, 1))
@@ -276,7 +278,9 @@ struct DateTimeParserTests {
         #expect(parse("13:30 PM", pattern("%I:%M %p")) == nil)
         #expect(parse("2024-3-5 7:8:9", pattern("%Y-%m-%d %H:%M:%S")) == utc(2024, 3, 5, 7, 8, 9))
         #expect(parse("20240305102030", pattern("%Y%m%d%H%M%S")) == utc(2024, 3, 5, 10, 20, 30))
-        #expect(parse("2024-03-05T10:20:30.123456+05:30", pattern("%Y-%m-%dT%H:%M:%S.%f%z")) == utc(2024, 3, 5, 4, 50, 30, 123))
+        #expect(
+            parse("2024-03-05T10:20:30.123456+05:30", pattern("%Y-%m-%dT%H:%M:%S.%f%z"))
+                == utc(2024, 3, 5, 4, 50, 30, 123))
         #expect(parse("2024-03-05 10:20:30 +05", pattern("%F %T %z")) == utc(2024, 3, 5, 5, 20, 30))
         #expect(parse("2024-03-05 10:20:30 utc", pattern("%F %T %Z")) == utc(2024, 3, 5, 10, 20, 30))
         #expect(parse("2024-03-05 10:20:30 CET", pattern("%F %T %Z")) == nil)
@@ -417,7 +421,8 @@ struct DateTimeParserTests {
                 }
                 cases.append(OracleCase(ours: .iso8601, python: "iso", text: t))
             case 2:
-                let t = "\(pad(y, 4))\(pad(mo))\(pad(d))T\(pad(h))\(pad(mi))\(pad(s))\(rand(2) == 0 ? "Z" : "\(sign)\(oh)\(om)")"
+                let t =
+                    "\(pad(y, 4))\(pad(mo))\(pad(d))T\(pad(h))\(pad(mi))\(pad(s))\(rand(2) == 0 ? "Z" : "\(sign)\(oh)\(om)")"
                 cases.append(OracleCase(ours: .iso8601, python: "iso", text: t))
             case 3:
                 let t = "\(pad(d))/\(monthNames[mo - 1])/\(y):\(pad(h)):\(pad(mi)):\(pad(s)) \(sign)\(oh)\(om)"
@@ -426,7 +431,8 @@ struct DateTimeParserTests {
                 let t = "\(y) \(monthNames[mo - 1]) \(d < 10 ? " " : "")\(d) \(pad(h)):\(pad(mi)):\(pad(s))"
                 cases.append(OracleCase(ours: syslog, python: "%Y %b %d %H:%M:%S", text: t))
             case 5:
-                let t = "\(weekdayNames[weekday]), \(pad(d)) \(monthNames[mo - 1]) \(y) \(pad(h)):\(pad(mi)):\(pad(s)) \(rand(2) == 0 ? "GMT" : "UTC")"
+                let t =
+                    "\(weekdayNames[weekday]), \(pad(d)) \(monthNames[mo - 1]) \(y) \(pad(h)):\(pad(mi)):\(pad(s)) \(rand(2) == 0 ? "GMT" : "UTC")"
                 cases.append(OracleCase(ours: rfc1123, python: "%a, %d %b %Y %H:%M:%S %Z", text: t))
             case 6:
                 let yy = 1969 + rand(100)
@@ -479,7 +485,9 @@ struct DateTimeParserTests {
                 #expect(ours == nil, "\(c.text): python rejects, we got \(ours.map(String.init) ?? "nil")")
                 rejected += 1
             } else {
-                #expect(ours == Int64(line), "\(c.text) [\(c.python)]: python \(line), ours \(ours.map(String.init) ?? "nil")")
+                #expect(
+                    ours == Int64(line),
+                    "\(c.text) [\(c.python)]: python \(line), ours \(ours.map(String.init) ?? "nil")")
                 compared += 1
             }
         }

@@ -9,7 +9,9 @@ import Testing
     static let host = String(decoding: Transformer.hostName, as: UTF8.self)
 
     /// Every record of `input`, with the compiled program on and off: both must write the same.
-    func records(_ body: String, format: String, input: String, extraSource: String = "", program expected: Bool = false) throws -> [[String: Any]] {
+    func records(
+        _ body: String, format: String, input: String, extraSource: String = "", program expected: Bool = false
+    ) throws -> [[String: Any]] {
         var both: [[[String: Any]]] = []
         var texts: [[String]] = []
         for program in [true, false] {
@@ -26,7 +28,11 @@ import Testing
                 raw.append(String(decoding: out.bytes, as: UTF8.self))
                 rows.append(try #require(try JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String: Any]))
             }
-            if program { #expect((h.transformer.programTries > 0) == expected, "the compiled program ran: \(h.transformer.programTries)") }
+            if program {
+                #expect(
+                    (h.transformer.programTries > 0) == expected,
+                    "the compiled program ran: \(h.transformer.programTries)")
+            }
             both.append(rows)
             texts.append(raw)
         }
@@ -50,7 +56,8 @@ import Testing
     }
 
     @Test func pipelineNameIsTheFileNameWithoutAName() throws {
-        let rows = try records(#"fields: { map: { P: "$pipeline", L: "$line" } }"#, format: "ndjson", input: "{\"a\":1}\n\n{\"a\":2}\n")
+        let rows = try records(
+            #"fields: { map: { P: "$pipeline", L: "$line" } }"#, format: "ndjson", input: "{\"a\":1}\n\n{\"a\":2}\n")
         #expect(rows.map { $0["P"] as? String } == ["p", "p"])
         #expect(rows.map { $0["L"] as? Int } == [1, 3])
     }
@@ -96,34 +103,47 @@ import Testing
     @Test func theSpecHashSeesDerivedFields() throws {
         let a = try TransformHarness(#"fields: { map: { F: "$file" } }"#, format: "ndjson", input: "{}\n").spec.specHash
         let b = try TransformHarness(#"fields: { map: { F: "file" } }"#, format: "ndjson", input: "{}\n").spec.specHash
-        let c = try TransformHarness(#"fields: { map: { F: { from: "$file", extract: "(x)" } } }"#, format: "ndjson", input: "{}\n").spec.specHash
+        let c = try TransformHarness(
+            #"fields: { map: { F: { from: "$file", extract: "(x)" } } }"#, format: "ndjson", input: "{}\n"
+        ).spec.specHash
         #expect(Set([a, b, c]).count == 3)
     }
 
     @Test func problemsNameTheKey() {
         func errors(_ map: String) -> [String] {
-            loadBroken(#"{ version: 1, source: { files: ["a"], format: "ndjson" }, fields: { map: { "# + map + #" } }, target: { logType: "A" } }"#)
-                .errors.map { "\($0.path): \($0.message)" }
+            loadBroken(
+                #"{ version: 1, source: { files: ["a"], format: "ndjson" }, fields: { map: { "# + map
+                    + #" } }, target: { logType: "A" } }"#
+            )
+            .errors.map { "\($0.path): \($0.message)" }
         }
-        #expect(errors(#"X: "$hostname""#) == [
-            #"fields.map.X: "$hostname" is not a value logship derives; known: $file, $line, $host, $pipeline (an input field whose name begins with $ is written $$hostname)"#
-        ])
-        #expect(errors(#"X: { from: "$fil" }"#).first?.hasPrefix("fields.map.X.from: \"$fil\" is not a value logship derives") == true)
-        #expect(errors(#"X: { from: "$file", extract: "[a-z]+" }"#) == [
-            #"fields.map.X.extract: "[a-z]+" has no group; put the part to keep in (?<name>…) or (…)"#
-        ])
-        #expect(errors(#"X: { from: "a", extract: "(unclosed" }"#) == [
-            #"fields.map.X.extract: "(unclosed" is not a valid regular expression (ICU syntax)"#
-        ])
-        #expect(errors(#"X: { value: "v", extract: "(v)" }"#) == [
-            "fields.map.X.extract: applies to a field (from), not to a constant (value)"
-        ])
-        #expect(errors(#"X: { from: "$line", extract: "(1)" }"#) == [
-            "fields.map.X.extract: applies to an input field, $file, $host or $pipeline, not to $line"
-        ])
-        #expect(errors(#"X: { from: "$line", type: "datetime" }"#) == [
-            #"fields.map.X.type: $line is a line number: type "int", "long", "double" or "string", not "datetime""#
-        ])
+        #expect(
+            errors(#"X: "$hostname""#) == [
+                #"fields.map.X: "$hostname" is not a value logship derives; known: $file, $line, $host, $pipeline (an input field whose name begins with $ is written $$hostname)"#
+            ])
+        #expect(
+            errors(#"X: { from: "$fil" }"#).first?.hasPrefix(
+                "fields.map.X.from: \"$fil\" is not a value logship derives") == true)
+        #expect(
+            errors(#"X: { from: "$file", extract: "[a-z]+" }"#) == [
+                #"fields.map.X.extract: "[a-z]+" has no group; put the part to keep in (?<name>…) or (…)"#
+            ])
+        #expect(
+            errors(#"X: { from: "a", extract: "(unclosed" }"#) == [
+                #"fields.map.X.extract: "(unclosed" is not a valid regular expression (ICU syntax)"#
+            ])
+        #expect(
+            errors(#"X: { value: "v", extract: "(v)" }"#) == [
+                "fields.map.X.extract: applies to a field (from), not to a constant (value)"
+            ])
+        #expect(
+            errors(#"X: { from: "$line", extract: "(1)" }"#) == [
+                "fields.map.X.extract: applies to an input field, $file, $host or $pipeline, not to $line"
+            ])
+        #expect(
+            errors(#"X: { from: "$line", type: "datetime" }"#) == [
+                #"fields.map.X.type: $line is a line number: type "int", "long", "double" or "string", not "datetime""#
+            ])
         // `$$name` is the input field `$name`.
         #expect(errors(#"X: "$$oid""#).isEmpty)
         #expect(errors(#"X: { from: "$$file", extract: "(a)" }"#).isEmpty)

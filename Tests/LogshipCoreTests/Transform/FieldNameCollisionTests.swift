@@ -5,7 +5,9 @@ import Testing
 
 /// Runs records through a pipeline's decoder and transformer and returns each output as the
 /// exact bytes that would be sent (or the refusal), with the transformer for its stats.
-func transformRaw(_ pipelineBody: String, format: String = "ndjson", input: String) throws -> (out: [Result<[UInt8], RecordError>], stats: Transformer.Stats) {
+func transformRaw(_ pipelineBody: String, format: String = "ndjson", input: String) throws -> (
+    out: [Result<[UInt8], RecordError>], stats: Transformer.Stats
+) {
     let h = try TransformHarness(pipelineBody, format: format, input: input)
     let (decoder, t) = (h.decoder, h.transformer)
     let out = ByteBuffer()
@@ -13,7 +15,11 @@ func transformRaw(_ pipelineBody: String, format: String = "ndjson", input: Stri
     while let d = try decoder.next() {
         guard case .record(let v) = d else { continue }
         out.removeAll()
-        if let e = t.transform(v, to: out) { results.append(.failure(e)) } else { results.append(.success(out.toArray())) }
+        if let e = t.transform(v, to: out) {
+            results.append(.failure(e))
+        } else {
+            results.append(.success(out.toArray()))
+        }
     }
     return (results, t.stats)
 }
@@ -25,7 +31,9 @@ func memberNames(_ json: [UInt8]) -> [String]? {
     return json.withUnsafeBytes { raw -> [String]? in
         var s = NDJSONScanner(raw)
         guard (try? s.object(into: fields)) != nil else { return nil }
-        return fields.view.map { String(decoding: raw[Int($0.nameStart)..<Int($0.nameStart + $0.nameCount)], as: UTF8.self) }
+        return fields.view.map {
+            String(decoding: raw[Int($0.nameStart)..<Int($0.nameStart + $0.nameCount)], as: UTF8.self)
+        }
     }
 }
 
@@ -46,7 +54,8 @@ func sent(_ r: Result<[UInt8], RecordError>) -> [UInt8] {
     /// The issue's record: every value arrives, under four distinct names; names valid as
     /// written keep them, sanitised ones take the next free `_N`.
     @Test func sanitisedNamesThatCollideGetNumberedNames() throws {
-        let (r, _) = try transformRaw("fields: { passthrough: true }", input: #"{"my field":1,"my_field":8,"a.b":2,"a_b":7}"# + "\n")
+        let (r, _) = try transformRaw(
+            "fields: { passthrough: true }", input: #"{"my field":1,"my_field":8,"a.b":2,"a_b":7}"# + "\n")
         let json = sent(r[0])
         let names = try #require(memberNames(json))
         #expect(!hasDuplicates(names), "\(String(decoding: json, as: UTF8.self))")
@@ -68,16 +77,20 @@ func sent(_ r: Result<[UInt8], RecordError>) -> [UInt8] {
     /// Names are decided per record: a field is numbered only in the records where another
     /// field has its column, whatever the records before it held.
     @Test func recordsOfChangingShapesEachGetTheirOwnNames() throws {
-        let lines = [#"{"a b":1}"#, #"{"a_b":2,"a b":3}"#, #"{"a b":4,"c":null}"#, #"{"c":5,"a b":6,"a_b":7}"#, #"{"a_b":8}"#]
+        let lines = [
+            #"{"a b":1}"#, #"{"a_b":2,"a b":3}"#, #"{"a b":4,"c":null}"#, #"{"c":5,"a b":6,"a_b":7}"#, #"{"a_b":8}"#,
+        ]
         let (r, stats) = try transformRaw("fields: { passthrough: true }", input: lines.joined(separator: "\n") + "\n")
-        #expect(r.map { String(decoding: sent($0), as: UTF8.self) } == [
-            #"{"a_b":1}"#, #"{"a_b":2,"a_b_2":3}"#, #"{"a_b":4}"#, #"{"c":5,"a_b_2":6,"a_b":7}"#, #"{"a_b":8}"#,
-        ])
+        #expect(
+            r.map { String(decoding: sent($0), as: UTF8.self) } == [
+                #"{"a_b":1}"#, #"{"a_b":2,"a_b_2":3}"#, #"{"a_b":4}"#, #"{"c":5,"a_b_2":6,"a_b":7}"#, #"{"a_b":8}"#,
+            ])
         #expect(stats.collidingNames == 2)
     }
 
     @Test func namesDifferingOnlyInCaseAndRepeatedKeysStayApart() throws {
-        let (r, _) = try transformRaw("fields: { passthrough: true }", input: #"{"Level":"a","level":"b","n":1,"n":2}"# + "\n")
+        let (r, _) = try transformRaw(
+            "fields: { passthrough: true }", input: #"{"Level":"a","level":"b","n":1,"n":2}"# + "\n")
         let json = sent(r[0])
         let names = try #require(memberNames(json))
         #expect(names == ["Level", "level_2", "n", "n_2"], "\(String(decoding: json, as: UTF8.self))")
@@ -111,7 +124,8 @@ func sent(_ r: Result<[UInt8], RecordError>) -> [UInt8] {
 
     /// CSV: the header's names are resolved once per file, with the same rule.
     @Test func csvHeaderNamesThatCollideAfterSanitisingStayApart() throws {
-        let (r, _) = try transformRaw("fields: { passthrough: true }", format: "csv", input: "my field,my_field,type,Type_\n1,2,3,4\n5,6,7,8\n")
+        let (r, _) = try transformRaw(
+            "fields: { passthrough: true }", format: "csv", input: "my field,my_field,type,Type_\n1,2,3,4\n5,6,7,8\n")
         for rec in r {
             let names = try #require(memberNames(sent(rec)))
             #expect(names == ["my_field_2", "my_field", "type__2", "Type_"], "\(names)")
@@ -122,7 +136,8 @@ func sent(_ r: Result<[UInt8], RecordError>) -> [UInt8] {
     /// Records over maxFields: the pack column's name is never also a passed-through name.
     @Test func aFieldNamedLikeThePackColumnKeepsItsValue() throws {
         let fields = (0..<6).map { "\"f\($0)\":\($0)" }.joined(separator: ",")
-        let (r, _) = try transformRaw(#"limits: { maxFields: 4, tooManyFields: "pack" }"#, input: "{\"Extra\":\"mine\",\(fields)}\n")
+        let (r, _) = try transformRaw(
+            #"limits: { maxFields: 4, tooManyFields: "pack" }"#, input: "{\"Extra\":\"mine\",\(fields)}\n")
         let json = sent(r[0])
         let names = try #require(memberNames(json))
         #expect(!hasDuplicates(names), "\(String(decoding: json, as: UTF8.self))")

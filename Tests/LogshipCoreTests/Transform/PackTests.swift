@@ -10,8 +10,10 @@ func members(_ json: [UInt8]) -> [(name: String, raw: [UInt8])]? {
         var s = NDJSONScanner(raw)
         guard (try? s.object(into: fields)) != nil else { return nil }
         return fields.view.map {
-            (String(decoding: raw[Int($0.nameStart)..<Int($0.nameStart + $0.nameCount)], as: UTF8.self),
-             Array(raw[Int($0.valueStart)..<Int($0.valueStart + $0.valueCount)]))
+            (
+                String(decoding: raw[Int($0.nameStart)..<Int($0.nameStart + $0.nameCount)], as: UTF8.self),
+                Array(raw[Int($0.valueStart)..<Int($0.valueStart + $0.valueCount)])
+            )
         }
     }
 }
@@ -46,7 +48,8 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
             if m.name == "Extra" || (m.name.hasPrefix("Extra") && Int(m.name.dropFirst(5)) != nil) {
                 packColumns.append(m.name)
                 #expect(m.raw.count <= 32_766, "\(m.name) holds \(m.raw.count) bytes of JSON text")
-                let packed = try #require(try JSONSerialization.jsonObject(with: Data(m.raw)) as? [String: Any], "\(m.name) is a JSON object")
+                let packed = try #require(
+                    try JSONSerialization.jsonObject(with: Data(m.raw)) as? [String: Any], "\(m.name) is a JSON object")
                 for (k, v) in packed {
                     #expect(got[k] == nil, "\(k) twice")
                     got[k] = v as? String
@@ -66,7 +69,8 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
     @Test func aFieldTooLongForAnyPackColumnRejectsTheRecord() throws {
         let small = (0..<60).map { "\"f\($0)\":\($0)" }.joined(separator: ",")
         let big = String(repeating: "x", count: 32_766)
-        let (r, stats) = try transformRaw(#"limits: { tooManyFields: "pack" }"#, input: "{\(small),\"big\":\"\(big)\"}\n")
+        let (r, stats) = try transformRaw(
+            #"limits: { tooManyFields: "pack" }"#, input: "{\(small),\"big\":\"\(big)\"}\n")
         let why = refusedRaw(r[0])
         #expect(why.contains("\"big\""), "\(why)")
         #expect(why.contains("limits.packField") || why.contains("pack"), "\(why)")
@@ -85,13 +89,18 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
     @Test func aMappedNameThatIsAPackColumnIsRefusedByValidate() throws {
         let dir = TempDir("pack-names")
         defer { dir.cleanup() }
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, fields: { map: { extra2: "x" } },
               limits: { tooManyFields: "pack" }, target: { logType: "T" } }
             """)
         let r = PipelineLoader(environment: [:]).load(p)
         #expect(r.spec == nil)
-        #expect(r.problems.contains { $0.description.contains("fields.map.extra2") && $0.description.contains("pack column") }, "\(r.problems)")
+        #expect(
+            r.problems.contains {
+                $0.description.contains("fields.map.extra2") && $0.description.contains("pack column")
+            }, "\(r.problems)")
     }
 
     /// More distinct names across records than a table holds: pack bounds each record, not the
@@ -101,7 +110,9 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
         let dir = TempDir("pack-advice")
         defer { dir.cleanup() }
         for (policy, offersPack) in [("pack", false), ("fail", true)] {
-            let p = dir.write("p.json5", """
+            let p = dir.write(
+                "p.json5",
+                """
                 { version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, limits: { tooManyFields: "\(policy)" }, target: { logType: "T" } }
                 """)
             let spec = try #require(PipelineLoader(environment: [:]).load(p).spec)

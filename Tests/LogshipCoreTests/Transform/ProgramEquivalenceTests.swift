@@ -9,46 +9,67 @@ import Testing
 @Suite("Transformer program")
 struct ProgramEquivalenceTests {
     static let pipelines: [(String, String)] = [
-        ("typed + passthrough", """
+        (
+            "typed + passthrough",
+            """
             fields: { map: {
               N: { from: "a", type: "long" }, I: { from: "b", type: "int" }, D: { from: "c", type: "double" },
               B: { from: "d", type: "bool" }, T: { from: "e", type: "datetime" }, G: { from: "f", type: "guid" },
               J: { from: "g", type: "json" }, S: { from: "h", type: "string" } }, passthrough: true }
-            """),
-        ("defaults, onError, constants, record id, drop", """
+            """
+        ),
+        (
+            "defaults, onError, constants, record id, drop",
+            """
             fields: { map: {
               N: { from: "a", type: "long", onError: "null", default: -1 }, T: { from: "e", type: "datetime", onError: "null" },
               K: { value: "const" }, M: { from: "nope", default: "fallback" }, U: { from: "nope2" }, R: "h",
               G: { from: "f", type: "guid", default: "00000000-0000-0000-0000-000000000000" } },
               recordId: "Rid", drop: ["c"], passthrough: true }
-            """),
-        ("small values rejected, invalid UTF-8 rejected", """
+            """
+        ),
+        (
+            "small values rejected, invalid UTF-8 rejected",
+            """
             fields: { map: { S: "h", T: { from: "e", type: "datetime", onError: "null" } }, passthrough: true },
             limits: { maxValueBytes: 16, oversizedValue: "reject" }
-            """),
-        ("small values truncated", """
+            """
+        ),
+        (
+            "small values truncated",
+            """
             fields: { map: { S: { from: "h", type: "string" } }, passthrough: true },
             limits: { maxValueBytes: 16 }
-            """),
-        ("more columns than maxFields, packed", """
+            """
+        ),
+        (
+            "more columns than maxFields, packed",
+            """
             fields: { map: { N: { from: "a", type: "long", onError: "null" } }, passthrough: true },
             limits: { maxFields: 5, tooManyFields: "pack" }
-            """),
-        ("time generated field", """
+            """
+        ),
+        (
+            "time generated field",
+            """
             fields: { map: { When: { from: "e", type: "datetime" }, S: "h" }, passthrough: false },
             target: { logType: "T", timeGeneratedField: "When" }
-            """),
+            """
+        ),
     ]
 
     static let pool: [[UInt8]] = [
-        [], Array("12".utf8), Array("-0".utf8), Array("+7".utf8), Array("007".utf8), Array("1.5".utf8), Array("1e3".utf8),
+        [], Array("12".utf8), Array("-0".utf8), Array("+7".utf8), Array("007".utf8), Array("1.5".utf8),
+        Array("1e3".utf8),
         Array("9999999999".utf8), Array("abc".utf8), Array("true".utf8), Array("yes".utf8), Array(" 5 ".utf8),
-        Array("2024-03-05T10:20:30.123Z".utf8), Array("2024-03-05 10:20:30".utf8), Array("2024-03-05T10:20:60.000Z".utf8),
+        Array("2024-03-05T10:20:30.123Z".utf8), Array("2024-03-05 10:20:30".utf8),
+        Array("2024-03-05T10:20:60.000Z".utf8),
         Array("1999-01-01T00:00:00.000Z".utf8), Array("2999-01-01T00:00:00.000Z".utf8),
         Array("0f8fad5b-d9cb-469f-a165-70867728950e".utf8), Array("0F8FAD5B-D9CB-469F-A165-70867728950E".utf8),
         Array("{0f8fad5b-d9cb-469f-a165-70867728950e}".utf8), Array("x\"y".utf8), Array("tab\there".utf8),
         Array("é".utf8), [0x61, 0xFF, 0x62], Array("[1,2]".utf8), Array("{\"a\":1}".utf8), Array("null".utf8),
-        Array(String(repeating: "long", count: 10).utf8), Array(String(repeating: "é", count: 12).utf8), Array("back\\slash".utf8),
+        Array(String(repeating: "long", count: 10).utf8), Array(String(repeating: "é", count: 12).utf8),
+        Array("back\\slash".utf8),
     ]
 
     static func csvField(_ v: [UInt8]) -> [UInt8] {
@@ -69,7 +90,9 @@ struct ProgramEquivalenceTests {
         let path = dir.url.appendingPathComponent("in.\(ext)")
         try Data(input).write(to: path)
         let target = pipelineBody.contains("target:") ? "" : ", target: { logType: \"T\" }"
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in.\(ext)"], format: "\(format)" \(extraSource) },
               \(pipelineBody) \(target) }
             """)
@@ -101,15 +124,18 @@ struct ProgramEquivalenceTests {
         let columns = ["a", "b", "c", "d", "e", "f", "g", "h"]
         var input = Array((columns.joined(separator: ",") + "\n").utf8)
         // Mostly well-formed rows (the program's case) and a good share of awkward values.
-        let good: [[UInt8]] = [Array("42".utf8), Array("7".utf8), Array("2.5".utf8), Array("false".utf8),
-                               Array("2026-10-10T00:00:00.051Z".utf8), Array("7219a028-4eb2-41e4-8046-99923904a82c".utf8),
-                               Array("{\"k\":[1]}".utf8), Array("plain text".utf8)]
+        let good: [[UInt8]] = [
+            Array("42".utf8), Array("7".utf8), Array("2.5".utf8), Array("false".utf8),
+            Array("2026-10-10T00:00:00.051Z".utf8), Array("7219a028-4eb2-41e4-8046-99923904a82c".utf8),
+            Array("{\"k\":[1]}".utf8), Array("plain text".utf8),
+        ]
         for _ in 0..<2500 {
             // One row in five has one awkward value (more would make the program step aside
             // for the whole file, which is its own behaviour, checked below).
             var row = good.map { Self.csvField($0) }
             if rng.next() % 5 == 0 {
-                row[Int(rng.next() % UInt64(columns.count))] = Self.csvField(Self.pool[Int(rng.next() % UInt64(Self.pool.count))])
+                row[Int(rng.next() % UInt64(columns.count))] = Self.csvField(
+                    Self.pool[Int(rng.next() % UInt64(Self.pool.count))])
             }
             input += Array(row.joined(separator: [0x2C])) + [0x0A]
         }
@@ -159,7 +185,8 @@ struct ProgramEquivalenceTests {
     func programStepsAside() throws {
         var input = Array("a,b\n".utf8)
         for k in 0..<3000 { input += Array((k % 10 == 0 ? "\(k),x\n" : "\(k),\n").utf8) }
-        let body = #"fields: { map: { A: { from: "a", type: "long" }, B: { from: "b", type: "int", default: 0 } }, passthrough: false }"#
+        let body =
+            #"fields: { map: { A: { from: "a", type: "long" }, B: { from: "b", type: "int", default: 0 } }, passthrough: false }"#
         let general = try Self.run(body, input, program: false, format: "csv", extraSource: "")
         let compiled = try Self.run(body, input, program: true, format: "csv", extraSource: "")
         #expect(compiled.outputs == general.outputs)

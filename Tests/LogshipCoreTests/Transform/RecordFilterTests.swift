@@ -5,8 +5,11 @@ import Testing
 
 /// Runs a file through decoder, `fields.where` and transformer; returns the objects sent and
 /// how many records the filter left out.
-func filtered(_ fieldsBody: String, format: String = "ndjson", input: String, extraSource: String = "") throws -> (sent: [[String: Any]], filtered: Int) {
-    let h = try TransformHarness("fields: { \(fieldsBody) }", format: format, input: input, extraSource: extraSource, fileKey: 1)
+func filtered(_ fieldsBody: String, format: String = "ndjson", input: String, extraSource: String = "") throws -> (
+    sent: [[String: Any]], filtered: Int
+) {
+    let h = try TransformHarness(
+        "fields: { \(fieldsBody) }", format: format, input: input, extraSource: extraSource, fileKey: 1)
     let (decoder, t) = (h.decoder, h.transformer)
     let out = ByteBuffer()
     var sent: [[String: Any]] = []
@@ -21,7 +24,9 @@ func filtered(_ fieldsBody: String, format: String = "ndjson", input: String, ex
 }
 
 /// The ids of the records a `where` list lets through.
-private func ids(_ conditions: String, _ input: String = FilterFixtures.ndjson, format: String = "ndjson") throws -> [Int] {
+private func ids(_ conditions: String, _ input: String = FilterFixtures.ndjson, format: String = "ndjson") throws
+    -> [Int]
+{
     let r = try filtered("where: \(conditions)", format: format, input: input)
     let ids = r.sent.compactMap { ($0["id"] as? NSNumber)?.intValue ?? ($0["id"] as? String).flatMap { Int($0) } }
     #expect(ids.count + r.filtered == (format == "csv" ? 6 : 6), "every record is either sent or counted as filtered")
@@ -90,8 +95,12 @@ enum FilterFixtures {
 
     @Test func allConditionsHoldAndAnyIsEitherOr() throws {
         #expect(try ids(#"[{ field: "level", equals: "info" }, { field: "status", exists: true }]"#) == [1])
-        #expect(try ids(#"[{ any: [{ field: "level", equals: "error" }, { field: "status", equals: 404 }] }]"#) == [2, 3])
-        #expect(try ids(#"[{ any: [{ field: "flag", exists: true }, { any: [{ field: "id", equals: 6 }] }] }, { field: "level", matches: "^[a-z]+$" }]"#) == [3, 4])
+        #expect(
+            try ids(#"[{ any: [{ field: "level", equals: "error" }, { field: "status", equals: 404 }] }]"#) == [2, 3])
+        #expect(
+            try ids(
+                #"[{ any: [{ field: "flag", exists: true }, { any: [{ field: "id", equals: 6 }] }] }, { field: "level", matches: "^[a-z]+$" }]"#
+            ) == [3, 4])
     }
 
     /// CSV values are text; null tokens make fields absent for the filter too.
@@ -99,9 +108,12 @@ enum FilterFixtures {
         let r = try filtered(#"where: [{ field: "status", gte: 400 }]"#, format: "csv", input: FilterFixtures.csv)
         #expect(r.sent.map { $0["id"] as? String } == ["2", "3"])
         #expect(r.filtered == 4)
-        let n = try filtered(#"where: [{ field: "status", exists: false }]"#, format: "csv", input: FilterFixtures.csv, extraSource: #", nullValues: ["NULL", ""]"#)
+        let n = try filtered(
+            #"where: [{ field: "status", exists: false }]"#, format: "csv", input: FilterFixtures.csv,
+            extraSource: #", nullValues: ["NULL", ""]"#)
         #expect(n.sent.map { $0["id"] as? String } == ["4", "5"])
-        let m = try filtered(#"where: [{ field: "msg", equals: "not \"found\"" }]"#, format: "csv", input: FilterFixtures.csv)
+        let m = try filtered(
+            #"where: [{ field: "msg", equals: "not \"found\"" }]"#, format: "csv", input: FilterFixtures.csv)
         #expect(m.sent.map { $0["id"] as? String } == ["2"])
     }
 
@@ -114,18 +126,30 @@ enum FilterFixtures {
         func problems(_ w: String) -> [String] {
             let dir = TempDir("filter-errors")
             defer { dir.cleanup() }
-            let p = dir.write("p.json5", #"{ version: 1, source: { files: ["x.ndjson"], format: "ndjson" }, fields: { where: \#(w) }, target: { logType: "T" } }"#)
+            let p = dir.write(
+                "p.json5",
+                #"{ version: 1, source: { files: ["x.ndjson"], format: "ndjson" }, fields: { where: \#(w) }, target: { logType: "T" } }"#
+            )
             return PipelineLoader(environment: [:]).load(p).errors.map { "\($0.path): \($0.message)" }
         }
-        #expect(problems(#"[{ field: "a", equals: 1 }, { field: "b", gt: true }]"#).first?.hasPrefix("fields.where[1].gt: expected a number") == true)
-        #expect(problems(#"[{ field: "a", matches: "(" }]"#).first?.hasPrefix("fields.where[0].matches: \"(\" is not a valid regular expression") == true)
+        #expect(
+            problems(#"[{ field: "a", equals: 1 }, { field: "b", gt: true }]"#).first?.hasPrefix(
+                "fields.where[1].gt: expected a number") == true)
+        #expect(
+            problems(#"[{ field: "a", matches: "(" }]"#).first?.hasPrefix(
+                "fields.where[0].matches: \"(\" is not a valid regular expression") == true)
         #expect(problems(#"[{ equals: 1 }]"#).first?.hasPrefix("fields.where[0].field: missing") == true)
         #expect(problems(#"[{ field: "a" }]"#).first?.hasPrefix("fields.where[0]: no test") == true)
-        #expect(problems(#"[{ field: "a", eq: 1 }]"#).first?.hasPrefix("fields.where[0].eq: unknown key \"eq\"") == true)
-        #expect(problems(#"[{ any: [{ field: "a", in: [[1]] }] }]"#).first?.hasPrefix("fields.where[0].any[0].in[0]: expected a string, number") == true)
+        #expect(
+            problems(#"[{ field: "a", eq: 1 }]"#).first?.hasPrefix("fields.where[0].eq: unknown key \"eq\"") == true)
+        #expect(
+            problems(#"[{ any: [{ field: "a", in: [[1]] }] }]"#).first?.hasPrefix(
+                "fields.where[0].any[0].in[0]: expected a string, number") == true)
         #expect(problems(#"[{ any: [] }]"#).first?.hasPrefix("fields.where[0].any: the list is empty") == true)
         #expect(problems(#"{ field: "a" }"#).first?.hasPrefix("fields.where: expected a list of conditions") == true)
-        #expect(problems(#"[{ field: "a", exists: "yes" }]"#).first?.hasPrefix("fields.where[0].exists: expected true or false") == true)
+        #expect(
+            problems(#"[{ field: "a", exists: "yes" }]"#).first?.hasPrefix(
+                "fields.where[0].exists: expected true or false") == true)
     }
 
     /// A changed filter sends other records: the spec hash (resume guard) changes with it; no
@@ -134,7 +158,10 @@ enum FilterFixtures {
         let dir = TempDir("filter-hash")
         defer { dir.cleanup() }
         func hash(_ fields: String) throws -> String {
-            let p = dir.write("p\(UUID().uuidString.prefix(6)).json5", #"{ version: 1, name: "h", source: { files: ["x.csv"], format: "csv" }, fields: { \#(fields) }, target: { logType: "T" } }"#)
+            let p = dir.write(
+                "p\(UUID().uuidString.prefix(6)).json5",
+                #"{ version: 1, name: "h", source: { files: ["x.csv"], format: "csv" }, fields: { \#(fields) }, target: { logType: "T" } }"#
+            )
             return try #require(PipelineLoader(environment: [:]).load(p).spec).specHash
         }
         let none = try hash("passthrough: true")
@@ -184,9 +211,13 @@ enum FilterFixtures {
 
     /// A CSV field missing from the header is absent in every record.
     @Test func csvFieldNotInTheHeaderIsAbsent() throws {
-        let r = try filtered(#"where: [{ field: "nope", exists: false }, { field: "level", equals: "info" }]"#, format: "csv", input: FilterFixtures.csv)
+        let r = try filtered(
+            #"where: [{ field: "nope", exists: false }, { field: "level", equals: "info" }]"#, format: "csv",
+            input: FilterFixtures.csv)
         #expect(r.sent.map { $0["id"] as? String } == ["1", "4"])
-        let e = try filtered(#"where: [{ field: "nope", equals: null }, { field: "nope", gte: 0 }]"#, format: "csv", input: FilterFixtures.csv)
+        let e = try filtered(
+            #"where: [{ field: "nope", equals: null }, { field: "nope", gte: 0 }]"#, format: "csv",
+            input: FilterFixtures.csv)
         #expect(e.sent.isEmpty && e.filtered == 6)
     }
 }

@@ -5,7 +5,9 @@ import Testing
 
 /// Runs records through a pipeline's decoder and transformer; returns each output object
 /// (parsed) or the refusal.
-func transform(_ pipelineBody: String, format: String = "ndjson", input: String, extraSource: String = "") throws -> [Result<[String: Any], RecordError>] {
+func transform(_ pipelineBody: String, format: String = "ndjson", input: String, extraSource: String = "") throws
+    -> [Result<[String: Any], RecordError>]
+{
     let h = try TransformHarness(pipelineBody, format: format, input: input, extraSource: extraSource)
     let (decoder, t) = (h.decoder, h.transformer)
     let out = ByteBuffer()
@@ -38,15 +40,17 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
 
 @Suite struct TransformerTests {
     @Test func typesFromCSVText() throws {
-        let r = try transform("""
+        let r = try transform(
+            """
             fields: { map: {
               I: { from: "i", type: "int" }, L: { from: "l", type: "long" }, D: { from: "d", type: "double" },
               B: { from: "b", type: "bool" }, T: { from: "t", type: "datetime" }, G: { from: "g", type: "guid" },
               J: { from: "j", type: "json" }, S: { from: "s", type: "string" }, R: "s" }, passthrough: false }
-            """, format: "csv", input: """
-            i,l,d,b,t,g,j,s
-            42,9000000000,1.5,yes,2024-03-05T10:20:30.1234+01:00,{9909ED01-A74C-4874-8ABF-D2678E3AE23D},"{""a"":[1,2]}",x "y"
-            """)
+            """, format: "csv",
+            input: """
+                i,l,d,b,t,g,j,s
+                42,9000000000,1.5,yes,2024-03-05T10:20:30.1234+01:00,{9909ED01-A74C-4874-8ABF-D2678E3AE23D},"{""a"":[1,2]}",x "y"
+                """)
         let o = ok(r[0])
         #expect(o["I"] as? Int == 42)
         #expect(o["L"] as? Int == 9_000_000_000)
@@ -64,7 +68,9 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
     func canonicalNumbersAndTimesOnTheWire() throws {
         let dir = TempDir("canonical")
         defer { dir.cleanup() }
-        _ = dir.write("in.csv", """
+        _ = dir.write(
+            "in.csv",
+            """
             n,t
             +5,2024-03-05T10:20:30.123Z
             007,2024-03-05T10:20:30.123+00:00
@@ -74,7 +80,9 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
             -007,2024-03-05 10:20:30.123Z
             1.0e3,2024-03-05T10:20:30.1239Z
             """)
-        let p = dir.write("p.json5", """
+        let p = dir.write(
+            "p.json5",
+            """
             { version: 1, source: { files: ["in.csv"], format: "csv" },
               fields: { map: { N: { from: "n", type: "long" }, T: { from: "t", type: "datetime" } }, passthrough: false },
               target: { logType: "T" } }
@@ -93,29 +101,32 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
             #expect(t.transform(v, to: out) == nil)
             lines.append(String(decoding: out.bytes, as: UTF8.self))
         }
-        #expect(lines == [
-            #"{"N":5,"T":"2024-03-05T10:20:30.123Z"}"#,
-            #"{"N":7,"T":"2024-03-05T10:20:30.123Z"}"#,
-            #"{"N":0,"T":"2024-03-05T10:20:59.999Z"}"#,
-            #"{"N":0,"T":"2024-03-05T10:20:30.123Z"}"#,
-            #"{"N":-12,"T":"2024-03-05T10:20:30.120Z"}"#,
-            #"{"N":-7,"T":"2024-03-05T10:20:30.123Z"}"#,
-            #"{"N":1000,"T":"2024-03-05T10:20:30.123Z"}"#,
-        ])
+        #expect(
+            lines == [
+                #"{"N":5,"T":"2024-03-05T10:20:30.123Z"}"#,
+                #"{"N":7,"T":"2024-03-05T10:20:30.123Z"}"#,
+                #"{"N":0,"T":"2024-03-05T10:20:59.999Z"}"#,
+                #"{"N":0,"T":"2024-03-05T10:20:30.123Z"}"#,
+                #"{"N":-12,"T":"2024-03-05T10:20:30.120Z"}"#,
+                #"{"N":-7,"T":"2024-03-05T10:20:30.123Z"}"#,
+                #"{"N":1000,"T":"2024-03-05T10:20:30.123Z"}"#,
+            ])
     }
 
     @Test func conversionFailureRejectsOrNullsOrDefaults() throws {
-        let r = try transform("""
+        let r = try transform(
+            """
             fields: { map: {
               A: { from: "a", type: "int" },
               B: { from: "b", type: "int", onError: "null" },
               C: { from: "c", type: "int", onError: "null", default: -1 },
               M: { from: "missing", type: "int", default: 7 } }, passthrough: false }
-            """, input: """
-            {"a":"x","b":"1","c":"1"}
-            {"a":"1","b":"x","c":"x"}
-            {"a":2147483648}
-            """)
+            """,
+            input: """
+                {"a":"x","b":"1","c":"1"}
+                {"a":"1","b":"x","c":"x"}
+                {"a":2147483648}
+                """)
         #expect(refused(r[0]) == "fields.map.A: cannot convert \"x\" to int")
         let second = ok(r[1])
         #expect(second["A"] as? Int == 1)
@@ -126,9 +137,13 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
     }
 
     @Test func passthroughRenamesDropsAndKeepsMappedNames() throws {
-        let r = try transform("""
+        let r = try transform(
+            """
             fields: { map: { Level: "lvl" }, drop: ["secret"], passthrough: true }
-            """, input: #"{"lvl":"info","secret":"x","bad name":1,"Type":"t","9lives":true,"ok_name":null,"level":"dup","n\u00e4me":2}"#)
+            """,
+            input:
+                #"{"lvl":"info","secret":"x","bad name":1,"Type":"t","9lives":true,"ok_name":null,"level":"dup","n\u00e4me":2}"#
+        )
         let o = ok(r[0])
         #expect(o["Level"] as? String == "info")
         #expect(o["lvl"] == nil && o["secret"] == nil)
@@ -145,9 +160,11 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
         let dir = TempDir("identity")
         defer { dir.cleanup() }
         _ = dir.write("in.ndjson", line + "\n")
-        let p = dir.write("p.json5", #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, target: { logType: "T" } }"#)
+        let p = dir.write(
+            "p.json5", #"{ version: 1, source: { files: ["in.ndjson"], format: "ndjson" }, target: { logType: "T" } }"#)
         let spec = PipelineLoader(environment: [:]).load(p).spec!
-        let (d, _) = try DecoderFactory.open(FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0], spec: spec.source)
+        let (d, _) = try DecoderFactory.open(
+            FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0], spec: spec.source)
         guard case .record(let v)? = try d.next() else {
             Issue.record("no record")
             return
@@ -172,9 +189,12 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
         let v = ok(t[0])["v"] as? String ?? ""
         #expect(v.utf8.count <= 32_766 && v.utf8.count >= 32_765)
         #expect(v.unicodeScalars.allSatisfy { $0 == "é" }, "cut at a character boundary")
-        let r = try transform("fields: { passthrough: true }, limits: { oversizedValue: \"reject\" }", input: "{\"v\":\"\(big)\"}\n")
+        let r = try transform(
+            "fields: { passthrough: true }, limits: { oversizedValue: \"reject\" }", input: "{\"v\":\"\(big)\"}\n")
         #expect(refused(r[0]).contains("longer than 32766 bytes"))
-        let csv = try transform("fields: { map: { V: \"v\" }, passthrough: false }, limits: { oversizedValue: \"reject\" }", format: "csv", input: "v\n\(big)\n")
+        let csv = try transform(
+            "fields: { map: { V: \"v\" }, passthrough: false }, limits: { oversizedValue: \"reject\" }", format: "csv",
+            input: "v\n\(big)\n")
         #expect(refused(csv[0]).contains("fields.map.V"))
     }
 
@@ -186,9 +206,13 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
         bytes += Array("cd\n".utf8)
         try Data(bytes).write(to: dir.file("in.csv"))
         for (policy, expectOK) in [("replace", true), ("reject", false)] {
-            let p = dir.write("p.json5", "{ version: 1, source: { files: [\"in.csv\"], format: \"csv\", invalidUTF8: \"\(policy)\" }, target: { logType: \"T\" } }")
+            let p = dir.write(
+                "p.json5",
+                "{ version: 1, source: { files: [\"in.csv\"], format: \"csv\", invalidUTF8: \"\(policy)\" }, target: { logType: \"T\" } }"
+            )
             let spec = PipelineLoader(environment: [:]).load(p).spec!
-            let (d, names) = try DecoderFactory.open(FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0], spec: spec.source)
+            let (d, names) = try DecoderFactory.open(
+                FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files[0], spec: spec.source)
             let t = Transformer(spec: spec)
             t.beginFile(fileKey: 1, names: names)
             guard case .record(let v)? = try d.next() else {
@@ -211,7 +235,8 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
         #expect(refused(fail[0]).contains("6 fields; limits.maxFields is 4"))
         let warn = try transform("limits: { maxFields: 4, tooManyFields: \"warn\" }", input: "{\(fields)}\n")
         #expect(ok(warn[0]).count == 6)
-        let pack = try transform("limits: { maxFields: 4, tooManyFields: \"pack\", packField: \"Rest\" }", input: "{\(fields)}\n")
+        let pack = try transform(
+            "limits: { maxFields: 4, tooManyFields: \"pack\", packField: \"Rest\" }", input: "{\(fields)}\n")
         let o = ok(pack[0])
         #expect(o.count == 4)
         #expect(o["f0"] as? Int == 0 && o["f2"] as? Int == 2)
@@ -221,7 +246,8 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
     }
 
     @Test func nestedPathsAndConstants() throws {
-        let r = try transform("""
+        let r = try transform(
+            """
             fields: { map: { City: "client.city", Zip: { from: "client.geo.zip", type: "int" }, Env: { value: "prod" }, Ver: { value: 2 }, Dotted: "a.b" }, passthrough: false }
             """, input: #"{"client":{"city":"Köln","geo":{"zip":"50667"}},"a.b":"literal"}"#)
         let o = ok(r[0])
@@ -233,7 +259,8 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
     }
 
     @Test func datetimeFormats() throws {
-        let r = try transform("""
+        let r = try transform(
+            """
             fields: { map: {
               N: { from: "n", type: "datetime", format: "%d/%b/%Y:%H:%M:%S %z" },
               E: { from: "e", type: "datetime", format: "epoch" },
@@ -247,7 +274,8 @@ func refused(_ r: Result<[String: Any], RecordError>) -> String {
 
     @Test func linesPresetWithTypedMapping() throws {
         let line = #"203.0.113.9 - - [10/Oct/2026:13:55:36 +0000] "GET /a?b=1 HTTP/1.1" 404 512 "-" "curl/8.0""#
-        let r = try transform("""
+        let r = try transform(
+            """
             fields: { map: { Status: { from: "status", type: "int" }, Bytes: { from: "body_bytes_sent", type: "long" }, Path: "request_uri" }, passthrough: false }
             """, format: "lines", input: line + "\n", extraSource: #", lines: { pattern: "nginx-combined" }"#)
         let o = ok(r[0])

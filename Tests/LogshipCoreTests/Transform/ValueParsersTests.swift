@@ -32,7 +32,6 @@ private func written(_ v: Int64) -> String {
     return String(decoding: out[0..<n], as: UTF8.self)
 }
 
-
 /// Our parser against Swift's: same bits where both give a finite value, nil exactly where
 /// Swift's is nil or infinite. Only for strings inside our grammar (no hex, inf, nan).
 private func agreesWithSwift(_ s: String) -> Bool {
@@ -116,7 +115,8 @@ struct ValueParsersTests {
             "9007199254740993", "9007199254740994", "9007199254740995", "18014398509481985", "1e22", "1e23",
             "1e-22", "1e-23", "8.98846567431158e307", "123456789012345678901234567890", "0.000000000000000000000000001",
             "3.141592653589793238462643383279", "1.000000000000000111022302462515654042363166809082031250",
-            "1.00000000000000011102230246251565404236316680908203125", "1.00000000000000011102230246251565404236316680908203124",
+            "1.00000000000000011102230246251565404236316680908203125",
+            "1.00000000000000011102230246251565404236316680908203124",
             "7.038531e-26", "6929495644600919.5", "2.2204460492503131e-16", "1700000000.123", "1e308", "1e309",
             "0.0", "-0.0", "000000000000000000000000001.5", "1.500000000000000000000000000", "12345678901234567890",
             "1234567890123456789", "99999999999999999999e-20", "1e30", "123e28", "9007199254740993e-3",
@@ -125,7 +125,9 @@ struct ValueParsersTests {
             "1" + String(repeating: "0", count: 308), "1" + String(repeating: "0", count: 309),
         ]
         for s in tricky {
-            #expect(agreesWithSwift(s), "\(s): ours \(String(describing: double(s))), Swift \(String(describing: Double(s)))")
+            #expect(
+                agreesWithSwift(s),
+                "\(s): ours \(String(describing: double(s))), Swift \(String(describing: Double(s)))")
             #expect(agreesWithSwift("-" + s), "-\(s)")
         }
     }
@@ -147,9 +149,15 @@ struct ValueParsersTests {
             let intDigits = rand(4) == 0 ? 0 : 1 + rand(rand(4) == 0 ? 30 : 12)
             s += digits(intDigits)
             let fracDigits = rand(3) == 0 ? 0 : rand(rand(4) == 0 ? 30 : 10)
-            if fracDigits > 0 || intDigits == 0 || rand(4) == 0 { s += "." + digits(intDigits == 0 ? max(1, fracDigits) : fracDigits) }
-            if rand(2) == 0 { s += ["e", "E"][rand(2)] + ["", "-", "+"][rand(3)] + String(rand(rand(3) == 0 ? 400 : 30)) }
-            #expect(agreesWithSwift(s), "\(s): ours \(String(describing: double(s))), Swift \(String(describing: Double(s)))")
+            if fracDigits > 0 || intDigits == 0 || rand(4) == 0 {
+                s += "." + digits(intDigits == 0 ? max(1, fracDigits) : fracDigits)
+            }
+            if rand(2) == 0 {
+                s += ["e", "E"][rand(2)] + ["", "-", "+"][rand(3)] + String(rand(rand(3) == 0 ? 400 : 30))
+            }
+            #expect(
+                agreesWithSwift(s),
+                "\(s): ours \(String(describing: double(s))), Swift \(String(describing: Double(s)))")
             checked += 3
         }
         #expect(checked > 80_000)
@@ -158,10 +166,16 @@ struct ValueParsersTests {
     // MARK: JSON numbers
 
     @Test func jsonNumberGrammar() {
-        for s in ["0", "-0", "1", "-1", "10", "1.5", "-1.5", "0.5", "1e3", "1E3", "1e+3", "1e-3", "1.5e-3", "-0.0e0", "123456789012345678901234567890", "1e400"] {
+        for s in [
+            "0", "-0", "1", "-1", "10", "1.5", "-1.5", "0.5", "1e3", "1E3", "1e+3", "1e-3", "1.5e-3", "-0.0e0",
+            "123456789012345678901234567890", "1e400",
+        ] {
             #expect(isJSON(s), "\(s)")
         }
-        for s in ["", "-", "+1", "01", "-01", "00", "1.", ".5", "-.5", "1e", "1e+", "1E-", "1.e3", "0x1", "inf", "NaN", " 1", "1 ", "1.5.2", "1e3.5", "--1", "1_0", "١"] {
+        for s in [
+            "", "-", "+1", "01", "-01", "00", "1.", ".5", "-.5", "1e", "1e+", "1E-", "1.e3", "0x1", "inf", "NaN", " 1",
+            "1 ", "1.5.2", "1e3.5", "--1", "1_0", "١",
+        ] {
             #expect(!isJSON(s), "\(s)")
         }
     }
@@ -180,7 +194,10 @@ struct ValueParsersTests {
     @Test func bools() {
         for s in ["true", "TRUE", "True", "tRuE", "1", "yes", "YES", "Yes"] { #expect(bool(s) == true, "\(s)") }
         for s in ["false", "FALSE", "False", "0", "no", "NO", "No"] { #expect(bool(s) == false, "\(s)") }
-        for s in ["", "t", "f", "y", "n", "2", "-1", "01", "truee", "tru", "fals", "on", "off", " true", "true ", "nO!", "yes\0", "TRUE\u{0}", "T\u{12}UE"] {
+        for s in [
+            "", "t", "f", "y", "n", "2", "-1", "01", "truee", "tru", "fals", "on", "off", " true", "true ", "nO!",
+            "yes\0", "TRUE\u{0}", "T\u{12}UE",
+        ] {
             #expect(bool(s) == nil, "\(s)")
         }
     }
@@ -194,10 +211,14 @@ struct ValueParsersTests {
         #expect(guid("{0f8fad5b-d9cb-469f-a165-70867728950E}") == canonical)
         #expect(guid("00000000-0000-0000-0000-000000000000") == "00000000-0000-0000-0000-000000000000")
         for s in [
-            "", "0f8fad5bd9cb469fa16570867728950e", "{0f8fad5b-d9cb-469f-a165-70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950e}",
-            "(0f8fad5b-d9cb-469f-a165-70867728950e)", "0f8fad5b-d9cb-469f-a165-70867728950g", "0f8fad5b-d9cb-469f-a16570867728950e-",
-            "0f8fad5bd-9cb-469f-a165-70867728950e", " 0f8fad5b-d9cb-469f-a165-70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950",
-            "0f8fad5b_d9cb_469f_a165_70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950e0", "0f8fad5b-d9cb-469f-a165-7086772895:e",
+            "", "0f8fad5bd9cb469fa16570867728950e", "{0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950e}",
+            "(0f8fad5b-d9cb-469f-a165-70867728950e)", "0f8fad5b-d9cb-469f-a165-70867728950g",
+            "0f8fad5b-d9cb-469f-a16570867728950e-",
+            "0f8fad5bd-9cb-469f-a165-70867728950e", " 0f8fad5b-d9cb-469f-a165-70867728950e",
+            "0f8fad5b-d9cb-469f-a165-70867728950",
+            "0f8fad5b_d9cb_469f_a165_70867728950e", "0f8fad5b-d9cb-469f-a165-70867728950e0",
+            "0f8fad5b-d9cb-469f-a165-7086772895:e",
             "0f8fad5b-d9cb-469f-a165-7086772895@e", "0f8fad5b-d9cb-469f-a165-7086772895Ge",
         ] {
             #expect(guid(s) == nil, "\(s)")
@@ -208,7 +229,9 @@ struct ValueParsersTests {
     func guidEveryByteEveryPosition() {
         let canonical = Array("0f8fad5b-d9cb-469f-a165-70867728950e".utf8)
         let dashes: Set<Int> = [8, 13, 18, 23]
-        func isHex(_ c: UInt8) -> Bool { (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c) }
+        func isHex(_ c: UInt8) -> Bool {
+            (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)
+        }
         var checked = 0
         for pos in 0..<36 {
             for byte in 0...255 {
@@ -216,7 +239,9 @@ struct ValueParsersTests {
                 input[pos] = UInt8(byte)
                 let valid = dashes.contains(pos) ? byte == 0x2D : isHex(UInt8(byte))
                 var out = [UInt8](repeating: 0, count: 36)
-                let ok = input.withUnsafeBytes { i in out.withUnsafeMutableBytes { ValueParsers.normalizeGUID(i, to: $0.baseAddress!) } }
+                let ok = input.withUnsafeBytes { i in
+                    out.withUnsafeMutableBytes { ValueParsers.normalizeGUID(i, to: $0.baseAddress!) }
+                }
                 #expect(ok == valid, "byte \(byte) at \(pos)")
                 if ok {
                     let lowered = input.map { (0x41...0x46).contains($0) ? $0 | 0x20 : $0 }

@@ -1,10 +1,12 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 @testable import LogshipCore
-import LogshipSupport
 
-private func parse(_ s: String, _ zone: ZoneTable, _ format: DateTimeFormat = .iso8601) -> (Int64, ZoneTable.Resolution)? {
+private func parse(_ s: String, _ zone: ZoneTable, _ format: DateTimeFormat = .iso8601) -> (
+    Int64, ZoneTable.Resolution
+)? {
     var copy = s
     return copy.withUTF8 { DateTimeParser.parse(UnsafeRawBufferPointer($0), format: format, zone: zone) }
 }
@@ -42,7 +44,10 @@ private func iso(_ ms: Int64) -> String {
     /// rules. Before 1970 the tz database itself does not promise one history (Foundation's
     /// copy and the system's differ there, e.g. Amsterdam's +00:19:32 before 1937).
     @Test func agreesWithPythonZoneinfo() throws {
-        let zones = ["Europe/Amsterdam", "America/New_York", "Australia/Lord_Howe", "Europe/Moscow", "Asia/Kolkata", "America/Sao_Paulo", "Pacific/Apia", "UTC"]
+        let zones = [
+            "Europe/Amsterdam", "America/New_York", "Australia/Lord_Howe", "Europe/Moscow", "Asia/Kolkata",
+            "America/Sao_Paulo", "Pacific/Apia", "UTC",
+        ]
         let r = try python(
             """
             import random, sys

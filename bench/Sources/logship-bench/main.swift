@@ -54,7 +54,9 @@ case "read", "transform", "chunk":
     let (spec, files) = loadPipeline(args[2])
     let transformer = Transformer(spec: spec)
     let out = ByteBuffer(capacity: 1 << 20)
-    let chunker = Chunker(maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash, fileIdentity: { "\($0)" })
+    let chunker = Chunker(
+        maxBodyBytes: spec.limits.maxBodyBytes, maxRecords: spec.limits.maxRecordsPerChunk, specHash: spec.specHash,
+        fileIdentity: { "\($0)" })
     var records = 0, rejected = 0, chunks = 0
     var bodyBytes = 0
     let start = Date()
@@ -97,7 +99,9 @@ case "read", "transform", "chunk":
         bodyBytes += c.body.count
     }
     let seconds = Date().timeIntervalSince(start)
-    report(stage, seconds: seconds, bytes: files.reduce(0) { $0 + $1.size }, records: records, extra: ["rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes, "filtered": transformer.stats.filtered])
+    report(
+        stage, seconds: seconds, bytes: files.reduce(0) { $0 + $1.size }, records: records,
+        extra: ["rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes, "filtered": transformer.stats.filtered])
 
 case "emulator-parse":
     guard let data = FileManager.default.contents(atPath: args[2]) else { fail("cannot read \(args[2])") }
@@ -148,14 +152,19 @@ case "timezone":
         from = 0
         start = Date()
         for e in ends {
-            b &+= DateTimeParser.parse(UnsafeRawBufferPointer(rebasing: all[from..<e]), format: .iso8601, zone: zone)?.0 ?? 0
+            b &+=
+                DateTimeParser.parse(UnsafeRawBufferPointer(rebasing: all[from..<e]), format: .iso8601, zone: zone)?.0
+                ?? 0
             from = e
         }
         zoned = Date().timeIntervalSince(start)
     }
     report(
         stage, seconds: zoned, bytes: Int64(text.count), records: n,
-        extra: ["nsPerValueUTC": utc / Double(n) * 1e9, "nsPerValueZoned": zoned / Double(n) * 1e9, "checksum": a &- b, "zoneChanges": zone.changeCount])
+        extra: [
+            "nsPerValueUTC": utc / Double(n) * 1e9, "nsPerValueZoned": zoned / Double(n) * 1e9, "checksum": a &- b,
+            "zoneChanges": zone.changeCount,
+        ])
 
 default:
     fail("unknown stage \(stage)")
