@@ -60,6 +60,55 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains("--log-format xml"))
     }
 
+    /// Every JSON line about a Logs Ingestion request names it (`requestId`, the
+    /// `x-ms-client-request-id` sent), so an operator can quote it in a support case: the
+    /// acknowledgements and the retries, each request its own id.
+    @Test func jsonLinesNameTheRequest() throws {
+        let dir = TempDir("logship-ops-rid")
+        defer { dir.cleanup() }
+        let emu = try EmulatorProcess(
+            ["--fail-rate", "0.3", "--fail-codes", "500", "--retry-after", "0", "--seed", "3"], dataDir: dir.file("emu")
+        )
+        defer { emu.stop() }
+        var lines = ""
+        for i in 0..<600 { lines += "{\"Level\":\"info\",\"N\":\(i),\"Msg\":\"record \(i)\"}\n" }
+        dir.write("in/a.ndjson", lines)
+        let p = dir.write(
+            "li.json5",
+            """
+            { version: 1, name: "ops-li", source: { files: ["in/*.ndjson"], format: "ndjson" },
+              limits: { maxBodyBytes: 4000 }, upload: { concurrency: 2, maxAttempts: 20 },
+              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-ops",
+                        stream: "Custom-Ops" } }
+            """)
+        let r = try run(
+            [
+                "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path,
+                "--progress", "none", "--log-format", "json", "--verbose",
+            ], env: emu.ingestionEnv)
+        #expect(r.status == 0, "\(r.stderr)")
+        let uuid = #"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"#
+        var acked: [String] = [], retried: [String] = []
+        for l in Self.lines(r.stderr) {
+            let o = try #require(
+                try JSONSerialization.jsonObject(with: Data(l.utf8)) as? [String: Any], "not JSON: \(l)")
+            let msg = o["msg"] as? String ?? ""
+            let isAck = msg.contains("acknowledged")
+            let isRetry = o["status"] as? Int == 500
+            guard isAck || isRetry else { continue }
+            let id = try #require(o["requestId"] as? String, "no requestId: \(l)")
+            #expect(id.range(of: uuid, options: .regularExpression) != nil, "\(l)")
+            #expect(o["chunk"] is String && o["file"] as? String == "in/a.ndjson", "\(l)")
+            if isAck { acked.append(id) } else { retried.append(id) }
+        }
+        #expect(acked.count >= 5, "an acknowledgement line per chunk: \(r.stderr)")
+        #expect(!retried.isEmpty, "the injected 500s are logged with their request: \(r.stderr)")
+        // Each request its own id; the emulator saw exactly the ids the log names.
+        let all = acked + retried
+        #expect(Set(all).count == all.count, "ids repeat: \(all)")
+        #expect(emu.int("requestIds") == all.count, "emulator: \(emu.stats())")
+    }
+
     @Test func quietKeepsTheSummaryOnly() throws {
         let (dir, p) = Self.setup()
         defer { dir.cleanup() }

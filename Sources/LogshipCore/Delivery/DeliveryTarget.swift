@@ -22,6 +22,17 @@ public enum DeliveryOutcome: Sendable, Equatable {
     public var isAcknowledged: Bool { if case .acknowledged = self { return true } else { return false } }
 }
 
+/// One request's answer and the id it was sent with.
+public struct SentRequest: Sendable, Equatable {
+    public var outcome: DeliveryOutcome
+    /// The request's `x-ms-client-request-id` (the Logs Ingestion API); nil when none was sent.
+    public var requestId: String?
+    public init(outcome: DeliveryOutcome, requestId: String?) {
+        self.outcome = outcome
+        self.requestId = requestId
+    }
+}
+
 /// One destination for chunks. The engine knows only this; the Data Collector API and the
 /// Logs Ingestion API each implement it.
 public protocol DeliveryTarget: Sendable {
@@ -33,6 +44,9 @@ public protocol DeliveryTarget: Sendable {
     var endpoint: String { get }
     /// Sends one JSON array body and classifies the answer. Never throws: every failure is an outcome.
     func send(body: Data) async -> DeliveryOutcome
+    /// `send`, with the id the request went with (`x-ms-client-request-id`) for log lines and
+    /// support cases; nil when the API has none or no request was made (no token).
+    func sendRequest(body: Data) async -> SentRequest
     /// The destinations chunks are spread over, each paced on its own (several DCRs of one
     /// stream and table, each with its own quota); `[self]` for one.
     var lanes: [any DeliveryTarget] { get }
@@ -41,6 +55,9 @@ public protocol DeliveryTarget: Sendable {
 }
 
 extension DeliveryTarget {
+    public func sendRequest(body: Data) async -> SentRequest {
+        SentRequest(outcome: await send(body: body), requestId: nil)
+    }
     public var lanes: [any DeliveryTarget] { [self] }
     public var laneName: String? { nil }
 }
@@ -56,6 +73,7 @@ public struct SpreadTarget: DeliveryTarget {
     }
     public var endpoint: String { members[0].endpoint }
     public func send(body: Data) async -> DeliveryOutcome { await members[0].send(body: body) }
+    public func sendRequest(body: Data) async -> SentRequest { await members[0].sendRequest(body: body) }
     public var lanes: [any DeliveryTarget] { members }
     public var laneName: String? { members[0].laneName }
 }

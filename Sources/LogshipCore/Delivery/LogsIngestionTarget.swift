@@ -56,7 +56,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
         "Logs Ingestion API \(url.host ?? "?") → \(stream) (DCR \(dcrImmutableId))"
     }
 
-    public func send(body: Data) async -> DeliveryOutcome {
+    public func send(body: Data) async -> DeliveryOutcome { await sendRequest(body: body).outcome }
+
+    public func sendRequest(body: Data) async -> SentRequest {
         // Compression runs here, in the upload task, off the reading thread. A body that does not
         // shrink (already random-looking text) goes as it is: the limit counts the bytes sent.
         var payload = body
@@ -69,7 +71,8 @@ public struct LogsIngestionTarget: DeliveryTarget {
                     gzipped = true
                 }
             } catch {
-                return .fatal(status: 0, code: "Compression", reason: "\(error)")
+                return SentRequest(
+                    outcome: .fatal(status: 0, code: "Compression", reason: "\(error)"), requestId: nil)
             }
         }
         var refreshed = false
@@ -78,7 +81,10 @@ public struct LogsIngestionTarget: DeliveryTarget {
             do {
                 token = try await tokens.token()
             } catch {
-                return Self.outcome(error, tokenURL: tokens.tokenURL, managedIdentity: tokens.isManagedIdentity)
+                // No request was made.
+                return SentRequest(
+                    outcome: Self.outcome(error, tokenURL: tokens.tokenURL, managedIdentity: tokens.isManagedIdentity),
+                    requestId: nil)
             }
             let id = requestId()
             var headers: [(String, String)] = [
@@ -91,7 +97,9 @@ public struct LogsIngestionTarget: DeliveryTarget {
             do {
                 response = try await transport.post(url: url, headers: headers, body: payload, timeout: timeoutSeconds)
             } catch {
-                return Self.tagged(DataCollectorTarget.classify(error, bodyLength: payload.count), requestId: id)
+                return SentRequest(
+                    outcome: Self.tagged(DataCollectorTarget.classify(error, bodyLength: payload.count), requestId: id),
+                    requestId: id)
             }
             // An expired or revoked token: fetch a new one and try once more. A second refusal
             // is the identity's (wrong role, wrong tenant), and stops the run.
@@ -100,11 +108,10 @@ public struct LogsIngestionTarget: DeliveryTarget {
                 await tokens.invalidate(token)
                 continue
             }
-            return Self.tagged(
-                Self.classify(
-                    response, managedIdentity: tokens.isManagedIdentity,
-                    grant: Self.roleCommand(tokens.clientId, dcrImmutableId)),
-                requestId: id)
+            let outcome = Self.classify(
+                response, managedIdentity: tokens.isManagedIdentity,
+                grant: Self.roleCommand(tokens.clientId, dcrImmutableId))
+            return SentRequest(outcome: Self.tagged(outcome, requestId: id), requestId: id)
         }
     }
 

@@ -105,8 +105,10 @@ actor Ledger {
     }
 
     /// Records an acknowledgement (fsync'd) before it counts; false if the manifest cannot be written.
-    func acked(_ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int, dcr: String? = nil) -> Bool
-    {
+    func acked(
+        _ chunk: Chunk, part: Range<Int>, records: Int, bytes: Int, lostAnswers: Int, dcr: String? = nil,
+        requestId: String? = nil
+    ) -> Bool {
         var e = ManifestEntry(.ack)
         e.dcr = dcr
         e.id = chunk.id
@@ -152,7 +154,7 @@ actor Ledger {
         }
         log(
             .debug, "chunk \(chunk.id.prefix(16)): acknowledged (\(records) records, \(bytes) bytes)",
-            fields(chunk, ["records": .int(records)]))
+            fields(chunk, ["records": .int(records)], requestId: requestId))
         return true
     }
 
@@ -160,7 +162,7 @@ actor Ledger {
     ///   the next run sends it again by itself.
     func deadLetter(
         _ chunk: Chunk, body: Data, records: Int, part: Range<Int>, attempts: Int, reason: String,
-        retryable: Bool = false
+        retryable: Bool = false, requestId: String? = nil
     ) -> Bool {
         let whole = part == 0..<chunk.records
         let name = whole ? chunk.id : "\(chunk.id)-\(part.lowerBound)-\(part.upperBound)"
@@ -203,7 +205,7 @@ actor Ledger {
         log(
             .warn,
             "chunk \(name) (\(DeadLetterSegment.describe(location))): dead-lettered after \(attempts) attempt(s): \(reason) (deadletter/\(name).json; `logship replay` re-sends it)",
-            fields(chunk, ["attempt": .int(attempts)]))
+            fields(chunk, ["attempt": .int(attempts)], requestId: requestId))
         return true
     }
 
@@ -231,8 +233,9 @@ actor Ledger {
     }
 
     /// Structured fields of a log line about `chunk`: its id and its first file.
-    nonisolated func fields(_ chunk: Chunk, _ extra: LogFields = [:]) -> LogFields {
+    nonisolated func fields(_ chunk: Chunk, _ extra: LogFields = [:], requestId: String? = nil) -> LogFields {
         var f = extra
+        if let requestId { f["requestId"] = .string(requestId) }
         f["chunk"] = .string(String(chunk.id.prefix(16)))
         if let s = chunk.segments.first, s.file < files.count { f["file"] = .string(files[s.file].relativePath) }
         return f
@@ -318,15 +321,18 @@ struct ChunkRecorder: DeliveryRecorder {
 
     func label(_ part: Range<Int>) -> String { "chunk \(chunk.id.prefix(16))" }
 
+    func fields(_ part: Range<Int>) -> LogFields { ledger.fields(chunk) }
+
     func delivered(_ d: DeliveredBody) async -> Bool {
         await ledger.acked(
-            chunk, part: d.part, records: d.records, bytes: d.bytes, lostAnswers: d.possibleDuplicates, dcr: d.dcr)
+            chunk, part: d.part, records: d.records, bytes: d.bytes, lostAnswers: d.possibleDuplicates, dcr: d.dcr,
+            requestId: d.requestId)
     }
 
     func refused(_ r: RefusedBody) async -> Bool {
         await ledger.deadLetter(
             chunk, body: r.body, records: r.records, part: r.part, attempts: r.attempts, reason: r.reason,
-            retryable: r.retryable)
+            retryable: r.retryable, requestId: r.requestId)
     }
 
     func retried(status: Int?) async { await ledger.retried(status: status) }

@@ -302,6 +302,8 @@ actor LetterRecorder: DeliveryRecorder {
             ? name : "\(name) records \(part.lowerBound)..<\(part.upperBound)"
     }
 
+    nonisolated func fields(_ part: Range<Int>) -> LogFields { ["letter": .string(label(part))] }
+
     func delivered(_ d: DeliveredBody) -> Bool {
         var m = meta
         m.part = d.part == 0..<total ? nil : [d.part.lowerBound, d.part.upperBound]
@@ -319,7 +321,9 @@ actor LetterRecorder: DeliveryRecorder {
             settled.possiblyDuplicatedBodies += d.possibleDuplicates
             settled.possiblyDuplicatedRecords += d.records * d.possibleDuplicates
         }
-        log("\(label(d.part)): delivered (\(d.records) records)")
+        log(
+            .info, "\(label(d.part)): delivered (\(d.records) records)",
+            d.requestId.map { ["requestId": .string($0)] } ?? [:])
         return true
     }
 

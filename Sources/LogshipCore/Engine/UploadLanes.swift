@@ -53,9 +53,9 @@ public final class UploadLanes: @unchecked Sendable {
     }
 
     /// Sends one body through the lane that can take it soonest (least loaded on a tie), once
-    /// its pacing allows; returns the answer and the lane's name. nil when `stop` was set
+    /// its pacing allows; returns the answer (with its request id) and the lane's name. nil when `stop` was set
     /// while waiting (nothing was sent).
-    public func send(body: Data, stop: StopFlag) async -> (DeliveryOutcome, String?)? {
+    public func send(body: Data, stop: StopFlag) async -> (SentRequest, String?)? {
         let bytes = body.count
         let (k, at) = lock.withLock { () -> (Int, Double) in
             let now = clock()
@@ -88,7 +88,8 @@ public final class UploadLanes: @unchecked Sendable {
             return (lanes[k].target, onWire)
         }
         let sentAt = clock()
-        let outcome = await target.send(body: body)
+        let sent = await target.sendRequest(body: body)
+        let outcome = sent.outcome
         let now = clock()
         return lock.withLock {
             onWire -= 1
@@ -111,7 +112,7 @@ public final class UploadLanes: @unchecked Sendable {
                 status = nil
             }
             controller.completed(at: now, latency: now - sentAt, status: status, inFlight: inFlight)
-            return (outcome, lanes[k].name)
+            return (sent, lanes[k].name)
         }
     }
 }

@@ -17,6 +17,8 @@ struct DeliveredBody: Sendable {
     var possibleDuplicates: Int
     /// The DCR (of `target.dcrImmutableId`'s list) that acknowledged it, when the run spreads over several.
     var dcr: String? = nil
+    /// The acknowledged request's `x-ms-client-request-id`, when the API has one.
+    var requestId: String? = nil
 }
 
 /// A body that will not be delivered as it is: records `part` of its chunk, with the reason.
@@ -29,6 +31,8 @@ struct RefusedBody: Sendable {
     /// The failure was not the content's (attempts ran out on 429/5xx, or on no answer while the
     /// service answered others): the next run sends it again by itself.
     var retryable: Bool
+    /// The last request's `x-ms-client-request-id`, when the API has one.
+    var requestId: String? = nil
 }
 
 /// Where an uploader records what became of each body: the run's ledger (manifest, dead
@@ -36,6 +40,8 @@ struct RefusedBody: Sendable {
 protocol DeliveryRecorder: Sendable {
     /// A short name of the body for log lines ("chunk 1a2b…", a letter's name).
     func label(_ part: Range<Int>) -> String
+    /// The body's fields for structured log lines (`--log-format json`): its chunk and file, or its letter.
+    func fields(_ part: Range<Int>) -> LogFields
     /// Records a delivery (fsync'd) before it counts; false when it cannot be recorded (stop).
     func delivered(_ body: DeliveredBody) async -> Bool
     /// Records a refused body (a dead letter, or a piece of one); false when the run must stop.
@@ -112,17 +118,20 @@ struct Uploader: Sendable {
             counters?.update { $0.inFlight += 1 }
             // Through the DCR lanes (pacing, concurrency) when the run has them.
             var ackedBy: String? = nil
-            let outcome: DeliveryOutcome
+            let sent: SentRequest
             if let lanes {
-                guard let (o, lane) = await lanes.send(body: body, stop: stop) else {
+                guard let (s, lane) = await lanes.send(body: body, stop: stop) else {
                     counters?.update { $0.inFlight -= 1 }
                     return false
                 }
-                outcome = o
+                sent = s
                 ackedBy = lane
             } else {
-                outcome = await target.send(body: body)
+                sent = await target.sendRequest(body: body)
             }
+            let outcome = sent.outcome
+            // The request id of each line about this request (`--log-format json`'s `requestId`).
+            let idField: [String: LogValue] = sent.requestId.map { ["requestId": .string($0)] } ?? [:]
             counters?.update { $0.inFlight -= 1 }
             if case .unreachable(let reason, _) = outcome {
                 // Not the body's fault: no attempt is counted and nothing is dead-lettered;
@@ -141,7 +150,7 @@ struct Uploader: Sendable {
                     return await recorder.refused(
                         RefusedBody(
                             part: part, body: body, records: records, attempts: unanswered, reason: reason,
-                            retryable: true))
+                            retryable: true, requestId: sent.requestId))
                 }
                 if let silent = outage.noAnswer() {
                     await recorder.stopped(
@@ -162,7 +171,10 @@ struct Uploader: Sendable {
                 let next = String(format: "%.1f", delay)
                 log(
                     .warn, "\(target.endpoint): \(reason); next attempt in \(next) s (\(recorder.label(part)))",
-                    ["chunk": .string(recorder.label(part)), "attempt": .int(unanswered)])
+                    recorder.fields(part).merging(["attempt": .int(unanswered)].merging(idField) { a, _ in a }) {
+                        a, _ in a
+                    }
+                )
                 // In slices, so an outage stop (or Ctrl-C) does not wait out a long backoff.
                 var left = delay
                 while left > 0 && !stop.isSet {
@@ -187,7 +199,7 @@ struct Uploader: Sendable {
                 return await recorder.delivered(
                     DeliveredBody(
                         part: part, records: records, bytes: body.count, attempts: attempt,
-                        possibleDuplicates: lostAnswers, dcr: ackedBy))
+                        possibleDuplicates: lostAnswers, dcr: ackedBy, requestId: sent.requestId))
             case .retry(let delay):
                 if case .transient(let status, _, _) = outcome {
                     await recorder.retried(status: status)
@@ -203,10 +215,10 @@ struct Uploader: Sendable {
                     log(
                         .debug,
                         "\(recorder.label(part)): \(reason); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s",
-                        [
-                            "chunk": .string(recorder.label(part)), "attempt": .int(attempt),
-                            "status": status.map { .int($0) } ?? "network",
-                        ])
+                        recorder.fields(part).merging(
+                            ["attempt": .int(attempt), "status": status.map { .int($0) } ?? "network"].merging(idField)
+                            { a, _ in a }
+                        ) { a, _ in a })
                 }
                 // The lanes wait out a Retry-After themselves (the throttled DCR pauses; another may take it now).
                 if lanes != nil, case .transient(429, .some, _) = outcome { continue }
@@ -226,7 +238,7 @@ struct Uploader: Sendable {
                 return await recorder.refused(
                     RefusedBody(
                         part: part, body: body, records: records, attempts: attempt, reason: reason,
-                        retryable: retryable))
+                        retryable: retryable, requestId: sent.requestId))
             case .stopRun(let reason):
                 stop.set(.refused)
                 await recorder.stopped(.refused, "the service refused the request (\(target.displayName)): \(reason)")
@@ -258,7 +270,7 @@ struct Uploader: Sendable {
         log(
             .debug,
             "\(recorder.label(part)): \(isolating == nil ? "too large" : "refused for its data"); halving its \(records) records",
-            ["chunk": .string(recorder.label(part)), "records": .int(records)])
+            recorder.fields(part).merging(["records": .int(records)]) { a, _ in a })
         guard let elements = BodySplitter.elements(body), elements.count == records else {
             refusals += 1
             return await recorder.refused(
