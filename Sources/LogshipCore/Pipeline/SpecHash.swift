@@ -39,6 +39,8 @@ extension PipelineSpec {
         t +=
             "passthrough=\(fields.passthrough)\ndrop=\(fields.drop.joined(separator: "\u{1}"))\nrecordId=\(fields.recordId ?? "")\n"
         t += "api=\(target.api.rawValue)\nlogType=\(target.logType)\ntime=\(target.timeGeneratedField ?? "")\n"
+        // The first DCR only: the others of a list send the same stream into the same table, so
+        // adding a DCR to a running backfill (for its quota) keeps the state and resumes.
         t += "dcr=\(target.dcrImmutableId ?? "")\nstream=\(target.stream ?? "")\n"
         let l = limits
         // A defaulted maxFields counts as the old default (50): the logs-ingestion default rose
