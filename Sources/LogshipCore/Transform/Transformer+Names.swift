@@ -314,7 +314,7 @@ extension Transformer {
         guard nameCount < Transformer.maxCachedNames else { return -1 }
         let skip = consumed.contains { equal($0, n) } || dropped.contains { equal($0, n) }
         let (out, plain) = outputName(n, escaped: escaped)
-        if !plain && !skip { stats.renamedFields += 1 }
+        if !plain && !skip { stats[.renamedFields] += 1 }
         let lower = Transformer.lowered(out)
         let group: Int32
         if let g = groupOf[lower] {
