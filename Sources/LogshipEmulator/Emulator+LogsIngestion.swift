@@ -1,6 +1,9 @@
 import Foundation
 import LogshipSupport
 
+// Over 500 lines on purpose: the token endpoint and the ingestion endpoint judge one exchange
+// (the token one issues is the token the other checks), kept side by side.
+
 /// The Logs Ingestion API and the Entra ID token endpoint, as `logship emulate` serves them
 /// next to the Data Collector API.
 extension Emulator {
