@@ -244,8 +244,8 @@ extension TargetFactory.Credentials {
             case .clientSecret:
                 return "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(endpoint), \(tokens)"
             case .federatedTokenFile(let f):
-                return
-                    "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(endpoint), \(tokens)"
+                return "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), "
+                    + "endpoint \(endpoint), \(tokens)"
             case .azureCLI(let az):
                 return "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(endpoint)"
             case .managedIdentity(let mi):

@@ -188,51 +188,54 @@ public enum PreviewReader {
         if s[.extractMisses] > 0 {
             add(
                 .reading, s[.extractMisses],
-                "\(s[.extractMisses]) value(s) did not match their fields.map extract: the field was left out (or got its default)"
-            )
+                "\(s[.extractMisses]) value(s) did not match their fields.map extract: the field was left out "
+                    + "(or got its default)")
         }
         if s[.timezoneGapValues] + s[.timezoneRepeatedValues] > 0 {
             add(
                 .reading, s[.timezoneGapValues] + s[.timezoneRepeatedValues],
-                "\(s[.timezoneGapValues]) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s[.timezoneRepeatedValues]) in a repeated hour (the earlier instant taken); see docs/pipeline.md \"Time zones\""
-            )
+                "\(s[.timezoneGapValues]) datetime value(s) fell in a DST gap (moved forward by the gap) and "
+                    + "\(s[.timezoneRepeatedValues]) in a repeated hour (the earlier instant taken); see "
+                    + "docs/pipeline.md \"Time zones\"")
         }
         if s[.truncatedValues] > 0 {
             add(
                 .oversizedValue, s[.truncatedValues],
-                "\(s[.truncatedValues]) value(s) were cut to \(spec.limits.maxValueBytes) bytes\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
+                "\(s[.truncatedValues]) value(s) were cut to \(spec.limits.maxValueBytes) bytes"
+                    + "\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
                     + "limits.oversizedValue is \"truncate\" (\"reject\" sends such records to rejects.ndjson instead)")
         }
         if s[.tooManyFieldsRecords] > 0, spec.limits.tooManyFields == .warn {
             add(
                 .tooManyColumns, s[.tooManyFieldsRecords],
-                "\(s[.tooManyFieldsRecords]) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields and are sent as they are (limits.tooManyFields is \"warn\")"
-            )
+                "\(s[.tooManyFieldsRecords]) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) "
+                    + "fields and are sent as they are (limits.tooManyFields is \"warn\")")
         }
         if s[.packedRecords] > 0 {
             add(
                 .tooManyColumns, s[.packedRecords], field: spec.limits.packField,
-                "\(s[.packedRecords]) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; the extra ones are packed into \(spec.limits.packField) as JSON text"
-            )
+                "\(s[.packedRecords]) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; "
+                    + "the extra ones are packed into \(spec.limits.packField) as JSON text")
         }
         if s[.renamedFields] > 0 {
             add(
                 .reading, 0,
-                "\(s[.renamedFields]) input field name(s) are not valid column names and were renamed (letters, digits and underscore, at most 45 characters, not reserved); map them to choose the names"
-            )
+                "\(s[.renamedFields]) input field name(s) are not valid column names and were renamed (letters, "
+                    + "digits and underscore, at most 45 characters, not reserved); map them to choose the names")
         }
         if s[.collidingNames] > 0 {
             let examples = r.collisionExamples.isEmpty ? "" : " (\(r.collisionExamples.joined(separator: ", ")))"
             add(
                 .reading, s[.collidingNames],
-                "\(s[.collidingNames]) passed-through field(s) share a column name with another field of the same record once made valid, and are sent under a numbered name\(examples); map them to choose the names"
-            )
+                "\(s[.collidingNames]) passed-through field(s) share a column name with another field of the same "
+                    + "record once made valid, and are sent under a numbered name\(examples); map them to choose "
+                    + "the names")
         }
         if s[.replacedUTF8] > 0 {
             add(
                 .reading, s[.replacedUTF8],
-                "\(s[.replacedUTF8]) value(s) held invalid UTF-8, replaced with U+FFFD (source.invalidUTF8 is \"replace\")"
-            )
+                "\(s[.replacedUTF8]) value(s) held invalid UTF-8, replaced with U+FFFD "
+                    + "(source.invalidUTF8 is \"replace\")")
         }
         return out
     }
