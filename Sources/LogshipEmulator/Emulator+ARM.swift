@@ -1,6 +1,9 @@
 import Foundation
 import LogshipSupport
 
+// Over 500 lines on purpose: the ARM resources (tables, rules, workspaces) and the requests
+// that create and read them are one emulated service; each route is short.
+
 /// What the emulator keeps of ARM resources: custom tables per workspace and data collection
 /// rules, so that `logship dcr`'s bodies are judged as the service judges them and a run can
 /// go into the rule they create. Guarded by the emulator's lock.

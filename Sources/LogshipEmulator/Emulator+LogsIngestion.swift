@@ -1,6 +1,9 @@
 import Foundation
 import LogshipSupport
 
+// Over 500 lines on purpose: the token endpoint and the ingestion endpoint judge one exchange
+// (the token one issues is the token the other checks), kept side by side.
+
 /// The Logs Ingestion API and the Entra ID token endpoint, as `logship emulate` serves them
 /// next to the Data Collector API.
 extension Emulator {
@@ -10,7 +13,7 @@ extension Emulator {
     /// a client assertion. Errors look like Entra ID's (`error`, `error_description` with an
     /// AADSTS code), so the client's handling of real refusals is what gets tested.
     func tokenEndpoint(_ req: ServerRequest, tenant: String) -> ServerReply {
-        lock.withLock { stats.tokenRequests += 1 }
+        lock.withLock { stats[.tokenRequests] += 1 }
         guard req.method == "POST" else {
             return tokenError(405, "invalid_request", "AADSTS900561: The endpoint only accepts POST requests.")
         }
@@ -108,7 +111,7 @@ extension Emulator {
             tokenAudiences = tokenAudiences.filter { tokens[$0.key] != nil }
             tokens[token] = issued.addingTimeInterval(Double(lifetime))
             tokenAudiences[token] = Self.audience(resource)
-            stats.tokensIssued += 1
+            stats[.tokensIssued] += 1
         }
         return (token, lifetime, Int(issued.timeIntervalSince1970) + lifetime)
     }
@@ -132,7 +135,7 @@ extension Emulator {
     /// `Metadata: true`, `api-version` and `resource` required, `client_id` for a user-assigned
     /// identity. Errors and the token are shaped as the service sends them (numbers as strings).
     func imdsToken(_ req: ServerRequest) -> ServerReply {
-        lock.withLock { stats.tokenRequests += 1 }
+        lock.withLock { stats[.tokenRequests] += 1 }
         guard req.method == "GET" else { return imdsError(405, "invalid_request", "Only GET is supported") }
         guard req.header("metadata")?.lowercased() == "true" else {
             return imdsError(400, "invalid_request", "Required metadata header not specified")
@@ -151,7 +154,7 @@ extension Emulator {
                     return imdsError(500, "internal_error", "cannot write the challenge key in \(dir.path)")
                 }
                 lock.withLock { arcKeys[key] = file }
-                lock.withLock { stats.tokenRequestsRefused += 1 }
+                lock.withLock { stats[.tokenRequestsRefused] += 1 }
                 return .respond(
                     status: 401,
                     headers: [
@@ -203,7 +206,7 @@ extension Emulator {
     /// an app (IDENTITY_ENDPOINT): the IDENTITY_HEADER secret in `X-IDENTITY-HEADER`,
     /// `api-version=2019-08-01`; the answer gives `expires_on` only.
     func appServiceToken(_ req: ServerRequest) -> ServerReply {
-        lock.withLock { stats.tokenRequests += 1 }
+        lock.withLock { stats[.tokenRequests] += 1 }
         guard req.method == "GET" else { return appServiceError(405, "Only GET is supported") }
         guard let h = req.header("x-identity-header"),
             Crypto.constantTimeEquals(Array(h.utf8), Array(config.identityHeader.value.utf8))
@@ -234,7 +237,7 @@ extension Emulator {
 
     private func imdsError(_ status: Int, _ code: String, _ description: String) -> ServerReply {
         lock.withLock {
-            stats.tokenRequestsRefused += 1
+            stats[.tokenRequestsRefused] += 1
             stats.byErrorCode[code, default: 0] += 1
         }
         var body: [UInt8] = Array("{\"error\":\"".utf8)
@@ -247,7 +250,7 @@ extension Emulator {
 
     private func appServiceError(_ status: Int, _ message: String) -> ServerReply {
         lock.withLock {
-            stats.tokenRequestsRefused += 1
+            stats[.tokenRequestsRefused] += 1
             stats.byErrorCode["ManagedIdentity\(status)", default: 0] += 1
         }
         var body: [UInt8] = Array("{\"statusCode\":\(status),\"message\":\"".utf8)
@@ -258,7 +261,7 @@ extension Emulator {
 
     private func tokenError(_ status: Int, _ code: String, _ description: String) -> ServerReply {
         lock.withLock {
-            stats.tokenRequestsRefused += 1
+            stats[.tokenRequestsRefused] += 1
             stats.byErrorCode[code, default: 0] += 1
         }
         var body: [UInt8] = Array("{\"error\":\"".utf8)
@@ -393,7 +396,7 @@ extension Emulator {
             lock.withLock {
                 // Bounded: the count stops growing past a million distinct ids.
                 if requestIds.count < 1_000_000 { requestIds.insert(id) }
-                stats.requestIds = requestIds.count
+                stats[.requestIds] = requestIds.count
             }
         }
         func tooLarge(_ n: Int) -> ServerReply {
@@ -408,7 +411,7 @@ extension Emulator {
         case "", "identity":
             break
         case "gzip":
-            lock.withLock { stats.gzipRequests += 1 }
+            lock.withLock { stats[.gzipRequests] += 1 }
             switch EmulatorGzip.decode(req.body, limit: limit) {
             case .success(let decoded): body = decoded
             case .failure(.tooLarge): return tooLarge(limit + 1)
@@ -420,8 +423,8 @@ extension Emulator {
                 400, "InvalidContentEncoding", "The Content-Encoding '\(encoding)' is not supported; use gzip or none.")
         }
         lock.withLock {
-            stats.maxBodyBytes = max(stats.maxBodyBytes, body.count)
-            stats.maxWireBodyBytes = max(stats.maxWireBodyBytes, req.body.count)
+            stats[.maxBodyBytes] = max(stats[.maxBodyBytes], body.count)
+            stats[.maxWireBodyBytes] = max(stats[.maxWireBodyBytes], req.body.count)
         }
         if let reply = quotaCheck(dcr: dcr, bytes: body.count) { return reply }
         if let reply = gate() { return reply }
@@ -450,8 +453,8 @@ extension Emulator {
             try lock.withLock {
                 let declared = (provisioned ?? config.dcr)?.stream(stream)
                 for (members, _) in records {
-                    if !members.contains(where: { $0.0 == "TimeGenerated" }) { stats.missingTimeGenerated += 1 }
-                    stats.duplicateKeys += EmulatorJSON.duplicateKeys(members)
+                    if !members.contains(where: { $0.0 == "TimeGenerated" }) { stats[.missingTimeGenerated] += 1 }
+                    stats[.duplicateKeys] += EmulatorJSON.duplicateKeys(members)
                     for (name, value) in members {
                         if let d = declared, d.column(named: name) == nil {
                             stats.undeclaredColumns[name, default: 0] += 1
@@ -460,7 +463,7 @@ extension Emulator {
                             }
                         }
                         // The service cuts longer values; stored here as sent, but counted.
-                        if case .string(let s) = value, s.utf8.count > 65_536 { stats.truncatedValues += 1 }
+                        if case .string(let s) = value, s.utf8.count > 65_536 { stats[.truncatedValues] += 1 }
                     }
                 }
                 if !config.discard {
@@ -468,8 +471,8 @@ extension Emulator {
                 } else {
                     streams.stream(stream).rows += records.count
                 }
-                stats.records += records.count
-                stats.bytes += body.count
+                stats[.records] += records.count
+                stats[.bytes] += body.count
                 stats.streams[stream] = streams.stream(stream).rows
             }
         } catch {
@@ -484,7 +487,7 @@ extension Emulator {
         }
         let lose = lock.withLock { () -> Bool in
             guard config.ackLossRate > 0, rng.nextDouble() < config.ackLossRate else { return false }
-            stats.ackLost += 1
+            stats[.ackLost] += 1
             return true
         }
         if lose { return .dropConnection }
@@ -523,7 +526,7 @@ extension Emulator {
                 headers: [("WWW-Authenticate", challenge + ", error_description=\"The token is not valid\"")])
         }
         guard now() < expiry else {
-            lock.withLock { stats.expiredTokens += 1 }
+            lock.withLock { stats[.expiredTokens] += 1 }
             return ingestionError(
                 401, "InvalidToken", "The access token expired at \(HTTPDate.iso8601(expiry)).",
                 headers: [("WWW-Authenticate", challenge + ", error_description=\"The access token has expired\"")])

@@ -71,7 +71,7 @@ extension Emulator {
             if over != nil {
                 w.throttled += 1
                 s.throttled += 1
-                stats.throttled += 1
+                stats[.throttled] += 1
             } else {
                 w.requests += 1
                 w.bytes += bytes

@@ -203,12 +203,12 @@ public final class Emulator: @unchecked Sendable {
         }
         if case .respond(let status, _, _) = reply {
             lock.withLock {
-                stats.requests += 1
+                stats[.requests] += 1
                 stats.byStatus[String(status), default: 0] += 1
             }
             if config.latencyMs > 0 { usleep(UInt32(config.latencyMs) * 1000) }
         } else {
-            lock.withLock { stats.requests += 1 }
+            lock.withLock { stats[.requests] += 1 }
         }
         writeStats()
         return reply
@@ -295,8 +295,8 @@ public final class Emulator: @unchecked Sendable {
             if config.discard {
                 let n = try req.body.withUnsafeBytes { try EmulatorJSON.countRecords($0) }
                 lock.withLock {
-                    stats.records += n
-                    stats.bytes += req.body.count
+                    stats[.records] += n
+                    stats[.bytes] += req.body.count
                     stats.tables[table, default: 0] += n
                 }
             } else {
@@ -319,13 +319,13 @@ public final class Emulator: @unchecked Sendable {
                     let c = try store.store(
                         tableName: table, records: records, timeField: timeField, resourceId: resourceId,
                         receivedMillis: receivedMillis)
-                    stats.records += records.count
-                    stats.bytes += req.body.count
-                    stats.truncatedValues += c.truncated
-                    stats.timeGeneratedReplaced += c.timeReplaced
-                    stats.droppedColumns += c.droppedColumns
-                    stats.reservedFieldsDropped += c.reserved
-                    stats.duplicateKeys += duplicates
+                    stats[.records] += records.count
+                    stats[.bytes] += req.body.count
+                    stats[.truncatedValues] += c.truncated
+                    stats[.timeGeneratedReplaced] += c.timeReplaced
+                    stats[.droppedColumns] += c.droppedColumns
+                    stats[.reservedFieldsDropped] += c.reserved
+                    stats[.duplicateKeys] += duplicates
                     stats.tables[table] = store.tables[table]?.rows ?? 0
                 }
             }
@@ -336,7 +336,7 @@ public final class Emulator: @unchecked Sendable {
         }
         let lose = lock.withLock { () -> Bool in
             guard config.ackLossRate > 0, rng.nextDouble() < config.ackLossRate else { return false }
-            stats.ackLost += 1
+            stats[.ackLost] += 1
             return true
         }
         if lose { return .dropConnection }
@@ -351,7 +351,7 @@ public final class Emulator: @unchecked Sendable {
             for (name, value) in members {
                 guard case .string(let s) = value else { continue }
                 if config.refuseRecordsMatching.contains(where: { s.contains($0) }) {
-                    lock.withLock { stats.refusedRecords += 1 }
+                    lock.withLock { stats[.refusedRecords] += 1 }
                     return (k, name)
                 }
             }
@@ -372,8 +372,8 @@ public final class Emulator: @unchecked Sendable {
         for _ in 0..<6000 {
             let limit = allowed()
             let pass = lock.withLock { () -> Bool in
-                guard let limit, stats.gatePassed >= limit else {
-                    if !held { stats.gatePassed += 1 }
+                guard let limit, stats[.gatePassed] >= limit else {
+                    if !held { stats[.gatePassed] += 1 }
                     return true
                 }
                 return false
@@ -383,7 +383,7 @@ public final class Emulator: @unchecked Sendable {
             usleep(20_000)
         }
         guard held else { return nil }
-        lock.withLock { stats.gateHeld += 1 }
+        lock.withLock { stats[.gateHeld] += 1 }
         return .respond(
             status: 503, headers: [("Retry-After", "1")],
             body: Array(#"{"Error":"Held","Message":"held at the emulator's gate"}"#.utf8))
@@ -393,7 +393,7 @@ public final class Emulator: @unchecked Sendable {
     func injectedFault(api: EmulatedAPI) -> ServerReply? {
         let code: Int? = lock.withLock {
             guard config.failRate > 0, !config.failCodes.isEmpty, rng.nextDouble() < config.failRate else { return nil }
-            stats.injectedFaults += 1
+            stats[.injectedFaults] += 1
             return config.failCodes[Int(rng.next() % UInt64(config.failCodes.count))]
         }
         guard let code else { return nil }

@@ -1,65 +1,89 @@
 import Foundation
 import LogshipSupport
 
-/// Counters the emulator keeps and writes to `stats.json`; tests and `--local` read them.
+/// The figures the emulator counts (`EmulatorStats`), under these names in `stats.json`.
+public enum EmulatorCounter: Int, CounterName {
+    case requests, records, bytes, truncatedValues
+    /// Records whose time-generated field was older than two days, in the future, or unreadable:
+    /// the service used the ingestion time instead.
+    case timeGeneratedReplaced
+    case droppedColumns, reservedFieldsDropped
+    /// Properties that repeat a name already in the same record: the service keeps one of the
+    /// values and drops the others without a word. A correct client sends none.
+    case duplicateKeys
+    /// Requests stored and then left without an answer (`--ack-loss-rate`); answers chosen by
+    /// `--fail-rate` rather than by the request.
+    case ackLost, injectedFaults
+    /// Data requests let through `--gate-file`, and those held there (answered 503, not stored).
+    case gatePassed, gateHeld
+    /// Requests refused for a record `--refuse-records-matching` names.
+    case refusedRecords
+    // Logs Ingestion API.
+    /// Records stored without a `TimeGenerated` property (the DCR must then produce one).
+    case missingTimeGenerated
+    /// Distinct `x-ms-client-request-id` values seen; requests with `Content-Encoding: gzip`.
+    case requestIds, gzipRequests
+    /// The largest ingestion body seen, in bytes before compression, and as sent (compressed
+    /// when gzip): maxima, not counts.
+    case maxBodyBytes, maxWireBodyBytes
+    /// Requests to the token endpoint (also counted in `requests`), access tokens it issued, and
+    /// token requests refused (wrong tenant, client, secret, assertion or scope).
+    case tokenRequests, tokensIssued, tokenRequestsRefused
+    /// Ingestion requests refused because their token had expired.
+    case expiredTokens
+    /// Ingestion requests answered 429 by the per-DCR quota (Emulator+Quota.swift).
+    case throttled
+}
+
+/// What the emulator keeps and writes to `stats.json`; tests and `--local` read them. The
+/// counters sit at the top level of the JSON object beside the tallies by name.
 public struct EmulatorStats: Codable, Sendable, Equatable {
-    public var requests = 0
+    public var counts = Counters<EmulatorCounter>()
     /// Answers by HTTP status ("200", "403", …); lost acknowledgements are not answers.
     public var byStatus: [String: Int] = [:]
     /// Error answers by the service's error code ("InvalidDataFormat", …).
     public var byErrorCode: [String: Int] = [:]
-    public var records = 0
-    public var bytes = 0
-    public var truncatedValues = 0
-    /// Records whose time-generated field was older than two days, in the future, or unreadable:
-    /// the service used the ingestion time instead.
-    public var timeGeneratedReplaced = 0
-    public var droppedColumns = 0
-    public var reservedFieldsDropped = 0
-    /// Properties that repeat a name already in the same record: the service keeps one of the
-    /// values and drops the others without a word. A correct client sends none.
-    public var duplicateKeys = 0
-    /// Requests stored and then left without an answer (`--ack-loss-rate`).
-    public var ackLost = 0
-    /// Answers chosen by `--fail-rate` rather than by the request.
-    public var injectedFaults = 0
-    /// Data requests let through `--gate-file`, and those held there (answered 503, not stored).
-    public var gatePassed = 0
-    public var gateHeld = 0
-    /// Requests refused for a record `--refuse-records-matching` names.
-    public var refusedRecords = 0
     /// Rows stored per table.
     public var tables: [String: Int] = [:]
-
-    // Logs Ingestion API.
-    /// Records stored per stream.
+    /// Records stored per stream (Logs Ingestion API).
     public var streams: [String: Int] = [:]
     /// Property names sent that the DCR (`--dcr`) does not declare, with how many records
     /// carried each. The service drops them without a word; the emulator counts them.
     public var undeclaredColumns: [String: Int] = [:]
-    /// Records stored without a `TimeGenerated` property (the DCR must then produce one).
-    public var missingTimeGenerated = 0
-    /// Distinct `x-ms-client-request-id` values seen.
-    public var requestIds = 0
-    /// Requests with `Content-Encoding: gzip`.
-    public var gzipRequests = 0
-    /// The largest ingestion body seen, in bytes before compression.
-    public var maxBodyBytes = 0
-    /// The largest ingestion body seen as sent (compressed when gzip).
-    public var maxWireBodyBytes = 0
-    /// Requests to the token endpoint (also counted in `requests`).
-    public var tokenRequests = 0
-    /// Access tokens the token endpoint issued.
-    public var tokensIssued = 0
-    /// Token requests refused (wrong tenant, client, secret, assertion or scope).
-    public var tokenRequestsRefused = 0
-    /// Ingestion requests refused because their token had expired.
-    public var expiredTokens = 0
-    /// Ingestion requests answered 429 by the per-DCR quota, and the quota's windows per DCR
-    /// (Emulator+Quota.swift).
-    public var throttled = 0
+    /// The per-DCR quota's windows (Emulator+Quota.swift).
     public var quota: [String: DCRQuotaStats] = [:]
     public init() {}
+
+    public subscript(_ name: EmulatorCounter) -> Int {
+        get { counts[name] }
+        set { counts[name] = newValue }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case byStatus, byErrorCode, tables, streams, undeclaredColumns, quota
+    }
+
+    public init(from decoder: any Decoder) throws {
+        counts = try Counters(from: decoder)
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        byStatus = try c.decodeIfPresent([String: Int].self, forKey: .byStatus) ?? [:]
+        byErrorCode = try c.decodeIfPresent([String: Int].self, forKey: .byErrorCode) ?? [:]
+        tables = try c.decodeIfPresent([String: Int].self, forKey: .tables) ?? [:]
+        streams = try c.decodeIfPresent([String: Int].self, forKey: .streams) ?? [:]
+        undeclaredColumns = try c.decodeIfPresent([String: Int].self, forKey: .undeclaredColumns) ?? [:]
+        quota = try c.decodeIfPresent([String: DCRQuotaStats].self, forKey: .quota) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try counts.encode(to: encoder)
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(byStatus, forKey: .byStatus)
+        try c.encode(byErrorCode, forKey: .byErrorCode)
+        try c.encode(tables, forKey: .tables)
+        try c.encode(streams, forKey: .streams)
+        try c.encode(undeclaredColumns, forKey: .undeclaredColumns)
+        try c.encode(quota, forKey: .quota)
+    }
 }
 
 /// One column of an emulated table.

@@ -156,6 +156,17 @@ enum Console {
 
 /// `-q`, `-v` and `--log-format`: accepted by every command that logs, and read before the
 /// command parses its arguments, so even a usage error comes out in the format asked for.
+/// Options several commands take, written once.
+enum SharedOptions {
+    static let stateDir = OptionSpec(
+        name: "--state-dir", value: "DIR", help: "State directory (default .logship/<name>/ beside the pipeline)")
+    static let endpoint = OptionSpec(
+        name: "--endpoint", value: "URL",
+        help:
+            "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"
+    )
+}
+
 enum LogOptions {
     static let specs = [
         OptionSpec(name: "--quiet", value: nil, help: "Only errors and the final summary on stderr (-q)", short: "-q"),

@@ -87,7 +87,7 @@ enum PreviewCommand {
             ",\n\"rejectedCount\":\(r.rejectedCount),\"sampledRecords\":\(s.sampledRecords),\"table\":"
             + encoded(tableName(spec))
         if !spec.fields.filter.isEmpty {
-            out += ",\"filteredOut\":\(r.stats.filtered),\"passedFilter\":\(r.sample.count + r.rejectedCount)"
+            out += ",\"filteredOut\":\(r.stats[.filtered]),\"passedFilter\":\(r.sample.count + r.rejectedCount)"
         }
         out += ",\"filesMatched\":\(r.files.count),\"filesRead\":\(r.filesRead),\"complete\":\(r.exhausted)}"
         return out
@@ -118,7 +118,7 @@ enum PreviewCommand {
         if !spec.fields.filter.isEmpty {
             let passed = r.sample.count + r.rejectedCount
             out +=
-                "\nfields.where: \(passed) of \(passed + r.stats.filtered) record(s) read pass; \(r.stats.filtered) left out\n"
+                "\nfields.where: \(passed) of \(passed + r.stats[.filtered]) record(s) read pass; \(r.stats[.filtered]) left out\n"
         }
         // With no record read, the first line already says so; an empty table would add nothing.
         if s.sampledRecords > 0 { out += table(r, s, spec) }

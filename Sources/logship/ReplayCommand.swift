@@ -9,14 +9,8 @@ enum ReplayCommand {
             "Re-send dead-lettered chunks (deadletter/<chunk-id>.json) with fresh signatures; each one delivered is recorded in the manifest and removed. Resumable.",
         usage: "logship replay PIPELINE [--state-dir DIR] [--endpoint URL] [--report FILE|-]",
         options: [
-            OptionSpec(
-                name: "--state-dir", value: "DIR",
-                help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(
-                name: "--endpoint", value: "URL",
-                help:
-                    "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"
-            ),
+            SharedOptions.stateDir,
+            SharedOptions.endpoint,
             OptionSpec(
                 name: "--report", value: "FILE",
                 help: "Write the replay report (JSON) to FILE (- for stdout); checked before anything is sent"),

@@ -15,14 +15,8 @@ enum RunCommand {
         usage:
             "logship run PIPELINE [--state-dir DIR] [--endpoint URL] [--concurrency N|auto] [--restart] [--adopt] [--local] [--dry-run] [--shard K/N] [--progress auto|bar|plain|none] [--report FILE|-] [-q|-v] [--log-format text|json]",
         options: [
-            OptionSpec(
-                name: "--state-dir", value: "DIR",
-                help: "State directory (default .logship/<name>/ beside the pipeline)"),
-            OptionSpec(
-                name: "--endpoint", value: "URL",
-                help:
-                    "Send here instead of the cloud's endpoint, or the pipeline's data collection endpoint (http only to 127.0.0.1)"
-            ),
+            SharedOptions.stateDir,
+            SharedOptions.endpoint,
             OptionSpec(
                 name: "--concurrency", value: "N",
                 help: "Requests in flight, 1-64 or auto (default upload.concurrency, auto)"),
@@ -357,9 +351,9 @@ extension RunCommand {
             let missing = d.columns.map(\.name).filter { n in !keys.contains { $0.lowercased() == n.lowercased() } }
             if !missing.isEmpty { out += "  Declared but never sent: \(missing.joined(separator: ", "))\n" }
         }
-        if stats.missingTimeGenerated > 0 {
+        if stats[.missingTimeGenerated] > 0 {
             out +=
-                "  \(stats.missingTimeGenerated) record(s) without TimeGenerated: the DCR's transformation must produce it\n"
+                "  \(stats[.missingTimeGenerated]) record(s) without TimeGenerated: the DCR's transformation must produce it\n"
         }
         let file = dataDir.appendingPathComponent("\(stream).ndjson")
         if let h = try? FileHandle(forReadingFrom: file), let data = try? h.read(upToCount: 64 * 1024) {

@@ -8,9 +8,7 @@ enum StatusCommand {
             "Summarise what a pipeline's state directory holds: files done, partial and pending; chunks acknowledged and dead-lettered; records and bytes.",
         usage: "logship status PIPELINE [--state-dir DIR] [--json]",
         options: [
-            OptionSpec(
-                name: "--state-dir", value: "DIR",
-                help: "State directory (default .logship/<name>/ beside the pipeline)"),
+            SharedOptions.stateDir,
             OptionSpec(name: "--json", value: nil, help: "Print the summary as JSON on stdout"),
         ] + LogOptions.specs,
         details: "Shard state (run --shard K/N) under the state directory is included.")

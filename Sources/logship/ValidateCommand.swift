@@ -31,45 +31,9 @@ enum ValidateCommand {
             Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \"\(u)\" matches no file")
         }
         for w in discovery.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: source.files: \(w)") }
-        let env = ProcessInfo.processInfo.environment
-        var credentialNote = ""
-        if pipeline.target.api == .dataCollector {
-            do {
-                let c = try CredentialResolver.dataCollector(pipeline, endpointFlag: nil, environment: env)
-                for w in c.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: \(w)") }
-                credentialNote = "workspace \(c.workspaceId), endpoint \(c.baseURL.absoluteString)"
-            } catch {
-                credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
-            }
-        } else {
-            do {
-                let c = try CredentialResolver.logsIngestion(pipeline, endpointFlag: nil, environment: env)
-                for w in c.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: \(w)") }
-                switch c.credential {
-                case .clientSecret:
-                    credentialNote =
-                        "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
-                case .federatedTokenFile(let f):
-                    credentialNote =
-                        "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), endpoint \(c.endpoint.absoluteString), tokens from \(c.authorityHost.absoluteString)"
-                case .azureCLI(let az):
-                    credentialNote =
-                        "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(c.endpoint.absoluteString)"
-                case .managedIdentity(let mi):
-                    let who =
-                        mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
-                    let from: String
-                    switch mi.endpoint {
-                    case .imds(let host): from = "the instance metadata service \(host.absoluteString)"
-                    case .appService(let url, _): from = "IDENTITY_ENDPOINT \(url.absoluteString)"
-                    case .arc(let url, _): from = "the Azure Arc agent \(url.absoluteString)"
-                    }
-                    credentialNote = "\(who), endpoint \(c.endpoint.absoluteString), tokens from \(from)"
-                }
-            } catch {
-                credentialNote = "credentials not set here (\(error.description)); `run --local` needs none"
-            }
-        }
+        let credentials = TargetFactory.checkCredentials(pipeline, environment: ProcessInfo.processInfo.environment)
+        for w in credentials.warnings { Console.error("\(pipeline.file.lastPathComponent): warning: \(w)") }
+        let credentialNote = credentials.summary
         let bytes = discovery.files.reduce(Int64(0)) { $0 + $1.size }
         var s = "\(pipeline.file.lastPathComponent): ok\n"
         s += "  name:    \(pipeline.name)\n"

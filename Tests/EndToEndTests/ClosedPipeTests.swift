@@ -28,32 +28,15 @@ func runWithClosedPipes(
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Binary.path)
     p.arguments = args
-    var e = ProcessInfo.processInfo.environment
-    for k in credentialVariables { e[k] = nil }
-    for (k, v) in env { e[k] = v }
-    p.environment = e
+    p.environment = processEnvironment(env)
     let err = Pipe()
     p.standardOutput = closeOut ? closedPipe : FileHandle.nullDevice
     p.standardError = closeErr ? closedPipe : err
     p.standardInput = FileHandle.nullDevice
     try p.run()
-    let box = DataBox()
     let g = DispatchGroup()
-    if !closeErr {
-        g.enter()
-        DispatchQueue.global().async {
-            box.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
-        }
-    }
-    let deadline = Date().addingTimeInterval(timeout)
-    while p.isRunning && Date() < deadline { usleep(10_000) }
-    if p.isRunning {
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
-        throw TimeoutError(description: "logship \(args.joined(separator: " ")) ran over \(timeout) s and was killed")
-    }
-    p.waitUntilExit()
-    _ = g.wait(timeout: .now() + 10)
+    let box = closeErr ? DataBox() : collect(err, g)
+    try finish(p, args, timeout: timeout, readers: g)
     return Ending(
         status: p.terminationStatus, signalled: p.terminationReason == .uncaughtSignal,
         stderr: String(decoding: box.get(), as: UTF8.self))

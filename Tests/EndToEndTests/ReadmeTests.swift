@@ -3,6 +3,8 @@ import Testing
 
 @testable import LogshipCore
 
+// Over 500 lines on purpose: every documentation check in one place, over one Markdown reader.
+
 /// A Markdown file of the package, cut into the pieces the documentation tests check.
 struct Readme {
     let url: URL

@@ -4,7 +4,9 @@ import Testing
 /// A record's reject is written once, however often a resumed run reads its chunk again.
 @Suite(.serialized) struct RejectsResumeTests {
     /// 6000 lines, every 13th not JSON: 462 rejects among 5538 records.
-    func input(_ dir: TempDir) -> (file: URL, rejects: Set<Int>, valid: Int) {
+    typealias Expected = (file: URL, rejects: Set<Int>, valid: Int)
+
+    func input(_ dir: TempDir) -> Expected {
         var lines: [String] = []
         var rejects = Set<Int>()
         for i in 0..<6000 {
@@ -31,7 +33,7 @@ import Testing
         return out
     }
 
-    func check(_ state: URL, _ emu: EmulatorProcess, _ expected: (file: URL, rejects: Set<Int>, valid: Int)) throws {
+    func check(_ state: URL, _ emu: EmulatorProcess, _ expected: Expected) throws {
         let found = try rejectsByLocation(state)
         let repeated = found.filter { $0.value > 1 }
         #expect(
@@ -45,6 +47,18 @@ import Testing
         #expect(seqCounts(emu).count == expected.valid, "every valid record arrives")
     }
 
+    /// The input, its pipeline into `emu` (answering one request at a time, 150 ms each), the
+    /// state directory and the arguments of a run that can be stopped and resumed.
+    func resumable(_ dir: TempDir, _ emu: EmulatorProcess) -> (Expected, URL, [String]) {
+        let expected = input(dir)
+        let p = pipeline(dir, files: ["in/a.ndjson"])
+        let state = dir.file("state")
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
+        return (expected, state, args)
+    }
+
     /// SIGINT once a few chunks are acknowledged (one request at a time, 150 ms each), then a
     /// resume: the rejects of chunks read ahead of the acknowledgements used to be written
     /// again when the resumed run read those chunks again.
@@ -53,12 +67,7 @@ import Testing
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
         defer { emu.stop() }
-        let expected = input(dir)
-        let p = pipeline(dir, files: ["in/a.ndjson"])
-        let state = dir.file("state")
-        let args = [
-            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
-        ]
+        let (expected, state, args) = resumable(dir, emu)
         let proc = try RotationTests().startOneAtATime(args, env: emu.env, state: state, untilAcks: 3)
         #expect(proc.isRunning, "the run was still going at its third acknowledgement")
         kill(proc.pid, SIGINT)
@@ -75,12 +84,7 @@ import Testing
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
         defer { emu.stop() }
-        let expected = input(dir)
-        let p = pipeline(dir, files: ["in/a.ndjson"])
-        let state = dir.file("state")
-        let args = [
-            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
-        ]
+        let (expected, state, args) = resumable(dir, emu)
         let rotation = RotationTests()
         try rotation.killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
         try rotation.killAfter(acks: rotation.acks(state) + 3, args, env: emu.env, state: state, gate: emu)

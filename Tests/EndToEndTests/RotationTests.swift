@@ -34,6 +34,34 @@ import Testing
     /// per acknowledgement: no faults, one request at a time) and holds the next, so the run
     /// cannot finish before the kill however slow or loaded the machine is; the gate opens again
     /// for the run after.
+    /// The first 3,000 records of `files` (written by the caller) run into an emulator answering
+    /// after `latencyMs`, killed once three chunks are acknowledged, part way through: the
+    /// emulator (the caller stops it) and the run's arguments, to run again.
+    func killedPartWay(_ dir: TempDir, files: String, latencyMs: Int) throws -> (EmulatorProcess, [String]) {
+        let emu = try EmulatorProcess(["--latency-ms", "\(latencyMs)"], dataDir: dir.file("emu"))
+        let p = pipeline(dir, files: [files])
+        let state = dir.file("state")
+        let args = [
+            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
+        ]
+        do {
+            try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
+        } catch {
+            emu.stop()
+            throw error
+        }
+        let partial = seqCounts(emu).count
+        #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
+        return (emu, args)
+    }
+
+    /// After a killed run and the next one: only records of the chunk in flight at the kill are
+    /// stored twice.
+    func expectOnlyTheChunkInFlightRepeats(_ counts: [Int: Int]) {
+        let twice = counts.values.filter { $0 > 1 }.count
+        #expect(twice <= 300, "at most the chunk in flight at the kill repeats, not \(twice)")
+    }
+
     func killAfter(acks n: Int, _ args: [String], env: [String: String], state: URL, gate: EmulatorProcess? = nil)
         throws
     {
@@ -247,7 +275,7 @@ import Testing
         let counts = seqCounts(emu)
         #expect((0..<3000).allSatisfy { counts[$0] == 1 }, "records delivered before the file grew were sent again")
         #expect(counts.count == 6500)
-        #expect(counts.values.filter { $0 > 1 }.count <= 300, "at most the chunk in flight at the kill repeats")
+        expectOnlyTheChunkInFlightRepeats(counts)
     }
 
     /// The first delivery of a file killed part way, and the file grew before the next run: the
@@ -255,26 +283,16 @@ import Testing
     @Test func aFileKilledOnItsFirstDeliveryThenGrownKeepsWhatWasDelivered() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--latency-ms", "600"], dataDir: dir.file("emu"))
-        defer { emu.stop() }
         let f = dir.write("in/app.ndjson", records(0..<3000))
-        let p = pipeline(dir, files: ["in/app.ndjson"])
-        let state = dir.file("state")
-        let args = [
-            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
-        ]
-        try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
-        let partial = seqCounts(emu).count
-        #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
+        let (emu, args) = try killedPartWay(dir, files: "in/app.ndjson", latencyMs: 600)
+        defer { emu.stop() }
         try append(f, records(3000..<3500))
         let r = try run(args, env: emu.env)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("grew since a run that stopped part way through it"), "\(r.stderr)")
         let counts = seqCounts(emu)
         #expect(counts.count == 3500)
-        #expect(
-            counts.values.filter { $0 > 1 }.count <= 300,
-            "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
+        expectOnlyTheChunkInFlightRepeats(counts)
     }
 
     /// Runs logship (one request at a time) and calls `grow` once its first chunk is
@@ -417,17 +435,9 @@ import Testing
     @Test func aFileKilledPartWayThenRotatedKeepsWhatWasDelivered() throws {
         let dir = TempDir()
         defer { dir.cleanup() }
-        let emu = try EmulatorProcess(["--latency-ms", "150"], dataDir: dir.file("emu"))
-        defer { emu.stop() }
         let log = dir.write("in/access.log", records(0..<3000))
-        let p = pipeline(dir, files: ["in/access.log*"])
-        let state = dir.file("state")
-        let args = [
-            "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", state.path, "--progress", "none",
-        ]
-        try killAfter(acks: 3, args, env: emu.env, state: state, gate: emu)
-        let partial = seqCounts(emu).count
-        #expect(partial > 0 && partial < 3000, "the kill came part way (\(partial) records stored)")
+        let (emu, args) = try killedPartWay(dir, files: "in/access.log*", latencyMs: 150)
+        defer { emu.stop() }
         try append(log, records(3000..<3200))
         try FileManager.default.moveItem(at: log, to: dir.file("in/access.log.1"))
         dir.write("in/access.log", records(3200..<3400))
@@ -439,8 +449,6 @@ import Testing
         #expect(!r.stderr.contains("changed since it was delivered"), "\(r.stderr)")
         let counts = seqCounts(emu)
         #expect(counts.count == 3400)
-        #expect(
-            counts.values.filter { $0 > 1 }.count <= 300,
-            "at most the chunk in flight at the kill repeats, not \(counts.values.filter { $0 > 1 }.count)")
+        expectOnlyTheChunkInFlightRepeats(counts)
     }
 }

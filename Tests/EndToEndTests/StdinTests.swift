@@ -8,35 +8,17 @@ import Testing
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Binary.path)
         p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        for k in ["LOGSHIP_WORKSPACE_ID", "LOGSHIP_SHARED_KEY", "LOGSHIP_ENDPOINT"] { e[k] = nil }
-        p.environment = e
+        p.environment = processEnvironment([:])
         let inp = Pipe(), out = Pipe(), err = Pipe()
         p.standardInput = inp
         p.standardOutput = out
         p.standardError = err
         try p.run()
-        let o = DataBox(), r = DataBox()
         let g = DispatchGroup()
-        g.enter()
-        DispatchQueue.global().async {
-            o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave()
-        }
-        g.enter()
-        DispatchQueue.global().async {
-            r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
-        }
+        let o = collect(out, g), r = collect(err, g)
         inp.fileHandleForWriting.write(Data(input.utf8))
         try inp.fileHandleForWriting.close()
-        let deadline = Date().addingTimeInterval(60)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-            throw TimeoutError(description: "logship \(args.joined(separator: " ")) ran over 60 s and was killed")
-        }
-        p.waitUntilExit()
-        _ = g.wait(timeout: .now() + 10)
+        try finish(p, args, timeout: 60, readers: g)
         return ProcessResult(
             status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self),
             stderr: String(decoding: r.get(), as: UTF8.self))

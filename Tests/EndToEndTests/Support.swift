@@ -73,36 +73,29 @@ final class DataBox: @unchecked Sendable {
     func get() -> Data { lock.withLock { data } }
 }
 
-/// Runs `logship` (or another program) to completion within `timeout` seconds.
-func run(
-    _ args: [String], executable: String = Binary.path, env: [String: String] = [:], cwd: URL? = nil,
-    timeout: Double = 120
-) throws -> ProcessResult {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: executable)
-    p.arguments = args
+/// The environment a test's `logship` runs with: the test's own, without credentials or a clock
+/// of the caller's (a test sets LOGSHIP_NOW when it means to), plus `env`.
+func processEnvironment(_ env: [String: String]) -> [String: String] {
     var e = ProcessInfo.processInfo.environment
     for k in credentialVariables { e[k] = nil }
-    // The caller's LOGSHIP_NOW would move every test's clock; a test sets it when it means to.
     e["LOGSHIP_NOW"] = nil
     for (k, v) in env { e[k] = v }
-    p.environment = e
-    if let cwd { p.currentDirectoryURL = cwd }
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    let o = DataBox(), r = DataBox()
-    let g = DispatchGroup()
-    g.enter()
+    return e
+}
+
+/// Reads `pipe` to its end on another thread; `group` is left once it has.
+func collect(_ pipe: Pipe, _ group: DispatchGroup) -> DataBox {
+    let box = DataBox()
+    group.enter()
     DispatchQueue.global().async {
-        o.set(out.fileHandleForReading.readDataToEndOfFile()); g.leave()
+        box.set(pipe.fileHandleForReading.readDataToEndOfFile()); group.leave()
     }
-    g.enter()
-    DispatchQueue.global().async {
-        r.set(err.fileHandleForReading.readDataToEndOfFile()); g.leave()
-    }
+    return box
+}
+
+/// Waits for `p` to exit, at most `timeout` seconds: past it, kills it by PID, waits for it and
+/// throws. Then waits (bounded) for the readers of its output in `readers`.
+func finish(_ p: Process, _ args: [String], timeout: Double, readers: DispatchGroup) throws {
     let deadline = Date().addingTimeInterval(timeout)
     while p.isRunning && Date() < deadline { usleep(10_000) }
     if p.isRunning {
@@ -111,7 +104,27 @@ func run(
         throw TimeoutError(description: "logship \(args.joined(separator: " ")) ran over \(timeout) s and was killed")
     }
     p.waitUntilExit()
-    _ = g.wait(timeout: .now() + 10)
+    _ = readers.wait(timeout: .now() + 10)
+}
+
+/// Runs `logship` (or another program) to completion within `timeout` seconds.
+func run(
+    _ args: [String], executable: String = Binary.path, env: [String: String] = [:], cwd: URL? = nil,
+    timeout: Double = 120
+) throws -> ProcessResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = args
+    p.environment = processEnvironment(env)
+    if let cwd { p.currentDirectoryURL = cwd }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let g = DispatchGroup()
+    let o = collect(out, g), r = collect(err, g)
+    try finish(p, args, timeout: timeout, readers: g)
     return ProcessResult(
         status: p.terminationStatus, stdout: String(decoding: o.get(), as: UTF8.self),
         stderr: String(decoding: r.get(), as: UTF8.self))

@@ -37,14 +37,9 @@ public struct DataCollectorTarget: DeliveryTarget {
 
     /// `https://<workspace>.ods.opinsights.<suffix>` for a named cloud; nil for an unknown name.
     public static func baseURL(workspaceId: String, cloud: String) -> URL? {
-        let suffix: String
-        switch cloud {
-        case "public": suffix = "azure.com"
-        case "usgov": suffix = "azure.us"
-        case "china": suffix = "azure.cn"
-        default: return nil
+        AzureCloud.named(cloud).flatMap {
+            URL(string: "https://\(workspaceId).ods.opinsights.\($0.dataCollectorSuffix)")
         }
-        return URL(string: "https://\(workspaceId).ods.opinsights.\(suffix)")
     }
 
     public var endpoint: String { url.origin }

@@ -64,19 +64,70 @@ public enum TargetFactory {
         return scope
     }
 
+    /// The credential chain's choice for the pipeline (flags, environment, secret files, managed
+    /// identity, the Azure CLI): what `run` sends with (`make`) and what `validate` reports
+    /// (`checkCredentials`). No network call.
+    public static func resolve(
+        _ pipeline: PipelineSpec, endpoint: String?, environment: [String: String], scope: String? = nil
+    ) throws(Failure) -> Credentials {
+        switch pipeline.target.api {
+        case .dataCollector:
+            return .dataCollector(try dataCollectorCredentials(pipeline, endpoint: endpoint, environment: environment))
+        case .logsIngestion:
+            return .logsIngestion(
+                try logsIngestionCredentials(pipeline, endpoint: endpoint, environment: environment, scope: scope))
+        }
+    }
+
+    /// What `validate` says of the credentials here, before anything is sent.
+    public struct CredentialCheck: Sendable, Equatable {
+        /// One line: the identity the chain chose, where it sends and where tokens come from; or
+        /// why it chose none.
+        public var summary: String
+        /// The chain's warnings (a secret file readable by others), to print once.
+        public var warnings: [String]
+    }
+
+    /// The chain's choice as `validate` reports it; credentials missing here are not an error
+    /// (another machine, or `run --local`, may do without them).
+    public static func checkCredentials(_ pipeline: PipelineSpec, environment: [String: String]) -> CredentialCheck {
+        do {
+            let c = try resolve(pipeline, endpoint: nil, environment: environment)
+            return CredentialCheck(summary: c.summary, warnings: c.warnings)
+        } catch {
+            return CredentialCheck(
+                summary: "credentials not set here (\(error.description)); `run --local` needs none", warnings: [])
+        }
+    }
+
+    static func dataCollectorCredentials(
+        _ pipeline: PipelineSpec, endpoint: String?, environment: [String: String]
+    ) throws(Failure) -> CredentialResolver.DataCollector {
+        do {
+            return try CredentialResolver.dataCollector(pipeline, endpointFlag: endpoint, environment: environment)
+        } catch {
+            throw Failure(description: error.description)
+        }
+    }
+
+    static func logsIngestionCredentials(
+        _ pipeline: PipelineSpec, endpoint: String?, environment: [String: String], scope: String?
+    ) throws(Failure) -> CredentialResolver.LogsIngestion {
+        do {
+            return try CredentialResolver.logsIngestion(
+                pipeline, endpointFlag: endpoint, environment: environment, scope: scope)
+        } catch {
+            throw Failure(description: error.description)
+        }
+    }
+
     /// The pipeline's Entra ID credential chain for another service: `logship dcr --apply` asks
     /// Azure Resource Manager at `endpoint` with its scope.
     public static func tokens(
         _ pipeline: PipelineSpec, endpoint: String, environment: [String: String], scope: String, timeout: Double = 60,
         transport: TransportChoice = defaultTransport
     ) throws(Failure) -> (provider: TokenProvider, credentials: CredentialResolver.LogsIngestion) {
-        let creds: CredentialResolver.LogsIngestion
-        do {
-            creds = try CredentialResolver.logsIngestion(
-                pipeline, endpointFlag: endpoint, environment: environment, scope: scope)
-        } catch {
-            throw Failure(description: error.description)
-        }
+        let creds = try logsIngestionCredentials(pipeline, endpoint: endpoint, environment: environment, scope: scope)
         return (tokenProvider(creds, timeout: timeout, transport: transport), creds)
     }
 
@@ -98,9 +149,9 @@ public enum TargetFactory {
             creds = c
         } else {
             do {
-                creds = try CredentialResolver.dataCollector(pipeline, endpointFlag: endpoint, environment: env)
+                creds = try dataCollectorCredentials(pipeline, endpoint: endpoint, environment: env)
             } catch {
-                guard placeholderCredentials else { throw Failure(description: error.description) }
+                guard placeholderCredentials else { throw error }
                 creds = CredentialResolver.DataCollector(
                     workspaceId: "00000000-0000-0000-0000-000000000000", sharedKey: Secret("AAAA"),
                     baseURL: URL(string: "http://127.0.0.1:9")!)
@@ -142,10 +193,9 @@ public enum TargetFactory {
             creds = c
         } else {
             do {
-                creds = try CredentialResolver.logsIngestion(
-                    pipeline, endpointFlag: endpoint, environment: env, scope: scope)
+                creds = try logsIngestionCredentials(pipeline, endpoint: endpoint, environment: env, scope: scope)
             } catch {
-                guard placeholderCredentials else { throw Failure(description: error.description) }
+                guard placeholderCredentials else { throw error }
                 // A dry run never asks for a token or sends; these only fill the types.
                 let nowhere = URL(string: "http://127.0.0.1:9")!
                 creds = CredentialResolver.LogsIngestion(
@@ -170,5 +220,45 @@ public enum TargetFactory {
             local != nil ? "local emulator" : "logs-ingestion \(host) \(creds.dcrImmutableId) \(creds.stream)"
         return Built(
             target: target, destination: destination, credentials: .logsIngestion(creds), warnings: creds.warnings)
+    }
+}
+
+extension TargetFactory.Credentials {
+    /// The chain's warnings (a secret file readable by others).
+    public var warnings: [String] {
+        switch self {
+        case .dataCollector(let c): return c.warnings
+        case .logsIngestion(let c): return c.warnings
+        }
+    }
+
+    /// One line naming the identity, the endpoint and where tokens come from (no secret).
+    public var summary: String {
+        switch self {
+        case .dataCollector(let c):
+            return "workspace \(c.workspaceId), endpoint \(c.baseURL.absoluteString)"
+        case .logsIngestion(let c):
+            let endpoint = c.endpoint.absoluteString
+            let tokens = "tokens from \(c.authorityHost.absoluteString)"
+            switch c.credential {
+            case .clientSecret:
+                return "tenant \(c.tenantId), client \(c.clientId) (client secret), endpoint \(endpoint), \(tokens)"
+            case .federatedTokenFile(let f):
+                return "tenant \(c.tenantId), client \(c.clientId) (federated token \(f.path)), "
+                    + "endpoint \(endpoint), \(tokens)"
+            case .azureCLI(let az):
+                return "the Azure CLI's sign-in (\(az.executable) account get-access-token), endpoint \(endpoint)"
+            case .managedIdentity(let mi):
+                let who =
+                    mi.clientId.map { "user-assigned managed identity \($0)" } ?? "system-assigned managed identity"
+                let from: String
+                switch mi.endpoint {
+                case .imds(let host): from = "the instance metadata service \(host.absoluteString)"
+                case .appService(let url, _): from = "IDENTITY_ENDPOINT \(url.absoluteString)"
+                case .arc(let url, _): from = "the Azure Arc agent \(url.absoluteString)"
+                }
+                return "\(who), endpoint \(endpoint), tokens from \(from)"
+            }
+        }
     }
 }

@@ -124,24 +124,10 @@ public actor TokenProvider {
     }
 
     /// The Entra ID host of a named cloud; nil for an unknown name.
-    public static func authorityHost(cloud: String) -> URL? {
-        switch cloud {
-        case "public": return URL(string: "https://login.microsoftonline.com")
-        case "usgov": return URL(string: "https://login.microsoftonline.us")
-        case "china": return URL(string: "https://login.chinacloudapi.cn")
-        default: return nil
-        }
-    }
+    public static func authorityHost(cloud: String) -> URL? { AzureCloud.named(cloud)?.authorityHost }
 
     /// The scope for Azure Monitor ingestion in a named cloud (the double slash is part of it).
-    public static func scope(cloud: String) -> String? {
-        switch cloud {
-        case "public": return "https://monitor.azure.com//.default"
-        case "usgov": return "https://monitor.azure.us//.default"
-        case "china": return "https://monitor.azure.cn//.default"
-        default: return nil
-        }
-    }
+    public static func scope(cloud: String) -> String? { AzureCloud.named(cloud)?.ingestionScope }
 
     /// A token that is not due for refresh; fetched when there is none, shared while a fetch runs.
     public func token() async throws(TokenError) -> AccessToken {

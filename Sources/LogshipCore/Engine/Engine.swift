@@ -353,17 +353,17 @@ public final class Engine: @unchecked Sendable {
         final.recordsAlreadyDelivered = producer.recordsSkipped
         final.recordsRejected = producer.rejectedCount
         let t = producer.transformer.stats
-        final.truncatedValues = t.truncatedValues
-        final.replacedInvalidUTF8 = t.replacedUTF8
-        final.packedRecords = t.packedRecords
-        final.renamedFields = t.renamedFields
-        final.collidingNames = t.collidingNames
-        final.timeGeneratedTooOld = t.timeGeneratedTooOld
-        final.timeGeneratedInFuture = t.timeGeneratedInFuture
-        final.recordsFiltered = t.filtered
-        final.timezoneGapValues = t.timezoneGapValues
-        final.timezoneRepeatedValues = t.timezoneRepeatedValues
-        final.extractMisses = t.extractMisses
+        final.truncatedValues = t[.truncatedValues]
+        final.replacedInvalidUTF8 = t[.replacedUTF8]
+        final.packedRecords = t[.packedRecords]
+        final.renamedFields = t[.renamedFields]
+        final.collidingNames = t[.collidingNames]
+        final.timeGeneratedTooOld = t[.timeGeneratedTooOld]
+        final.timeGeneratedInFuture = t[.timeGeneratedInFuture]
+        final.recordsFiltered = t[.filtered]
+        final.timezoneGapValues = t[.timezoneGapValues]
+        final.timezoneRepeatedValues = t[.timezoneRepeatedValues]
+        final.extractMisses = t[.extractMisses]
         let cuts = producer.multilineCuts.summary
         final.multilineRecordsCut = cuts.count
         if cuts.count > 0, let ml = spec.source.multiline {
@@ -376,11 +376,13 @@ public final class Engine: @unchecked Sendable {
         }
         // The two-day rule is documented for the Data Collector API (docs/service-facts.md).
         if spec.target.api == .dataCollector, let tf = spec.target.timeGeneratedField,
-            t.timeGeneratedTooOld + t.timeGeneratedInFuture > 0
+            t[.timeGeneratedTooOld] + t[.timeGeneratedInFuture] > 0
         {
             var what: [String] = []
-            if t.timeGeneratedTooOld > 0 { what.append("\(t.timeGeneratedTooOld) more than two days old") }
-            if t.timeGeneratedInFuture > 0 { what.append("\(t.timeGeneratedInFuture) more than a day in the future") }
+            if t[.timeGeneratedTooOld] > 0 { what.append("\(t[.timeGeneratedTooOld]) more than two days old") }
+            if t[.timeGeneratedInFuture] > 0 {
+                what.append("\(t[.timeGeneratedInFuture]) more than a day in the future")
+            }
             final.warnings.append(
                 "target.timeGeneratedField \"\(tf)\": \(what.joined(separator: " and ")); the service replaces those with the ingestion time as TimeGenerated. The event time stays in its own column (\(tf)); query by it for backfills"
             )

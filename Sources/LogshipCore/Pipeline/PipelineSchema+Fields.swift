@@ -108,7 +108,7 @@ extension Context {
             case .derived(.line):
                 error(n, "\(path).extract", "applies to an input field, $file, $host or $pipeline, not to $line")
             default:
-                if let problem = ValueExtractor.problem(re) {
+                if let problem = LinePattern.extractProblem(re) {
                     error(n, "\(path).extract", problem)
                 } else {
                     f.extract = re

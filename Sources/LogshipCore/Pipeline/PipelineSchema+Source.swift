@@ -262,7 +262,7 @@ extension Context {
     /// An IANA time zone name the system's tz database knows (`Europe/Amsterdam`, `UTC`).
     mutating func timezone(_ node: JSONNode, _ path: String) -> String? {
         guard let s = string(node, path) else { return nil }
-        guard !s.isEmpty, ZoneTable.knows(s) else {
+        guard !s.isEmpty, DateTimeFormat.knowsZone(s) else {
             error(
                 node, path,
                 "\"\(s)\" is not a time zone this system's tz database knows; use an IANA name such as \"Europe/Amsterdam\", \"America/New_York\" or \"UTC\""

@@ -40,7 +40,7 @@ extension Context {
                 allowed: common + own)
         else { return nil }
         if let c = m["cloud"], let s = string(c, "target.cloud") {
-            let clouds = ["public", "usgov", "china"]
+            let clouds = AzureCloud.names
             if clouds.contains(s) {
                 t.cloud = s
             } else {

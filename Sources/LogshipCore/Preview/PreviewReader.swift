@@ -115,19 +115,21 @@ public enum PreviewReader {
                     reject(file, prov.line, err.reason)
                 case .record(let view):
                     lastLine = view.provenance.line
-                    // Left out by fields.where: counted (stats.filtered), not part of the sample.
+                    // Left out by fields.where: counted (stats[.filtered]), not part of the sample.
                     if !transformer.passes(view) { continue }
                     out.removeAll()
-                    let before = transformer.stats
+                    // Two figures, not a copy of the counters (which the transform would then copy again).
+                    let truncatedBefore = transformer.stats[.truncatedValues]
+                    let replacedBefore = transformer.stats[.replacedUTF8]
                     if let err = transformer.transform(view, to: out) {
-                        uncounted.truncatedValues += transformer.stats.truncatedValues - before.truncatedValues
-                        uncounted.replacedUTF8 += transformer.stats.replacedUTF8 - before.replacedUTF8
+                        uncounted[.truncatedValues] += transformer.stats[.truncatedValues] - truncatedBefore
+                        uncounted[.replacedUTF8] += transformer.stats[.replacedUTF8] - replacedBefore
                         reject(file, view.provenance.line, err.reason)
                         continue
                     }
                     var r = PreviewRecord(json: out.toArray(), location: "\(file.relativePath):\(view.provenance.line)")
                     if result.shown.count < records { r.timezoneNotes = timezoneNotes(view, zoned) }
-                    if result.firstTruncated == nil, transformer.stats.truncatedValues > before.truncatedValues {
+                    if result.firstTruncated == nil, transformer.stats[.truncatedValues] > truncatedBefore {
                         result.firstTruncated = r.location
                     }
                     if result.shown.count < records { result.shown.append(r) }
@@ -137,8 +139,8 @@ public enum PreviewReader {
         }
         result.stats = transformer.stats
         result.collisionExamples = transformer.collisionExamples
-        result.stats.truncatedValues -= uncounted.truncatedValues
-        result.stats.replacedUTF8 -= uncounted.replacedUTF8
+        result.stats[.truncatedValues] -= uncounted[.truncatedValues]
+        result.stats[.replacedUTF8] -= uncounted[.replacedUTF8]
         return result
     }
 
@@ -180,71 +182,60 @@ public enum PreviewReader {
     public static func warnings(_ r: Result, spec: PipelineSpec) -> [SchemaWarning] {
         var out = r.notes.map { SchemaWarning(kind: .reading, field: nil, records: 0, message: $0) }
         let s = r.stats
-        if s.extractMisses > 0 {
-            out.append(
-                SchemaWarning(
-                    kind: .reading, field: nil, records: s.extractMisses,
-                    message:
-                        "\(s.extractMisses) value(s) did not match their fields.map extract: the field was left out (or got its default)"
-                ))
+        func add(_ kind: SchemaWarning.Kind, _ records: Int, field: String? = nil, _ message: String) {
+            out.append(SchemaWarning(kind: kind, field: field, records: records, message: message))
         }
-        if s.timezoneGapValues + s.timezoneRepeatedValues > 0 {
-            out.append(
-                SchemaWarning(
-                    kind: .reading, field: nil, records: s.timezoneGapValues + s.timezoneRepeatedValues,
-                    message:
-                        "\(s.timezoneGapValues) datetime value(s) fell in a DST gap (moved forward by the gap) and \(s.timezoneRepeatedValues) in a repeated hour (the earlier instant taken); see docs/pipeline.md \"Time zones\""
-                ))
+        if s[.extractMisses] > 0 {
+            add(
+                .reading, s[.extractMisses],
+                "\(s[.extractMisses]) value(s) did not match their fields.map extract: the field was left out "
+                    + "(or got its default)")
         }
-        if s.truncatedValues > 0 {
-            out.append(
-                SchemaWarning(
-                    kind: .oversizedValue, field: nil, records: s.truncatedValues,
-                    message:
-                        "\(s.truncatedValues) value(s) were cut to \(spec.limits.maxValueBytes) bytes\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
-                        + "limits.oversizedValue is \"truncate\" (\"reject\" sends such records to rejects.ndjson instead)"
-                ))
+        if s[.timezoneGapValues] + s[.timezoneRepeatedValues] > 0 {
+            add(
+                .reading, s[.timezoneGapValues] + s[.timezoneRepeatedValues],
+                "\(s[.timezoneGapValues]) datetime value(s) fell in a DST gap (moved forward by the gap) and "
+                    + "\(s[.timezoneRepeatedValues]) in a repeated hour (the earlier instant taken); see "
+                    + "docs/pipeline.md \"Time zones\"")
         }
-        if s.tooManyFieldsRecords > 0, spec.limits.tooManyFields == .warn {
-            out.append(
-                SchemaWarning(
-                    kind: .tooManyColumns, field: nil, records: s.tooManyFieldsRecords,
-                    message:
-                        "\(s.tooManyFieldsRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields and are sent as they are (limits.tooManyFields is \"warn\")"
-                ))
+        if s[.truncatedValues] > 0 {
+            add(
+                .oversizedValue, s[.truncatedValues],
+                "\(s[.truncatedValues]) value(s) were cut to \(spec.limits.maxValueBytes) bytes"
+                    + "\(r.firstTruncated.map { " (first \($0))" } ?? ""); "
+                    + "limits.oversizedValue is \"truncate\" (\"reject\" sends such records to rejects.ndjson instead)")
         }
-        if s.packedRecords > 0 {
-            out.append(
-                SchemaWarning(
-                    kind: .tooManyColumns, field: spec.limits.packField, records: s.packedRecords,
-                    message:
-                        "\(s.packedRecords) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; the extra ones are packed into \(spec.limits.packField) as JSON text"
-                ))
+        if s[.tooManyFieldsRecords] > 0, spec.limits.tooManyFields == .warn {
+            add(
+                .tooManyColumns, s[.tooManyFieldsRecords],
+                "\(s[.tooManyFieldsRecords]) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) "
+                    + "fields and are sent as they are (limits.tooManyFields is \"warn\")")
         }
-        if s.renamedFields > 0 {
-            out.append(
-                SchemaWarning(
-                    kind: .reading, field: nil, records: 0,
-                    message:
-                        "\(s.renamedFields) input field name(s) are not valid column names and were renamed (letters, digits and underscore, at most 45 characters, not reserved); map them to choose the names"
-                ))
+        if s[.packedRecords] > 0 {
+            add(
+                .tooManyColumns, s[.packedRecords], field: spec.limits.packField,
+                "\(s[.packedRecords]) record(s) have more than limits.maxFields (\(spec.limits.maxFields)) fields; "
+                    + "the extra ones are packed into \(spec.limits.packField) as JSON text")
         }
-        if s.collidingNames > 0 {
+        if s[.renamedFields] > 0 {
+            add(
+                .reading, 0,
+                "\(s[.renamedFields]) input field name(s) are not valid column names and were renamed (letters, "
+                    + "digits and underscore, at most 45 characters, not reserved); map them to choose the names")
+        }
+        if s[.collidingNames] > 0 {
             let examples = r.collisionExamples.isEmpty ? "" : " (\(r.collisionExamples.joined(separator: ", ")))"
-            out.append(
-                SchemaWarning(
-                    kind: .reading, field: nil, records: s.collidingNames,
-                    message:
-                        "\(s.collidingNames) passed-through field(s) share a column name with another field of the same record once made valid, and are sent under a numbered name\(examples); map them to choose the names"
-                ))
+            add(
+                .reading, s[.collidingNames],
+                "\(s[.collidingNames]) passed-through field(s) share a column name with another field of the same "
+                    + "record once made valid, and are sent under a numbered name\(examples); map them to choose "
+                    + "the names")
         }
-        if s.replacedUTF8 > 0 {
-            out.append(
-                SchemaWarning(
-                    kind: .reading, field: nil, records: s.replacedUTF8,
-                    message:
-                        "\(s.replacedUTF8) value(s) held invalid UTF-8, replaced with U+FFFD (source.invalidUTF8 is \"replace\")"
-                ))
+        if s[.replacedUTF8] > 0 {
+            add(
+                .reading, s[.replacedUTF8],
+                "\(s[.replacedUTF8]) value(s) held invalid UTF-8, replaced with U+FFFD "
+                    + "(source.invalidUTF8 is \"replace\")")
         }
         return out
     }

@@ -78,38 +78,37 @@ struct TimeCheck {
             own.map { "the event time stays in \($0): query that column for when events happened" }
             ?? "keep the event time in a column of its own (map it a second time under another name) to query when events happened"
         var out: [SchemaWarning] = []
-        if let o = old {
+        /// "TimeGenerated: N record(s) have …": one warning per kind of value the service replaces.
+        func add(_ kind: SchemaWarning.Kind, _ records: Int, _ have: String) {
             out.append(
                 SchemaWarning(
-                    kind: .oldTimeGenerated, field: f, records: o.count,
-                    message:
-                        "TimeGenerated: \(o.count) record(s) have \(f) values more than two days old (oldest \(ISODateTime.format(o.oldest)), first \(o.location)); "
-                        + "the service replaces them with the ingestion time; \(keep)"))
+                    kind: kind, field: f, records: records, message: "TimeGenerated: \(records) record(s) have \(have)")
+            )
+        }
+        if let o = old {
+            add(
+                .oldTimeGenerated, o.count,
+                "\(f) values more than two days old (oldest \(ISODateTime.format(o.oldest)), first \(o.location)); "
+                    + "the service replaces them with the ingestion time; \(keep)")
         }
         if let fu = future {
-            out.append(
-                SchemaWarning(
-                    kind: .futureTimeGenerated, field: f, records: fu.count,
-                    message:
-                        "TimeGenerated: \(fu.count) record(s) have \(f) values in the future (latest \(ISODateTime.format(fu.latest)), first \(fu.location)); "
-                        + "check the source's clock and time zone (the format's %z); the service replaces values more than a day ahead with the ingestion time; \(keep)"
-                ))
+            add(
+                .futureTimeGenerated, fu.count,
+                "\(f) values in the future (latest \(ISODateTime.format(fu.latest)), first \(fu.location)); "
+                    + "check the source's clock and time zone (the format's %z); the service replaces values more "
+                    + "than a day ahead with the ingestion time; \(keep)")
         }
         if let i = invalid {
-            out.append(
-                SchemaWarning(
-                    kind: .invalidTimeGenerated, field: f, records: i.count,
-                    message:
-                        "TimeGenerated: \(i.count) record(s) have \(f) values that are not ISO 8601 date-times with at most millisecond precision (first \(i.location): \(i.example.prefix(60))); "
-                        + "the service uses the ingestion time for them; map \(f) with type \"datetime\""))
+            add(
+                .invalidTimeGenerated, i.count,
+                "\(f) values that are not ISO 8601 date-times with at most millisecond precision (first "
+                    + "\(i.location): \(i.example.prefix(60))); the service uses the ingestion time for them; map "
+                    + "\(f) with type \"datetime\"")
         }
         if let m = missing {
-            out.append(
-                SchemaWarning(
-                    kind: .missingTimeGenerated, field: f, records: m.count,
-                    message:
-                        "TimeGenerated: \(m.count) record(s) have no \(f) value (first \(m.location)); the service uses the ingestion time for them"
-                ))
+            add(
+                .missingTimeGenerated, m.count,
+                "no \(f) value (first \(m.location)); the service uses the ingestion time for them")
         }
         return out
     }

@@ -67,14 +67,7 @@ public struct ARMProvisioner: Sendable {
     }
 
     /// Azure Resource Manager of a named cloud (docs/service-facts.md).
-    public static func managementEndpoint(cloud: String) -> URL? {
-        switch cloud {
-        case "public": return URL(string: "https://management.azure.com")
-        case "usgov": return URL(string: "https://management.usgovcloudapi.net")
-        case "china": return URL(string: "https://management.chinacloudapi.cn")
-        default: return nil
-        }
-    }
+    public static func managementEndpoint(cloud: String) -> URL? { AzureCloud.named(cloud)?.managementEndpoint }
 
     /// What is wrong with an `--arm-endpoint` URL (https, or http to loopback); nil when fine.
     public static func endpointProblem(_ url: String) -> String? { Context.endpointProblem(url) }

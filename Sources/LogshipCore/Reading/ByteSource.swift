@@ -13,6 +13,31 @@ public protocol ByteSource: AnyObject {
     var rawOffset: Int64 { get }
 }
 
+extension ByteSource {
+    /// For the readers that keep a window of unread bytes `start..<end` in `buffer`: moves those
+    /// bytes to the front (doubling the buffer when they fill it) and reads more after them.
+    /// Returns the bytes read (0 at the end of the source) and how far the window moved.
+    func refill(
+        _ buffer: inout UnsafeMutableRawBufferPointer, start: inout Int, end: inout Int
+    ) throws(ReadError) -> (read: Int, moved: Int) {
+        let moved = start
+        if start > 0 {
+            if end > start { memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start) }
+            end -= start
+            start = 0
+        }
+        if end == buffer.count {
+            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 64)
+            bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
+            buffer.deallocate()
+            buffer = bigger
+        }
+        let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+        end += n
+        return (n, moved)
+    }
+}
+
 /// Why a file could not be read (the reader reports it with the file and offset).
 public struct ReadError: Error, Sendable, CustomStringConvertible {
     public var message: String
@@ -105,15 +130,7 @@ public final class GzipByteSource: ByteSource {
         stream.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
         stream.pointee.avail_out = UInt32(min(buffer.count, Int(UInt32.max)))
         while stream.pointee.avail_out > 0 {
-            if stream.pointee.avail_in == 0 && !inputEnd {
-                let n = try inner.read(into: input)
-                if n == 0 {
-                    inputEnd = true
-                } else {
-                    stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                    stream.pointee.avail_in = UInt32(n)
-                }
-            }
+            try readInput()
             if stream.pointee.avail_in == 0 && inputEnd {
                 let produced = buffer.count - Int(stream.pointee.avail_out)
                 if memberHasData {
@@ -140,15 +157,7 @@ public final class GzipByteSource: ByteSource {
                     stream.pointee.next_in += 1
                     stream.pointee.avail_in -= 1
                 }
-                if stream.pointee.avail_in == 0 && !inputEnd {
-                    let n = try inner.read(into: input)
-                    if n == 0 {
-                        inputEnd = true
-                    } else {
-                        stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-                        stream.pointee.avail_in = UInt32(n)
-                    }
-                }
+                try readInput()
                 if stream.pointee.avail_in == 0 && inputEnd {
                     finished = true
                     return buffer.count - Int(stream.pointee.avail_out)
@@ -169,6 +178,18 @@ public final class GzipByteSource: ByteSource {
             }
         }
         return buffer.count
+    }
+
+    /// Gives zlib more compressed input when it has used all it had; at the file's end, notes it.
+    private func readInput() throws(ReadError) {
+        guard stream.pointee.avail_in == 0 && !inputEnd else { return }
+        let n = try inner.read(into: input)
+        if n == 0 {
+            inputEnd = true
+        } else {
+            stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_in = UInt32(n)
+        }
     }
 
     /// An error found after some bytes were produced: those are returned first, the error next.

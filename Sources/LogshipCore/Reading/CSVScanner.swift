@@ -177,6 +177,8 @@ struct CSVScanner {
         }
 
         while true {
+            // Where the field ends: a delimiter, a CR or the end of the line.
+            let i: Int
             if r < n && b[r] == q {
                 let open = r
                 var continued = false
@@ -209,41 +211,21 @@ struct CSVScanner {
                     w += 1
                     r += 1
                 }
-                if r == n {
-                    add(start, w)
-                    recordEnd = n
-                    cursor = n
-                    return .complete
+                // Bytes after the closing quote (none when a delimiter, CR or the end follows): kept,
+                // as Python does without strict mode.
+                var e = r
+                while e < n, b[e] != d, b[e] != cr { e += 1 }
+                if e > r {
+                    memmove(b + w, b + r, e - r)
+                    w += e - r
                 }
-                let c = b[r]
-                if c == d {
-                    add(start, w)
-                    r += 1
-                    continue
-                }
-                if c == cr {
-                    add(start, w)
-                    recordEnd = r
-                    cursor = r + 1
-                    return .complete
-                }
-                // Bytes after the closing quote: kept, as Python does without strict mode.
-                var i = r
-                while i < n, b[i] != d, b[i] != cr { i += 1 }
-                memmove(b + w, b + r, i - r)
-                w += i - r
                 add(start, w)
-                if i < n, b[i] == d {
-                    r = i + 1
-                    continue
-                }
-                recordEnd = i
-                cursor = i < n ? i + 1 : n
-                return .complete
+                i = e
+            } else {
+                // Fields are short: sixteen bytes at a time beats a memchr call per field.
+                i = crAhead ? CSVScanner.find(b, r, n, d, cr) : CSVScanner.find(b, r, n, d, d)
+                add(r, i)
             }
-            // Fields are short: sixteen bytes at a time beats a memchr call per field.
-            let i = crAhead ? CSVScanner.find(b, r, n, d, cr) : CSVScanner.find(b, r, n, d, d)
-            add(r, i)
             if i < n, b[i] == d {
                 r = i + 1
                 continue

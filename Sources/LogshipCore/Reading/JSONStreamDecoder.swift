@@ -357,21 +357,9 @@ public final class JSONStreamDecoder: RecordDecoder {
 
     /// Moves the unread bytes to the front (growing the buffer when they fill it) and reads more.
     private func refill() throws(ReadError) {
-        if start > 0 {
-            if end > start { memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start) }
-            bufferOffset += Int64(start)
-            end -= start
-            start = 0
-        }
-        if end == buffer.count {
-            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 64)
-            bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
-            buffer.deallocate()
-            buffer = bigger
-        }
-        let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+        let (n, moved) = try source.refill(&buffer, start: &start, end: &end)
+        bufferOffset += Int64(moved)
         if n == 0 { eof = true }
-        end += n
     }
 
     /// Consumes the value at `start` by its structure alone (strings, escapes, nesting), reading

@@ -92,20 +92,8 @@ public final class LineReader {
 
     /// Moves the unread tail to the front (growing the buffer if the tail fills it) and reads more.
     private func refill() throws(ReadError) {
-        if start > 0 {
-            if end > start { memmove(buffer.baseAddress!, buffer.baseAddress! + start, end - start) }
-            end -= start
-            start = 0
-        }
-        if end == buffer.count {
-            let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: buffer.count * 2, alignment: 64)
-            bigger.baseAddress!.copyMemory(from: buffer.baseAddress!, byteCount: end)
-            buffer.deallocate()
-            buffer = bigger
-        }
-        let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[end...]))
+        let (n, _) = try source.refill(&buffer, start: &start, end: &end)
         if n == 0 { eof = true }
-        end += n
     }
 
     /// A line over `maxLineBytes`: hand out its first part marked overlong, skip the rest.

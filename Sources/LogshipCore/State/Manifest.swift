@@ -107,7 +107,10 @@ public struct ManifestState: Sendable {
     public var doneFiles: [String: ManifestEntry] = [:]
     /// Per file key with ranges: the file's size when they were delivered, where recorded.
     public var sizes: [String: Int64] = [:]
+    /// Chunks acknowledged: whole, or split with every record handled (acknowledged or
+    /// dead-lettered) and some part acknowledged; each chunk once, however many entries it has.
     public var ackedChunks = 0
+    private var ackedChunkIds: Set<String> = []
     public var deadChunks = 0
     public var ackedRecords = 0
     public var deadRecords = 0
@@ -189,7 +192,6 @@ public struct ManifestState: Sendable {
             if e.kind == .ack {
                 ackedParts[id, default: []].append(
                     e.part.flatMap { $0.count == 2 ? $0[0]..<$0[1] : nil } ?? 0..<Int.max)
-                if e.part == nil { ackedChunks += 1 }
                 ackedRecords += records
                 bytesSent += Int64(e.bytes ?? 0)
                 if e.dup == true { possibleDuplicateChunks += 1 }
@@ -207,13 +209,13 @@ public struct ManifestState: Sendable {
                 // A split chunk counts as handled once its parts cover all its records.
                 chunkParts[id, default: []].append(p[0]..<p[1])
                 if let t = e.total { chunkRecords[id] = t }
-                if coversAll(id) {
-                    ackedChunks += e.kind == .ack ? 1 : 0
-                    addRanges(e)
-                }
+                if coversAll(id) { addRanges(e) }
             } else {
                 chunkParts[id] = [0..<Int.max]
                 addRanges(e)
+            }
+            if ackedParts[id] != nil, e.part == nil || coversAll(id), ackedChunkIds.insert(id).inserted {
+                ackedChunks += 1
             }
         case .done:
             if let p = e.path, let sample = e.sample { doneFiles[Self.fileKey(p, sample)] = e }

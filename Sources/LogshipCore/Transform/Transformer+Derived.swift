@@ -65,7 +65,7 @@ extension Transformer {
             text = UnsafeRawBufferPointer(start: extractScratch.base, count: extractScratch.count)
         }
         guard let part = extractors[Int(e)].extract(text) else {
-            stats.extractMisses += 1
+            stats[.extractMisses] += 1
             return (false, UnsafeRawBufferPointer(start: nil, count: 0), .null)
         }
         return (true, part, .text)

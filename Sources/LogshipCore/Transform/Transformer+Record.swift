@@ -4,13 +4,13 @@ import Foundation
 extension Transformer {
     // MARK: Per record
 
-    /// Whether the input record passes `fields.where` (counted in `stats.filtered` when not).
+    /// Whether the input record passes `fields.where` (counted in `stats[.filtered]` when not).
     /// Asked before `transform`; a record that does not pass is neither sent nor rejected.
     @inline(__always)
     public func passes(_ v: RecordView) -> Bool {
         guard let filter else { return true }
         if filter.passes(v) { return true }
-        stats.filtered += 1
+        stats[.filtered] += 1
         return false
     }
 
@@ -25,7 +25,7 @@ extension Transformer {
             v.longestValue <= maxValueBytes
         {
             out.append(v.base)
-            stats.records += 1
+            stats[.records] += 1
             return nil
         }
         let numbered = namesOwn ? 0 : resolveNamesByShape(v)
@@ -34,9 +34,9 @@ extension Transformer {
         if programReady {
             programTries += 1
             if runProgram(v, to: out) {
-                stats.records += 1
+                stats[.records] += 1
                 // The program runs only when every column is present, so every numbered name is sent.
-                stats.collidingNames += fileNumbered
+                stats[.collidingNames] += fileNumbered
                 return nil
             }
             // Undo the partial record and take the general path, which decides.
@@ -57,20 +57,20 @@ extension Transformer {
             case .fail:
                 out.truncate(to: mark)
                 stats = before
-                stats.tooManyFieldsRecords += 1
+                stats[.tooManyFieldsRecords] += 1
                 return RecordError(
                     "the record has \(st.fields) fields; limits.maxFields is \(maxFields) (set limits.tooManyFields to \"pack\" or \"warn\", or drop fields)"
                 )
             case .warn:
-                stats.tooManyFieldsRecords += 1
+                stats[.tooManyFieldsRecords] += 1
             case .pack:
                 if let e = emitPacked(v, to: out, mark: mark, before: before) { return e }
-                stats.packedRecords += 1
+                stats[.packedRecords] += 1
             }
         }
         out.append(UInt8(ascii: "}"))
-        stats.collidingNames += numbered
-        stats.records += 1
+        stats[.collidingNames] += numbered
+        stats[.records] += 1
         return nil
     }
 
@@ -211,7 +211,7 @@ extension Transformer {
                     raw = UnsafeRawBufferPointer(start: derivedArena.base + Int(s.start), count: Int(s.count))
                 } else {
                     // The file's value did not match its extract.
-                    stats.extractMisses += 1
+                    stats[.extractMisses] += 1
                 }
             } else if bound {
                 if p.column >= 0 {
@@ -274,7 +274,7 @@ extension Transformer {
                 st = saved.2
                 if packStarts.count > st.packed { packStarts.removeSubrange(st.packed...) }
                 if p.nullOnError {
-                    stats.nulledConversions += 1
+                    stats[.nulledConversions] += 1
                     if p.fallback.present {
                         if open(bytes(p.key), &st, out, mark) {
                             packBuffer.append(bytes(p.fallback))
@@ -311,7 +311,7 @@ extension Transformer {
                     guard c < columns, passKeys[c].present else { continue }
                     let s = passKeys[c]
                     name = UnsafeRawBufferPointer(start: fileArena.base + Int(s.start), count: Int(s.count))
-                    if passNumbered[c] { stats.collidingNames += 1 }
+                    if passNumbered[c] { stats[.collidingNames] += 1 }
                 } else if useResolved {
                     let s = resolvedKeys[i]
                     guard s.present else { continue }

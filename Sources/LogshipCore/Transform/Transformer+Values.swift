@@ -42,14 +42,14 @@ extension Transformer {
             invalidUTF8Hit = true
             return false
         }
-        if r.replaced { stats.replacedUTF8 += 1 }
+        if r.replaced { stats[.replacedUTF8] += 1 }
         if r.truncated {
             if oversized == .reject {
                 out.truncate(to: mark)
                 oversizedHit = true
                 return false
             }
-            stats.truncatedValues += 1
+            stats[.truncatedValues] += 1
         }
         return true
     }
@@ -125,8 +125,8 @@ extension Transformer {
                 ms = v
                 switch how {
                 case .exact: break
-                case .gap: stats.timezoneGapValues += 1
-                case .repeated: stats.timezoneRepeatedValues += 1
+                case .gap: stats[.timezoneGapValues] += 1
+                case .repeated: stats[.timezoneRepeatedValues] += 1
                 }
             } else {
                 guard let v = DateTimeParser.parse(raw, format: format) else { return false }
@@ -177,9 +177,9 @@ extension Transformer {
     @inline(__always)
     func checkTimeGenerated() {
         if lastDateTime < oldestTimeGenerated {
-            stats.timeGeneratedTooOld += 1
+            stats[.timeGeneratedTooOld] += 1
         } else if lastDateTime > newestTimeGenerated {
-            stats.timeGeneratedInFuture += 1
+            stats[.timeGeneratedInFuture] += 1
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// Turns decoded records into the JSON objects that are sent: mapping, renaming, typing,
 /// dropping, passthrough, the record id, and the service's limits (value size, column names,
@@ -7,32 +8,26 @@ import Foundation
 /// Everything the per-record path needs is compiled once into flat tables (`Plan`s over one
 /// byte arena), so a record costs no allocation, no hashing and no reference counting.
 public final class Transformer {
-    /// What the transformer changed or refused, for the run summary.
-    public struct Stats: Sendable, Equatable {
-        public var records = 0
-        public var truncatedValues = 0
-        public var replacedUTF8 = 0
-        public var packedRecords = 0
-        public var tooManyFieldsRecords = 0
-        public var renamedFields = 0
+    /// What the transformer changed or refused, for the run summary: `stats[.truncatedValues]`.
+    public typealias Stats = Counters<Counter>
+
+    /// The figures `stats` keeps.
+    public enum Counter: Int, CounterName {
+        case records, truncatedValues, replacedUTF8, packedRecords, tooManyFieldsRecords, renamedFields
         /// Passed-through fields sent under a numbered name (`my_field_2`) because another field
         /// of the same record already had their column name (docs/pipeline.md "fields").
-        public var collidingNames = 0
-        public var nulledConversions = 0
+        case collidingNames
+        case nulledConversions
         /// Time-generated values more than two days before the run started (the service
-        /// replaces them with the ingestion time).
-        public var timeGeneratedTooOld = 0
-        /// Time-generated values more than a day after the run started (replaced too).
-        public var timeGeneratedInFuture = 0
+        /// replaces them with the ingestion time), and more than a day after it (replaced too).
+        case timeGeneratedTooOld, timeGeneratedInFuture
         /// Records `fields.where` left out (not sent, not rejected).
-        public var filtered = 0
+        case filtered
         /// Datetime values without an offset, read in a `timezone`, that fell in a DST gap (moved
         /// forward by the gap) or in a repeated hour (the earlier instant taken).
-        public var timezoneGapValues = 0
-        public var timezoneRepeatedValues = 0
+        case timezoneGapValues, timezoneRepeatedValues
         /// Values a `fields.map.X.extract` found no match in (the field was absent, or its default).
-        public var extractMisses = 0
-        public init() {}
+        case extractMisses
     }
 
     /// Bytes in `arena`; `count < 0` means absent.

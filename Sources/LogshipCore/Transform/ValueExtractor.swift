@@ -9,19 +9,7 @@ final class ValueExtractor {
     /// `g0` (the first named group, renamed for ICU), or nil for group 1.
     private let group: String?
 
-    /// Why `pattern` cannot be an `extract`, or nil.
-    static func problem(_ pattern: String) -> String? {
-        let (icu, names) = LinePattern.icuPattern(pattern)
-        guard let re = try? NSRegularExpression(pattern: icu) else {
-            return "\"\(pattern)\" is not a valid regular expression (ICU syntax)"
-        }
-        if names.isEmpty && re.numberOfCaptureGroups == 0 {
-            return "\"\(pattern)\" has no group; put the part to keep in (?<name>…) or (…)"
-        }
-        return nil
-    }
-
-    /// nil when the pattern is unusable (the loader has refused it already).
+    /// nil when the pattern is unusable (the loader has refused it already: `LinePattern.extractProblem`).
     init?(_ pattern: String) {
         let (icu, names) = LinePattern.icuPattern(pattern)
         guard let re = try? NSRegularExpression(pattern: icu), !names.isEmpty || re.numberOfCaptureGroups > 0 else {

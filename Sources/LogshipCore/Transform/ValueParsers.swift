@@ -1,18 +1,21 @@
 /// Conversions of field values on bytes, for the per-record path: no Foundation, no locale,
 /// and no allocation except in `parseDouble`'s rare slow path.
 public enum ValueParsers {
+    /// A leading `-` or `+` of a non-empty value: whether it is negative, and where the digits start.
+    @inline(__always)
+    static func sign(_ b: UnsafeRawBufferPointer) -> (negative: Bool, digits: Int) {
+        switch b[0] {
+        case UInt8(ascii: "-"): return (true, 1)
+        case UInt8(ascii: "+"): return (false, 1)
+        default: return (false, 0)
+        }
+    }
+
     /// Optional `+`/`-`, then one or more ASCII digits; nil on anything else or on overflow.
     public static func parseInt64(_ b: UnsafeRawBufferPointer) -> Int64? {
         let n = b.count
         guard n > 0 else { return nil }
-        var i = 0
-        var negative = false
-        if b[0] == UInt8(ascii: "-") {
-            negative = true
-            i = 1
-        } else if b[0] == UInt8(ascii: "+") {
-            i = 1
-        }
+        var (negative, i) = sign(b)
         guard i < n else { return nil }
         // Accumulated as a negative number so that Int64.min, whose magnitude has no positive
         // Int64, parses without a special case.
@@ -36,14 +39,7 @@ public enum ValueParsers {
     public static func parseDouble(_ b: UnsafeRawBufferPointer) -> Double? {
         let n = b.count
         guard n > 0 else { return nil }
-        var i = 0
-        var negative = false
-        if b[0] == UInt8(ascii: "-") {
-            negative = true
-            i = 1
-        } else if b[0] == UInt8(ascii: "+") {
-            i = 1
-        }
+        var (negative, i) = sign(b)
         var mantissa: UInt64 = 0
         var significant = 0  // digits in `mantissa`, leading zeros excluded
         var dropped = false  // a nonzero digit did not fit in `mantissa`

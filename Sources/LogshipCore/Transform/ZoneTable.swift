@@ -33,7 +33,7 @@ public final class ZoneTable: Sendable {
     public static let years = 1800...2200
 
     /// Whether the tz database knows `identifier` (an IANA name; `UTC` too).
-    public static func knows(_ identifier: String) -> Bool { TimeZone(identifier: identifier) != nil }
+    public static func knows(_ identifier: String) -> Bool { DateTimeFormat.knowsZone(identifier) }
 
     /// nil when the tz database does not know the zone.
     public init?(identifier: String) {

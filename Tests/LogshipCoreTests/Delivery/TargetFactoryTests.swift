@@ -17,13 +17,6 @@ import Testing
         + #"dcrImmutableId: "\#(dcr)", stream: "Custom-AppLogs""#
     static let ids = ["LOGSHIP_TENANT_ID": tenant, "LOGSHIP_CLIENT_ID": client]
 
-    func spec(_ dir: TempDir, _ target: String) throws -> PipelineSpec {
-        let url = dir.write(
-            "p.json5", #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { \#(target) } }"#)
-        let r = PipelineLoader(environment: [:]).load(url)
-        return try #require(r.spec, "\(r.problems)")
-    }
-
     func build(
         _ s: PipelineSpec, _ env: [String: String], endpoint: String? = nil, placeholder: Bool = false,
         scope: String? = nil
@@ -43,19 +36,10 @@ import Testing
         }
     }
 
-    func failure(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test func dataCollectorTarget() throws {
         let dir = TempDir("factory-dc")
         defer { dir.cleanup() }
-        let s = try spec(dir, #"logType: "AppLogs""#)
+        let s = try targetSpec(dir, #"logType: "AppLogs""#)
         let env = ["LOGSHIP_WORKSPACE_ID": Self.workspace, "LOGSHIP_SHARED_KEY": Self.key]
         let b = try build(s, env)
         let t = try #require(b.target as? DataCollectorTarget)
@@ -75,7 +59,7 @@ import Testing
         moved["LOGSHIP_ENDPOINT"] = "http://127.0.0.1:9998"
         #expect(try build(s, moved).destination.hasSuffix(" at http://127.0.0.1:9998"))
         // Without a key: the chain's error, unless a dry run asks for placeholders.
-        #expect(failure { _ = try build(s, [:]) }.contains("no workspace id: set LOGSHIP_WORKSPACE_ID"))
+        #expect(errorText { _ = try build(s, [:]) }.contains("no workspace id: set LOGSHIP_WORKSPACE_ID"))
         let dry = try build(s, [:], placeholder: true)
         #expect(dry.destination == "data-collector 00000000-0000-0000-0000-000000000000 AppLogs_CL")
     }
@@ -83,7 +67,7 @@ import Testing
     @Test func logsIngestionTargets() throws {
         let dir = TempDir("factory-li")
         defer { dir.cleanup() }
-        let s = try spec(dir, Self.logsIngestion)
+        let s = try targetSpec(dir, Self.logsIngestion)
         var env = Self.ids
         env["LOGSHIP_CLIENT_SECRET"] = "s1"
         let b = try build(s, env)
@@ -106,7 +90,7 @@ import Testing
         #expect(arm.scope == armScope)
         // Several DCRs of one stream: one target each, spread.
         let two = "dcr-11111111111111111111111111111111"
-        let spread = try spec(
+        let spread = try targetSpec(
             dir,
             Self.logsIngestion.replacingOccurrences(
                 of: #"dcrImmutableId: "\#(Self.dcr)""#, with: #"dcrImmutableId: ["\#(Self.dcr)", "\#(two)"]"#))
@@ -114,14 +98,14 @@ import Testing
         #expect(st.members.compactMap { ($0 as? LogsIngestionTarget)?.dcrImmutableId } == [Self.dcr, two])
         // Nothing in the chain: its error, or a dry run's placeholders (never a token).
         let empty = ["PATH": ""]
-        #expect(failure { _ = try build(s, empty) }.contains("no Entra ID tenant id"))
+        #expect(errorText { _ = try build(s, empty) }.contains("no Entra ID tenant id"))
         #expect(
             try build(s, empty, placeholder: true).destination == "logs-ingestion 127.0.0.1 \(Self.dcr) Custom-AppLogs")
         // A pipeline without a stream fails before any credential is looked at.
         var noStream = s
         noStream.target.stream = nil
         #expect(
-            failure { _ = try build(noStream, env) }
+            errorText { _ = try build(noStream, env) }
                 == "target: dcrImmutableId, stream and a known cloud are required for api \"logs-ingestion\"")
     }
 
@@ -130,7 +114,7 @@ import Testing
     @Test func theCredentialChainsOrder() throws {
         let dir = TempDir("factory-chain")
         defer { dir.cleanup() }
-        let s = try spec(dir, Self.logsIngestion)
+        let s = try targetSpec(dir, Self.logsIngestion)
         let secretFile = dir.write("secret", "from-file\n")
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: secretFile.path)
         let az = dir.write("bin/az", "#!/bin/sh\nexit 1\n")
@@ -163,9 +147,9 @@ import Testing
         #expect(credential(try build(s, with([:]))) == "az")
         #expect(credential(try build(s, with(["LOGSHIP_AZ_PATH": az.path, "PATH": ""]))) == "az")
         // Without `az`, the chain says what to set.
-        #expect(failure { _ = try build(s, with(["PATH": ""])) }.contains("no client credential"))
+        #expect(errorText { _ = try build(s, with(["PATH": ""])) }.contains("no client credential"))
         // A managed identity is what the pipeline asks for, whatever the environment holds.
-        let mi = try spec(dir, Self.logsIngestion + ", managedIdentity: true")
+        let mi = try targetSpec(dir, Self.logsIngestion + ", managedIdentity: true")
         #expect(credential(try build(mi, with(["LOGSHIP_CLIENT_SECRET": "s1"]))) == "managed identity")
         #expect(credential(try build(mi, with([:]))) == "managed identity")
     }
@@ -175,7 +159,7 @@ import Testing
     @Test func theTargetSendsWithTheChosenCredential() async throws {
         let dir = TempDir("factory-send")
         defer { dir.cleanup() }
-        let s = try spec(dir, Self.logsIngestion)
+        let s = try targetSpec(dir, Self.logsIngestion)
         let service = LogsIngestionTargetTests.Service()
         let chosen = Chosen()
         var env = Self.ids
@@ -203,13 +187,39 @@ import Testing
     @Test func localCredentialsAreUsedAsGiven() throws {
         let dir = TempDir("factory-local")
         defer { dir.cleanup() }
-        let s = try spec(dir, #"logType: "AppLogs""#)
+        let s = try targetSpec(dir, #"logType: "AppLogs""#)
         let url = URL(string: "http://127.0.0.1:9997")!
         let local = TargetFactory.Credentials.dataCollector(
             CredentialResolver.DataCollector(workspaceId: Self.workspace, sharedKey: Secret(Self.key), baseURL: url))
         let b = try TargetFactory.make(s, endpoint: nil, environment: [:], placeholderCredentials: false, local: local)
         #expect(b.destination == "local emulator")
         #expect((b.target as? DataCollectorTarget)?.url.absoluteString.hasPrefix("http://127.0.0.1:9997/") == true)
+    }
+
+    /// `validate`'s line on credentials: the chain's choice without a secret, or why there is none.
+    @Test func theCredentialCheckNamesTheChoiceOrWhyNone() throws {
+        let dir = TempDir("factory-check")
+        defer { dir.cleanup() }
+        let dc = try targetSpec(dir, #"logType: "AppLogs""#)
+        let dcEnv = ["LOGSHIP_WORKSPACE_ID": Self.workspace, "LOGSHIP_SHARED_KEY": Self.key]
+        #expect(
+            TargetFactory.checkCredentials(dc, environment: dcEnv)
+                == .init(
+                    summary: "workspace \(Self.workspace), endpoint https://\(Self.workspace).ods.opinsights.azure.com",
+                    warnings: []))
+        let none = TargetFactory.checkCredentials(dc, environment: [:])
+        #expect(none.summary.hasPrefix("credentials not set here (no workspace id: set LOGSHIP_WORKSPACE_ID"))
+        #expect(none.summary.hasSuffix("; `run --local` needs none") && none.warnings.isEmpty)
+        let li = try targetSpec(dir, Self.logsIngestion)
+        var env = Self.ids
+        env["LOGSHIP_CLIENT_SECRET"] = "the-secret"
+        let check = TargetFactory.checkCredentials(li, environment: env)
+        #expect(
+            check.summary
+                == "tenant \(Self.tenant), client \(Self.client) (client secret), endpoint "
+                + "https://app-dce.westeurope-1.ingest.monitor.azure.com, tokens from https://login.microsoftonline.com"
+        )
+        #expect(!check.summary.contains("the-secret"))
     }
 }
 

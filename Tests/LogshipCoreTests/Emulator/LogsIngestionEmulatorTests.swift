@@ -138,8 +138,8 @@ struct IngestionResult: Decodable {
         #expect((r[2].tokenField?["error_description"] as? String)?.hasPrefix("AADSTS7000215") == true)
         let s = e.emulator.currentStats()
         // The client script fetches one token of its own before the cases.
-        #expect(s.tokensIssued == 3)
-        #expect(s.tokenRequestsRefused == 6)
+        #expect(s[.tokensIssued] == 3)
+        #expect(s[.tokenRequestsRefused] == 6)
     }
 
     /// The host's managed identity endpoints, asked by an independent client (Python's
@@ -250,10 +250,10 @@ struct IngestionResult: Decodable {
             ])
         let s = e.emulator.currentStats()
         #expect(s.streams["Custom-Test"] == 3)
-        #expect(s.missingTimeGenerated == 2)
-        #expect(s.gzipRequests == 3, "every request that said gzip, refused ones included")
-        #expect(s.maxBodyBytes == 1_000_000)
-        #expect(s.requestIds == 1)
+        #expect(s[.missingTimeGenerated] == 2)
+        #expect(s[.gzipRequests] == 3, "every request that said gzip, refused ones included")
+        #expect(s[.maxBodyBytes] == 1_000_000)
+        #expect(s[.requestIds] == 1)
     }
 
     @Test func theDeclaredRuleAndStreamAreEnforcedAndUndeclaredColumnsReported() throws {
@@ -281,7 +281,7 @@ struct IngestionResult: Decodable {
         #expect(r[2].code == "NotFound")
         let s = e.emulator.currentStats()
         #expect(s.undeclaredColumns == ["Extra": 2, "message": 1], "names are compared as written")
-        #expect(s.missingTimeGenerated == 1)
+        #expect(s[.missingTimeGenerated] == 1)
         let log = String(decoding: logged.get(), as: UTF8.self)
         #expect(log.contains("\"Extra\"") && log.contains("\"message\""))
         #expect(log.components(separatedBy: "\"Extra\"").count == 2, "each name reported once")

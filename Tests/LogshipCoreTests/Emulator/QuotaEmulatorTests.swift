@@ -52,7 +52,7 @@ import Testing
         clock.advance(40)
         #expect(Self.ingest(e, token: token, dcr: "dcr-a").0 == 204)
         let s = e.currentStats()
-        #expect(s.throttled == 1)
+        #expect(s[.throttled] == 1)
         #expect(s.quota["dcr-a"]?.windows.map(\.requests) == [3, 1])
         #expect(s.quota["dcr-a"]?.windows.map(\.throttled) == [1, 0])
         #expect(s.quota["dcr-b"]?.accepted == 1)

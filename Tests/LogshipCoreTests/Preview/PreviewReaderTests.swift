@@ -78,7 +78,7 @@ import Testing
         let r = PreviewReader.read(limited, records: 10)
         // The first record has too many fields and is refused; only the second one's cut counts.
         #expect(r.rejected.map(\.line) == [1])
-        #expect(r.stats.truncatedValues == 1)
+        #expect(r.stats[.truncatedValues] == 1)
         #expect(r.firstTruncated == "a.ndjson:2")
         let w = PreviewReader.warnings(r, spec: limited)
         #expect(w.map(\.kind) == [.oversizedValue])

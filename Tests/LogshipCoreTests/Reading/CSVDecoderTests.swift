@@ -4,6 +4,8 @@ import Testing
 @testable import LogshipCore
 @testable import LogshipEmulator
 
+// Over 500 lines on purpose: one suite per decoder, its cases checked against Python's csv module.
+
 /// CSVDecoder checked record for record against Python's `csv` module, plus the cases where
 /// logship rejects what Python would guess at.
 @Suite struct CSVDecoderTests {

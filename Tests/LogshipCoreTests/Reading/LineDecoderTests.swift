@@ -5,6 +5,8 @@ import Testing
 @testable import LogshipCore
 @testable import LogshipEmulator
 
+// Over 500 lines on purpose: one suite per decoder, each preset and regex case a short test.
+
 /// A decode result copied out of the decoder's buffers.
 private struct Decoded {
     var provenance: Provenance

@@ -140,4 +140,42 @@ import Testing
         #expect(s.ackedRecords == 3 && s.deadRecords == 2 && s.deadChunks == 1)
         #expect(s.handledParts("c1") == [0..<3, 3..<5])
     }
+
+    /// A chunk split while isolating a refused record, its refused part recorded last: the
+    /// records of the other parts were delivered, so `status` counts the chunk as acknowledged
+    /// (as well as its piece dead-lettered), and once only when a replay delivers that piece.
+    @Test func aChunkDeliveredInPartsCountsAsAcknowledgedOnce() throws {
+        let dir = TempDir("manifest")
+        defer { dir.cleanup() }
+        let url = dir.file("manifest.jsonl")
+        var header = ManifestEntry(.run)
+        header.spec = "s1"
+        func entry(_ kind: ManifestEntry.Kind, _ part: Range<Int>) -> ManifestEntry {
+            var e = ManifestEntry(kind)
+            e.id = "c1"
+            e.records = part.count
+            e.part = [part.lowerBound, part.upperBound]
+            e.total = 40
+            return e
+        }
+        var whole = ManifestEntry(.ack)
+        whole.id = "c0"
+        whole.records = 40
+        try ManifestWriter(url: url).append([
+            header, whole, entry(.ack, 0..<20), entry(.ack, 20..<39), entry(.dead, 39..<40),
+        ])
+        let s = try ManifestState.load(url)
+        #expect(s.ackedRecords == 79 && s.deadChunks == 1 && s.deadRecords == 1)
+        #expect(s.ackedChunks == 2, "c0 whole, c1 in parts")
+        // The replay delivers the refused piece: c1 is still one chunk.
+        try ManifestWriter(url: url).append(entry(.ack, 39..<40))
+        let replayed = try ManifestState.load(url)
+        #expect(replayed.ackedRecords == 80 && replayed.deadChunks == 0)
+        #expect(replayed.ackedChunks == 2)
+    }
+
+    /// The fixture's split chunk was delivered in parts, one of them by the replay: six chunks.
+    @Test func theFixturesChunksAreEachCountedOnce() throws {
+        #expect(try ManifestState.load(Self.fixture).ackedChunks == 6)
+    }
 }

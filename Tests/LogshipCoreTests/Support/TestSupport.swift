@@ -91,3 +91,22 @@ func testCredentials() -> (String, Secret) {
     for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255) }
     return (UUID().uuidString.lowercased(), Secret(Data(bytes).base64EncodedString()))
 }
+
+/// A pipeline over one NDJSON file with `target` (the members inside `target: { … }`), loaded
+/// with an empty environment: for the credential chain's and the target factory's tests.
+func targetSpec(_ dir: TempDir, _ target: String) throws -> PipelineSpec {
+    let url = dir.write(
+        "p.json5", #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { \#(target) } }"#)
+    let r = PipelineLoader(environment: [:]).load(url)
+    return try #require(r.spec, "\(r.problems)")
+}
+
+/// The error `body` throws, as text; "no error" when it throws none.
+func errorText(_ body: () throws -> Void) -> String {
+    do {
+        try body()
+        return "no error"
+    } catch {
+        return "\(error)"
+    }
+}

@@ -90,7 +90,7 @@ import Testing
         #expect(rows[0]["Q"] as? String == "vé\"w")
         #expect(rows[1]["User"] == nil)
         #expect(rows[1]["Q"] as? String == "")
-        #expect(h.transformer.stats.extractMisses == 1)
+        #expect(h.transformer.stats[.extractMisses] == 1)
     }
 
     @Test func extractInCSVTakesTheGeneralPathAndMatchesNonASCII() throws {

@@ -85,7 +85,7 @@ func sent(_ r: Result<[UInt8], RecordError>) -> [UInt8] {
             r.map { String(decoding: sent($0), as: UTF8.self) } == [
                 #"{"a_b":1}"#, #"{"a_b":2,"a_b_2":3}"#, #"{"a_b":4}"#, #"{"c":5,"a_b_2":6,"a_b":7}"#, #"{"a_b":8}"#,
             ])
-        #expect(stats.collidingNames == 2)
+        #expect(stats[.collidingNames] == 2)
     }
 
     @Test func namesDifferingOnlyInCaseAndRepeatedKeysStayApart() throws {

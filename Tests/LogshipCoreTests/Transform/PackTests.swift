@@ -60,8 +60,8 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
         }
         #expect(packColumns == ["Extra", "Extra2"])
         #expect(got == values, "every field of the record, each value whole")
-        #expect(stats.truncatedValues == 0)
-        #expect(stats.packedRecords == 1)
+        #expect(stats[.truncatedValues] == 0)
+        #expect(stats[.packedRecords] == 1)
     }
 
     /// A field whose member alone is longer than a pack column can hold cannot be packed
@@ -74,7 +74,7 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
         let why = refusedRaw(r[0])
         #expect(why.contains("\"big\""), "\(why)")
         #expect(why.contains("limits.packField") || why.contains("pack"), "\(why)")
-        #expect(stats.truncatedValues == 0)
+        #expect(stats[.truncatedValues] == 0)
     }
 
     /// Records under the limit are not touched by pack.
@@ -82,7 +82,7 @@ func wideRecord(_ n: Int, fields: Int = 599, width: Int = 60) -> (line: String, 
         let (line, _) = wideRecord(1, fields: 50)
         let (r, stats) = try transformRaw(#"limits: { tooManyFields: "pack" }"#, input: line + "\n")
         #expect(try #require(members(sent(r[0]))).count == 50)
-        #expect(stats.packedRecords == 0)
+        #expect(stats[.packedRecords] == 0)
     }
 
     /// A mapped column named like a pack column would put its key in the body twice.

@@ -20,7 +20,7 @@ func filtered(_ fieldsBody: String, format: String = "ndjson", input: String, ex
         #expect(t.transform(v, to: out) == nil)
         sent.append(try JSONSerialization.jsonObject(with: Data(out.bytes)) as? [String: Any] ?? [:])
     }
-    return (sent, t.stats.filtered)
+    return (sent, t.stats[.filtered])
 }
 
 /// The ids of the records a `where` list lets through.

@@ -101,7 +101,9 @@ case "read", "transform", "chunk":
     let seconds = Date().timeIntervalSince(start)
     report(
         stage, seconds: seconds, bytes: files.reduce(0) { $0 + $1.size }, records: records,
-        extra: ["rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes, "filtered": transformer.stats.filtered])
+        extra: [
+            "rejected": rejected, "chunks": chunks, "bodyBytes": bodyBytes, "filtered": transformer.stats[.filtered],
+        ])
 
 case "emulator-parse":
     guard let data = FileManager.default.contents(atPath: args[2]) else { fail("cannot read \(args[2])") }

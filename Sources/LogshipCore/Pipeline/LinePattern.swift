@@ -1,6 +1,7 @@
 import Foundation
 
-/// `source.lines.pattern`: a preset with a byte-level parser, or a user regex with named groups.
+/// The pipeline file's regular expressions: `source.lines.pattern` (a preset, or a regex with
+/// named groups) and `fields.map.X.extract`; checked here, run by Reading and Transform.
 public enum LinePattern {
     /// Why `pattern` cannot be used as a regular expression with named groups, or nil.
     public static func regexProblem(_ pattern: String) -> String? {
@@ -12,6 +13,19 @@ public enum LinePattern {
         let names = groupNames(pattern)
         if names.isEmpty {
             return "the regular expression has no named groups (?<name>…); nothing would become a field"
+        }
+        return nil
+    }
+
+    /// Why `pattern` cannot be a `fields.map.X.extract` (a regular expression with a group to
+    /// keep), or nil.
+    public static func extractProblem(_ pattern: String) -> String? {
+        let (icu, names) = icuPattern(pattern)
+        guard let re = try? NSRegularExpression(pattern: icu) else {
+            return "\"\(pattern)\" is not a valid regular expression (ICU syntax)"
+        }
+        if names.isEmpty && re.numberOfCaptureGroups == 0 {
+            return "\"\(pattern)\" has no group; put the part to keep in (?<name>…) or (…)"
         }
         return nil
     }

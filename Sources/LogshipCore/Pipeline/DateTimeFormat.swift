@@ -1,3 +1,5 @@
+import Foundation
+
 /// The `format` of a `datetime` field: ISO 8601 (default), `epoch`, `epoch-ms`, or a
 /// strftime-style pattern such as nginx's `%d/%b/%Y:%H:%M:%S %z`.
 public enum DateTimeFormat: Sendable, Equatable {
@@ -56,6 +58,10 @@ public enum DateTimeFormat: Sendable, Equatable {
         }
         return .pattern(items)
     }
+
+    /// Whether the tz database knows `identifier`, a `timezone` a datetime without an offset is
+    /// read in (an IANA name; `UTC` too).
+    public static func knowsZone(_ identifier: String) -> Bool { TimeZone(identifier: identifier) != nil }
 
     /// Why `text` is not a usable format, or nil.
     public static func problem(_ text: String) -> String? {

@@ -19,26 +19,10 @@ import Testing
         return u
     }
 
-    func spec(_ dir: TempDir, _ target: String) throws -> PipelineSpec {
-        let url = dir.write(
-            "p.json5", #"{ version: 1, source: { files: ["a"], format: "ndjson" }, target: { \#(target) } }"#)
-        let r = PipelineLoader(environment: [:]).load(url)
-        return try #require(r.spec, "\(r.problems)")
-    }
-
     func sharedKey(_ s: PipelineSpec, _ env: [String: String]) throws -> CredentialResolver.DataCollector {
         var e = env
         e["LOGSHIP_WORKSPACE_ID"] = Self.workspace
         return try CredentialResolver.dataCollector(s, endpointFlag: nil, environment: e)
-    }
-
-    func failure(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
     }
 
     /// LOGSHIP_SHARED_KEY, then LOGSHIP_SHARED_KEY_FILE, then $CREDENTIALS_DIRECTORY, then the pipeline.
@@ -48,7 +32,7 @@ import Testing
         let (k1, k2, k3, k4) = (Self.key(1), Self.key(2), Self.key(3), Self.key(4))
         let envFile = try secretFile(dir, "env-key", k2 + "\n")
         try secretFile(dir, "creds/logship-shared-key", k3)
-        let s = try spec(dir, #"logType: "A", sharedKey: "\#(k4)""#)
+        let s = try targetSpec(dir, #"logType: "A", sharedKey: "\#(k4)""#)
         let creds = dir.file("creds").path
         #expect(try sharedKey(s, ["LOGSHIP_SHARED_KEY": k1, "CREDENTIALS_DIRECTORY": creds]).sharedKey.value == k1)
         #expect(
@@ -59,7 +43,7 @@ import Testing
         // A credentials directory without logship's credential (another unit's) is passed over.
         #expect(try sharedKey(s, ["CREDENTIALS_DIRECTORY": dir.file("elsewhere").path]).sharedKey.value == k4)
         // target.sharedKeyFile, relative to the pipeline's folder, comes last like target.sharedKey.
-        let inFile = try spec(dir, #"logType: "A", sharedKeyFile: "keys/shared""#)
+        let inFile = try targetSpec(dir, #"logType: "A", sharedKeyFile: "keys/shared""#)
         try secretFile(dir, "keys/shared", k4 + "\n\n")
         #expect(try sharedKey(inFile, [:]).sharedKey.value == k4)
         #expect(try sharedKey(inFile, ["CREDENTIALS_DIRECTORY": creds]).sharedKey.value == k3)
@@ -73,7 +57,7 @@ import Testing
         let envFile = try secretFile(dir, "env-secret", "from-env-file\r\n")
         try secretFile(dir, "creds/logship-client-secret", "from-credentials")
         try secretFile(dir, "secret.txt", "from-pipeline-file\n")
-        let s = try spec(dir, target + #", clientSecretFile: "secret.txt""#)
+        let s = try targetSpec(dir, target + #", clientSecretFile: "secret.txt""#)
         func secret(_ env: [String: String]) throws -> String {
             guard
                 case .clientSecret(let x) = try CredentialResolver.logsIngestion(s, endpointFlag: nil, environment: env)
@@ -114,10 +98,10 @@ import Testing
             PipelineLoader(environment: [:]).load(li).errors.map(\.message) == [
                 "target.clientSecret and target.clientSecretFile are both set; keep one (the file keeps the secret out of the pipeline)"
             ])
-        let s = try spec(dir, #"logType: "A""#)
+        let s = try targetSpec(dir, #"logType: "A""#)
         let f = try secretFile(dir, "k", Self.key(1))
         #expect(
-            failure { _ = try sharedKey(s, ["LOGSHIP_SHARED_KEY": Self.key(2), "LOGSHIP_SHARED_KEY_FILE": f.path]) }
+            errorText { _ = try sharedKey(s, ["LOGSHIP_SHARED_KEY": Self.key(2), "LOGSHIP_SHARED_KEY_FILE": f.path]) }
                 == "LOGSHIP_SHARED_KEY and LOGSHIP_SHARED_KEY_FILE are both set; unset one of them")
     }
 
@@ -159,7 +143,7 @@ import Testing
         let dir = TempDir("secret-file")
         defer { dir.cleanup() }
         func error(_ path: String) -> String {
-            failure { _ = try SecretFile.read(path, origin: "target.sharedKeyFile") }
+            errorText { _ = try SecretFile.read(path, origin: "target.sharedKeyFile") }
         }
         #expect(error(dir.url.path) == "target.sharedKeyFile: \(dir.url.path): not a regular file")
         let fifo = dir.file("fifo").path
@@ -191,7 +175,7 @@ import Testing
     @Test func aFileOthersCanReadWorksWithAWarning() throws {
         let dir = TempDir("secret-file")
         defer { dir.cleanup() }
-        let s = try spec(dir, #"logType: "A", sharedKeyFile: "k""#)
+        let s = try targetSpec(dir, #"logType: "A", sharedKeyFile: "k""#)
         let f = try secretFile(dir, "k", Self.key(5), mode: 0o644)
         let c = try sharedKey(s, [:])
         #expect(c.sharedKey.value == Self.key(5))
@@ -213,19 +197,19 @@ import Testing
         defer { dir.cleanup() }
         let contents = "-----BEGIN PRIVATE KEY----- not a shared key"
         let f = try secretFile(dir, "wrong", contents)
-        let s = try spec(dir, #"logType: "A""#)
-        let message = failure { _ = try sharedKey(s, ["LOGSHIP_SHARED_KEY_FILE": f.path]) }
+        let s = try targetSpec(dir, #"logType: "A""#)
+        let message = errorText { _ = try sharedKey(s, ["LOGSHIP_SHARED_KEY_FILE": f.path]) }
         #expect(
             message
                 == "the shared key (from LOGSHIP_SHARED_KEY_FILE) is not valid base64; copy the workspace's primary or secondary key"
         )
         #expect(!message.contains("PRIVATE"))
-        let unset = try spec(dir, #"logType: "A", sharedKeyFile: "${KEY_PATH}""#)
+        let unset = try targetSpec(dir, #"logType: "A", sharedKeyFile: "${KEY_PATH}""#)
         #expect(
-            failure { _ = try sharedKey(unset, [:]) }.contains(
+            errorText { _ = try sharedKey(unset, [:]) }.contains(
                 "target.sharedKeyFile: environment variable KEY_PATH is not set"))
         #expect(
-            failure { _ = try sharedKey(s, [:]) }.contains(
+            errorText { _ = try sharedKey(s, [:]) }.contains(
                 "LOGSHIP_SHARED_KEY_FILE, target.sharedKeyFile or the systemd credential logship-shared-key"))
         #expect(
             "\(try sharedKey(s, ["LOGSHIP_SHARED_KEY_FILE": try secretFile(dir, "ok", Self.key(9)).path]).sharedKey)"

@@ -218,16 +218,7 @@ public enum CredentialResolver {
             return r
         }
         if let az = try azureCLI(spec, environment: environment, pick: pick) {
-            let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
-            guard
-                let endpointURL = try endpoint(
-                    flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce)
-            else {
-                throw Failure(
-                    description:
-                        "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
-                )
-            }
+            let endpointURL = try ingestionEndpoint(t, flag: endpointFlag, environment: environment, file: file)
             guard let s = scope ?? TokenProvider.scope(cloud: t.cloud) else {
                 throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
             }
@@ -291,16 +282,7 @@ public enum CredentialResolver {
                     """)
         }
 
-        let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
-        guard
-            let endpointURL = try endpoint(
-                flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce)
-        else {
-            throw Failure(
-                description:
-                    "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
-            )
-        }
+        let endpointURL = try ingestionEndpoint(t, flag: endpointFlag, environment: environment, file: file)
 
         var authority: URL
         if let a = environment["AZURE_AUTHORITY_HOST"], !a.isEmpty {
@@ -427,16 +409,7 @@ public enum CredentialResolver {
         } else {
             mi = .init(endpoint: .imds(TokenProvider.ManagedIdentity.imdsHost), clientId: client)
         }
-        let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
-        guard
-            let endpointURL = try endpoint(
-                flag: endpointFlag, environment: environment, file: t.endpoint, fileName: file, what: dce)
-        else {
-            throw Failure(
-                description:
-                    "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
-            )
-        }
+        let endpointURL = try ingestionEndpoint(t, flag: endpointFlag, environment: environment, file: file)
         guard let scope = TokenProvider.scope(cloud: t.cloud) else {
             throw Failure(description: "target.cloud \"\(t.cloud)\" is unknown")
         }
@@ -449,6 +422,21 @@ public enum CredentialResolver {
         return LogsIngestion(
             endpoint: endpointURL, dcrImmutableId: dcr, stream: stream, tenantId: "", clientId: client ?? "",
             credential: .managedIdentity(mi), authorityHost: tokenHost, scope: scope)
+    }
+
+    /// The Logs Ingestion endpoint (a data collection endpoint) by `endpoint`'s order; required.
+    static func ingestionEndpoint(
+        _ t: TargetSpec, flag: String?, environment: [String: String], file: String
+    ) throws(Failure) -> URL {
+        let dce = "; set it to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com)"
+        guard let url = try endpoint(flag: flag, environment: environment, file: t.endpoint, fileName: file, what: dce)
+        else {
+            throw Failure(
+                description:
+                    "no endpoint: set target.endpoint in \(file) to the data collection endpoint (https://<name>.<region>.ingest.monitor.azure.com), or LOGSHIP_ENDPOINT"
+            )
+        }
+        return url
     }
 
     /// The endpoint in the contract's order: `--endpoint`, then `LOGSHIP_ENDPOINT`, then
