@@ -6,6 +6,7 @@ logrotate writes it, and four members) into `logship emulate --discard`, each ru
   swift build -c release --product logship
   bench/gzip_e2e.py --runs 7            # 200M inputs (the same files run.py generates)
   bench/gzip_e2e.py --members 1         # the one-member file only
+  bench/gzip_e2e.py --compare /tmp/logship-old   # also another build, in the same rounds
 
 Prints, per file: the median of the per-pair ratios zcat time / logship time (≥ 1 means
 logship is faster than zcat), the runs' ratios, the medians of both times, logship's CPU
@@ -25,6 +26,7 @@ def main():
     ap.add_argument("--size", default="200M")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--members", type=int, choices=[1, 4], help="only this file (default: both)")
+    ap.add_argument("--compare", help="another logship binary, run in every round after this one")
     args = ap.parse_args()
     size = args.size
     rows = [
@@ -41,21 +43,26 @@ def main():
         for members, f, pipeline in rows:
             e = emu.env()
             e["BENCH_SIZE"] = size
-            zs, ts, cpu, ratios = [], [], [], []
+            binaries = [bench.LOGSHIP] + ([args.compare] if args.compare else [])
+            zs, ts, cpu, ratios = [], {b: [] for b in binaries}, {b: [] for b in binaries}, {b: [] for b in binaries}
             for _ in range(args.runs):
                 z = bench.timed_shell(f"zcat '{f}' > /dev/null")
-                state = tempfile.mkdtemp(prefix="logship-bench-state-")
-                cmd = [bench.LOGSHIP, "run", os.path.join(bench.BENCH, "pipelines", pipeline), "--endpoint", emu.url,
-                       "--state-dir", state, "--restart", "--progress", "none"]
-                t, _ = bench.timed(cmd, env=e, cpu=cpu)
-                shutil.rmtree(state, ignore_errors=True)
                 zs.append(z)
-                ts.append(t)
-                ratios.append(z / t)
-            cpu100 = bench.cpu_per_100mb(cpu, bench.decoded_size(f))
-            print(f"  {members} member(s): {statistics.median(ratios):.2f} × zcat "
-                  f"(runs {', '.join(f'{x:.2f}' for x in ratios)}); logship median {statistics.median(ts):.3f} s, "
-                  f"zcat median {statistics.median(zs):.3f} s, {cpu100:.2f} CPU-s/100MB", flush=True)
+                for binary in binaries:
+                    state = tempfile.mkdtemp(prefix="logship-bench-state-")
+                    cmd = [binary, "run", os.path.join(bench.BENCH, "pipelines", pipeline), "--endpoint", emu.url,
+                           "--state-dir", state, "--restart", "--progress", "none"]
+                    t, _ = bench.timed(cmd, env=e, cpu=cpu[binary])
+                    shutil.rmtree(state, ignore_errors=True)
+                    ts[binary].append(t)
+                    ratios[binary].append(z / t)
+            decoded = bench.decoded_size(f)
+            for binary in binaries:
+                cpu100 = bench.cpu_per_100mb(cpu[binary], decoded)
+                r = ratios[binary]
+                print(f"  {members} member(s), {binary}: {statistics.median(r):.2f} × zcat "
+                      f"(runs {', '.join(f'{x:.2f}' for x in r)}); logship median {statistics.median(ts[binary]):.3f} s, "
+                      f"zcat median {statistics.median(zs):.3f} s, {cpu100:.2f} CPU-s/100MB", flush=True)
     finally:
         emu.stop()
     print(f"# load average at the end {load()}", flush=True)

@@ -217,11 +217,18 @@ func mixedLines(count: Int, seed: UInt64, finalNewline: Bool) -> [UInt8] {
             """, [plain.path])
         #expect(r.status == 0, "\(r.stderr)")
         let third = Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        for seed in [UInt64(0), 1, 2] {
+        // 0: whole reads; 1, 2: a few hundred bytes at a time; 3, 4: 1 and 5 bytes at a time
+        // (every trailer then straddles reads).
+        for seed in [UInt64(0), 1, 2, 3, 4] {
             func readAll(_ name: String) throws -> ([UInt8], ReadError?) {
                 let raw = [UInt8](try Data(contentsOf: dir.file(name)))
-                // seed 0: whole reads; otherwise a few hundred bytes at a time.
-                let inner: ByteSource = seed == 0 ? PieceSource(raw, piece: 1 << 20) : ChoppyByteSource(raw, seed: seed)
+                let inner: ByteSource =
+                    switch seed {
+                    case 0: PieceSource(raw, piece: 1 << 20)
+                    case 3: PieceSource(raw, piece: 1)
+                    case 4: PieceSource(raw, piece: 5)
+                    default: ChoppyByteSource(raw, seed: seed)
+                    }
                 let source = try GzipByteSource(inner, inputBufferSize: seed == 0 ? 256 * 1024 : 512)
                 var out: [UInt8] = []
                 let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 4093, alignment: 1)
