@@ -45,10 +45,11 @@ def main():
             e["BENCH_SIZE"] = size
             binaries = [bench.LOGSHIP] + ([args.compare] if args.compare else [])
             zs, ts, cpu, ratios = [], {b: [] for b in binaries}, {b: [] for b in binaries}, {b: [] for b in binaries}
-            for _ in range(args.runs):
+            for i in range(args.runs):
                 z = bench.timed_shell(f"zcat '{f}' > /dev/null")
                 zs.append(z)
-                for binary in binaries:
+                # With --compare, the two builds take turns at running first.
+                for binary in binaries if i % 2 == 0 else binaries[::-1]:
                     state = tempfile.mkdtemp(prefix="logship-bench-state-")
                     cmd = [binary, "run", os.path.join(bench.BENCH, "pipelines", pipeline), "--endpoint", emu.url,
                            "--state-dir", state, "--restart", "--progress", "none"]
