@@ -289,7 +289,9 @@ public enum ByteSources {
 /// reader, so inflating on one core overlaps with decoding and sending on the other. The
 /// bytes, their order and every error (with its offset) are the inner source's; an error is
 /// raised only after every byte before it was handed out. `rawOffset` is the inner source's
-/// offset after the buffer being handed out was filled (progress only).
+/// offset after the buffer being handed out was filled (progress only). `LineReader` borrows
+/// the filled buffers (`lend`) rather than copying them; a buffer goes back to the filling
+/// thread when the next one is borrowed.
 public final class ReadAheadByteSource: LendingByteSource {
     /// The buffers and their queues, shared with the filling thread (guarded by `condition`).
     final class Shared: @unchecked Sendable {
