@@ -38,6 +38,15 @@ extension ByteSource {
     }
 }
 
+/// A source that lends out the buffers it fills instead of copying them into the caller's
+/// (`LineReader` reads such a source without a copy).
+public protocol LendingByteSource: ByteSource {
+    /// The next bytes, lent until the next call to `lend` or `read` (the buffer then goes back
+    /// to the source to be filled again); empty at the end. An error is thrown only after every
+    /// byte before it was lent.
+    func lend() throws(ReadError) -> UnsafeRawBufferPointer
+}
+
 /// Why a file could not be read (the reader reports it with the file and offset).
 public struct ReadError: Error, Sendable, CustomStringConvertible {
     public var message: String
@@ -91,27 +100,41 @@ public final class FileByteSource: ByteSource {
 }
 
 /// gzip decoded incrementally with zlib; multi-member files (`cat a.gz b.gz`) are read to the end.
+/// Each member's CRC-32 and length are checked here rather than by zlib (`inflateValidate` off):
+/// the same check, computed with carry-less multiplication where the CPU has it.
 public final class GzipByteSource: ByteSource {
     private let inner: ByteSource
     // z_stream must not move once inflateInit2 has seen it: zlib keeps a pointer back to it
     // in its internal state. So it lives in its own heap allocation, freed in deinit.
     private let stream: UnsafeMutablePointer<z_stream>
+    /// Compressed bytes: the last `kept` bytes read before, then the latest read. A member's
+    /// 8-byte trailer (CRC-32, length) is always the 8 bytes before `next_in` when it ends.
     private var input: UnsafeMutableRawBufferPointer
+    private static let kept = 8
+    private var inputFilled = 0
     private var inputEnd = false
     private var finished = false
     private var initialized = false
     private var memberHasData = false
+    /// The current member's CRC-32 and length (mod 2^32) of its output so far.
+    private var memberCRC: UInt = 0
+    private var memberLength: UInt32 = 0
+    private static let pclmul = logship_cpu_has_pclmul() != 0
     public var rawOffset: Int64 { inner.rawOffset - Int64(stream.pointee.avail_in) }
 
     public init(_ inner: ByteSource, inputBufferSize: Int = 256 * 1024) throws(ReadError) {
         self.inner = inner
         stream = .allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        input = .allocate(byteCount: inputBufferSize, alignment: 16)
+        input = .allocate(byteCount: Self.kept + inputBufferSize, alignment: 16)
+        input.initializeMemory(as: UInt8.self, repeating: 0)
         guard logship_inflateInit2(stream, 15 + 16) == Z_OK else {
             throw ReadError(message: "zlib: inflateInit2 failed", offset: 0)
         }
         initialized = true
+        guard inflateValidate(stream, 0) == Z_OK else {
+            throw ReadError(message: "zlib: inflateValidate failed", offset: 0)
+        }
     }
 
     deinit {
@@ -119,6 +142,37 @@ public final class GzipByteSource: ByteSource {
         stream.deinitialize(count: 1)
         stream.deallocate()
         input.deallocate()
+    }
+
+    /// Reads more compressed bytes once the last ones are used up, keeping the `kept` bytes
+    /// before them; sets `inputEnd` at the end of the file.
+    private func refillInput() throws(ReadError) {
+        let base = input.baseAddress!
+        // The last `kept` bytes of what was read so far (the region is contiguous: it starts
+        // with the bytes kept from before).
+        memmove(base, base + inputFilled, Self.kept)
+        let n = try inner.read(into: UnsafeMutableRawBufferPointer(rebasing: input[Self.kept...]))
+        inputFilled = n
+        if n == 0 {
+            inputEnd = true
+        } else {
+            stream.pointee.next_in = (base + Self.kept).assumingMemoryBound(to: Bytef.self)
+            stream.pointee.avail_in = UInt32(n)
+        }
+    }
+
+    /// At a member's end: its trailer against the CRC-32 and length of what it inflated to.
+    private func checkTrailer() -> String? {
+        let t = UnsafeRawPointer(stream.pointee.next_in!) - 8
+        var crc: UInt32 = 0
+        var length: UInt32 = 0
+        for k in 0..<4 {
+            crc |= UInt32(t.load(fromByteOffset: k, as: UInt8.self)) << (8 * k)
+            length |= UInt32(t.load(fromByteOffset: 4 + k, as: UInt8.self)) << (8 * k)
+        }
+        if UInt32(truncatingIfNeeded: memberCRC) != crc { return "incorrect data check" }
+        if memberLength != length { return "incorrect length check" }
+        return nil
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
@@ -145,13 +199,26 @@ public final class GzipByteSource: ByteSource {
                 finished = true
                 return produced
             }
+            let before = stream.pointee.next_out!
             let rc = inflate(stream, Z_NO_FLUSH)
+            let out = before.distance(to: stream.pointee.next_out!)
+            if out > 0 {
+                memberCRC = logship_crc32(memberCRC, before, out, Self.pclmul ? 1 : 0)
+                memberLength &+= UInt32(truncatingIfNeeded: out)
+            }
             memberHasData = true
+            var failure: String? = nil
             switch rc {
             case Z_OK, Z_BUF_ERROR:
                 continue
             case Z_STREAM_END:
+                if let bad = checkTrailer() {
+                    failure = bad
+                    break
+                }
                 memberHasData = false
+                memberCRC = 0
+                memberLength = 0
                 // Another member may follow: skip padding zeros some tools append, then reset.
                 while stream.pointee.avail_in > 0 && stream.pointee.next_in.pointee == 0 {
                     stream.pointee.next_in += 1
@@ -165,17 +232,18 @@ public final class GzipByteSource: ByteSource {
                 guard inflateReset(stream) == Z_OK else {
                     throw ReadError(message: "zlib: inflateReset failed", offset: rawOffset)
                 }
+                continue
             default:
-                let produced = buffer.count - Int(stream.pointee.avail_out)
-                let msg = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
-                finished = true
-                let err = ReadError(message: "the gzip data is corrupt (zlib: \(msg))", offset: rawOffset)
-                if produced > 0 {
-                    pendingError = err
-                    return produced
-                }
-                throw err
+                failure = stream.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
             }
+            let produced = buffer.count - Int(stream.pointee.avail_out)
+            finished = true
+            let err = ReadError(message: "the gzip data is corrupt (zlib: \(failure ?? "?"))", offset: rawOffset)
+            if produced > 0 {
+                pendingError = err
+                return produced
+            }
+            throw err
         }
         return buffer.count
     }
@@ -183,13 +251,7 @@ public final class GzipByteSource: ByteSource {
     /// Gives zlib more compressed input when it has used all it had; at the file's end, notes it.
     private func readInput() throws(ReadError) {
         guard stream.pointee.avail_in == 0 && !inputEnd else { return }
-        let n = try inner.read(into: input)
-        if n == 0 {
-            inputEnd = true
-        } else {
-            stream.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            stream.pointee.avail_in = UInt32(n)
-        }
+        try refillInput()
     }
 
     /// An error found after some bytes were produced: those are returned first, the error next.
@@ -258,8 +320,10 @@ public enum ByteSources {
 /// reader, so inflating on one core overlaps with decoding and sending on the other. The
 /// bytes, their order and every error (with its offset) are the inner source's; an error is
 /// raised only after every byte before it was handed out. `rawOffset` is the inner source's
-/// offset after the buffer being handed out was filled (progress only).
-public final class ReadAheadByteSource: ByteSource {
+/// offset after the buffer being handed out was filled (progress only). `LineReader` borrows
+/// the filled buffers (`lend`) rather than copying them; a buffer goes back to the filling
+/// thread when the next one is borrowed.
+public final class ReadAheadByteSource: LendingByteSource {
     /// The buffers and their queues, shared with the filling thread (guarded by `condition`).
     final class Shared: @unchecked Sendable {
         let condition = NSCondition()
@@ -354,14 +418,29 @@ public final class ReadAheadByteSource: ByteSource {
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {
+        if buffer.count == 0 { return 0 }
+        guard try advance(), let c = current else { return 0 }
+        let n = min(buffer.count, c.count - position)
+        buffer.baseAddress!.copyMemory(from: c.buffer.baseAddress! + position, byteCount: n)
+        position += n
+        return n
+    }
+
+    public func lend() throws(ReadError) -> UnsafeRawBufferPointer {
+        guard try advance(), let c = current else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        let lent = UnsafeRawBufferPointer(start: c.buffer.baseAddress! + position, count: c.count - position)
+        position = c.count
+        return lent
+    }
+
+    /// Makes `current` hold unread bytes, giving a used-up buffer back and taking the next
+    /// filled one (one lock round trip for both); false at the end. A buffer's error is raised
+    /// once its bytes were handed out.
+    private func advance() throws(ReadError) -> Bool {
         while true {
+            var used: UnsafeMutableRawBufferPointer? = nil
             if let c = current {
-                if position < c.count {
-                    let n = min(buffer.count, c.count - position)
-                    buffer.baseAddress!.copyMemory(from: c.buffer.baseAddress! + position, byteCount: n)
-                    position += n
-                    return n
-                }
+                if position < c.count { return true }
                 current = nil
                 if let e = c.error {
                     finished = true
@@ -371,13 +450,17 @@ public final class ReadAheadByteSource: ByteSource {
                 if c.end {
                     finished = true
                     give(c.buffer)
-                    return 0
+                    return false
                 }
-                give(c.buffer)
+                used = c.buffer
             }
-            if finished || buffer.count == 0 { return 0 }
+            if finished { return false }
             let s = shared
             let next: Filled = s.condition.withLock {
+                if let used {
+                    s.spare.append(used)
+                    s.condition.broadcast()
+                }
                 while s.full.isEmpty { s.condition.wait() }
                 return s.full.removeFirst()
             }
