@@ -143,12 +143,13 @@ public final class FastDeflate: @unchecked Sendable {
             let word = base.loadUnaligned(fromByteOffset: p, as: UInt64.self)
             let h = Int(((word &<< (64 - 8 * Self.hashBytes)) &* 889_523_592_379) &>> (64 - Self.hashBits))
             // Positions are kept modulo 65,536: the candidate is the latest position within 64 KiB
-            // back that had this hash, and the window check and the byte compare below keep
-            // anything else (an older slot, a position before the start) from being used.
+            // back that had this hash (or 0, the table's start value, while p < 65,536: never
+            // before the input), and the window check and the byte compare below keep anything
+            // else (an older slot, the position itself) from being used.
             let distance = Int(UInt16(truncatingIfNeeded: p) &- head[h])
             head[h] = UInt16(truncatingIfNeeded: p)
             let candidate = p &- distance
-            if UInt(bitPattern: distance &- 1) < UInt(Self.window) && candidate >= 0
+            if UInt(bitPattern: distance &- 1) < UInt(Self.window)
                 && base.loadUnaligned(fromByteOffset: candidate, as: UInt32.self) == UInt32(truncatingIfNeeded: word)
             {
                 let maxLength = min(258, n &- p)

@@ -4,8 +4,9 @@ import Foundation
 /// gzip compression of request bodies (the Logs Ingestion API's `Content-Encoding: gzip`).
 /// Reading gzip files is `GzipByteSource`'s job; this is the other direction, for bodies of at
 /// most a few MB held in memory. Compressing runs on the upload tasks, several at once: each
-/// takes a `Deflater` from a small pool, so deflate state is reset per body (`deflateReset`),
-/// not allocated and initialised again.
+/// takes an encoder from a small pool, logship's own `FastDeflate` (the default) or a zlib
+/// `Deflater`, whose deflate state is reset per body (`deflateReset`), not allocated and
+/// initialised again.
 public enum Gzip {
     /// Why a body could not be compressed. zlib fails only when memory runs out or on a bug.
     public struct Failure: Error, CustomStringConvertible {
@@ -30,7 +31,10 @@ public enum Gzip {
     /// `Z_FIXED` (27.9 %), `Z_HUFFMAN_ONLY`/`Z_RLE` (66 %), memLevel 9 and smaller windows were
     /// larger and not cheaper. The service's per-DCR quota counts bytes (2 GB and 12,000
     /// requests a minute, docs/service-facts.md), but at about 23 % one core compressing at
-    /// level 1 sends far less than that: CPU is the scarcer of the two.
+    /// level 1 sends far less than that: CPU is the scarcer of the two. For the same reason the
+    /// default encoder is no longer zlib but `FastDeflate` (`Encoder.fast`): on the same bodies
+    /// it writes about the same size (22.4 % against 22.9 %) at several times the speed
+    /// (`logship-bench deflate`, docs/performance.md). This level is `Encoder.zlib`'s.
     public static let defaultLevel: Int32 = 1
 
     /// Which encoder writes the deflate stream (`upload.compression`).

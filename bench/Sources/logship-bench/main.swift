@@ -49,7 +49,9 @@ func loadPipeline(_ path: String) -> (PipelineSpec, [InputFile]) {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 3 else { fail("usage: logship-bench read|transform|chunk PIPELINE | emulator-parse FILE | deflate FILE [RUNS]") }
+guard args.count >= 3 else {
+    fail("usage: logship-bench read|transform|chunk PIPELINE | emulator-parse FILE | deflate FILE [RUNS]")
+}
 let stage = args[1]
 
 switch stage {
