@@ -33,7 +33,7 @@ public enum Gzip {
     /// requests a minute, docs/service-facts.md), but at about 23 % one core compressing at
     /// level 1 sends far less than that: CPU is the scarcer of the two. For the same reason the
     /// default encoder is no longer zlib but `FastDeflate` (`Encoder.fast`): on the same bodies
-    /// it writes about the same size (22.4 % against 22.9 %) at several times the speed
+    /// it writes about the same size (22.2 % against 22.9 %) at 2.7 times the speed
     /// (`logship-bench deflate`, docs/performance.md). This level is `Encoder.zlib`'s.
     public static let defaultLevel: Int32 = 1
 
