@@ -4,39 +4,39 @@ extension FastDeflate {
     /// counted, as the smallest of a dynamic Huffman block, a fixed Huffman block, or stored blocks.
     func writeBlock(_ base: UnsafeRawPointer, from start: Int, to end: Int, sequences count: Int, final: Bool) {
         let t = tables
-        HuffmanCode.lengths(freq: litFreq, count: 286, limit: 15, lens: litLen, scratch: scratch)
-        HuffmanCode.lengths(freq: distFreq, count: 30, limit: 15, lens: distLen, scratch: scratch)
+        HuffmanCode.lengths(freq: litFreq, count: 286, limit: 15, lens: lit.lengths, scratch: scratch)
+        HuffmanCode.lengths(freq: distFreq, count: 30, limit: 15, lens: dist.lengths, scratch: scratch)
         var litCount = 286
-        while litCount > 257 && litLen[litCount - 1] == 0 { litCount -= 1 }
+        while litCount > 257 && lit.lengths[litCount - 1] == 0 { litCount -= 1 }
         var distCount = 30
-        while distCount > 1 && distLen[distCount - 1] == 0 { distCount -= 1 }
+        while distCount > 1 && dist.lengths[distCount - 1] == 0 { distCount -= 1 }
         // The two lists of lengths are one sequence in the header: runs may cross from one to the
         // other (RFC 1951 section 3.2.7).
         let total = litCount + distCount
-        for i in 0..<litCount { allLens[i] = litLen[i] }
-        for i in 0..<distCount { allLens[litCount + i] = distLen[i] }
+        for i in 0..<litCount { allLens[i] = lit.lengths[i] }
+        for i in 0..<distCount { allLens[litCount + i] = dist.lengths[i] }
         let runCount = encodeRuns(total)
-        HuffmanCode.lengths(freq: clFreq, count: 19, limit: 7, lens: clLen, scratch: scratch)
+        HuffmanCode.lengths(freq: clFreq, count: 19, limit: 7, lens: cl.lengths, scratch: scratch)
         var clCount = 19
-        while clCount > 4 && clLen[DeflateTables.codeLengthOrder[clCount - 1]] == 0 { clCount -= 1 }
+        while clCount > 4 && cl.lengths[DeflateTables.codeLengthOrder[clCount - 1]] == 0 { clCount -= 1 }
 
         // Sizes in bits of the three choices.
         var dynamic = 3 + 5 + 5 + 4 + 3 * clCount
         dynamic += Int(clFreq[16]) * 2 + Int(clFreq[17]) * 3 + Int(clFreq[18]) * 7
-        for s in 0..<19 { dynamic += Int(clFreq[s]) * Int(clLen[s]) }
+        for s in 0..<19 { dynamic += Int(clFreq[s]) * Int(cl.lengths[s]) }
         var fixed = 3
         for s in 0..<286 {
             let f = Int(litFreq[s])
             guard f != 0 else { continue }
             let extra = Int(t.litExtra[s])
-            dynamic += f * (Int(litLen[s]) + extra)
-            fixed += f * (Int(t.fixedLitLen[s]) + extra)
+            dynamic += f * (Int(lit.lengths[s]) + extra)
+            fixed += f * (Int(t.fixedLit.lengths[s]) + extra)
         }
         for s in 0..<30 {
             let f = Int(distFreq[s])
             guard f != 0 else { continue }
             let extra = Int(t.distExtra[s])
-            dynamic += f * (Int(distLen[s]) + extra)
+            dynamic += f * (Int(dist.lengths[s]) + extra)
             fixed += f * (5 + extra)
         }
         let length = end - start
@@ -52,24 +52,22 @@ extension FastDeflate {
         if fixed < dynamic {
             putBits(final ? 1 : 0, 1)
             putBits(1, 2)
-            writeSequences(
-                base, from: start, count, litLen: t.fixedLitLen, litCode: t.fixedLitCode, distLen: t.fixedDistLen,
-                distCode: t.fixedDistCode, bytes: end - start)
+            writeSequences(base, from: start, count, lit: t.fixedLit, dist: t.fixedDist, bytes: end - start)
             return
         }
-        HuffmanCode.canonical(lengths: litLen, count: 286, codes: litCode)
-        HuffmanCode.canonical(lengths: distLen, count: 30, codes: distCode)
-        HuffmanCode.canonical(lengths: clLen, count: 19, codes: clCode)
+        HuffmanCode.canonical(lengths: lit.lengths, count: 286, codes: lit.codes)
+        HuffmanCode.canonical(lengths: dist.lengths, count: 30, codes: dist.codes)
+        HuffmanCode.canonical(lengths: cl.lengths, count: 19, codes: cl.codes)
         putBits(final ? 1 : 0, 1)
         putBits(2, 2)
         putBits(UInt64(litCount - 257), 5)
         putBits(UInt64(distCount - 1), 5)
         putBits(UInt64(clCount - 4), 4)
-        for i in 0..<clCount { putBits(UInt64(clLen[DeflateTables.codeLengthOrder[i]]), 3) }
+        for i in 0..<clCount { putBits(UInt64(cl.lengths[DeflateTables.codeLengthOrder[i]]), 3) }
         for i in 0..<runCount {
             let r = runs[i]
             let s = Int(r & 31)
-            putBits(UInt64(clCode[s]), Int(clLen[s]))
+            putBits(UInt64(cl.codes[s]), Int(cl.lengths[s]))
             switch s {
             case 16: putBits(UInt64(r >> 5), 2)
             case 17: putBits(UInt64(r >> 5), 3)
@@ -77,9 +75,7 @@ extension FastDeflate {
             default: break
             }
         }
-        writeSequences(
-            base, from: start, count, litLen: litLen, litCode: litCode, distLen: distLen, distCode: distCode,
-            bytes: end - start)
+        writeSequences(base, from: start, count, lit: lit, dist: dist, bytes: end - start)
     }
 
     /// The code lengths `allLens[0..<total]` as code-length symbols into `runs` (symbol in the

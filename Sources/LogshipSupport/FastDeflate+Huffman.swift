@@ -15,11 +15,9 @@ struct DeflateTables: @unchecked Sendable {
     let distExtra: UnsafeMutablePointer<UInt8>
     /// Extra bits of the literal/length symbols 0...287 (0 for literals).
     let litExtra: UnsafeMutablePointer<UInt8>
-    /// The fixed code (block type 1): lengths and bit-reversed codes.
-    let fixedLitLen: UnsafeMutablePointer<UInt8>
-    let fixedLitCode: UnsafeMutablePointer<UInt16>
-    let fixedDistLen: UnsafeMutablePointer<UInt8>
-    let fixedDistCode: UnsafeMutablePointer<UInt16>
+    /// The fixed codes (block type 1).
+    let fixedLit = CodeTable(288)
+    let fixedDist = CodeTable(30)
 
     static let shared = DeflateTables()
 
@@ -74,14 +72,28 @@ struct DeflateTables: @unchecked Sendable {
         // Codes 0...15 cover d 0...255, so distLarge[0] and [1] are never read.
         distLarge[0] = 0
         distLarge[1] = 0
-        fixedLitLen = .allocate(capacity: 288)
-        fixedLitCode = .allocate(capacity: 288)
-        for s in 0..<288 { fixedLitLen[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
-        HuffmanCode.canonical(lengths: fixedLitLen, count: 288, codes: fixedLitCode)
-        fixedDistLen = .allocate(capacity: 30)
-        fixedDistCode = .allocate(capacity: 30)
-        fixedDistLen.initialize(repeating: 5, count: 30)
-        HuffmanCode.canonical(lengths: fixedDistLen, count: 30, codes: fixedDistCode)
+        for s in 0..<288 { fixedLit.lengths[s] = s < 144 ? 8 : s < 256 ? 9 : s < 280 ? 7 : 8 }
+        HuffmanCode.canonical(lengths: fixedLit.lengths, count: 288, codes: fixedLit.codes)
+        fixedDist.lengths.update(repeating: 5, count: 30)
+        HuffmanCode.canonical(lengths: fixedDist.lengths, count: 30, codes: fixedDist.codes)
+    }
+}
+
+/// One Huffman code: per symbol its length in bits (0: unused) and its code, bit-reversed.
+struct CodeTable {
+    let lengths: UnsafeMutablePointer<UInt8>
+    let codes: UnsafeMutablePointer<UInt16>
+
+    init(_ count: Int) {
+        lengths = .allocate(capacity: count)
+        lengths.initialize(repeating: 0, count: count)
+        codes = .allocate(capacity: count)
+        codes.initialize(repeating: 0, count: count)
+    }
+
+    func deallocate() {
+        lengths.deallocate()
+        codes.deallocate()
     }
 }
 

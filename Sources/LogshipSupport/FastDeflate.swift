@@ -34,17 +34,14 @@ public final class FastDeflate: @unchecked Sendable {
     private let sequences: UnsafeMutablePointer<UInt64>
     let litFreq: UnsafeMutablePointer<UInt32>
     let distFreq: UnsafeMutablePointer<UInt32>
-    // Per block: code lengths and codes, the code-length code, the header's run-length symbols.
-    let litLen: UnsafeMutablePointer<UInt8>
-    let litCode: UnsafeMutablePointer<UInt16>
-    let distLen: UnsafeMutablePointer<UInt8>
-    let distCode: UnsafeMutablePointer<UInt16>
+    // Per block: the codes, the code-length code, the header's run-length symbols.
+    let lit = CodeTable(288)
+    let dist = CodeTable(30)
+    let cl = CodeTable(19)
     /// Per match length: the length symbol's code and extra bits together, and their bit count.
     let lengthBits: UnsafeMutablePointer<UInt32>
     let lengthBitCount: UnsafeMutablePointer<UInt8>
     let clFreq: UnsafeMutablePointer<UInt32>
-    let clLen: UnsafeMutablePointer<UInt8>
-    let clCode: UnsafeMutablePointer<UInt16>
     let runs: UnsafeMutablePointer<UInt16>
     let allLens: UnsafeMutablePointer<UInt8>
     let scratch: UnsafeMutablePointer<UInt32>
@@ -61,15 +58,9 @@ public final class FastDeflate: @unchecked Sendable {
         sequences = .allocate(capacity: Self.blockSequences + 1)
         litFreq = .allocate(capacity: 288)
         distFreq = .allocate(capacity: 30)
-        litLen = .allocate(capacity: 288)
-        litCode = .allocate(capacity: 288)
-        distLen = .allocate(capacity: 30)
-        distCode = .allocate(capacity: 30)
         lengthBits = .allocate(capacity: 259)
         lengthBitCount = .allocate(capacity: 259)
         clFreq = .allocate(capacity: 19)
-        clLen = .allocate(capacity: 19)
-        clCode = .allocate(capacity: 19)
         runs = .allocate(capacity: 288 + 30)
         allLens = .allocate(capacity: 288 + 30)
         scratch = .allocate(capacity: HuffmanCode.scratchWords)
@@ -80,8 +71,9 @@ public final class FastDeflate: @unchecked Sendable {
     deinit {
         head.deallocate()
         for p in [litFreq, distFreq, clFreq, scratch] as [UnsafeMutablePointer<UInt32>] { p.deallocate() }
-        for p in [litLen, distLen, clLen, lengthBitCount, allLens] as [UnsafeMutablePointer<UInt8>] { p.deallocate() }
-        for p in [litCode, distCode, clCode, runs] as [UnsafeMutablePointer<UInt16>] { p.deallocate() }
+        for p in [lengthBitCount, allLens] as [UnsafeMutablePointer<UInt8>] { p.deallocate() }
+        for c in [lit, dist, cl] { c.deallocate() }
+        runs.deallocate()
         lengthBits.deallocate()
         sequences.deallocate()
         out.deallocate()
@@ -231,12 +223,15 @@ public final class FastDeflate: @unchecked Sendable {
     }
 
     /// Writes the block `base[start...]`, parsed into `sequences[0..<count]` (literals, then a
-    /// match or none), with the literal/length and distance codes in `lit*`/`dist*`, then the
+    /// match or none), with the literal/length and distance codes `lit` and `dist`, then the
     /// end-of-block symbol.
     func writeSequences(
-        _ base: UnsafeRawPointer, from start: Int, _ count: Int, litLen: UnsafePointer<UInt8>,
-        litCode: UnsafePointer<UInt16>, distLen: UnsafePointer<UInt8>, distCode: UnsafePointer<UInt16>, bytes: Int
+        _ base: UnsafeRawPointer, from start: Int, _ count: Int, lit: CodeTable, dist: CodeTable, bytes: Int
     ) {
+        let litLen = lit.lengths
+        let litCode = lit.codes
+        let distLen = dist.lengths
+        let distCode = dist.codes
         let t = tables
         let sequences = self.sequences
         let lengthBits = self.lengthBits
