@@ -3,6 +3,7 @@
 
   bench/run.py                      # 200M inputs: baselines, stages, end to end, peer script
   bench/run.py --size 20M --runs 1  # quick look
+  bench/run.py --skip-build --runs 7 --only 'ndjson logs-ingestion'   # one end-to-end row
   bench/run.py --memory             # also peak RSS for a 2G input against 200M, with the
                                     # emulator answering at once and after 200 ms
 
@@ -12,13 +13,14 @@ What it measures, each run `--runs` times, median reported:
   end to end `logship run` into `logship emulate --discard` (separate processes, loopback):
              Data Collector target for every input (gzip: one member as logrotate writes
              it, and four members), the Logs Ingestion target (1 MB gzipped bodies) on the
-             NDJSON; and ../shared/bench/peer_python.py (the documented Python sample, scaled
-             up) against the same emulator on the same file
+             NDJSON, alternating run by run with the same run gzipping by zlib
+             (`upload.compression: "zlib"`, a row of its own); and ../shared/bench/peer_python.py
+             (the documented Python sample, scaled up) against the same emulator on the same file
   CPU        every end-to-end row also gives the child's CPU seconds (user + system, from its
              rusage; the emulator's are not counted) per 100 MB of input (decoded bytes for
              gzip). The gzip rows alternate with `zcat` run by run, and their ratio to `zcat`
              is the median of the per-pair ratios.
-Results: a Markdown table on stdout and bench/results/latest.json.
+Results: a Markdown table on stdout and bench/results/latest.json (only.json with --only).
 """
 import argparse
 import json
@@ -224,18 +226,29 @@ def main():
     ap.add_argument("--memory", action="store_true", help="also compare peak RSS for 2G against 200M")
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--skip-build", action="store_true", help="use the release binaries already built")
+    ap.add_argument("--only", help="only these end-to-end rows, comma-separated (e.g. 'ndjson logs-ingestion'); "
+                    "no baselines, stages, peer or memory")
     args = ap.parse_args()
+    only = [k.strip() for k in args.only.split(",")] if args.only else None
 
     if not args.skip_build:
         build()
     size = args.size
-    files = {
-        "ndjson": gen("ndjson", size, f"web-{size}.ndjson"),
-        "ndjson.gz": gen("ndjson", size, f"web-{size}-1member.ndjson.gz", members=1),
-        "ndjson.gz 4 members": gen("ndjson", size, f"web-{size}-4members.ndjson.gz", members=4),
-        "csv": gen("csv", size, f"orders-{size}.csv"),
-        "nginx": gen("nginx", size, f"access-{size}.log"),
+    made = {
+        "ndjson": lambda: gen("ndjson", size, f"web-{size}.ndjson"),
+        "ndjson.gz": lambda: gen("ndjson", size, f"web-{size}-1member.ndjson.gz", members=1),
+        "ndjson.gz 4 members": lambda: gen("ndjson", size, f"web-{size}-4members.ndjson.gz", members=4),
+        "csv": lambda: gen("csv", size, f"orders-{size}.csv"),
+        "nginx": lambda: gen("nginx", size, f"access-{size}.log"),
     }
+    e2e_keys = ["ndjson", "ndjson.gz", "ndjson.gz 4 members", "csv", "nginx", "ndjson logs-ingestion"]
+    if only:
+        unknown = [k for k in only if k not in e2e_keys]
+        if unknown:
+            raise SystemExit(f"--only: unknown row(s) {unknown}; rows: {', '.join(e2e_keys)}")
+        e2e_keys = only
+    needed = {"ndjson" if k == "ndjson logs-ingestion" else k for k in e2e_keys} if only else made.keys()
+    files = {k: f() for k, f in made.items() if k in needed}
     pipelines = {
         "ndjson": os.path.join(BENCH, "pipelines", "ndjson-passthrough.json5"),
         "ndjson.gz": os.path.join(BENCH, "pipelines", "ndjson-gzip.json5"),
@@ -243,6 +256,7 @@ def main():
         "csv": os.path.join(BENCH, "pipelines", "csv-typed.json5"),
         "nginx": os.path.join(BENCH, "pipelines", "nginx-typed.json5"),
         "ndjson logs-ingestion": os.path.join(BENCH, "pipelines", "ndjson-logs-ingestion.json5"),
+        "ndjson logs-ingestion zlib": os.path.join(BENCH, "pipelines", "ndjson-logs-ingestion-zlib.json5"),
     }
     gz_keys = ["ndjson.gz", "ndjson.gz 4 members"]
     # Bytes of input each row processes: decoded bytes for gzip (CPU per 100 MB of records).
@@ -273,7 +287,7 @@ def main():
 
     print("## baselines (CPU per 100 MB of decoded bytes)", flush=True)
     base = {}
-    for k, f in files.items():
+    for k, f in files.items() if not only else []:
         cpu = []
         if k in gz_keys:
             t, _, _ = median_run(f"zcat '{f}' > /dev/null", args.runs, shell=True, cpu=cpu)
@@ -284,7 +298,7 @@ def main():
             row(f"cat {os.path.basename(f)}", t, os.path.getsize(f), cpu=cpu)
 
     print("## stages (one thread, no upload)", flush=True)
-    for k in ["ndjson", "ndjson.gz", "ndjson.gz 4 members", "csv", "nginx"]:
+    for k in ["ndjson", "ndjson.gz", "ndjson.gz 4 members", "csv", "nginx"] if not only else []:
         for s in ["read", "transform"]:
             r = stage(s, pipelines[k], env, args.runs)
             row(f"{s:<9} {k}", r["seconds"], r["bytes"], f"{r['recordsPerSecond'] / 1e6:.2f} M records/s",
@@ -295,38 +309,47 @@ def main():
                 ndjson_read = r
     # Issue 14's inputs: JSON-array reading against the NDJSON reader (same records), and
     # multi-line grouping (lines grouped into stack-trace records, then the raw pattern).
-    json_array(files["ndjson"], size)
-    jvm_log(size)
-    r = stage("read", os.path.join(BENCH, "pipelines", "json-array.json5"), env, args.runs)
-    ratio = (r["bytes"] / r["seconds"]) / (ndjson_read["bytes"] / ndjson_read["seconds"])
-    row("read      json array", r["seconds"], r["bytes"], f"{ratio:.2f} × the NDJSON reader's MB/s",
-        rss=r["peakRSSKB"], records=r["records"])
-    rows[-1]["vsNDJSONRead"] = round(ratio, 2)
-    r = stage("read", os.path.join(BENCH, "pipelines", "multiline-java.json5"), env, args.runs)
-    row("read      multi-line (java)", r["seconds"], r["bytes"], f"{r['recordsPerSecond'] / 1e6:.2f} M records/s",
-        rss=r["peakRSSKB"], records=r["records"])
+    if not only:
+        json_array(files["ndjson"], size)
+        jvm_log(size)
+        r = stage("read", os.path.join(BENCH, "pipelines", "json-array.json5"), env, args.runs)
+        ratio = (r["bytes"] / r["seconds"]) / (ndjson_read["bytes"] / ndjson_read["seconds"])
+        row("read      json array", r["seconds"], r["bytes"], f"{ratio:.2f} × the NDJSON reader's MB/s",
+            rss=r["peakRSSKB"], records=r["records"])
+        rows[-1]["vsNDJSONRead"] = round(ratio, 2)
+        r = stage("read", os.path.join(BENCH, "pipelines", "multiline-java.json5"), env, args.runs)
+        row("read      multi-line (java)", r["seconds"], r["bytes"], f"{r['recordsPerSecond'] / 1e6:.2f} M records/s",
+            rss=r["peakRSSKB"], records=r["records"])
 
     print("## end to end: logship run → logship emulate --discard (separate processes)", flush=True)
     emu = Emulator()
     try:
         e2e = {}
-        for k in ["ndjson", "ndjson.gz", "ndjson.gz 4 members", "csv", "nginx", "ndjson logs-ingestion"]:
+        for k in e2e_keys:
             f = files["ndjson" if k == "ndjson logs-ingestion" else k]
             e = emu.env()
             e["BENCH_SIZE"] = size
             times, rss, cpu, ratios = [], 0, [], []
+            # The Logs Ingestion row alternates with the same run gzipping by zlib
+            # (`upload.compression: "zlib"`), run by run, so both see the same moment's load.
+            zlib = {"times": [], "cpu": [], "rss": 0}
             for _ in range(args.runs):
                 if k in gz_keys:
                     # Interleaved with zcat, so both see the same moment's load.
                     z = timed_shell(f"zcat '{f}' > /dev/null")
-                state = tempfile.mkdtemp(prefix="logship-bench-state-")
-                cmd = [LOGSHIP, "run", pipelines[k], "--endpoint", emu.url, "--state-dir", state, "--restart", "--progress", "none"]
-                t, r = timed(cmd, env=e, cpu=cpu)
-                shutil.rmtree(state, ignore_errors=True)
-                times.append(t)
-                rss = max(rss, r)
+                variants = [(pipelines[k], times, cpu)]
+                if k == "ndjson logs-ingestion":
+                    variants.append((pipelines["ndjson logs-ingestion zlib"], zlib["times"], zlib["cpu"]))
+                for pipeline, ts, cs in variants:
+                    state = tempfile.mkdtemp(prefix="logship-bench-state-")
+                    cmd = [LOGSHIP, "run", pipeline, "--endpoint", emu.url, "--state-dir", state, "--restart",
+                           "--progress", "none"]
+                    t, r = timed(cmd, env=e, cpu=cs)
+                    shutil.rmtree(state, ignore_errors=True)
+                    ts.append(t)
+                    rss = max(rss, r)
                 if k in gz_keys:
-                    ratios.append(z / t)
+                    ratios.append(z / times[-1])
             t = statistics.median(times)
             e2e[k] = t
             key = "ndjson" if k == "ndjson logs-ingestion" else k
@@ -335,7 +358,12 @@ def main():
                 r["vsZcat"] = round(statistics.median(ratios), 2)
                 r["note"] = f"{r['vsZcat']} × zcat (runs: {', '.join(f'{x:.2f}' for x in ratios)})"
                 print(f"    → {r['note']}", flush=True)
-        if not args.skip_peer:
+            if zlib["times"]:
+                note = "upload.compression zlib (CPU-s runs: " + ", ".join(f"{x:.2f}" for x in zlib["cpu"]) + ")"
+                row(f"logship run {k} (zlib)", statistics.median(zlib["times"]), os.path.getsize(f), note,
+                    cpu=zlib["cpu"], cpu_bytes=decoded[key])
+                print(f"    → fast CPU-s runs: {', '.join(f'{x:.2f}' for x in cpu)}", flush=True)
+        if not args.skip_peer and not only:
             for k, fmt in [("ndjson", "ndjson"), ("csv", "csv"), ("ndjson.gz", "ndjson")]:
                 cmd = [sys.executable, PEER, "--endpoint", emu.url, "--workspace-id", emu.workspace, "--shared-key", emu.key,
                        "--log-type", "Peer", "--format", fmt, files[k]]
@@ -351,7 +379,7 @@ def main():
     results["loadavgEnd"] = open("/proc/loadavg").read().split()[:3]
     print(f"# load average at the end: {' '.join(results['loadavgEnd'])}", flush=True)
 
-    if args.memory:
+    if args.memory and not only:
         print("## memory: peak RSS for 2G against 200M (reader alone; whole run at the same concurrency)", flush=True)
         big = gen("ndjson", "2G", "web-2G.ndjson")
         small = gen("ndjson", "200M", "web-200M.ndjson")
@@ -401,7 +429,7 @@ def main():
         print(f"    (the pool bound at concurrency 4: 5 bodies of 25 MB plus about 30 MB, about {bound:.0f} MB)", flush=True)
 
     os.makedirs(os.path.join(BENCH, "results"), exist_ok=True)
-    with open(os.path.join(BENCH, "results", "latest.json"), "w") as f:
+    with open(os.path.join(BENCH, "results", "only.json" if only else "latest.json"), "w") as f:
         json.dump(results, f, indent=2)
 
 

@@ -44,7 +44,7 @@ enum API: String, CaseIterable, Sendable, CustomTestStringConvertible {
 func pipeline(
     _ dir: TempDir, files: [String], maxBody: Int = 20_000, extra: String = "", logType: String = "Engine",
     name: String = "p.json5",
-    api: API = .dataCollector
+    api: API = .dataCollector, upload: String = ""
 ) -> URL {
     dir.write(
         name,
@@ -52,7 +52,7 @@ func pipeline(
         { version: 1, name: "engine",
           source: { files: [\(files.map { "\"\($0)\"" }.joined(separator: ", "))], format: "ndjson" },
           limits: { maxBodyBytes: \(maxBody) },
-          upload: { concurrency: 4, maxAttempts: 20 },
+          upload: { concurrency: 4, maxAttempts: 20\(upload) },
           \(extra)
           \(api.target(logType)) }
         """)

@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 import Testing
 
 /// `logship run` against `logship emulate` (two processes) with a logs-ingestion pipeline: the
@@ -37,14 +38,18 @@ import Testing
     }
 
     /// Bodies are cut at 1,000,000 bytes before compression, sent gzipped, and what the emulator
-    /// decodes is byte for byte what logship cut (the same chunks a dry run keeps).
-    @Test func bodiesStayWithinOneMillionBytesAndGzipDecodesToWhatWasSent() throws {
+    /// decodes is byte for byte what logship cut (the same chunks a dry run keeps), with either
+    /// encoder (`upload.compression`).
+    @Test(arguments: Gzip.Encoder.allCases)
+    func bodiesStayWithinOneMillionBytesAndGzipDecodesToWhatWasSent(encoder: Gzip.Encoder) throws {
         let dir = TempDir()
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(dataDir: dir.file("emu"))
         defer { emu.stop() }
         dir.write("in/a.ndjson", records(0..<20_000, size: 300))
-        let p = pipeline(dir, files: ["in/a.ndjson"], maxBody: 1_000_000, api: .logsIngestion)
+        let p = pipeline(
+            dir, files: ["in/a.ndjson"], maxBody: 1_000_000, api: .logsIngestion,
+            upload: ", compression: \"\(encoder.rawValue)\"")
         let dry = try run(
             ["run", p.path, "--dry-run", "--keep-bodies", "--state-dir", dir.file("dry").path], env: emu.ingestionEnv)
         #expect(dry.status == 0, "\(dry.stderr)")
@@ -67,6 +72,10 @@ import Testing
         #expect(emu.int("gzipRequests") == requests)
         #expect(emu.int("maxBodyBytes") <= 1_000_000 && emu.int("maxBodyBytes") == bodies.map(\.count).max())
         #expect(emu.int("maxWireBodyBytes") < 250_000, "gzip: the wire carries a fraction")
+        // Both encoders are deterministic and write different streams: the largest request on
+        // the wire is the one this encoder makes of these bodies.
+        let wire = try bodies.map { try Gzip.compress($0, encoder: encoder).count }
+        #expect(emu.int("maxWireBodyBytes") == wire.max(), "the bodies went through the \(encoder) encoder")
         #expect(emu.int("bytes") == bodies.reduce(0) { $0 + $1.count }, "decoded sizes add up to what was cut")
         #expect(emu.int("tokensIssued") == 1)
         #expect(emu.int("requestIds") == requests, "one x-ms-client-request-id per request")

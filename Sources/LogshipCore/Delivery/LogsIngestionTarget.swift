@@ -15,6 +15,8 @@ public struct LogsIngestionTarget: DeliveryTarget {
     public let maxBodyBytes: Int
     /// Send `Content-Encoding: gzip` (`upload.compress`).
     public let compress: Bool
+    /// The gzip encoder (`upload.compression`).
+    public let encoder: Gzip.Encoder
     public let timeoutSeconds: Double
     private let tokens: TokenProvider
     private let transport: HTTPTransport
@@ -23,7 +25,8 @@ public struct LogsIngestionTarget: DeliveryTarget {
     /// - Parameter requestId: the `x-ms-client-request-id` of each request (a fresh UUID by default).
     public init(
         endpoint: URL, dcrImmutableId: String, stream: String, tokens: TokenProvider, transport: HTTPTransport,
-        compress: Bool = true, maxBodyBytes: Int = serviceMaxBodyBytes, timeoutSeconds: Double = 120,
+        compress: Bool = true, encoder: Gzip.Encoder = .fast, maxBodyBytes: Int = serviceMaxBodyBytes,
+        timeoutSeconds: Double = 120,
         requestId: @escaping @Sendable () -> String = { UUID().uuidString.lowercased() }
     ) {
         self.url = Self.url(endpoint: endpoint, dcrImmutableId: dcrImmutableId, stream: stream)
@@ -32,6 +35,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
         self.tokens = tokens
         self.transport = transport
         self.compress = compress
+        self.encoder = encoder
         self.maxBodyBytes = min(maxBodyBytes, Self.serviceMaxBodyBytes)
         self.timeoutSeconds = timeoutSeconds
         self.requestId = requestId
@@ -65,7 +69,7 @@ public struct LogsIngestionTarget: DeliveryTarget {
         var gzipped = false
         if compress {
             do {
-                let z = try Gzip.compress(body)
+                let z = try Gzip.compress(body, encoder: encoder)
                 if z.count < body.count {
                     payload = z
                     gzipped = true

@@ -211,7 +211,7 @@ public enum TargetFactory {
         let members: [any DeliveryTarget] = ids.map { id in
             LogsIngestionTarget(
                 endpoint: creds.endpoint, dcrImmutableId: id, stream: creds.stream, tokens: tokens,
-                transport: sender, compress: pipeline.upload.compress,
+                transport: sender, compress: pipeline.upload.compress, encoder: pipeline.upload.compression,
                 maxBodyBytes: pipeline.limits.maxBodyBytes, timeoutSeconds: pipeline.upload.timeoutSeconds)
         }
         let target: any DeliveryTarget = members.count == 1 ? members[0] : SpreadTarget(members)

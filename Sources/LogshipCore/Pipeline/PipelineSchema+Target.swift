@@ -278,7 +278,9 @@ extension Context {
         guard
             let m = members(
                 node, "upload",
-                allowed: ["concurrency", "maxAttempts", "timeoutSeconds", "unreachableAfter", "compress"])
+                allowed: [
+                    "concurrency", "maxAttempts", "timeoutSeconds", "unreachableAfter", "compress", "compression",
+                ])
         else { return u }
         if let c = m["concurrency"] {
             if case .string(let s) = c.value, s == "auto" {
@@ -298,6 +300,7 @@ extension Context {
         if let d = number(m["timeoutSeconds"], "upload.timeoutSeconds", 1...3600) { u.timeoutSeconds = d }
         if let d = number(m["unreachableAfter"], "upload.unreachableAfter", 1...604_800) { u.unreachableAfter = d }
         if let b = bool(m["compress"], "upload.compress") { u.compress = b }
+        if let e = choice(m["compression"], "upload.compression", Gzip.Encoder.self) { u.compression = e }
         return u
     }
 

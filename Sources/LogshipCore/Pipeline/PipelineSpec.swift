@@ -1,4 +1,5 @@
 import Foundation
+import LogshipSupport
 
 /// A loaded, checked pipeline file. Every field has its default filled in; credentials are
 /// kept as references until `CredentialResolver` settles them (flags, environment, file).
@@ -267,6 +268,8 @@ public struct UploadSpec: Sendable {
     public var unreachableAfter = 300.0
     /// gzip request bodies (Logs Ingestion API only).
     public var compress = true
+    /// The encoder that gzips them (`upload.compression`): logship's own, or zlib.
+    public var compression: Gzip.Encoder = .fast
 }
 
 public struct ErrorsSpec: Sendable {

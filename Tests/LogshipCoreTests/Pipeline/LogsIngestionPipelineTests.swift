@@ -31,6 +31,22 @@ import Testing
         #expect(spec.upload.compress)
     }
 
+    /// `upload.compression` picks the gzip encoder: logship's own by default, zlib when asked;
+    /// anything else fails with the key and the allowed values.
+    @Test func theGzipEncoderIsChosenByUploadCompression() throws {
+        let src = #"source: { files: ["*.ndjson"], format: "ndjson" }"#
+        let (plain, d1) = load("{ version: 1, \(src), target: { \(Self.target) } }")
+        let (zlib, d2) = load(#"{ version: 1, \#(src), target: { \#(Self.target) }, upload: { compression: "zlib" } }"#)
+        let (bad, d3) = load(#"{ version: 1, \#(src), target: { \#(Self.target) }, upload: { compression: "zlip" } }"#)
+        defer { for d in [d1, d2, d3] { d.cleanup() } }
+        #expect(try #require(plain.spec).upload.compression == .fast)
+        #expect(try #require(zlib.spec).upload.compression == .zlib)
+        #expect(try #require(plain.spec).specHash == (try #require(zlib.spec)).specHash, "not part of what a record is")
+        let message = bad.problems.map(\.description).joined(separator: "\n")
+        #expect(
+            bad.spec == nil && message.contains("upload.compression") && message.contains("fast, zlib"), "\(message)")
+    }
+
     /// The field limit is the API's: 500 (a table's columns) for the Logs Ingestion API, 50 for
     /// the Data Collector API; one written is kept. A defaulted limit hashes as 50 did, so the
     /// state of pipelines that leave it out resumes (StateCompatibilityTests runs one).

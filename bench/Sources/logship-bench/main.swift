@@ -5,12 +5,15 @@
 //   logship-bench chunk PIPELINE           reader + decoder + transformer + chunker, one thread
 //   logship-bench emulator-parse FILE      the emulator's JSON check over FILE's lines as one body
 //   logship-bench timezone ZONE [N]        local ISO datetimes to UTC in ZONE, per value (vs UTC)
+//   logship-bench deflate FILE [RUNS]      gzip of Logs Ingestion bodies: zlib level 1 against
+//                                          logship's encoder, interleaved run by run
 //
 // Prints one JSON object: seconds, bytes (input bytes as stored on disk), records, MB/s,
 // records/s, peak RSS in KB.
 import Foundation
 import LogshipCore
 import LogshipEmulator
+import LogshipSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -46,7 +49,9 @@ func loadPipeline(_ path: String) -> (PipelineSpec, [InputFile]) {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 3 else { fail("usage: logship-bench read|transform|chunk PIPELINE | emulator-parse FILE") }
+guard args.count >= 3 else {
+    fail("usage: logship-bench read|transform|chunk PIPELINE | emulator-parse FILE | deflate FILE [RUNS]")
+}
 let stage = args[1]
 
 switch stage {
@@ -166,6 +171,70 @@ case "timezone":
         extra: [
             "nsPerValueUTC": utc / Double(n) * 1e9, "nsPerValueZoned": zoned / Double(n) * 1e9, "checksum": a &- b,
             "zoneChanges": zone.changeCount,
+        ])
+
+case "deflate":
+    // The first 30 bodies of at most 1,000,000 bytes cut at line ends from FILE (NDJSON), each
+    // as a JSON array, as logship sends them (bench/zlib_levels.py cuts the same). Each run
+    // compresses all of them with zlib level 1 and then with FastDeflate (each encoder reused
+    // body after body, as the upload pool does); CPU seconds per run from rusage; the medians,
+    // and the median of the per-run ratios, which the machine's load moves least.
+    guard let data = FileManager.default.contents(atPath: args[2]) else { fail("cannot read \(args[2])") }
+    let runs = args.count > 3 ? max(1, Int(args[3]) ?? 7) : 7
+    var bodies: [Data] = []
+    data.withUnsafeBytes { (all: UnsafeRawBufferPointer) in
+        var i = 0
+        while i < all.count && bodies.count < 30 {
+            var j = min(all.count, i + 1_000_000 - 2)
+            while j > i && all[j - 1] != UInt8(ascii: "\n") { j -= 1 }
+            guard j > i + 1 else { break }
+            var body = Data([UInt8(ascii: "[")])
+            body.append(contentsOf: all[i..<(j - 1)].map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: ",") : $0 })
+            body.append(UInt8(ascii: "]"))
+            bodies.append(body)
+            i = j
+        }
+    }
+    if bodies.isEmpty { fail("no bodies in \(args[2])") }
+    func cpuSeconds() -> Double {
+        var u = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &u)
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+    let raw = bodies.reduce(0) { $0 + $1.count }
+    let zlib = try! Deflater(level: Gzip.defaultLevel)
+    let fast = FastDeflate()
+    var zlibCPU: [Double] = [], fastCPU: [Double] = [], ratios: [Double] = []
+    var zlibSize = 0, fastSize = 0
+    for _ in 0..<runs {
+        var t = cpuSeconds()
+        zlibSize = 0
+        for b in bodies { zlibSize += try! zlib.compress(b).count }
+        let z = cpuSeconds() - t
+        t = cpuSeconds()
+        fastSize = 0
+        for b in bodies { fastSize += b.withUnsafeBytes { fast.gzip($0).count } }
+        let f = cpuSeconds() - t
+        zlibCPU.append(z)
+        fastCPU.append(f)
+        ratios.append(z / max(f, 1e-9))
+    }
+    func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
+    let per100MB = 1e8 / Double(raw)
+    print(
+        String(
+            format: "%d bodies, %.0f bytes each on average, %d runs (medians):\n"
+                + "  zlib level 1  size %.1f %%  %.3f CPU-s per 100 MB\n"
+                + "  fast          size %.1f %%  %.3f CPU-s per 100 MB   %.2f x zlib's speed",
+            bodies.count, Double(raw) / Double(bodies.count), runs, Double(zlibSize) / Double(raw) * 100,
+            median(zlibCPU) * per100MB, Double(fastSize) / Double(raw) * 100, median(fastCPU) * per100MB,
+            median(ratios)))
+    report(
+        stage, seconds: median(fastCPU), bytes: Int64(raw), records: bodies.count,
+        extra: [
+            "zlibCPUsPer100MB": median(zlibCPU) * per100MB, "fastCPUsPer100MB": median(fastCPU) * per100MB,
+            "zlibSizePercent": Double(zlibSize) / Double(raw) * 100,
+            "fastSizePercent": Double(fastSize) / Double(raw) * 100, "speedRatio": median(ratios),
         ])
 
 default:
