@@ -5,14 +5,17 @@
 /// A pure value fed with the clock (seconds, any origin), tested without waiting:
 /// - A 429 (or a 503) with `Retry-After` pauses every request to the DCR until then: the
 ///   requests still queued do not each collect their own 429.
-/// - The first 429 after a pause also teaches the rate the DCR takes, once that pause is over
-///   and the slowest recent answer's time more (the window's answers are in): the requests and bytes
-///   acknowledged that were sent in the last `window` before the pause's end, over `window`.
-///   `window` is the shortest time seen between the ends of two pauses (for a quota counted in
-///   fixed windows, the window: a 429 means its quota is used up, so the count is the quota);
-///   before there are two, the time since the first request (a minute at most). Requests are then spaced at
-///   `margin` of that rate in both dimensions (a token bucket of `burst` requests). A lesson
-///   never raises the rate (a 429 says it was too high) and lowers it by `step` at most.
+/// - The first 429 after a pause also teaches the rate the DCR takes, once the 429s of that
+///   pause and the slowest recent answer are in (the window's answers have all come back):
+///   the requests and bytes acknowledged that were sent since the period began (the last
+///   pause's end) or, for a period longer than a window, in its last `window`, up to the
+///   earliest end the 429s named. `window` is the shortest time seen between the ends of two
+///   pauses (for a quota counted in fixed windows, the window or a few: a 429 means its quota
+///   is used up, so the count is the quota); before there are two, the time since the first
+///   request (a minute at most). Requests are then spaced at `margin` of that rate in both
+///   dimensions (a token bucket of `burst` requests, empty when a pause ends: after it
+///   requests go one at a time). A lesson never raises the rate (a 429 says it was too high)
+///   and lowers it by the factor `step` at most.
 /// - Every `window` without a 429 the rate is raised by `probe`, so an estimate taken low (a
 ///   window shared with another client) climbs back within a few windows.
 public struct DCRPacer: Sendable, Equatable {
@@ -28,8 +31,8 @@ public struct DCRPacer: Sendable, Equatable {
     public var margin = 0.97
     public var probe = 1.02
     public var burst = 2.0
-    /// The most one lesson lowers a learned rate by.
-    public var step = 0.9
+    /// The most one lesson lowers a learned rate by (a factor).
+    public var step = 0.5
     /// Pause after a 429 without `Retry-After` (seconds).
     public var defaultPause = 1.0
     /// Shortest time between the ends of two pauses (nil until there were two).
@@ -54,7 +57,10 @@ public struct DCRPacer: Sendable, Equatable {
     private var ackedNext = 0
     /// A 429 that will teach the rate when its pause is over.
     private var lessonPending = false
+    private var lessonEnd = 0.0
+    private var lessonReady = 0.0
     private var lastChange = 0.0
+    private var lastBytes = 1
     private var learnedPeriod: Double? = nil
     /// The longest latency of the answers since the last lesson.
     private var slowest = 0.0
@@ -71,6 +77,7 @@ public struct DCRPacer: Sendable, Equatable {
         if let b = byteRate { at = max(at, nextBytes - burst * Double(max(1, bytes)) / b) }
         if let r = requestRate { nextRequest = max(nextRequest, at) + 1 / r }
         if let b = byteRate { nextBytes = max(nextBytes, at) + Double(bytes) / b }
+        lastBytes = bytes
         return at
     }
 
@@ -101,40 +108,59 @@ public struct DCRPacer: Sendable, Equatable {
     public mutating func throttled(retryAfter: Double?, sentAt: Double, now: Double, learn: Bool = true) {
         throttles += 1
         slowest = max(slowest, now - sentAt)
+        // A 429 to a request sent after the pending lesson's end: that window's answers are in.
+        if lessonPending, sentAt >= lessonEnd { settle(now: now, force: true) }
         settle(now: now)
         let until = now + max(0, retryAfter ?? defaultPause)
         // The first 429 after a pause ends the period; one to a request sent before the period
         // began belongs to the last lesson.
         if learn, !lessonPending, let start = periodStart, sentAt >= start, now >= pausedUntil {
             lessonPending = true
+            lessonEnd = until
+            lessonReady = until
+        } else if learn, lessonPending, sentAt < lessonEnd {
+            // The earliest end the 429s of this pause name is nearest the window's: a request sent
+            // after it may have been taken in the next window.
+            lessonEnd = min(lessonEnd, until)
+            lessonReady = max(lessonReady, until)
         }
         pausedUntil = max(pausedUntil, until)
-        nextRequest = max(nextRequest, pausedUntil)
-        nextBytes = max(nextBytes, pausedUntil)
+        resume()
     }
 
-    /// Once the pause of a 429 is over: the rate is what was acknowledged in the last window
-    /// before the pause's end.
-    private mutating func settle(now: Double) {
+    /// After a pause requests start one at a time at the learned rate: the burst allowance
+    /// would put several of them at the start of the next window.
+    private mutating func resume() {
+        nextRequest = max(nextRequest, pausedUntil + (requestRate.map { burst / $0 } ?? 0))
+        nextBytes = max(nextBytes, pausedUntil + (byteRate.map { burst * Double(max(1, lastBytes)) / $0 } ?? 0))
+    }
+
+    /// Once the answers of a 429's pause are in: the rate is what was acknowledged of the
+    /// requests sent in the period (its last window at most) before the earliest end named.
+    private mutating func settle(now: Double, force: Bool = false) {
         // After the pause and the slowest recent answer: the window's answers are all in.
-        guard lessonPending, now >= pausedUntil + slowest, let start = periodStart else { return }
+        guard lessonPending, force || now >= lessonReady + slowest, let start = periodStart else { return }
         lessonPending = false
-        let end = pausedUntil
+        let end = lessonEnd
         let period = end - start
         guard period > 0 else { return }
         if !firstPeriod { window = min(window ?? period, period) }
         let w = firstPeriod ? min(period, Self.firstWindowAtMost) : (window ?? period)
         var requests = 0
         var bytes = 0
-        for a in acked where a.sentAt >= end - w && a.sentAt < end {
+        // A period of one window counts from its start (the pause's end, when sending resumed:
+        // `window` may be short by the answers' latency); a longer one, its last window.
+        let from = period < 1.5 * w ? start : end - w
+        for a in acked where a.sentAt >= from && a.sentAt < end {
             requests += 1
             bytes += a.bytes
         }
         if requests > 0 {
             // A 429 says the rate was too high, never too low; and one lesson lowers it by at
             // most `step` (a count taken low, with answers still on the wire, costs little).
-            var r = margin * Double(requests) / w
-            var b = margin * Double(max(1, bytes)) / w
+            let span = end - from
+            var r = margin * Double(requests) / span
+            var b = margin * Double(max(1, bytes)) / span
             if let old = requestRate, let oldBytes = byteRate {
                 r = min(old, max(r, old * step))
                 b = min(oldBytes, max(b, oldBytes * step))
@@ -143,8 +169,7 @@ public struct DCRPacer: Sendable, Equatable {
             byteRate = b
             learnedPeriod = w
             lessons += 1
-            nextRequest = max(nextRequest, end)
-            nextBytes = max(nextBytes, end)
+            resume()
         }
         periodStart = end
         firstPeriod = false
