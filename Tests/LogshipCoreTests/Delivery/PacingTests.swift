@@ -105,7 +105,9 @@ import Testing
             #expect(rate >= 0.9 * 10 && rate <= 10.8, "start \(start): learned \(rate) requests/s")
             // The window or a few, to within the answers' latency (a pause ends a latency after it).
             let w = (r.pacer.window ?? 0) / 2
-            #expect(w >= 0.97 && abs(w - w.rounded()) <= 0.03, "start \(start): window \(String(describing: r.pacer.window))")
+            #expect(
+                w >= 0.97 && abs(w - w.rounded()) <= 0.03,
+                "start \(start): window \(String(describing: r.pacer.window))")
             // One 429 every few windows (each with the requests then on the wire), not a storm.
             #expect(r.throttled <= 30 + 8 * 4, "start \(start): \(r.throttled) 429s for 30 windows")
         }
