@@ -141,8 +141,9 @@ def main():
         os.remove(data)
         write_input(data, a.quota_size_mb)
         per_s = a.requests * 1000 / a.window_ms
+        load = open('/proc/loadavg').read().split()[:3]
         print(f"\nquota: {a.requests} requests per {a.window_ms} ms per DCR = {per_s:.1f} requests/s per DCR; "
-              f"{a.quota_size_mb} MB in bodies of {a.quota_body} bytes; load {open('/proc/loadavg').read().split()[:3]}\n")
+              f"{a.quota_size_mb} MB in bodies of {a.quota_body} bytes; load {load}\n")
         rows = {1: [], 2: []}
         for k in range(a.runs):
             for dcrs in [["dcr-one"], ["dcr-one", "dcr-two"]]:
@@ -165,7 +166,8 @@ def main():
         for n, r in rows.items():
             print(f"| {n} | {median([x[0] for x in r]):.1f} | {median([x[1] for x in r]):.0f} | "
                   f"{median([x[2] for x in r]):.2f} | {median([x[3] for x in r]):.0f} "
-                  f"(lowest {min(x[3] for x in r):.0f}) | {median([x[4] for x in r]):.0f} (most {max(x[4] for x in r)}) | "
+                  f"(lowest {min(x[3] for x in r):.0f}) | "
+                  f"{median([x[4] for x in r]):.0f} (most {max(x[4] for x in r)}) | "
                   f"{max(x[5] or 0 for x in r)} | {sorted(set(x[6] for x in r))} |")
     finally:
         shutil.rmtree(d, ignore_errors=True)

@@ -5,10 +5,10 @@
 /// many requests were on the wire when it was sent), tested with a simulated clock:
 /// - **Target.** `gain` × the highest answer rate of the last `rounds` round trips × the
 ///   lowest latency (of a round trip's answers, on average: latency that varies from one
-///   request to the next is not a queue): twice the requests the service turns round without queueing. With the
-///   limit what holds the run back, the rate is limit / latency, so the target is 2 × limit
-///   while latency holds at its lowest, and falls below the limit once latency passes twice
-///   the lowest (a queue at the service, or a client short of CPU).
+///   request to the next is not a queue): twice the requests the service turns round without
+///   queueing. With the limit what holds the run back, the rate is limit / latency, so the
+///   target is 2 × limit while latency holds at its lowest, and falls below the limit once
+///   latency passes twice the lowest (a queue at the service, or a client short of CPU).
 /// - **Slow start** (from `initial`): +1 per answer while under the target (×`startupGain`),
 ///   doubling the limit each round trip, until a back-off or until three round trips in a row
 ///   with the limit full raised the highest rate by under 25 %.
@@ -26,7 +26,8 @@ public struct ConcurrencyController: Sendable, Equatable {
     public let fixed: Int?
     public private(set) var limit: Double
     public private(set) var slowStart = true
-    /// Lowest mean latency of a round (seconds), and the highest answer rate (per second) of the last rounds.
+    /// Lowest mean latency of a round (seconds), and the highest answer rate (per second) of
+    /// the last rounds.
     public private(set) var baseline: Double? = nil
     public private(set) var maxRate = 0.0
     /// Back-offs on 429/503.

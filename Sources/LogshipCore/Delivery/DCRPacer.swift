@@ -15,9 +15,12 @@
 ///   request (a minute at most). Requests are then spaced at `margin` of that rate in both
 ///   dimensions (a token bucket of `burst` requests, empty when a pause ends: after it
 ///   requests go one at a time). A lesson never raises the rate (a 429 says it was too high)
-///   and lowers it by the factor `step` at most.
-/// - Every `window` without a 429 the rate is raised by `probe`, so an estimate taken low (a
-///   window shared with another client) climbs back within a few windows.
+///   and lowers it by the factor `step` at most. After the first lesson (whose window the run
+///   may have entered late, so its rate may be too high) no more requests than it counted go
+///   before as long again has passed.
+/// - Every two `window`s without a 429 the rate is raised, by `probe` (2 %) after a lesson and
+///   by twice the last step each time after (up to 25 %), so an estimate taken low (answers
+///   counted in the wrong window, a window shared with another client) climbs back.
 public struct DCRPacer: Sendable, Equatable {
     /// No request before this time.
     public private(set) var pausedUntil: Double = 0
@@ -30,7 +33,7 @@ public struct DCRPacer: Sendable, Equatable {
 
     public var margin = 0.97
     public var probe = 1.02
-    public var burst = 2.0
+    public var burst = 1.0
     /// The most one lesson lowers a learned rate by (a factor).
     public var step = 0.5
     /// Pause after a 429 without `Retry-After` (seconds).
@@ -61,6 +64,10 @@ public struct DCRPacer: Sendable, Equatable {
     private var lessonReady = 0.0
     private var lastChange = 0.0
     private var lastBytes = 1
+    private var probeStep = 0.02
+    /// Requests the first lesson's window allows before `firstBudgetUntil`.
+    private var firstBudget: Int? = nil
+    private var firstBudgetUntil = 0.0
     private var learnedPeriod: Double? = nil
     /// The longest latency of the answers since the last lesson.
     private var slowest = 0.0
@@ -75,11 +82,24 @@ public struct DCRPacer: Sendable, Equatable {
         var at = max(now, pausedUntil)
         if let r = requestRate { at = max(at, nextRequest - burst / r) }
         if let b = byteRate { at = max(at, nextBytes - burst * Double(max(1, bytes)) / b) }
+        // After the first lesson (its window may have been entered late, its rate too high): no
+        // more than that window's count until as long again has passed.
+        if let left = firstBudget {
+            if left > 0 {
+                firstBudget = left - 1
+            } else {
+                at = max(at, firstBudgetUntil)
+                firstBudget = nil
+            }
+        }
         if let r = requestRate { nextRequest = max(nextRequest, at) + 1 / r }
         if let b = byteRate { nextBytes = max(nextBytes, at) + Double(bytes) / b }
         lastBytes = bytes
         return at
     }
+
+    /// Takes a lesson that is due at `now` (the pause over, the answers in).
+    public mutating func update(now: Double) { settle(now: now) }
 
     /// A request sent at `sentAt` was acknowledged at `now`.
     public mutating func acknowledged(bytes: Int, sentAt: Double, now: Double) {
@@ -93,12 +113,14 @@ public struct DCRPacer: Sendable, Equatable {
         ackedNext = (ackedNext + 1) % Self.ackedCapacity
         slowest = max(slowest, now - sentAt)
         settle(now: now)
-        // A window without a 429: try a little more.
+        // Two windows without a 429: try more, twice the step each time (up to 25 %), so a rate
+        // taken low climbs back within a few windows.
         if let r = requestRate, let b = byteRate, let w = window ?? learnedPeriod, !lessonPending,
-            now - lastChange >= w
+            now - lastChange >= 2 * w
         {
-            requestRate = r * probe
-            byteRate = b * probe
+            requestRate = r * (1 + probeStep)
+            byteRate = b * (1 + probeStep)
+            probeStep = min(0.25, probeStep * 2)
             lastChange = now
         }
     }
@@ -112,19 +134,25 @@ public struct DCRPacer: Sendable, Equatable {
         if lessonPending, sentAt >= lessonEnd { settle(now: now, force: true) }
         settle(now: now)
         let until = now + max(0, retryAfter ?? defaultPause)
+        // Where the window ended, as near as the answer tells: `Retry-After` counts from when the
+        // service saw the request, taken halfway through the round trip.
+        let ended = until - (now - sentAt) / 2
         // The first 429 after a pause ends the period; one to a request sent before the period
         // began belongs to the last lesson.
         if learn, !lessonPending, let start = periodStart, sentAt >= start, now >= pausedUntil {
             lessonPending = true
-            lessonEnd = until
+            lessonEnd = ended
             lessonReady = until
-        } else if learn, lessonPending, sentAt < lessonEnd {
+        } else if learn, lessonPending, let start = periodStart, sentAt >= start, sentAt < lessonEnd {
             // The earliest end the 429s of this pause name is nearest the window's: a request sent
             // after it may have been taken in the next window.
-            lessonEnd = min(lessonEnd, until)
+            lessonEnd = min(lessonEnd, ended)
             lessonReady = max(lessonReady, until)
         }
         pausedUntil = max(pausedUntil, until)
+        // Nothing goes before the lesson is taken (the answers of the window are in): a request
+        // sent unpaced meanwhile would only use up the next window at once.
+        if lessonPending { pausedUntil = max(pausedUntil, lessonReady + slowest) }
         resume()
     }
 
@@ -150,10 +178,18 @@ public struct DCRPacer: Sendable, Equatable {
         var bytes = 0
         // A period of one window counts from its start (the pause's end, when sending resumed:
         // `window` may be short by the answers' latency); a longer one, its last window.
-        let from = period < 1.5 * w ? start : end - w
+        var from = period < 1.5 * w ? start : end - w
         for a in acked where a.sentAt >= from && a.sentAt < end {
             requests += 1
             bytes += a.bytes
+        }
+        if requests == 0 {
+            // None in the last window (a window taken short): the whole period.
+            from = start
+            for a in acked where a.sentAt >= from && a.sentAt < end {
+                requests += 1
+                bytes += a.bytes
+            }
         }
         if requests > 0 {
             // A 429 says the rate was too high, never too low; and one lesson lowers it by at
@@ -161,14 +197,18 @@ public struct DCRPacer: Sendable, Equatable {
             let span = end - from
             var r = margin * Double(requests) / span
             var b = margin * Double(max(1, bytes)) / span
-            if let old = requestRate, let oldBytes = byteRate {
+            // (The first lesson, from a window the run may have entered late, binds nothing.)
+            if let old = requestRate, let oldBytes = byteRate, lessons > 1 {
                 r = min(old, max(r, old * step))
                 b = min(oldBytes, max(b, oldBytes * step))
             }
             requestRate = r
             byteRate = b
             learnedPeriod = w
+            firstBudget = firstPeriod ? requests : nil
+            firstBudgetUntil = end + period
             lessons += 1
+            probeStep = probe - 1
             resume()
         }
         periodStart = end

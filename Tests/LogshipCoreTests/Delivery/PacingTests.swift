@@ -102,7 +102,8 @@ import Testing
                 requests: 600, parallel: 8, latency: 0.05, quota: 20, window: 2, start: start, spread: 0.9)
             #expect(r.share >= 0.93, "start \(start): \(r.share) of the quota, \(r.throttled) 429s")
             let rate = r.pacer.requestRate ?? 0
-            #expect(rate >= 0.9 * 10 && rate <= 10.8, "start \(start): learned \(rate) requests/s")
+            // (Between lessons the rate climbs a little past the quota, by 25 % at most.)
+            #expect(rate >= 0.9 * 10 && rate <= 10 * 1.25, "start \(start): learned \(rate) requests/s")
             // The window or a few, to within the answers' latency (a pause ends a latency after it).
             let w = (r.pacer.window ?? 0) / 2
             #expect(
@@ -119,25 +120,28 @@ import Testing
         pacer.acknowledged(bytes: 10, sentAt: 0, now: 0.1)
         _ = pacer.schedule(bytes: 10, now: 0.1)
         pacer.throttled(retryAfter: 5, sentAt: 0.1, now: 0.2)
-        #expect(pacer.pausedUntil == 5.2)
-        #expect(pacer.schedule(bytes: 10, now: 1) >= 5.2)
+        // Until Retry-After, and the slowest answer's latency more (0.1 s: the lesson's answers).
+        #expect(abs(pacer.pausedUntil - 5.3) < 1e-9)
+        #expect(pacer.schedule(bytes: 10, now: 1) >= 5.3)
         // An answer to a request sent before the pause does not teach a second rate.
         pacer.throttled(retryAfter: 5, sentAt: 0.15, now: 0.3)
         #expect(pacer.throttles == 2)
-        #expect(pacer.pausedUntil == 5.3)
+        #expect(abs(pacer.pausedUntil - 5.45) < 1e-9)
         // The lesson is taken once the pause and the slowest answer's latency (0.15 s) are over:
-        // 1 request in the 5.2 s from the first to the earliest end a 429 named.
+        // 1 request from the first to where the window ended (the earliest end a 429 named, less
+        // half its round trip: 5.15 s).
         _ = pacer.schedule(bytes: 10, now: 5.3)
         #expect(pacer.lessons == 0)
         _ = pacer.schedule(bytes: 10, now: 5.45)
         #expect(pacer.lessons == 1)
-        #expect(abs((pacer.requestRate ?? 0) - 0.97 / 5.2) < 1e-9)
+        #expect(abs((pacer.requestRate ?? 0) - 0.97 / 5.15) < 1e-9)
     }
 
     @Test func withoutRetryAfterThePauseIsTheDefault() {
         var pacer = DCRPacer()
         _ = pacer.schedule(bytes: 10, now: 0)
-        pacer.throttled(retryAfter: nil, sentAt: 0, now: 1)
+        // A 503 (no lesson): the default pause of 1 s.
+        pacer.throttled(retryAfter: nil, sentAt: 0, now: 1, learn: false)
         #expect(pacer.pausedUntil == 2)
     }
 
