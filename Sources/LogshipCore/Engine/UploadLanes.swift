@@ -57,31 +57,47 @@ public final class UploadLanes: @unchecked Sendable {
     /// while waiting (nothing was sent).
     public func send(body: Data, stop: StopFlag) async -> (SentRequest, String?)? {
         let bytes = body.count
-        let (k, at) = lock.withLock { () -> (Int, Double) in
-            let now = clock()
-            var best = 0
-            var bestAt = Double.infinity
-            for (i, lane) in lanes.enumerated() {
-                var probe = lane.pacer
-                let t = probe.schedule(bytes: bytes, now: now)
-                if t < bestAt || (t == bestAt && lane.busy < lanes[best].busy) {
-                    best = i
-                    bestAt = t
+        var k = 0
+        while true {
+            let at: Double
+            let lessons: Int
+            (k, at, lessons) = lock.withLock { () -> (Int, Double, Int) in
+                let now = clock()
+                var best = 0
+                var bestAt = Double.infinity
+                for (i, lane) in lanes.enumerated() {
+                    var probe = lane.pacer
+                    let t = probe.schedule(bytes: bytes, now: now)
+                    if t < bestAt || (t == bestAt && lane.busy < lanes[best].busy) {
+                        best = i
+                        bestAt = t
+                    }
                 }
+                let at = lanes[best].pacer.schedule(bytes: bytes, now: now)
+                lanes[best].busy += 1
+                return (best, at, lanes[best].pacer.lessons)
             }
-            let at = lanes[best].pacer.schedule(bytes: bytes, now: now)
-            lanes[best].busy += 1
-            return (best, at)
-        }
-        // In slices, so a stop does not wait out a long pause.
-        while !stop.isSet {
-            let left = at - clock()
-            if left <= 0 { break }
-            await sleep(min(left, 0.5))
-        }
-        if stop.isSet {
-            lock.withLock { lanes[k].busy -= 1 }
-            return nil
+            // In slices, so a stop does not wait out a long pause.
+            while !stop.isSet {
+                let left = at - clock()
+                if left <= 0 { break }
+                await sleep(min(left, 0.5))
+            }
+            if stop.isSet {
+                lock.withLock { lanes[k].busy -= 1 }
+                return nil
+            }
+            // A 429 paused the lane while this request waited for its turn, or the lane learned
+            // a new rate: the turn was taken without it (it would only collect a 429 of its
+            // own), so it takes a new one.
+            let paused = lock.withLock { () -> Bool in
+                let now = clock()
+                lanes[k].pacer.update(now: now)
+                guard lanes[k].pacer.pausedUntil > now || lanes[k].pacer.lessons != lessons else { return false }
+                lanes[k].busy -= 1
+                return true
+            }
+            if !paused { break }
         }
         let (target, inFlight) = lock.withLock { () -> (any DeliveryTarget, Int) in
             onWire += 1
