@@ -5,17 +5,22 @@ import Testing
 /// lines, -q/-v, `--report -`, a report path checked before sending, `validate --json`,
 /// `replay --report`, and a progress bar that fits the terminal it is drawn on.
 @Suite struct OperatorLogTests {
-    static func setup() -> (TempDir, URL) {
+    /// 300 (or `records`) NDJSON records in 4,000-byte chunks, to the Data Collector API unless
+    /// `target` says otherwise.
+    static func setup(
+        records: Int = 300, target: String = #"target: { api: "data-collector", logType: "Ops" }"#,
+        upload: String = ""
+    ) -> (TempDir, URL) {
         let dir = TempDir("logship-ops")
         var lines = ""
-        for i in 0..<300 { lines += "{\"Level\":\"info\",\"N\":\(i),\"Msg\":\"record \(i)\"}\n" }
+        for i in 0..<records { lines += "{\"Level\":\"info\",\"N\":\(i),\"Msg\":\"record \(i)\"}\n" }
         dir.write("in/a.ndjson", lines)
         let p = dir.write(
             "p.json5",
             """
             { version: 1, name: "ops", source: { files: ["in/*.ndjson"], format: "ndjson" },
-              limits: { maxBodyBytes: 4000 },
-              target: { api: "data-collector", logType: "Ops" } }
+              limits: { maxBodyBytes: 4000 }, \(upload)
+              \(target) }
             """)
         return (dir, p)
     }
@@ -64,23 +69,16 @@ import Testing
     /// `x-ms-client-request-id` sent), so an operator can quote it in a support case: the
     /// acknowledgements and the retries, each request its own id.
     @Test func jsonLinesNameTheRequest() throws {
-        let dir = TempDir("logship-ops-rid")
+        let (dir, p) = Self.setup(
+            records: 600,
+            target: #"target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-ops", "#
+                + #"stream: "Custom-Ops" }"#,
+            upload: "upload: { concurrency: 2, maxAttempts: 20 },")
         defer { dir.cleanup() }
         let emu = try EmulatorProcess(
             ["--fail-rate", "0.3", "--fail-codes", "500", "--retry-after", "0", "--seed", "3"], dataDir: dir.file("emu")
         )
         defer { emu.stop() }
-        var lines = ""
-        for i in 0..<600 { lines += "{\"Level\":\"info\",\"N\":\(i),\"Msg\":\"record \(i)\"}\n" }
-        dir.write("in/a.ndjson", lines)
-        let p = dir.write(
-            "li.json5",
-            """
-            { version: 1, name: "ops-li", source: { files: ["in/*.ndjson"], format: "ndjson" },
-              limits: { maxBodyBytes: 4000 }, upload: { concurrency: 2, maxAttempts: 20 },
-              target: { api: "logs-ingestion", endpoint: "http://127.0.0.1:9", dcrImmutableId: "dcr-ops",
-                        stream: "Custom-Ops" } }
-            """)
         let r = try run(
             [
                 "run", p.path, "--endpoint", emu.url.absoluteString, "--state-dir", dir.file("state").path,
