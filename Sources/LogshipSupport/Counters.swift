@@ -11,18 +11,21 @@ where RawValue == Int, AllCases == [Self] {}
 /// takes a copy per record to undo a record it refuses, and a copy must not allocate.
 public struct Counters<Name: CounterName>: Sendable, Equatable {
     public static var capacity: Int { 32 }
-    private var values = InlineArray<32, Int>(repeating: 0)
+    // Inlinable, so the transformer's per-record counts compile to a store in its own module
+    // instead of an unspecialized generic call across the module boundary (CSV typed ran
+    // 0.83 x as fast before this, measured interleaved against the Stats struct it replaced).
+    @usableFromInline var values = InlineArray<32, Int>(repeating: 0)
 
-    public init() {
+    @inlinable public init() {
         precondition(Name.allCases.count <= Self.capacity, "more counter names than Counters holds")
     }
 
-    public static func == (a: Counters, b: Counters) -> Bool {
+    @inlinable public static func == (a: Counters, b: Counters) -> Bool {
         for k in a.values.indices where a.values[k] != b.values[k] { return false }
         return true
     }
 
-    public subscript(_ name: Name) -> Int {
+    @inlinable public subscript(_ name: Name) -> Int {
         get { values[name.rawValue] }
         set { values[name.rawValue] = newValue }
     }
