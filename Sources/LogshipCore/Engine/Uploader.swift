@@ -130,8 +130,14 @@ struct Uploader: Sendable {
                 sent = await target.sendRequest(body: body)
             }
             let outcome = sent.outcome
-            // The request id of each line about this request (`--log-format json`'s `requestId`).
-            let idField: [String: LogValue] = sent.requestId.map { ["requestId": .string($0)] } ?? [:]
+            // The fields of a line about this request: the body's, `extra`, and the request id
+            // (`--log-format json`'s `requestId`); built only when a line is written.
+            func lineFields(_ extra: LogFields) -> LogFields {
+                var f = recorder.fields(part)
+                for (k, v) in extra { f[k] = v }
+                if let id = sent.requestId { f["requestId"] = .string(id) }
+                return f
+            }
             counters?.update { $0.inFlight -= 1 }
             if case .unreachable(let reason, _) = outcome {
                 // Not the body's fault: no attempt is counted and nothing is dead-lettered;
@@ -171,10 +177,7 @@ struct Uploader: Sendable {
                 let next = String(format: "%.1f", delay)
                 log(
                     .warn, "\(target.endpoint): \(reason); next attempt in \(next) s (\(recorder.label(part)))",
-                    recorder.fields(part).merging(["attempt": .int(unanswered)].merging(idField) { a, _ in a }) {
-                        a, _ in a
-                    }
-                )
+                    lineFields(["attempt": .int(unanswered)]))
                 // In slices, so an outage stop (or Ctrl-C) does not wait out a long backoff.
                 var left = delay
                 while left > 0 && !stop.isSet {
@@ -215,10 +218,7 @@ struct Uploader: Sendable {
                     log(
                         .debug,
                         "\(recorder.label(part)): \(reason); attempt \(attempt + 1) in \(String(format: "%.1f", delay)) s",
-                        recorder.fields(part).merging(
-                            ["attempt": .int(attempt), "status": status.map { .int($0) } ?? "network"].merging(idField)
-                            { a, _ in a }
-                        ) { a, _ in a })
+                        lineFields(["attempt": .int(attempt), "status": status.map { .int($0) } ?? "network"]))
                 }
                 // The lanes wait out a Retry-After themselves (the throttled DCR pauses; another may take it now).
                 if lanes != nil, case .transient(429, .some, _) = outcome { continue }
