@@ -5,11 +5,14 @@
 //   logship-bench chunk PIPELINE           reader + decoder + transformer + chunker, one thread
 //   logship-bench emulator-parse FILE      the emulator's JSON check over FILE's lines as one body
 //   logship-bench timezone ZONE [N]        local ISO datetimes to UTC in ZONE, per value (vs UTC)
+//   logship-bench inflate FILE [RUNS]      the gzip reader (logship's inflater) against zlib's
+//                                          inflate, alternating; MB/s of output
 //   logship-bench deflate FILE [RUNS]      gzip of Logs Ingestion bodies: zlib level 1 against
 //                                          logship's encoder, interleaved run by run
 //
 // Prints one JSON object: seconds, bytes (input bytes as stored on disk), records, MB/s,
 // records/s, peak RSS in KB.
+import CZlib
 import Foundation
 import LogshipCore
 import LogshipEmulator
@@ -46,6 +49,31 @@ func loadPipeline(_ path: String) -> (PipelineSpec, [InputFile]) {
     let files = FileDiscovery.expand(spec.source.files, relativeTo: spec.baseDirectory).files
     if files.isEmpty { fail("no input files") }
     return (spec, files)
+}
+
+/// The output size of a gzip file by zlib's inflate (multi-member), nil if zlib refuses it.
+func zlibInflate(path: String, into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+    guard let data = FileManager.default.contents(atPath: path) else { return nil }
+    var s = z_stream()
+    guard inflateInit2_(&s, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+    defer { inflateEnd(&s) }
+    var total = 0
+    return data.withUnsafeBytes { raw -> Int? in
+        s.next_in = UnsafeMutablePointer(mutating: raw.baseAddress!.assumingMemoryBound(to: Bytef.self))
+        s.avail_in = UInt32(raw.count)
+        while true {
+            s.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            s.avail_out = UInt32(buffer.count)
+            let rc = inflate(&s, Z_NO_FLUSH)
+            total += buffer.count - Int(s.avail_out)
+            if rc == Z_STREAM_END {
+                if s.avail_in == 0 { return total }
+                guard inflateReset(&s) == Z_OK else { return nil }
+            } else if rc != Z_OK {
+                return nil
+            }
+        }
+    }
 }
 
 let args = CommandLine.arguments
@@ -127,6 +155,33 @@ case "emulator-parse":
     let seconds = Date().timeIntervalSince(start)
     guard let n else { fail("the emulator refused the body") }
     report(stage, seconds: seconds, bytes: Int64(body.count), records: n)
+
+case "inflate":
+    // The gzip reader alone (logship's inflater and CRC) against zlib's inflate over the same
+    // file, into the same 2 MB buffer, alternating; zlib checks its own CRC-32 as it goes.
+    let runs = args.count > 3 ? Int(args[3]) ?? 5 : 5
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 21, alignment: 64)
+    var ours: [Double] = []
+    var theirs: [Double] = []
+    var bytes = 0
+    for _ in 0..<runs {
+        var t = Date()
+        do {
+            let source = try ByteSources.open(path: args[2], compression: .gzip)
+            bytes = 0
+            while case let n = try source.read(into: buffer), n > 0 { bytes += n }
+        } catch { fail("\(args[2]): \(error)") }
+        ours.append(Date().timeIntervalSince(t))
+        t = Date()
+        guard let z = zlibInflate(path: args[2], into: buffer), z == bytes else {
+            fail("zlib disagrees on the size")
+        }
+        theirs.append(Date().timeIntervalSince(t))
+    }
+    let median = { (a: [Double]) in a.sorted()[a.count / 2] }
+    report(
+        stage, seconds: median(ours), bytes: Int64(bytes), records: 0,
+        extra: ["zlibSeconds": median(theirs), "zlibOverOurs": median(theirs) / median(ours), "runs": runs])
 
 case "timezone":
     // N distinct local times over 2000–2040, parsed as UTC and as ZONE wall-clock times: the
