@@ -40,7 +40,7 @@ public final class Chunker {
     public let maxBodyBytes: Int
     public let maxRecords: Int
     /// The body being filled. Write a record between `beginRecord()` and `commitRecord`.
-    public private(set) var body: ByteBuffer
+    public let body: ByteBuffer
     private var records = 0
     private var segments: [Segment] = []
     /// Per file: the ordinal where the next chunk's segment starts.

@@ -224,12 +224,17 @@ struct NDJSONScanner {
 
     /// TimeGenerated, tenant, RawData, Type, in any letter case.
     func isReservedName(_ s: Int, _ len: Int) -> Bool {
-        let names: [StaticString] = ["type", "tenant", "rawdata", "timegenerated"]
-        outer: for name in names where name.utf8CodeUnitCount == len {
-            for k in 0..<len where at(s + k) | 0x20 != name.utf8Start[k] { continue outer }
-            return true
+        // One name per length: no array of names built per key.
+        let name: StaticString
+        switch len {
+        case 4: name = "type"
+        case 6: name = "tenant"
+        case 7: name = "rawdata"
+        case 13: name = "timegenerated"
+        default: return false
         }
-        return false
+        for k in 0..<len where at(s + k) | 0x20 != name.utf8Start[k] { return false }
+        return true
     }
 
     /// Scans a string starting at its quote; returns whether it contains escapes.
