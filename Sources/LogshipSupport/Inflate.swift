@@ -84,29 +84,29 @@ public final class Inflater {
         case done
     }
 
-    private var phase = Phase.blockHeader
-    private var lastBlock = false
+    var phase = Phase.blockHeader
+    var lastBlock = false
     /// Bits read but not used; fewer than 8 between calls (whole bytes are given back).
-    private var bitBuffer: UInt64 = 0
-    private var bitCount = 0
+    var bitBuffer: UInt64 = 0
+    var bitCount = 0
     /// A match cut short by the end of the output buffer.
-    private var pendingLength = 0
-    private var pendingDistance = 0
+    var pendingLength = 0
+    var pendingDistance = 0
     /// The last `historyCount` bytes written before the current call's output.
-    private let history: UnsafeMutablePointer<UInt8>
-    private var historyCount = 0
+    let history: UnsafeMutablePointer<UInt8>
+    var historyCount = 0
 
-    private let dynamicLit: UnsafeMutablePointer<UInt32>
-    private let dynamicDist: UnsafeMutablePointer<UInt32>
-    private let fixedLit: UnsafeMutablePointer<UInt32>
-    private let fixedDist: UnsafeMutablePointer<UInt32>
-    private let precode: UnsafeMutablePointer<UInt32>
-    private var lit: UnsafeMutablePointer<UInt32>
-    private var dist: UnsafeMutablePointer<UInt32>
+    let dynamicLit: UnsafeMutablePointer<UInt32>
+    let dynamicDist: UnsafeMutablePointer<UInt32>
+    let fixedLit: UnsafeMutablePointer<UInt32>
+    let fixedDist: UnsafeMutablePointer<UInt32>
+    let precode: UnsafeMutablePointer<UInt32>
+    var lit: UnsafeMutablePointer<UInt32>
+    var dist: UnsafeMutablePointer<UInt32>
     /// Code lengths of the block being read, and the table builder's scratch.
-    private let lengths: UnsafeMutablePointer<UInt8>
-    private let scratch: UnsafeMutablePointer<UInt32>
-    private let subBits: UnsafeMutablePointer<UInt8>
+    let lengths: UnsafeMutablePointer<UInt8>
+    let scratch: UnsafeMutablePointer<UInt32>
+    let subBits: UnsafeMutablePointer<UInt8>
 
     public init() {
         history = .allocate(capacity: Self.window)
@@ -147,109 +147,6 @@ public final class Inflater {
         pendingLength = 0
         pendingDistance = 0
         historyCount = 0
-    }
-
-    // MARK: Tables
-
-    /// Fills `table` (main table of `root` bits, subtables after it) from `lengths[0..<count]`;
-    /// `payload(symbol)` is the entry without its bit count. False for a set of lengths that is
-    /// over-subscribed, or incomplete where that is not allowed (`complete`; otherwise only a
-    /// single one-bit code may leave room, as zlib allows). No lengths at all give a table of
-    /// invalid entries.
-    private func build(
-        _ table: UnsafeMutablePointer<UInt32>, root: Int, count: Int, complete: Bool, payload: (Int) -> UInt32
-    ) -> Bool {
-        var counts = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &counts) { raw -> Bool in
-            let n = raw.baseAddress!.assumingMemoryBound(to: Int.self)
-            for s in 0..<count { n[Int(lengths[s])] += 1 }
-            n[0] = 0
-            var left = 1
-            var maxLength = 0
-            for l in 1...15 {
-                left = (left << 1) - n[l]
-                if left < 0 { return false }
-                if n[l] > 0 { maxLength = l }
-            }
-            if left > 0 && maxLength > 0 && (complete || maxLength != 1) { return false }
-            let mainSize = 1 << root
-            table.update(repeating: Self.invalidFlag, count: mainSize)
-            // First code of each length, as RFC 1951 section 3.2.2 assigns them.
-            var next = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-            return withUnsafeMutableBytes(of: &next) { nraw -> Bool in
-                let first = nraw.baseAddress!.assumingMemoryBound(to: Int.self)
-                var code = 0
-                for l in 1...15 {
-                    code = (code + n[l - 1]) << 1
-                    first[l] = code
-                }
-                var long = 0
-                for s in 0..<count {
-                    let l = Int(lengths[s])
-                    if l == 0 { continue }
-                    let c = first[l]
-                    first[l] += 1
-                    var rev = 0
-                    for k in 0..<l where c & (1 << (l - 1 - k)) != 0 { rev |= 1 << k }
-                    if l <= root {
-                        let e = payload(s) | UInt32(l)
-                        var k = rev
-                        while k < mainSize {
-                            table[k] = e
-                            k += 1 << l
-                        }
-                    } else {
-                        scratch[long] = UInt32(rev) | UInt32(l) << 15 | UInt32(s) << 19
-                        long += 1
-                    }
-                }
-                if long == 0 { return true }
-                // Longer codes: one subtable per `root`-bit prefix, as deep as its longest code.
-                subBits.update(repeating: 0, count: mainSize)
-                for k in 0..<long {
-                    let prefix = Int(scratch[k]) & (mainSize - 1)
-                    let l = Int(scratch[k] >> 15) & 0xF
-                    subBits[prefix] = max(subBits[prefix], UInt8(l - root))
-                }
-                var free = mainSize
-                for k in 0..<long {
-                    let v = Int(scratch[k])
-                    let rev = v & 0x7FFF
-                    let l = (v >> 15) & 0xF
-                    let s = v >> 19
-                    let prefix = rev & (mainSize - 1)
-                    let bits = Int(subBits[prefix])
-                    if table[prefix] & Self.subtableFlag == 0 {
-                        table[prefix] = UInt32(free) << 16 | Self.subtableFlag | UInt32(bits) << 8 | UInt32(root)
-                        (table + free).update(repeating: Self.invalidFlag, count: 1 << bits)
-                        free += 1 << bits
-                    }
-                    let start = Int(table[prefix] >> 16)
-                    let e = payload(s) | UInt32(l - root)
-                    var j = rev >> root
-                    while j < 1 << bits {
-                        table[start + j] = e
-                        j += 1 << (l - root)
-                    }
-                }
-                return true
-            }
-        }
-    }
-
-    private func buildLitLen(_ table: UnsafeMutablePointer<UInt32>, count: Int) -> Bool {
-        build(table, root: Self.litRoot, count: count, complete: false) { s in
-            if s < 256 { return UInt32(s) << 16 | Self.literalFlag }
-            if s == 256 { return Self.endFlag }
-            if s > 285 { return Self.invalidFlag }
-            return UInt32(Self.lengthBase[s - 257]) << 16 | UInt32(Self.lengthExtra[s - 257]) << 8
-        }
-    }
-
-    private func buildDistance(_ table: UnsafeMutablePointer<UInt32>, count: Int) -> Bool {
-        build(table, root: Self.distRoot, count: count, complete: false) { s in
-            s >= 30 ? Self.invalidFlag : UInt32(Self.distBase[s]) << 16 | UInt32(Self.distExtra[s]) << 8
-        }
     }
 
     // MARK: Decoding
@@ -356,7 +253,7 @@ public final class Inflater {
         }
     }
 
-    private func decode(
+    func decode(
         _ r: inout Bits, _ out: UnsafeMutablePointer<UInt8>, _ outEnd: Int, _ op: inout Int
     ) throws(Failure) -> Progress {
         let atEnd = r.atEnd
@@ -485,153 +382,8 @@ public final class Inflater {
         }
     }
 
-    enum FastExit {
-        /// Input or output room ran short.
-        case room
-        case endOfBlock
-        case invalidLiteral
-        case invalidDistance
-        case tooFarBack
-    }
-
-    /// The fast loop: while there is enough input for a symbol after one refill (at most 48
-    /// bits: 15 + 5 for a length, 15 + 13 for a distance) and room for a whole match. Its state
-    /// is in locals (registers), written back once at the end; wrapping arithmetic, as every
-    /// value is bounded by the loop's condition.
-    private func fastLoop(
-        _ r: inout Bits, _ out: UnsafeMutablePointer<UInt8>, _ outEnd: Int, _ position: inout Int
-    ) -> FastExit {
-        let lit = self.lit
-        let dist = self.dist
-        let p = r.p
-        let inLast = r.end &- Self.fastInput
-        let outLast = outEnd &- Self.fastOutput
-        var bb = r.buffer
-        var bc = UInt64(r.count)
-        var ip = r.i
-        var op = position
-        var exit = FastExit.room
-        @inline(__always) func lookup(_ table: UnsafeMutablePointer<UInt32>, _ bits: UInt64) -> UInt32 {
-            table[Int(truncatingIfNeeded: bb & ((1 &<< bits) &- 1))]
-        }
-        fast: while ip <= inLast && op <= outLast {
-            bb |= UInt64(littleEndian: p.loadUnaligned(fromByteOffset: ip, as: UInt64.self)) &<< bc
-            ip &+= Int(truncatingIfNeeded: (63 &- bc) &>> 3)
-            bc |= 56
-            var e = lookup(lit, UInt64(Self.litRoot))
-            if e & Self.literalFlag != 0 {
-                bb &>>= UInt64(e & 0x1F)
-                bc &-= UInt64(e & 0x1F)
-                out[op] = UInt8(truncatingIfNeeded: e &>> 16)
-                op &+= 1
-                // A second literal fits in the bits left (at least 45).
-                e = lookup(lit, UInt64(Self.litRoot))
-                if e & Self.literalFlag == 0 { continue fast }
-                bb &>>= UInt64(e & 0x1F)
-                bc &-= UInt64(e & 0x1F)
-                out[op] = UInt8(truncatingIfNeeded: e &>> 16)
-                op &+= 1
-                continue fast
-            }
-            if e & Self.exceptional != 0 {
-                if e & Self.subtableFlag != 0 {
-                    bb &>>= UInt64(Self.litRoot)
-                    bc &-= UInt64(Self.litRoot)
-                    e = lit[Int(e &>> 16) &+ Int(truncatingIfNeeded: bb & ((1 &<< UInt64((e &>> 8) & 0xF)) &- 1))]
-                    if e & Self.literalFlag != 0 {
-                        bb &>>= UInt64(e & 0x1F)
-                        bc &-= UInt64(e & 0x1F)
-                        out[op] = UInt8(truncatingIfNeeded: e &>> 16)
-                        op &+= 1
-                        continue fast
-                    }
-                }
-                if e & Self.endFlag != 0 {
-                    bb &>>= UInt64(e & 0x1F)
-                    bc &-= UInt64(e & 0x1F)
-                    exit = .endOfBlock
-                    break fast
-                }
-                if e & Self.invalidFlag != 0 {
-                    exit = .invalidLiteral
-                    break fast
-                }
-            }
-            bb &>>= UInt64(e & 0x1F)
-            bc &-= UInt64(e & 0x1F)
-            let lx = UInt64((e &>> 8) & 0xF)
-            let length = Int(e &>> 16) &+ Int(truncatingIfNeeded: bb & ((1 &<< lx) &- 1))
-            bb &>>= lx
-            bc &-= lx
-            var d = lookup(dist, UInt64(Self.distRoot))
-            if d & Self.exceptional != 0 {
-                if d & Self.subtableFlag != 0 {
-                    bb &>>= UInt64(Self.distRoot)
-                    bc &-= UInt64(Self.distRoot)
-                    d = dist[Int(d &>> 16) &+ Int(truncatingIfNeeded: bb & ((1 &<< UInt64((d &>> 8) & 0xF)) &- 1))]
-                }
-                if d & Self.invalidFlag != 0 {
-                    exit = .invalidDistance
-                    break fast
-                }
-            }
-            bb &>>= UInt64(d & 0x1F)
-            bc &-= UInt64(d & 0x1F)
-            let dx = UInt64((d &>> 8) & 0xF)
-            let distance = Int(d &>> 16) &+ Int(truncatingIfNeeded: bb & ((1 &<< dx) &- 1))
-            bb &>>= dx
-            bc &-= dx
-            let dst = out + op
-            if distance > op {
-                if distance > op &+ historyCount {
-                    exit = .tooFarBack
-                    break fast
-                }
-                op = copySlowly(out, op, length, distance)
-                continue fast
-            }
-            let src = dst - distance
-            if distance >= 8 {
-                // 8 bytes at a time, past the match's end (the room is there); each load reads
-                // bytes already written, as the distance is at least 8.
-                var s = UnsafeRawPointer(src)
-                var t = UnsafeMutableRawPointer(dst)
-                let end = t + length
-                repeat {
-                    t.storeBytes(of: s.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                    s += 8
-                    t += 8
-                } while t < end
-            } else if distance == 1 {
-                dst.update(repeating: src.pointee, count: length)
-            } else {
-                for k in 0..<length { dst[k] = src[k] }
-            }
-            op &+= length
-        }
-        r.buffer = bb
-        r.count = Int(bc)
-        r.i = ip
-        // Bits above `count` are input not yet counted: drop them.
-        r.clean()
-        position = op
-        return exit
-    }
-
-    /// Copies a match byte by byte from `at`, reaching into the history before this call's
-    /// output; returns the position after it.
-    private func copySlowly(_ out: UnsafeMutablePointer<UInt8>, _ at: Int, _ length: Int, _ distance: Int) -> Int {
-        var op = at
-        for _ in 0..<length {
-            let from = op - distance
-            out[op] = from >= 0 ? out[from] : history[historyCount + from]
-            op += 1
-        }
-        return op
-    }
-
     /// Ends a call: whole unused bytes go back to the input, the rest of the state is kept.
-    private func finish(_ r: inout Bits, _ out: UnsafeMutablePointer<UInt8>, _ produced: Int) -> Progress {
+    func finish(_ r: inout Bits, _ out: UnsafeMutablePointer<UInt8>, _ produced: Int) -> Progress {
         r.giveBack()
         bitBuffer = r.buffer
         bitCount = r.count
@@ -639,57 +391,8 @@ public final class Inflater {
         return Progress(consumed: r.i, produced: produced, finished: phase == .done)
     }
 
-    /// Reads a dynamic block's code lengths (RFC 1951 section 3.2.7) and builds its tables.
-    /// The caller made sure the whole header is in the input (or the input ends).
-    private func readDynamicHeader(_ r: inout Bits) throws(Failure) {
-        r.refill()
-        let literals = 257 + r.take(5)
-        let distances = 1 + r.take(5)
-        let codeLengths = 4 + r.take(4)
-        if literals > 286 || distances > 30 { throw Failure(message: "too many length or distance symbols") }
-        for k in 0..<19 { lengths[k] = 0 }
-        for k in 0..<codeLengths {
-            r.refill()
-            lengths[Self.precodeOrder[k]] = UInt8(r.take(3))
-        }
-        if r.overran { throw Self.truncated }
-        guard build(precode, root: Self.preRoot, count: 19, complete: true, payload: { UInt32($0) << 16 }) else {
-            throw Failure(message: "invalid code lengths set")
-        }
-        let total = literals + distances
-        var k = 0
-        while k < total {
-            r.refill()
-            let e = precode[r.peek(Self.preRoot)]
-            if e & Self.invalidFlag != 0 { throw Failure(message: "invalid code lengths set") }
-            r.drop(Int(e & 0x1F))
-            let symbol = Int(e >> 16)
-            var value: UInt8 = 0
-            var repeats = 1
-            switch symbol {
-            case 0..<16: value = UInt8(symbol)
-            case 16:
-                if k == 0 { throw Failure(message: "invalid bit length repeat") }
-                value = lengths[k - 1]
-                repeats = 3 + r.take(2)
-            case 17: repeats = 3 + r.take(3)
-            default: repeats = 11 + r.take(7)
-            }
-            if r.overran { throw Self.truncated }
-            if k + repeats > total { throw Failure(message: "invalid bit length repeat") }
-            for j in k..<k + repeats { lengths[j] = value }
-            k += repeats
-        }
-        if lengths[256] == 0 { throw Failure(message: "invalid code -- missing end-of-block") }
-        guard buildLitLen(dynamicLit, count: literals) else { throw Failure(message: "invalid literal/lengths set") }
-        // The distance lengths follow the literal/length ones.
-        let distanceLengths = lengths + literals
-        for j in 0..<distances { lengths[j] = distanceLengths[j] }
-        guard buildDistance(dynamicDist, count: distances) else { throw Failure(message: "invalid distances set") }
-    }
-
     /// Keeps the last 32 KiB written, for matches in the next call's output.
-    private func keepHistory(_ out: UnsafeMutablePointer<UInt8>, _ produced: Int) {
+    func keepHistory(_ out: UnsafeMutablePointer<UInt8>, _ produced: Int) {
         if produced >= Self.window {
             history.update(from: out + produced - Self.window, count: Self.window)
             historyCount = Self.window

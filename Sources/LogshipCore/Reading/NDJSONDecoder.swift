@@ -199,6 +199,25 @@ struct NDJSONScanner {
         let start = i
         var k = i + 1
         var plain = k < n && Self.isLetter(at(k))
+        // Most keys are short: sixteen bytes at once find the first byte that is not a letter,
+        // digit or underscore; a plain key is one where that byte is its closing quote.
+        if plain && k + 16 <= n {
+            let w = p.loadUnaligned(fromByteOffset: k, as: SIMD16<UInt8>.self)
+            let lower = w | SIMD16<UInt8>(repeating: 0x20)
+            let a = SIMD16<UInt8>(repeating: 0x61), z = SIMD16<UInt8>(repeating: 0x7A)
+            let zero = SIMD16<UInt8>(repeating: 0x30), nine = SIMD16<UInt8>(repeating: 0x39)
+            let name =
+                ((lower .>= a) .& (lower .<= z)) .| ((w .>= zero) .& (w .<= nine))
+                .| (w .== SIMD16<UInt8>(repeating: 0x5F))
+            // Mask lanes are 0x00 or 0xFF bytes: read as two words, inverted.
+            let words = ~unsafeBitCast(name, to: SIMD2<UInt64>.self)
+            let first =
+                words[0] != 0
+                ? words[0].trailingZeroBitCount >> 3 : words[1] != 0 ? 8 + words[1].trailingZeroBitCount >> 3 : 16
+            // At 16 the key is longer: the byte loop goes on from there.
+            k += first
+            if first < 16 && at(k) != 0x22 { plain = false }
+        }
         while k < n {
             let c = at(k)
             if c == 0x22 { break }
