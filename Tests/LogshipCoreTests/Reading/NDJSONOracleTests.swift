@@ -131,6 +131,38 @@ let ndjsonOracleScript = #"""
         #expect(rejected.count > 50)
     }
 
+    /// String values of every length around sixteen bytes (the decoder looks at sixteen at once),
+    /// with one awkward byte at every position: an escape, raw UTF-8, a raw control character
+    /// (refused), or nothing; and each line cut short at every place near its end.
+    @Test func shortStringsAtEveryLengthAndPosition() throws {
+        let dir = TempDir("ndjson-short")
+        defer { dir.cleanup() }
+        var lines: [String] = []
+        let awkward = ["\\n", "\\\"", "é", "\u{09}", "\\u00e9", "🚀", ""]
+        for length in 0...20 {
+            for at in 0...length {
+                for a in awkward {
+                    let plain = String(repeating: "x", count: length)
+                    let v = String(plain.prefix(at)) + a + String(plain.dropFirst(at))
+                    lines.append("{\"v\":\"\(v)\",\"n\":\(length)}")
+                }
+            }
+        }
+        // Lines ending right after a short value, so that a sixteen-byte look would pass the end.
+        for length in 0...18 { lines.append("{\"v\":\"" + String(repeating: "y", count: length) + "\"}") }
+        let input = dir.write("in.ndjson", lines.joined(separator: "\n"))  // no newline after the last
+        let (ours, rejected) = try decodeAll(dir, "in.ndjson")
+        let outFile = dir.write("ours.ndjson", ours)
+        let r = try python(ndjsonOracleScript, [input.path, outFile.path, ""])
+        #expect(r.status == 0, "\(r.stderr)")
+        let o = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any] ?? [:]
+        #expect(
+            o["match"] as? Bool == true,
+            "first difference at record \(o["first"] ?? "?"); ours \(o["n"] ?? "?") vs \(o["m"] ?? "?")")
+        #expect(o["bad"] as? [Int] == rejected, "the same lines are refused")
+        #expect(rejected.count == (0...20).reduce(0) { $0 + $1 + 1 }, "one raw tab per length and position")
+    }
+
     @Test func invalidUTF8IsReplacedOrRejected() throws {
         let dir = TempDir("ndjson-utf8")
         defer { dir.cleanup() }
