@@ -1,5 +1,3 @@
-import CZlib
-
 /// A fast gzip encoder for Logs Ingestion request bodies: deflate (RFC 1951) in a gzip member
 /// (RFC 1952). zlib at level 1 costs about 0.8 CPU-seconds per 100 MB of JSON bodies, more than
 /// the whole rest of the pipeline (docs/performance.md); this trades a few percent of size for
@@ -96,7 +94,7 @@ public final class FastDeflate: @unchecked Sendable {
         // An empty buffer may have no address; nothing is read from it then.
         let base = input.baseAddress ?? UnsafeRawPointer(out)
         deflate(base, n)
-        let crc = n == 0 ? 0 : UInt32(crc32_z(0, base.assumingMemoryBound(to: UInt8.self), n))
+        let crc = CRC32.update(0, base, n)
         reserve(outCount + 8)
         out.storeBytes(of: crc.littleEndian, toByteOffset: outCount, as: UInt32.self)
         out.storeBytes(of: UInt32(truncatingIfNeeded: n).littleEndian, toByteOffset: outCount + 4, as: UInt32.self)

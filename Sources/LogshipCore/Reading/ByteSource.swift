@@ -1,4 +1,3 @@
-import CZlib
 import Foundation
 import LogshipSupport
 
@@ -125,9 +124,8 @@ public final class GzipByteSource: ByteSource {
     }
     private var phase = Phase.header
     /// The current member's CRC-32 and length (mod 2^32) of its output so far.
-    private var memberCRC: UInt = 0
+    private var memberCRC: UInt32 = 0
     private var memberLength: UInt32 = 0
-    private static let pclmul = logship_cpu_has_pclmul() != 0
     public var rawOffset: Int64 { inner.rawOffset - Int64(end - start) }
 
     public init(_ inner: ByteSource, inputBufferSize: Int = 256 * 1024) throws(ReadError) {
@@ -199,7 +197,7 @@ public final class GzipByteSource: ByteSource {
             crc |= UInt32(byte(k)) << (8 * k)
             length |= UInt32(byte(4 + k)) << (8 * k)
         }
-        if UInt32(truncatingIfNeeded: memberCRC) != crc { throw corrupt("incorrect data check") }
+        if memberCRC != crc { throw corrupt("incorrect data check") }
         if memberLength != length { throw corrupt("incorrect length check") }
         start += 8
         memberCRC = 0
@@ -237,7 +235,7 @@ public final class GzipByteSource: ByteSource {
                     }
                     start += p.consumed
                     if p.produced > 0 {
-                        memberCRC = logship_crc32(memberCRC, out.baseAddress!, p.produced, Self.pclmul ? 1 : 0)
+                        memberCRC = CRC32.update(memberCRC, out.baseAddress!, p.produced)
                         memberLength &+= UInt32(truncatingIfNeeded: p.produced)
                         produced += p.produced
                     }
