@@ -249,6 +249,61 @@ let ndjsonOracleScript = #"""
         #expect(plainData == Data(text.utf8), "auto-detection leaves plain text alone")
     }
 
+    /// gzip as other tools write it: a file name and time (`gzip FILE`), a comment and the
+    /// header's CRC-16, BGZF's extra field and empty end-of-file member (`bgzip`, samtools),
+    /// sync and full flushes between pieces (`pigz`, zlib's Z_SYNC_FLUSH, which leaves empty
+    /// stored blocks), stored blocks only (level 0), and zeros after the last member.
+    @Test(arguments: [false, true]) func headersAndFlushesAsOtherToolsWriteThem(ahead: Bool) throws {
+        let dir = TempDir("gzip-tools")
+        defer { dir.cleanup() }
+        let text = awkwardNDJSON(lines: 3000, seed: 21)
+        let plain = dir.write("p.ndjson", text)
+        let r = try python(
+            """
+            import gzip, struct, sys, zlib
+            data = open(sys.argv[1], 'rb').read()
+            def member(body, flags=0, extra=b'', name=b'', comment=b'', hcrc=False, level=6, flushes=()):
+                head = b'\\x1f\\x8b\\x08' + bytes([flags]) + struct.pack('<I', 1764547200) + b'\\x00\\x03'
+                if flags & 4: head += struct.pack('<H', len(extra)) + extra
+                if flags & 8: head += name + b'\\x00'
+                if flags & 16: head += comment + b'\\x00'
+                if flags & 2: head += struct.pack('<H', zlib.crc32(head) & 0xFFFF)
+                c = zlib.compressobj(level, zlib.DEFLATED, -15)
+                out, at = b'', 0
+                for k, (cut, mode) in enumerate(flushes):
+                    out += c.compress(body[at:cut]) + c.flush(mode)
+                    at = cut
+                out += c.compress(body[at:]) + c.flush()
+                return head + out + struct.pack('<II', zlib.crc32(body), len(body) & 0xFFFFFFFF)
+            files = {}
+            files['named'] = member(data, flags=8, name=b'access.log')
+            files['commented'] = member(data, flags=8 | 16 | 2, name=b'a.log', comment=b'rotated by logrotate')
+            # BGZF: blocks of at most 64 KiB, each a member with a 'BC' extra field holding its
+            # size less one, then the 28-byte empty member that marks the end.
+            bgzf = b''
+            for i in range(0, len(data), 65280):
+                m = member(data[i:i + 65280], flags=4, extra=b'BC\\x02\\x00\\x00\\x00')
+                m = m[:16] + struct.pack('<H', len(m) - 1) + m[18:]
+                bgzf += m
+            eof = member(b'', flags=4, extra=b'BC\\x02\\x00\\x1b\\x00')
+            files['bgzf'] = bgzf + eof
+            cuts = [(i, zlib.Z_SYNC_FLUSH if (i // 7000) % 3 else zlib.Z_FULL_FLUSH) for i in range(7000, len(data), 7000)]
+            files['flushed'] = member(data, flushes=cuts)
+            files['stored'] = member(data, level=0)
+            files['padded'] = gzip.compress(data) + b'\\x00' * 512
+            for k, v in files.items():
+                open(sys.argv[1] + '.' + k + '.gz', 'wb').write(v)
+            print(len(files))
+            """, [plain.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "6")
+        for name in ["named", "commented", "bgzf", "flushed", "stored", "padded"] {
+            let (data, err) = try readAll(dir.file("p.ndjson.\(name).gz").path, ahead: ahead)
+            #expect(err == nil, "\(name): \(String(describing: err))")
+            #expect(data == Data(text.utf8), "\(name) decodes to the plain text")
+        }
+    }
+
     @Test func truncatedAndCorruptGzipKeepEverythingBeforeTheDamage() throws {
         let dir = TempDir("gzip-bad")
         defer { dir.cleanup() }
