@@ -1,6 +1,7 @@
 #!/bin/sh
 # The long fuzz run: the seeded fuzzers of Tests/LogshipCoreTests/Fuzz (pipeline loader,
-# NDJSON/CSV/line decoders with the transformer, gzip reader, the emulator's HTTP server)
+# NDJSON/CSV/line decoders with the transformer, gzip reader, DEFLATE decoder against zlib,
+# the emulator's HTTP server)
 # with many more inputs than `swift test` tries.
 #
 #   scripts/fuzz.sh [ITERATIONS] [SEED]      defaults: 50000, 1

@@ -1,8 +1,10 @@
+import CZlib
 import Foundation
 import LogshipSupport
 import Testing
 
 @testable import LogshipCore
+@testable import LogshipEmulator
 
 /// The readers take any bytes: records or rejects with a reason, never a crash, never a
 /// decoder that stops making progress.
@@ -143,5 +145,51 @@ import Testing
             }
             #expect(reads < 100_000, "the gzip reader kept returning data without end")
         }
+    }
+
+    /// The gzip reader's DEFLATE decoder against zlib on mutated raw streams (from zlib at
+    /// several levels and strategies and from logship's encoder), fed in pieces of seeded
+    /// sizes: both refuse, or both give the same bytes.
+    @Test(.timeLimit(.minutes(Fuzzer.minutes))) func fuzzTheInflaterAgainstZlib() throws {
+        let text = FastDeflateTests.logJSON(bytes: 6000, seed: 4)
+        let runs = [UInt8](repeating: 0x41, count: 300) + Array("abcabcabd".utf8) + [UInt8](repeating: 0x20, count: 40)
+        var seeds: [[UInt8]] = []
+        for input in [text, runs, FastDeflateTests.random(700, seed: 8), [], Array("x".utf8)] {
+            seeds.append(InflateTests.deflate(input, level: 0))
+            seeds.append(InflateTests.deflate(input, level: 1))
+            seeds.append(InflateTests.deflate(input, level: 9))
+            seeds.append(InflateTests.deflate(input, strategy: Z_FIXED))
+            seeds.append(InflateTests.deflate(input, strategy: Z_HUFFMAN_ONLY))
+            seeds.append(InflateTests.fastDeflate(input))
+        }
+        var fuzzer = Fuzzer(target: "inflate", seeds: seeds, maxLength: 1 << 13)
+        var sizes = SplitMix64(seed: Fuzzer.seed ^ 0x1F8B)
+        // Far above what 8 KiB of DEFLATE can expand to (about 1032:1), so neither stops short.
+        let limit = 12 << 20
+        var disagreements: [String] = []
+        var accepted = 0
+        // Ten inputs per iteration of the others: each costs well under a millisecond.
+        for k in 0..<Fuzzer.iterations * 10 {
+            let stream = fuzzer.next()
+            let expected = InflateTests.zlibInflate(stream, limit: limit)
+            let got = InflateTests.inflate(
+                stream, inPiece: 1 + Int(sizes.next() % 2048), outPiece: 1 + Int(sizes.next() % 40_000), limit: limit)
+            switch (expected, got) {
+            case (nil, .failed): break
+            case (let e?, .decoded(let b, _)) where e == b: accepted += 1
+            default:
+                if disagreements.count < 5 {
+                    let l: String
+                    switch got {
+                    case .failed(let m): l = "refused (\(m))"
+                    case .decoded(let b, _): l = "\(b.count) bytes"
+                    }
+                    disagreements.append(
+                        "input \(k): zlib \(expected.map { "\($0.count) bytes" } ?? "refused"), logship \(l)")
+                }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements)")
+        #expect(accepted > 0, "some mutated streams still decode")
     }
 }
