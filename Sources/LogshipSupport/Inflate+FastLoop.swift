@@ -78,12 +78,12 @@ extension Inflater {
                         break fast
                     }
                 }
-                bb &>>= UInt64(e & 0x1F)
-                bc &-= UInt64(e & 0x1F)
-                let lx = UInt64((e &>> 8) & 0xF)
-                let length = Int(e &>> 16) &+ Int(truncatingIfNeeded: bb & ((1 &<< lx) &- 1))
-                bb &>>= lx
-                bc &-= lx
+                // The code and its extra bits consumed at once: the extra bits are the ones above the code's.
+                let lc = UInt64(e & 0x1F)
+                let lt = lc &+ UInt64((e &>> 8) & 0xF)
+                let length = Int(e &>> 16) &+ Int(truncatingIfNeeded: (bb & ((1 &<< lt) &- 1)) &>> lc)
+                bb &>>= lt
+                bc &-= lt
                 var d = lookup(dist, UInt64(Self.distRoot))
                 if d & Self.exceptional != 0 {
                     if d & Self.subtableFlag != 0 {
@@ -96,12 +96,11 @@ extension Inflater {
                         break fast
                     }
                 }
-                bb &>>= UInt64(d & 0x1F)
-                bc &-= UInt64(d & 0x1F)
-                let dx = UInt64((d &>> 8) & 0xF)
-                let distance = Int(d &>> 16) &+ Int(truncatingIfNeeded: bb & ((1 &<< dx) &- 1))
-                bb &>>= dx
-                bc &-= dx
+                let dc = UInt64(d & 0x1F)
+                let dt = dc &+ UInt64((d &>> 8) & 0xF)
+                let distance = Int(d &>> 16) &+ Int(truncatingIfNeeded: (bb & ((1 &<< dt) &- 1)) &>> dc)
+                bb &>>= dt
+                bc &-= dt
                 let dst = out + op
                 if distance > op {
                     if distance > op &+ historyCount {

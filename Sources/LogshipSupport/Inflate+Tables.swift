@@ -8,6 +8,17 @@ extension Inflater {
     /// over-subscribed, or incomplete where that is not allowed (`complete`; otherwise only a
     /// single one-bit code may leave room, as zlib allows). No lengths at all give a table of
     /// invalid entries.
+    /// The `l` low bits of `code` in reverse order (Huffman codes are packed from their first
+    /// bit, the bit reader's lowest).
+    @inline(__always)
+    static func reversed(_ code: Int, _ l: Int) -> Int {
+        var x = UInt16(truncatingIfNeeded: code)
+        x = (x & 0x5555) << 1 | (x >> 1) & 0x5555
+        x = (x & 0x3333) << 2 | (x >> 2) & 0x3333
+        x = (x & 0x0F0F) << 4 | (x >> 4) & 0x0F0F
+        return Int(x.byteSwapped >> (16 - l))
+    }
+
     func build(
         _ table: UnsafeMutablePointer<UInt32>, root: Int, count: Int, complete: Bool, payload: (Int) -> UInt32
     ) -> Bool {
@@ -25,7 +36,9 @@ extension Inflater {
             }
             if left > 0 && maxLength > 0 && (complete || maxLength != 1) { return false }
             let mainSize = 1 << root
-            table.update(repeating: Self.invalidFlag, count: mainSize)
+            // A complete code writes every main entry below (a code's replicas, or a subtable's
+            // link); only an incomplete one (a single code, or none) leaves some invalid.
+            if left != 0 { table.update(repeating: Self.invalidFlag, count: mainSize) }
             // First code of each length, as RFC 1951 section 3.2.2 assigns them.
             var next = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
             return withUnsafeMutableBytes(of: &next) { nraw -> Bool in
@@ -41,8 +54,7 @@ extension Inflater {
                     if l == 0 { continue }
                     let c = first[l]
                     first[l] += 1
-                    var rev = 0
-                    for k in 0..<l where c & (1 << (l - 1 - k)) != 0 { rev |= 1 << k }
+                    let rev = Self.reversed(c, l)
                     if l <= root {
                         let e = payload(s) | UInt32(l)
                         var k = rev
@@ -62,6 +74,8 @@ extension Inflater {
                     let prefix = Int(scratch[k]) & (mainSize - 1)
                     let l = Int(scratch[k] >> 15) & 0xF
                     subBits[prefix] = max(subBits[prefix], UInt8(l - root))
+                    // Not a link yet (the table may hold the previous block's entries).
+                    table[prefix] = 0
                 }
                 var free = mainSize
                 for k in 0..<long {
