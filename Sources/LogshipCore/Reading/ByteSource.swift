@@ -126,6 +126,8 @@ public final class GzipByteSource: ByteSource {
     /// The current member's CRC-32 and length (mod 2^32) of its output so far.
     private var memberCRC: UInt32 = 0
     private var memberLength: UInt32 = 0
+    /// Members read whole and checked so far.
+    private var membersRead = 0
     public var rawOffset: Int64 { inner.rawOffset - Int64(end - start) }
 
     public init(_ inner: ByteSource, inputBufferSize: Int = 256 * 1024) throws(ReadError) {
@@ -154,6 +156,15 @@ public final class GzipByteSource: ByteSource {
 
     /// Skips a member's header, leaving the input at its DEFLATE data.
     private func readHeader() throws(ReadError) {
+        if membersRead > 0 {
+            // Bytes after a complete member that do not start another (GNU gzip warns of
+            // "trailing garbage"): said as such, not as a truncated or damaged member.
+            guard try ensure(2), byte(0) == 0x1F, byte(1) == 0x8B else {
+                throw corrupt(
+                    "the bytes from here on are not gzip; the \(membersRead) member(s) before them were read whole "
+                        + "and checked")
+            }
+        }
         guard try ensure(10) else { throw end > start ? truncated : corrupt("no gzip header") }
         guard byte(0) == 0x1F && byte(1) == 0x8B else { throw corrupt("incorrect header check") }
         guard byte(2) == 8 else { throw corrupt("unknown compression method") }
@@ -202,6 +213,7 @@ public final class GzipByteSource: ByteSource {
         start += 8
         memberCRC = 0
         memberLength = 0
+        membersRead += 1
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ReadError) -> Int {

@@ -304,6 +304,33 @@ let ndjsonOracleScript = #"""
         }
     }
 
+    /// Bytes after the last member that are not gzip, long or short: every record is read,
+    /// and the error says what the bytes are rather than calling the stream truncated.
+    @Test func bytesAfterTheLastMemberAreNamedAsSuch() throws {
+        let dir = TempDir("gzip-trailing")
+        defer { dir.cleanup() }
+        let text = awkwardNDJSON(lines: 500, seed: 5)
+        let plain = dir.write("p.ndjson", text)
+        let r = try python(
+            """
+            import gzip, sys
+            data = gzip.compress(open(sys.argv[1], 'rb').read())
+            open(sys.argv[1] + '.long.gz', 'wb').write(data + b'this is not gzip at all\\n')
+            open(sys.argv[1] + '.short.gz', 'wb').write(data + data + b'x')
+            """, [plain.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        for (name, copies) in [("long", 1), ("short", 2)] {
+            for ahead in [false, true] {
+                let (data, err) = try readAll(dir.file("p.ndjson.\(name).gz").path, ahead: ahead)
+                #expect(data == Data(String(repeating: text, count: copies).utf8), "\(name): every record is read")
+                let e = try #require(err, "\(name): the trailing bytes are reported")
+                #expect(
+                    e.message.contains("are not gzip") && e.message.contains("\(copies) member(s)"),
+                    "\(name): \(e.message)")
+            }
+        }
+    }
+
     @Test func truncatedAndCorruptGzipKeepEverythingBeforeTheDamage() throws {
         let dir = TempDir("gzip-bad")
         defer { dir.cleanup() }
