@@ -3,11 +3,6 @@
 extension Inflater {
     // MARK: Tables
 
-    /// Fills `table` (main table of `root` bits, subtables after it) from `lengths[0..<count]`;
-    /// `payload(symbol)` is the entry without its bit count. False for a set of lengths that is
-    /// over-subscribed, or incomplete where that is not allowed (`complete`; otherwise only a
-    /// single one-bit code may leave room, as zlib allows). No lengths at all give a table of
-    /// invalid entries.
     /// The `l` low bits of `code` in reverse order (Huffman codes are packed from their first
     /// bit, the bit reader's lowest).
     @inline(__always)
@@ -19,6 +14,11 @@ extension Inflater {
         return Int(x.byteSwapped >> (16 - l))
     }
 
+    /// Fills `table` (main table of `root` bits, subtables after it) from `lengths[0..<count]`;
+    /// `payload(symbol)` is the entry without its bit count. False for a set of lengths that is
+    /// over-subscribed, or incomplete where that is not allowed (`complete`; otherwise only a
+    /// single one-bit code may leave room, as zlib allows). No lengths at all give a table of
+    /// invalid entries.
     func build(
         _ table: UnsafeMutablePointer<UInt32>, root: Int, count: Int, complete: Bool, payload: (Int) -> UInt32
     ) -> Bool {
